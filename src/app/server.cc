@@ -1,0 +1,137 @@
+#include "app/server.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "config/units.h"
+#include "core/log.h"
+
+namespace fulcrum::app {
+namespace {
+
+unsigned resolveWorkerCount(unsigned configured) {
+  if (configured != 0) return configured;
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : cores;
+}
+
+const char* protocolName(config::Protocol protocol) {
+  switch (protocol) {
+    case config::Protocol::Tcp: return "tcp";
+  }
+  return "?";
+}
+
+}  // namespace
+
+Server::Server(std::shared_ptr<const Runtime> runtime)
+    : runtime_(std::move(runtime)),
+      worker_count_(resolveWorkerCount(runtime_->config().global.workers)),
+      drain_timer_(loop_, [this] {
+        size_t open = 0;
+        for (const auto& worker : workers_) open += worker->activeConnections();
+        log::warn("drain timeout reached: closing %zu open connection(s)", open);
+        stopAll();
+      }) {}
+
+Server::~Server() {
+  for (event* ev : signal_events_) event_free(ev);
+}
+
+int Server::run() {
+  std::vector<std::vector<net::ListenSocket>> per_worker(worker_count_);
+  if (!bindAll(per_worker)) return kExitStartup;
+  installSignals();
+  startWorkers(std::move(per_worker));
+  log::info("fulcrum started: %u worker(s)", worker_count_);
+  loop_.run();
+  for (auto& worker : workers_) worker->join();
+  log::info("fulcrum stopped");
+  return kExitOk;
+}
+
+bool Server::bindAll(std::vector<std::vector<net::ListenSocket>>& per_worker) {
+  for (const auto& listener : runtime_->listeners()) {
+    std::vector<net::ListenSocket> sockets;
+    SocketAddress bound;
+    std::string why;
+    if (!net::bindListenSockets(listener.address, worker_count_, listener.backlog, sockets, bound,
+                                why)) {
+      log::error("listener %s: cannot listen: %s", listener.name.c_str(), why.c_str());
+      return false;
+    }
+    for (unsigned w = 0; w < worker_count_; ++w) per_worker[w].push_back(std::move(sockets[w]));
+    // Tests and scripts read the bound address (port 0 -> real port) here.
+    log::info("listener %s (%s) listening on %s -> upstream %s", listener.name.c_str(),
+              protocolName(listener.protocol), bound.toString().c_str(),
+              listener.upstream->name.c_str());
+  }
+  return true;
+}
+
+void Server::startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker) {
+  // Workers inherit this mask: signals are taken by the control loop only.
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
+  for (unsigned w = 0; w < worker_count_; ++w) {
+    auto worker = std::make_unique<Worker>(w, runtime_, std::move(per_worker[w]), [this] {
+      loop_.post([this] { onWorkerDrained(); });
+    });
+    worker->start();
+    workers_.push_back(std::move(worker));
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
+void Server::installSignals() {
+  for (int signal : {SIGTERM, SIGINT, SIGHUP}) {
+    event* ev = evsignal_new(loop_.base(), signal, &Server::onSignal, this);
+    evsignal_add(ev, nullptr);
+    signal_events_.push_back(ev);
+  }
+}
+
+void Server::onSignal(evutil_socket_t signal, short, void* arg) {
+  auto* self = static_cast<Server*>(arg);
+  if (signal == SIGHUP) {
+    log::warn("SIGHUP: configuration reload is not supported by this version; "
+              "keeping the running configuration");
+    return;
+  }
+  if (self->draining_) {
+    log::warn("%s during drain: stopping now", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    self->stopAll();
+    return;
+  }
+  log::info("%s: draining", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  self->beginDrain();
+}
+
+void Server::beginDrain() {
+  draining_ = true;
+  size_t open = 0;
+  for (const auto& worker : workers_) open += worker->activeConnections();
+  std::chrono::milliseconds timeout = runtime_->config().global.drain_timeout;
+  log::info("stopped accepting; waiting up to %s for %zu open connection(s)",
+            config::formatDuration(timeout).c_str(), open);
+  drain_timer_.arm(timeout);
+  for (auto& worker : workers_) worker->drain();
+}
+
+void Server::onWorkerDrained() {
+  if (++drained_workers_ < workers_.size()) return;
+  log::info("every connection finished");
+  stopAll();
+}
+
+void Server::stopAll() {
+  drain_timer_.cancel();
+  for (auto& worker : workers_) worker->stop();
+  loop_.stop();
+}
+
+}  // namespace fulcrum::app

@@ -1,0 +1,55 @@
+// The control side of a running proxy, on the main thread: binds the
+// listening sockets, starts the workers, and turns signals into actions.
+//  - SIGTERM / SIGINT: drain (stop accepting, let connections finish for up
+//    to global.drain_timeout), then exit 0. A second one stops at once.
+//  - SIGHUP: reload (not built yet: logged and ignored, the proxy keeps its
+//    running configuration).
+//  - SIGPIPE: ignored; a peer that went away is an error on that socket.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "app/runtime.h"
+#include "app/worker.h"
+#include "net/event_loop.h"
+#include "net/timer.h"
+
+namespace fulcrum::app {
+
+// Process exit codes (man/fulcrum.8).
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitConfig = 1,   // the configuration is invalid
+  kExitUsage = 2,    // bad command line
+  kExitStartup = 3,  // valid config, but the proxy could not start (bind failed, ...)
+};
+
+class Server {
+ public:
+  explicit Server(std::shared_ptr<const Runtime> runtime);
+  ~Server();
+
+  // Runs until drained; returns the process exit code.
+  int run();
+
+ private:
+  bool bindAll(std::vector<std::vector<net::ListenSocket>>& per_worker);
+  void startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker);
+  void installSignals();
+  void beginDrain();
+  void onWorkerDrained();
+  void stopAll();
+  static void onSignal(evutil_socket_t signal, short, void* self);
+
+  std::shared_ptr<const Runtime> runtime_;
+  unsigned worker_count_;
+  net::EventLoop loop_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<event*> signal_events_;
+  net::Timer drain_timer_;
+  bool draining_ = false;
+  unsigned drained_workers_ = 0;
+};
+
+}  // namespace fulcrum::app

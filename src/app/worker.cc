@@ -1,0 +1,137 @@
+#include "app/worker.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "core/errno_text.h"
+#include "core/log.h"
+
+namespace fulcrum::app {
+
+Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
+               std::vector<net::ListenSocket> sockets, std::function<void()> on_drained)
+    : id_(id),
+      sockets_(std::move(sockets)),
+      on_drained_(std::move(on_drained)),
+      loop_(std::make_unique<net::EventLoop>()) {
+  generation_ = std::make_shared<Generation>();
+  generation_->runtime = std::move(runtime);
+  for (const auto& upstream : generation_->runtime->upstreams())
+    generation_->pickers.push_back(std::make_unique<upstream::UpstreamPicker>(upstream, random_));
+}
+
+Worker::~Worker() { join(); }
+
+void Worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::drain() {
+  loop_->post([this] {
+    draining_ = true;
+    closeListeners();
+    maybeDrained();
+  });
+}
+
+void Worker::stop() {
+  loop_->post([this] { loop_->stop(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::run() {
+  openListeners();
+  loop_->run();
+  // Connections still open when the loop is told to stop are closed here,
+  // on the thread that owns them.
+  sessions_.clear();
+  active_.store(0, std::memory_order_relaxed);
+  closeListeners();
+}
+
+void Worker::openListeners() {
+  for (size_t i = 0; i < sockets_.size(); ++i) {
+    auto listener = std::make_unique<Listener>();
+    listener->worker = this;
+    listener->index = i;
+    listener->handle = evconnlistener_new(loop_->base(), &Worker::onAccept, listener.get(),
+                                          LEV_OPT_CLOSE_ON_FREE, -1, sockets_[i].release());
+    evconnlistener_set_error_cb(listener->handle, &Worker::onAcceptError);
+    Listener* raw = listener.get();
+    listener->resume_timer = std::make_unique<net::Timer>(*loop_, [raw] {
+      if (raw->handle != nullptr) evconnlistener_enable(raw->handle);
+    });
+    listeners_.push_back(std::move(listener));
+  }
+  sockets_.clear();
+}
+
+void Worker::closeListeners() {
+  for (auto& listener : listeners_) {
+    if (listener->handle != nullptr) evconnlistener_free(listener->handle);
+    listener->handle = nullptr;
+  }
+  listeners_.clear();
+}
+
+void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int length,
+                      void* arg) {
+  auto* listener = static_cast<Listener*>(arg);
+  Worker* self = listener->worker;
+  const Generation& generation = *self->generation_;
+  const ListenerRuntime& spec = generation.runtime->listeners()[listener->index];
+  int on = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+
+  size_t upstream_index = static_cast<size_t>(spec.upstream - generation.runtime->upstreams().data());
+  l4::TcpSessionParams params;
+  params.loop = self->loop_.get();
+  params.generation = self->generation_;
+  params.listener_name = &spec.name;
+  params.picker = generation.pickers[upstream_index].get();
+  params.idle_timeout = spec.idle_timeout;
+  params.access_log = generation.runtime->accessLog();
+
+  auto session = std::make_unique<l4::TcpSession>(
+      std::move(params), fd, SocketAddress(address, static_cast<socklen_t>(length)),
+      [self](l4::TcpSession& done) { self->sessionDone(done); });
+  l4::TcpSession* raw = session.get();
+  self->sessions_.emplace(raw, std::move(session));
+  self->active_.store(self->sessions_.size(), std::memory_order_relaxed);
+  raw->start();
+}
+
+void Worker::onAcceptError(evconnlistener* handle, void* arg) {
+  auto* listener = static_cast<Listener*>(arg);
+  int error = EVUTIL_SOCKET_ERROR();
+  const auto& spec = listener->worker->generation_->runtime->listeners()[listener->index];
+  log::error("listener %s: accept failed: %s; pausing accepts for 100ms", spec.name.c_str(),
+             errnoText(error).c_str());
+  // Out of file descriptors would otherwise spin the loop on the same error.
+  evconnlistener_disable(handle);
+  listener->resume_timer->arm(std::chrono::milliseconds(100));
+}
+
+void Worker::sessionDone(l4::TcpSession& session) {
+  auto found = sessions_.find(&session);
+  if (found == sessions_.end()) return;
+  loop_->deferDelete(std::move(found->second));
+  sessions_.erase(found);
+  active_.store(sessions_.size(), std::memory_order_relaxed);
+  maybeDrained();
+}
+
+void Worker::maybeDrained() {
+  if (!draining_ || drained_reported_ || !sessions_.empty()) return;
+  drained_reported_ = true;
+  log::debug("worker %u drained", id_);
+  on_drained_();
+}
+
+}  // namespace fulcrum::app

@@ -1,0 +1,86 @@
+// A worker thread: its own EventLoop, its own listening socket per listener,
+// and every connection it accepts. Nothing here is shared with other
+// workers except the immutable Runtime.
+// Thread rules: the constructor, start(), drain(), stop() and join() are
+// called from the control thread; everything else runs on the worker's own
+// thread. `on_drained` is called on the worker's thread, once, when a drain
+// has finished (no listener, no connection left); it must only post.
+#pragma once
+
+#include <event2/listener.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "app/runtime.h"
+#include "core/random.h"
+#include "l4/tcp_session.h"
+#include "net/event_loop.h"
+#include "net/listen_socket.h"
+#include "net/timer.h"
+#include "upstream/picker.h"
+
+namespace fulcrum::app {
+
+class Worker {
+ public:
+  // `sockets[i]` is this worker's socket for runtime->listeners()[i].
+  Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
+         std::vector<net::ListenSocket> sockets, std::function<void()> on_drained);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  // Stop accepting, let open connections finish, then call on_drained.
+  void drain();
+  // Leave the loop now; open connections are closed by join().
+  void stop();
+  void join();
+
+  size_t activeConnections() const { return active_.load(std::memory_order_relaxed); }
+
+ private:
+  // The per-worker state built from one Runtime; sessions hold it alive.
+  struct Generation {
+    std::shared_ptr<const Runtime> runtime;
+    std::vector<std::unique_ptr<upstream::UpstreamPicker>> pickers;  // by upstream index
+  };
+  struct Listener {
+    Worker* worker = nullptr;
+    size_t index = 0;  // into runtime->listeners()
+    evconnlistener* handle = nullptr;
+    std::unique_ptr<net::Timer> resume_timer;  // after accept errors (EMFILE)
+  };
+
+  void run();
+  void openListeners();
+  void closeListeners();
+  static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int length,
+                       void* listener);
+  static void onAcceptError(evconnlistener*, void* listener);
+  void sessionDone(l4::TcpSession& session);
+  void maybeDrained();
+
+  unsigned id_;
+  std::vector<net::ListenSocket> sockets_;
+  std::function<void()> on_drained_;
+  std::thread thread_;
+  std::atomic<size_t> active_{0};
+
+  // Worker-thread state. The loop is made by the constructor and freed by
+  // the destructor; sessions and listeners are freed by run() on exit.
+  std::unique_ptr<net::EventLoop> loop_;
+  Random random_;
+  std::shared_ptr<Generation> generation_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unordered_map<l4::TcpSession*, std::unique_ptr<l4::TcpSession>> sessions_;
+  bool draining_ = false;
+  bool drained_reported_ = false;
+};
+
+}  // namespace fulcrum::app

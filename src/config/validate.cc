@@ -1,0 +1,95 @@
+#include "config/validate.h"
+
+#include <map>
+#include <set>
+
+#include "upstream/registry.h"
+
+namespace fulcrum::config {
+namespace {
+
+std::string listenerPath(size_t index) { return "listeners[" + std::to_string(index) + "]"; }
+
+void validateListeners(const Config& config, Diagnostics& diag) {
+  if (config.listeners.empty()) {
+    diag.error(Mark{1, 1}, "listeners", "at least one listener is required");
+    return;
+  }
+  std::map<std::string, size_t> names;
+  std::map<std::string, size_t> addresses;
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    const ListenerConfig& listener = config.listeners[i];
+    std::string path = listenerPath(i);
+    if (!listener.name.empty()) {
+      auto [it, fresh] = names.emplace(listener.name, i);
+      if (!fresh)
+        diag.error(listener.mark, path + ".name",
+                   "duplicate listener name '" + listener.name + "' (first used by " +
+                       listenerPath(it->second) + ")");
+    }
+    // Port 0 asks the kernel for a free port, so two of them never collide.
+    if (listener.address.length() != 0 && listener.address.port() != 0) {
+      auto [it, fresh] = addresses.emplace(listener.address.toString(), i);
+      if (!fresh)
+        diag.error(listener.listen_mark, path + ".listen",
+                   "address " + listener.address.toString() + " is already used by " +
+                       listenerPath(it->second));
+      if (listener.address == config.global.admin.listen)
+        diag.error(listener.listen_mark, path + ".listen",
+                   "address " + listener.address.toString() + " is the admin listener's");
+    }
+    if (listener.upstream.empty()) {
+      if (listener.upstream_mark.line == 0)
+        diag.error(listener.mark, path + ".upstream", "a tcp listener needs an upstream");
+    } else if (config.findUpstream(listener.upstream) == nullptr) {
+      diag.error(listener.upstream_mark, path + ".upstream",
+                 "no upstream named '" + listener.upstream + "' is defined");
+    }
+  }
+}
+
+void validateUpstream(const UpstreamConfig& upstream, Diagnostics& diag) {
+  std::string path = "upstreams." + upstream.name;
+  if (upstream::findStrategy(upstream.balance) == nullptr) {
+    std::string why = upstream::isPlannedStrategy(upstream.balance)
+                          ? "'" + upstream.balance + "' is not supported yet by this version of fulcrum"
+                          : "unknown strategy '" + upstream.balance + "'";
+    diag.error(upstream.balance_mark, path + ".balance",
+               why + " (valid: " + upstream::strategyNames() + ")");
+  }
+  if (upstream.servers.empty()) {
+    diag.error(upstream.mark, path + ".servers", "an upstream needs at least one server");
+    return;
+  }
+  std::map<std::string, size_t> addresses;
+  std::map<std::string, size_t> labels;
+  bool any_primary = false;
+  for (size_t i = 0; i < upstream.servers.size(); ++i) {
+    const ServerConfig& server = upstream.servers[i];
+    std::string server_path = path + ".servers[" + std::to_string(i) + "]";
+    any_primary = any_primary || !server.backup;
+    if (server.address.length() == 0) continue;  // already reported by the loader
+    if (server.address.port() == 0)
+      diag.error(server.mark, server_path + ".address", "a server needs a port other than 0");
+    auto [it, fresh] = addresses.emplace(server.address.toString(), i);
+    if (!fresh)
+      diag.error(server.mark, server_path + ".address",
+                 "duplicate server " + server.address.toString() + " (also servers[" +
+                     std::to_string(it->second) + "])");
+    else if (!labels.emplace(server.label(), i).second)
+      diag.error(server.mark, server_path + ".name",
+                 "duplicate server name '" + server.label() + "'");
+  }
+  if (!any_primary)
+    diag.error(upstream.mark, path + ".servers",
+               "every server is a backup; at least one must be a primary");
+}
+
+}  // namespace
+
+void validate(const Config& config, Diagnostics& diag) {
+  validateListeners(config, diag);
+  for (const auto& upstream : config.upstreams) validateUpstream(upstream, diag);
+}
+
+}  // namespace fulcrum::config

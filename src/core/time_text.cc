@@ -1,0 +1,21 @@
+#include "core/time_text.h"
+
+#include <sys/time.h>
+
+#include <cstdio>
+#include <ctime>
+
+namespace fulcrum {
+
+size_t formatUtcNow(char* out, size_t size) {
+  timeval now{};
+  gettimeofday(&now, nullptr);
+  tm utc{};
+  gmtime_r(&now.tv_sec, &utc);
+  int used = std::snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                           utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                           static_cast<int>(now.tv_usec / 1000));
+  return used < 0 ? 0 : static_cast<size_t>(used);
+}
+
+}  // namespace fulcrum

@@ -1,0 +1,111 @@
+#include "l4/tcp_session.h"
+
+#include <event2/bufferevent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/time_text.h"
+
+namespace fulcrum::l4 {
+
+TcpSession::TcpSession(TcpSessionParams params, int client_fd, SocketAddress client,
+                       DoneCallback on_done)
+    : params_(std::move(params)),
+      client_fd_(client_fd),
+      client_(client),
+      on_done_(std::move(on_done)),
+      connector_(*params_.loop),
+      started_(std::chrono::steady_clock::now()) {}
+
+TcpSession::~TcpSession() {
+  if (client_fd_ >= 0) ::close(client_fd_);
+}
+
+void TcpSession::start() { connectNext(); }
+
+void TcpSession::connectNext() {
+  server_ = params_.picker->pick(tried_);
+  if (server_ == nullptr) {
+    const std::string& upstream = params_.picker->upstream().name;
+    log::warn("listener %s: closing connection from %s: no server of upstream %s could be reached (%s)",
+              params_.listener_name->c_str(), client_.toString().c_str(), upstream.c_str(),
+              attempt_errors_.empty() ? "no usable server" : attempt_errors_.c_str());
+    end("no_server", attempt_errors_);
+    return;
+  }
+  tried_.add(server_->index);
+  connector_.connect(server_->address, params_.picker->upstream().connect_timeout,
+                     [this](net::ConnectResult result) { onConnect(std::move(result)); });
+}
+
+void TcpSession::onConnect(net::ConnectResult result) {
+  if (!result.ok()) {
+    log::debug("listener %s: connect to %s failed: %s", params_.listener_name->c_str(),
+               server_->label.c_str(), result.error.c_str());
+    if (!attempt_errors_.empty()) attempt_errors_ += "; ";
+    attempt_errors_ += server_->label + ": " + result.error;
+    connectNext();
+    return;
+  }
+  event_base* base = params_.loop->base();
+  bufferevent* client = bufferevent_socket_new(base, client_fd_, BEV_OPT_CLOSE_ON_FREE);
+  client_fd_ = -1;
+  bufferevent* server = bufferevent_socket_new(base, result.fd, BEV_OPT_CLOSE_ON_FREE);
+  pump_ = std::make_unique<net::BytePump>(
+      *params_.loop, client, server, kMaxBufferedPerDirection, params_.idle_timeout,
+      [this](const net::BytePump::Result& r) { onPumpDone(r); });
+  pump_->start();
+}
+
+void TcpSession::onPumpDone(const net::BytePump::Result& result) {
+  switch (result.end) {
+    case net::BytePump::End::Completed:
+      end("closed", "");
+      break;
+    case net::BytePump::End::IdleTimeout:
+      end("idle_timeout", "");
+      break;
+    case net::BytePump::End::Error:
+      end(result.side == 0 ? "client_error" : "server_error", result.detail);
+      break;
+  }
+}
+
+void TcpSession::end(const char* outcome, const std::string& detail) {
+  if (params_.access_log != nullptr) writeAccessLog(outcome, detail);
+  on_done_(*this);
+}
+
+void TcpSession::writeAccessLog(const char* outcome, const std::string& detail) {
+  auto duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started_);
+  char now[32];
+  formatUtcNow(now, sizeof(now));
+  std::string line = "{\"time\":\"";
+  line += now;
+  line += "\",\"type\":\"tcp\",\"listener\":";
+  appendJsonString(line, *params_.listener_name);
+  line += ",\"client\":";
+  appendJsonString(line, client_.toString());
+  line += ",\"upstream\":";
+  appendJsonString(line, params_.picker->upstream().name);
+  line += ",\"server\":";
+  if (pump_) appendJsonString(line, server_->label);
+  else line += "null";
+  line += ",\"attempts\":" + std::to_string(tried_.size());
+  line += ",\"bytes_in\":" + std::to_string(pump_ ? pump_->bytesFrom(0) : 0);
+  line += ",\"bytes_out\":" + std::to_string(pump_ ? pump_->bytesFrom(1) : 0);
+  line += ",\"duration_ms\":" + std::to_string(duration.count());
+  line += ",\"outcome\":";
+  appendJsonString(line, outcome);
+  if (!detail.empty()) {
+    line += ",\"detail\":";
+    appendJsonString(line, detail);
+  }
+  line += "}";
+  params_.access_log->write(std::move(line));
+}
+
+}  // namespace fulcrum::l4

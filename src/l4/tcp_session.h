@@ -1,0 +1,66 @@
+// One proxied TCP connection: pick a server, connect (on failure or timeout
+// try the next server not yet tried, primaries before backups), then pump
+// bytes both ways until both sides are done, an error, or idle timeout.
+// Owned by the worker that accepted it; runs on that worker's loop only.
+// When it ends it calls `on_done` exactly once; the owner must then hand the
+// session to deferDelete (it is still inside the session's callbacks).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/access_log.h"
+#include "core/socket_address.h"
+#include "net/byte_pump.h"
+#include "net/connector.h"
+#include "net/event_loop.h"
+#include "upstream/picker.h"
+
+namespace fulcrum::l4 {
+
+// What a session needs from its worker and config generation. Everything
+// referenced here is kept alive by `generation` for the session's life.
+struct TcpSessionParams {
+  net::EventLoop* loop = nullptr;
+  std::shared_ptr<const void> generation;
+  const std::string* listener_name = nullptr;
+  upstream::UpstreamPicker* picker = nullptr;
+  std::chrono::milliseconds idle_timeout{0};
+  AccessLog* access_log = nullptr;  // may be null (access log off)
+};
+
+// Per direction; the worst case memory of one session is about twice this.
+constexpr size_t kMaxBufferedPerDirection = 256 * 1024;
+
+class TcpSession final : public net::DeferredDeletable {
+ public:
+  using DoneCallback = std::function<void(TcpSession&)>;
+
+  // Takes ownership of client_fd.
+  TcpSession(TcpSessionParams params, int client_fd, SocketAddress client, DoneCallback on_done);
+  ~TcpSession() override;
+
+  void start();
+
+ private:
+  void connectNext();
+  void onConnect(net::ConnectResult result);
+  void onPumpDone(const net::BytePump::Result& result);
+  void end(const char* outcome, const std::string& detail);
+  void writeAccessLog(const char* outcome, const std::string& detail);
+
+  TcpSessionParams params_;
+  int client_fd_;
+  SocketAddress client_;
+  DoneCallback on_done_;
+  net::Connector connector_;
+  std::unique_ptr<net::BytePump> pump_;
+  upstream::TriedSet tried_;
+  const upstream::Server* server_ = nullptr;  // the one being tried or connected
+  std::string attempt_errors_;                // "server: why; ..." for the log
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace fulcrum::l4

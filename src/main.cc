@@ -1,0 +1,85 @@
+// fulcrum command line: parse flags, load and check the config, run.
+// Exit codes are listed in app/server.h and man/fulcrum.8.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "app/runtime.h"
+#include "app/server.h"
+#include "config/loader.h"
+#include "core/log.h"
+#include "net/event_loop.h"
+
+#ifndef FULCRUM_VERSION
+#define FULCRUM_VERSION "0.0.0"
+#endif
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/fulcrum/fulcrum.yaml";
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "usage: fulcrum [-c FILE] [-t] [-v] [-h]\n"
+               "  -c FILE    configuration file (default %s)\n"
+               "  -t         check the configuration and exit\n"
+               "  -v, --version  print the version and exit\n"
+               "  -h, --help     print this help and exit\n",
+               kDefaultConfig);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace fulcrum;
+  std::string config_path = kDefaultConfig;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-c" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (arg == "-t") {
+      check_only = true;
+    } else if (arg == "-v" || arg == "--version") {
+      std::printf("fulcrum %s\n", FULCRUM_VERSION);
+      return app::kExitOk;
+    } else if (arg == "-h" || arg == "--help") {
+      usage(stdout);
+      return app::kExitOk;
+    } else {
+      std::fprintf(stderr, "fulcrum: %s\n", arg == "-c" ? "-c needs a file name" : ("unknown option " + arg).c_str());
+      usage(stderr);
+      return app::kExitUsage;
+    }
+  }
+
+  config::LoadResult loaded = config::loadConfigFile(config_path);
+  for (const auto& error : loaded.errors) std::fprintf(stderr, "%s\n", error.toString().c_str());
+  if (!loaded.config) {
+    std::fprintf(stderr, "fulcrum: %zu error(s) in %s\n", loaded.errors.size(), config_path.c_str());
+    return app::kExitConfig;
+  }
+  if (check_only) {
+    std::printf("configuration OK\n");
+    return app::kExitOk;
+  }
+
+  // A peer closing while we write must be a socket error, not a dead process.
+  signal(SIGPIPE, SIG_IGN);
+  log::setLevel(*log::parseLevel(loaded.config->global.log.level));
+  net::EventLoop::enableThreads();
+
+  std::string why;
+  auto runtime = app::Runtime::build(std::move(*loaded.config), why);
+  if (!runtime) {
+    log::error("cannot start: %s", why.c_str());
+    return app::kExitStartup;
+  }
+  log::info("fulcrum %s: configuration %s loaded", FULCRUM_VERSION, config_path.c_str());
+  log::warn("admin listener %s: not served by this version (metrics and status come later)",
+            runtime->config().global.admin.listen_text.c_str());
+  app::Server server(runtime);
+  return server.run();
+}

@@ -1,0 +1,57 @@
+// RAII owner of one libevent event_base, run by exactly one thread.
+//  - post() is the only thread-safe entry: it queues a task that runs on the
+//    loop's thread, in order, during the next iteration.
+//  - deferDelete() takes an object that must not be destroyed inside the
+//    current callback stack (a session ending from its own callback); it is
+//    destroyed after the current callbacks return, on the loop's thread.
+// Call enableThreads() once, before any EventLoop is made.
+#pragma once
+
+#include <event2/event.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace fulcrum::net {
+
+class DeferredDeletable {
+ public:
+  virtual ~DeferredDeletable() = default;
+};
+
+class EventLoop {
+ public:
+  static void enableThreads();
+
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  event_base* base() const { return base_; }
+
+  // Runs until stop(); returns after pending deferred deletes are done.
+  void run();
+  // Loop thread only; use post([&]{ loop.stop(); }) from elsewhere.
+  void stop();
+
+  void post(std::function<void()> task);
+  void deferDelete(std::unique_ptr<DeferredDeletable> object);
+
+ private:
+  static void onPosted(evutil_socket_t, short, void* self);
+  static void onDeferred(evutil_socket_t, short, void* self);
+  void runPosted();
+  void runDeferred();
+
+  event_base* base_ = nullptr;
+  event* posted_event_ = nullptr;
+  event* deferred_event_ = nullptr;
+  std::mutex posted_mutex_;
+  std::vector<std::function<void()>> posted_;
+  std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
+};
+
+}  // namespace fulcrum::net

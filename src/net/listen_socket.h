@@ -1,0 +1,40 @@
+// Listening sockets, made on the control thread and handed to workers.
+// Each worker gets its own socket per listener (SO_REUSEPORT), so the kernel
+// spreads connections over workers without a shared accept lock. A listener
+// on port 0 gets its port from the first socket and the others follow it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/socket_address.h"
+
+namespace fulcrum::net {
+
+// An owned listening socket; closes on destruction unless released.
+class ListenSocket {
+ public:
+  ListenSocket() = default;
+  explicit ListenSocket(int fd) : fd_(fd) {}
+  ~ListenSocket();
+  ListenSocket(ListenSocket&& other) noexcept : fd_(other.release()) {}
+  ListenSocket& operator=(ListenSocket&& other) noexcept;
+
+  int fd() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Binds `count` SO_REUSEPORT sockets on `address` and listens on each.
+// On success `bound` is the address actually bound (the real port when the
+// config said 0). On failure returns false with the reason; nothing leaks.
+bool bindListenSockets(const SocketAddress& address, unsigned count, unsigned backlog,
+                       std::vector<ListenSocket>& out, SocketAddress& bound, std::string& why);
+
+}  // namespace fulcrum::net

@@ -1,0 +1,22 @@
+// An upstream as one config generation built it: its servers and how to
+// balance them. Immutable and shared by every worker; per-worker pick state
+// lives in UpstreamPicker.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "upstream/server.h"
+#include "upstream/strategy.h"
+
+namespace fulcrum::upstream {
+
+struct Upstream {
+  std::string name;
+  std::vector<Server> servers;
+  const StrategyFactory* strategy = nullptr;  // from the registry; never null once built
+  std::chrono::milliseconds connect_timeout{5000};
+};
+
+}  // namespace fulcrum::upstream

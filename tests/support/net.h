@@ -1,0 +1,89 @@
+// Loopback sockets for integration tests: listeners on port 0, blocking I/O
+// bounded by deadlines (poll), and a fake TCP backend that runs a handler
+// per connection on its own thread. Only 127.0.0.1 is ever used.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/process.h"
+
+namespace fulcrum::test {
+
+// Closes the fd on destruction.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd();
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept;
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  explicit operator bool() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// A listening socket on 127.0.0.1 with a kernel-chosen port.
+Fd listenLoopback(uint16_t& port, int backlog = 128);
+// A port that refuses connections: bound on 127.0.0.1, never listening.
+Fd refusingPort(uint16_t& port);
+// Connects to 127.0.0.1:port; an invalid Fd on failure.
+Fd connectLoopback(uint16_t port, std::chrono::milliseconds deadline = kDeadline);
+
+bool writeAll(int fd, const void* data, size_t length, std::chrono::milliseconds deadline = kDeadline);
+bool writeAll(int fd, const std::string& data, std::chrono::milliseconds deadline = kDeadline);
+// Reads until EOF (true) or error/deadline (false), appending to `out`.
+bool readToEof(int fd, std::string& out, std::chrono::milliseconds deadline = kDeadline);
+// Reads exactly `length` bytes.
+bool readExactly(int fd, std::string& out, size_t length, std::chrono::milliseconds deadline = kDeadline);
+// True when the peer closed (EOF or reset) before the deadline, reading nothing.
+bool closedByPeer(int fd, std::chrono::milliseconds deadline = kDeadline);
+
+// Deterministic pseudo-random bytes for payloads.
+std::string patternBytes(size_t length, uint64_t seed);
+
+class TcpBackend {
+ public:
+  // Runs on its own thread for each accepted connection; the fd is closed
+  // when it returns. Handlers must end by themselves (use deadlines).
+  using Handler = std::function<void(int fd)>;
+
+  explicit TcpBackend(Handler handler, int backlog = 128);
+  ~TcpBackend();
+  TcpBackend(const TcpBackend&) = delete;
+  TcpBackend& operator=(const TcpBackend&) = delete;
+
+  uint16_t port() const { return port_; }
+  int accepted() const { return accepted_.load(); }
+
+ private:
+  void acceptLoop();
+
+  Handler handler_;
+  uint16_t port_ = 0;
+  Fd listener_;
+  int wake_[2] = {-1, -1};
+  std::atomic<int> accepted_{0};
+  std::thread acceptor_;
+  std::mutex mutex_;
+  std::vector<std::thread> connections_;
+};
+
+// Handler: sends `name` followed by a newline, then reads to EOF.
+TcpBackend::Handler sayName(const std::string& name);
+
+}  // namespace fulcrum::test

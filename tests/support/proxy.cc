@@ -1,0 +1,39 @@
+#include "support/proxy.h"
+
+#include <stdexcept>
+
+namespace fulcrum::test {
+
+Proxy::Proxy(const std::string& yaml) {
+  config_path_ = dir_.write("fulcrum.yaml", yaml);
+  process_ = std::make_unique<ChildProcess>(std::vector<std::string>{FULCRUM_BINARY, "-c", config_path_});
+}
+
+uint16_t Proxy::port(const std::string& listener) {
+  auto known = ports_.find(listener);
+  if (known != ports_.end()) return known->second;
+  std::string marker = "listener " + listener + " (";
+  auto line = process_->waitForText(marker);
+  if (!line) throw std::runtime_error("listener " + listener + " never started listening");
+  size_t colon = line->find(" -> ");
+  size_t port_start = line->rfind(':', colon);
+  auto port = static_cast<uint16_t>(std::stoi(line->substr(port_start + 1, colon - port_start - 1)));
+  ports_[listener] = port;
+  return port;
+}
+
+CommandResult runFulcrum(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{FULCRUM_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  CommandResult result;
+  {
+    ChildProcess child(argv);
+    auto status = child.waitExit();
+    result.status = status ? *status : -1;
+    child.joinOutput();
+    for (const auto& line : child.lines()) result.output += line + "\n";
+  }
+  return result;
+}
+
+}  // namespace fulcrum::test

@@ -1,0 +1,38 @@
+// The real fulcrum binary as a child process, on a config the test writes.
+// port(name) waits for the listener's "listening on" log line and returns
+// the port the kernel gave it (configs use port 0).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace fulcrum::test {
+
+class Proxy {
+ public:
+  explicit Proxy(const std::string& yaml);
+
+  uint16_t port(const std::string& listener);
+  ChildProcess& process() { return *process_; }
+  const std::string& configPath() const { return config_path_; }
+
+ private:
+  TempDir dir_;
+  std::string config_path_;
+  std::unique_ptr<ChildProcess> process_;
+  std::map<std::string, uint16_t> ports_;
+};
+
+// Runs `fulcrum ARGS...` to completion (bounded) and returns its status and output.
+struct CommandResult {
+  int status = -1;
+  std::string output;  // stdout and stderr lines, each with '\n'
+};
+CommandResult runFulcrum(const std::vector<std::string>& args);
+
+}  // namespace fulcrum::test
