@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <fstream>
@@ -40,6 +41,22 @@ bool validName(const std::string& name) {
   return true;
 }
 
+// Levenshtein distance, for "did you mean" on misspelt keys.
+size_t editDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
 class Parser {
  public:
   explicit Parser(Diagnostics& diag) : diag_(diag) {}
@@ -47,12 +64,19 @@ class Parser {
   Config parse(const YAML::Node& root) {
     Config config;
     if (!expectMap(root, "")) return config;
+    if (!root["listeners"]) error(root, "listeners", "at least one listener is required");
     forEachKey(root, "", {{"global"}, {"listeners"}, {"upstreams"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& path) {
                  if (key == "global") parseGlobal(value, path, config.global);
                  if (key == "listeners") parseListeners(value, path, config.listeners);
                  if (key == "upstreams") parseUpstreams(value, path, config.upstreams);
                });
+    AdminConfig& admin = config.global.admin;
+    if (admin.listen.length() == 0) {
+      // Not given, or given wrong (already reported): the default applies.
+      std::string why;
+      parseSocketAddress(admin.listen_text, admin.listen, why);
+    }
     return config;
   }
 
@@ -86,8 +110,13 @@ class Parser {
         if (key == candidate.name) spec = &candidate;
       if (spec == nullptr) {
         std::string valid;
-        for (const auto& candidate : keys) valid += (valid.empty() ? "" : ", ") + std::string(candidate.name);
-        error(key_node, key_path, "unknown key (valid here: " + valid + ")");
+        const char* closest = nullptr;
+        for (const auto& candidate : keys) {
+          valid += (valid.empty() ? "" : ", ") + std::string(candidate.name);
+          if (closest == nullptr && editDistance(key, candidate.name) <= 2) closest = candidate.name;
+        }
+        std::string hint = closest ? std::string("; did you mean '") + closest + "'?" : "";
+        error(key_node, key_path, "unknown key" + hint + " (valid here: " + valid + ")");
         continue;
       }
       if (!seen.insert(key).second) {
@@ -96,6 +125,10 @@ class Parser {
       }
       if (!spec->supported) {
         error(key_node, key_path, "not supported yet by this version of fulcrum");
+        continue;
+      }
+      if (entry.second.IsNull()) {
+        error(key_node, key_path, "a value is required");
         continue;
       }
       handle(key, entry.second, key_path);
@@ -108,15 +141,16 @@ class Parser {
     return std::nullopt;
   }
 
+  // `alternatives` prefixes the expectation in the message ("auto or ").
   std::optional<unsigned> integer(const YAML::Node& node, const std::string& path, unsigned min,
-                                  unsigned max) {
+                                  unsigned max, const char* alternatives = "") {
     auto text = scalar(node, path);
     if (!text) return std::nullopt;
     unsigned value = 0;
     auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
     if (ec != std::errc() || end != text->data() + text->size() || value < min || value > max) {
       error(node, path,
-            "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
+            std::string("expected ") + alternatives + "a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
                 ", got '" + *text + "'");
       return std::nullopt;
     }
@@ -169,8 +203,11 @@ class Parser {
     forEachKey(node, path, {{"workers"}, {"admin"}, {"log"}, {"drain_timeout"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
                  if (key == "workers") {
-                   if (value.IsScalar() && value.Scalar() == "auto") out.workers = 0;
-                   else if (auto n = integer(value, key_path, 1, 1024)) out.workers = *n;
+                   if (value.IsScalar() && value.Scalar() == "auto") {
+                     out.workers = 0;
+                   } else if (auto n = integer(value, key_path, 1, 1024, "auto or ")) {
+                     out.workers = *n;
+                   }
                  } else if (key == "admin") {
                    parseAdmin(value, key_path, out.admin);
                  } else if (key == "log") {
@@ -217,6 +254,7 @@ class Parser {
       error(node, path, "expected a list of listeners");
       return;
     }
+    if (node.size() == 0) error(node, path, "at least one listener is required");
     for (size_t i = 0; i < node.size(); ++i) {
       std::string item_path = path + "[" + std::to_string(i) + "]";
       const YAML::Node& item = node[i];
@@ -229,9 +267,8 @@ class Parser {
                  [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
                    parseListenerKey(key, value, key_path, listener);
                  });
-      if (listener.name.empty()) error(item, item_path + ".name", "a listener needs a name");
-      if (listener.listen_text.empty() && listener.listen_mark.line == 0)
-        error(item, item_path + ".listen", "a listener needs a listen address");
+      if (!item["name"]) error(item, item_path + ".name", "a listener needs a name");
+      if (!item["listen"]) error(item, item_path + ".listen", "a listener needs a listen address");
       out.push_back(std::move(listener));
     }
   }
@@ -321,11 +358,9 @@ class Parser {
       if (!expectMap(item, item_path)) continue;
       ServerConfig server;
       server.mark = markOf(item);
-      bool has_address = false;
       forEachKey(item, item_path, {{"address"}, {"name"}, {"weight"}, {"backup"}},
                  [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
                    if (key == "address") {
-                     has_address = true;
                      server.mark = markOf(value);
                      address(value, key_path, server.address_text, server.address);
                    } else if (key == "name") {
@@ -336,7 +371,7 @@ class Parser {
                      if (auto b = boolean(value, key_path)) server.backup = *b;
                    }
                  });
-      if (!has_address) error(item, item_path + ".address", "a server needs an address");
+      if (!item["address"]) error(item, item_path + ".address", "a server needs an address");
       out.push_back(std::move(server));
     }
   }
@@ -346,7 +381,14 @@ class Parser {
 
 LoadResult finish(const YAML::Node& root, Diagnostics& diag, const std::string& display_name) {
   Parser parser(diag);
-  Config config = parser.parse(root);
+  Config config;
+  try {
+    config = parser.parse(root);
+  } catch (const YAML::Exception& e) {
+    // The parser checks node kinds before reading them; this is a backstop
+    // so no input can escape as an exception.
+    diag.error(Mark{e.mark.line + 1, e.mark.column + 1}, "", "cannot read this config: " + e.msg);
+  }
   config.file = display_name;
   validate(config, diag);
   LoadResult result;

@@ -11,10 +11,6 @@ namespace {
 std::string listenerPath(size_t index) { return "listeners[" + std::to_string(index) + "]"; }
 
 void validateListeners(const Config& config, Diagnostics& diag) {
-  if (config.listeners.empty()) {
-    diag.error(Mark{1, 1}, "listeners", "at least one listener is required");
-    return;
-  }
   std::map<std::string, size_t> names;
   std::map<std::string, size_t> addresses;
   for (size_t i = 0; i < config.listeners.size(); ++i) {

@@ -47,10 +47,7 @@ std::string SocketAddress::toString() const {
   if (family() == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, host,
               sizeof(host));
-    // Built by appending: GCC 12 warns falsely on "[" + std::string&&.
-    std::string out = "[";
-    out.append(host).append("]:").append(std::to_string(port()));
-    return out;
+    return "[" + std::string(host) + "]:" + std::to_string(port());
   }
   return "unknown";
 }

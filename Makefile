@@ -1,0 +1,58 @@
+# The interface to building, running and testing fulcrum. Each of `make run`
+# and `make test` works as the first command on a fresh Debian 12 machine:
+# both install what they need first (`make deps`).
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CONFIG ?= conf/fulcrum.yaml
+PACKAGES := $(shell cat .ci/packages.txt)
+DEV_PACKAGES := clang-format clang-tidy
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SOURCES = $(shell find src tests -name '*.cc' -o -name '*.h')
+
+.PHONY: all build deps dev-deps run test test-asan format lint clean
+
+all: build
+
+build:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+# apt-get only when something is missing, so this is quick once done.
+define install_missing
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call install_missing,$(PACKAGES))
+
+dev-deps:
+	$(call install_missing,$(DEV_PACKAGES))
+
+run: deps build
+	@sh src/demo/run_demo.sh $(BUILD_DIR) $(CONFIG)
+
+test: deps build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)
+
+test-asan: deps
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=asan >/dev/null
+	cmake --build $(ASAN_DIR) -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j$(JOBS)
+
+format: dev-deps
+	clang-format -i $(SOURCES)
+
+lint: dev-deps build
+	clang-tidy -p $(BUILD_DIR) --quiet $(filter %.cc,$(shell find src -name '*.cc'))
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,0 +1,49 @@
+#!/bin/sh
+# `make run`: four demo backends (three primaries and a backup) and the proxy
+# on the demo config, in the foreground. Ctrl-C stops all of them.
+#   usage: run_demo.sh BUILD_DIR CONFIG
+set -u
+build=$1
+config=$2
+pids=""
+
+stop() {
+  trap - INT TERM EXIT
+  for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in $pids; do wait "$pid" 2>/dev/null; done
+  exit 0
+}
+trap stop INT TERM EXIT
+
+for n in 1 2 3; do
+  "$build/fulcrum-demo-backend" --name "backend-$n" --listen "127.0.0.1:900$n" &
+  pids="$pids $!"
+done
+"$build/fulcrum-demo-backend" --name backup-1 --listen 127.0.0.1:9004 &
+pids="$pids $!"
+
+"$build/fulcrum" -c "$config" &
+proxy=$!
+pids="$pids $proxy"
+
+# Wait (bounded) for the proxy to accept, then say where to go.
+tries=0
+until curl -s -o /dev/null http://127.0.0.1:8080/ 2>/dev/null; do
+  tries=$((tries + 1))
+  if [ $tries -gt 100 ] || ! kill -0 "$proxy" 2>/dev/null; then
+    echo "fulcrum did not start; see the messages above" >&2
+    stop
+  fi
+  sleep 0.1
+done
+cat <<MSG
+
+  fulcrum is running (config: $config)
+    send requests:  curl -i http://127.0.0.1:8080/     (answered by backend-1..3 in turn)
+    metrics:        http://127.0.0.1:9901/metrics is not served yet by this version
+    backup:         stop backend-1..3 and backup-1 answers
+  Ctrl-C stops the proxy and the demo backends.
+
+MSG
+wait "$proxy"
+stop

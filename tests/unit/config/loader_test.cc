@@ -1,0 +1,109 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "config/loader.h"
+
+using namespace fulcrum::config;
+
+namespace {
+
+Config load(const std::string& yaml) {
+  LoadResult result = loadConfigText(yaml, "test.yaml");
+  for (const auto& error : result.errors) MESSAGE(error.toString());
+  REQUIRE(result.config.has_value());
+  return *result.config;
+}
+
+const char* kMinimal =
+    "listeners:\n"
+    "  - { name: edge, listen: 127.0.0.1:0, upstream: pool }\n"
+    "upstreams:\n"
+    "  pool:\n"
+    "    servers:\n"
+    "      - { address: 127.0.0.1:9001 }\n";
+
+}  // namespace
+
+TEST_CASE("a minimal config gets the documented defaults") {
+  Config config = load(kMinimal);
+  CHECK(config.global.workers == 0);  // auto
+  CHECK(config.global.admin.listen.toString() == "127.0.0.1:9901");
+  CHECK(config.global.log.level == "info");
+  CHECK(config.global.log.access == AccessLogTarget::Off);
+  CHECK(config.global.drain_timeout == std::chrono::seconds(30));
+  REQUIRE(config.listeners.size() == 1);
+  CHECK(config.listeners[0].protocol == Protocol::Tcp);
+  CHECK(config.listeners[0].idle_timeout == std::chrono::hours(1));
+  CHECK(config.listeners[0].backlog == 511);
+  REQUIRE(config.upstreams.size() == 1);
+  CHECK(config.upstreams[0].balance == "round_robin");
+  CHECK(config.upstreams[0].connect_timeout == std::chrono::seconds(5));
+  CHECK(config.upstreams[0].servers[0].weight == 1);
+  CHECK_FALSE(config.upstreams[0].servers[0].backup);
+  CHECK(config.upstreams[0].servers[0].label() == "127.0.0.1:9001");
+}
+
+TEST_CASE("every supported key is read into the typed config") {
+  Config config = load(
+      "global:\n"
+      "  workers: 3\n"
+      "  admin: { listen: '[::1]:9999' }\n"
+      "  log: { level: debug, access: /tmp/fulcrum-access.log }\n"
+      "  drain_timeout: 250ms\n"
+      "listeners:\n"
+      "  - name: v6\n"
+      "    listen: '[::1]:0'\n"
+      "    protocol: tcp\n"
+      "    upstream: pool\n"
+      "    backlog: 64\n"
+      "    timeouts: { idle: 2m }\n"
+      "upstreams:\n"
+      "  pool:\n"
+      "    balance: round_robin\n"
+      "    timeouts: { connect: 1500ms }\n"
+      "    servers:\n"
+      "      - { address: 'localhost:9001', name: local, weight: 7 }\n"
+      "      - { address: '[::1]:9002', backup: true }\n");
+  CHECK(config.global.workers == 3);
+  CHECK(config.global.admin.listen.toString() == "[::1]:9999");
+  CHECK(config.global.log.level == "debug");
+  CHECK(config.global.log.access == AccessLogTarget::File);
+  CHECK(config.global.log.access_path == "/tmp/fulcrum-access.log");
+  CHECK(config.global.drain_timeout == std::chrono::milliseconds(250));
+  const ListenerConfig& listener = config.listeners[0];
+  CHECK(listener.name == "v6");
+  CHECK(listener.address.toString() == "[::1]:0");
+  CHECK(listener.backlog == 64);
+  CHECK(listener.idle_timeout == std::chrono::minutes(2));
+  const UpstreamConfig& pool = config.upstreams[0];
+  CHECK(pool.connect_timeout == std::chrono::milliseconds(1500));
+  REQUIRE(pool.servers.size() == 2);
+  CHECK(pool.servers[0].label() == "local");
+  CHECK(pool.servers[0].address.isLoopback());
+  CHECK(pool.servers[0].address.port() == 9001);
+  CHECK(pool.servers[0].weight == 7);
+  CHECK(pool.servers[1].backup);
+  CHECK(pool.servers[1].label() == "[::1]:9002");
+}
+
+TEST_CASE("workers: auto and access: stdout are accepted") {
+  Config config = load(std::string("global: { workers: auto, log: { access: stdout } }\n") + kMinimal);
+  CHECK(config.global.workers == 0);
+  CHECK(config.global.log.access == AccessLogTarget::Stdout);
+}
+
+TEST_CASE("the shipped demo config and every example load without error") {
+  std::vector<std::string> files{FULCRUM_SOURCE_DIR "/conf/fulcrum.yaml"};
+  for (const auto& dir : {FULCRUM_SOURCE_DIR "/conf/examples", FULCRUM_FIXTURES "/good"}) {
+    if (!std::filesystem::exists(dir)) continue;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+      if (entry.path().extension() == ".yaml") files.push_back(entry.path().string());
+  }
+  for (const auto& file : files) {
+    CAPTURE(file);
+    LoadResult result = loadConfigFile(file);
+    for (const auto& error : result.errors) MESSAGE(error.toString());
+    CHECK(result.config.has_value());
+  }
+}

@@ -1,0 +1,80 @@
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "upstream/picker.h"
+#include "upstream/registry.h"
+
+using namespace fulcrum;
+using namespace fulcrum::upstream;
+
+namespace {
+
+Upstream makeUpstream(int primaries, int backups) {
+  Upstream upstream;
+  upstream.name = "pool";
+  upstream.strategy = findStrategy("round_robin");
+  for (int i = 0; i < primaries + backups; ++i) {
+    Server server;
+    server.label = (i < primaries ? "p" : "b") + std::to_string(i);
+    server.backup = i >= primaries;
+    server.index = static_cast<uint32_t>(i);
+    upstream.servers.push_back(server);
+  }
+  return upstream;
+}
+
+}  // namespace
+
+TEST_CASE("backups are picked only after every primary was tried") {
+  Random random(3);
+  Upstream upstream = makeUpstream(3, 2);
+  UpstreamPicker picker(upstream, random);
+  TriedSet tried;
+  for (int i = 0; i < 3; ++i) {
+    const Server* server = picker.pick(tried);
+    REQUIRE(server != nullptr);
+    CHECK_FALSE(server->backup);
+    tried.add(server->index);
+  }
+  std::set<std::string> backups;
+  for (int i = 0; i < 2; ++i) {
+    const Server* server = picker.pick(tried);
+    REQUIRE(server != nullptr);
+    CHECK(server->backup);
+    backups.insert(server->label);
+    tried.add(server->index);
+  }
+  CHECK(backups.size() == 2);
+  CHECK(picker.pick(tried) == nullptr);
+}
+
+TEST_CASE("with no primary usable, backups take the traffic") {
+  Random random(5);
+  Upstream upstream = makeUpstream(2, 1);
+  UpstreamPicker picker(upstream, random);
+  picker.rebuild(HostSet{{&upstream.servers[2]}});
+  TriedSet none;
+  CHECK(picker.pick(none)->label == "b2");
+}
+
+TEST_CASE("the registry knows round_robin and lists valid names") {
+  CHECK(findStrategy("round_robin") != nullptr);
+  CHECK(findStrategy("nope") == nullptr);
+  CHECK(isPlannedStrategy("maglev"));
+  CHECK_FALSE(isPlannedStrategy("round_robin"));
+  CHECK(strategyNames() == "round_robin");
+}
+
+TEST_CASE("the tried set holds indexes past the inline 64") {
+  TriedSet tried;
+  for (uint32_t i : {0u, 63u, 64u, 200u}) tried.add(i);
+  CHECK(tried.contains(0));
+  CHECK(tried.contains(63));
+  CHECK(tried.contains(64));
+  CHECK(tried.contains(200));
+  CHECK_FALSE(tried.contains(1));
+  CHECK_FALSE(tried.contains(199));
+  CHECK_FALSE(tried.contains(1000));
+  CHECK(tried.size() == 4);
+}
