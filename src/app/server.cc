@@ -42,8 +42,9 @@ Server::~Server() {
 
 int Server::run() {
   std::vector<std::vector<net::ListenSocket>> per_worker(worker_count_);
-  if (!bindAll(per_worker)) return kExitStartup;
+  // Signals first: a supervisor may signal as soon as it sees us listening.
   installSignals();
+  if (!bindAll(per_worker)) return kExitStartup;
   startWorkers(std::move(per_worker));
   log::info("fulcrum started: %u worker(s)", worker_count_);
   loop_.run();
@@ -78,9 +79,12 @@ void Server::startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &previous);
   for (unsigned w = 0; w < worker_count_; ++w) {
-    auto worker = std::make_unique<Worker>(w, runtime_, std::move(per_worker[w]), [this] {
-      loop_.post([this] { onWorkerDrained(); });
-    });
+    DrainEvents events;
+    events.listeners_closed = [this](size_t open) {
+      loop_.post([this, open] { onWorkerListenersClosed(open); });
+    };
+    events.drained = [this] { loop_.post([this] { onWorkerDrained(); }); };
+    auto worker = std::make_unique<Worker>(w, runtime_, std::move(per_worker[w]), std::move(events));
     worker->start();
     workers_.push_back(std::move(worker));
   }
@@ -113,13 +117,17 @@ void Server::onSignal(evutil_socket_t signal, short, void* arg) {
 
 void Server::beginDrain() {
   draining_ = true;
-  size_t open = 0;
-  for (const auto& worker : workers_) open += worker->activeConnections();
-  std::chrono::milliseconds timeout = runtime_->config().global.drain_timeout;
-  log::info("stopped accepting; waiting up to %s for %zu open connection(s)",
-            config::formatDuration(timeout).c_str(), open);
-  drain_timer_.arm(timeout);
+  drain_timer_.arm(runtime_->config().global.drain_timeout);
   for (auto& worker : workers_) worker->drain();
+}
+
+void Server::onWorkerListenersClosed(size_t open) {
+  open_at_drain_ += open;
+  if (++closed_workers_ < workers_.size()) return;
+  // Logged once every socket is closed: from here on, connects are refused.
+  log::info("stopped accepting; waiting up to %s for %zu open connection(s)",
+            config::formatDuration(runtime_->config().global.drain_timeout).c_str(),
+            open_at_drain_);
 }
 
 void Server::onWorkerDrained() {

@@ -38,6 +38,7 @@ class Server {
   void startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker);
   void installSignals();
   void beginDrain();
+  void onWorkerListenersClosed(size_t open);
   void onWorkerDrained();
   void stopAll();
   static void onSignal(evutil_socket_t signal, short, void* self);
@@ -49,6 +50,8 @@ class Server {
   std::vector<event*> signal_events_;
   net::Timer drain_timer_;
   bool draining_ = false;
+  unsigned closed_workers_ = 0;
+  size_t open_at_drain_ = 0;
   unsigned drained_workers_ = 0;
 };
 

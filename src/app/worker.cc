@@ -12,10 +12,10 @@
 namespace fulcrum::app {
 
 Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
-               std::vector<net::ListenSocket> sockets, std::function<void()> on_drained)
+               std::vector<net::ListenSocket> sockets, DrainEvents drain_events)
     : id_(id),
       sockets_(std::move(sockets)),
-      on_drained_(std::move(on_drained)),
+      drain_events_(std::move(drain_events)),
       loop_(std::make_unique<net::EventLoop>()) {
   generation_ = std::make_shared<Generation>();
   generation_->runtime = std::move(runtime);
@@ -33,6 +33,7 @@ void Worker::drain() {
   loop_->post([this] {
     draining_ = true;
     closeListeners();
+    drain_events_.listeners_closed(sessions_.size());
     maybeDrained();
   });
 }
@@ -131,7 +132,7 @@ void Worker::maybeDrained() {
   if (!draining_ || drained_reported_ || !sessions_.empty()) return;
   drained_reported_ = true;
   log::debug("worker %u drained", id_);
-  on_drained_();
+  drain_events_.drained();
 }
 
 }  // namespace fulcrum::app

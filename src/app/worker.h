@@ -3,8 +3,8 @@
 // workers except the immutable Runtime.
 // Thread rules: the constructor, start(), drain(), stop() and join() are
 // called from the control thread; everything else runs on the worker's own
-// thread. `on_drained` is called on the worker's thread, once, when a drain
-// has finished (no listener, no connection left); it must only post.
+// thread. The DrainEvents callbacks run on the worker's thread, once each,
+// and must only post to the control loop.
 #pragma once
 
 #include <event2/listener.h>
@@ -26,17 +26,24 @@
 
 namespace fulcrum::app {
 
+struct DrainEvents {
+  // The worker's listening sockets are closed; `open` connections remain.
+  std::function<void(size_t open)> listeners_closed;
+  // No connection is left.
+  std::function<void()> drained;
+};
+
 class Worker {
  public:
   // `sockets[i]` is this worker's socket for runtime->listeners()[i].
   Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
-         std::vector<net::ListenSocket> sockets, std::function<void()> on_drained);
+         std::vector<net::ListenSocket> sockets, DrainEvents drain_events);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
   void start();
-  // Stop accepting, let open connections finish, then call on_drained.
+  // Stop accepting, let open connections finish, reporting both steps.
   void drain();
   // Leave the loop now; open connections are closed by join().
   void stop();
@@ -68,7 +75,7 @@ class Worker {
 
   unsigned id_;
   std::vector<net::ListenSocket> sockets_;
-  std::function<void()> on_drained_;
+  DrainEvents drain_events_;
   std::thread thread_;
   std::atomic<size_t> active_{0};
 

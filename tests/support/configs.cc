@@ -1,0 +1,21 @@
+#include "support/configs.h"
+
+namespace fulcrum::test {
+
+std::string TcpConfig::yaml() const {
+  std::string out = "global:\n  workers: " + std::to_string(workers) +
+                    "\n  log: { level: " + log_level + ", access: " + access_log +
+                    " }\n  drain_timeout: " + drain_timeout +
+                    // Port 0 keeps parallel test runs off each other's admin port.
+                    "\n  admin: { listen: 127.0.0.1:0 }\n"
+                    "listeners:\n  - name: edge\n    listen: 127.0.0.1:0\n    upstream: pool\n"
+                    "    timeouts: { idle: " + idle_timeout + " }\n"
+                    "upstreams:\n  pool:\n    timeouts: { connect: " + connect_timeout +
+                    " }\n    servers:\n";
+  for (uint16_t port : primaries) out += "      - { address: 127.0.0.1:" + std::to_string(port) + " }\n";
+  for (uint16_t port : backups)
+    out += "      - { address: 127.0.0.1:" + std::to_string(port) + ", backup: true }\n";
+  return out;
+}
+
+}  // namespace fulcrum::test
