@@ -22,7 +22,7 @@ constexpr const char* kDefaultConfig = "/etc/fulcrum/fulcrum.yaml";
 
 void usage(FILE* out) {
   std::fprintf(out,
-               "usage: fulcrum [-c FILE] [-t] [-v] [-h]\n"
+               "usage: fulcrum [-c FILE] [-t] [-v|--version] [-h|--help]\n"
                "  -c FILE    configuration file (default %s)\n"
                "  -t         check the configuration and exit\n"
                "  -v, --version  print the version and exit\n"

@@ -51,6 +51,7 @@ void Worker::run() {
   loop_->run();
   // Connections still open when the loop is told to stop are closed here,
   // on the thread that owns them.
+  for (auto& entry : sessions_) entry.second->abandon();
   sessions_.clear();
   active_.store(0, std::memory_order_relaxed);
   closeListeners();
@@ -62,7 +63,8 @@ void Worker::openListeners() {
     listener->worker = this;
     listener->index = i;
     listener->handle = evconnlistener_new(loop_->base(), &Worker::onAccept, listener.get(),
-                                          LEV_OPT_CLOSE_ON_FREE, -1, sockets_[i].release());
+                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+                                          sockets_[i].release());
     evconnlistener_set_error_cb(listener->handle, &Worker::onAcceptError);
     Listener* raw = listener.get();
     listener->resume_timer = std::make_unique<net::Timer>(*loop_, [raw] {

@@ -113,7 +113,9 @@ class Parser {
         const char* closest = nullptr;
         for (const auto& candidate : keys) {
           valid += (valid.empty() ? "" : ", ") + std::string(candidate.name);
-          if (closest == nullptr && editDistance(key, candidate.name) <= 2) closest = candidate.name;
+          // Close enough to be a typo, not just another short word.
+          size_t limit = std::max<size_t>(1, std::min<size_t>(2, key.size() / 3));
+          if (closest == nullptr && editDistance(key, candidate.name) <= limit) closest = candidate.name;
         }
         std::string hint = closest ? std::string("; did you mean '") + closest + "'?" : "";
         error(key_node, key_path, "unknown key" + hint + " (valid here: " + valid + ")");
@@ -166,12 +168,20 @@ class Parser {
     return std::nullopt;
   }
 
-  std::optional<Duration> duration(const YAML::Node& node, const std::string& path) {
+  // `min` rejects values that cannot work (a 0ms connect timeout fails
+  // every connect).
+  std::optional<Duration> duration(const YAML::Node& node, const std::string& path,
+                                   Duration min = Duration(0)) {
     auto text = scalar(node, path);
     if (!text) return std::nullopt;
     std::string why;
     auto value = parseDuration(*text, why);
-    if (!value) error(node, path, why + ", got '" + *text + "'");
+    if (!value) {
+      error(node, path, why + ", got '" + *text + "'");
+    } else if (*value < min) {
+      error(node, path, "must be at least " + formatDuration(min) + ", got '" + *text + "'");
+      return std::nullopt;
+    }
     return value;
   }
 
@@ -295,7 +305,7 @@ class Parser {
       if (!expectMap(value, path)) return;
       forEachKey(value, path, {{"idle"}, {"client_header", kLater}, {"client_idle", kLater}},
                  [&](const std::string&, const YAML::Node& v, const std::string& p) {
-                   if (auto d = duration(v, p)) listener.idle_timeout = *d;
+                   if (auto d = duration(v, p, Duration(1))) listener.idle_timeout = *d;
                  });
     }
   }
@@ -340,7 +350,7 @@ class Parser {
             if (!expectMap(value, key_path)) return;
             forEachKey(value, key_path, {{"connect"}, {"response", kLater}},
                        [&](const std::string&, const YAML::Node& v, const std::string& p) {
-                         if (auto d = duration(v, p)) upstream.connect_timeout = *d;
+                         if (auto d = duration(v, p, Duration(1))) upstream.connect_timeout = *d;
                        });
           }
         });

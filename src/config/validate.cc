@@ -10,9 +10,18 @@ namespace {
 
 std::string listenerPath(size_t index) { return "listeners[" + std::to_string(index) + "]"; }
 
+// Two listen addresses collide when they share a family and port and either
+// is the any-address or both are the same. Port 0 asks the kernel for a free
+// port, so it never collides. (IPv6 listeners are IPv6-only.)
+bool overlaps(const SocketAddress& a, const SocketAddress& b) {
+  if (a.length() == 0 || b.length() == 0 || a.port() == 0 || a.family() != b.family() ||
+      a.port() != b.port())
+    return false;
+  return a.isAny() || b.isAny() || a == b;
+}
+
 void validateListeners(const Config& config, Diagnostics& diag) {
   std::map<std::string, size_t> names;
-  std::map<std::string, size_t> addresses;
   for (size_t i = 0; i < config.listeners.size(); ++i) {
     const ListenerConfig& listener = config.listeners[i];
     std::string path = listenerPath(i);
@@ -23,17 +32,17 @@ void validateListeners(const Config& config, Diagnostics& diag) {
                    "duplicate listener name '" + listener.name + "' (first used by " +
                        listenerPath(it->second) + ")");
     }
-    // Port 0 asks the kernel for a free port, so two of them never collide.
-    if (listener.address.length() != 0 && listener.address.port() != 0) {
-      auto [it, fresh] = addresses.emplace(listener.address.toString(), i);
-      if (!fresh)
-        diag.error(listener.listen_mark, path + ".listen",
-                   "address " + listener.address.toString() + " is already used by " +
-                       listenerPath(it->second));
-      if (listener.address == config.global.admin.listen)
-        diag.error(listener.listen_mark, path + ".listen",
-                   "address " + listener.address.toString() + " is the admin listener's");
+    for (size_t j = 0; j < i; ++j) {
+      if (!overlaps(listener.address, config.listeners[j].address)) continue;
+      diag.error(listener.listen_mark, path + ".listen",
+                 "address " + listener.address.toString() + " overlaps " + listenerPath(j) + " (" +
+                     config.listeners[j].address.toString() + ")");
+      break;
     }
+    if (overlaps(listener.address, config.global.admin.listen))
+      diag.error(listener.listen_mark, path + ".listen",
+                 "address " + listener.address.toString() + " overlaps the admin listener (" +
+                     config.global.admin.listen.toString() + ")");
     if (listener.upstream.empty()) {
       if (listener.upstream_mark.line == 0)
         diag.error(listener.mark, path + ".upstream", "a tcp listener needs an upstream");

@@ -37,6 +37,14 @@ bool SocketAddress::isLoopback() const {
   return false;
 }
 
+bool SocketAddress::isAny() const {
+  if (family() == AF_INET)
+    return reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr.s_addr == htonl(INADDR_ANY);
+  if (family() == AF_INET6)
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
+  return false;
+}
+
 std::string SocketAddress::toString() const {
   char host[INET6_ADDRSTRLEN] = "?";
   if (family() == AF_INET) {

@@ -24,6 +24,7 @@ class SocketAddress {
   uint16_t port() const;
   void setPort(uint16_t port);
   bool isLoopback() const;
+  bool isAny() const;  // 0.0.0.0 or ::
   // "127.0.0.1:8080" or "[::1]:8080".
   std::string toString() const;
 

@@ -25,6 +25,10 @@ TcpSession::~TcpSession() {
 
 void TcpSession::start() { connectNext(); }
 
+void TcpSession::abandon() {
+  if (params_.access_log != nullptr) writeAccessLog("shutdown", "");
+}
+
 void TcpSession::connectNext() {
   server_ = params_.picker->pick(tried_);
   if (server_ == nullptr) {

@@ -43,6 +43,10 @@ class TcpSession final : public net::DeferredDeletable {
   ~TcpSession() override;
 
   void start();
+  // The worker is stopping (drain timeout or a second signal): log the
+  // connection as ended by shutdown. on_done is not called; the worker is
+  // about to destroy the session itself.
+  void abandon();
 
  private:
   void connectNext();

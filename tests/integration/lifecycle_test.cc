@@ -95,7 +95,10 @@ TEST_CASE("SIGTERM stops accepting, lets open connections finish, then exits 0")
 
 TEST_CASE("drain_timeout closes connections still open and exits 0") {
   TcpBackend backend(echo);
-  Proxy proxy(TcpConfig{.primaries = {backend.port()}, .drain_timeout = "300ms"}.yaml());
+  Proxy proxy(TcpConfig{.primaries = {backend.port()},
+                        .drain_timeout = "300ms",
+                        .access_log = "stdout"}
+                  .yaml());
   Fd client = connectLoopback(proxy.port("edge"));
   REQUIRE(client);
   std::string reply;
@@ -105,6 +108,9 @@ TEST_CASE("drain_timeout closes connections still open and exits 0") {
   CHECK(closedByPeer(client.get()));
   CHECK(proxy.process().waitExit() == 0);
   CHECK(proxy.process().waitForText("drain timeout reached: closing 1 open connection(s)", 0ms));
+  auto logged = proxy.process().waitForText("\"outcome\":\"shutdown\"", 0ms);
+  REQUIRE(logged);
+  CHECK(logged->find("\"bytes_in\":1,\"bytes_out\":1") != std::string::npos);
 }
 
 TEST_CASE("SIGHUP is logged and the proxy keeps serving") {
