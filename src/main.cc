@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
       usage(stdout);
       return app::kExitOk;
     } else {
-      std::fprintf(stderr, "fulcrum: %s\n", arg == "-c" ? "-c needs a file name" : ("unknown option " + arg).c_str());
+      std::fprintf(stderr, "fulcrum: %s\n",
+                   arg == "-c" ? "-c needs a file name" : ("unknown option " + arg).c_str());
       usage(stderr);
       return app::kExitUsage;
     }
@@ -58,7 +59,8 @@ int main(int argc, char** argv) {
   config::LoadResult loaded = config::loadConfigFile(config_path);
   for (const auto& error : loaded.errors) std::fprintf(stderr, "%s\n", error.toString().c_str());
   if (!loaded.config) {
-    std::fprintf(stderr, "fulcrum: %zu error(s) in %s\n", loaded.errors.size(), config_path.c_str());
+    std::fprintf(stderr, "fulcrum: %zu error(s) in %s\n", loaded.errors.size(),
+                 config_path.c_str());
     return app::kExitConfig;
   }
   if (check_only) {

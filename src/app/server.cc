@@ -19,7 +19,8 @@ unsigned resolveWorkerCount(unsigned configured) {
 
 const char* protocolName(config::Protocol protocol) {
   switch (protocol) {
-    case config::Protocol::Tcp: return "tcp";
+    case config::Protocol::Tcp:
+      return "tcp";
   }
   return "?";
 }
@@ -84,7 +85,8 @@ void Server::startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker
       loop_.post([this, open] { onWorkerListenersClosed(open); });
     };
     events.drained = [this] { loop_.post([this] { onWorkerDrained(); }); };
-    auto worker = std::make_unique<Worker>(w, runtime_, std::move(per_worker[w]), std::move(events));
+    auto worker =
+        std::make_unique<Worker>(w, runtime_, std::move(per_worker[w]), std::move(events));
     worker->start();
     workers_.push_back(std::move(worker));
   }
@@ -102,8 +104,9 @@ void Server::installSignals() {
 void Server::onSignal(evutil_socket_t signal, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
   if (signal == SIGHUP) {
-    log::warn("SIGHUP: configuration reload is not supported by this version; "
-              "keeping the running configuration");
+    log::warn(
+        "SIGHUP: configuration reload is not supported by this version; "
+        "keeping the running configuration");
     return;
   }
   if (self->draining_) {

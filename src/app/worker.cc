@@ -23,7 +23,9 @@ Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
     generation_->pickers.push_back(std::make_unique<upstream::UpstreamPicker>(upstream, random_));
 }
 
-Worker::~Worker() { join(); }
+Worker::~Worker() {
+  join();
+}
 
 void Worker::start() {
   thread_ = std::thread([this] { run(); });
@@ -92,7 +94,8 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, in
   int on = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 
-  size_t upstream_index = static_cast<size_t>(spec.upstream - generation.runtime->upstreams().data());
+  size_t upstream_index =
+      static_cast<size_t>(spec.upstream - generation.runtime->upstreams().data());
   l4::TcpSessionParams params;
   params.loop = self->loop_.get();
   params.generation = self->generation_;

@@ -115,7 +115,8 @@ class Parser {
           valid += (valid.empty() ? "" : ", ") + std::string(candidate.name);
           // Close enough to be a typo, not just another short word.
           size_t limit = std::max<size_t>(1, std::min<size_t>(2, key.size() / 3));
-          if (closest == nullptr && editDistance(key, candidate.name) <= limit) closest = candidate.name;
+          if (closest == nullptr && editDistance(key, candidate.name) <= limit)
+            closest = candidate.name;
         }
         std::string hint = closest ? std::string("; did you mean '") + closest + "'?" : "";
         error(key_node, key_path, "unknown key" + hint + " (valid here: " + valid + ")");
@@ -152,8 +153,8 @@ class Parser {
     auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
     if (ec != std::errc() || end != text->data() + text->size() || value < min || value > max) {
       error(node, path,
-            std::string("expected ") + alternatives + "a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
-                ", got '" + *text + "'");
+            std::string("expected ") + alternatives + "a whole number from " + std::to_string(min) +
+                " to " + std::to_string(max) + ", got '" + *text + "'");
       return std::nullopt;
     }
     return value;
@@ -238,24 +239,27 @@ class Parser {
 
   void parseLog(const YAML::Node& node, const std::string& path, LogConfig& out) {
     if (!expectMap(node, path)) return;
-    forEachKey(node, path, {{"level"}, {"access"}},
-               [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
-                 auto text = scalar(value, key_path);
-                 if (!text) return;
-                 if (key == "level") {
-                   if (log::parseLevel(*text)) out.level = *text;
-                   else error(value, key_path, "expected debug, info, warn or error, got '" + *text + "'");
-                 } else if (*text == "off") {
-                   out.access = AccessLogTarget::Off;
-                 } else if (*text == "stdout") {
-                   out.access = AccessLogTarget::Stdout;
-                 } else if (text->front() == '/') {
-                   out.access = AccessLogTarget::File;
-                   out.access_path = *text;
-                 } else {
-                   error(value, key_path, "expected off, stdout or an absolute path, got '" + *text + "'");
-                 }
-               });
+    forEachKey(
+        node, path, {{"level"}, {"access"}},
+        [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
+          auto text = scalar(value, key_path);
+          if (!text) return;
+          if (key == "level") {
+            if (log::parseLevel(*text))
+              out.level = *text;
+            else
+              error(value, key_path, "expected debug, info, warn or error, got '" + *text + "'");
+          } else if (*text == "off") {
+            out.access = AccessLogTarget::Off;
+          } else if (*text == "stdout") {
+            out.access = AccessLogTarget::Stdout;
+          } else if (text->front() == '/') {
+            out.access = AccessLogTarget::File;
+            out.access_path = *text;
+          } else {
+            error(value, key_path, "expected off, stdout or an absolute path, got '" + *text + "'");
+          }
+        });
   }
 
   void parseListeners(const YAML::Node& node, const std::string& path,
@@ -272,8 +276,14 @@ class Parser {
       ListenerConfig listener;
       listener.mark = markOf(item);
       forEachKey(item, item_path,
-                 {{"name"}, {"listen"}, {"protocol"}, {"upstream"}, {"timeouts"}, {"backlog"},
-                  {"routes", kLater}, {"tls", kLater}},
+                 {{"name"},
+                  {"listen"},
+                  {"protocol"},
+                  {"upstream"},
+                  {"timeouts"},
+                  {"backlog"},
+                  {"routes", kLater},
+                  {"tls", kLater}},
                  [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
                    parseListenerKey(key, value, key_path, listener);
                  });
@@ -283,8 +293,8 @@ class Parser {
     }
   }
 
-  void parseListenerKey(const std::string& key, const YAML::Node& value,
-                        const std::string& path, ListenerConfig& listener) {
+  void parseListenerKey(const std::string& key, const YAML::Node& value, const std::string& path,
+                        ListenerConfig& listener) {
     if (key == "name") {
       if (auto n = name(value, path)) listener.name = *n;
     } else if (key == "listen") {
@@ -293,9 +303,12 @@ class Parser {
     } else if (key == "protocol") {
       auto text = scalar(value, path);
       if (!text) return;
-      if (*text == "tcp") listener.protocol = Protocol::Tcp;
-      else if (*text == "http") error(value, path, "protocol 'http' is not supported yet by this version of fulcrum");
-      else error(value, path, "expected tcp or http, got '" + *text + "'");
+      if (*text == "tcp")
+        listener.protocol = Protocol::Tcp;
+      else if (*text == "http")
+        error(value, path, "protocol 'http' is not supported yet by this version of fulcrum");
+      else
+        error(value, path, "expected tcp or http, got '" + *text + "'");
     } else if (key == "upstream") {
       listener.upstream_mark = markOf(value);
       if (auto n = name(value, path)) listener.upstream = *n;
@@ -335,25 +348,32 @@ class Parser {
 
   void parseUpstream(const YAML::Node& node, const std::string& path, UpstreamConfig& upstream) {
     if (!expectMap(node, path)) return;
-    forEachKey(
-        node, path,
-        {{"balance"}, {"servers"}, {"timeouts"}, {"hash_key", kLater}, {"health_check", kLater},
-         {"outlier_detection", kLater}, {"circuit_breaker", kLater}, {"retries", kLater},
-         {"slow_start", kLater}, {"keepalive", kLater}},
-        [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
-          if (key == "balance") {
-            upstream.balance_mark = markOf(value);
-            if (auto text = scalar(value, key_path)) upstream.balance = *text;
-          } else if (key == "servers") {
-            parseServers(value, key_path, upstream.servers);
-          } else if (key == "timeouts") {
-            if (!expectMap(value, key_path)) return;
-            forEachKey(value, key_path, {{"connect"}, {"response", kLater}},
-                       [&](const std::string&, const YAML::Node& v, const std::string& p) {
-                         if (auto d = duration(v, p, Duration(1))) upstream.connect_timeout = *d;
-                       });
-          }
-        });
+    forEachKey(node, path,
+               {{"balance"},
+                {"servers"},
+                {"timeouts"},
+                {"hash_key", kLater},
+                {"health_check", kLater},
+                {"outlier_detection", kLater},
+                {"circuit_breaker", kLater},
+                {"retries", kLater},
+                {"slow_start", kLater},
+                {"keepalive", kLater}},
+               [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
+                 if (key == "balance") {
+                   upstream.balance_mark = markOf(value);
+                   if (auto text = scalar(value, key_path)) upstream.balance = *text;
+                 } else if (key == "servers") {
+                   parseServers(value, key_path, upstream.servers);
+                 } else if (key == "timeouts") {
+                   if (!expectMap(value, key_path)) return;
+                   forEachKey(value, key_path, {{"connect"}, {"response", kLater}},
+                              [&](const std::string&, const YAML::Node& v, const std::string& p) {
+                                if (auto d = duration(v, p, Duration(1)))
+                                  upstream.connect_timeout = *d;
+                              });
+                 }
+               });
   }
 
   void parseServers(const YAML::Node& node, const std::string& path,

@@ -15,8 +15,8 @@
 namespace fulcrum::config {
 
 struct LoadResult {
-  std::optional<Config> config;     // set only when errors is empty
-  std::vector<Diagnostic> errors;   // in file order
+  std::optional<Config> config;    // set only when errors is empty
+  std::vector<Diagnostic> errors;  // in file order
 };
 
 LoadResult loadConfigFile(const std::string& path);

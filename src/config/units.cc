@@ -41,10 +41,14 @@ std::optional<Duration> parseDuration(std::string_view text, std::string& why) {
     return std::nullopt;
   }
   uint64_t scale = 0;
-  if (unit == "ms") scale = 1;
-  else if (unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
+  if (unit == "ms")
+    scale = 1;
+  else if (unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
   else {
     why = unit.empty() ? "a duration needs a unit (ms, s, m, h)"
                        : "unknown duration unit '" + std::string(unit) + "' (ms, s, m, h)";
@@ -67,10 +71,14 @@ std::optional<uint64_t> parseSize(std::string_view text, std::string& why) {
     return std::nullopt;
   }
   uint64_t scale = 0;
-  if (unit.empty()) scale = 1;
-  else if (unit == "k" || unit == "K") scale = 1024;
-  else if (unit == "m" || unit == "M") scale = 1024ULL * 1024;
-  else if (unit == "g" || unit == "G") scale = 1024ULL * 1024 * 1024;
+  if (unit.empty())
+    scale = 1;
+  else if (unit == "k" || unit == "K")
+    scale = 1024;
+  else if (unit == "m" || unit == "M")
+    scale = 1024ULL * 1024;
+  else if (unit == "g" || unit == "G")
+    scale = 1024ULL * 1024 * 1024;
   else {
     why = "unknown size unit '" + std::string(unit) + "' (k, m, g)";
     return std::nullopt;

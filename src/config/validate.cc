@@ -8,7 +8,9 @@
 namespace fulcrum::config {
 namespace {
 
-std::string listenerPath(size_t index) { return "listeners[" + std::to_string(index) + "]"; }
+std::string listenerPath(size_t index) {
+  return "listeners[" + std::to_string(index) + "]";
+}
 
 // Two listen addresses collide when they share a family and port and either
 // is the any-address or both are the same. Port 0 asks the kernel for a free
@@ -56,9 +58,10 @@ void validateListeners(const Config& config, Diagnostics& diag) {
 void validateUpstream(const UpstreamConfig& upstream, Diagnostics& diag) {
   std::string path = "upstreams." + upstream.name;
   if (upstream::findStrategy(upstream.balance) == nullptr) {
-    std::string why = upstream::isPlannedStrategy(upstream.balance)
-                          ? "'" + upstream.balance + "' is not supported yet by this version of fulcrum"
-                          : "unknown strategy '" + upstream.balance + "'";
+    std::string why =
+        upstream::isPlannedStrategy(upstream.balance)
+            ? "'" + upstream.balance + "' is not supported yet by this version of fulcrum"
+            : "unknown strategy '" + upstream.balance + "'";
     diag.error(upstream.balance_mark, path + ".balance",
                why + " (valid: " + upstream::strategyNames() + ")");
   }

@@ -15,10 +15,14 @@ std::atomic<int> g_level{static_cast<int>(Level::Info)};
 
 const char* levelName(Level level) {
   switch (level) {
-    case Level::Debug: return "debug";
-    case Level::Info: return "info";
-    case Level::Warn: return "warn";
-    case Level::Error: return "error";
+    case Level::Debug:
+      return "debug";
+    case Level::Info:
+      return "info";
+    case Level::Warn:
+      return "warn";
+    case Level::Error:
+      return "error";
   }
   return "?";
 }
@@ -40,7 +44,9 @@ void vwrite(Level level, const char* fmt, va_list args) {
 
 }  // namespace
 
-void setLevel(Level level) { g_level.store(static_cast<int>(level), std::memory_order_relaxed); }
+void setLevel(Level level) {
+  g_level.store(static_cast<int>(level), std::memory_order_relaxed);
+}
 
 bool enabled(Level level) {
   return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
@@ -54,12 +60,12 @@ std::optional<Level> parseLevel(std::string_view name) {
   return std::nullopt;
 }
 
-#define FULCRUM_LOG_FN(fn, level)   \
-  void fn(const char* fmt, ...) {   \
-    va_list args;                   \
-    va_start(args, fmt);            \
-    vwrite(level, fmt, args);       \
-    va_end(args);                   \
+#define FULCRUM_LOG_FN(fn, level) \
+  void fn(const char* fmt, ...) { \
+    va_list args;                 \
+    va_start(args, fmt);          \
+    vwrite(level, fmt, args);     \
+    va_end(args);                 \
   }
 FULCRUM_LOG_FN(debug, Level::Debug)
 FULCRUM_LOG_FN(info, Level::Info)

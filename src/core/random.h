@@ -9,8 +9,8 @@ namespace fulcrum {
 
 class Random {
  public:
-  Random();                            // seeded from getrandom(2)
-  explicit Random(uint64_t seed);      // deterministic, for tests
+  Random();                        // seeded from getrandom(2)
+  explicit Random(uint64_t seed);  // deterministic, for tests
 
   uint64_t next();
   // Uniform in [0, bound); bound must be > 0.

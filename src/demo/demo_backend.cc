@@ -26,7 +26,8 @@ bool parseListen(const std::string& text, Options& options) {
   size_t colon = text.rfind(':');
   if (colon == std::string::npos) return false;
   options.host = text.substr(0, colon);
-  if (options.host.size() >= 2 && options.host.front() == '[') options.host = options.host.substr(1, options.host.size() - 2);
+  if (options.host.size() >= 2 && options.host.front() == '[')
+    options.host = options.host.substr(1, options.host.size() - 2);
   options.port = std::atoi(text.c_str() + colon + 1);
   return options.port >= 0 && options.port <= 65535;
 }
@@ -68,8 +69,8 @@ int main(int argc, char** argv) {
   event_base* base = event_base_new();
   evhttp* http = evhttp_new(base);
   evhttp_set_gencb(http, answer, &options.name);
-  evhttp_bound_socket* bound =
-      evhttp_bind_socket_with_handle(http, options.host.c_str(), static_cast<uint16_t>(options.port));
+  evhttp_bound_socket* bound = evhttp_bind_socket_with_handle(http, options.host.c_str(),
+                                                              static_cast<uint16_t>(options.port));
   if (bound == nullptr) {
     std::fprintf(stderr, "%s: cannot listen on %s:%d: %s\n", options.name.c_str(),
                  options.host.c_str(), options.port, std::strerror(errno));
@@ -78,9 +79,9 @@ int main(int argc, char** argv) {
   sockaddr_storage address{};
   socklen_t length = sizeof(address);
   getsockname(evhttp_bound_socket_get_fd(bound), reinterpret_cast<sockaddr*>(&address), &length);
-  int port = ntohs(address.ss_family == AF_INET6
-                       ? reinterpret_cast<sockaddr_in6*>(&address)->sin6_port
-                       : reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+  int port =
+      ntohs(address.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&address)->sin6_port
+                                          : reinterpret_cast<sockaddr_in*>(&address)->sin_port);
   std::printf("%s listening on %s:%d\n", options.name.c_str(), options.host.c_str(), port);
   std::fflush(stdout);
   event* term = evsignal_new(base, SIGTERM, onSignal, base);

@@ -23,7 +23,9 @@ TcpSession::~TcpSession() {
   if (client_fd_ >= 0) ::close(client_fd_);
 }
 
-void TcpSession::start() { connectNext(); }
+void TcpSession::start() {
+  connectNext();
+}
 
 void TcpSession::abandon() {
   if (params_.access_log != nullptr) writeAccessLog("shutdown", "");
@@ -33,18 +35,19 @@ void TcpSession::connectNext() {
   server_ = params_.picker->pick(tried_);
   if (server_ == nullptr) {
     const std::string& upstream = params_.picker->upstream().name;
-    log::warn("listener %s: closing connection from %s: no server of upstream %s could be reached (%s)",
-              params_.listener_name->c_str(), client_.toString().c_str(), upstream.c_str(),
-              attempt_errors_.empty() ? "no usable server" : attempt_errors_.c_str());
+    log::warn(
+        "listener %s: closing connection from %s: no server of upstream %s could be reached (%s)",
+        params_.listener_name->c_str(), client_.toString().c_str(), upstream.c_str(),
+        attempt_errors_.empty() ? "no usable server" : attempt_errors_.c_str());
     end("no_server", attempt_errors_);
     return;
   }
   tried_.add(server_->index);
   connector_.connect(server_->address, params_.picker->upstream().connect_timeout,
-                     [this](net::ConnectResult result) { onConnect(std::move(result)); });
+                     [this](const net::ConnectResult& result) { onConnect(result); });
 }
 
-void TcpSession::onConnect(net::ConnectResult result) {
+void TcpSession::onConnect(const net::ConnectResult& result) {
   if (!result.ok()) {
     log::debug("listener %s: connect to %s failed: %s", params_.listener_name->c_str(),
                server_->label.c_str(), result.error.c_str());
@@ -96,8 +99,10 @@ void TcpSession::writeAccessLog(const char* outcome, const std::string& detail) 
   line += ",\"upstream\":";
   appendJsonString(line, params_.picker->upstream().name);
   line += ",\"server\":";
-  if (pump_) appendJsonString(line, server_->label);
-  else line += "null";
+  if (pump_)
+    appendJsonString(line, server_->label);
+  else
+    line += "null";
   line += ",\"attempts\":" + std::to_string(tried_.size());
   line += ",\"bytes_in\":" + std::to_string(pump_ ? pump_->bytesFrom(0) : 0);
   line += ",\"bytes_out\":" + std::to_string(pump_ ? pump_->bytesFrom(1) : 0);

@@ -32,7 +32,7 @@ struct TcpSessionParams {
 };
 
 // Per direction; the worst case memory of one session is about twice this.
-constexpr size_t kMaxBufferedPerDirection = 256 * 1024;
+constexpr size_t kMaxBufferedPerDirection = size_t{256} * 1024;
 
 class TcpSession final : public net::DeferredDeletable {
  public:
@@ -50,7 +50,7 @@ class TcpSession final : public net::DeferredDeletable {
 
  private:
   void connectNext();
-  void onConnect(net::ConnectResult result);
+  void onConnect(const net::ConnectResult& result);
   void onPumpDone(const net::BytePump::Result& result);
   void end(const char* outcome, const std::string& detail);
   void writeAccessLog(const char* outcome, const std::string& detail);

@@ -63,7 +63,8 @@ void BytePump::sendFinIfDrained(Side& to) {
   to.write_closed = true;
   ::shutdown(bufferevent_getfd(to.bev), SHUT_WR);
   Side& from = sides_[1 - to.index];
-  if (from.read_closed && to.read_closed && from.write_closed) finish(Result{End::Completed, -1, {}});
+  if (from.read_closed && to.read_closed && from.write_closed)
+    finish(Result{End::Completed, -1, {}});
 }
 
 void BytePump::onRead(bufferevent*, void* arg) {
@@ -110,7 +111,7 @@ void BytePump::checkIdle() {
   idle_timer_.arm(std::chrono::ceil<std::chrono::milliseconds>(idle_timeout_ - idle_for));
 }
 
-void BytePump::finish(Result result) {
+void BytePump::finish(const Result& result) {
   if (finished_) return;
   finished_ = true;
   idle_timer_.cancel();

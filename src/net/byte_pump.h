@@ -62,7 +62,7 @@ class BytePump {
   void moveInput(Side& from);
   void sendFinIfDrained(Side& to);
   void checkIdle();
-  void finish(Result result);
+  void finish(const Result& result);
 
   Side sides_[2];
   size_t max_buffered_;

@@ -13,7 +13,9 @@
 
 namespace fulcrum::net {
 
-Connector::~Connector() { cancel(); }
+Connector::~Connector() {
+  cancel();
+}
 
 void Connector::cancel() {
   if (event_ != nullptr) {
@@ -73,14 +75,14 @@ void Connector::onEvent(evutil_socket_t, short what, void* self) {
       connector->fd_ = -1;  // the callback owns it now
     }
   }
-  connector->finish(std::move(result));
+  connector->finish(result);
 }
 
-void Connector::finish(ConnectResult result) {
+void Connector::finish(const ConnectResult& result) {
   Callback callback = std::move(callback_);
   cancel();
   // `this` is not touched after the callback: it may start the next connect.
-  callback(std::move(result));
+  callback(result);
 }
 
 }  // namespace fulcrum::net

@@ -26,7 +26,7 @@ struct ConnectResult {
 
 class Connector {
  public:
-  using Callback = std::function<void(ConnectResult)>;
+  using Callback = std::function<void(const ConnectResult&)>;
 
   explicit Connector(EventLoop& loop) : loop_(loop) {}
   ~Connector();
@@ -39,7 +39,7 @@ class Connector {
 
  private:
   static void onEvent(evutil_socket_t fd, short what, void* self);
-  void finish(ConnectResult result);
+  void finish(const ConnectResult& result);
 
   EventLoop& loop_;
   event* event_ = nullptr;

@@ -35,7 +35,9 @@ void EventLoop::run() {
   runDeferred();
 }
 
-void EventLoop::stop() { event_base_loopbreak(base_); }
+void EventLoop::stop() {
+  event_base_loopbreak(base_);
+}
 
 void EventLoop::post(std::function<void()> task) {
   {

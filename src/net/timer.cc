@@ -5,7 +5,9 @@ namespace fulcrum::net {
 Timer::Timer(EventLoop& loop, std::function<void()> callback)
     : event_(evtimer_new(loop.base(), &Timer::onFire, this)), callback_(std::move(callback)) {}
 
-Timer::~Timer() { event_free(event_); }
+Timer::~Timer() {
+  event_free(event_);
+}
 
 void Timer::arm(std::chrono::milliseconds delay) {
   timeval tv{};
@@ -14,10 +16,16 @@ void Timer::arm(std::chrono::milliseconds delay) {
   evtimer_add(event_, &tv);
 }
 
-void Timer::cancel() { evtimer_del(event_); }
+void Timer::cancel() {
+  evtimer_del(event_);
+}
 
-bool Timer::armed() const { return evtimer_pending(event_, nullptr) != 0; }
+bool Timer::armed() const {
+  return evtimer_pending(event_, nullptr) != 0;
+}
 
-void Timer::onFire(evutil_socket_t, short, void* self) { static_cast<Timer*>(self)->callback_(); }
+void Timer::onFire(evutil_socket_t, short, void* self) {
+  static_cast<Timer*>(self)->callback_();
+}
 
 }  // namespace fulcrum::net

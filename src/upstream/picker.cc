@@ -14,7 +14,8 @@ UpstreamPicker::UpstreamPicker(const Upstream& upstream, Random& random)
 void UpstreamPicker::rebuild(const HostSet& usable) {
   HostSet primaries;
   HostSet backups;
-  for (const Server* server : usable.hosts) (server->backup ? backups : primaries).hosts.push_back(server);
+  for (const Server* server : usable.hosts)
+    (server->backup ? backups : primaries).hosts.push_back(server);
   primaries_->rebuild(primaries);
   backups_->rebuild(backups);
 }

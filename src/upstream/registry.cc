@@ -15,9 +15,8 @@ struct Entry {
 
 const std::array<Entry, 1>& table() {
   static const std::array<Entry, 1> entries{{
-      {"round_robin", [](Random& random) -> StrategyPtr {
-         return std::make_unique<balance::RoundRobin>(random);
-       }},
+      {"round_robin",
+       [](Random& random) -> StrategyPtr { return std::make_unique<balance::RoundRobin>(random); }},
   }};
   return entries;
 }

@@ -15,7 +15,7 @@ struct Server {
   SocketAddress address;  // resolved at load time
   unsigned weight = 1;    // 1..256
   bool backup = false;
-  uint32_t index = 0;     // position in its upstream's server list
+  uint32_t index = 0;  // position in its upstream's server list
 };
 
 }  // namespace fulcrum::upstream

@@ -6,8 +6,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <atomic>
+#include <cstdlib>
 #include <future>
 #include <thread>
 
@@ -82,8 +82,8 @@ TEST_CASE("a server that does not read keeps the proxy's memory bounded") {
         reported_stall = true;
         continue;
       }
-      ssize_t n = send(client.get(), payload.data() + sent, std::min<size_t>(1 << 20, kOffered - sent),
-                       MSG_DONTWAIT | MSG_NOSIGNAL);
+      ssize_t n = send(client.get(), payload.data() + sent,
+                       std::min<size_t>(1 << 20, kOffered - sent), MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n < 0 && errno == EAGAIN) continue;
       if (n <= 0) break;
       sent += static_cast<size_t>(n);
@@ -105,8 +105,8 @@ TEST_CASE("a server that does not read keeps the proxy's memory bounded") {
   REQUIRE(verdict.wait_for(3 * kDeadline) == std::future_status::ready);
 
   MESSAGE("sent while stalled: " << sent_while_stalled << " bytes; rss baseline " << baseline_kb
-                                 << " KiB, stalled " << stalled_kb << " KiB, peak " << peak_kb.load()
-                                 << " KiB");
+                                 << " KiB, stalled " << stalled_kb << " KiB, peak "
+                                 << peak_kb.load() << " KiB");
   CHECK(sent_while_stalled < kMaxSentWhileStalled);
   CHECK(stalled_kb - baseline_kb < kMaxGrowthKb);
   CHECK(peak_kb - baseline_kb < kMaxGrowthKb);

@@ -42,8 +42,13 @@ TEST_CASE("fulcrum -t prints every error with file:line:column and exits 1") {
                                "  pool: { servers: [ { address: 127.0.0.1:9001 } ] }\n");
   CommandResult result = runFulcrum({"-t", "-c", path});
   CHECK(result.status == 1);
-  CHECK(result.output.find(path + ":1:20: global.workers: expected auto or a whole number from 1 to 1024, got 'none'") != std::string::npos);
-  CHECK(result.output.find(path + ":3:50: listeners[0].upstream: no upstream named 'missing' is defined") != std::string::npos);
+  CHECK(result.output.find(
+            path +
+            ":1:20: global.workers: expected auto or a whole number from 1 to 1024, got 'none'") !=
+        std::string::npos);
+  CHECK(result.output.find(
+            path + ":3:50: listeners[0].upstream: no upstream named 'missing' is defined") !=
+        std::string::npos);
   CHECK(result.output.find("fulcrum: 2 error(s) in " + path) != std::string::npos);
 }
 
@@ -66,7 +71,8 @@ TEST_CASE("a listen address that is taken makes fulcrum exit 3") {
   yaml.replace(yaml.find("127.0.0.1:0\n    upstream"), 11, "127.0.0.1:" + std::to_string(taken));
   CommandResult result = runFulcrum({"-c", dir.write("taken.yaml", yaml)});
   CHECK(result.status == 3);
-  CHECK(result.output.find("listener edge: cannot listen: bind 127.0.0.1:" + std::to_string(taken)) != std::string::npos);
+  CHECK(result.output.find("listener edge: cannot listen: bind 127.0.0.1:" +
+                           std::to_string(taken)) != std::string::npos);
 }
 
 TEST_CASE("SIGTERM stops accepting, lets open connections finish, then exits 0") {
@@ -80,7 +86,8 @@ TEST_CASE("SIGTERM stops accepting, lets open connections finish, then exits 0")
   REQUIRE(readExactly(client.get(), reply, 1));  // the session is established
 
   proxy.process().signal(SIGTERM);
-  REQUIRE(proxy.process().waitForText("stopped accepting; waiting up to 30s for 1 open connection(s)"));
+  REQUIRE(
+      proxy.process().waitForText("stopped accepting; waiting up to 30s for 1 open connection(s)"));
   CHECK_FALSE(connectLoopback(port, 2s));  // the listening sockets are closed
   CHECK(writeAll(client.get(), "b"));      // the open one still works
   CHECK(readExactly(client.get(), reply, 1));
@@ -95,10 +102,9 @@ TEST_CASE("SIGTERM stops accepting, lets open connections finish, then exits 0")
 
 TEST_CASE("drain_timeout closes connections still open and exits 0") {
   TcpBackend backend(echo);
-  Proxy proxy(TcpConfig{.primaries = {backend.port()},
-                        .drain_timeout = "300ms",
-                        .access_log = "stdout"}
-                  .yaml());
+  Proxy proxy(
+      TcpConfig{.primaries = {backend.port()}, .drain_timeout = "300ms", .access_log = "stdout"}
+          .yaml());
   Fd client = connectLoopback(proxy.port("edge"));
   REQUIRE(client);
   std::string reply;

@@ -141,8 +141,10 @@ TEST_CASE("when every server is down the client is closed and the log says why")
   CHECK(closedByPeer(client.get()));
   auto line = proxy.process().waitForText("no server of upstream pool could be reached");
   REQUIRE(line);
-  CHECK(line->find("127.0.0.1:" + std::to_string(first) + ": Connection refused") != std::string::npos);
-  CHECK(line->find("127.0.0.1:" + std::to_string(second) + ": Connection refused") != std::string::npos);
+  CHECK(line->find("127.0.0.1:" + std::to_string(first) + ": Connection refused") !=
+        std::string::npos);
+  CHECK(line->find("127.0.0.1:" + std::to_string(second) + ": Connection refused") !=
+        std::string::npos);
   CHECK(proxy.process().running());
 }
 
@@ -151,9 +153,9 @@ TEST_CASE("backups get connections only when every primary failed") {
   TcpBackend primary_b(sayName("primary"));
   TcpBackend backup(sayName("backup"));
   {
-    Proxy proxy(TcpConfig{.primaries = {primary_a.port(), primary_b.port()},
-                          .backups = {backup.port()}}
-                    .yaml());
+    Proxy proxy(
+        TcpConfig{.primaries = {primary_a.port(), primary_b.port()}, .backups = {backup.port()}}
+            .yaml());
     uint16_t port = proxy.port("edge");
     for (int i = 0; i < 6; ++i) CHECK(readName(port) == "primary\n");
     CHECK(backup.accepted() == 0);
@@ -172,10 +174,9 @@ TEST_CASE("a server that does not answer the handshake is abandoned after the co
   std::vector<Fd> fillers;
   for (int i = 0; i < 4; ++i) fillers.push_back(connectLoopback(black_hole, 200ms));
   TcpBackend good(sayName("good"));
-  Proxy proxy(TcpConfig{.primaries = {black_hole, good.port()},
-                        .workers = 1,
-                        .connect_timeout = "300ms"}
-                  .yaml());
+  Proxy proxy(
+      TcpConfig{.primaries = {black_hole, good.port()}, .workers = 1, .connect_timeout = "300ms"}
+          .yaml());
   uint16_t port = proxy.port("edge");
   // Round robin meets the black hole first on one of two connections.
   CHECK(readName(port) == "good\n");
@@ -202,7 +203,8 @@ TEST_CASE("the access log has one JSON line per connection") {
   auto line = proxy.process().waitForText("\"type\":\"tcp\"");
   REQUIRE(line);
   CHECK(line->find("\"listener\":\"edge\"") != std::string::npos);
-  CHECK(line->find("\"server\":\"127.0.0.1:" + std::to_string(backend.port()) + "\"") != std::string::npos);
+  CHECK(line->find("\"server\":\"127.0.0.1:" + std::to_string(backend.port()) + "\"") !=
+        std::string::npos);
   CHECK(line->find("\"bytes_out\":3") != std::string::npos);
   CHECK(line->find("\"outcome\":\"closed\"") != std::string::npos);
 }

@@ -9,10 +9,13 @@ std::string TcpConfig::yaml() const {
                     // Port 0 keeps parallel test runs off each other's admin port.
                     "\n  admin: { listen: 127.0.0.1:0 }\n"
                     "listeners:\n  - name: edge\n    listen: 127.0.0.1:0\n    upstream: pool\n"
-                    "    timeouts: { idle: " + idle_timeout + " }\n"
-                    "upstreams:\n  pool:\n    timeouts: { connect: " + connect_timeout +
-                    " }\n    servers:\n";
-  for (uint16_t port : primaries) out += "      - { address: 127.0.0.1:" + std::to_string(port) + " }\n";
+                    "    timeouts: { idle: " +
+                    idle_timeout +
+                    " }\n"
+                    "upstreams:\n  pool:\n    timeouts: { connect: " +
+                    connect_timeout + " }\n    servers:\n";
+  for (uint16_t port : primaries)
+    out += "      - { address: 127.0.0.1:" + std::to_string(port) + " }\n";
   for (uint16_t port : backups)
     out += "      - { address: 127.0.0.1:" + std::to_string(port) + ", backup: true }\n";
   return out;

@@ -28,7 +28,8 @@ uint16_t boundPort(int fd) {
 }
 
 int remainingMs(std::chrono::steady_clock::time_point until) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      until - std::chrono::steady_clock::now());
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 

@@ -44,12 +44,14 @@ Fd refusingPort(uint16_t& port);
 // Connects to 127.0.0.1:port; an invalid Fd on failure.
 Fd connectLoopback(uint16_t port, std::chrono::milliseconds deadline = kDeadline);
 
-bool writeAll(int fd, const void* data, size_t length, std::chrono::milliseconds deadline = kDeadline);
+bool writeAll(int fd, const void* data, size_t length,
+              std::chrono::milliseconds deadline = kDeadline);
 bool writeAll(int fd, const std::string& data, std::chrono::milliseconds deadline = kDeadline);
 // Reads until EOF (true) or error/deadline (false), appending to `out`.
 bool readToEof(int fd, std::string& out, std::chrono::milliseconds deadline = kDeadline);
 // Reads exactly `length` bytes.
-bool readExactly(int fd, std::string& out, size_t length, std::chrono::milliseconds deadline = kDeadline);
+bool readExactly(int fd, std::string& out, size_t length,
+                 std::chrono::milliseconds deadline = kDeadline);
 // True when the peer closed (EOF or reset) before the deadline, reading nothing.
 bool closedByPeer(int fd, std::chrono::milliseconds deadline = kDeadline);
 

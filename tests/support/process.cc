@@ -1,14 +1,14 @@
 #include "support/process.h"
 
-#include <signal.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
 
 #include <fstream>
 #include <iostream>
@@ -18,7 +18,8 @@ namespace fulcrum::test {
 ChildProcess::ChildProcess(std::vector<std::string> argv) {
   int out_pipe[2];
   int err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe");
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork");
   if (pid_ == 0) {
@@ -116,7 +117,9 @@ std::optional<int> ChildProcess::waitExit(std::chrono::milliseconds deadline) {
   return exit_status_;
 }
 
-bool ChildProcess::running() { return !waitExit(0ms).has_value(); }
+bool ChildProcess::running() {
+  return !waitExit(0ms).has_value();
+}
 
 long ChildProcess::rssKb() const {
   std::ifstream status("/proc/" + std::to_string(pid_) + "/status");

@@ -6,7 +6,8 @@ namespace fulcrum::test {
 
 Proxy::Proxy(const std::string& yaml) {
   config_path_ = dir_.write("fulcrum.yaml", yaml);
-  process_ = std::make_unique<ChildProcess>(std::vector<std::string>{FULCRUM_BINARY, "-c", config_path_});
+  process_ =
+      std::make_unique<ChildProcess>(std::vector<std::string>{FULCRUM_BINARY, "-c", config_path_});
 }
 
 uint16_t Proxy::port(const std::string& listener) {
@@ -17,7 +18,8 @@ uint16_t Proxy::port(const std::string& listener) {
   if (!line) throw std::runtime_error("listener " + listener + " never started listening");
   size_t colon = line->find(" -> ");
   size_t port_start = line->rfind(':', colon);
-  auto port = static_cast<uint16_t>(std::stoi(line->substr(port_start + 1, colon - port_start - 1)));
+  auto port =
+      static_cast<uint16_t>(std::stoi(line->substr(port_start + 1, colon - port_start - 1)));
   ports_[listener] = port;
   return port;
 }

@@ -88,7 +88,8 @@ TEST_CASE("every supported key is read into the typed config") {
 }
 
 TEST_CASE("workers: auto and access: stdout are accepted") {
-  Config config = load(std::string("global: { workers: auto, log: { access: stdout } }\n") + kMinimal);
+  Config config =
+      load(std::string("global: { workers: auto, log: { access: stdout } }\n") + kMinimal);
   CHECK(config.global.workers == 0);
   CHECK(config.global.log.access == AccessLogTarget::Stdout);
 }
