@@ -19,6 +19,9 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     built.name = spec.name;
     built.strategy = upstream::findStrategy(spec.balance);
     built.connect_timeout = spec.connect_timeout;
+    built.response_timeout = spec.response_timeout;
+    built.keepalive_max_idle = spec.keepalive_max_idle;
+    built.keepalive_idle_timeout = spec.keepalive_idle_timeout;
     for (const auto& server : spec.servers) {
       built.servers.push_back(upstream::Server{server.label(), server.address, server.weight,
                                                server.backup,
@@ -33,12 +36,36 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     listener.protocol = spec.protocol;
     listener.idle_timeout = spec.idle_timeout;
     listener.backlog = spec.backlog;
-    for (const auto& built : runtime->upstreams_)
-      if (built.name == spec.upstream) listener.upstream = &built;
+    listener.upstream = runtime->findUpstream(spec.upstream);
+    listener.client_header_timeout = spec.client_header_timeout;
+    listener.client_idle_timeout = spec.client_idle_timeout;
+    listener.limits.max_request_line = spec.limits.request_line;
+    listener.limits.max_head_bytes = spec.limits.headers;
+    listener.limits.max_fields = spec.limits.header_count;
+    listener.max_body = spec.limits.body;
+    for (const auto& route_spec : spec.routes) {
+      http::Route route;
+      route.host_wildcard = route_spec.host.rfind("*.", 0) == 0;
+      route.host = route.host_wildcard ? route_spec.host.substr(1) : route_spec.host;
+      route.path_prefix = route_spec.path_prefix;
+      route.upstream = runtime->findUpstream(route_spec.upstream);
+      listener.routes.push_back(std::move(route));
+    }
+    if (listener.protocol == config::Protocol::Http && listener.upstream != nullptr) {
+      http::Route catch_all;
+      catch_all.upstream = listener.upstream;
+      listener.routes.push_back(std::move(catch_all));
+    }
     runtime->listeners_.push_back(std::move(listener));
   }
   runtime->config_ = std::move(config);
   return runtime;
+}
+
+const upstream::Upstream* Runtime::findUpstream(const std::string& name) const {
+  for (const auto& built : upstreams_)
+    if (built.name == name) return &built;
+  return nullptr;
 }
 
 }  // namespace fulcrum::app

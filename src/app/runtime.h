@@ -10,6 +10,8 @@
 
 #include "config/schema.h"
 #include "core/access_log.h"
+#include "http/parser.h"
+#include "http/routes.h"
 #include "upstream/upstream.h"
 
 namespace fulcrum::app {
@@ -18,9 +20,15 @@ struct ListenerRuntime {
   std::string name;
   SocketAddress address;  // as configured (port may be 0 until bound)
   config::Protocol protocol = config::Protocol::Tcp;
-  const upstream::Upstream* upstream = nullptr;  // points into the same Runtime
+  const upstream::Upstream* upstream = nullptr;  // tcp: points into the same Runtime
   std::chrono::milliseconds idle_timeout{0};
   unsigned backlog = 511;
+  // HTTP listeners: routes in order (a catch-all `upstream:` is the last).
+  std::vector<http::Route> routes;
+  http::Limits limits;
+  uint64_t max_body = 0;  // 0 = no limit
+  std::chrono::milliseconds client_header_timeout{0};
+  std::chrono::milliseconds client_idle_timeout{0};
 };
 
 class Runtime {
@@ -32,6 +40,7 @@ class Runtime {
   const std::vector<upstream::Upstream>& upstreams() const { return upstreams_; }
   const std::vector<ListenerRuntime>& listeners() const { return listeners_; }
   AccessLog* accessLog() const { return access_log_.get(); }  // null when off
+  const upstream::Upstream* findUpstream(const std::string& name) const;
 
  private:
   Runtime() = default;

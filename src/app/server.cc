@@ -21,6 +21,8 @@ const char* protocolName(config::Protocol protocol) {
   switch (protocol) {
     case config::Protocol::Tcp:
       return "tcp";
+    case config::Protocol::Http:
+      return "http";
   }
   return "?";
 }
@@ -66,9 +68,11 @@ bool Server::bindAll(std::vector<std::vector<net::ListenSocket>>& per_worker) {
     }
     for (unsigned w = 0; w < worker_count_; ++w) per_worker[w].push_back(std::move(sockets[w]));
     // Tests and scripts read the bound address (port 0 -> real port) here.
-    log::info("listener %s (%s) listening on %s -> upstream %s", listener.name.c_str(),
-              protocolName(listener.protocol), bound.toString().c_str(),
-              listener.upstream->name.c_str());
+    std::string target = listener.protocol == config::Protocol::Tcp
+                             ? "upstream " + listener.upstream->name
+                             : std::to_string(listener.routes.size()) + " route(s)";
+    log::info("listener %s (%s) listening on %s -> %s", listener.name.c_str(),
+              protocolName(listener.protocol), bound.toString().c_str(), target.c_str());
   }
   return true;
 }

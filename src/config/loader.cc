@@ -9,57 +9,17 @@
 #include <set>
 #include <sstream>
 
+#include "config/listener_loader.h"
 #include "config/validate.h"
+#include "config/yaml_reader.h"
 #include "core/log.h"
 
 namespace fulcrum::config {
 namespace {
 
-// A key of a mapping: supported now, or reserved for a feature that is not
-// built yet (rejected with a clear message instead of being ignored).
-struct KeySpec {
-  const char* name;
-  bool supported = true;
-};
-constexpr bool kLater = false;
-
-Mark markOf(const YAML::Node& node) {
-  YAML::Mark m = node.Mark();
-  if (m.line < 0) return {};
-  return {m.line + 1, m.column + 1};
-}
-
-std::string join(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
-}
-
-bool validName(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
-      return false;
-  return true;
-}
-
-// Levenshtein distance, for "did you mean" on misspelt keys.
-size_t editDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-class Parser {
+class Parser : public YamlReader {
  public:
-  explicit Parser(Diagnostics& diag) : diag_(diag) {}
+  explicit Parser(Diagnostics& diag) : YamlReader(diag) {}
 
   Config parse(const YAML::Node& root) {
     Config config;
@@ -68,7 +28,7 @@ class Parser {
     forEachKey(root, "", {{"global"}, {"listeners"}, {"upstreams"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& path) {
                  if (key == "global") parseGlobal(value, path, config.global);
-                 if (key == "listeners") parseListeners(value, path, config.listeners);
+                 if (key == "listeners") parseListeners(*this, value, path, config.listeners);
                  if (key == "upstreams") parseUpstreams(value, path, config.upstreams);
                });
     AdminConfig& admin = config.global.admin;
@@ -81,134 +41,6 @@ class Parser {
   }
 
  private:
-  void error(const YAML::Node& node, const std::string& path, std::string message) {
-    diag_.error(markOf(node), path, std::move(message));
-  }
-
-  bool expectMap(const YAML::Node& node, const std::string& path) {
-    if (node.IsMap()) return true;
-    error(node, path, "expected a mapping (key: value)");
-    return false;
-  }
-
-  // Calls handle(key, value, path) for each supported key, in file order;
-  // reports unknown, duplicate and not-yet-supported keys.
-  template <class Handle>
-  void forEachKey(const YAML::Node& map, const std::string& path,
-                  std::initializer_list<KeySpec> keys, Handle&& handle) {
-    std::set<std::string> seen;
-    for (const auto& entry : map) {
-      const YAML::Node& key_node = entry.first;
-      if (!key_node.IsScalar()) {
-        error(key_node, path, "a key must be a plain name");
-        continue;
-      }
-      std::string key = key_node.Scalar();
-      std::string key_path = join(path, key);
-      const KeySpec* spec = nullptr;
-      for (const auto& candidate : keys)
-        if (key == candidate.name) spec = &candidate;
-      if (spec == nullptr) {
-        std::string valid;
-        const char* closest = nullptr;
-        for (const auto& candidate : keys) {
-          valid += (valid.empty() ? "" : ", ") + std::string(candidate.name);
-          // Close enough to be a typo, not just another short word.
-          size_t limit = std::max<size_t>(1, std::min<size_t>(2, key.size() / 3));
-          if (closest == nullptr && editDistance(key, candidate.name) <= limit)
-            closest = candidate.name;
-        }
-        std::string hint = closest ? std::string("; did you mean '") + closest + "'?" : "";
-        error(key_node, key_path, "unknown key" + hint + " (valid here: " + valid + ")");
-        continue;
-      }
-      if (!seen.insert(key).second) {
-        error(key_node, key_path, "duplicate key");
-        continue;
-      }
-      if (!spec->supported) {
-        error(key_node, key_path, "not supported yet by this version of fulcrum");
-        continue;
-      }
-      if (entry.second.IsNull()) {
-        error(key_node, key_path, "a value is required");
-        continue;
-      }
-      handle(key, entry.second, key_path);
-    }
-  }
-
-  std::optional<std::string> scalar(const YAML::Node& node, const std::string& path) {
-    if (node.IsScalar() && !node.Scalar().empty()) return node.Scalar();
-    error(node, path, node.IsNull() ? "a value is required" : "expected a single value");
-    return std::nullopt;
-  }
-
-  // `alternatives` prefixes the expectation in the message ("auto or ").
-  std::optional<unsigned> integer(const YAML::Node& node, const std::string& path, unsigned min,
-                                  unsigned max, const char* alternatives = "") {
-    auto text = scalar(node, path);
-    if (!text) return std::nullopt;
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (ec != std::errc() || end != text->data() + text->size() || value < min || value > max) {
-      error(node, path,
-            std::string("expected ") + alternatives + "a whole number from " + std::to_string(min) +
-                " to " + std::to_string(max) + ", got '" + *text + "'");
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  std::optional<bool> boolean(const YAML::Node& node, const std::string& path) {
-    auto text = scalar(node, path);
-    if (!text) return std::nullopt;
-    if (*text == "true") return true;
-    if (*text == "false") return false;
-    error(node, path, "expected true or false, got '" + *text + "'");
-    return std::nullopt;
-  }
-
-  // `min` rejects values that cannot work (a 0ms connect timeout fails
-  // every connect).
-  std::optional<Duration> duration(const YAML::Node& node, const std::string& path,
-                                   Duration min = Duration(0)) {
-    auto text = scalar(node, path);
-    if (!text) return std::nullopt;
-    std::string why;
-    auto value = parseDuration(*text, why);
-    if (!value) {
-      error(node, path, why + ", got '" + *text + "'");
-    } else if (*value < min) {
-      error(node, path, "must be at least " + formatDuration(min) + ", got '" + *text + "'");
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  bool address(const YAML::Node& node, const std::string& path, std::string& text,
-               SocketAddress& out) {
-    auto value = scalar(node, path);
-    if (!value) return false;
-    std::string why;
-    if (!parseSocketAddress(*value, out, why)) {
-      error(node, path, "bad address '" + *value + "': " + why);
-      return false;
-    }
-    text = *value;
-    return true;
-  }
-
-  std::optional<std::string> name(const YAML::Node& node, const std::string& path) {
-    auto value = scalar(node, path);
-    if (value && !validName(*value)) {
-      error(node, path,
-            "'" + *value + "' is not a valid name (1-64 of letters, digits, '_', '-', '.')");
-      return std::nullopt;
-    }
-    return value;
-  }
-
   void parseGlobal(const YAML::Node& node, const std::string& path, GlobalConfig& out) {
     if (!expectMap(node, path)) return;
     forEachKey(node, path, {{"workers"}, {"admin"}, {"log"}, {"drain_timeout"}},
@@ -262,67 +94,6 @@ class Parser {
         });
   }
 
-  void parseListeners(const YAML::Node& node, const std::string& path,
-                      std::vector<ListenerConfig>& out) {
-    if (!node.IsSequence()) {
-      error(node, path, "expected a list of listeners");
-      return;
-    }
-    if (node.size() == 0) error(node, path, "at least one listener is required");
-    for (size_t i = 0; i < node.size(); ++i) {
-      std::string item_path = path + "[" + std::to_string(i) + "]";
-      const YAML::Node& item = node[i];
-      if (!expectMap(item, item_path)) continue;
-      ListenerConfig listener;
-      listener.mark = markOf(item);
-      forEachKey(item, item_path,
-                 {{"name"},
-                  {"listen"},
-                  {"protocol"},
-                  {"upstream"},
-                  {"timeouts"},
-                  {"backlog"},
-                  {"routes", kLater},
-                  {"tls", kLater}},
-                 [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
-                   parseListenerKey(key, value, key_path, listener);
-                 });
-      if (!item["name"]) error(item, item_path + ".name", "a listener needs a name");
-      if (!item["listen"]) error(item, item_path + ".listen", "a listener needs a listen address");
-      out.push_back(std::move(listener));
-    }
-  }
-
-  void parseListenerKey(const std::string& key, const YAML::Node& value, const std::string& path,
-                        ListenerConfig& listener) {
-    if (key == "name") {
-      if (auto n = name(value, path)) listener.name = *n;
-    } else if (key == "listen") {
-      listener.listen_mark = markOf(value);
-      address(value, path, listener.listen_text, listener.address);
-    } else if (key == "protocol") {
-      auto text = scalar(value, path);
-      if (!text) return;
-      if (*text == "tcp")
-        listener.protocol = Protocol::Tcp;
-      else if (*text == "http")
-        error(value, path, "protocol 'http' is not supported yet by this version of fulcrum");
-      else
-        error(value, path, "expected tcp or http, got '" + *text + "'");
-    } else if (key == "upstream") {
-      listener.upstream_mark = markOf(value);
-      if (auto n = name(value, path)) listener.upstream = *n;
-    } else if (key == "backlog") {
-      if (auto n = integer(value, path, 1, 65535)) listener.backlog = *n;
-    } else if (key == "timeouts") {
-      if (!expectMap(value, path)) return;
-      forEachKey(value, path, {{"idle"}, {"client_header", kLater}, {"client_idle", kLater}},
-                 [&](const std::string&, const YAML::Node& v, const std::string& p) {
-                   if (auto d = duration(v, p, Duration(1))) listener.idle_timeout = *d;
-                 });
-    }
-  }
-
   void parseUpstreams(const YAML::Node& node, const std::string& path,
                       std::vector<UpstreamConfig>& out) {
     if (!node.IsMap()) {
@@ -358,7 +129,7 @@ class Parser {
                 {"circuit_breaker", kLater},
                 {"retries", kLater},
                 {"slow_start", kLater},
-                {"keepalive", kLater}},
+                {"keepalive"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
                  if (key == "balance") {
                    upstream.balance_mark = markOf(value);
@@ -367,10 +138,21 @@ class Parser {
                    parseServers(value, key_path, upstream.servers);
                  } else if (key == "timeouts") {
                    if (!expectMap(value, key_path)) return;
-                   forEachKey(value, key_path, {{"connect"}, {"response", kLater}},
-                              [&](const std::string&, const YAML::Node& v, const std::string& p) {
-                                if (auto d = duration(v, p, Duration(1)))
-                                  upstream.connect_timeout = *d;
+                   forEachKey(value, key_path, {{"connect"}, {"response"}},
+                              [&](const std::string& k, const YAML::Node& v, const std::string& p) {
+                                auto d = duration(v, p, Duration(1));
+                                if (d && k == "connect") upstream.connect_timeout = *d;
+                                if (d && k == "response") upstream.response_timeout = *d;
+                              });
+                 } else if (key == "keepalive") {
+                   if (!expectMap(value, key_path)) return;
+                   forEachKey(value, key_path, {{"max_idle"}, {"idle_timeout"}},
+                              [&](const std::string& k, const YAML::Node& v, const std::string& p) {
+                                if (k == "max_idle") {
+                                  if (auto n = integer(v, p, 0, 10000)) upstream.keepalive_max_idle = *n;
+                                } else if (auto d = duration(v, p, Duration(1))) {
+                                  upstream.keepalive_idle_timeout = *d;
+                                }
                               });
                  }
                });
@@ -405,8 +187,6 @@ class Parser {
       out.push_back(std::move(server));
     }
   }
-
-  Diagnostics& diag_;
 };
 
 LoadResult finish(const YAML::Node& root, Diagnostics& diag, const std::string& display_name) {

@@ -22,7 +22,7 @@ struct Mark {
   int column = 0;
 };
 
-enum class Protocol { Tcp };
+enum class Protocol { Tcp, Http };
 
 enum class AccessLogTarget { Off, Stdout, File };
 
@@ -60,8 +60,31 @@ struct UpstreamConfig {
   std::string balance = "round_robin";
   std::vector<ServerConfig> servers;
   Duration connect_timeout = 5s;
+  // HTTP: until the response head arrives, then between two reads of it.
+  Duration response_timeout = 30s;
+  // HTTP: idle connections kept per server in each worker.
+  unsigned keepalive_max_idle = 32;
+  Duration keepalive_idle_timeout = 60s;
   Mark mark;
   Mark balance_mark;
+};
+
+// One entry of an HTTP listener's routes: first match wins.
+struct RouteConfig {
+  std::string host;         // empty = any; exact name or "*.example.com"
+  std::string path_prefix;  // empty = any; starts with '/'
+  std::string upstream;
+  bool has_match = false;  // a `match:` was written (even if it was invalid)
+  Mark mark;
+  Mark upstream_mark;
+  bool isCatchAll() const { return !has_match; }
+};
+
+struct HttpLimitsConfig {
+  uint64_t request_line = 8 * 1024;
+  uint64_t headers = 32 * 1024;  // the whole head
+  unsigned header_count = 100;
+  uint64_t body = 0;  // request body; 0 = no limit
 };
 
 struct ListenerConfig {
@@ -69,12 +92,19 @@ struct ListenerConfig {
   std::string listen_text;
   SocketAddress address;
   Protocol protocol = Protocol::Tcp;
-  std::string upstream;
-  Duration idle_timeout = 1h;
+  std::string upstream;  // tcp: the upstream; http: the catch-all after routes
+  std::vector<RouteConfig> routes;  // http only
+  Duration idle_timeout = 1h;       // tcp connections and upgraded http tunnels
+  Duration client_header_timeout = 10s;  // http: to receive a whole request head
+  Duration client_idle_timeout = 60s;    // http: keep-alive wait and request body reads
+  HttpLimitsConfig limits;               // http only
   unsigned backlog = 511;
   Mark mark;
   Mark listen_mark;
   Mark upstream_mark;
+  Mark limits_mark;
+  Mark http_only_mark;  // where an http-only key was written (0 = none)
+  std::string http_only_key;
 };
 
 struct Config {

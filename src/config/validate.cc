@@ -22,6 +22,40 @@ bool overlaps(const SocketAddress& a, const SocketAddress& b) {
   return a.isAny() || b.isAny() || a == b;
 }
 
+void validateTcpListener(const ListenerConfig& listener, const std::string& path,
+                         Diagnostics& diag) {
+  if (listener.upstream.empty() && listener.upstream_mark.line == 0)
+    diag.error(listener.mark, path + ".upstream", "a tcp listener needs an upstream");
+  if (listener.http_only_mark.line != 0)
+    diag.error(listener.http_only_mark, listener.http_only_key,
+               "applies to http listeners only (this listener is tcp)");
+}
+
+void validateHttpListener(const Config& config, const ListenerConfig& listener,
+                          const std::string& path, Diagnostics& diag) {
+  if (listener.routes.empty() && listener.upstream.empty() && listener.upstream_mark.line == 0)
+    diag.error(listener.mark, path + ".routes", "an http listener needs routes or an upstream");
+  const RouteConfig* catch_all = nullptr;
+  for (size_t i = 0; i < listener.routes.size(); ++i) {
+    const RouteConfig& route = listener.routes[i];
+    std::string route_path = path + ".routes[" + std::to_string(i) + "]";
+    if (catch_all != nullptr) {
+      diag.error(route.mark, route_path,
+                 "unreachable: an earlier route without match takes every request");
+    }
+    if (route.isCatchAll() && catch_all == nullptr) catch_all = &route;
+    if (!route.upstream.empty() && config.findUpstream(route.upstream) == nullptr)
+      diag.error(route.upstream_mark, route_path + ".upstream",
+                 "no upstream named '" + route.upstream + "' is defined");
+  }
+  if (catch_all != nullptr && !listener.upstream.empty())
+    diag.error(listener.upstream_mark, path + ".upstream",
+               "unreachable: a route without match already takes every request");
+  if (listener.limits.request_line > listener.limits.headers)
+    diag.error(listener.limits_mark, path + ".limits.request_line",
+               "cannot be larger than limits.headers (the whole head)");
+}
+
 void validateListeners(const Config& config, Diagnostics& diag) {
   std::map<std::string, size_t> names;
   for (size_t i = 0; i < config.listeners.size(); ++i) {
@@ -45,13 +79,13 @@ void validateListeners(const Config& config, Diagnostics& diag) {
       diag.error(listener.listen_mark, path + ".listen",
                  "address " + listener.address.toString() + " overlaps the admin listener (" +
                      config.global.admin.listen.toString() + ")");
-    if (listener.upstream.empty()) {
-      if (listener.upstream_mark.line == 0)
-        diag.error(listener.mark, path + ".upstream", "a tcp listener needs an upstream");
-    } else if (config.findUpstream(listener.upstream) == nullptr) {
+    if (!listener.upstream.empty() && config.findUpstream(listener.upstream) == nullptr)
       diag.error(listener.upstream_mark, path + ".upstream",
                  "no upstream named '" + listener.upstream + "' is defined");
-    }
+    if (listener.protocol == Protocol::Tcp)
+      validateTcpListener(listener, path, diag);
+    else
+      validateHttpListener(config, listener, path, diag);
   }
 }
 

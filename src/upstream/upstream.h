@@ -17,6 +17,9 @@ struct Upstream {
   std::vector<Server> servers;
   const StrategyFactory* strategy = nullptr;  // from the registry; never null once built
   std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds response_timeout{30000};  // HTTP only
+  unsigned keepalive_max_idle = 32;                   // HTTP: per server, per worker
+  std::chrono::milliseconds keepalive_idle_timeout{60000};
 };
 
 }  // namespace fulcrum::upstream

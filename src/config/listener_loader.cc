@@ -1,0 +1,163 @@
+#include "config/listener_loader.h"
+
+namespace fulcrum::config {
+namespace {
+
+// Remembers the first http-only key of a listener, so the validator can
+// point at it when the listener turns out to be tcp.
+void noteHttpOnly(ListenerConfig& listener, const YAML::Node& key_value, const std::string& path) {
+  if (listener.http_only_mark.line != 0) return;
+  listener.http_only_mark = markOf(key_value);
+  listener.http_only_key = path;
+}
+
+bool validHostPattern(const std::string& host) {
+  std::string_view rest = host;
+  if (rest.rfind("*.", 0) == 0) rest.remove_prefix(2);
+  if (rest.empty() || rest.size() > 253) return false;
+  for (char c : rest)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')) return false;
+  return rest.front() != '.' && rest.back() != '.';
+}
+
+void parseRoute(YamlReader& reader, const YAML::Node& item, const std::string& path,
+                RouteConfig& route) {
+  route.mark = markOf(item);
+  reader.forEachKey(item, path, {{"match"}, {"upstream"}},
+                    [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+    if (key == "upstream") {
+      route.upstream_mark = markOf(value);
+      if (auto n = reader.name(value, p)) route.upstream = *n;
+      return;
+    }
+    route.has_match = true;
+    if (!reader.expectMap(value, p)) return;
+    reader.forEachKey(value, p, {{"host"}, {"path_prefix"}},
+                      [&](const std::string& k, const YAML::Node& v, const std::string& kp) {
+      auto text = reader.scalar(v, kp);
+      if (!text) return;
+      if (k == "host") {
+        if (validHostPattern(*text)) {
+          route.host = *text;
+          for (char& c : route.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        } else {
+          reader.error(v, kp, "expected a host name or *.domain, got '" + *text + "'");
+        }
+      } else if (text->front() != '/') {
+        reader.error(v, kp, "a path prefix starts with '/', got '" + *text + "'");
+      } else {
+        route.path_prefix = *text;
+      }
+    });
+  });
+  if (!item["upstream"]) reader.error(item, path + ".upstream", "a route needs an upstream");
+}
+
+void parseRoutes(YamlReader& reader, const YAML::Node& node, const std::string& path,
+                 std::vector<RouteConfig>& out) {
+  if (!node.IsSequence()) {
+    reader.error(node, path, "expected a list of routes");
+    return;
+  }
+  for (size_t i = 0; i < node.size(); ++i) {
+    std::string item_path = path + "[" + std::to_string(i) + "]";
+    if (!reader.expectMap(node[i], item_path)) continue;
+    RouteConfig route;
+    parseRoute(reader, node[i], item_path, route);
+    out.push_back(std::move(route));
+  }
+}
+
+void parseLimits(YamlReader& reader, const YAML::Node& node, const std::string& path,
+                 HttpLimitsConfig& limits) {
+  if (!reader.expectMap(node, path)) return;
+  reader.forEachKey(node, path, {{"request_line"}, {"headers"}, {"header_count"}, {"body"}},
+                    [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+    constexpr uint64_t kMaxHead = 1024 * 1024;
+    if (key == "request_line") {
+      if (auto n = reader.size(value, p, 64, kMaxHead)) limits.request_line = *n;
+    } else if (key == "headers") {
+      if (auto n = reader.size(value, p, 256, kMaxHead)) limits.headers = *n;
+    } else if (key == "header_count") {
+      if (auto n = reader.integer(value, p, 1, 10000)) limits.header_count = *n;
+    } else if (auto n = reader.size(value, p, 0, UINT64_MAX)) {
+      limits.body = *n;
+    }
+  });
+}
+
+void parseTimeouts(YamlReader& reader, const YAML::Node& node, const std::string& path,
+                   ListenerConfig& listener) {
+  if (!reader.expectMap(node, path)) return;
+  reader.forEachKey(node, path, {{"idle"}, {"client_header"}, {"client_idle"}},
+                    [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+    auto d = reader.duration(value, p, Duration(1));
+    if (!d) return;
+    if (key == "idle") {
+      listener.idle_timeout = *d;
+      return;
+    }
+    noteHttpOnly(listener, value, p);
+    (key == "client_header" ? listener.client_header_timeout : listener.client_idle_timeout) = *d;
+  });
+}
+
+void parseListenerKey(YamlReader& reader, const std::string& key, const YAML::Node& value,
+                      const std::string& path, ListenerConfig& listener) {
+  if (key == "name") {
+    if (auto n = reader.name(value, path)) listener.name = *n;
+  } else if (key == "listen") {
+    listener.listen_mark = markOf(value);
+    reader.address(value, path, listener.listen_text, listener.address);
+  } else if (key == "protocol") {
+    auto text = reader.scalar(value, path);
+    if (!text) return;
+    if (*text == "tcp") listener.protocol = Protocol::Tcp;
+    else if (*text == "http") listener.protocol = Protocol::Http;
+    else reader.error(value, path, "expected tcp or http, got '" + *text + "'");
+  } else if (key == "upstream") {
+    listener.upstream_mark = markOf(value);
+    if (auto n = reader.name(value, path)) listener.upstream = *n;
+  } else if (key == "backlog") {
+    if (auto n = reader.integer(value, path, 1, 65535)) listener.backlog = *n;
+  } else if (key == "timeouts") {
+    parseTimeouts(reader, value, path, listener);
+  } else if (key == "routes") {
+    noteHttpOnly(listener, value, path);
+    parseRoutes(reader, value, path, listener.routes);
+  } else if (key == "limits") {
+    noteHttpOnly(listener, value, path);
+    listener.limits_mark = markOf(value);
+    parseLimits(reader, value, path, listener.limits);
+  }
+}
+
+}  // namespace
+
+void parseListeners(YamlReader& reader, const YAML::Node& node, const std::string& path,
+                    std::vector<ListenerConfig>& out) {
+  if (!node.IsSequence()) {
+    reader.error(node, path, "expected a list of listeners");
+    return;
+  }
+  if (node.size() == 0) reader.error(node, path, "at least one listener is required");
+  for (size_t i = 0; i < node.size(); ++i) {
+    std::string item_path = path + "[" + std::to_string(i) + "]";
+    const YAML::Node& item = node[i];
+    if (!reader.expectMap(item, item_path)) continue;
+    ListenerConfig listener;
+    listener.mark = markOf(item);
+    reader.forEachKey(item, item_path,
+                      {{"name"}, {"listen"}, {"protocol"}, {"upstream"}, {"routes"}, {"timeouts"},
+                       {"limits"}, {"backlog"}, {"tls", kLater}},
+                      [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+                        parseListenerKey(reader, key, value, p, listener);
+                      });
+    if (!item["name"]) reader.error(item, item_path + ".name", "a listener needs a name");
+    if (!item["listen"])
+      reader.error(item, item_path + ".listen", "a listener needs a listen address");
+    out.push_back(std::move(listener));
+  }
+}
+
+}  // namespace fulcrum::config
