@@ -19,8 +19,14 @@ Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
       loop_(std::make_unique<net::EventLoop>()) {
   generation_ = std::make_shared<Generation>();
   generation_->runtime = std::move(runtime);
-  for (const auto& upstream : generation_->runtime->upstreams())
-    generation_->pickers.push_back(std::make_unique<upstream::UpstreamPicker>(upstream, random_));
+  for (const auto& upstream : generation_->runtime->upstreams()) {
+    auto picker = std::make_unique<upstream::UpstreamPicker>(upstream, random_);
+    auto pool = std::make_unique<upstream::ConnPool>(
+        upstream.servers.size(), upstream.keepalive_max_idle, upstream.keepalive_idle_timeout);
+    generation_->http_upstreams.push_back(http::UpstreamState{picker.get(), pool.get()});
+    generation_->pickers.push_back(std::move(picker));
+    generation_->pools.push_back(std::move(pool));
+  }
 }
 
 Worker::~Worker() {
@@ -35,6 +41,7 @@ void Worker::drain() {
   loop_->post([this] {
     draining_ = true;
     closeListeners();
+    for (auto& entry : sessions_) entry.second->drain();
     drain_events_.listeners_closed(sessions_.size());
     maybeDrained();
   });
@@ -57,6 +64,8 @@ void Worker::run() {
   sessions_.clear();
   active_.store(0, std::memory_order_relaxed);
   closeListeners();
+  // Pooled connections belong to this loop: close them on its thread.
+  generation_->pools.clear();
 }
 
 void Worker::openListeners() {
@@ -89,28 +98,42 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, in
                       void* arg) {
   auto* listener = static_cast<Listener*>(arg);
   Worker* self = listener->worker;
-  const Generation& generation = *self->generation_;
-  const ListenerRuntime& spec = generation.runtime->listeners()[listener->index];
   int on = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-
-  size_t upstream_index =
-      static_cast<size_t>(spec.upstream - generation.runtime->upstreams().data());
-  l4::TcpSessionParams params;
-  params.loop = self->loop_.get();
-  params.generation = self->generation_;
-  params.listener_name = &spec.name;
-  params.picker = generation.pickers[upstream_index].get();
-  params.idle_timeout = spec.idle_timeout;
-  params.access_log = generation.runtime->accessLog();
-
-  auto session = std::make_unique<l4::TcpSession>(
-      std::move(params), fd, SocketAddress(address, static_cast<socklen_t>(length)),
-      [self](l4::TcpSession& done) { self->sessionDone(done); });
-  l4::TcpSession* raw = session.get();
+  auto session =
+      self->makeSession(*listener, fd, SocketAddress(address, static_cast<socklen_t>(length)));
+  net::Session* raw = session.get();
   self->sessions_.emplace(raw, std::move(session));
   self->active_.store(self->sessions_.size(), std::memory_order_relaxed);
   raw->start();
+}
+
+std::unique_ptr<net::Session> Worker::makeSession(const Listener& listener, int fd,
+                                                  const SocketAddress& client) {
+  const Generation& generation = *generation_;
+  const Runtime& runtime = *generation.runtime;
+  const ListenerRuntime& spec = runtime.listeners()[listener.index];
+  auto done = [this](net::Session& session) { sessionDone(session); };
+  if (spec.protocol == config::Protocol::Http) {
+    http::HttpSessionParams params;
+    params.loop = loop_.get();
+    params.generation = generation_;
+    params.runtime = &runtime;
+    params.listener = &spec;
+    params.upstreams = &generation.http_upstreams;
+    params.random = &random_;
+    params.access_log = runtime.accessLog();
+    return std::make_unique<http::HttpSession>(std::move(params), fd, client, done);
+  }
+  size_t upstream_index = static_cast<size_t>(spec.upstream - runtime.upstreams().data());
+  l4::TcpSessionParams params;
+  params.loop = loop_.get();
+  params.generation = generation_;
+  params.listener_name = &spec.name;
+  params.picker = generation.pickers[upstream_index].get();
+  params.idle_timeout = spec.idle_timeout;
+  params.access_log = runtime.accessLog();
+  return std::make_unique<l4::TcpSession>(std::move(params), fd, client, done);
 }
 
 void Worker::onAcceptError(evconnlistener* handle, void* arg) {
@@ -124,7 +147,7 @@ void Worker::onAcceptError(evconnlistener* handle, void* arg) {
   listener->resume_timer->arm(std::chrono::milliseconds(100));
 }
 
-void Worker::sessionDone(l4::TcpSession& session) {
+void Worker::sessionDone(net::Session& session) {
   auto found = sessions_.find(&session);
   if (found == sessions_.end()) return;
   loop_->deferDelete(std::move(found->second));

@@ -18,10 +18,12 @@
 
 #include "app/runtime.h"
 #include "core/random.h"
+#include "http/session.h"
 #include "l4/tcp_session.h"
 #include "net/event_loop.h"
 #include "net/listen_socket.h"
 #include "net/timer.h"
+#include "upstream/conn_pool.h"
 #include "upstream/picker.h"
 
 namespace fulcrum::app {
@@ -55,7 +57,10 @@ class Worker {
   // The per-worker state built from one Runtime; sessions hold it alive.
   struct Generation {
     std::shared_ptr<const Runtime> runtime;
-    std::vector<std::unique_ptr<upstream::UpstreamPicker>> pickers;  // by upstream index
+    // By upstream index in the Runtime.
+    std::vector<std::unique_ptr<upstream::UpstreamPicker>> pickers;
+    std::vector<std::unique_ptr<upstream::ConnPool>> pools;
+    std::vector<http::UpstreamState> http_upstreams;
   };
   struct Listener {
     Worker* worker = nullptr;
@@ -70,7 +75,9 @@ class Worker {
   static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int length,
                        void* listener);
   static void onAcceptError(evconnlistener*, void* listener);
-  void sessionDone(l4::TcpSession& session);
+  void sessionDone(net::Session& session);
+  std::unique_ptr<net::Session> makeSession(const Listener& listener, int fd,
+                                            const SocketAddress& client);
   void maybeDrained();
 
   unsigned id_;
@@ -85,7 +92,7 @@ class Worker {
   Random random_;
   std::shared_ptr<Generation> generation_;
   std::vector<std::unique_ptr<Listener>> listeners_;
-  std::unordered_map<l4::TcpSession*, std::unique_ptr<l4::TcpSession>> sessions_;
+  std::unordered_map<net::Session*, std::unique_ptr<net::Session>> sessions_;
   bool draining_ = false;
   bool drained_reported_ = false;
 };

@@ -60,6 +60,17 @@ std::string SocketAddress::toString() const {
   return "unknown";
 }
 
+std::string SocketAddress::hostToString() const {
+  char host[INET6_ADDRSTRLEN] = "";
+  if (family() == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, host,
+              sizeof(host));
+  if (family() == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, host,
+              sizeof(host));
+  return host;
+}
+
 bool operator==(const SocketAddress& a, const SocketAddress& b) {
   return a.length_ == b.length_ && std::memcmp(&a.storage_, &b.storage_, a.length_) == 0;
 }

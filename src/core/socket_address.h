@@ -27,6 +27,8 @@ class SocketAddress {
   bool isAny() const;  // 0.0.0.0 or ::
   // "127.0.0.1:8080" or "[::1]:8080".
   std::string toString() const;
+  // "127.0.0.1" or "::1": the address alone (X-Forwarded-For).
+  std::string hostToString() const;
 
   friend bool operator==(const SocketAddress& a, const SocketAddress& b);
 

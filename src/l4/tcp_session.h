@@ -16,6 +16,7 @@
 #include "net/byte_pump.h"
 #include "net/connector.h"
 #include "net/event_loop.h"
+#include "net/session.h"
 #include "upstream/picker.h"
 
 namespace fulcrum::l4 {
@@ -34,19 +35,17 @@ struct TcpSessionParams {
 // Per direction; the worst case memory of one session is about twice this.
 constexpr size_t kMaxBufferedPerDirection = size_t{256} * 1024;
 
-class TcpSession final : public net::DeferredDeletable {
+class TcpSession final : public net::Session {
  public:
-  using DoneCallback = std::function<void(TcpSession&)>;
+  using DoneCallback = std::function<void(net::Session&)>;
 
   // Takes ownership of client_fd.
   TcpSession(TcpSessionParams params, int client_fd, SocketAddress client, DoneCallback on_done);
   ~TcpSession() override;
 
-  void start();
-  // The worker is stopping (drain timeout or a second signal): log the
-  // connection as ended by shutdown. on_done is not called; the worker is
-  // about to destroy the session itself.
-  void abandon();
+  void start() override;
+  // Logs the connection as ended by shutdown (see net::Session).
+  void abandon() override;
 
  private:
   void connectNext();

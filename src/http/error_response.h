@@ -1,0 +1,24 @@
+// The proxy's own responses (400, 404, 408, 413, 414, 431, 502, 503, 504):
+// small, JSON, carrying the request id so a client can quote it.
+#pragma once
+
+#include <event2/buffer.h>
+
+#include <string_view>
+
+namespace fulcrum::http {
+
+struct ErrorResponse {
+  int status = 500;
+  std::string_view message;     // human-readable; static text, no client input
+  std::string_view request_id;  // may be empty (head too broken to have one)
+  bool close = true;            // add "Connection: close"
+  int retry_after_seconds = 0;  // > 0 adds Retry-After
+};
+
+// Appends the whole response (head and body) to `out`; returns its size.
+size_t writeErrorResponse(evbuffer* out, const ErrorResponse& response);
+
+const char* reasonPhrase(int status);
+
+}  // namespace fulcrum::http

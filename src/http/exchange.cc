@@ -1,0 +1,258 @@
+#include "http/exchange.h"
+
+#include <event2/buffer.h>
+
+#include "http/head_writer.h"
+
+namespace fulcrum::http {
+namespace {
+
+// Servers are trusted more than clients, but a broken one must not make us
+// buffer without bound either.
+const Limits kResponseLimits{8 * 1024, 64 * 1024, 256, 1024};
+
+
+}  // namespace
+
+Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner,
+                   const RequestInfo& request, evbuffer* request_head)
+    : context_(context),
+      owner_(owner),
+      request_(request),
+      pending_head_(evbuffer_new()),
+      connector_(*context.loop),
+      response_timer_(*context.loop, [this] { onResponseTimeout(); }),
+      request_body_(request.framing, request.content_length, *context.limits, request.max_body) {
+  evbuffer_add_buffer(pending_head_, request_head);
+}
+
+Exchange::~Exchange() {
+  evbuffer_free(pending_head_);
+  if (server_ != nullptr) bufferevent_free(server_);
+}
+
+void Exchange::start() {
+  bufferevent_disable(context_.client, EV_READ);  // until a server is there to take the body
+  connectNext();
+}
+
+void Exchange::connectNext() {
+  result_.server = context_.picker->pick(tried_);
+  if (result_.server == nullptr) {
+    fail(503, connect_errors_.empty() ? "no usable server" : connect_errors_);
+    return;
+  }
+  tried_.add(result_.server->index);
+  ++result_.attempts;
+  if (bufferevent* pooled = context_.pool->take(result_.server->index)) {
+    reused_ = true;
+    useConnection(pooled);
+    return;
+  }
+  connector_.connect(result_.server->address, context_.picker->upstream().connect_timeout,
+                     [this](const net::ConnectResult& result) { onConnect(result); });
+}
+
+void Exchange::onConnect(const net::ConnectResult& result) {
+  if (!result.ok()) {
+    if (!connect_errors_.empty()) connect_errors_ += "; ";
+    connect_errors_ += result_.server->label + ": " + result.error;
+    connectNext();
+    return;
+  }
+  useConnection(bufferevent_socket_new(context_.loop->base(), result.fd, BEV_OPT_CLOSE_ON_FREE));
+}
+
+void Exchange::useConnection(bufferevent* connection) {
+  server_ = connection;
+  result_.connected = std::chrono::steady_clock::now();
+  bufferevent_setcb(server_, &Exchange::onServerRead, &Exchange::onServerWrite,
+                    &Exchange::onServerEvent, this);
+  bufferevent_setwatermark(server_, EV_WRITE, kHttpMaxBuffered / 2, 0);
+  bufferevent_enable(server_, EV_READ | EV_WRITE);
+  evbuffer_add_buffer(bufferevent_get_output(server_), pending_head_);
+  response_timer_.arm(context_.picker->upstream().response_timeout);
+  pumpRequest();
+}
+
+void Exchange::clientReadable() { pumpRequest(); }
+
+void Exchange::pumpRequest() {
+  if (finished_ || server_ == nullptr || request_body_.done()) return;
+  evbuffer* output = bufferevent_get_output(server_);
+  result_.request_bytes +=
+      request_body_.forward(bufferevent_get_input(context_.client), output);
+  if (request_body_.failed()) {
+    if (request_body_.overLimit()) fail(413, request_body_.error());
+    else fail(400, request_body_.error());
+    return;
+  }
+  bool want_more = !request_body_.done() && evbuffer_get_length(output) < kHttpMaxBuffered;
+  if (want_more != client_reading_) {
+    client_reading_ = want_more;
+    if (want_more) bufferevent_enable(context_.client, EV_READ);
+    else bufferevent_disable(context_.client, EV_READ);
+  }
+}
+
+void Exchange::onServerWrite(bufferevent*, void* self) {
+  static_cast<Exchange*>(self)->pumpRequest();
+}
+
+void Exchange::onServerRead(bufferevent*, void* self) {
+  auto* exchange = static_cast<Exchange*>(self);
+  if (exchange->finished_) return;
+  exchange->response_timer_.arm(exchange->context_.picker->upstream().response_timeout);
+  if (exchange->response_body_) exchange->pumpResponse();
+  else exchange->readResponseHeads();
+}
+
+void Exchange::readResponseHeads() {
+  evbuffer* input = bufferevent_get_input(server_);
+  evbuffer* to_client = bufferevent_get_output(context_.client);
+  while (!finished_ && !response_body_) {
+    size_t available = evbuffer_get_length(input);
+    if (available == 0) return;
+    size_t length = std::min(available, kResponseLimits.max_head_bytes);
+    auto* data = reinterpret_cast<const char*>(evbuffer_pullup(input, static_cast<ssize_t>(length)));
+    ParseError error;
+    ParseResult parsed = parseResponse(std::string_view(data, length), kResponseLimits,
+                                       request_.is_head, response_head_, error);
+    if (parsed == ParseResult::Incomplete) return;
+    if (parsed == ParseResult::Error) {
+      fail(502, std::string("bad response from the server: ") + error.reason);
+      return;
+    }
+    int status = response_head_.status;
+    size_t before = evbuffer_get_length(to_client);
+    if (status == 101) {
+      if (!request_.upgrade) {
+        fail(502, "the server switched protocols unasked");
+        return;
+      }
+      writeResponseHead(to_client, response_head_, false, true);
+      evbuffer_drain(input, response_head_.length);
+      result_.status = 101;
+      result_.response_started = true;
+      result_.response_bytes += evbuffer_get_length(to_client) - before;
+      finished_ = true;
+      response_timer_.cancel();
+      bufferevent* server = server_;
+      server_ = nullptr;
+      bufferevent_setcb(server, nullptr, nullptr, nullptr, nullptr);
+      owner_.exchangeUpgraded(*this, server);
+      return;
+    }
+    if (status < 200) {
+      // 100 goes only to a client that asked for it; other 1xx are passed on.
+      if (status != 100 || request_.expect_continue)
+        writeResponseHead(to_client, response_head_, false, false);
+      evbuffer_drain(input, response_head_.length);
+      result_.response_bytes += evbuffer_get_length(to_client) - before;
+      continue;
+    }
+    result_.status = status;
+    result_.response_started = true;
+    result_.response_head = std::chrono::steady_clock::now();
+    // An until-close body can only be delimited by closing the client too.
+    result_.client_close = request_.client_close || response_head_.framing == Framing::UntilClose;
+    writeResponseHead(to_client, response_head_, result_.client_close, false);
+    evbuffer_drain(input, response_head_.length);
+    result_.response_bytes += evbuffer_get_length(to_client) - before;
+    response_body_ = std::make_unique<BodyForwarder>(
+        response_head_.framing, response_head_.content_length, kResponseLimits);
+    pumpResponse();
+  }
+}
+
+void Exchange::pumpResponse() {
+  if (finished_) return;
+  evbuffer* to_client = bufferevent_get_output(context_.client);
+  result_.response_bytes += response_body_->forward(bufferevent_get_input(server_), to_client);
+  if (response_body_->failed()) {
+    finish(true, std::string("bad response body from the server: ") + response_body_->error());
+    return;
+  }
+  if (response_body_->done()) {
+    finish(false, "");
+    return;
+  }
+  bool full = evbuffer_get_length(to_client) >= kHttpMaxBuffered;
+  if (full != server_paused_) {
+    server_paused_ = full;
+    if (full) bufferevent_disable(server_, EV_READ);
+    else bufferevent_enable(server_, EV_READ);
+  }
+}
+
+void Exchange::clientWritable() {
+  if (response_body_ && !finished_) pumpResponse();
+}
+
+void Exchange::onServerEvent(bufferevent*, short what, void* self) {
+  auto* exchange = static_cast<Exchange*>(self);
+  if (exchange->finished_) return;
+  std::string why = (what & BEV_EVENT_EOF) ? "the server closed the connection"
+                                           : "connection to the server failed";
+  if (exchange->response_body_) {
+    exchange->pumpResponse();  // what was read before the close
+    if (exchange->finished_) return;
+    exchange->response_body_->inputClosed();
+    if (exchange->response_body_->done()) exchange->finish(false, "");
+    else exchange->finish(true, why + " in the middle of the response body");
+    return;
+  }
+  exchange->fail(502, why + (exchange->reused_ ? " (a reused connection) before responding"
+                                               : " before responding"));
+}
+
+void Exchange::onResponseTimeout() {
+  if (finished_) return;
+  std::string why = "no response from the server within " +
+                    std::to_string(context_.picker->upstream().response_timeout.count()) + "ms";
+  if (result_.response_started) finish(true, why);
+  else fail(504, why);
+}
+
+void Exchange::clientClosed(bool error, const std::string& why) {
+  if (finished_) return;
+  result_.client_close = true;
+  // A client that finished sending may half-close and still read the answer.
+  if (!error && request_body_.done()) return;
+  finish(true, "client: " + why);
+}
+
+void Exchange::fail(int status, const std::string& detail) {
+  result_.status = status;
+  finish(true, detail);
+}
+
+void Exchange::finish(bool error, const std::string& detail) {
+  if (finished_) return;
+  finished_ = true;
+  response_timer_.cancel();
+  connector_.cancel();
+  result_.error = error;
+  result_.detail = detail;
+  // The request body must be complete too, or the server may still be
+  // waiting for it: then neither connection can carry another request.
+  bool clean = !error && request_body_.done();
+  if (!clean) result_.client_close = true;
+  releaseServerConnection(clean && response_head_.framing != Framing::UntilClose &&
+                          !response_head_.close);
+  bufferevent_disable(context_.client, EV_READ);
+  owner_.exchangeFinished(*this, result_);
+}
+
+void Exchange::releaseServerConnection(bool reusable) {
+  if (server_ == nullptr) return;
+  bufferevent* server = server_;
+  server_ = nullptr;
+  if (reusable && evbuffer_get_length(bufferevent_get_input(server)) == 0) {
+    context_.pool->give(result_.server->index, server);
+  } else {
+    bufferevent_free(server);
+  }
+}
+
+}  // namespace fulcrum::http

@@ -1,0 +1,129 @@
+// One request's trip to a server and back: take a pooled connection or
+// connect (a failed connect moves on to the next server, nothing having
+// been sent), send the rewritten head, stream the request body up and the
+// response down with watermark backpressure, and give the connection back
+// to the pool when both messages ended cleanly.
+//
+// Owned by an HttpSession, on its worker's loop. It borrows the session's
+// client connection: it reads the request body from it and writes the
+// response into it, and asks the session (ExchangeOwner) to do everything
+// else. It reports exactly once, exchangeFinished() or exchangeUpgraded(),
+// from inside its own callbacks: the owner must deferDelete it then.
+// A failure before any response byte reached the client is reported with a
+// status (502, 503, 504, 400, 413) for the session to answer; never re-sent.
+#pragma once
+
+#include <event2/bufferevent.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "http/body_forwarder.h"
+#include "http/parser.h"
+#include "net/connector.h"
+#include "net/event_loop.h"
+#include "net/timer.h"
+#include "upstream/conn_pool.h"
+#include "upstream/picker.h"
+
+namespace fulcrum::http {
+
+// What the exchange needs of the request after its head left the buffer.
+struct RequestInfo {
+  Framing framing = Framing::None;
+  uint64_t content_length = 0;
+  uint64_t max_body = 0;  // 0 = no limit
+  bool is_head = false;
+  bool expect_continue = false;
+  bool upgrade = false;
+  bool client_close = false;  // the client connection closes after this response
+};
+
+struct ExchangeResult {
+  int status = 0;                // the status the client got, or must get (error_status)
+  bool response_started = false; // bytes of a response went to the client
+  bool error = false;            // failed (when !response_started: answer `status`)
+  bool client_close = false;     // the client connection cannot be reused
+  std::string detail;            // why it failed, for the logs
+  const upstream::Server* server = nullptr;  // the last server tried, if any
+  int attempts = 0;
+  uint64_t request_bytes = 0;    // request body bytes sent up
+  uint64_t response_bytes = 0;   // response bytes (head and body) sent down
+  std::chrono::steady_clock::time_point connected;       // zero when never connected
+  std::chrono::steady_clock::time_point response_head;   // zero when none came
+};
+
+class Exchange;
+
+class ExchangeOwner {
+ public:
+  virtual void exchangeFinished(Exchange& exchange, const ExchangeResult& result) = 0;
+  // A 101 went to the client: from now on bytes flow both ways untouched.
+  // The owner takes `server` (and keeps the client).
+  virtual void exchangeUpgraded(Exchange& exchange, bufferevent* server) = 0;
+
+ protected:
+  ~ExchangeOwner() = default;
+};
+
+struct ExchangeContext {
+  net::EventLoop* loop = nullptr;
+  bufferevent* client = nullptr;  // the session's; outlives the exchange
+  upstream::UpstreamPicker* picker = nullptr;
+  upstream::ConnPool* pool = nullptr;
+  const Limits* limits = nullptr;
+};
+
+// Per direction, like the TCP proxy.
+constexpr size_t kHttpMaxBuffered = size_t{256} * 1024;
+
+class Exchange final : public net::DeferredDeletable {
+ public:
+  // `request_head` is the rewritten head to send; it is moved out of.
+  Exchange(const ExchangeContext& context, ExchangeOwner& owner, const RequestInfo& request,
+           evbuffer* request_head);
+  ~Exchange() override;
+
+  void start();
+  // The session's client callbacks, forwarded while this exchange runs.
+  void clientReadable();
+  void clientWritable();
+  void clientClosed(bool error, const std::string& why);
+
+ private:
+  void connectNext();
+  void onConnect(const net::ConnectResult& result);
+  void useConnection(bufferevent* connection);
+  void pumpRequest();
+  void pumpResponse();
+  void readResponseHeads();
+  void onResponseTimeout();
+  void finish(bool error, const std::string& detail);
+  void fail(int status, const std::string& detail);
+  void releaseServerConnection(bool reusable);
+
+  static void onServerRead(bufferevent*, void* self);
+  static void onServerWrite(bufferevent*, void* self);
+  static void onServerEvent(bufferevent*, short what, void* self);
+
+  ExchangeContext context_;
+  ExchangeOwner& owner_;
+  RequestInfo request_;
+  evbuffer* pending_head_;
+  net::Connector connector_;
+  net::Timer response_timer_;
+  upstream::TriedSet tried_;
+  bufferevent* server_ = nullptr;
+  bool reused_ = false;
+  BodyForwarder request_body_;
+  std::unique_ptr<BodyForwarder> response_body_;
+  ResponseHead response_head_;
+  ExchangeResult result_;
+  std::string connect_errors_;
+  bool finished_ = false;
+  bool client_reading_ = false;
+  bool server_paused_ = false;
+};
+
+}  // namespace fulcrum::http

@@ -1,0 +1,66 @@
+#include "http/request_log.h"
+
+#include "core/access_log.h"
+#include "core/time_text.h"
+
+namespace fulcrum::http {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool isSet(Clock::time_point t) { return t.time_since_epoch().count() != 0; }
+
+void appendMs(std::string& out, const char* key, Clock::time_point from, Clock::time_point to) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  if (!isSet(from) || !isSet(to)) {
+    out += "null";
+    return;
+  }
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(to - from).count();
+  char text[32];
+  snprintf(text, sizeof(text), "%.3f", static_cast<double>(us) / 1000.0);
+  out += text;
+}
+
+void appendField(std::string& out, const char* key, std::string_view value) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  if (value.empty()) out += "null";
+  else appendJsonString(out, value);
+}
+
+}  // namespace
+
+std::string formatRequestLog(const RequestLogEntry& entry) {
+  char now[32];
+  formatUtcNow(now, sizeof(now));
+  std::string out = "{\"time\":\"";
+  out += now;
+  out += "\",\"type\":\"http\"";
+  appendField(out, "listener", entry.listener);
+  appendField(out, "request_id", entry.request_id);
+  appendField(out, "client", entry.client);
+  appendField(out, "method", entry.method);
+  appendField(out, "path", entry.path);
+  out += ",\"status\":" + std::to_string(entry.status);
+  out += ",\"bytes_in\":" + std::to_string(entry.bytes_in);
+  out += ",\"bytes_out\":" + std::to_string(entry.bytes_out);
+  appendField(out, "upstream", entry.upstream);
+  const ExchangeResult* exchange = entry.exchange;
+  appendField(out, "server",
+              exchange && exchange->server ? std::string_view(exchange->server->label) : "");
+  out += ",\"attempts\":" + std::to_string(exchange ? exchange->attempts : 0);
+  Clock::time_point end = Clock::now();
+  appendMs(out, "duration_ms", entry.started, end);
+  appendMs(out, "connect_ms", entry.started, exchange ? exchange->connected : Clock::time_point());
+  appendMs(out, "upstream_response_ms", exchange ? exchange->connected : Clock::time_point(),
+           exchange ? exchange->response_head : Clock::time_point());
+  if (!entry.detail.empty()) appendField(out, "detail", entry.detail);
+  out += "}";
+  return out;
+}
+
+}  // namespace fulcrum::http

@@ -1,0 +1,321 @@
+#include "http/session.h"
+
+#include <event2/buffer.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http/error_response.h"
+#include "http/head_writer.h"
+#include "http/request_log.h"
+#include "http/routes.h"
+
+namespace fulcrum::http {
+namespace {
+
+// After the last response, how long a closing connection keeps reading (and
+// discarding) so the client's unread bytes do not turn our FIN into a reset
+// that could destroy the response in flight.
+constexpr std::chrono::milliseconds kLingerTime{2000};
+
+// What a client sees: generic text; the detail goes to the log only.
+const char* publicMessage(int status) {
+  switch (status) {
+    case 400: return "the request is malformed";
+    case 404: return "no route matches this request";
+    case 408: return "the request head did not arrive in time";
+    case 413: return "the request body is larger than allowed";
+    case 414: return "the request target is too long";
+    case 431: return "the request header fields are too large";
+    case 502: return "the server failed to answer properly";
+    case 503: return "no server is available";
+    case 504: return "the server did not answer in time";
+    default: return "the request failed";
+  }
+}
+
+std::string newRequestId(Random& random) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  uint64_t words[2] = {random.next(), random.next()};
+  for (int i = 0; i < 32; ++i) id[i] = kHex[(words[i / 16] >> ((i % 16) * 4)) & 0xf];
+  return id;
+}
+
+}  // namespace
+
+HttpSession::HttpSession(HttpSessionParams params, int client_fd, SocketAddress client,
+                         DoneCallback on_done)
+    : params_(std::move(params)),
+      client_address_(client),
+      client_ip_(client.hostToString()),
+      on_done_(std::move(on_done)),
+      header_timer_(*params_.loop, [this] {
+        if (state_ == State::WaitingHead) answerError(408, "client_header timeout", true);
+      }),
+      idle_timer_(*params_.loop, [this] {
+        // Idle keep-alive connection, or the end of a lingering close.
+        if (state_ == State::WaitingHead || state_ == State::Closing) end();
+      }),
+      resume_timer_(*params_.loop, [this] { readHead(); }) {
+  client_ = bufferevent_socket_new(params_.loop->base(), client_fd, BEV_OPT_CLOSE_ON_FREE);
+}
+
+HttpSession::~HttpSession() {
+  exchange_.reset();  // it borrows client_
+  if (client_ != nullptr) bufferevent_free(client_);
+}
+
+void HttpSession::start() {
+  bufferevent_setcb(client_, &HttpSession::onClientRead, &HttpSession::onClientWrite,
+                    &HttpSession::onClientEvent, this);
+  bufferevent_setwatermark(client_, EV_WRITE, kHttpMaxBuffered / 2, 0);
+  bufferevent_enable(client_, EV_READ | EV_WRITE);
+  header_timer_.arm(params_.listener->client_header_timeout);
+}
+
+void HttpSession::drain() {
+  draining_ = true;
+  // Between requests with nothing received: nothing to finish.
+  if (state_ == State::WaitingHead && evbuffer_get_length(bufferevent_get_input(client_)) == 0)
+    closeGracefully();
+}
+
+void HttpSession::abandon() {
+  if (state_ == State::Exchanging) logRequest(0, nullptr, 0, "shutdown");
+}
+
+void HttpSession::onClientRead(bufferevent*, void* self) {
+  auto* session = static_cast<HttpSession*>(self);
+  switch (session->state_) {
+    case State::WaitingHead:
+      session->readHead();
+      break;
+    case State::Exchanging:
+      session->exchange_->clientReadable();
+      break;
+    case State::Closing: {
+      evbuffer* input = bufferevent_get_input(session->client_);
+      evbuffer_drain(input, evbuffer_get_length(input));
+      break;
+    }
+    case State::Tunnel:
+    case State::Done:
+      break;
+  }
+}
+
+void HttpSession::onClientWrite(bufferevent*, void* self) {
+  auto* session = static_cast<HttpSession*>(self);
+  switch (session->state_) {
+    case State::Exchanging:
+      session->exchange_->clientWritable();
+      break;
+    case State::WaitingHead:
+      // Pipelined answers were waiting for the client to read.
+      session->readHead();
+      break;
+    case State::Closing:
+      session->closeGracefully();
+      break;
+    case State::Tunnel:
+    case State::Done:
+      break;
+  }
+}
+
+void HttpSession::onClientEvent(bufferevent*, short what, void* self) {
+  auto* session = static_cast<HttpSession*>(self);
+  bool error = (what & BEV_EVENT_ERROR) != 0;
+  if (session->state_ == State::Exchanging) {
+    session->exchange_->clientClosed(error, error ? "connection error" : "closed the connection");
+    return;
+  }
+  if (session->state_ != State::Done) session->end();
+}
+
+void HttpSession::readHead() {
+  if (state_ != State::WaitingHead) return;
+  evbuffer* input = bufferevent_get_input(client_);
+  evbuffer* output = bufferevent_get_output(client_);
+  // A client that pipelines without reading answers gets no more answers
+  // (and we read no more) until it catches up.
+  if (evbuffer_get_length(output) >= kHttpMaxBuffered) {
+    bufferevent_disable(client_, EV_READ);
+    return;
+  }
+  bufferevent_enable(client_, EV_READ);
+  size_t available = evbuffer_get_length(input);
+  if (available == 0) return;
+  if (idle_timer_.armed()) {
+    idle_timer_.cancel();
+    header_timer_.arm(params_.listener->client_header_timeout);
+  }
+  const Limits& limits = params_.listener->limits;
+  size_t length = std::min(available, limits.max_head_bytes + 1);
+  auto* data = reinterpret_cast<const char*>(evbuffer_pullup(input, static_cast<ssize_t>(length)));
+  ParseError error;
+  ParseResult parsed = parseRequest(std::string_view(data, length), limits, head_, error);
+  if (parsed == ParseResult::Incomplete) return;
+  header_timer_.cancel();
+  request_started_ = std::chrono::steady_clock::now();
+  if (parsed == ParseResult::Error) {
+    request_id_ = newRequestId(*params_.random);
+    method_.clear();
+    path_.clear();
+    upstream_ = nullptr;
+    answerError(error.status, error.reason, true);
+    return;
+  }
+  beginRequest();
+}
+
+void HttpSession::beginRequest() {
+  std::string_view client_id = clientRequestId(head_);
+  request_id_ = client_id.empty() ? newRequestId(*params_.random) : std::string(client_id);
+  if (params_.access_log != nullptr) {
+    method_.assign(head_.method);
+    path_.assign(head_.path);
+  }
+  evbuffer* input = bufferevent_get_input(client_);
+  bool has_body = head_.framing != Framing::None;
+  const Route* route = matchRoute(params_.listener->routes, head_.host, head_.path);
+  upstream_ = route != nullptr ? route->upstream : nullptr;
+  if (route == nullptr) {
+    evbuffer_drain(input, head_.length);
+    answerError(404, "no route", has_body || head_.close);
+    return;
+  }
+  uint64_t max_body = params_.listener->max_body;
+  if (max_body != 0 && head_.framing == Framing::ContentLength && head_.content_length > max_body) {
+    evbuffer_drain(input, head_.length);
+    answerError(413, "Content-Length over limits.body", true);
+    return;
+  }
+  RequestInfo info;
+  info.framing = head_.framing;
+  info.content_length = head_.content_length;
+  info.max_body = max_body;
+  info.is_head = head_.is_head;
+  info.expect_continue = head_.expect_continue;
+  info.upgrade = head_.upgrade;
+  info.client_close = head_.close || draining_;
+
+  evbuffer* request_head = evbuffer_new();
+  writeRequestHead(request_head, head_, ForwardedFor{client_ip_, "http", request_id_});
+  evbuffer_drain(input, head_.length);  // the views in head_ die here
+
+  size_t index = static_cast<size_t>(upstream_ - params_.runtime->upstreams().data());
+  const UpstreamState& upstream = (*params_.upstreams)[index];
+  ExchangeContext context{params_.loop, client_, upstream.picker, upstream.pool,
+                          &params_.listener->limits};
+  ExchangeOwner& owner = *this;
+  exchange_ = std::make_unique<Exchange>(context, owner, info, request_head);
+  evbuffer_free(request_head);
+  state_ = State::Exchanging;
+  exchange_->start();
+}
+
+void HttpSession::answerError(int status, const std::string& detail, bool close,
+                              int retry_after, const ExchangeResult* result) {
+  ErrorResponse response;
+  response.status = status;
+  response.message = publicMessage(status);
+  response.request_id = request_id_;
+  response.close = close || draining_;
+  response.retry_after_seconds = retry_after;
+  size_t bytes = writeErrorResponse(bufferevent_get_output(client_), response);
+  logRequest(status, result, bytes, detail);
+  afterResponse(response.close);
+}
+
+void HttpSession::exchangeFinished(Exchange& exchange, const ExchangeResult& result) {
+  (void)exchange;
+  params_.loop->deferDelete(std::move(exchange_));
+  state_ = State::WaitingHead;
+  if (!result.response_started && result.error && result.status != 0) {
+    // Nothing went to the client yet: answer for the server.
+    answerError(result.status, result.detail, result.client_close, result.status == 503 ? 1 : 0,
+                &result);
+    return;
+  }
+  // 499: the client went away before an answer could be sent.
+  int status = result.response_started ? result.status : 499;
+  logRequest(status, &result, result.response_bytes, result.detail);
+  if (!result.response_started) {
+    end();
+    return;
+  }
+  afterResponse(result.client_close || result.error);
+}
+
+void HttpSession::exchangeUpgraded(Exchange& exchange, bufferevent* server) {
+  (void)exchange;
+  logRequest(101, nullptr, 0, "");
+  params_.loop->deferDelete(std::move(exchange_));
+  state_ = State::Tunnel;
+  header_timer_.cancel();
+  idle_timer_.cancel();
+  bufferevent* client = client_;
+  client_ = nullptr;  // the tunnel owns both connections now
+  tunnel_ = std::make_unique<net::BytePump>(*params_.loop, client, server, kHttpMaxBuffered,
+                                            params_.listener->idle_timeout,
+                                            [this](const net::BytePump::Result&) { end(); });
+  tunnel_->start();
+}
+
+void HttpSession::afterResponse(bool close) {
+  if (close || draining_) {
+    closeGracefully();
+    return;
+  }
+  state_ = State::WaitingHead;
+  idle_timer_.arm(params_.listener->client_idle_timeout);
+  // The next pipelined request, if any, from the loop rather than from
+  // here: a burst of pipelined requests must not recurse.
+  resume_timer_.arm(std::chrono::milliseconds(0));
+}
+
+void HttpSession::closeGracefully() {
+  if (state_ != State::Closing) {
+    state_ = State::Closing;
+    header_timer_.cancel();
+    resume_timer_.cancel();
+    bufferevent_setwatermark(client_, EV_WRITE, 0, 0);
+  }
+  if (evbuffer_get_length(bufferevent_get_output(client_)) > 0) return;  // onClientWrite again
+  ::shutdown(bufferevent_getfd(client_), SHUT_WR);
+  bufferevent_enable(client_, EV_READ);  // read and discard until the client closes
+  idle_timer_.arm(kLingerTime);
+}
+
+void HttpSession::end() {
+  if (state_ == State::Done) return;
+  state_ = State::Done;
+  header_timer_.cancel();
+  idle_timer_.cancel();
+  resume_timer_.cancel();
+  if (client_ != nullptr) bufferevent_disable(client_, EV_READ | EV_WRITE);
+  on_done_(*this);
+}
+
+void HttpSession::logRequest(int status, const ExchangeResult* result, uint64_t bytes_out,
+                             const std::string& detail) {
+  if (params_.access_log == nullptr) return;
+  RequestLogEntry entry;
+  entry.listener = params_.listener->name;
+  std::string client = client_address_.toString();
+  entry.client = client;
+  entry.request_id = request_id_;
+  entry.method = method_;
+  entry.path = path_;
+  entry.status = status;
+  entry.bytes_in = result ? result->request_bytes : 0;
+  entry.bytes_out = bytes_out;
+  entry.upstream = upstream_ ? std::string_view(upstream_->name) : std::string_view();
+  entry.exchange = result;
+  entry.started = request_started_;
+  entry.detail = detail;
+  params_.access_log->write(formatRequestLog(entry));
+}
+
+}  // namespace fulcrum::http

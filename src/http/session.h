@@ -1,0 +1,101 @@
+// One client connection of an HTTP listener, on its worker's loop.
+// Reads request heads one at a time (pipelined requests wait in the input
+// and are answered in order), answers what it can itself (400, 404, 408,
+// 413, 414, 431 and the errors an Exchange reports), routes the rest to an
+// Exchange, keeps the connection alive between requests, and turns into a
+// byte tunnel after a 101. Owned by the worker; it calls `on_done` exactly
+// once when it ends, from inside its own callbacks (the worker must
+// deferDelete it then).
+#pragma once
+
+#include <event2/bufferevent.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/runtime.h"
+#include "core/random.h"
+#include "core/socket_address.h"
+#include "http/exchange.h"
+#include "http/parser.h"
+#include "net/byte_pump.h"
+#include "net/session.h"
+#include "net/timer.h"
+#include "upstream/conn_pool.h"
+#include "upstream/picker.h"
+
+namespace fulcrum::http {
+
+// The worker's per-upstream state, by upstream index in the Runtime.
+struct UpstreamState {
+  upstream::UpstreamPicker* picker = nullptr;
+  upstream::ConnPool* pool = nullptr;
+};
+
+struct HttpSessionParams {
+  net::EventLoop* loop = nullptr;
+  std::shared_ptr<const void> generation;  // keeps everything below alive
+  const app::Runtime* runtime = nullptr;
+  const app::ListenerRuntime* listener = nullptr;
+  const std::vector<UpstreamState>* upstreams = nullptr;
+  Random* random = nullptr;  // the worker's, for request ids
+  AccessLog* access_log = nullptr;
+};
+
+class HttpSession final : public net::Session, private ExchangeOwner {
+ public:
+  using DoneCallback = std::function<void(net::Session&)>;
+
+  // Takes ownership of client_fd.
+  HttpSession(HttpSessionParams params, int client_fd, SocketAddress client, DoneCallback on_done);
+  ~HttpSession() override;
+
+  void start() override;
+  void drain() override;
+  void abandon() override;
+
+ private:
+  enum class State { WaitingHead, Exchanging, Tunnel, Closing, Done };
+
+  static void onClientRead(bufferevent*, void* self);
+  static void onClientWrite(bufferevent*, void* self);
+  static void onClientEvent(bufferevent*, short what, void* self);
+
+  void readHead();
+  void beginRequest();
+  // `result`: the failed exchange this answers for, if any (for the log).
+  void answerError(int status, const std::string& detail, bool close, int retry_after = 0,
+                   const ExchangeResult* result = nullptr);
+  void exchangeFinished(Exchange& exchange, const ExchangeResult& result) override;
+  void exchangeUpgraded(Exchange& exchange, bufferevent* server) override;
+  void afterResponse(bool close);
+  void closeGracefully();
+  void end();
+  void logRequest(int status, const ExchangeResult* result, uint64_t bytes_out,
+                  const std::string& detail);
+
+  HttpSessionParams params_;
+  SocketAddress client_address_;
+  std::string client_ip_;
+  DoneCallback on_done_;
+  bufferevent* client_ = nullptr;
+  State state_ = State::WaitingHead;
+  bool draining_ = false;
+  net::Timer header_timer_;  // client_header: the whole head must arrive in time
+  net::Timer idle_timer_;    // client_idle: between requests; lingering close
+  net::Timer resume_timer_;  // reads the next pipelined request from the loop
+  RequestHead head_;
+  std::unique_ptr<Exchange> exchange_;
+  std::unique_ptr<net::BytePump> tunnel_;
+  // The request in flight, for the access log.
+  std::string request_id_;
+  std::string method_;
+  std::string path_;
+  const upstream::Upstream* upstream_ = nullptr;
+  std::chrono::steady_clock::time_point request_started_;
+};
+
+}  // namespace fulcrum::http

@@ -1,0 +1,22 @@
+// A connection a worker accepted and owns (a TCP proxy session, an HTTP
+// client connection). The worker calls these on its own loop thread only.
+// A session reports its end through the callback it was given at creation;
+// the worker then hands it to deferDelete.
+#pragma once
+
+#include "net/event_loop.h"
+
+namespace fulcrum::net {
+
+class Session : public DeferredDeletable {
+ public:
+  virtual void start() = 0;
+  // The process is draining: finish what is in flight, take nothing new
+  // (an idle HTTP keep-alive connection closes now).
+  virtual void drain() {}
+  // The worker is stopping now: log the session as cut short. The worker
+  // destroys it right after; the end callback is not called.
+  virtual void abandon() = 0;
+};
+
+}  // namespace fulcrum::net
