@@ -97,7 +97,7 @@ TEST_CASE("SIGTERM stops accepting, lets open connections finish, then exits 0")
   shutdown(client.get(), SHUT_WR);
   CHECK(closedByPeer(client.get()));
   CHECK(proxy.process().waitExit() == 0);
-  CHECK(proxy.process().waitForText("every connection finished", 0ms));
+  CHECK(proxy.process().waitForText("every connection finished"));
 }
 
 TEST_CASE("drain_timeout closes connections still open and exits 0") {
@@ -113,8 +113,8 @@ TEST_CASE("drain_timeout closes connections still open and exits 0") {
   proxy.process().signal(SIGINT);
   CHECK(closedByPeer(client.get()));
   CHECK(proxy.process().waitExit() == 0);
-  CHECK(proxy.process().waitForText("drain timeout reached: closing 1 open connection(s)", 0ms));
-  auto logged = proxy.process().waitForText("\"outcome\":\"shutdown\"", 0ms);
+  CHECK(proxy.process().waitForText("drain timeout reached: closing 1 open connection(s)"));
+  auto logged = proxy.process().waitForText("\"outcome\":\"shutdown\"");
   REQUIRE(logged);
   CHECK(logged->find("\"bytes_in\":1,\"bytes_out\":1") != std::string::npos);
 }

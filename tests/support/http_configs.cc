@@ -1,0 +1,22 @@
+#include "support/http_configs.h"
+
+namespace fulcrum::test {
+
+std::string HttpConfig::yaml() const {
+  std::string out = "global:\n  workers: " + std::to_string(workers) +
+                    "\n  log: { level: debug, access: " + access_log +
+                    " }\n  admin: { listen: 127.0.0.1:0 }\n"
+                    "listeners:\n  - name: web\n    listen: 127.0.0.1:0\n    protocol: http\n"
+                    "    timeouts: { client_header: " + client_header_timeout +
+                    ", client_idle: " + client_idle_timeout + " }\n";
+  if (!limits.empty()) out += "    limits: " + limits + "\n";
+  if (routes.empty()) out += "    upstream: pool\n";
+  else out += "    routes:\n" + routes;
+  out += "upstreams:\n  pool:\n    timeouts: { connect: 2s, response: " + response_timeout +
+         " }\n    servers:\n";
+  for (uint16_t port : servers) out += "      - { address: 127.0.0.1:" + std::to_string(port) + " }\n";
+  out += extra_upstreams;
+  return out;
+}
+
+}  // namespace fulcrum::test
