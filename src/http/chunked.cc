@@ -12,7 +12,7 @@ constexpr size_t kMaxSizeDigits = 16;  // 64 bits
 // ';' or CR may follow (RFC 9112 section 7.1.1 allows BWS before ';').
 // Without this, "5 5" could be read as 5 here and as 0x55 elsewhere.
 constexpr size_t kSizeEnded = static_cast<size_t>(-1);
-constexpr size_t kMaxTrailerLine = 8 * 1024;
+constexpr size_t kMaxTrailerLine = size_t{8} * 1024;
 constexpr size_t kMaxTrailerLines = 100;
 
 int hexValue(unsigned char c) {
@@ -23,7 +23,9 @@ int hexValue(unsigned char c) {
 }
 
 // Control characters other than HTAB, which may appear in values.
-bool isBadControl(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7F; }
+bool isBadControl(unsigned char c) {
+  return (c < 0x20 && c != '\t') || c == 0x7F;
+}
 
 }  // namespace
 

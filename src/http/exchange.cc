@@ -19,20 +19,28 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner,
     : context_(context),
       owner_(owner),
       request_(request),
-      pending_head_(evbuffer_new()),
+      pending_(evbuffer_new()),
       connector_(*context.loop),
       response_timer_(*context.loop, [this] { onResponseTimeout(); }),
       request_body_(request.framing, request.content_length, *context.limits, request.max_body) {
-  evbuffer_add_buffer(pending_head_, request_head);
+  evbuffer_add_buffer(pending_, request_head);
 }
 
 Exchange::~Exchange() {
-  evbuffer_free(pending_head_);
+  evbuffer_free(pending_);
   if (server_ != nullptr) bufferevent_free(server_);
 }
 
 void Exchange::start() {
   bufferevent_disable(context_.client, EV_READ);  // until a server is there to take the body
+  // Body bytes that came with the head are checked before any server is
+  // chosen: a malformed body that is already here never leaves the proxy.
+  result_.request_bytes +=
+      request_body_.forward(bufferevent_get_input(context_.client), pending_);
+  if (request_body_.failed()) {
+    fail(request_body_.overLimit() ? 413 : 400, request_body_.error());
+    return;
+  }
   connectNext();
 }
 
@@ -70,7 +78,7 @@ void Exchange::useConnection(bufferevent* connection) {
                     &Exchange::onServerEvent, this);
   bufferevent_setwatermark(server_, EV_WRITE, kHttpMaxBuffered / 2, 0);
   bufferevent_enable(server_, EV_READ | EV_WRITE);
-  evbuffer_add_buffer(bufferevent_get_output(server_), pending_head_);
+  evbuffer_add_buffer(bufferevent_get_output(server_), pending_);
   response_timer_.arm(context_.picker->upstream().response_timeout);
   pumpRequest();
 }
@@ -83,8 +91,7 @@ void Exchange::pumpRequest() {
   result_.request_bytes +=
       request_body_.forward(bufferevent_get_input(context_.client), output);
   if (request_body_.failed()) {
-    if (request_body_.overLimit()) fail(413, request_body_.error());
-    else fail(400, request_body_.error());
+    fail(request_body_.overLimit() ? 413 : 400, request_body_.error());
     return;
   }
   bool want_more = !request_body_.done() && evbuffer_get_length(output) < kHttpMaxBuffered;

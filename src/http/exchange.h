@@ -110,7 +110,7 @@ class Exchange final : public net::DeferredDeletable {
   ExchangeContext context_;
   ExchangeOwner& owner_;
   RequestInfo request_;
-  evbuffer* pending_head_;
+  evbuffer* pending_;  // the rewritten head and body bytes checked before connecting
   net::Connector connector_;
   net::Timer response_timer_;
   upstream::TriedSet tried_;

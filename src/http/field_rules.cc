@@ -100,7 +100,8 @@ void noteField(const Field& field, FieldFacts& facts,
       if (equalsIgnoreCase(name, "upgrade")) facts.has_upgrade = true;
       break;
     case 10:
-      if (equalsIgnoreCase(name, "connection")) noteConnection(field.value, facts, connection_tokens);
+      if (equalsIgnoreCase(name, "connection"))
+        noteConnection(field.value, facts, connection_tokens);
       break;
     case 14:
       if (equalsIgnoreCase(name, "content-length")) noteContentLength(field.value, facts);

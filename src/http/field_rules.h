@@ -36,7 +36,9 @@ inline constexpr std::array<uint8_t, 256> kCharClasses = [] {
   return classes;
 }();
 
-inline bool is(unsigned char c, uint8_t cls) { return (kCharClasses[c] & cls) != 0; }
+inline bool is(unsigned char c, uint8_t cls) {
+  return (kCharClasses[c] & cls) != 0;
+}
 
 // What the framing and connection fields of one head said, gathered as each
 // field line is read. Nothing is refused here: the caller decides, because a
@@ -48,12 +50,12 @@ struct FieldFacts {
   uint64_t content_length = 0;
   const char* content_length_error = nullptr;  // the first bad or differing value
   bool has_transfer_encoding = false;
-  size_t chunked_count = 0;    // codings named "chunked", over all fields
-  bool chunked_last = false;   // the final coding so far is "chunked"
-  bool token_close = false;    // Connection: close
+  size_t chunked_count = 0;   // codings named "chunked", over all fields
+  bool chunked_last = false;  // the final coding so far is "chunked"
+  bool token_close = false;   // Connection: close
   bool token_keep_alive = false;
   bool token_upgrade = false;
-  bool has_upgrade = false;    // an Upgrade field
+  bool has_upgrade = false;  // an Upgrade field
   bool expect_continue = false;
 };
 

@@ -12,7 +12,9 @@ namespace {
 
 using rules::FieldFacts;
 
-bool isSpTab(unsigned char c) { return c == ' ' || c == '\t'; }
+bool isSpTab(unsigned char c) {
+  return c == ' ' || c == '\t';
+}
 
 // The bytes that may belong to the head: at most max_head_bytes. A head not
 // ended within them is refused whatever follows.
@@ -48,8 +50,7 @@ struct Input {
 
 Input makeInput(std::string_view data, const Limits& limits, bool response, ParseError& error) {
   const size_t n = std::min(data.size(), limits.max_head_bytes);
-  return {reinterpret_cast<const unsigned char*>(data.data()), n, data.size() > n, response,
-          error};
+  return {reinterpret_cast<const unsigned char*>(data.data()), n, data.size() > n, response, error};
 }
 
 void resetHead(Head& head) {
@@ -90,7 +91,9 @@ ParseResult readRequestLine(const Input& in, const Limits& limits, size_t& pos, 
   const size_t start = pos;
   // The line's bytes end at `stop`; only its CR may sit at start + max_request_line.
   const size_t stop = start + std::min(limits.max_request_line, in.n - start);
-  auto pastStop = [&] { return stop < in.n ? in.fail(414, "request line too long") : in.needMore(); };
+  auto pastStop = [&] {
+    return stop < in.n ? in.fail(414, "request line too long") : in.needMore();
+  };
 
   size_t p = start;
   while (p < stop && rules::is(d[p], rules::kTchar)) ++p;
