@@ -28,6 +28,7 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner,
 
 Exchange::~Exchange() {
   evbuffer_free(pending_);
+  if (replay_ != nullptr) evbuffer_free(replay_);
   if (server_ != nullptr) bufferevent_free(server_);
 }
 
@@ -78,6 +79,11 @@ void Exchange::useConnection(bufferevent* connection) {
                     &Exchange::onServerEvent, this);
   bufferevent_setwatermark(server_, EV_WRITE, kHttpMaxBuffered / 2, 0);
   bufferevent_enable(server_, EV_READ | EV_WRITE);
+  if (reused_ && request_.replayable) {
+    if (replay_ == nullptr) replay_ = evbuffer_new();
+    size_t length = evbuffer_get_length(pending_);
+    evbuffer_add(replay_, evbuffer_pullup(pending_, static_cast<ssize_t>(length)), length);
+  }
   evbuffer_add_buffer(bufferevent_get_output(server_), pending_);
   response_timer_.arm(context_.picker->upstream().response_timeout);
   pumpRequest();
@@ -209,8 +215,23 @@ void Exchange::onServerEvent(bufferevent*, short what, void* self) {
     else exchange->finish(true, why + " in the middle of the response body");
     return;
   }
+  if (exchange->replayOnFreshConnection()) return;
   exchange->fail(502, why + (exchange->reused_ ? " (a reused connection) before responding"
                                                : " before responding"));
+}
+
+bool Exchange::replayOnFreshConnection() {
+  if (!reused_ || replay_ == nullptr || result_.response_bytes != 0) return false;
+  bufferevent_free(server_);
+  server_ = nullptr;
+  reused_ = false;
+  evbuffer_add_buffer(pending_, replay_);
+  ++result_.attempts;
+  // The same server, on a new connection: its pooled one was stale, the
+  // server itself may be fine.
+  connector_.connect(result_.server->address, context_.picker->upstream().connect_timeout,
+                     [this](const net::ConnectResult& result) { onConnect(result); });
+  return true;
 }
 
 void Exchange::onResponseTimeout() {
@@ -224,6 +245,7 @@ void Exchange::onResponseTimeout() {
 void Exchange::clientClosed(bool error, const std::string& why) {
   if (finished_) return;
   result_.client_close = true;
+  result_.client_gone = error;
   // A client that finished sending may half-close and still read the answer.
   if (!error && request_body_.done()) return;
   finish(true, "client: " + why);

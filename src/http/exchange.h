@@ -10,7 +10,9 @@
 // else. It reports exactly once, exchangeFinished() or exchangeUpgraded(),
 // from inside its own callbacks: the owner must deferDelete it then.
 // A failure before any response byte reached the client is reported with a
-// status (502, 503, 504, 400, 413) for the session to answer; never re-sent.
+// status (502, 503, 504, 400, 413) for the session to answer. Nothing is sent
+// twice, except a body-less idempotent request whose reused keep-alive
+// connection the server had closed (RFC 9112 section 9.3.1).
 #pragma once
 
 #include <event2/bufferevent.h>
@@ -38,6 +40,10 @@ struct RequestInfo {
   bool expect_continue = false;
   bool upgrade = false;
   bool client_close = false;  // the client connection closes after this response
+  // Safe to send again if a reused keep-alive connection turns out to have
+  // been closed by the server before answering (an idempotent method and
+  // no body): the one re-send HTTP/1.1 allows a proxy without being asked.
+  bool replayable = false;
 };
 
 struct ExchangeResult {
@@ -45,6 +51,7 @@ struct ExchangeResult {
   bool response_started = false; // bytes of a response went to the client
   bool error = false;            // failed (when !response_started: answer `status`)
   bool client_close = false;     // the client connection cannot be reused
+  bool client_gone = false;      // the client's connection failed: nothing more can be sent
   std::string detail;            // why it failed, for the logs
   const upstream::Server* server = nullptr;  // the last server tried, if any
   int attempts = 0;
@@ -102,6 +109,7 @@ class Exchange final : public net::DeferredDeletable {
   void finish(bool error, const std::string& detail);
   void fail(int status, const std::string& detail);
   void releaseServerConnection(bool reusable);
+  bool replayOnFreshConnection();
 
   static void onServerRead(bufferevent*, void* self);
   static void onServerWrite(bufferevent*, void* self);
@@ -111,6 +119,7 @@ class Exchange final : public net::DeferredDeletable {
   ExchangeOwner& owner_;
   RequestInfo request_;
   evbuffer* pending_;  // the rewritten head and body bytes checked before connecting
+  evbuffer* replay_ = nullptr;  // a copy of what was sent on a reused connection
   net::Connector connector_;
   net::Timer response_timer_;
   upstream::TriedSet tried_;

@@ -33,6 +33,11 @@ const char* publicMessage(int status) {
   }
 }
 
+bool isIdempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+         method == "DELETE" || method == "TRACE";
+}
+
 std::string newRequestId(Random& random) {
   static const char kHex[] = "0123456789abcdef";
   std::string id(32, '0');
@@ -130,6 +135,14 @@ void HttpSession::onClientEvent(bufferevent*, short what, void* self) {
     session->exchange_->clientClosed(error, error ? "connection error" : "closed the connection");
     return;
   }
+  // A client that half-closed after pipelining still gets every answer
+  // (and what is already queued for it) before we close.
+  if (!error && session->state_ == State::WaitingHead) {
+    session->peer_closed_ = true;
+    if (evbuffer_get_length(bufferevent_get_input(session->client_)) > 0) return;
+    session->closeGracefully();
+    return;
+  }
   if (session->state_ != State::Done) session->end();
 }
 
@@ -198,7 +211,8 @@ void HttpSession::beginRequest() {
   info.is_head = head_.is_head;
   info.expect_continue = head_.expect_continue;
   info.upgrade = head_.upgrade;
-  info.client_close = head_.close || draining_;
+  info.client_close = head_.close || draining_ || peer_closed_;
+  info.replayable = head_.framing == Framing::None && !head_.upgrade && isIdempotent(head_.method);
 
   evbuffer* request_head = evbuffer_new();
   writeRequestHead(request_head, head_, ForwardedFor{client_ip_, "http", request_id_});
@@ -221,7 +235,7 @@ void HttpSession::answerError(int status, const std::string& detail, bool close,
   response.status = status;
   response.message = publicMessage(status);
   response.request_id = request_id_;
-  response.close = close || draining_;
+  response.close = close || draining_ || peer_closed_;
   response.retry_after_seconds = retry_after;
   size_t bytes = writeErrorResponse(bufferevent_get_output(client_), response);
   logRequest(status, result, bytes, detail);
@@ -241,7 +255,7 @@ void HttpSession::exchangeFinished(Exchange& exchange, const ExchangeResult& res
   // 499: the client went away before an answer could be sent.
   int status = result.response_started ? result.status : 499;
   logRequest(status, &result, result.response_bytes, result.detail);
-  if (!result.response_started) {
+  if (!result.response_started || result.client_gone) {
     end();
     return;
   }
@@ -264,7 +278,7 @@ void HttpSession::exchangeUpgraded(Exchange& exchange, bufferevent* server) {
 }
 
 void HttpSession::afterResponse(bool close) {
-  if (close || draining_) {
+  if (close || draining_ || peer_closed_) {
     closeGracefully();
     return;
   }
