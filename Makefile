@@ -10,7 +10,7 @@ DEV_PACKAGES := clang-format clang-tidy
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES = $(shell find src tests -name '*.cc' -o -name '*.h')
 
-.PHONY: all build deps dev-deps run test test-asan format lint clean
+.PHONY: all build deps dev-deps run test test-asan fuzz bench format lint clean
 
 all: build
 
@@ -47,6 +47,32 @@ test-asan: deps
 	cmake --build $(ASAN_DIR) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j$(JOBS)
+
+# libFuzzer with ASan + UBSan on the HTTP/1 head parser and chunked scanner,
+# for FUZZ_SECONDS, on a copy of the seed corpus (new inputs stay out of the
+# tree). Any crash, leak or hang fails; the input is left in FUZZ_DIR.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SOURCES := tests/fuzz/parser_fuzz.cc src/http/parser.cc src/http/field_rules.cc \
+  src/http/chunked.cc
+
+fuzz:
+	$(call install_missing,clang libclang-rt-14-dev)
+	mkdir -p $(FUZZ_DIR)/corpus
+	clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc \
+	  $(FUZZ_SOURCES) -o $(FUZZ_DIR)/parser_fuzz
+	cp tests/fuzz/corpus/* $(FUZZ_DIR)/corpus/
+	ASAN_OPTIONS=detect_leaks=1 $(FUZZ_DIR)/parser_fuzz -max_total_time=$(FUZZ_SECONDS) \
+	  -rss_limit_mb=2048 -timeout=10 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus
+
+# fulcrum vs HAProxy vs nginx in one run: one thread each, round robin over two
+# local nginx backends, wrk on loopback; requests/s, p50/p99, CPU per request.
+# The table is printed and written to bench/results/latest.txt (bench/README.md).
+BENCH_SECONDS ?= 10
+
+bench: deps build
+	$(call install_missing,wrk haproxy nginx-light)
+	BUILD_DIR=$(BUILD_DIR) BENCH_SECONDS=$(BENCH_SECONDS) bash bench/run.sh
 
 format: dev-deps
 	clang-format -i $(SOURCES)

@@ -143,7 +143,7 @@ void Exchange::readResponseHeads() {
         fail(502, "the server switched protocols unasked");
         return;
       }
-      writeResponseHead(to_client, response_head_, false, true);
+      writeResponseHead(to_client, response_head_, ClientConnection::Upgrade);
       evbuffer_drain(input, response_head_.length);
       result_.status = 101;
       result_.response_started = true;
@@ -159,7 +159,7 @@ void Exchange::readResponseHeads() {
     if (status < 200) {
       // 100 goes only to a client that asked for it; other 1xx are passed on.
       if (status != 100 || request_.expect_continue)
-        writeResponseHead(to_client, response_head_, false, false);
+        writeResponseHead(to_client, response_head_, ClientConnection::KeepAlive11);
       evbuffer_drain(input, response_head_.length);
       result_.response_bytes += evbuffer_get_length(to_client) - before;
       continue;
@@ -169,7 +169,10 @@ void Exchange::readResponseHeads() {
     result_.response_head = std::chrono::steady_clock::now();
     // An until-close body can only be delimited by closing the client too.
     result_.client_close = request_.client_close || response_head_.framing == Framing::UntilClose;
-    writeResponseHead(to_client, response_head_, result_.client_close, false);
+    writeResponseHead(to_client, response_head_,
+                      result_.client_close ? ClientConnection::Close
+                      : request_.http10    ? ClientConnection::KeepAlive10
+                                           : ClientConnection::KeepAlive11);
     evbuffer_drain(input, response_head_.length);
     result_.response_bytes += evbuffer_get_length(to_client) - before;
     response_body_ = std::make_unique<BodyForwarder>(

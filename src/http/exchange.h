@@ -40,6 +40,7 @@ struct RequestInfo {
   bool expect_continue = false;
   bool upgrade = false;
   bool client_close = false;  // the client connection closes after this response
+  bool http10 = false;        // the client spoke HTTP/1.0
   // Safe to send again if a reused keep-alive connection turns out to have
   // been closed by the server before answering (an idempotent method and
   // no body): the one re-send HTTP/1.1 allows a proxy without being asked.

@@ -56,7 +56,7 @@ void writeRequestHead(evbuffer* out, const RequestHead& head, const ForwardedFor
   evbuffer_add(out, head.method.data(), head.method.size());
   evbuffer_add(out, " ", 1);
   evbuffer_add(out, head.path.data(), head.path.size());
-  evbuffer_add(out, " HTTP/1.1\r\n", 11);
+  evbuffer_add(out, head.minor_version == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n", 11);
   std::string forwarded_for;
   for (const Field& field : head.fields) {
     if (isHopByHop(field.name, head, head.upgrade)) continue;
@@ -78,7 +78,8 @@ void writeRequestHead(evbuffer* out, const RequestHead& head, const ForwardedFor
   evbuffer_add(out, "\r\n", 2);
 }
 
-void writeResponseHead(evbuffer* out, const ResponseHead& head, bool close, bool upgrade) {
+void writeResponseHead(evbuffer* out, const ResponseHead& head, ClientConnection connection) {
+  bool upgrade = connection == ClientConnection::Upgrade;
   char status_line[32];
   int length = snprintf(status_line, sizeof(status_line), "HTTP/1.1 %d ", head.status);
   evbuffer_add(out, status_line, static_cast<size_t>(length));
@@ -87,7 +88,8 @@ void writeResponseHead(evbuffer* out, const ResponseHead& head, bool close, bool
   for (const Field& field : head.fields)
     if (!isHopByHop(field.name, head, upgrade)) addField(out, field.name, field.value);
   if (upgrade) addField(out, "Connection", "upgrade");
-  else if (close) addField(out, "Connection", "close");
+  if (connection == ClientConnection::Close) addField(out, "Connection", "close");
+  if (connection == ClientConnection::KeepAlive10) addField(out, "Connection", "keep-alive");
   evbuffer_add(out, "\r\n", 2);
 }
 

@@ -29,12 +29,20 @@ bool validRequestId(std::string_view value);
 // The client's X-Request-Id when there is exactly one valid one, else empty.
 std::string_view clientRequestId(const RequestHead& head);
 
-// Appends "METHOD path HTTP/1.1" and the rewritten fields and CRLF.
+// Appends "METHOD path HTTP/1.x" (the client's version: an HTTP/1.0 client's
+// request stays 1.0 so the server answers in a form it can read) and the
+// rewritten fields and CRLF.
 void writeRequestHead(evbuffer* out, const RequestHead& head, const ForwardedFor& forwarded);
 
+// What the proxy says about the client connection in a response.
+enum class ClientConnection {
+  KeepAlive11,  // HTTP/1.1 client staying open: nothing to say
+  KeepAlive10,  // HTTP/1.0 client staying open: "Connection: keep-alive"
+  Close,        // "Connection: close"
+  Upgrade,      // a 101: keep Upgrade, "Connection: upgrade"
+};
+
 // Appends "HTTP/1.1 status reason" and the rewritten fields and CRLF.
-// `close`: add "Connection: close". `upgrade`: keep Upgrade and send
-// "Connection: upgrade" (a 101 switching protocols).
-void writeResponseHead(evbuffer* out, const ResponseHead& head, bool close, bool upgrade);
+void writeResponseHead(evbuffer* out, const ResponseHead& head, ClientConnection connection);
 
 }  // namespace fulcrum::http

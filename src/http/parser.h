@@ -7,7 +7,8 @@
 // the head's final CRLF CRLF has arrived. Limits are enforced on partial
 // input too, so an endless head is refused as soon as it passes a limit.
 // Every string_view in an output points into `data` and is valid only while
-// those bytes are.
+// those bytes are (except `path` "/" made up for an absolute-form target
+// without a path, which is static).
 //
 // What is refused, and with which status (the status a proxy answers):
 //  - 400: bare CR or bare LF line endings, NUL or other control characters
@@ -34,8 +35,8 @@
 namespace fulcrum::http {
 
 struct Limits {
-  size_t max_request_line = 8 * 1024;  // method SP target SP version, without CRLF
-  size_t max_head_bytes = 32 * 1024;   // the whole head, start line to final CRLF CRLF
+  size_t max_request_line = size_t{8} * 1024;  // method SP target SP version, without CRLF
+  size_t max_head_bytes = size_t{32} * 1024;  // the whole head, start line to final CRLF CRLF
   size_t max_fields = 100;
   size_t max_chunk_extension = 1024;   // bytes after the chunk size, per chunk line
 };

@@ -212,6 +212,7 @@ void HttpSession::beginRequest() {
   info.expect_continue = head_.expect_continue;
   info.upgrade = head_.upgrade;
   info.client_close = head_.close || draining_ || peer_closed_;
+  info.http10 = head_.minor_version == 0;
   info.replayable = head_.framing == Framing::None && !head_.upgrade && isIdempotent(head_.method);
 
   evbuffer* request_head = evbuffer_new();

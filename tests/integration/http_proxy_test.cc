@@ -283,3 +283,21 @@ TEST_CASE("routes pick the upstream by host and path prefix; no match is 404") {
   CHECK(ask("example.com", "/x") == "404");
   CHECK(ask("api.test", "/v1") == "404");
 }
+
+TEST_CASE("HTTP/1.0 clients: kept open only when they ask, and sent on as HTTP/1.0") {
+  HttpBackend backend("b1");
+  Proxy proxy(HttpConfig{.servers = {backend.port()}}.yaml());
+  Fd client = connectLoopback(proxy.port("web"));
+  HttpReader reader(client.get());
+  auto kept = roundTrip(client.get(), reader, "GET /k HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  REQUIRE(kept);
+  CHECK(kept->status == 200);
+  CHECK(kept->field("Connection") == "keep-alive");
+  auto last = roundTrip(client.get(), reader, "GET /c HTTP/1.0\r\n\r\n");
+  REQUIRE(last);
+  CHECK(last->field("Connection") == "close");
+  CHECK(reader.atEof());
+  auto requests = backend.requests();
+  REQUIRE(requests.size() == 2);
+  CHECK(requests[0].start_line == "GET /k HTTP/1.0");
+}

@@ -26,18 +26,22 @@ std::string rewriteRequest(const std::string& raw, std::string_view request_id =
   return text;
 }
 
-std::string rewriteResponse(const std::string& raw, bool close, bool upgrade = false) {
+std::string rewriteResponse(const std::string& raw, ClientConnection connection) {
   ResponseHead head;
   ParseError error;
   REQUIRE(parseResponse(raw, Limits{}, false, head, error) == ParseResult::Complete);
   evbuffer* out = evbuffer_new();
-  writeResponseHead(out, head, close, upgrade);
+  writeResponseHead(out, head, connection);
   std::string text = drain(out);
   evbuffer_free(out);
   return text;
 }
 
 }  // namespace
+
+TEST_CASE("an HTTP/1.0 request stays HTTP/1.0 on its way to the server") {
+  CHECK(rewriteRequest("GET / HTTP/1.0\r\n\r\n").rfind("GET / HTTP/1.0\r\n", 0) == 0);
+}
 
 TEST_CASE("a request is rewritten to origin-form HTTP/1.1 with forwarding fields") {
   CHECK(rewriteRequest(
@@ -100,11 +104,15 @@ TEST_CASE("a client request id is used only when there is exactly one valid one"
   CHECK(validRequestId(std::string(128, 'a')));
 }
 
-TEST_CASE("a response loses hop-by-hop fields and gains Connection: close when closing") {
+TEST_CASE("a response loses hop-by-hop fields and says what happens to the client connection") {
   CHECK(rewriteResponse("HTTP/1.1 200 OK\r\nKeep-Alive: 5\r\nConnection: keep-alive\r\n"
                         "Content-Length: 0\r\n\r\n",
-                        true) ==
+                        ClientConnection::Close) ==
         "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-  CHECK(rewriteResponse("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n", false) ==
+  CHECK(rewriteResponse("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+                        ClientConnection::KeepAlive11) ==
         "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+  CHECK(rewriteResponse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+                        ClientConnection::KeepAlive10) ==
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n");
 }

@@ -1,0 +1,184 @@
+// libFuzzer target for the HTTP/1 head parser and the chunked scanner
+// (`make fuzz`). Each input is parsed as a request, as a response to GET and
+// to HEAD, and scanned as a chunked body, whole, split in two at a position
+// taken from its first byte, and byte by byte; every result is checked
+// against the contracts in parser.h and chunked.h. Defaults and tight
+// limits both run, so the limit paths are reached by small inputs.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include "http/chunked.h"
+#include "http/parser.h"
+
+using namespace fulcrum::http;
+
+namespace {
+
+#define FUZZ_CHECK(condition)                                                                \
+  do {                                                                                       \
+    if (!(condition)) {                                                                      \
+      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #condition); \
+      std::abort();                                                                          \
+    }                                                                                        \
+  } while (0)
+
+bool inside(std::string_view part, std::string_view whole) {
+  const auto begin = reinterpret_cast<uintptr_t>(whole.data());
+  const auto at = reinterpret_cast<uintptr_t>(part.data());
+  return part.empty() || (at >= begin && at + part.size() <= begin + whole.size());
+}
+
+bool hasSpaceAtEdge(std::string_view s) {
+  return !s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.back() == ' ' || s.back() == '\t');
+}
+
+void checkHead(const Head& head, std::string_view data, const Limits& limits) {
+  FUZZ_CHECK(head.length >= 4 && head.length <= data.size());
+  FUZZ_CHECK(head.length <= limits.max_head_bytes);
+  FUZZ_CHECK(head.fields.size() <= limits.max_fields);
+  FUZZ_CHECK(data.substr(head.length - 4, 4) == "\r\n\r\n");
+  FUZZ_CHECK(head.minor_version == 0 || head.minor_version == 1);
+  const std::string_view bytes = data.substr(0, head.length);
+  for (const Field& field : head.fields) {
+    FUZZ_CHECK(!field.name.empty() && inside(field.name, bytes) && inside(field.value, bytes));
+    FUZZ_CHECK(!hasSpaceAtEdge(field.value));
+    FUZZ_CHECK(field.value.find_first_of("\r\n", 0) == std::string_view::npos);
+  }
+  for (std::string_view token : head.connection_tokens) {
+    FUZZ_CHECK(!token.empty() && inside(token, bytes) && !hasSpaceAtEdge(token));
+  }
+  if (head.framing == Framing::UntilClose) FUZZ_CHECK(head.close);
+}
+
+// A head that parsed must still be incomplete one byte short, and must
+// parse the same when the bytes after it are dropped.
+template <typename ParseFn, typename HeadT>
+void checkRestart(std::string_view data, const HeadT& head, ParseFn&& parse) {
+  HeadT again;
+  ParseError error;
+  FUZZ_CHECK(parse(data.substr(0, head.length - 1), again, error) == ParseResult::Incomplete);
+  FUZZ_CHECK(parse(data.substr(0, head.length), again, error) == ParseResult::Complete);
+  FUZZ_CHECK(again.length == head.length && again.framing == head.framing &&
+             again.content_length == head.content_length && again.close == head.close &&
+             again.fields.size() == head.fields.size());
+}
+
+void fuzzRequest(std::string_view data, const Limits& limits) {
+  RequestHead head;
+  ParseError error;
+  const ParseResult result = parseRequest(data, limits, head, error);
+  if (result == ParseResult::Error) {
+    FUZZ_CHECK(error.status == 400 || error.status == 414 || error.status == 431);
+    FUZZ_CHECK(error.reason != nullptr && error.reason[0] != '\0');
+    return;
+  }
+  if (result != ParseResult::Complete) return;
+  checkHead(head, data, limits);
+  const std::string_view bytes = data.substr(0, head.length);
+  FUZZ_CHECK(!head.method.empty() && inside(head.method, bytes));
+  FUZZ_CHECK(!head.target.empty() && inside(head.target, bytes));
+  FUZZ_CHECK(head.path == "/" || (inside(head.path, bytes) && !head.path.empty()));
+  FUZZ_CHECK(head.path[0] == '/' || head.path == "*");
+  FUZZ_CHECK(inside(head.host, bytes));
+  FUZZ_CHECK(head.minor_version == 0 || !head.host.empty());
+  FUZZ_CHECK(head.framing != Framing::UntilClose);
+  FUZZ_CHECK(head.is_head == (head.method == "HEAD"));
+  checkRestart(data, head, [&](std::string_view part, RequestHead& out, ParseError& err) {
+    return parseRequest(part, limits, out, err);
+  });
+}
+
+void fuzzResponse(std::string_view data, const Limits& limits, bool request_was_head) {
+  ResponseHead head;
+  ParseError error;
+  const ParseResult result = parseResponse(data, limits, request_was_head, head, error);
+  if (result == ParseResult::Error) {
+    FUZZ_CHECK(error.status == 502);
+    FUZZ_CHECK(error.reason != nullptr && error.reason[0] != '\0');
+    return;
+  }
+  if (result != ParseResult::Complete) return;
+  checkHead(head, data, limits);
+  FUZZ_CHECK(head.status >= 100 && head.status <= 599);
+  FUZZ_CHECK(inside(head.reason, data.substr(0, head.length)));
+  if (request_was_head || head.status < 200 || head.status == 204 || head.status == 304) {
+    FUZZ_CHECK(head.framing == Framing::None);
+  }
+  checkRestart(data, head, [&](std::string_view part, ResponseHead& out, ParseError& err) {
+    return parseResponse(part, limits, request_was_head, out, err);
+  });
+}
+
+struct ScanOutcome {
+  size_t consumed = 0;
+  bool done = false;
+  bool failed = false;
+  uint64_t payload = 0;
+};
+
+// Scans `data` fed as the pieces that end at each of `cuts`, then the rest.
+template <size_t N>
+ScanOutcome scanPieces(std::string_view data, const Limits& limits, const size_t (&cuts)[N]) {
+  ChunkedScanner scanner(limits);
+  ScanOutcome outcome;
+  size_t from = 0;
+  auto feed = [&](size_t to) {
+    if (scanner.done() || scanner.failed()) return;
+    const std::string_view piece = data.substr(from, to - from);
+    const size_t used = scanner.scan(piece);
+    FUZZ_CHECK(used <= piece.size());
+    if (!scanner.done() && !scanner.failed()) FUZZ_CHECK(used == piece.size());
+    FUZZ_CHECK(!(scanner.done() && scanner.failed()));
+    outcome.consumed += used;
+    from = to;
+  };
+  for (size_t cut : cuts) feed(cut);
+  feed(data.size());
+  outcome.done = scanner.done();
+  outcome.failed = scanner.failed();
+  outcome.payload = scanner.payloadBytes();
+  if (!outcome.failed) FUZZ_CHECK(outcome.payload <= outcome.consumed);
+  if (outcome.failed || outcome.done) FUZZ_CHECK(scanner.scan(data) == 0);
+  return outcome;
+}
+
+void fuzzChunked(std::string_view data, const Limits& limits, size_t split) {
+  const size_t none[] = {0};
+  const ScanOutcome whole = scanPieces(data, limits, none);
+  const size_t halves[] = {split};
+  const ScanOutcome split_in_two = scanPieces(data, limits, halves);
+  FUZZ_CHECK(whole.done == split_in_two.done && whole.failed == split_in_two.failed);
+  FUZZ_CHECK(whole.payload == split_in_two.payload || whole.failed);
+  if (whole.done) FUZZ_CHECK(whole.consumed == split_in_two.consumed);
+
+  ChunkedScanner bytewise(limits);
+  size_t consumed = 0;
+  for (size_t i = 0; i < data.size() && !bytewise.done() && !bytewise.failed(); ++i) {
+    consumed += bytewise.scan(data.substr(i, 1));
+  }
+  FUZZ_CHECK(bytewise.done() == whole.done && bytewise.failed() == whole.failed);
+  if (whole.done) FUZZ_CHECK(consumed == whole.consumed);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
+  const std::string_view data(reinterpret_cast<const char*>(bytes), size);
+  Limits tight;
+  tight.max_request_line = 48;
+  tight.max_head_bytes = 160;
+  tight.max_fields = 4;
+  tight.max_chunk_extension = 12;
+  for (const Limits& limits : {Limits{}, tight}) {
+    fuzzRequest(data, limits);
+    fuzzResponse(data, limits, false);
+    fuzzResponse(data, limits, true);
+    const size_t split = size == 0 ? 0 : bytes[0] % (size + 1);
+    fuzzChunked(data, limits, split);
+  }
+  return 0;
+}
