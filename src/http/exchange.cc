@@ -46,11 +46,12 @@ void Exchange::start() {
 }
 
 void Exchange::connectNext() {
-  result_.server = context_.picker->pick(tried_);
-  if (result_.server == nullptr) {
+  const upstream::Server* next = context_.picker->pick(tried_);
+  if (next == nullptr) {
     fail(503, connect_errors_.empty() ? "no usable server" : connect_errors_);
     return;
   }
+  result_.server = next;
   tried_.add(result_.server->index);
   ++result_.attempts;
   if (bufferevent* pooled = context_.pool->take(result_.server->index)) {
@@ -269,7 +270,9 @@ void Exchange::finish(bool error, const std::string& detail) {
   // The request body must be complete too, or the server may still be
   // waiting for it: then neither connection can carry another request.
   bool clean = !error && request_body_.done();
-  if (!clean) result_.client_close = true;
+  // The client connection can carry another request only if this one was
+  // read to its end and no response is left half sent.
+  if (!request_body_.done() || (error && result_.response_started)) result_.client_close = true;
   releaseServerConnection(clean && response_head_.framing != Framing::UntilClose &&
                           !response_head_.close);
   bufferevent_disable(context_.client, EV_READ);
