@@ -60,7 +60,8 @@ struct UpstreamConfig {
   std::string balance = "round_robin";
   std::vector<ServerConfig> servers;
   Duration connect_timeout = 5s;
-  // HTTP: until the response head arrives, then between two reads of it.
+  // HTTP: from the end of the request to the response head, then between
+  // two reads of the response (not while the client is slow to read it).
   Duration response_timeout = 30s;
   // HTTP: idle connections kept per server in each worker.
   unsigned keepalive_max_idle = 32;
@@ -96,7 +97,7 @@ struct ListenerConfig {
   std::vector<RouteConfig> routes;  // http only
   Duration idle_timeout = 1h;       // tcp connections and upgraded http tunnels
   Duration client_header_timeout = 10s;  // http: to receive a whole request head
-  Duration client_idle_timeout = 60s;    // http: keep-alive wait and request body reads
+  Duration client_idle_timeout = 60s;    // http: keep-alive wait between requests
   HttpLimitsConfig limits;               // http only
   unsigned backlog = 511;
   Mark mark;

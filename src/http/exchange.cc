@@ -86,8 +86,15 @@ void Exchange::useConnection(bufferevent* connection) {
     evbuffer_add(replay_, evbuffer_pullup(pending_, static_cast<ssize_t>(length)), length);
   }
   evbuffer_add_buffer(bufferevent_get_output(server_), pending_);
-  response_timer_.arm(context_.picker->upstream().response_timeout);
   pumpRequest();
+  startResponseClock();
+}
+
+void Exchange::startResponseClock() {
+  // The response timeout runs once the whole request is handed over: a slow
+  // upload is the client's time, not the server's.
+  if (!finished_ && request_body_.done() && !response_body_ && !response_timer_.armed())
+    response_timer_.arm(context_.picker->upstream().response_timeout);
 }
 
 void Exchange::clientReadable() { pumpRequest(); }
@@ -101,6 +108,7 @@ void Exchange::pumpRequest() {
     fail(request_body_.overLimit() ? 413 : 400, request_body_.error());
     return;
   }
+  startResponseClock();
   bool want_more = !request_body_.done() && evbuffer_get_length(output) < kHttpMaxBuffered;
   if (want_more != client_reading_) {
     client_reading_ = want_more;
@@ -154,12 +162,13 @@ void Exchange::readResponseHeads() {
       bufferevent* server = server_;
       server_ = nullptr;
       bufferevent_setcb(server, nullptr, nullptr, nullptr, nullptr);
-      owner_.exchangeUpgraded(*this, server);
+      owner_.exchangeUpgraded(*this, result_, server);
       return;
     }
     if (status < 200) {
-      // 100 goes only to a client that asked for it; other 1xx are passed on.
-      if (status != 100 || request_.expect_continue)
+      // 100 goes only to a client that asked for it; other 1xx are passed
+      // on, except to HTTP/1.0 clients, which cannot take them.
+      if (!request_.http10 && (status != 100 || request_.expect_continue))
         writeResponseHead(to_client, response_head_, ClientConnection::KeepAlive11);
       evbuffer_drain(input, response_head_.length);
       result_.response_bytes += evbuffer_get_length(to_client) - before;
@@ -197,8 +206,14 @@ void Exchange::pumpResponse() {
   bool full = evbuffer_get_length(to_client) >= kHttpMaxBuffered;
   if (full != server_paused_) {
     server_paused_ = full;
-    if (full) bufferevent_disable(server_, EV_READ);
-    else bufferevent_enable(server_, EV_READ);
+    // While the client is the slow one, the server is not on the clock.
+    if (full) {
+      bufferevent_disable(server_, EV_READ);
+      response_timer_.cancel();
+    } else {
+      bufferevent_enable(server_, EV_READ);
+      response_timer_.arm(context_.picker->upstream().response_timeout);
+    }
   }
 }
 

@@ -69,7 +69,8 @@ class ExchangeOwner {
   virtual void exchangeFinished(Exchange& exchange, const ExchangeResult& result) = 0;
   // A 101 went to the client: from now on bytes flow both ways untouched.
   // The owner takes `server` (and keeps the client).
-  virtual void exchangeUpgraded(Exchange& exchange, bufferevent* server) = 0;
+  virtual void exchangeUpgraded(Exchange& exchange, const ExchangeResult& result,
+                                bufferevent* server) = 0;
 
  protected:
   ~ExchangeOwner() = default;
@@ -104,6 +105,7 @@ class Exchange final : public net::DeferredDeletable {
   void onConnect(const net::ConnectResult& result);
   void useConnection(bufferevent* connection);
   void pumpRequest();
+  void startResponseClock();
   void pumpResponse();
   void readResponseHeads();
   void onResponseTimeout();

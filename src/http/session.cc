@@ -8,6 +8,7 @@
 #include "http/head_writer.h"
 #include "http/request_log.h"
 #include "http/routes.h"
+#include "core/log.h"
 
 namespace fulcrum::http {
 namespace {
@@ -55,7 +56,9 @@ HttpSession::HttpSession(HttpSessionParams params, int client_fd, SocketAddress 
       client_ip_(client.hostToString()),
       on_done_(std::move(on_done)),
       header_timer_(*params_.loop, [this] {
-        if (state_ == State::WaitingHead) answerError(408, "client_header timeout", true);
+        if (state_ != State::WaitingHead) return;
+        startUnparsedRequest();
+        answerError(408, "client_header timeout", true);
       }),
       idle_timer_(*params_.loop, [this] {
         // Idle keep-alive connection, or the end of a lingering close.
@@ -139,8 +142,8 @@ void HttpSession::onClientEvent(bufferevent*, short what, void* self) {
   // (and what is already queued for it) before we close.
   if (!error && session->state_ == State::WaitingHead) {
     session->peer_closed_ = true;
-    if (evbuffer_get_length(bufferevent_get_input(session->client_)) > 0) return;
-    session->closeGracefully();
+    if (evbuffer_get_length(bufferevent_get_input(session->client_)) > 0) session->readHead();
+    else session->closeGracefully();
     return;
   }
   if (session->state_ != State::Done) session->end();
@@ -168,18 +171,27 @@ void HttpSession::readHead() {
   auto* data = reinterpret_cast<const char*>(evbuffer_pullup(input, static_cast<ssize_t>(length)));
   ParseError error;
   ParseResult parsed = parseRequest(std::string_view(data, length), limits, head_, error);
-  if (parsed == ParseResult::Incomplete) return;
+  if (parsed == ParseResult::Incomplete) {
+    if (peer_closed_) end();  // the rest of this head will never come
+    return;
+  }
   header_timer_.cancel();
   request_started_ = std::chrono::steady_clock::now();
   if (parsed == ParseResult::Error) {
-    request_id_ = newRequestId(*params_.random);
-    method_.clear();
-    path_.clear();
-    upstream_ = nullptr;
+    startUnparsedRequest();
     answerError(error.status, error.reason, true);
     return;
   }
   beginRequest();
+}
+
+void HttpSession::startUnparsedRequest() {
+  // Answered before a head could be read: a fresh id, nothing else known.
+  request_id_ = newRequestId(*params_.random);
+  method_.clear();
+  path_.clear();
+  upstream_ = nullptr;
+  request_started_ = std::chrono::steady_clock::now();
 }
 
 void HttpSession::beginRequest() {
@@ -249,6 +261,10 @@ void HttpSession::exchangeFinished(Exchange& exchange, const ExchangeResult& res
   state_ = State::WaitingHead;
   if (!result.response_started && result.error && result.status != 0) {
     // Nothing went to the client yet: answer for the server.
+    if (result.status >= 500)
+      log::warn("listener %s: %d for request %s to upstream %s: %s",
+                params_.listener->name.c_str(), result.status, request_id_.c_str(),
+                upstream_->name.c_str(), result.detail.c_str());
     answerError(result.status, result.detail, result.client_close, result.status == 503 ? 1 : 0,
                 &result);
     return;
@@ -263,9 +279,10 @@ void HttpSession::exchangeFinished(Exchange& exchange, const ExchangeResult& res
   afterResponse(result.client_close || result.error);
 }
 
-void HttpSession::exchangeUpgraded(Exchange& exchange, bufferevent* server) {
+void HttpSession::exchangeUpgraded(Exchange& exchange, const ExchangeResult& result,
+                                   bufferevent* server) {
   (void)exchange;
-  logRequest(101, nullptr, 0, "");
+  logRequest(101, &result, result.response_bytes, "");
   params_.loop->deferDelete(std::move(exchange_));
   state_ = State::Tunnel;
   header_timer_.cancel();

@@ -65,12 +65,14 @@ class HttpSession final : public net::Session, private ExchangeOwner {
   static void onClientEvent(bufferevent*, short what, void* self);
 
   void readHead();
+  void startUnparsedRequest();
   void beginRequest();
   // `result`: the failed exchange this answers for, if any (for the log).
   void answerError(int status, const std::string& detail, bool close, int retry_after = 0,
                    const ExchangeResult* result = nullptr);
   void exchangeFinished(Exchange& exchange, const ExchangeResult& result) override;
-  void exchangeUpgraded(Exchange& exchange, bufferevent* server) override;
+  void exchangeUpgraded(Exchange& exchange, const ExchangeResult& result,
+                        bufferevent* server) override;
   void afterResponse(bool close);
   void closeGracefully();
   void end();

@@ -222,3 +222,36 @@ TEST_CASE("after every kind of HTTP exchange the proxy drains and exits 0, leaki
   client = Fd();
   CHECK(proxy.process().waitExit() == 0);
 }
+
+TEST_CASE("a 408 after a keep-alive request carries its own request id") {
+  HttpBackend backend("b1");
+  Proxy proxy(HttpConfig{.servers = {backend.port()}, .client_header_timeout = "300ms"}.yaml());
+  Fd client = connectLoopback(proxy.port("web"));
+  HttpReader reader(client.get());
+  REQUIRE(writeAll(client.get(), "GET / HTTP/1.1\r\nHost: t\r\nX-Request-Id: first-1\r\n\r\n"));
+  REQUIRE(reader.response());
+  REQUIRE(writeAll(client.get(), "GET / HTTP/1.1\r\nHo"));
+  auto timed_out = reader.response();
+  REQUIRE(timed_out);
+  CHECK(timed_out->status == 408);
+  auto id = timed_out->field("X-Request-Id");
+  REQUIRE(id);
+  CHECK(*id != "first-1");
+  CHECK(timed_out->body.find("\"request_id\":\"" + *id + "\"") != std::string::npos);
+}
+
+TEST_CASE("the response timeout starts when the request is sent, so a slow upload is not a 504") {
+  HttpBackend backend("b1");
+  Proxy proxy(HttpConfig{.servers = {backend.port()}, .response_timeout = "300ms"}.yaml());
+  Fd client = connectLoopback(proxy.port("web"));
+  HttpReader reader(client.get());
+  REQUIRE(writeAll(client.get(), "POST /slow HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab"));
+  // Twice the response timeout passes with half a body sent: nothing may
+  // come back yet (no 504, no close).
+  CHECK_FALSE(reader.atEof(600ms));
+  REQUIRE(writeAll(client.get(), "cd"));
+  auto response = reader.response();
+  REQUIRE(response);
+  CHECK(response->status == 200);
+  CHECK(backend.requests().at(0).body == "abcd");
+}
