@@ -23,33 +23,36 @@ bool validHostPattern(const std::string& host) {
 void parseRoute(YamlReader& reader, const YAML::Node& item, const std::string& path,
                 RouteConfig& route) {
   route.mark = markOf(item);
-  reader.forEachKey(item, path, {{"match"}, {"upstream"}},
-                    [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-    if (key == "upstream") {
-      route.upstream_mark = markOf(value);
-      if (auto n = reader.name(value, p)) route.upstream = *n;
-      return;
-    }
-    route.has_match = true;
-    if (!reader.expectMap(value, p)) return;
-    reader.forEachKey(value, p, {{"host"}, {"path_prefix"}},
-                      [&](const std::string& k, const YAML::Node& v, const std::string& kp) {
-      auto text = reader.scalar(v, kp);
-      if (!text) return;
-      if (k == "host") {
-        if (validHostPattern(*text)) {
-          route.host = *text;
-          for (char& c : route.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        } else {
-          reader.error(v, kp, "expected a host name or *.domain, got '" + *text + "'");
+  reader.forEachKey(
+      item, path, {{"match"}, {"upstream"}},
+      [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+        if (key == "upstream") {
+          route.upstream_mark = markOf(value);
+          if (auto n = reader.name(value, p)) route.upstream = *n;
+          return;
         }
-      } else if (text->front() != '/') {
-        reader.error(v, kp, "a path prefix starts with '/', got '" + *text + "'");
-      } else {
-        route.path_prefix = *text;
-      }
-    });
-  });
+        route.has_match = true;
+        if (!reader.expectMap(value, p)) return;
+        reader.forEachKey(
+            value, p, {{"host"}, {"path_prefix"}},
+            [&](const std::string& k, const YAML::Node& v, const std::string& kp) {
+              auto text = reader.scalar(v, kp);
+              if (!text) return;
+              if (k == "host") {
+                if (validHostPattern(*text)) {
+                  route.host = *text;
+                  for (char& c : route.host)
+                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                } else {
+                  reader.error(v, kp, "expected a host name or *.domain, got '" + *text + "'");
+                }
+              } else if (text->front() != '/') {
+                reader.error(v, kp, "a path prefix starts with '/', got '" + *text + "'");
+              } else {
+                route.path_prefix = *text;
+              }
+            });
+      });
   if (!item["upstream"]) reader.error(item, path + ".upstream", "a route needs an upstream");
 }
 
@@ -73,17 +76,17 @@ void parseLimits(YamlReader& reader, const YAML::Node& node, const std::string& 
   if (!reader.expectMap(node, path)) return;
   reader.forEachKey(node, path, {{"request_line"}, {"headers"}, {"header_count"}, {"body"}},
                     [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-    constexpr uint64_t kMaxHead = 1024 * 1024;
-    if (key == "request_line") {
-      if (auto n = reader.size(value, p, 64, kMaxHead)) limits.request_line = *n;
-    } else if (key == "headers") {
-      if (auto n = reader.size(value, p, 256, kMaxHead)) limits.headers = *n;
-    } else if (key == "header_count") {
-      if (auto n = reader.integer(value, p, 1, 10000)) limits.header_count = *n;
-    } else if (auto n = reader.size(value, p, 0, UINT64_MAX)) {
-      limits.body = *n;
-    }
-  });
+                      constexpr uint64_t kMaxHead = 1024 * 1024;
+                      if (key == "request_line") {
+                        if (auto n = reader.size(value, p, 64, kMaxHead)) limits.request_line = *n;
+                      } else if (key == "headers") {
+                        if (auto n = reader.size(value, p, 256, kMaxHead)) limits.headers = *n;
+                      } else if (key == "header_count") {
+                        if (auto n = reader.integer(value, p, 1, 10000)) limits.header_count = *n;
+                      } else if (auto n = reader.size(value, p, 0, UINT64_MAX)) {
+                        limits.body = *n;
+                      }
+                    });
 }
 
 void parseTimeouts(YamlReader& reader, const YAML::Node& node, const std::string& path,
@@ -91,15 +94,16 @@ void parseTimeouts(YamlReader& reader, const YAML::Node& node, const std::string
   if (!reader.expectMap(node, path)) return;
   reader.forEachKey(node, path, {{"idle"}, {"client_header"}, {"client_idle"}},
                     [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-    auto d = reader.duration(value, p, Duration(1));
-    if (!d) return;
-    if (key == "idle") {
-      listener.idle_timeout = *d;
-      return;
-    }
-    noteHttpOnly(listener, value, p);
-    (key == "client_header" ? listener.client_header_timeout : listener.client_idle_timeout) = *d;
-  });
+                      auto d = reader.duration(value, p, Duration(1));
+                      if (!d) return;
+                      if (key == "idle") {
+                        listener.idle_timeout = *d;
+                        return;
+                      }
+                      noteHttpOnly(listener, value, p);
+                      (key == "client_header" ? listener.client_header_timeout
+                                              : listener.client_idle_timeout) = *d;
+                    });
 }
 
 void parseListenerKey(YamlReader& reader, const std::string& key, const YAML::Node& value,
@@ -112,9 +116,12 @@ void parseListenerKey(YamlReader& reader, const std::string& key, const YAML::No
   } else if (key == "protocol") {
     auto text = reader.scalar(value, path);
     if (!text) return;
-    if (*text == "tcp") listener.protocol = Protocol::Tcp;
-    else if (*text == "http") listener.protocol = Protocol::Http;
-    else reader.error(value, path, "expected tcp or http, got '" + *text + "'");
+    if (*text == "tcp")
+      listener.protocol = Protocol::Tcp;
+    else if (*text == "http")
+      listener.protocol = Protocol::Http;
+    else
+      reader.error(value, path, "expected tcp or http, got '" + *text + "'");
   } else if (key == "upstream") {
     listener.upstream_mark = markOf(value);
     if (auto n = reader.name(value, path)) listener.upstream = *n;
@@ -148,8 +155,15 @@ void parseListeners(YamlReader& reader, const YAML::Node& node, const std::strin
     ListenerConfig listener;
     listener.mark = markOf(item);
     reader.forEachKey(item, item_path,
-                      {{"name"}, {"listen"}, {"protocol"}, {"upstream"}, {"routes"}, {"timeouts"},
-                       {"limits"}, {"backlog"}, {"tls", kLater}},
+                      {{"name"},
+                       {"listen"},
+                       {"protocol"},
+                       {"upstream"},
+                       {"routes"},
+                       {"timeouts"},
+                       {"limits"},
+                       {"backlog"},
+                       {"tls", kLater}},
                       [&](const std::string& key, const YAML::Node& value, const std::string& p) {
                         parseListenerKey(reader, key, value, p, listener);
                       });

@@ -149,7 +149,8 @@ class Parser : public YamlReader {
                    forEachKey(value, key_path, {{"max_idle"}, {"idle_timeout"}},
                               [&](const std::string& k, const YAML::Node& v, const std::string& p) {
                                 if (k == "max_idle") {
-                                  if (auto n = integer(v, p, 0, 10000)) upstream.keepalive_max_idle = *n;
+                                  if (auto n = integer(v, p, 0, 10000))
+                                    upstream.keepalive_max_idle = *n;
                                 } else if (auto d = duration(v, p, Duration(1))) {
                                   upstream.keepalive_idle_timeout = *d;
                                 }

@@ -93,9 +93,9 @@ struct ListenerConfig {
   std::string listen_text;
   SocketAddress address;
   Protocol protocol = Protocol::Tcp;
-  std::string upstream;  // tcp: the upstream; http: the catch-all after routes
-  std::vector<RouteConfig> routes;  // http only
-  Duration idle_timeout = 1h;       // tcp connections and upgraded http tunnels
+  std::string upstream;                  // tcp: the upstream; http: the catch-all after routes
+  std::vector<RouteConfig> routes;       // http only
+  Duration idle_timeout = 1h;            // tcp connections and upgraded http tunnels
   Duration client_header_timeout = 10s;  // http: to receive a whole request head
   Duration client_idle_timeout = 60s;    // http: keep-alive wait between requests
   HttpLimitsConfig limits;               // http only

@@ -55,7 +55,7 @@ bool YamlReader::expectMap(const YAML::Node& node, const std::string& path) {
 }
 
 void YamlReader::forEachKey(const YAML::Node& map, const std::string& path,
-                std::initializer_list<KeySpec> keys, const KeyHandler& handle) {
+                            std::initializer_list<KeySpec> keys, const KeyHandler& handle) {
   std::set<std::string> seen;
   for (const auto& entry : map) {
     const YAML::Node& key_node = entry.first;
@@ -104,8 +104,8 @@ std::optional<std::string> YamlReader::scalar(const YAML::Node& node, const std:
   return std::nullopt;
 }
 
-std::optional<unsigned> YamlReader::integer(const YAML::Node& node, const std::string& path, unsigned min,
-                                unsigned max, const char* alternatives) {
+std::optional<unsigned> YamlReader::integer(const YAML::Node& node, const std::string& path,
+                                            unsigned min, unsigned max, const char* alternatives) {
   auto text = scalar(node, path);
   if (!text) return std::nullopt;
   unsigned value = 0;
@@ -129,7 +129,7 @@ std::optional<bool> YamlReader::boolean(const YAML::Node& node, const std::strin
 }
 
 std::optional<Duration> YamlReader::duration(const YAML::Node& node, const std::string& path,
-                                 Duration min) {
+                                             Duration min) {
   auto text = scalar(node, path);
   if (!text) return std::nullopt;
   std::string why;
@@ -144,7 +144,7 @@ std::optional<Duration> YamlReader::duration(const YAML::Node& node, const std::
 }
 
 bool YamlReader::address(const YAML::Node& node, const std::string& path, std::string& text,
-             SocketAddress& out) {
+                         SocketAddress& out) {
   auto value = scalar(node, path);
   if (!value) return false;
   std::string why;

@@ -6,10 +6,7 @@ namespace fulcrum::http {
 
 BodyForwarder::BodyForwarder(Framing framing, uint64_t content_length, const Limits& limits,
                              uint64_t max_payload)
-    : framing_(framing),
-      remaining_(content_length),
-      chunked_(limits),
-      max_payload_(max_payload) {
+    : framing_(framing), remaining_(content_length), chunked_(limits), max_payload_(max_payload) {
   done_ = framing == Framing::None || (framing == Framing::ContentLength && content_length == 0);
 }
 
@@ -45,8 +42,10 @@ size_t BodyForwarder::forward(evbuffer* from, evbuffer* to) {
       break;
   }
   moved_ += moved;
-  if (framing_ == Framing::Chunked) checkLimit(chunked_.payloadBytes());
-  else checkLimit(moved_);
+  if (framing_ == Framing::Chunked)
+    checkLimit(chunked_.payloadBytes());
+  else
+    checkLimit(moved_);
   return moved;
 }
 

@@ -23,19 +23,19 @@ class ChunkedScanner {
 
   bool done() const { return state_ == State::Done; }
   bool failed() const { return state_ == State::Failed; }
-  const char* error() const { return error_; }   // why it failed
+  const char* error() const { return error_; }        // why it failed
   uint64_t payloadBytes() const { return payload_; }  // chunk data seen so far
 
  private:
   enum class State {
-    Size,          // hex digits of a chunk size
-    Extension,     // after the size, up to CR
-    SizeLf,        // the LF after the size line's CR
-    Data,          // chunk data, `remaining_` bytes left
-    DataCr,        // CR after chunk data
-    DataLf,        // LF after chunk data
-    Trailer,       // a trailer line (or the final empty line)
-    TrailerLf,     // LF after a trailer line's CR
+    Size,       // hex digits of a chunk size
+    Extension,  // after the size, up to CR
+    SizeLf,     // the LF after the size line's CR
+    Data,       // chunk data, `remaining_` bytes left
+    DataCr,     // CR after chunk data
+    DataLf,     // LF after chunk data
+    Trailer,    // a trailer line (or the final empty line)
+    TrailerLf,  // LF after a trailer line's CR
     Done,
     Failed,
   };

@@ -9,16 +9,26 @@ namespace {
 
 const char* errorCode(int status) {
   switch (status) {
-    case 400: return "bad_request";
-    case 404: return "no_route";
-    case 408: return "request_timeout";
-    case 413: return "body_too_large";
-    case 414: return "uri_too_long";
-    case 431: return "headers_too_large";
-    case 502: return "bad_gateway";
-    case 503: return "service_unavailable";
-    case 504: return "gateway_timeout";
-    default: return "error";
+    case 400:
+      return "bad_request";
+    case 404:
+      return "no_route";
+    case 408:
+      return "request_timeout";
+    case 413:
+      return "body_too_large";
+    case 414:
+      return "uri_too_long";
+    case 431:
+      return "headers_too_large";
+    case 502:
+      return "bad_gateway";
+    case 503:
+      return "service_unavailable";
+    case 504:
+      return "gateway_timeout";
+    default:
+      return "error";
   }
 }
 
@@ -26,21 +36,36 @@ const char* errorCode(int status) {
 
 const char* reasonPhrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 101:
+      return "Switching Protocols";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
   }
 }
 
@@ -51,10 +76,10 @@ size_t writeErrorResponse(evbuffer* out, const ErrorResponse& response) {
   body += ",\"request_id\":";
   appendJsonString(body, response.request_id);
   body += "}\n";
-  std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                     reasonPhrase(response.status) +
-                     "\r\nContent-Type: application/json\r\nContent-Length: " +
-                     std::to_string(body.size()) + "\r\nCache-Control: no-store\r\n";
+  std::string head =
+      "HTTP/1.1 " + std::to_string(response.status) + " " + reasonPhrase(response.status) +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nCache-Control: no-store\r\n";
   if (!response.request_id.empty()) {
     head += "X-Request-Id: ";
     head += response.request_id;

@@ -11,11 +11,10 @@ namespace {
 // buffer without bound either.
 const Limits kResponseLimits{8 * 1024, 64 * 1024, 256, 1024};
 
-
 }  // namespace
 
-Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner,
-                   const RequestInfo& request, evbuffer* request_head)
+Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const RequestInfo& request,
+                   evbuffer* request_head)
     : context_(context),
       owner_(owner),
       request_(request),
@@ -36,8 +35,7 @@ void Exchange::start() {
   bufferevent_disable(context_.client, EV_READ);  // until a server is there to take the body
   // Body bytes that came with the head are checked before any server is
   // chosen: a malformed body that is already here never leaves the proxy.
-  result_.request_bytes +=
-      request_body_.forward(bufferevent_get_input(context_.client), pending_);
+  result_.request_bytes += request_body_.forward(bufferevent_get_input(context_.client), pending_);
   if (request_body_.failed()) {
     fail(request_body_.overLimit() ? 413 : 400, request_body_.error());
     return;
@@ -97,13 +95,14 @@ void Exchange::startResponseClock() {
     response_timer_.arm(context_.picker->upstream().response_timeout);
 }
 
-void Exchange::clientReadable() { pumpRequest(); }
+void Exchange::clientReadable() {
+  pumpRequest();
+}
 
 void Exchange::pumpRequest() {
   if (finished_ || server_ == nullptr || request_body_.done()) return;
   evbuffer* output = bufferevent_get_output(server_);
-  result_.request_bytes +=
-      request_body_.forward(bufferevent_get_input(context_.client), output);
+  result_.request_bytes += request_body_.forward(bufferevent_get_input(context_.client), output);
   if (request_body_.failed()) {
     fail(request_body_.overLimit() ? 413 : 400, request_body_.error());
     return;
@@ -112,8 +111,10 @@ void Exchange::pumpRequest() {
   bool want_more = !request_body_.done() && evbuffer_get_length(output) < kHttpMaxBuffered;
   if (want_more != client_reading_) {
     client_reading_ = want_more;
-    if (want_more) bufferevent_enable(context_.client, EV_READ);
-    else bufferevent_disable(context_.client, EV_READ);
+    if (want_more)
+      bufferevent_enable(context_.client, EV_READ);
+    else
+      bufferevent_disable(context_.client, EV_READ);
   }
 }
 
@@ -125,8 +126,10 @@ void Exchange::onServerRead(bufferevent*, void* self) {
   auto* exchange = static_cast<Exchange*>(self);
   if (exchange->finished_) return;
   exchange->response_timer_.arm(exchange->context_.picker->upstream().response_timeout);
-  if (exchange->response_body_) exchange->pumpResponse();
-  else exchange->readResponseHeads();
+  if (exchange->response_body_)
+    exchange->pumpResponse();
+  else
+    exchange->readResponseHeads();
 }
 
 void Exchange::readResponseHeads() {
@@ -136,7 +139,8 @@ void Exchange::readResponseHeads() {
     size_t available = evbuffer_get_length(input);
     if (available == 0) return;
     size_t length = std::min(available, kResponseLimits.max_head_bytes);
-    auto* data = reinterpret_cast<const char*>(evbuffer_pullup(input, static_cast<ssize_t>(length)));
+    auto* data =
+        reinterpret_cast<const char*>(evbuffer_pullup(input, static_cast<ssize_t>(length)));
     ParseError error;
     ParseResult parsed = parseResponse(std::string_view(data, length), kResponseLimits,
                                        request_.is_head, response_head_, error);
@@ -230,8 +234,10 @@ void Exchange::onServerEvent(bufferevent*, short what, void* self) {
     exchange->pumpResponse();  // what was read before the close
     if (exchange->finished_) return;
     exchange->response_body_->inputClosed();
-    if (exchange->response_body_->done()) exchange->finish(false, "");
-    else exchange->finish(true, why + " in the middle of the response body");
+    if (exchange->response_body_->done())
+      exchange->finish(false, "");
+    else
+      exchange->finish(true, why + " in the middle of the response body");
     return;
   }
   if (exchange->replayOnFreshConnection()) return;
@@ -257,8 +263,10 @@ void Exchange::onResponseTimeout() {
   if (finished_) return;
   std::string why = "no response from the server within " +
                     std::to_string(context_.picker->upstream().response_timeout.count()) + "ms";
-  if (result_.response_started) finish(true, why);
-  else fail(504, why);
+  if (result_.response_started)
+    finish(true, why);
+  else
+    fail(504, why);
 }
 
 void Exchange::clientClosed(bool error, const std::string& why) {

@@ -48,18 +48,18 @@ struct RequestInfo {
 };
 
 struct ExchangeResult {
-  int status = 0;                // the status the client got, or must get (error_status)
-  bool response_started = false; // bytes of a response went to the client
-  bool error = false;            // failed (when !response_started: answer `status`)
-  bool client_close = false;     // the client connection cannot be reused
-  bool client_gone = false;      // the client's connection failed: nothing more can be sent
-  std::string detail;            // why it failed, for the logs
+  int status = 0;                 // the status the client got, or must get (error_status)
+  bool response_started = false;  // bytes of a response went to the client
+  bool error = false;             // failed (when !response_started: answer `status`)
+  bool client_close = false;      // the client connection cannot be reused
+  bool client_gone = false;       // the client's connection failed: nothing more can be sent
+  std::string detail;             // why it failed, for the logs
   const upstream::Server* server = nullptr;  // the last server tried, if any
   int attempts = 0;
-  uint64_t request_bytes = 0;    // request body bytes sent up
-  uint64_t response_bytes = 0;   // response bytes (head and body) sent down
-  std::chrono::steady_clock::time_point connected;       // zero when never connected
-  std::chrono::steady_clock::time_point response_head;   // zero when none came
+  uint64_t request_bytes = 0;                           // request body bytes sent up
+  uint64_t response_bytes = 0;                          // response bytes (head and body) sent down
+  std::chrono::steady_clock::time_point connected;      // zero when never connected
+  std::chrono::steady_clock::time_point response_head;  // zero when none came
 };
 
 class Exchange;
@@ -121,7 +121,7 @@ class Exchange final : public net::DeferredDeletable {
   ExchangeContext context_;
   ExchangeOwner& owner_;
   RequestInfo request_;
-  evbuffer* pending_;  // the rewritten head and body bytes checked before connecting
+  evbuffer* pending_;           // the rewritten head and body bytes checked before connecting
   evbuffer* replay_ = nullptr;  // a copy of what was sent on a reused connection
   net::Connector connector_;
   net::Timer response_timer_;

@@ -36,9 +36,9 @@ namespace fulcrum::http {
 
 struct Limits {
   size_t max_request_line = size_t{8} * 1024;  // method SP target SP version, without CRLF
-  size_t max_head_bytes = size_t{32} * 1024;  // the whole head, start line to final CRLF CRLF
+  size_t max_head_bytes = size_t{32} * 1024;   // the whole head, start line to final CRLF CRLF
   size_t max_fields = 100;
-  size_t max_chunk_extension = 1024;   // bytes after the chunk size, per chunk line
+  size_t max_chunk_extension = 1024;  // bytes after the chunk size, per chunk line
 };
 
 struct Field {
@@ -55,9 +55,9 @@ enum class Framing {
 };
 
 struct Head {
-  int minor_version = 1;       // HTTP/1.<minor_version>, 0 or 1
-  std::vector<Field> fields;   // in order received; cleared by each parse
-  size_t length = 0;           // bytes of the head, including the final CRLF CRLF
+  int minor_version = 1;      // HTTP/1.<minor_version>, 0 or 1
+  std::vector<Field> fields;  // in order received; cleared by each parse
+  size_t length = 0;          // bytes of the head, including the final CRLF CRLF
   Framing framing = Framing::None;
   uint64_t content_length = 0;  // when framing == ContentLength
   // After this message the connection closes: "Connection: close", or
@@ -72,23 +72,23 @@ struct Head {
 
 struct RequestHead : Head {
   std::string_view method;
-  std::string_view target;  // as sent
-  std::string_view path;    // origin-form to forward: "/a?b" (from absolute-form too), or "*"
-  std::string_view host;    // the Host field (or the authority of an absolute-form target)
+  std::string_view target;       // as sent
+  std::string_view path;         // origin-form to forward: "/a?b" (from absolute-form too), or "*"
+  std::string_view host;         // the Host field (or the authority of an absolute-form target)
   bool expect_continue = false;  // "Expect: 100-continue"
   bool is_head = false;          // method is HEAD
 };
 
 struct ResponseHead : Head {
-  int status = 0;            // 100..599
-  std::string_view reason;   // may be empty
+  int status = 0;           // 100..599
+  std::string_view reason;  // may be empty
 };
 
 enum class ParseResult { Complete, Incomplete, Error };
 
 struct ParseError {
-  int status = 400;          // 400, 414 or 431 for requests; 502 for responses
-  const char* reason = "";   // short, static, for logs and error bodies
+  int status = 400;         // 400, 414 or 431 for requests; 502 for responses
+  const char* reason = "";  // short, static, for logs and error bodies
 };
 
 ParseResult parseRequest(std::string_view data, const Limits& limits, RequestHead& out,

@@ -8,7 +8,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool isSet(Clock::time_point t) { return t.time_since_epoch().count() != 0; }
+bool isSet(Clock::time_point t) {
+  return t.time_since_epoch().count() != 0;
+}
 
 void appendMs(std::string& out, const char* key, Clock::time_point from, Clock::time_point to) {
   out += ",\"";
@@ -28,8 +30,10 @@ void appendField(std::string& out, const char* key, std::string_view value) {
   out += ",\"";
   out += key;
   out += "\":";
-  if (value.empty()) out += "null";
-  else appendJsonString(out, value);
+  if (value.empty())
+    out += "null";
+  else
+    appendJsonString(out, value);
 }
 
 }  // namespace

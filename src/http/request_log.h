@@ -19,9 +19,9 @@ struct RequestLogEntry {
   std::string_view method;
   std::string_view path;
   int status = 0;
-  uint64_t bytes_in = 0;   // request body bytes forwarded
-  uint64_t bytes_out = 0;  // response bytes sent to the client
-  std::string_view upstream;            // empty when no route matched
+  uint64_t bytes_in = 0;                     // request body bytes forwarded
+  uint64_t bytes_out = 0;                    // response bytes sent to the client
+  std::string_view upstream;                 // empty when no route matched
   const ExchangeResult* exchange = nullptr;  // null when answered by the proxy alone
   std::chrono::steady_clock::time_point started;
   std::string_view detail;

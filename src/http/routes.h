@@ -14,9 +14,9 @@ struct Upstream;
 namespace fulcrum::http {
 
 struct Route {
-  std::string host;         // lower case; empty = any host
+  std::string host;            // lower case; empty = any host
   bool host_wildcard = false;  // host holds ".domain" and matches any sub-domain of it
-  std::string path_prefix;  // empty = any path
+  std::string path_prefix;     // empty = any path
   const upstream::Upstream* upstream = nullptr;
 };
 

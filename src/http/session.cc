@@ -4,11 +4,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "http/error_response.h"
 #include "http/head_writer.h"
 #include "http/request_log.h"
 #include "http/routes.h"
-#include "core/log.h"
 
 namespace fulcrum::http {
 namespace {
@@ -21,16 +21,26 @@ constexpr std::chrono::milliseconds kLingerTime{2000};
 // What a client sees: generic text; the detail goes to the log only.
 const char* publicMessage(int status) {
   switch (status) {
-    case 400: return "the request is malformed";
-    case 404: return "no route matches this request";
-    case 408: return "the request head did not arrive in time";
-    case 413: return "the request body is larger than allowed";
-    case 414: return "the request target is too long";
-    case 431: return "the request header fields are too large";
-    case 502: return "the server failed to answer properly";
-    case 503: return "no server is available";
-    case 504: return "the server did not answer in time";
-    default: return "the request failed";
+    case 400:
+      return "the request is malformed";
+    case 404:
+      return "no route matches this request";
+    case 408:
+      return "the request head did not arrive in time";
+    case 413:
+      return "the request body is larger than allowed";
+    case 414:
+      return "the request target is too long";
+    case 431:
+      return "the request header fields are too large";
+    case 502:
+      return "the server failed to answer properly";
+    case 503:
+      return "no server is available";
+    case 504:
+      return "the server did not answer in time";
+    default:
+      return "the request failed";
   }
 }
 
@@ -55,15 +65,17 @@ HttpSession::HttpSession(HttpSessionParams params, int client_fd, SocketAddress 
       client_address_(client),
       client_ip_(client.hostToString()),
       on_done_(std::move(on_done)),
-      header_timer_(*params_.loop, [this] {
-        if (state_ != State::WaitingHead) return;
-        startUnparsedRequest();
-        answerError(408, "client_header timeout", true);
-      }),
-      idle_timer_(*params_.loop, [this] {
-        // Idle keep-alive connection, or the end of a lingering close.
-        if (state_ == State::WaitingHead || state_ == State::Closing) end();
-      }),
+      header_timer_(*params_.loop,
+                    [this] {
+                      if (state_ != State::WaitingHead) return;
+                      startUnparsedRequest();
+                      answerError(408, "client_header timeout", true);
+                    }),
+      idle_timer_(*params_.loop,
+                  [this] {
+                    // Idle keep-alive connection, or the end of a lingering close.
+                    if (state_ == State::WaitingHead || state_ == State::Closing) end();
+                  }),
       resume_timer_(*params_.loop, [this] { readHead(); }) {
   client_ = bufferevent_socket_new(params_.loop->base(), client_fd, BEV_OPT_CLOSE_ON_FREE);
 }
@@ -142,8 +154,10 @@ void HttpSession::onClientEvent(bufferevent*, short what, void* self) {
   // (and what is already queued for it) before we close.
   if (!error && session->state_ == State::WaitingHead) {
     session->peer_closed_ = true;
-    if (evbuffer_get_length(bufferevent_get_input(session->client_)) > 0) session->readHead();
-    else session->closeGracefully();
+    if (evbuffer_get_length(bufferevent_get_input(session->client_)) > 0)
+      session->readHead();
+    else
+      session->closeGracefully();
     return;
   }
   if (session->state_ != State::Done) session->end();
@@ -242,8 +256,8 @@ void HttpSession::beginRequest() {
   exchange_->start();
 }
 
-void HttpSession::answerError(int status, const std::string& detail, bool close,
-                              int retry_after, const ExchangeResult* result) {
+void HttpSession::answerError(int status, const std::string& detail, bool close, int retry_after,
+                              const ExchangeResult* result) {
   ErrorResponse response;
   response.status = status;
   response.message = publicMessage(status);
@@ -262,9 +276,8 @@ void HttpSession::exchangeFinished(Exchange& exchange, const ExchangeResult& res
   if (!result.response_started && result.error && result.status != 0) {
     // Nothing went to the client yet: answer for the server.
     if (result.status >= 500)
-      log::warn("listener %s: %d for request %s to upstream %s: %s",
-                params_.listener->name.c_str(), result.status, request_id_.c_str(),
-                upstream_->name.c_str(), result.detail.c_str());
+      log::warn("listener %s: %d for request %s to upstream %s: %s", params_.listener->name.c_str(),
+                result.status, request_id_.c_str(), upstream_->name.c_str(), result.detail.c_str());
     answerError(result.status, result.detail, result.client_close, result.status == 503 ? 1 : 0,
                 &result);
     return;

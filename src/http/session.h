@@ -87,9 +87,9 @@ class HttpSession final : public net::Session, private ExchangeOwner {
   State state_ = State::WaitingHead;
   bool draining_ = false;
   bool peer_closed_ = false;  // the client sent its FIN: answer what it asked, then close
-  net::Timer header_timer_;  // client_header: the whole head must arrive in time
-  net::Timer idle_timer_;    // client_idle: between requests; lingering close
-  net::Timer resume_timer_;  // reads the next pipelined request from the loop
+  net::Timer header_timer_;   // client_header: the whole head must arrive in time
+  net::Timer idle_timer_;     // client_idle: between requests; lingering close
+  net::Timer resume_timer_;   // reads the next pipelined request from the loop
   RequestHead head_;
   std::unique_ptr<Exchange> exchange_;
   std::unique_ptr<net::BytePump> tunnel_;

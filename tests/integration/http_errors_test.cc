@@ -35,31 +35,44 @@ TEST_CASE("malformed requests get their 4xx, close, and never reach a server") {
   for (int i = 0; i < 101; ++i) many_fields += "X-F" + std::to_string(i) + ": v\r\n";
   const std::vector<BadRequest> cases = {
       {"Content-Length and Transfer-Encoding",
-       "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-      {"differing Content-Length", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400},
-      {"non-digit Content-Length", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: +3\r\n\r\nabc", 400},
-      {"Transfer-Encoding not ending in chunked", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400},
-      {"unknown Transfer-Encoding", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity\r\n\r\n", 400},
+       "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: "
+       "chunked\r\n\r\n0\r\n\r\n",
+       400},
+      {"differing Content-Length",
+       "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400},
+      {"non-digit Content-Length", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: +3\r\n\r\nabc",
+       400},
+      {"Transfer-Encoding not ending in chunked",
+       "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400},
+      {"unknown Transfer-Encoding",
+       "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity\r\n\r\n", 400},
       {"obs-fold", "GET / HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n  folded\r\n\r\n", 400},
       {"space before colon", "GET / HTTP/1.1\r\nHost: t\r\nX-A : 1\r\n\r\n", 400},
-      {"control character in a value", std::string("GET / HTTP/1.1\r\nHost: t\r\nX-A: a\x01b\r\n\r\n"), 400},
+      {"control character in a value",
+       std::string("GET / HTTP/1.1\r\nHost: t\r\nX-A: a\x01b\r\n\r\n"), 400},
       {"NUL in a value", std::string("GET / HTTP/1.1\r\nHost: t\r\nX-A: a\0b\r\n\r\n", 35), 400},
       {"bare LF line ending", "GET / HTTP/1.1\nHost: t\n\n", 400},
       {"bare CR", "GET / HTTP/1.1\r\nHost: t\rX: y\r\n\r\n", 400},
       {"invalid method character", "G(T / HTTP/1.1\r\nHost: t\r\n\r\n", 400},
       {"invalid field name", "GET / HTTP/1.1\r\nHost: t\r\nX@A: 1\r\n\r\n", 400},
-      {"absolute-form target whose host differs from Host", "GET http://other/ HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+      {"absolute-form target whose host differs from Host",
+       "GET http://other/ HTTP/1.1\r\nHost: t\r\n\r\n", 400},
       {"missing Host on HTTP/1.1", "GET / HTTP/1.1\r\nX-A: 1\r\n\r\n", 400},
       {"two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
-      {"bad chunk size", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
+      {"bad chunk size", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+       400},
       {"chunk size overflow",
-       "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", 400},
+       "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n",
+       400},
       {"chunk extension over the limit",
-       "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1;" + std::string(2000, 'e') + "\r\na\r\n0\r\n\r\n", 400},
+       "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1;" +
+           std::string(2000, 'e') + "\r\na\r\n0\r\n\r\n",
+       400},
       {"HTTP/2.0 version", "GET / HTTP/2.0\r\nHost: t\r\n\r\n", 400},
       {"too long a target", "GET /" + long_target + " HTTP/1.1\r\nHost: t\r\n\r\n", 414},
       {"too many fields", "GET / HTTP/1.1\r\nHost: t\r\n" + many_fields + "\r\n", 431},
-      {"too large a head", "GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(40000, 'b') + "\r\n\r\n", 431},
+      {"too large a head",
+       "GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(40000, 'b') + "\r\n\r\n", 431},
   };
   HttpBackend backend("b1");
   Proxy proxy(HttpConfig{.servers = {backend.port()}}.yaml());
@@ -84,8 +97,9 @@ TEST_CASE("a body over limits.body gets 413") {
   CHECK(declared->status == 413);
   CHECK(backend.connections() == 0);
   std::string chunk(1500, 'x');
-  auto streamed = send(port, "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5dc\r\n" +
-                                 chunk + "\r\n0\r\n\r\n");
+  auto streamed =
+      send(port, "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5dc\r\n" + chunk +
+                     "\r\n0\r\n\r\n");
   REQUIRE(streamed);
   CHECK(streamed->status == 413);
   CHECK(backend.connections() == 0);
@@ -153,7 +167,8 @@ TEST_CASE("a server that closes before answering gives 502, never a re-send") {
     reader.request();  // and close
   });
   Proxy proxy(HttpConfig{.servers = {closer.port()}}.yaml());
-  auto response = send(proxy.port("web"), "POST /pay HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}");
+  auto response =
+      send(proxy.port("web"), "POST /pay HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}");
   REQUIRE(response);
   CHECK(response->status == 502);
   CHECK(closer.accepted() == 1);
@@ -198,8 +213,9 @@ TEST_CASE("after every kind of HTTP exchange the proxy drains and exits 0, leaki
   uint16_t down = 0;
   Fd refused = refusingPort(down);
   HttpConfig config{.servers = {backend.port()}, .access_log = "stdout"};
-  config.routes = "      - { match: { path_prefix: /down }, upstream: dead }\n"
-                  "      - { match: { path_prefix: /ok }, upstream: pool }\n";
+  config.routes =
+      "      - { match: { path_prefix: /down }, upstream: dead }\n"
+      "      - { match: { path_prefix: /ok }, upstream: pool }\n";
   config.extra_upstreams =
       "  dead:\n    servers: [ { address: 127.0.0.1:" + std::to_string(down) + " } ]\n";
   Proxy proxy(config.yaml());

@@ -27,16 +27,20 @@ uint16_t freePort() {
 class NginxBackend {
  public:
   NginxBackend() : port_(freePort()) {
-    std::string conf =
-        "daemon off;\nmaster_process off;\nworker_processes 1;\npid " + dir_.path() +
-        "/nginx.pid;\nerror_log stderr warn;\nevents { worker_connections 256; }\n"
-        "http {\n  access_log off;\n  client_body_temp_path " + dir_.path() + "/body;\n"
-        "  proxy_temp_path " + dir_.path() + "/proxy;\n  fastcgi_temp_path " + dir_.path() +
-        "/fcgi;\n  uwsgi_temp_path " + dir_.path() + "/uwsgi;\n  scgi_temp_path " + dir_.path() +
-        "/scgi;\n  keepalive_requests 10000;\n  server {\n    listen 127.0.0.1:" +
-        std::to_string(port_) +
-        ";\n    location / { add_header X-Backend nginx; return 200 \"nginx $request_uri $http_x_forwarded_for\\n\"; }\n"
-        "  }\n}\n";
+    std::string conf = "daemon off;\nmaster_process off;\nworker_processes 1;\npid " + dir_.path() +
+                       "/nginx.pid;\nerror_log stderr warn;\nevents { worker_connections 256; }\n"
+                       "http {\n  access_log off;\n  client_body_temp_path " +
+                       dir_.path() +
+                       "/body;\n"
+                       "  proxy_temp_path " +
+                       dir_.path() + "/proxy;\n  fastcgi_temp_path " + dir_.path() +
+                       "/fcgi;\n  uwsgi_temp_path " + dir_.path() + "/uwsgi;\n  scgi_temp_path " +
+                       dir_.path() +
+                       "/scgi;\n  keepalive_requests 10000;\n  server {\n    listen 127.0.0.1:" +
+                       std::to_string(port_) +
+                       ";\n    location / { add_header X-Backend nginx; return 200 \"nginx "
+                       "$request_uri $http_x_forwarded_for\\n\"; }\n"
+                       "  }\n}\n";
     std::string path = dir_.write("nginx.conf", conf);
     process_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{kNginx, "-p", dir_.path(), "-c", path, "-e", "stderr"});
@@ -72,8 +76,9 @@ TEST_CASE("nginx as a backend: answers through the proxy over one kept-alive con
     CHECK(response->field("X-Backend") == "nginx");
     CHECK(response->body == "nginx /n" + std::to_string(i) + " 127.0.0.1\n");
   }
-  REQUIRE(writeAll(client.get(), "POST /form HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                 "3\r\nabc\r\n0\r\n\r\n"));
+  REQUIRE(writeAll(client.get(),
+                   "POST /form HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "3\r\nabc\r\n0\r\n\r\n"));
   auto posted = reader.response();
   REQUIRE(posted);
   CHECK(posted->status == 200);

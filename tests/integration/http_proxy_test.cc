@@ -54,8 +54,9 @@ TEST_CASE("a client's request id is kept and X-Forwarded-For is appended to") {
   Fd client = connectLoopback(proxy.port("web"));
   HttpReader reader(client.get());
   auto response = roundTrip(client.get(), reader,
-                            get("/", "X-Request-Id: pay-123\r\nX-Forwarded-For: 203.0.113.9\r\n"
-                                     "X-Forwarded-Proto: https\r\n"));
+                            get("/",
+                                "X-Request-Id: pay-123\r\nX-Forwarded-For: 203.0.113.9\r\n"
+                                "X-Forwarded-Proto: https\r\n"));
   REQUIRE(response);
   auto requests = backend.requests();
   const HttpMessage& seen = requests.at(0);
@@ -67,7 +68,8 @@ TEST_CASE("a client's request id is kept and X-Forwarded-For is appended to") {
 
 TEST_CASE("hop-by-hop fields and those named in Connection are not forwarded") {
   HttpBackend backend("b1", [](const HttpMessage&, int) {
-    return httpResponse(200, "ok", "Keep-Alive: timeout=5\r\nConnection: X-Internal\r\nX-Internal: 1\r\n");
+    return httpResponse(200, "ok",
+                        "Keep-Alive: timeout=5\r\nConnection: X-Internal\r\nX-Internal: 1\r\n");
   });
   Proxy proxy(HttpConfig{.servers = {backend.port()}}.yaml());
   Fd client = connectLoopback(proxy.port("web"));
@@ -153,11 +155,13 @@ TEST_CASE("chunked bodies stream both ways") {
   HttpBackend backend("b1", [](const HttpMessage& request, int) {
     std::string body = "got " + std::to_string(request.body.size()) + ":" + request.body;
     return std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") + "4\r\n" +
-           body.substr(0, 4) + "\r\n" + [&] {
+           body.substr(0, 4) + "\r\n" +
+           [&] {
              char size[16];
              snprintf(size, sizeof(size), "%zx", body.size() - 4);
              return std::string(size);
-           }() + ";ext=1\r\n" + body.substr(4) + "\r\n0\r\nX-Trailer: t\r\n\r\n";
+           }() +
+           ";ext=1\r\n" + body.substr(4) + "\r\n0\r\nX-Trailer: t\r\n\r\n";
   });
   Proxy proxy(HttpConfig{.servers = {backend.port()}}.yaml());
   Fd client = connectLoopback(proxy.port("web"));
@@ -177,9 +181,11 @@ TEST_CASE("chunked bodies stream both ways") {
 
 TEST_CASE("HEAD, 204 and 304 responses carry no body and keep the connection usable") {
   HttpBackend backend("b1", [](const HttpMessage& request, int) {
-    if (request.method == "HEAD") return std::string("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+    if (request.method == "HEAD")
+      return std::string("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
     if (request.path == "/204") return std::string("HTTP/1.1 204 No Content\r\n\r\n");
-    if (request.path == "/304") return std::string("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n");
+    if (request.path == "/304")
+      return std::string("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n");
     return httpResponse(200, "end");
   });
   Proxy proxy(HttpConfig{.servers = {backend.port()}}.yaml());
@@ -220,8 +226,9 @@ TEST_CASE("Expect: 100-continue gets the server's 100 before the body is sent") 
   Proxy proxy(HttpConfig{.servers = {raw.port()}}.yaml());
   Fd client = connectLoopback(proxy.port("web"));
   HttpReader reader(client.get());
-  REQUIRE(writeAll(client.get(), "POST /pay HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
-                                 "Content-Length: 4\r\n\r\n"));
+  REQUIRE(writeAll(client.get(),
+                   "POST /pay HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                   "Content-Length: 4\r\n\r\n"));
   auto interim = reader.response();
   REQUIRE(interim);
   CHECK(interim->status == 100);
@@ -237,15 +244,18 @@ TEST_CASE("an upgrade becomes a byte tunnel after the 101") {
     HttpReader reader(fd);
     auto request = reader.request();
     if (!request || request->field("Upgrade") != "websocket") return;
-    writeAll(fd, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    writeAll(
+        fd,
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
     std::string frame;
     if (readExactly(fd, frame, 5)) writeAll(fd, "echo:" + frame);
   });
   Proxy proxy(HttpConfig{.servers = {raw.port()}}.yaml());
   Fd client = connectLoopback(proxy.port("web"));
   HttpReader reader(client.get());
-  REQUIRE(writeAll(client.get(), "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
-                                 "Connection: Upgrade\r\n\r\n"));
+  REQUIRE(writeAll(client.get(),
+                   "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\n\r\n"));
   auto switched = reader.response();
   REQUIRE(switched);
   CHECK(switched->status == 101);
@@ -266,16 +276,19 @@ TEST_CASE("routes pick the upstream by host and path prefix; no match is 404") {
       "      - { match: { host: '*.example.com' }, upstream: wild }\n"
       "      - { match: { host: api.test, path_prefix: /v2 }, upstream: fallback }\n";
   config.extra_upstreams =
-      "  wild:\n    servers: [ { address: 127.0.0.1:" + std::to_string(wild.port()) + " } ]\n"
-      "  fallback:\n    servers: [ { address: 127.0.0.1:" + std::to_string(fallback.port()) + " } ]\n";
+      "  wild:\n    servers: [ { address: 127.0.0.1:" + std::to_string(wild.port()) +
+      " } ]\n"
+      "  fallback:\n    servers: [ { address: 127.0.0.1:" +
+      std::to_string(fallback.port()) + " } ]\n";
   Proxy proxy(config.yaml());
   Fd client = connectLoopback(proxy.port("web"));
   HttpReader reader(client.get());
   auto ask = [&](const std::string& host, const std::string& path) {
-    auto response = roundTrip(client.get(), reader,
-                              "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    auto response =
+        roundTrip(client.get(), reader, "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
     REQUIRE(response);
-    return response->status == 200 ? *response->field("X-Backend") : std::to_string(response->status);
+    return response->status == 200 ? *response->field("X-Backend")
+                                   : std::to_string(response->status);
   };
   CHECK(ask("any", "/v1/payments/42") == "payments");
   CHECK(ask("shop.example.com:8080", "/x") == "wild");

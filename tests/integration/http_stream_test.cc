@@ -80,11 +80,12 @@ TEST_CASE("a 100 MiB upload streams to the server with bounded proxy memory") {
   const long baseline_kb = proxy.process().rssKb();
   long peak_kb = baseline_kb;
   std::thread sender([&] {
-    std::string head = "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: " +
-                       std::to_string(kBody) + "\r\n\r\n";
+    std::string head =
+        "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(kBody) + "\r\n\r\n";
     writeAll(client.get(), head);
     for (size_t offset = 0; offset < kBody; offset += 1 << 20) {
-      if (!writeAll(client.get(), payload.data() + offset, std::min<size_t>(1 << 20, kBody - offset)))
+      if (!writeAll(client.get(), payload.data() + offset,
+                    std::min<size_t>(1 << 20, kBody - offset)))
         break;
       // Sampled as the upload progresses.
       if (offset % (8 << 20) == 0) peak_kb = std::max(peak_kb, proxy.process().rssKb());

@@ -28,13 +28,14 @@ std::optional<std::string> HttpMessage::field(const std::string& name) const {
 }
 
 int HttpMessage::count(const std::string& name) const {
-  return static_cast<int>(std::count_if(fields.begin(), fields.end(),
-                                        [&](const auto& f) { return lower(f.first) == lower(name); }));
+  return static_cast<int>(std::count_if(
+      fields.begin(), fields.end(), [&](const auto& f) { return lower(f.first) == lower(name); }));
 }
 
 bool HttpReader::fill(std::chrono::steady_clock::time_point until) {
   if (eof_) return false;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      until - std::chrono::steady_clock::now());
   pollfd entry{fd_, POLLIN, 0};
   if (poll(&entry, 1, static_cast<int>(std::max<long>(0, left.count()))) <= 0) return false;
   char chunk[65536];
@@ -147,8 +148,9 @@ bool HttpReader::atEof(std::chrono::milliseconds deadline) {
 }
 
 std::string httpResponse(int status, const std::string& body, const std::string& extra_fields) {
-  return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n" + extra_fields + "\r\n" + body;
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_fields + "\r\n" +
+         body;
 }
 
 HttpBackend::HttpBackend(std::string name, Handler handler)

@@ -21,7 +21,7 @@ struct HttpMessage {
   std::vector<std::pair<std::string, std::string>> fields;
   std::string body;  // decoded when chunked
   bool chunked = false;
-  int status = 0;  // responses
+  int status = 0;            // responses
   std::string method, path;  // requests
 
   // The first field with this name (case-insensitive), or nullopt.
@@ -55,8 +55,7 @@ class HttpReader {
 };
 
 // "HTTP/1.1 200 OK" with Content-Length and the given extra fields.
-std::string httpResponse(int status, const std::string& body,
-                         const std::string& extra_fields = "");
+std::string httpResponse(int status, const std::string& body, const std::string& extra_fields = "");
 
 class HttpBackend {
  public:

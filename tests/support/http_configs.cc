@@ -7,14 +7,17 @@ std::string HttpConfig::yaml() const {
                     "\n  log: { level: debug, access: " + access_log +
                     " }\n  admin: { listen: 127.0.0.1:0 }\n"
                     "listeners:\n  - name: web\n    listen: 127.0.0.1:0\n    protocol: http\n"
-                    "    timeouts: { client_header: " + client_header_timeout +
-                    ", client_idle: " + client_idle_timeout + " }\n";
+                    "    timeouts: { client_header: " +
+                    client_header_timeout + ", client_idle: " + client_idle_timeout + " }\n";
   if (!limits.empty()) out += "    limits: " + limits + "\n";
-  if (routes.empty()) out += "    upstream: pool\n";
-  else out += "    routes:\n" + routes;
+  if (routes.empty())
+    out += "    upstream: pool\n";
+  else
+    out += "    routes:\n" + routes;
   out += "upstreams:\n  pool:\n    timeouts: { connect: 2s, response: " + response_timeout +
          " }\n    servers:\n";
-  for (uint16_t port : servers) out += "      - { address: 127.0.0.1:" + std::to_string(port) + " }\n";
+  for (uint16_t port : servers)
+    out += "      - { address: 127.0.0.1:" + std::to_string(port) + " }\n";
   out += extra_upstreams;
   return out;
 }

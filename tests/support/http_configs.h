@@ -10,7 +10,7 @@ namespace fulcrum::test {
 struct HttpConfig {
   std::vector<uint16_t> servers;
   unsigned workers = 1;
-  std::string routes;  // raw YAML list items under `routes:`; empty = upstream: pool
+  std::string routes;           // raw YAML list items under `routes:`; empty = upstream: pool
   std::string extra_upstreams;  // raw YAML mapping entries under `upstreams:`
   std::string client_header_timeout = "10s";
   std::string client_idle_timeout = "60s";
