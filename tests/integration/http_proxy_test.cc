@@ -207,17 +207,10 @@ TEST_CASE("HEAD, 204 and 304 responses carry no body and keep the connection usa
 }
 
 TEST_CASE("Expect: 100-continue gets the server's 100 before the body is sent") {
-  HttpBackend backend("b1");
-  // This backend's reader wants the body before answering, so answer 100 by
-  // hand from a raw handler.
+  // The fake HTTP backend reads the body before answering, so this server
+  // answers 100 by hand.
   TcpBackend raw([](int fd) {
-    HttpReader reader(fd);
-    std::string head;
-    std::string byte;
-    while (head.find("\r\n\r\n") == std::string::npos && readExactly(fd, byte, 1)) {
-      head += byte;
-      byte.clear();
-    }
+    readHeadBytes(fd);
     writeAll(fd, "HTTP/1.1 100 Continue\r\n\r\n");
     std::string body;
     readExactly(fd, body, 4);

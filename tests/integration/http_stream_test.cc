@@ -9,6 +9,7 @@
 
 #include "support/http.h"
 #include "support/http_configs.h"
+#include "support/memory.h"
 #include "support/proxy.h"
 
 using namespace fulcrum::test;
@@ -16,20 +17,6 @@ using namespace fulcrum::test;
 namespace {
 
 constexpr size_t kBody = 100 * 1024 * 1024;
-#if defined(__SANITIZE_ADDRESS__)
-constexpr long kMaxGrowthKb = 96 * 1024;
-#else
-constexpr long kMaxGrowthKb = 48 * 1024;
-#endif
-
-void capQuarantine() {
-#if defined(__SANITIZE_ADDRESS__)
-  // Measure the proxy, not ASan's quarantine of freed memory.
-  const char* inherited = std::getenv("ASAN_OPTIONS");
-  std::string options = std::string(inherited ? inherited : "") + ":quarantine_size_mb=16";
-  setenv("ASAN_OPTIONS", options.c_str(), 1);
-#endif
-}
 
 // Reads `length` bytes in 1 MiB steps, comparing with `expected` and
 // sampling the proxy's RSS along the way.
@@ -51,17 +38,11 @@ bool readAndCompare(int fd, const std::string& expected, size_t length, ChildPro
 }  // namespace
 
 TEST_CASE("a 100 MiB upload streams to the server with bounded proxy memory") {
-  capQuarantine();
+  capAsanQuarantineForChildren();
   const std::string payload = patternBytes(kBody, 5);
   std::atomic<bool> intact{false};
   TcpBackend server([&](int fd) {
-    HttpReader reader(fd);
-    std::string head;
-    std::string byte;
-    while (head.find("\r\n\r\n") == std::string::npos && readExactly(fd, byte, 1)) {
-      head += byte;
-      byte.clear();
-    }
+    readHeadBytes(fd);
     std::string chunk;
     size_t offset = 0;
     bool same = true;
@@ -99,11 +80,11 @@ TEST_CASE("a 100 MiB upload streams to the server with bounded proxy memory") {
   CHECK(response->body == std::to_string(kBody));
   CHECK(intact);
   MESSAGE("upload: rss baseline " << baseline_kb << " KiB, peak " << peak_kb << " KiB");
-  CHECK(peak_kb - baseline_kb < kMaxGrowthKb);
+  CHECK(peak_kb - baseline_kb < kMaxProxyGrowthKb);
 }
 
 TEST_CASE("a 100 MiB download streams to the client with bounded proxy memory") {
-  capQuarantine();
+  capAsanQuarantineForChildren();
   const std::string payload = patternBytes(kBody, 6);
   TcpBackend server([&](int fd) {
     HttpReader reader(fd);
@@ -117,14 +98,9 @@ TEST_CASE("a 100 MiB download streams to the client with bounded proxy memory") 
   long peak_kb = baseline_kb;
   REQUIRE(writeAll(client.get(), "GET /download HTTP/1.1\r\nHost: t\r\n\r\n"));
   // Read the head by hand, then the body in steps while sampling.
-  std::string head;
-  std::string byte;
-  while (head.find("\r\n\r\n") == std::string::npos && readExactly(client.get(), byte, 1)) {
-    head += byte;
-    byte.clear();
-  }
+  std::string head = readHeadBytes(client.get());
   CHECK(head.rfind("HTTP/1.1 200", 0) == 0);
   CHECK(readAndCompare(client.get(), payload, kBody, proxy.process(), peak_kb));
   MESSAGE("download: rss baseline " << baseline_kb << " KiB, peak " << peak_kb << " KiB");
-  CHECK(peak_kb - baseline_kb < kMaxGrowthKb);
+  CHECK(peak_kb - baseline_kb < kMaxProxyGrowthKb);
 }

@@ -135,6 +135,16 @@ bool readExactly(int fd, std::string& out, size_t length, std::chrono::milliseco
   return true;
 }
 
+std::string readHeadBytes(int fd, std::chrono::milliseconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  std::string head;
+  while (head.size() < 4 || head.compare(head.size() - 4, 4, "\r\n\r\n") != 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !readExactly(fd, head, 1, left)) return std::string();
+  }
+  return head;
+}
+
 bool closedByPeer(int fd, std::chrono::milliseconds deadline) {
   auto until = std::chrono::steady_clock::now() + deadline;
   for (;;) {

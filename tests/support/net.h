@@ -52,6 +52,9 @@ bool readToEof(int fd, std::string& out, std::chrono::milliseconds deadline = kD
 // Reads exactly `length` bytes.
 bool readExactly(int fd, std::string& out, size_t length,
                  std::chrono::milliseconds deadline = kDeadline);
+// Reads up to and including the first CRLF CRLF, byte by byte so nothing
+// after the head is consumed; empty on failure.
+std::string readHeadBytes(int fd, std::chrono::milliseconds deadline = kDeadline);
 // True when the peer closed (EOF or reset) before the deadline, reading nothing.
 bool closedByPeer(int fd, std::chrono::milliseconds deadline = kDeadline);
 
