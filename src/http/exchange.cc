@@ -107,6 +107,10 @@ void Exchange::pumpRequest() {
     fail(request_body_.overLimit() ? 413 : 400, request_body_.error());
     return;
   }
+  if (response_done_ && request_body_.done()) {
+    finish(false, "");
+    return;
+  }
   startResponseClock();
   bool want_more = !request_body_.done() && evbuffer_get_length(output) < kHttpMaxBuffered;
   if (want_more != client_reading_) {
@@ -196,7 +200,7 @@ void Exchange::readResponseHeads() {
 }
 
 void Exchange::pumpResponse() {
-  if (finished_) return;
+  if (finished_ || response_done_) return;
   evbuffer* to_client = bufferevent_get_output(context_.client);
   result_.response_bytes += response_body_->forward(bufferevent_get_input(server_), to_client);
   if (response_body_->failed()) {
@@ -204,7 +208,15 @@ void Exchange::pumpResponse() {
     return;
   }
   if (response_body_->done()) {
-    finish(false, "");
+    if (request_body_.done()) {
+      finish(false, "");
+      return;
+    }
+    // The server answered before the request body was all through (it may
+    // be discarding it): keep forwarding it so both connections stay
+    // usable, but not for longer than the response timeout.
+    response_done_ = true;
+    response_timer_.arm(context_.picker->upstream().response_timeout);
     return;
   }
   bool full = evbuffer_get_length(to_client) >= kHttpMaxBuffered;
@@ -263,7 +275,9 @@ void Exchange::onResponseTimeout() {
   if (finished_) return;
   std::string why = "no response from the server within " +
                     std::to_string(context_.picker->upstream().response_timeout.count()) + "ms";
-  if (result_.response_started)
+  if (response_done_)
+    finish(true, "the client did not finish its request body in time");
+  else if (result_.response_started)
     finish(true, why);
   else
     fail(504, why);

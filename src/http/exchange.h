@@ -134,6 +134,7 @@ class Exchange final : public net::DeferredDeletable {
   ExchangeResult result_;
   std::string connect_errors_;
   bool finished_ = false;
+  bool response_done_ = false;  // the response is through; the request body is not yet
   bool client_reading_ = false;
   bool server_paused_ = false;
 };

@@ -307,3 +307,30 @@ TEST_CASE("HTTP/1.0 clients: kept open only when they ask, and sent on as HTTP/1
   REQUIRE(requests.size() == 2);
   CHECK(requests[0].start_line == "GET /k HTTP/1.0");
 }
+
+TEST_CASE("a server that answers before reading the whole body keeps both connections usable") {
+  constexpr size_t kBodySize = 256 * 1024;
+  TcpBackend early([](int fd) {
+    for (;;) {
+      std::string head = readHeadBytes(fd);
+      if (head.empty()) return;
+      // Answer at once, then read (discard) the body, as nginx does.
+      if (!writeAll(fd, httpResponse(200, "early"))) return;
+      std::string body;
+      if (!readExactly(fd, body, kBodySize)) return;
+    }
+  });
+  Proxy proxy(HttpConfig{.servers = {early.port()}}.yaml());
+  Fd client = connectLoopback(proxy.port("web"));
+  HttpReader reader(client.get());
+  const std::string body = patternBytes(kBodySize, 9);
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(writeAll(client.get(), "POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                                       std::to_string(kBodySize) + "\r\n\r\n" + body));
+    auto response = reader.response();
+    REQUIRE(response);
+    CHECK(response->body == "early");
+    CHECK_FALSE(response->field("Connection"));
+  }
+  CHECK(early.accepted() == 1);
+}
