@@ -22,7 +22,7 @@ Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
   for (const auto& upstream : generation_->runtime->upstreams()) {
     auto picker = std::make_unique<upstream::UpstreamPicker>(upstream, random_);
     auto pool = std::make_unique<upstream::ConnPool>(
-        upstream.servers.size(), upstream.keepalive_max_idle, upstream.keepalive_idle_timeout);
+        *loop_, upstream.servers.size(), upstream.keepalive_max_idle, upstream.keepalive_idle_timeout);
     generation_->http_upstreams.push_back(http::UpstreamState{picker.get(), pool.get()});
     generation_->pickers.push_back(std::move(picker));
     generation_->pools.push_back(std::move(pool));

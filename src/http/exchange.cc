@@ -28,14 +28,21 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
 Exchange::~Exchange() {
   evbuffer_free(pending_);
   if (replay_ != nullptr) evbuffer_free(replay_);
-  if (server_ != nullptr) bufferevent_free(server_);
+  dropServerConnection();
+}
+
+void Exchange::dropServerConnection() {
+  if (!server_) return;
+  server_->setHandler(nullptr);
+  server_->setReading(false);
+  // It may be inside its own callback up the stack.
+  context_.loop->deferDelete(std::move(server_));
 }
 
 void Exchange::start() {
-  bufferevent_disable(context_.client, EV_READ);  // until a server is there to take the body
   // Body bytes that came with the head are checked before any server is
   // chosen: a malformed body that is already here never leaves the proxy.
-  result_.request_bytes += request_body_.forward(bufferevent_get_input(context_.client), pending_);
+  result_.request_bytes += request_body_.forward(context_.client->input(), pending_);
   if (request_body_.failed()) {
     fail(request_body_.overLimit() ? 413 : 400, request_body_.error());
     return;
@@ -52,9 +59,9 @@ void Exchange::connectNext() {
   result_.server = next;
   tried_.add(result_.server->index);
   ++result_.attempts;
-  if (bufferevent* pooled = context_.pool->take(result_.server->index)) {
+  if (auto pooled = context_.pool->take(result_.server->index)) {
     reused_ = true;
-    useConnection(pooled);
+    useConnection(std::move(pooled));
     return;
   }
   connector_.connect(result_.server->address, context_.picker->upstream().connect_timeout,
@@ -68,23 +75,23 @@ void Exchange::onConnect(const net::ConnectResult& result) {
     connectNext();
     return;
   }
-  useConnection(bufferevent_socket_new(context_.loop->base(), result.fd, BEV_OPT_CLOSE_ON_FREE));
+  useConnection(std::make_unique<net::Stream>(*context_.loop, result.fd));
 }
 
-void Exchange::useConnection(bufferevent* connection) {
-  server_ = connection;
+void Exchange::useConnection(std::unique_ptr<net::Stream> connection) {
+  server_ = std::move(connection);
   result_.connected = std::chrono::steady_clock::now();
-  bufferevent_setcb(server_, &Exchange::onServerRead, &Exchange::onServerWrite,
-                    &Exchange::onServerEvent, this);
-  bufferevent_setwatermark(server_, EV_WRITE, kHttpMaxBuffered / 2, 0);
-  bufferevent_enable(server_, EV_READ | EV_WRITE);
+  server_->setHandler(this);
+  server_->setLowWatermark(kHttpMaxBuffered / 2);
+  server_->setReading(true);
   if (reused_ && request_.replayable) {
     if (replay_ == nullptr) replay_ = evbuffer_new();
     size_t length = evbuffer_get_length(pending_);
     evbuffer_add(replay_, evbuffer_pullup(pending_, static_cast<ssize_t>(length)), length);
   }
-  evbuffer_add_buffer(bufferevent_get_output(server_), pending_);
+  evbuffer_add_buffer(server_->output(), pending_);
   pumpRequest();
+  if (server_) server_->flush();
   startResponseClock();
 }
 
@@ -100,9 +107,9 @@ void Exchange::clientReadable() {
 }
 
 void Exchange::pumpRequest() {
-  if (finished_ || server_ == nullptr || request_body_.done()) return;
-  evbuffer* output = bufferevent_get_output(server_);
-  result_.request_bytes += request_body_.forward(bufferevent_get_input(context_.client), output);
+  if (finished_ || !server_ || request_body_.done()) return;
+  evbuffer* output = server_->output();
+  result_.request_bytes += request_body_.forward(context_.client->input(), output);
   if (request_body_.failed()) {
     fail(request_body_.overLimit() ? 413 : 400, request_body_.error());
     return;
@@ -112,33 +119,27 @@ void Exchange::pumpRequest() {
     return;
   }
   startResponseClock();
-  bool want_more = !request_body_.done() && evbuffer_get_length(output) < kHttpMaxBuffered;
-  if (want_more != client_reading_) {
-    client_reading_ = want_more;
-    if (want_more)
-      bufferevent_enable(context_.client, EV_READ);
-    else
-      bufferevent_disable(context_.client, EV_READ);
-  }
+  server_->flush();
+  // Backpressure: stop reading the client while the server is behind.
+  bool full = evbuffer_get_length(output) >= kHttpMaxBuffered;
+  if (full == context_.client->reading()) context_.client->setReading(!full);
 }
 
-void Exchange::onServerWrite(bufferevent*, void* self) {
-  static_cast<Exchange*>(self)->pumpRequest();
-}
+void Exchange::onDrained(net::Stream&) { pumpRequest(); }
 
-void Exchange::onServerRead(bufferevent*, void* self) {
-  auto* exchange = static_cast<Exchange*>(self);
-  if (exchange->finished_) return;
-  exchange->response_timer_.arm(exchange->context_.picker->upstream().response_timeout);
-  if (exchange->response_body_)
-    exchange->pumpResponse();
+void Exchange::onReadable(net::Stream&) {
+  if (finished_) return;
+  response_timer_.arm(context_.picker->upstream().response_timeout);
+  if (response_body_)
+    pumpResponse();
   else
-    exchange->readResponseHeads();
+    readResponseHeads();
+  if (!finished_ || result_.response_started) context_.client->flush();
 }
 
 void Exchange::readResponseHeads() {
-  evbuffer* input = bufferevent_get_input(server_);
-  evbuffer* to_client = bufferevent_get_output(context_.client);
+  evbuffer* input = server_->input();
+  evbuffer* to_client = context_.client->output();
   while (!finished_ && !response_body_) {
     size_t available = evbuffer_get_length(input);
     if (available == 0) return;
@@ -167,10 +168,8 @@ void Exchange::readResponseHeads() {
       result_.response_bytes += evbuffer_get_length(to_client) - before;
       finished_ = true;
       response_timer_.cancel();
-      bufferevent* server = server_;
-      server_ = nullptr;
-      bufferevent_setcb(server, nullptr, nullptr, nullptr, nullptr);
-      owner_.exchangeUpgraded(*this, result_, server);
+      server_->setHandler(nullptr);
+      owner_.exchangeUpgraded(*this, result_, std::move(server_));
       return;
     }
     if (status < 200) {
@@ -201,8 +200,8 @@ void Exchange::readResponseHeads() {
 
 void Exchange::pumpResponse() {
   if (finished_ || response_done_) return;
-  evbuffer* to_client = bufferevent_get_output(context_.client);
-  result_.response_bytes += response_body_->forward(bufferevent_get_input(server_), to_client);
+  evbuffer* to_client = context_.client->output();
+  result_.response_bytes += response_body_->forward(server_->input(), to_client);
   if (response_body_->failed()) {
     finish(true, std::string("bad response body from the server: ") + response_body_->error());
     return;
@@ -223,44 +222,41 @@ void Exchange::pumpResponse() {
   if (full != server_paused_) {
     server_paused_ = full;
     // While the client is the slow one, the server is not on the clock.
-    if (full) {
-      bufferevent_disable(server_, EV_READ);
+    server_->setReading(!full);
+    if (full)
       response_timer_.cancel();
-    } else {
-      bufferevent_enable(server_, EV_READ);
+    else
       response_timer_.arm(context_.picker->upstream().response_timeout);
-    }
   }
 }
 
 void Exchange::clientWritable() {
-  if (response_body_ && !finished_) pumpResponse();
+  if (response_body_ && !finished_) {
+    pumpResponse();
+    context_.client->flush();
+  }
 }
 
-void Exchange::onServerEvent(bufferevent*, short what, void* self) {
-  auto* exchange = static_cast<Exchange*>(self);
-  if (exchange->finished_) return;
-  std::string why = (what & BEV_EVENT_EOF) ? "the server closed the connection"
-                                           : "connection to the server failed";
-  if (exchange->response_body_) {
-    exchange->pumpResponse();  // what was read before the close
-    if (exchange->finished_) return;
-    exchange->response_body_->inputClosed();
-    if (exchange->response_body_->done())
-      exchange->finish(false, "");
+void Exchange::onClosed(net::Stream&, bool error, int) {
+  if (finished_) return;
+  std::string why = error ? "connection to the server failed" : "the server closed the connection";
+  if (response_body_) {
+    pumpResponse();  // what was read before the close
+    if (finished_) return;
+    response_body_->inputClosed();
+    if (response_body_->done())
+      finish(false, "");
     else
-      exchange->finish(true, why + " in the middle of the response body");
+      finish(true, why + " in the middle of the response body");
     return;
   }
-  if (exchange->replayOnFreshConnection()) return;
-  exchange->fail(502, why + (exchange->reused_ ? " (a reused connection) before responding"
-                                               : " before responding"));
+  if (replayOnFreshConnection()) return;
+  fail(502, why + (reused_ ? " (a reused connection) before responding" : " before responding"));
 }
 
 bool Exchange::replayOnFreshConnection() {
   if (!reused_ || replay_ == nullptr || result_.response_bytes != 0) return false;
-  bufferevent_free(server_);
-  server_ = nullptr;
+  dropServerConnection();
   reused_ = false;
   evbuffer_add_buffer(pending_, replay_);
   ++result_.attempts;
@@ -312,18 +308,17 @@ void Exchange::finish(bool error, const std::string& detail) {
   if (!request_body_.done() || (error && result_.response_started)) result_.client_close = true;
   releaseServerConnection(clean && response_head_.framing != Framing::UntilClose &&
                           !response_head_.close);
-  bufferevent_disable(context_.client, EV_READ);
   owner_.exchangeFinished(*this, result_);
 }
 
 void Exchange::releaseServerConnection(bool reusable) {
-  if (server_ == nullptr) return;
-  bufferevent* server = server_;
-  server_ = nullptr;
-  if (reusable && evbuffer_get_length(bufferevent_get_input(server)) == 0) {
-    context_.pool->give(result_.server->index, server);
+  if (!server_) return;
+  // Output still queued (the end of a body) keeps going out in order, ahead
+  // of whatever the next user of the connection sends.
+  if (reusable && evbuffer_get_length(server_->input()) == 0) {
+    context_.pool->give(result_.server->index, std::move(server_));
   } else {
-    bufferevent_free(server);
+    dropServerConnection();
   }
 }
 

@@ -15,7 +15,6 @@
 // connection the server had closed (RFC 9112 section 9.3.1).
 #pragma once
 
-#include <event2/bufferevent.h>
 
 #include <chrono>
 #include <memory>
@@ -25,6 +24,7 @@
 #include "http/parser.h"
 #include "net/connector.h"
 #include "net/event_loop.h"
+#include "net/stream.h"
 #include "net/timer.h"
 #include "upstream/conn_pool.h"
 #include "upstream/picker.h"
@@ -70,7 +70,7 @@ class ExchangeOwner {
   // A 101 went to the client: from now on bytes flow both ways untouched.
   // The owner takes `server` (and keeps the client).
   virtual void exchangeUpgraded(Exchange& exchange, const ExchangeResult& result,
-                                bufferevent* server) = 0;
+                                std::unique_ptr<net::Stream> server) = 0;
 
  protected:
   ~ExchangeOwner() = default;
@@ -78,7 +78,7 @@ class ExchangeOwner {
 
 struct ExchangeContext {
   net::EventLoop* loop = nullptr;
-  bufferevent* client = nullptr;  // the session's; outlives the exchange
+  net::Stream* client = nullptr;  // the session's; outlives the exchange
   upstream::UpstreamPicker* picker = nullptr;
   upstream::ConnPool* pool = nullptr;
   const Limits* limits = nullptr;
@@ -87,7 +87,7 @@ struct ExchangeContext {
 // Per direction, like the TCP proxy.
 constexpr size_t kHttpMaxBuffered = size_t{256} * 1024;
 
-class Exchange final : public net::DeferredDeletable {
+class Exchange final : public net::DeferredDeletable, private net::StreamHandler {
  public:
   // `request_head` is the rewritten head to send; it is moved out of.
   Exchange(const ExchangeContext& context, ExchangeOwner& owner, const RequestInfo& request,
@@ -103,7 +103,8 @@ class Exchange final : public net::DeferredDeletable {
  private:
   void connectNext();
   void onConnect(const net::ConnectResult& result);
-  void useConnection(bufferevent* connection);
+  void useConnection(std::unique_ptr<net::Stream> connection);
+  void dropServerConnection();
   void pumpRequest();
   void startResponseClock();
   void pumpResponse();
@@ -114,9 +115,10 @@ class Exchange final : public net::DeferredDeletable {
   void releaseServerConnection(bool reusable);
   bool replayOnFreshConnection();
 
-  static void onServerRead(bufferevent*, void* self);
-  static void onServerWrite(bufferevent*, void* self);
-  static void onServerEvent(bufferevent*, short what, void* self);
+  // The server connection's events.
+  void onReadable(net::Stream& stream) override;
+  void onDrained(net::Stream& stream) override;
+  void onClosed(net::Stream& stream, bool error, int code) override;
 
   ExchangeContext context_;
   ExchangeOwner& owner_;
@@ -126,7 +128,7 @@ class Exchange final : public net::DeferredDeletable {
   net::Connector connector_;
   net::Timer response_timer_;
   upstream::TriedSet tried_;
-  bufferevent* server_ = nullptr;
+  std::unique_ptr<net::Stream> server_;
   bool reused_ = false;
   BodyForwarder request_body_;
   std::unique_ptr<BodyForwarder> response_body_;
@@ -135,7 +137,6 @@ class Exchange final : public net::DeferredDeletable {
   std::string connect_errors_;
   bool finished_ = false;
   bool response_done_ = false;  // the response is through; the request body is not yet
-  bool client_reading_ = false;
   bool server_paused_ = false;
 };
 

@@ -75,28 +75,29 @@ HttpSession::HttpSession(HttpSessionParams params, int client_fd, SocketAddress 
                   [this] {
                     // Idle keep-alive connection, or the end of a lingering close.
                     if (state_ == State::WaitingHead || state_ == State::Closing) end();
-                  }),
-      resume_timer_(*params_.loop, [this] { readHead(); }) {
-  client_ = bufferevent_socket_new(params_.loop->base(), client_fd, BEV_OPT_CLOSE_ON_FREE);
+                  }) {
+  client_ = std::make_unique<net::Stream>(*params_.loop, client_fd);
 }
 
 HttpSession::~HttpSession() {
   exchange_.reset();  // it borrows client_
-  if (client_ != nullptr) bufferevent_free(client_);
+  if (client_) {
+    client_->setHandler(nullptr);
+    params_.loop->deferDelete(std::move(client_));
+  }
 }
 
 void HttpSession::start() {
-  bufferevent_setcb(client_, &HttpSession::onClientRead, &HttpSession::onClientWrite,
-                    &HttpSession::onClientEvent, this);
-  bufferevent_setwatermark(client_, EV_WRITE, kHttpMaxBuffered / 2, 0);
-  bufferevent_enable(client_, EV_READ | EV_WRITE);
+  client_->setHandler(this);
+  client_->setLowWatermark(kHttpMaxBuffered / 2);
+  client_->setReading(true);
   header_timer_.arm(params_.listener->client_header_timeout);
 }
 
 void HttpSession::drain() {
   draining_ = true;
   // Between requests with nothing received: nothing to finish.
-  if (state_ == State::WaitingHead && evbuffer_get_length(bufferevent_get_input(client_)) == 0)
+  if (state_ == State::WaitingHead && evbuffer_get_length(client_->input()) == 0)
     closeGracefully();
 }
 
@@ -104,17 +105,19 @@ void HttpSession::abandon() {
   if (state_ == State::Exchanging) logRequest(0, nullptr, 0, "shutdown");
 }
 
-void HttpSession::onClientRead(bufferevent*, void* self) {
-  auto* session = static_cast<HttpSession*>(self);
-  switch (session->state_) {
+void HttpSession::onReadable(net::Stream&) {
+  switch (state_) {
     case State::WaitingHead:
-      session->readHead();
+      readHead();
       break;
     case State::Exchanging:
-      session->exchange_->clientReadable();
+      exchange_->clientReadable();
+      // Pipelined requests wait in the input, up to a bound.
+      if (state_ == State::Exchanging && evbuffer_get_length(client_->input()) >= kHttpMaxBuffered)
+        client_->setReading(false);
       break;
     case State::Closing: {
-      evbuffer* input = bufferevent_get_input(session->client_);
+      evbuffer* input = client_->input();
       evbuffer_drain(input, evbuffer_get_length(input));
       break;
     }
@@ -124,18 +127,17 @@ void HttpSession::onClientRead(bufferevent*, void* self) {
   }
 }
 
-void HttpSession::onClientWrite(bufferevent*, void* self) {
-  auto* session = static_cast<HttpSession*>(self);
-  switch (session->state_) {
+void HttpSession::onDrained(net::Stream&) {
+  switch (state_) {
     case State::Exchanging:
-      session->exchange_->clientWritable();
+      exchange_->clientWritable();
       break;
     case State::WaitingHead:
       // Pipelined answers were waiting for the client to read.
-      session->readHead();
+      readHead();
       break;
     case State::Closing:
-      session->closeGracefully();
+      closeGracefully();
       break;
     case State::Tunnel:
     case State::Done:
@@ -143,37 +145,50 @@ void HttpSession::onClientWrite(bufferevent*, void* self) {
   }
 }
 
-void HttpSession::onClientEvent(bufferevent*, short what, void* self) {
-  auto* session = static_cast<HttpSession*>(self);
-  bool error = (what & BEV_EVENT_ERROR) != 0;
-  if (session->state_ == State::Exchanging) {
-    session->exchange_->clientClosed(error, error ? "connection error" : "closed the connection");
+void HttpSession::onClosed(net::Stream&, bool error, int) {
+  if (state_ == State::Exchanging) {
+    exchange_->clientClosed(error, error ? "connection error" : "closed the connection");
     return;
   }
   // A client that half-closed after pipelining still gets every answer
   // (and what is already queued for it) before we close.
-  if (!error && session->state_ == State::WaitingHead) {
-    session->peer_closed_ = true;
-    if (evbuffer_get_length(bufferevent_get_input(session->client_)) > 0)
-      session->readHead();
+  if (!error && state_ == State::WaitingHead) {
+    peer_closed_ = true;
+    if (evbuffer_get_length(client_->input()) > 0)
+      readHead();
     else
-      session->closeGracefully();
+      closeGracefully();
     return;
   }
-  if (session->state_ != State::Done) session->end();
+  if (state_ != State::Done) end();
 }
 
 void HttpSession::readHead() {
+  // Answers the proxy gives at once (404, 413...) call back in here through
+  // afterResponse: loop instead of recursing, one head at a time.
+  if (reading_heads_) {
+    read_again_ = true;
+    return;
+  }
+  reading_heads_ = true;
+  do {
+    read_again_ = false;
+    readOneHead();
+  } while (read_again_);
+  reading_heads_ = false;
+}
+
+void HttpSession::readOneHead() {
   if (state_ != State::WaitingHead) return;
-  evbuffer* input = bufferevent_get_input(client_);
-  evbuffer* output = bufferevent_get_output(client_);
+  evbuffer* input = client_->input();
+  evbuffer* output = client_->output();
   // A client that pipelines without reading answers gets no more answers
   // (and we read no more) until it catches up.
   if (evbuffer_get_length(output) >= kHttpMaxBuffered) {
-    bufferevent_disable(client_, EV_READ);
+    client_->setReading(false);
     return;
   }
-  bufferevent_enable(client_, EV_READ);
+  client_->setReading(true);
   size_t available = evbuffer_get_length(input);
   if (available == 0) return;
   if (idle_timer_.armed()) {
@@ -215,7 +230,7 @@ void HttpSession::beginRequest() {
     method_.assign(head_.method);
     path_.assign(head_.path);
   }
-  evbuffer* input = bufferevent_get_input(client_);
+  evbuffer* input = client_->input();
   bool has_body = head_.framing != Framing::None;
   const Route* route = matchRoute(params_.listener->routes, head_.host, head_.path);
   upstream_ = route != nullptr ? route->upstream : nullptr;
@@ -247,7 +262,7 @@ void HttpSession::beginRequest() {
 
   size_t index = static_cast<size_t>(upstream_ - params_.runtime->upstreams().data());
   const UpstreamState& upstream = (*params_.upstreams)[index];
-  ExchangeContext context{params_.loop, client_, upstream.picker, upstream.pool,
+  ExchangeContext context{params_.loop, client_.get(), upstream.picker, upstream.pool,
                           &params_.listener->limits};
   ExchangeOwner& owner = *this;
   exchange_ = std::make_unique<Exchange>(context, owner, info, request_head);
@@ -264,7 +279,8 @@ void HttpSession::answerError(int status, const std::string& detail, bool close,
   response.request_id = request_id_;
   response.close = close || draining_ || peer_closed_;
   response.retry_after_seconds = retry_after;
-  size_t bytes = writeErrorResponse(bufferevent_get_output(client_), response);
+  size_t bytes = writeErrorResponse(client_->output(), response);
+  client_->flush();
   logRequest(status, result, bytes, detail);
   afterResponse(response.close);
 }
@@ -293,43 +309,43 @@ void HttpSession::exchangeFinished(Exchange& exchange, const ExchangeResult& res
 }
 
 void HttpSession::exchangeUpgraded(Exchange& exchange, const ExchangeResult& result,
-                                   bufferevent* server) {
+                                   std::unique_ptr<net::Stream> server) {
   (void)exchange;
   logRequest(101, &result, result.response_bytes, "");
   params_.loop->deferDelete(std::move(exchange_));
   state_ = State::Tunnel;
   header_timer_.cancel();
   idle_timer_.cancel();
-  bufferevent* client = client_;
-  client_ = nullptr;  // the tunnel owns both connections now
-  tunnel_ = std::make_unique<net::BytePump>(*params_.loop, client, server, kHttpMaxBuffered,
+  // The tunnel owns both connections now.
+  tunnel_ = std::make_unique<net::BytePump>(*params_.loop, std::move(client_), std::move(server),
+                                            kHttpMaxBuffered,
                                             params_.listener->idle_timeout,
                                             [this](const net::BytePump::Result&) { end(); });
   tunnel_->start();
 }
 
 void HttpSession::afterResponse(bool close) {
+  client_->flush();
   if (close || draining_ || peer_closed_) {
     closeGracefully();
     return;
   }
   state_ = State::WaitingHead;
   idle_timer_.arm(params_.listener->client_idle_timeout);
-  // The next pipelined request, if any, from the loop rather than from
-  // here: a burst of pipelined requests must not recurse.
-  resume_timer_.arm(std::chrono::milliseconds(0));
+  if (evbuffer_get_length(client_->input()) > 0) readHead();  // a pipelined request
+  else client_->setReading(true);
 }
 
 void HttpSession::closeGracefully() {
   if (state_ != State::Closing) {
     state_ = State::Closing;
     header_timer_.cancel();
-    resume_timer_.cancel();
-    bufferevent_setwatermark(client_, EV_WRITE, 0, 0);
+    client_->setLowWatermark(0);
   }
-  if (evbuffer_get_length(bufferevent_get_output(client_)) > 0) return;  // onClientWrite again
-  ::shutdown(bufferevent_getfd(client_), SHUT_WR);
-  bufferevent_enable(client_, EV_READ);  // read and discard until the client closes
+  client_->flush();
+  if (evbuffer_get_length(client_->output()) > 0) return;  // onDrained again
+  client_->shutdownWrite();
+  client_->setReading(true);  // read and discard until the client closes
   idle_timer_.arm(kLingerTime);
 }
 
@@ -338,8 +354,7 @@ void HttpSession::end() {
   state_ = State::Done;
   header_timer_.cancel();
   idle_timer_.cancel();
-  resume_timer_.cancel();
-  if (client_ != nullptr) bufferevent_disable(client_, EV_READ | EV_WRITE);
+  if (client_) client_->setReading(false);
   on_done_(*this);
 }
 

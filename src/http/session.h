@@ -8,7 +8,6 @@
 // deferDelete it then).
 #pragma once
 
-#include <event2/bufferevent.h>
 
 #include <chrono>
 #include <functional>
@@ -23,6 +22,7 @@
 #include "http/parser.h"
 #include "net/byte_pump.h"
 #include "net/session.h"
+#include "net/stream.h"
 #include "net/timer.h"
 #include "upstream/conn_pool.h"
 #include "upstream/picker.h"
@@ -45,7 +45,9 @@ struct HttpSessionParams {
   AccessLog* access_log = nullptr;
 };
 
-class HttpSession final : public net::Session, private ExchangeOwner {
+class HttpSession final : public net::Session,
+                          private ExchangeOwner,
+                          private net::StreamHandler {
  public:
   using DoneCallback = std::function<void(net::Session&)>;
 
@@ -60,11 +62,13 @@ class HttpSession final : public net::Session, private ExchangeOwner {
  private:
   enum class State { WaitingHead, Exchanging, Tunnel, Closing, Done };
 
-  static void onClientRead(bufferevent*, void* self);
-  static void onClientWrite(bufferevent*, void* self);
-  static void onClientEvent(bufferevent*, short what, void* self);
+  // The client connection's events.
+  void onReadable(net::Stream& stream) override;
+  void onDrained(net::Stream& stream) override;
+  void onClosed(net::Stream& stream, bool error, int code) override;
 
   void readHead();
+  void readOneHead();
   void startUnparsedRequest();
   void beginRequest();
   // `result`: the failed exchange this answers for, if any (for the log).
@@ -72,7 +76,7 @@ class HttpSession final : public net::Session, private ExchangeOwner {
                    const ExchangeResult* result = nullptr);
   void exchangeFinished(Exchange& exchange, const ExchangeResult& result) override;
   void exchangeUpgraded(Exchange& exchange, const ExchangeResult& result,
-                        bufferevent* server) override;
+                        std::unique_ptr<net::Stream> server) override;
   void afterResponse(bool close);
   void closeGracefully();
   void end();
@@ -83,13 +87,14 @@ class HttpSession final : public net::Session, private ExchangeOwner {
   SocketAddress client_address_;
   std::string client_ip_;
   DoneCallback on_done_;
-  bufferevent* client_ = nullptr;
+  std::unique_ptr<net::Stream> client_;
   State state_ = State::WaitingHead;
   bool draining_ = false;
-  bool peer_closed_ = false;  // the client sent its FIN: answer what it asked, then close
+  bool peer_closed_ = false;
+  bool reading_heads_ = false;  // readHead() is on the stack
+  bool read_again_ = false;     // ...and was asked again from below  // the client sent its FIN: answer what it asked, then close
   net::Timer header_timer_;   // client_header: the whole head must arrive in time
   net::Timer idle_timer_;     // client_idle: between requests; lingering close
-  net::Timer resume_timer_;   // reads the next pipelined request from the loop
   RequestHead head_;
   std::unique_ptr<Exchange> exchange_;
   std::unique_ptr<net::BytePump> tunnel_;

@@ -1,6 +1,5 @@
 #include "l4/tcp_session.h"
 
-#include <event2/bufferevent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -56,13 +55,12 @@ void TcpSession::onConnect(const net::ConnectResult& result) {
     connectNext();
     return;
   }
-  event_base* base = params_.loop->base();
-  bufferevent* client = bufferevent_socket_new(base, client_fd_, BEV_OPT_CLOSE_ON_FREE);
+  auto client = std::make_unique<net::Stream>(*params_.loop, client_fd_);
   client_fd_ = -1;
-  bufferevent* server = bufferevent_socket_new(base, result.fd, BEV_OPT_CLOSE_ON_FREE);
+  auto server = std::make_unique<net::Stream>(*params_.loop, result.fd);
   pump_ = std::make_unique<net::BytePump>(
-      *params_.loop, client, server, kMaxBufferedPerDirection, params_.idle_timeout,
-      [this](const net::BytePump::Result& r) { onPumpDone(r); });
+      *params_.loop, std::move(client), std::move(server), kMaxBufferedPerDirection,
+      params_.idle_timeout, [this](const net::BytePump::Result& r) { onPumpDone(r); });
   pump_->start();
 }
 

@@ -1,4 +1,4 @@
-// Copies bytes both ways between two connected sockets until both
+// Copies bytes both ways between two connected streams until both
 // directions are finished, with bounded buffering and half-close:
 //  - Backpressure: when one side's pending output reaches `max_buffered`,
 //    the other side is not read until that output drains below half of it.
@@ -7,23 +7,23 @@
 //    to the other side) once everything read before it has been written.
 //  - Ends when both directions saw their FIN through, on a socket error, or
 //    when neither side moved a byte for `idle_timeout`.
-// The pump owns both bufferevents (and their fds). `done` runs once, on the
-// loop thread; the owner must not destroy the pump inside it (deferDelete).
+// The pump owns both streams. `done` runs once, on the loop thread; the
+// owner must not destroy the pump inside it (deferDelete).
 #pragma once
-
-#include <event2/bufferevent.h>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "net/event_loop.h"
+#include "net/stream.h"
 #include "net/timer.h"
 
 namespace fulcrum::net {
 
-class BytePump {
+class BytePump final : private StreamHandler {
  public:
   enum class End { Completed, IdleTimeout, Error };
   struct Result {
@@ -33,38 +33,31 @@ class BytePump {
   };
   using DoneCallback = std::function<void(const Result&)>;
 
-  // Takes ownership of both bufferevents (created with BEV_OPT_CLOSE_ON_FREE).
-  BytePump(EventLoop& loop, bufferevent* side0, bufferevent* side1, size_t max_buffered,
-           std::chrono::milliseconds idle_timeout, DoneCallback done);
+  BytePump(EventLoop& loop, std::unique_ptr<Stream> side0, std::unique_ptr<Stream> side1,
+           size_t max_buffered, std::chrono::milliseconds idle_timeout, DoneCallback done);
   ~BytePump();
   BytePump(const BytePump&) = delete;
   BytePump& operator=(const BytePump&) = delete;
 
   void start();
   // Bytes read from side i (and so written to the other side).
-  uint64_t bytesFrom(int side) const { return sides_[side].bytes_read; }
+  uint64_t bytesFrom(int side) const { return bytes_read_[side]; }
 
  private:
-  struct Side {
-    BytePump* pump = nullptr;
-    int index = 0;
-    bufferevent* bev = nullptr;
-    bool read_closed = false;   // FIN seen from this side
-    bool write_closed = false;  // FIN sent to this side
-    bool read_paused = false;   // stopped reading: the other side is full
-    uint64_t bytes_read = 0;
-  };
+  void onReadable(Stream& stream) override;
+  void onDrained(Stream& stream) override;
+  void onClosed(Stream& stream, bool error, int code) override;
 
-  static void onRead(bufferevent* bev, void* side);
-  static void onWrite(bufferevent* bev, void* side);
-  static void onEvent(bufferevent* bev, short what, void* side);
-
-  void moveInput(Side& from);
-  void sendFinIfDrained(Side& to);
+  int indexOf(const Stream& stream) const { return &stream == sides_[0].get() ? 0 : 1; }
+  void moveInput(int from);
+  void sendFinIfDrained(int to);
   void checkIdle();
   void finish(const Result& result);
 
-  Side sides_[2];
+  EventLoop& loop_;
+  std::unique_ptr<Stream> sides_[2];
+  bool read_closed_[2] = {false, false};  // FIN seen from that side
+  uint64_t bytes_read_[2] = {0, 0};
   size_t max_buffered_;
   std::chrono::milliseconds idle_timeout_;
   std::chrono::steady_clock::time_point last_activity_;

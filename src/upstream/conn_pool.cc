@@ -1,6 +1,5 @@
 #include "upstream/conn_pool.h"
 
-#include <event2/event.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -10,74 +9,77 @@ namespace {
 
 // A server may have closed an idle connection in the moment before we take
 // it: peek (no data consumed) to see whether the socket has reached EOF.
-bool stillOpen(bufferevent* bev) {
+bool stillOpen(const net::Stream& stream) {
   char byte;
-  ssize_t n = recv(bufferevent_getfd(bev), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  ssize_t n = recv(stream.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 }  // namespace
 
-ConnPool::ConnPool(size_t server_count, unsigned max_idle, std::chrono::milliseconds idle_timeout)
-    : max_idle_(max_idle), idle_(server_count) {
-  idle_timeout_.tv_sec = static_cast<time_t>(idle_timeout.count() / 1000);
-  idle_timeout_.tv_usec = static_cast<suseconds_t>((idle_timeout.count() % 1000) * 1000);
-}
+ConnPool::ConnPool(net::EventLoop& loop, size_t server_count, unsigned max_idle,
+                   std::chrono::milliseconds idle_timeout)
+    : loop_(loop),
+      max_idle_(max_idle),
+      idle_timeout_(idle_timeout),
+      idle_(server_count),
+      sweep_timer_(loop, [this] { sweep(); }) {}
 
-ConnPool::~ConnPool() {
-  for (auto& server : idle_)
-    for (auto& idle : server) bufferevent_free(idle.bev);
-}
+ConnPool::~ConnPool() = default;
 
-bufferevent* ConnPool::take(uint32_t index) {
+std::unique_ptr<net::Stream> ConnPool::take(uint32_t index) {
   auto& list = idle_[index];
   while (!list.empty()) {
-    bufferevent* bev = list.front().bev;
+    std::unique_ptr<net::Stream> stream = std::move(list.front().stream);
     list.pop_front();
-    bufferevent_setcb(bev, nullptr, nullptr, nullptr, nullptr);
-    bufferevent_disable(bev, EV_READ | EV_WRITE);
-    bufferevent_set_timeouts(bev, nullptr, nullptr);
-    if (stillOpen(bev)) return bev;
-    bufferevent_free(bev);
+    --idle_total_;
+    stream->setHandler(nullptr);
+    stream->setReading(false);
+    if (stillOpen(*stream)) return stream;
   }
   return nullptr;
 }
 
-void ConnPool::give(uint32_t index, bufferevent* connection) {
+void ConnPool::give(uint32_t index, std::unique_ptr<net::Stream> connection) {
   auto& list = idle_[index];
   if (list.size() >= max_idle_) {
-    bufferevent_free(connection);
+    connection->setHandler(nullptr);
+    loop_.deferDelete(std::move(connection));  // may be inside its own callback
     return;
   }
-  list.push_front(Idle{this, index, connection});
-  Idle* idle = &list.front();
-  // Read events while idle mean the server closed it or broke protocol; the
-  // read timeout is the idle timeout.
-  bufferevent_setcb(connection, &ConnPool::onIdleRead, nullptr, &ConnPool::onIdleEvent, idle);
-  bufferevent_set_timeouts(connection, &idle_timeout_, nullptr);
-  bufferevent_enable(connection, EV_READ);
+  connection->setHandler(this);
+  connection->setReading(true);
+  list.push_front(Idle{std::move(connection), std::chrono::steady_clock::now()});
+  if (++idle_total_ == 1) sweep_timer_.arm(idle_timeout_);
 }
 
-void ConnPool::onIdleRead(bufferevent*, void* arg) {
-  auto* idle = static_cast<Idle*>(arg);
-  idle->pool->drop(idle);
-}
-
-void ConnPool::onIdleEvent(bufferevent*, short, void* arg) {
-  auto* idle = static_cast<Idle*>(arg);
-  idle->pool->drop(idle);
-}
-
-void ConnPool::drop(Idle* idle) {
-  // libevent allows freeing a bufferevent from inside its own callback.
-  bufferevent_free(idle->bev);
-  auto& list = idle_[idle->server];
-  for (auto it = list.begin(); it != list.end(); ++it) {
-    if (&*it == idle) {
+void ConnPool::drop(net::Stream& stream) {
+  for (auto& list : idle_) {
+    for (auto it = list.begin(); it != list.end(); ++it) {
+      if (it->stream.get() != &stream) continue;
+      it->stream->setHandler(nullptr);
+      it->stream->setReading(false);
+      loop_.deferDelete(std::move(it->stream));  // we are inside its callback
       list.erase(it);
+      --idle_total_;
       return;
     }
   }
+}
+
+void ConnPool::sweep() {
+  auto now = std::chrono::steady_clock::now();
+  auto oldest_kept = now;
+  for (auto& list : idle_) {
+    // Most recent first: expired ones are at the back.
+    while (!list.empty() && now - list.back().since >= idle_timeout_) {
+      list.pop_back();
+      --idle_total_;
+    }
+    if (!list.empty()) oldest_kept = std::min(oldest_kept, list.back().since);
+  }
+  if (idle_total_ > 0)
+    sweep_timer_.arm(std::chrono::ceil<std::chrono::milliseconds>(oldest_kept + idle_timeout_ - now));
 }
 
 }  // namespace fulcrum::upstream

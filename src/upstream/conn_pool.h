@@ -5,43 +5,53 @@
 // the server already has `max_idle` waiting (then it is closed at once).
 #pragma once
 
-#include <event2/bufferevent.h>
-
 #include <chrono>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <vector>
+
+#include "net/event_loop.h"
+#include "net/stream.h"
+#include "net/timer.h"
 
 namespace fulcrum::upstream {
 
-class ConnPool {
+class ConnPool final : private net::StreamHandler {
  public:
-  ConnPool(size_t server_count, unsigned max_idle, std::chrono::milliseconds idle_timeout);
+  ConnPool(net::EventLoop& loop, size_t server_count, unsigned max_idle,
+           std::chrono::milliseconds idle_timeout);
   ~ConnPool();
   ConnPool(const ConnPool&) = delete;
   ConnPool& operator=(const ConnPool&) = delete;
 
   // A live idle connection to server `index`, or nullptr. The caller owns
-  // it: no callbacks set, nothing enabled. A connection whose server closed
-  // it meanwhile is dropped here, never handed out.
-  bufferevent* take(uint32_t index);
+  // it: no handler, not reading. A connection whose server closed it
+  // meanwhile is dropped here, never handed out.
+  std::unique_ptr<net::Stream> take(uint32_t index);
   // Keeps `connection` for reuse (or closes it when the server's slots are full).
-  void give(uint32_t index, bufferevent* connection);
+  void give(uint32_t index, std::unique_ptr<net::Stream> connection);
   size_t idleCount(uint32_t index) const { return idle_[index].size(); }
 
  private:
   struct Idle {
-    ConnPool* pool = nullptr;
-    uint32_t server = 0;
-    bufferevent* bev = nullptr;
+    std::unique_ptr<net::Stream> stream;
+    std::chrono::steady_clock::time_point since;
   };
-  static void onIdleRead(bufferevent* bev, void* idle);
-  static void onIdleEvent(bufferevent* bev, short what, void* idle);
-  void drop(Idle* idle);
 
+  // Any event on an idle connection means the server closed it or broke
+  // protocol: it is dropped.
+  void onReadable(net::Stream& stream) override { drop(stream); }
+  void onClosed(net::Stream& stream, bool, int) override { drop(stream); }
+  void drop(net::Stream& stream);
+  void sweep();
+
+  net::EventLoop& loop_;
   unsigned max_idle_;
-  timeval idle_timeout_;
+  std::chrono::milliseconds idle_timeout_;
   std::vector<std::list<Idle>> idle_;  // by server index; front = most recent
+  size_t idle_total_ = 0;
+  net::Timer sweep_timer_;  // closes connections idle past the timeout
 };
 
 }  // namespace fulcrum::upstream
