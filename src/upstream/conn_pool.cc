@@ -1,21 +1,6 @@
 #include "upstream/conn_pool.h"
 
-#include <sys/socket.h>
-
-#include <cerrno>
-
 namespace fulcrum::upstream {
-namespace {
-
-// A server may have closed an idle connection in the moment before we take
-// it: peek (no data consumed) to see whether the socket has reached EOF.
-bool stillOpen(const net::Stream& stream) {
-  char byte;
-  ssize_t n = recv(stream.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
-
-}  // namespace
 
 ConnPool::ConnPool(net::EventLoop& loop, size_t server_count, unsigned max_idle,
                    std::chrono::milliseconds idle_timeout)
@@ -29,15 +14,14 @@ ConnPool::~ConnPool() = default;
 
 std::unique_ptr<net::Stream> ConnPool::take(uint32_t index) {
   auto& list = idle_[index];
-  while (!list.empty()) {
-    std::unique_ptr<net::Stream> stream = std::move(list.front().stream);
-    list.pop_front();
-    --idle_total_;
-    stream->setHandler(nullptr);
-    stream->setReading(false);
-    if (stillOpen(*stream)) return stream;
-  }
-  return nullptr;
+  if (list.empty()) return nullptr;
+  std::unique_ptr<net::Stream> stream = std::move(list.front().stream);
+  list.pop_front();
+  --idle_total_;
+  // Still reading: a close or stray bytes would have been seen as an event
+  // already. The caller installs its handler before the loop runs.
+  stream->setHandler(nullptr);
+  return stream;
 }
 
 void ConnPool::give(uint32_t index, std::unique_ptr<net::Stream> connection) {

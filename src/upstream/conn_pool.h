@@ -25,9 +25,9 @@ class ConnPool final : private net::StreamHandler {
   ConnPool(const ConnPool&) = delete;
   ConnPool& operator=(const ConnPool&) = delete;
 
-  // A live idle connection to server `index`, or nullptr. The caller owns
-  // it: no handler, not reading. A connection whose server closed it
-  // meanwhile is dropped here, never handed out.
+  // The most recently used idle connection to server `index`, or nullptr.
+  // The caller owns it: no handler, still reading (set a handler before the
+  // loop runs again). One the server closed was dropped when that was seen.
   std::unique_ptr<net::Stream> take(uint32_t index);
   // Keeps `connection` for reuse (or closes it when the server's slots are full).
   void give(uint32_t index, std::unique_ptr<net::Stream> connection);
