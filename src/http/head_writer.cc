@@ -5,11 +5,16 @@
 namespace fulcrum::http {
 namespace {
 
-void addField(evbuffer* out, std::string_view name, std::string_view value) {
-  evbuffer_add(out, name.data(), name.size());
-  evbuffer_add(out, ": ", 2);
-  evbuffer_add(out, value.data(), value.size());
-  evbuffer_add(out, "\r\n", 2);
+// A head is composed here and added to the output in one evbuffer_add: one
+// buffer per worker thread, reused, so composing allocates nothing.
+std::string& scratch() {
+  thread_local std::string buffer;
+  buffer.clear();
+  return buffer;
+}
+
+void addField(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
 }
 
 bool isFramingOrHost(std::string_view name) {
@@ -52,12 +57,13 @@ std::string_view clientRequestId(const RequestHead& head) {
   return count == 1 && validRequestId(found) ? found : std::string_view();
 }
 
-void writeRequestHead(evbuffer* out, const RequestHead& head, const ForwardedFor& forwarded) {
-  evbuffer_add(out, head.method.data(), head.method.size());
-  evbuffer_add(out, " ", 1);
-  evbuffer_add(out, head.path.data(), head.path.size());
-  evbuffer_add(out, head.minor_version == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n", 11);
-  std::string forwarded_for;
+void writeRequestHead(evbuffer* buffer, const RequestHead& head, const ForwardedFor& forwarded) {
+  std::string& out = scratch();
+  out.append(head.method).append(" ").append(head.path);
+  out.append(head.minor_version == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+  // Earlier X-Forwarded-For values, in order, then ours: one field.
+  thread_local std::string forwarded_for;
+  forwarded_for.clear();
   for (const Field& field : head.fields) {
     if (isHopByHop(field.name, head, head.upgrade)) continue;
     if (equalsIgnoreCase(field.name, "x-forwarded-for")) {
@@ -75,22 +81,24 @@ void writeRequestHead(evbuffer* out, const RequestHead& head, const ForwardedFor
   addField(out, "Via", head.minor_version == 0 ? "1.0 fulcrum" : "1.1 fulcrum");
   addField(out, "X-Request-Id", forwarded.request_id);
   if (head.upgrade) addField(out, "Connection", "upgrade");
-  evbuffer_add(out, "\r\n", 2);
+  out.append("\r\n");
+  evbuffer_add(buffer, out.data(), out.size());
 }
 
-void writeResponseHead(evbuffer* out, const ResponseHead& head, ClientConnection connection) {
+void writeResponseHead(evbuffer* buffer, const ResponseHead& head, ClientConnection connection) {
   bool upgrade = connection == ClientConnection::Upgrade;
-  char status_line[32];
-  int length = snprintf(status_line, sizeof(status_line), "HTTP/1.1 %d ", head.status);
-  evbuffer_add(out, status_line, static_cast<size_t>(length));
-  evbuffer_add(out, head.reason.data(), head.reason.size());
-  evbuffer_add(out, "\r\n", 2);
+  std::string& out = scratch();
+  char status[3] = {static_cast<char>('0' + head.status / 100),
+                    static_cast<char>('0' + head.status / 10 % 10),
+                    static_cast<char>('0' + head.status % 10)};
+  out.append("HTTP/1.1 ").append(status, 3).append(" ").append(head.reason).append("\r\n");
   for (const Field& field : head.fields)
     if (!isHopByHop(field.name, head, upgrade)) addField(out, field.name, field.value);
   if (upgrade) addField(out, "Connection", "upgrade");
   if (connection == ClientConnection::Close) addField(out, "Connection", "close");
   if (connection == ClientConnection::KeepAlive10) addField(out, "Connection", "keep-alive");
-  evbuffer_add(out, "\r\n", 2);
+  out.append("\r\n");
+  evbuffer_add(buffer, out.data(), out.size());
 }
 
 }  // namespace fulcrum::http
