@@ -28,6 +28,16 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
                                                static_cast<uint32_t>(built.servers.size())});
     }
     runtime->upstreams_.push_back(std::move(built));
+    upstream::Upstream& placed = runtime->upstreams_.back();
+    // Host sets point at the servers where they now live.
+    for (const auto& server : placed.servers) {
+      if (server.weight == 0) continue;  // drained: no new picks
+      (server.backup ? placed.backups : placed.primaries).hosts.push_back(&server);
+    }
+    if (const auto& build_table = placed.strategy->table_builder) {
+      placed.primaries.table = build_table(placed.primaries, placed.strategy_options);
+      placed.backups.table = build_table(placed.backups, placed.strategy_options);
+    }
   }
   for (const auto& spec : config.listeners) {
     ListenerRuntime listener;

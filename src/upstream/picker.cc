@@ -1,29 +1,42 @@
 #include "upstream/picker.h"
 
+#include "balance/round_robin.h"
+
 namespace fulcrum::upstream {
 
 UpstreamPicker::UpstreamPicker(const Upstream& upstream, Random& random)
     : upstream_(upstream),
-      primaries_((*upstream.strategy)(random)),
-      backups_((*upstream.strategy)(random)) {
-  HostSet all;
-  for (const auto& server : upstream.servers) all.hosts.push_back(&server);
-  rebuild(all);
+      load_(upstream.servers.size()),
+      env_{&random, &load_, &upstream.strategy_options},
+      primaries_(upstream.strategy->factory(env_)),
+      backups_(upstream.strategy->factory(env_)) {
+  if (upstream.strategy->uses_hash) {
+    fallback_primaries_ = std::make_unique<balance::RoundRobin>(random);
+    fallback_backups_ = std::make_unique<balance::RoundRobin>(random);
+  }
+  rebuild(upstream.primaries, upstream.backups);
 }
 
-void UpstreamPicker::rebuild(const HostSet& usable) {
-  HostSet primaries;
-  HostSet backups;
-  for (const Server* server : usable.hosts)
-    (server->backup ? backups : primaries).hosts.push_back(server);
+void UpstreamPicker::rebuild(const HostSet& primaries, const HostSet& backups) {
   primaries_->rebuild(primaries);
   backups_->rebuild(backups);
+  if (fallback_primaries_) {
+    fallback_primaries_->rebuild(primaries);
+    fallback_backups_->rebuild(backups);
+  }
 }
 
-const Server* UpstreamPicker::pick(const TriedSet& tried) {
-  PickContext ctx{tried};
-  if (const Server* server = primaries_->pick(ctx)) return server;
-  return backups_->pick(ctx);
+const Server* UpstreamPicker::pick(const TriedSet& tried, std::optional<uint64_t> hash) {
+  Strategy* primaries = primaries_.get();
+  Strategy* backups = backups_.get();
+  if (fallback_primaries_ && !hash) {
+    ++picks_without_key_;
+    primaries = fallback_primaries_.get();
+    backups = fallback_backups_.get();
+  }
+  PickContext ctx{tried, hash.value_or(0)};
+  if (const Server* server = primaries->pick(ctx)) return server;
+  return backups->pick(ctx);
 }
 
 }  // namespace fulcrum::upstream

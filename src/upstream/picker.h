@@ -1,9 +1,15 @@
 // One worker's picker for one upstream: a strategy over the primaries and
 // another over the backups. Backups are asked only when no primary can be
-// picked (all tried, or none usable). Owned by one worker; not thread-safe.
-// Holds a reference to the Upstream, whose Runtime must outlive it.
+// picked (all tried, or none usable). A hash strategy asked without a key
+// (the request lacks it) falls back to round robin, and that is counted.
+// Owned by one worker; not thread-safe. Holds a reference to the Upstream,
+// whose Runtime must outlive it; owns the worker's LoadTable for it.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+
+#include "upstream/load.h"
 #include "upstream/upstream.h"
 
 namespace fulcrum::upstream {
@@ -12,17 +18,29 @@ class UpstreamPicker {
  public:
   UpstreamPicker(const Upstream& upstream, Random& random);
 
-  // Rebuilds both strategies from the servers usable now.
-  void rebuild(const HostSet& usable);
+  // Rebuilds the strategies from new primaries and backups (with their
+  // tables, for hash strategies).
+  void rebuild(const HostSet& primaries, const HostSet& backups);
   // A server not in `tried`, primaries first; nullptr when none is left.
-  const Server* pick(const TriedSet& tried);
+  // `hash`: the request's key, for hash strategies.
+  const Server* pick(const TriedSet& tried, std::optional<uint64_t> hash = std::nullopt);
 
   const Upstream& upstream() const { return upstream_; }
+  bool usesHash() const { return upstream_.strategy->uses_hash; }
+  LoadTable& load() { return load_; }
+  // Picks a hash strategy had to make without a key.
+  uint64_t picksWithoutKey() const { return picks_without_key_; }
 
  private:
   const Upstream& upstream_;
+  LoadTable load_;
+  StrategyEnv env_;
   StrategyPtr primaries_;
   StrategyPtr backups_;
+  // For requests without the hash key: plain round robin over the same hosts.
+  StrategyPtr fallback_primaries_;
+  StrategyPtr fallback_backups_;
+  uint64_t picks_without_key_ = 0;
 };
 
 }  // namespace fulcrum::upstream

@@ -1,23 +1,21 @@
 #include "upstream/registry.h"
 
 #include <array>
-#include <utility>
+#include <vector>
 
 #include "balance/round_robin.h"
 
 namespace fulcrum::upstream {
 namespace {
 
-struct Entry {
-  std::string_view name;
-  StrategyFactory factory;
-};
-
-const std::array<Entry, 1>& table() {
-  static const std::array<Entry, 1> entries{{
+const std::vector<StrategyInfo>& table() {
+  static const std::vector<StrategyInfo> entries{
       {"round_robin",
-       [](Random& random) -> StrategyPtr { return std::make_unique<balance::RoundRobin>(random); }},
-  }};
+       [](const StrategyEnv& env) -> StrategyPtr {
+         return std::make_unique<balance::RoundRobin>(*env.random);
+       },
+       nullptr, false},
+  };
   return entries;
 }
 
@@ -26,13 +24,14 @@ constexpr std::array<std::string_view, 7> kPlanned{
 
 }  // namespace
 
-const StrategyFactory* findStrategy(std::string_view name) {
+const StrategyInfo* findStrategy(std::string_view name) {
   for (const auto& entry : table())
-    if (entry.name == name) return &entry.factory;
+    if (entry.name == name) return &entry;
   return nullptr;
 }
 
 bool isPlannedStrategy(std::string_view name) {
+  if (findStrategy(name) != nullptr) return false;
   for (auto planned : kPlanned)
     if (planned == name) return true;
   return false;

@@ -1,5 +1,5 @@
-// Maps `balance:` names to strategy factories: one table, asked by the
-// config validator (to list valid names) and by the runtime builder.
+// Maps `balance:` names to strategies: one table, asked by the config
+// validator (to list valid names) and by the runtime builder.
 #pragma once
 
 #include <string>
@@ -9,8 +9,15 @@
 
 namespace fulcrum::upstream {
 
+struct StrategyInfo {
+  std::string_view name;
+  StrategyFactory factory;
+  TableBuilder table_builder;  // hash strategies only; null otherwise
+  bool uses_hash = false;      // picks by the request's hash key
+};
+
 // nullptr when the name is not a built strategy.
-const StrategyFactory* findStrategy(std::string_view name);
+const StrategyInfo* findStrategy(std::string_view name);
 // Names in the design that this version does not build yet.
 bool isPlannedStrategy(std::string_view name);
 // "round_robin, ..." for error messages.

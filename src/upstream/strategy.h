@@ -3,19 +3,42 @@
 //  - rebuild() is called when the HostSet changes, never during a pick.
 //  - pick() returns one of the HostSet's servers not in ctx.tried, or
 //    nullptr when every server has been tried (or the set is empty).
+// Hash strategies (ring_hash, maglev) read an immutable table that was
+// built once per HostSet by the registry's TableBuilder and is shared by
+// every worker (HostSet::table); they never build one on a worker.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 
 #include "core/random.h"
 #include "upstream/host_set.h"
+#include "upstream/load.h"
 #include "upstream/tried_set.h"
 
 namespace fulcrum::upstream {
 
 struct PickContext {
   const TriedSet& tried;
+  // The request's hash key (64-bit xxh3 of it), for hash strategies. The
+  // picker never calls a hash strategy without one (it falls back to round
+  // robin and counts that).
+  uint64_t hash = 0;
+};
+
+// Per-upstream tuning from the config, fixed for a Runtime.
+struct StrategyOptions {
+  unsigned ring_points_per_weight = 160;  // ring_hash
+  uint32_t maglev_table_size = 65537;     // maglev; a prime
+};
+
+// What a strategy may use. Everything outlives the strategy; the strategy
+// may keep the pointers. Random and LoadTable belong to the worker.
+struct StrategyEnv {
+  Random* random = nullptr;
+  const LoadTable* load = nullptr;
+  const StrategyOptions* options = nullptr;
 };
 
 class Strategy {
@@ -26,8 +49,9 @@ class Strategy {
 };
 
 using StrategyPtr = std::unique_ptr<Strategy>;
-// `random` belongs to the calling worker and outlives the strategy; a
-// strategy may keep a reference to it.
-using StrategyFactory = std::function<StrategyPtr(Random& random)>;
+using StrategyFactory = std::function<StrategyPtr(const StrategyEnv& env)>;
+// Builds a hash strategy's shared table for a HostSet (any thread).
+using TableBuilder =
+    std::function<std::shared_ptr<const void>(const HostSet& hosts, const StrategyOptions& options)>;
 
 }  // namespace fulcrum::upstream

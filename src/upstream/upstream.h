@@ -7,15 +7,21 @@
 #include <string>
 #include <vector>
 
+#include "upstream/host_set.h"
+#include "upstream/registry.h"
 #include "upstream/server.h"
-#include "upstream/strategy.h"
 
 namespace fulcrum::upstream {
 
 struct Upstream {
   std::string name;
   std::vector<Server> servers;
-  const StrategyFactory* strategy = nullptr;  // from the registry; never null once built
+  const StrategyInfo* strategy = nullptr;  // from the registry; never null once built
+  StrategyOptions strategy_options;
+  // Every server with weight > 0, as the workers start with (and, for hash
+  // strategies, their table, built once here and shared).
+  HostSet primaries;
+  HostSet backups;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds response_timeout{30000};  // HTTP only
   unsigned keepalive_max_idle = 32;                   // HTTP: per server, per worker

@@ -10,8 +10,8 @@ using namespace fulcrum::upstream;
 
 namespace {
 
-Upstream makeUpstream(int primaries, int backups) {
-  Upstream upstream;
+// Fills in place: the host sets point at the servers inside `upstream`.
+void fillUpstream(Upstream& upstream, int primaries, int backups) {
   upstream.name = "pool";
   upstream.strategy = findStrategy("round_robin");
   for (int i = 0; i < primaries + backups; ++i) {
@@ -21,14 +21,16 @@ Upstream makeUpstream(int primaries, int backups) {
     server.index = static_cast<uint32_t>(i);
     upstream.servers.push_back(server);
   }
-  return upstream;
+  for (const auto& server : upstream.servers)
+    (server.backup ? upstream.backups : upstream.primaries).hosts.push_back(&server);
 }
 
 }  // namespace
 
 TEST_CASE("backups are picked only after every primary was tried") {
   Random random(3);
-  Upstream upstream = makeUpstream(3, 2);
+  Upstream upstream;
+  fillUpstream(upstream, 3, 2);
   UpstreamPicker picker(upstream, random);
   TriedSet tried;
   for (int i = 0; i < 3; ++i) {
@@ -51,15 +53,20 @@ TEST_CASE("backups are picked only after every primary was tried") {
 
 TEST_CASE("with no primary usable, backups take the traffic") {
   Random random(5);
-  Upstream upstream = makeUpstream(2, 1);
+  Upstream upstream;
+  fillUpstream(upstream, 2, 1);
   UpstreamPicker picker(upstream, random);
-  picker.rebuild(HostSet{{&upstream.servers[2]}});
+  HostSet no_primaries;
+  HostSet backups;
+  backups.hosts.push_back(&upstream.servers[2]);
+  picker.rebuild(no_primaries, backups);
   TriedSet none;
   CHECK(picker.pick(none)->label == "b2");
 }
 
 TEST_CASE("the registry knows round_robin and lists valid names") {
-  CHECK(findStrategy("round_robin") != nullptr);
+  REQUIRE(findStrategy("round_robin") != nullptr);
+  CHECK_FALSE(findStrategy("round_robin")->uses_hash);
   CHECK(findStrategy("nope") == nullptr);
   CHECK(isPlannedStrategy("maglev"));
   CHECK_FALSE(isPlannedStrategy("round_robin"));
