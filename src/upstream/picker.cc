@@ -34,7 +34,7 @@ const Server* UpstreamPicker::pick(const TriedSet& tried, std::optional<uint64_t
     primaries = fallback_primaries_.get();
     backups = fallback_backups_.get();
   }
-  PickContext ctx{tried, hash.value_or(0)};
+  PickContext ctx{tried, hash.value_or(0), std::chrono::steady_clock::now()};
   if (const Server* server = primaries->pick(ctx)) return server;
   return backups->pick(ctx);
 }

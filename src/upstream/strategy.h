@@ -8,6 +8,7 @@
 // every worker (HostSet::table); they never build one on a worker.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,6 +26,9 @@ struct PickContext {
   // picker never calls a hash strategy without one (it falls back to round
   // robin and counts that).
   uint64_t hash = 0;
+  // The time of this pick (for latency decay); the picker sets it, tests
+  // choose it.
+  std::chrono::steady_clock::time_point now{};
 };
 
 // Per-upstream tuning from the config, fixed for a Runtime.
