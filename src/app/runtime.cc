@@ -22,6 +22,9 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     built.response_timeout = spec.response_timeout;
     built.keepalive_max_idle = spec.keepalive_max_idle;
     built.keepalive_idle_timeout = spec.keepalive_idle_timeout;
+    built.hash_key = spec.hash_key;
+    built.strategy_options.ring_points_per_weight = spec.ring_points_per_weight;
+    built.strategy_options.maglev_table_size = spec.maglev_table_size;
     for (const auto& server : spec.servers) {
       built.servers.push_back(upstream::Server{server.label(), server.address, server.weight,
                                                server.backup,

@@ -123,7 +123,9 @@ class Parser : public YamlReader {
                {{"balance"},
                 {"servers"},
                 {"timeouts"},
-                {"hash_key", kLater},
+                {"hash_key"},
+                {"ring_hash"},
+                {"maglev"},
                 {"health_check", kLater},
                 {"outlier_detection", kLater},
                 {"circuit_breaker", kLater},
@@ -144,6 +146,12 @@ class Parser : public YamlReader {
                                 if (d && k == "connect") upstream.connect_timeout = *d;
                                 if (d && k == "response") upstream.response_timeout = *d;
                               });
+                 } else if (key == "hash_key") {
+                   upstream.hash_key_mark = markOf(value);
+                   parseHashKey(value, key_path, upstream.hash_key);
+                 } else if (key == "ring_hash" || key == "maglev") {
+                   upstream.hash_options.emplace_back(markOf(value), key_path);
+                   parseHashOptions(key, value, key_path, upstream);
                  } else if (key == "keepalive") {
                    if (!expectMap(value, key_path)) return;
                    forEachKey(value, key_path, {{"max_idle"}, {"idle_timeout"}},
@@ -156,6 +164,49 @@ class Parser : public YamlReader {
                                 }
                               });
                  }
+               });
+  }
+
+  void parseHashKey(const YAML::Node& node, const std::string& path, upstream::HashKey& out) {
+    using Kind = upstream::HashKey::Kind;
+    auto text = scalar(node, path);
+    if (!text) return;
+    auto named = [&](std::string_view prefix, Kind kind) {
+      if (text->rfind(prefix, 0) != 0) return false;
+      std::string name = text->substr(prefix.size());
+      bool ok = !name.empty();
+      for (char c : name) ok = ok && c > 0x20 && c < 0x7f && c != ':' && c != ';' && c != '=';
+      if (!ok) error(node, path, "expected a name after '" + std::string(prefix) + "', got '" + *text + "'");
+      else out = upstream::HashKey{kind, name};
+      return true;
+    };
+    if (*text == "source_ip") out = upstream::HashKey{Kind::SourceIp, ""};
+    else if (*text == "uri") out = upstream::HashKey{Kind::Uri, ""};
+    else if (*text == "uri_with_query") out = upstream::HashKey{Kind::UriWithQuery, ""};
+    else if (named("header:", Kind::Header) || named("cookie:", Kind::Cookie)) return;
+    else
+      error(node, path,
+            "expected source_ip, header:NAME, cookie:NAME, uri or uri_with_query, got '" + *text + "'");
+  }
+
+  void parseHashOptions(const std::string& which, const YAML::Node& node, const std::string& path,
+                        UpstreamConfig& upstream) {
+    if (!expectMap(node, path)) return;
+    if (which == "ring_hash") {
+      forEachKey(node, path, {{"points_per_weight"}},
+                 [&](const std::string&, const YAML::Node& v, const std::string& p) {
+                   if (auto n = integer(v, p, 1, 1000)) upstream.ring_points_per_weight = *n;
+                 });
+      return;
+    }
+    forEachKey(node, path, {{"table_size"}},
+               [&](const std::string&, const YAML::Node& v, const std::string& p) {
+                 auto n = integer(v, p, 7, 1000003);
+                 if (!n) return;
+                 bool prime = *n > 1;
+                 for (unsigned d = 2; prime && d * d <= *n; ++d) prime = *n % d != 0;
+                 if (!prime) error(v, p, "must be a prime number, got " + std::to_string(*n));
+                 else upstream.maglev_table_size = *n;
                });
   }
 
@@ -179,7 +230,7 @@ class Parser : public YamlReader {
                    } else if (key == "name") {
                      if (auto n = name(value, key_path)) server.name = *n;
                    } else if (key == "weight") {
-                     if (auto w = integer(value, key_path, 1, 256)) server.weight = *w;
+                     if (auto w = integer(value, key_path, 0, 256)) server.weight = *w;
                    } else if (key == "backup") {
                      if (auto b = boolean(value, key_path)) server.backup = *b;
                    }

@@ -11,6 +11,7 @@
 
 #include "config/units.h"
 #include "core/socket_address.h"
+#include "upstream/hash_key.h"
 
 namespace fulcrum::config {
 
@@ -48,7 +49,7 @@ struct ServerConfig {
   std::string address_text;  // as written; the metric/log label unless name is set
   std::string name;          // optional
   SocketAddress address;
-  unsigned weight = 1;
+  unsigned weight = 1;  // 0 = drained: no new picks
   bool backup = false;
   Mark mark;
 
@@ -66,8 +67,14 @@ struct UpstreamConfig {
   // HTTP: idle connections kept per server in each worker.
   unsigned keepalive_max_idle = 32;
   Duration keepalive_idle_timeout = 60s;
+  upstream::HashKey hash_key;           // ring_hash / maglev
+  unsigned ring_points_per_weight = 160;  // ring_hash
+  uint32_t maglev_table_size = 65537;     // maglev; a prime
   Mark mark;
   Mark balance_mark;
+  Mark hash_key_mark;
+  // Where ring_hash: / maglev: option blocks were written, by key path.
+  std::vector<std::pair<Mark, std::string>> hash_options;
 };
 
 // One entry of an HTTP listener's routes: first match wins.

@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "upstream/hash_key.h"
 #include "upstream/registry.h"
 
 namespace fulcrum::config {
@@ -79,9 +80,16 @@ void validateListeners(const Config& config, Diagnostics& diag) {
       diag.error(listener.listen_mark, path + ".listen",
                  "address " + listener.address.toString() + " overlaps the admin listener (" +
                      config.global.admin.listen.toString() + ")");
-    if (!listener.upstream.empty() && config.findUpstream(listener.upstream) == nullptr)
+    const UpstreamConfig* target = config.findUpstream(listener.upstream);
+    if (!listener.upstream.empty() && target == nullptr)
       diag.error(listener.upstream_mark, path + ".upstream",
                  "no upstream named '" + listener.upstream + "' is defined");
+    using Kind = upstream::HashKey::Kind;
+    if (target != nullptr && listener.protocol == Protocol::Tcp &&
+        target->hash_key.kind != Kind::None && target->hash_key.kind != Kind::SourceIp)
+      diag.error(listener.upstream_mark, path + ".upstream",
+                 "upstream '" + target->name + "' hashes on " + target->hash_key.describe() +
+                     ", which a tcp listener cannot provide (use hash_key: source_ip)");
     if (listener.protocol == Protocol::Tcp)
       validateTcpListener(listener, path, diag);
     else
@@ -98,6 +106,21 @@ void validateUpstream(const UpstreamConfig& upstream, Diagnostics& diag) {
             : "unknown strategy '" + upstream.balance + "'";
     diag.error(upstream.balance_mark, path + ".balance",
                why + " (valid: " + upstream::strategyNames() + ")");
+  }
+  const upstream::StrategyInfo* strategy = upstream::findStrategy(upstream.balance);
+  bool hashes = strategy != nullptr && strategy->uses_hash;
+  if (hashes && upstream.hash_key.kind == upstream::HashKey::Kind::None)
+    diag.error(upstream.balance_mark, path + ".balance",
+               "'" + upstream.balance +
+                   "' needs a hash_key (source_ip, header:NAME, cookie:NAME, uri or uri_with_query)");
+  if (strategy != nullptr && !hashes && upstream.hash_key.kind != upstream::HashKey::Kind::None)
+    diag.error(upstream.hash_key_mark, path + ".hash_key",
+               "used only by ring_hash and maglev (balance is '" + upstream.balance + "')");
+  for (const auto& [mark, key] : upstream.hash_options) {
+    if (key == path + "." + upstream.balance) continue;
+    diag.error(mark, key,
+               "applies to balance: " + key.substr(key.rfind('.') + 1) + " only (balance is '" +
+                   upstream.balance + "')");
   }
   if (upstream.servers.empty()) {
     diag.error(upstream.mark, path + ".servers", "an upstream needs at least one server");

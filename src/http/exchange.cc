@@ -31,7 +31,14 @@ Exchange::~Exchange() {
   dropServerConnection();
 }
 
+void Exchange::serverDone() {
+  if (!counted_) return;
+  counted_ = false;
+  context_.picker->load().finished(result_.server->index);
+}
+
 void Exchange::dropServerConnection() {
+  serverDone();
   if (!server_) return;
   server_->setHandler(nullptr);
   server_->setReading(false);
@@ -51,7 +58,7 @@ void Exchange::start() {
 }
 
 void Exchange::connectNext() {
-  const upstream::Server* next = context_.picker->pick(tried_);
+  const upstream::Server* next = context_.picker->pick(tried_, request_.hash);
   if (next == nullptr) {
     fail(503, connect_errors_.empty() ? "no usable server" : connect_errors_);
     return;
@@ -81,6 +88,8 @@ void Exchange::onConnect(const net::ConnectResult& result) {
 void Exchange::useConnection(std::unique_ptr<net::Stream> connection) {
   server_ = std::move(connection);
   result_.connected = std::chrono::steady_clock::now();
+  context_.picker->load().started(result_.server->index);
+  counted_ = true;
   server_->setHandler(this);
   server_->setLowWatermark(kHttpMaxBuffered / 2);
   server_->setReading(true);
@@ -169,6 +178,7 @@ void Exchange::readResponseHeads() {
       finished_ = true;
       response_timer_.cancel();
       server_->setHandler(nullptr);
+      serverDone();  // a tunnel is not a request in flight
       owner_.exchangeUpgraded(*this, result_, std::move(server_));
       return;
     }
@@ -184,6 +194,12 @@ void Exchange::readResponseHeads() {
     result_.status = status;
     result_.response_started = true;
     result_.response_head = std::chrono::steady_clock::now();
+    // least_time learns from the time to the response head.
+    context_.picker->load().observeLatency(
+        result_.server->index,
+        std::chrono::duration_cast<std::chrono::microseconds>(result_.response_head -
+                                                              result_.connected),
+        result_.response_head);
     // An until-close body can only be delimited by closing the client too.
     result_.client_close = request_.client_close || response_head_.framing == Framing::UntilClose;
     writeResponseHead(to_client, response_head_,
@@ -316,6 +332,7 @@ void Exchange::releaseServerConnection(bool reusable) {
   // Output still queued (the end of a body) keeps going out in order, ahead
   // of whatever the next user of the connection sends.
   if (reusable && evbuffer_get_length(server_->input()) == 0) {
+    serverDone();
     context_.pool->give(result_.server->index, std::move(server_));
   } else {
     dropServerConnection();

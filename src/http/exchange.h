@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "http/body_forwarder.h"
@@ -45,6 +46,7 @@ struct RequestInfo {
   // been closed by the server before answering (an idempotent method and
   // no body): the one re-send HTTP/1.1 allows a proxy without being asked.
   bool replayable = false;
+  std::optional<uint64_t> hash;  // the request's hash key, for ring_hash / maglev
 };
 
 struct ExchangeResult {
@@ -113,6 +115,7 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   void finish(bool error, const std::string& detail);
   void fail(int status, const std::string& detail);
   void releaseServerConnection(bool reusable);
+  void serverDone();  // the server's load count is given back, once
   bool replayOnFreshConnection();
 
   // The server connection's events.
@@ -130,6 +133,7 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   upstream::TriedSet tried_;
   std::unique_ptr<net::Stream> server_;
   bool reused_ = false;
+  bool counted_ = false;  // this exchange is in the server's active count
   BodyForwarder request_body_;
   std::unique_ptr<BodyForwarder> response_body_;
   ResponseHead response_head_;

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "http/error_response.h"
 #include "http/head_writer.h"
+#include "http/request_key.h"
 #include "http/request_log.h"
 #include "http/routes.h"
 
@@ -254,6 +255,8 @@ void HttpSession::beginRequest() {
   info.upgrade = head_.upgrade;
   info.client_close = head_.close || draining_ || peer_closed_;
   info.http10 = head_.minor_version == 0;
+  if (upstream_->hash_key.kind != upstream::HashKey::Kind::None)
+    info.hash = requestHashKey(upstream_->hash_key, head_, client_address_);
   info.replayable = head_.framing == Framing::None && !head_.upgrade && isIdempotent(head_.method);
 
   evbuffer* request_head = evbuffer_new();

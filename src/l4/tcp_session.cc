@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "upstream/hash_key.h"
 #include "core/time_text.h"
 
 namespace fulcrum::l4 {
@@ -19,6 +20,7 @@ TcpSession::TcpSession(TcpSessionParams params, int client_fd, SocketAddress cli
       started_(std::chrono::steady_clock::now()) {}
 
 TcpSession::~TcpSession() {
+  if (counted_) params_.picker->load().finished(server_->index);
   if (client_fd_ >= 0) ::close(client_fd_);
 }
 
@@ -31,7 +33,9 @@ void TcpSession::abandon() {
 }
 
 void TcpSession::connectNext() {
-  server_ = params_.picker->pick(tried_);
+  std::optional<uint64_t> hash;
+  if (params_.picker->usesHash()) hash = upstream::hashSourceIp(client_);
+  server_ = params_.picker->pick(tried_, hash);
   if (server_ == nullptr) {
     const std::string& upstream = params_.picker->upstream().name;
     log::warn(
@@ -42,6 +46,7 @@ void TcpSession::connectNext() {
     return;
   }
   tried_.add(server_->index);
+  connect_started_ = std::chrono::steady_clock::now();
   connector_.connect(server_->address, params_.picker->upstream().connect_timeout,
                      [this](const net::ConnectResult& result) { onConnect(result); });
 }
@@ -55,6 +60,14 @@ void TcpSession::onConnect(const net::ConnectResult& result) {
     connectNext();
     return;
   }
+  // least_conn counts connections; least_time learns from connect times.
+  auto now = std::chrono::steady_clock::now();
+  upstream::LoadTable& load = params_.picker->load();
+  load.started(server_->index);
+  counted_ = true;
+  load.observeLatency(server_->index,
+                      std::chrono::duration_cast<std::chrono::microseconds>(now - connect_started_),
+                      now);
   auto client = std::make_unique<net::Stream>(*params_.loop, client_fd_);
   client_fd_ = -1;
   auto server = std::make_unique<net::Stream>(*params_.loop, result.fd);

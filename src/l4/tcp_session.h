@@ -64,6 +64,8 @@ class TcpSession final : public net::Session {
   const upstream::Server* server_ = nullptr;  // the one being tried or connected
   std::string attempt_errors_;                // "server: why; ..." for the log
   std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point connect_started_;
+  bool counted_ = false;  // in the server's active connection count
 };
 
 }  // namespace fulcrum::l4

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "upstream/hash_key.h"
 #include "upstream/host_set.h"
 #include "upstream/registry.h"
 #include "upstream/server.h"
@@ -18,6 +19,7 @@ struct Upstream {
   std::vector<Server> servers;
   const StrategyInfo* strategy = nullptr;  // from the registry; never null once built
   StrategyOptions strategy_options;
+  HashKey hash_key;  // what hash strategies hash; Kind::None otherwise
   // Every server with weight > 0, as the workers start with (and, for hash
   // strategies, their table, built once here and shared).
   HostSet primaries;
