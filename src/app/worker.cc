@@ -21,8 +21,9 @@ Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
   generation_->runtime = std::move(runtime);
   for (const auto& upstream : generation_->runtime->upstreams()) {
     auto picker = std::make_unique<upstream::UpstreamPicker>(upstream, random_);
-    auto pool = std::make_unique<upstream::ConnPool>(
-        *loop_, upstream.servers.size(), upstream.keepalive_max_idle, upstream.keepalive_idle_timeout);
+    auto pool = std::make_unique<upstream::ConnPool>(*loop_, upstream.servers.size(),
+                                                     upstream.keepalive_max_idle,
+                                                     upstream.keepalive_idle_timeout);
     generation_->http_upstreams.push_back(http::UpstreamState{picker.get(), pool.get()});
     generation_->pickers.push_back(std::move(picker));
     generation_->pools.push_back(std::move(pool));

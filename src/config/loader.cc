@@ -176,17 +176,25 @@ class Parser : public YamlReader {
       std::string name = text->substr(prefix.size());
       bool ok = !name.empty();
       for (char c : name) ok = ok && c > 0x20 && c < 0x7f && c != ':' && c != ';' && c != '=';
-      if (!ok) error(node, path, "expected a name after '" + std::string(prefix) + "', got '" + *text + "'");
-      else out = upstream::HashKey{kind, name};
+      if (!ok)
+        error(node, path,
+              "expected a name after '" + std::string(prefix) + "', got '" + *text + "'");
+      else
+        out = upstream::HashKey{kind, name};
       return true;
     };
-    if (*text == "source_ip") out = upstream::HashKey{Kind::SourceIp, ""};
-    else if (*text == "uri") out = upstream::HashKey{Kind::Uri, ""};
-    else if (*text == "uri_with_query") out = upstream::HashKey{Kind::UriWithQuery, ""};
-    else if (named("header:", Kind::Header) || named("cookie:", Kind::Cookie)) return;
+    if (*text == "source_ip")
+      out = upstream::HashKey{Kind::SourceIp, ""};
+    else if (*text == "uri")
+      out = upstream::HashKey{Kind::Uri, ""};
+    else if (*text == "uri_with_query")
+      out = upstream::HashKey{Kind::UriWithQuery, ""};
+    else if (named("header:", Kind::Header) || named("cookie:", Kind::Cookie))
+      return;
     else
       error(node, path,
-            "expected source_ip, header:NAME, cookie:NAME, uri or uri_with_query, got '" + *text + "'");
+            "expected source_ip, header:NAME, cookie:NAME, uri or uri_with_query, got '" + *text +
+                "'");
   }
 
   void parseHashOptions(const std::string& which, const YAML::Node& node, const std::string& path,
@@ -205,8 +213,10 @@ class Parser : public YamlReader {
                  if (!n) return;
                  bool prime = *n > 1;
                  for (unsigned d = 2; prime && d * d <= *n; ++d) prime = *n % d != 0;
-                 if (!prime) error(v, p, "must be a prime number, got " + std::to_string(*n));
-                 else upstream.maglev_table_size = *n;
+                 if (!prime)
+                   error(v, p, "must be a prime number, got " + std::to_string(*n));
+                 else
+                   upstream.maglev_table_size = *n;
                });
   }
 

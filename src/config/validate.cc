@@ -100,19 +100,17 @@ void validateListeners(const Config& config, Diagnostics& diag) {
 void validateUpstream(const UpstreamConfig& upstream, Diagnostics& diag) {
   std::string path = "upstreams." + upstream.name;
   if (upstream::findStrategy(upstream.balance) == nullptr) {
-    std::string why =
-        upstream::isPlannedStrategy(upstream.balance)
-            ? "'" + upstream.balance + "' is not supported yet by this version of fulcrum"
-            : "unknown strategy '" + upstream.balance + "'";
+    std::string why = "unknown strategy '" + upstream.balance + "'";
     diag.error(upstream.balance_mark, path + ".balance",
                why + " (valid: " + upstream::strategyNames() + ")");
   }
   const upstream::StrategyInfo* strategy = upstream::findStrategy(upstream.balance);
   bool hashes = strategy != nullptr && strategy->uses_hash;
   if (hashes && upstream.hash_key.kind == upstream::HashKey::Kind::None)
-    diag.error(upstream.balance_mark, path + ".balance",
-               "'" + upstream.balance +
-                   "' needs a hash_key (source_ip, header:NAME, cookie:NAME, uri or uri_with_query)");
+    diag.error(
+        upstream.balance_mark, path + ".balance",
+        "'" + upstream.balance +
+            "' needs a hash_key (source_ip, header:NAME, cookie:NAME, uri or uri_with_query)");
   if (strategy != nullptr && !hashes && upstream.hash_key.kind != upstream::HashKey::Kind::None)
     diag.error(upstream.hash_key_mark, path + ".hash_key",
                "used only by ring_hash and maglev (balance is '" + upstream.balance + "')");

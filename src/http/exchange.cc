@@ -134,7 +134,9 @@ void Exchange::pumpRequest() {
   if (full == context_.client->reading()) context_.client->setReading(!full);
 }
 
-void Exchange::onDrained(net::Stream&) { pumpRequest(); }
+void Exchange::onDrained(net::Stream&) {
+  pumpRequest();
+}
 
 void Exchange::onReadable(net::Stream&) {
   if (finished_) return;
@@ -195,11 +197,10 @@ void Exchange::readResponseHeads() {
     result_.response_started = true;
     result_.response_head = std::chrono::steady_clock::now();
     // least_time learns from the time to the response head.
-    context_.picker->load().observeLatency(
-        result_.server->index,
-        std::chrono::duration_cast<std::chrono::microseconds>(result_.response_head -
-                                                              result_.connected),
-        result_.response_head);
+    context_.picker->load().observeLatency(result_.server->index,
+                                           std::chrono::duration_cast<std::chrono::microseconds>(
+                                               result_.response_head - result_.connected),
+                                           result_.response_head);
     // An until-close body can only be delimited by closing the client too.
     result_.client_close = request_.client_close || response_head_.framing == Framing::UntilClose;
     writeResponseHead(to_client, response_head_,

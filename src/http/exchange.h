@@ -15,7 +15,6 @@
 // connection the server had closed (RFC 9112 section 9.3.1).
 #pragma once
 
-
 #include <chrono>
 #include <memory>
 #include <optional>

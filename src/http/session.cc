@@ -72,11 +72,10 @@ HttpSession::HttpSession(HttpSessionParams params, int client_fd, SocketAddress 
                       startUnparsedRequest();
                       answerError(408, "client_header timeout", true);
                     }),
-      idle_timer_(*params_.loop,
-                  [this] {
-                    // Idle keep-alive connection, or the end of a lingering close.
-                    if (state_ == State::WaitingHead || state_ == State::Closing) end();
-                  }) {
+      idle_timer_(*params_.loop, [this] {
+        // Idle keep-alive connection, or the end of a lingering close.
+        if (state_ == State::WaitingHead || state_ == State::Closing) end();
+      }) {
   client_ = std::make_unique<net::Stream>(*params_.loop, client_fd);
 }
 
@@ -98,8 +97,7 @@ void HttpSession::start() {
 void HttpSession::drain() {
   draining_ = true;
   // Between requests with nothing received: nothing to finish.
-  if (state_ == State::WaitingHead && evbuffer_get_length(client_->input()) == 0)
-    closeGracefully();
+  if (state_ == State::WaitingHead && evbuffer_get_length(client_->input()) == 0) closeGracefully();
 }
 
 void HttpSession::abandon() {
@@ -321,8 +319,7 @@ void HttpSession::exchangeUpgraded(Exchange& exchange, const ExchangeResult& res
   idle_timer_.cancel();
   // The tunnel owns both connections now.
   tunnel_ = std::make_unique<net::BytePump>(*params_.loop, std::move(client_), std::move(server),
-                                            kHttpMaxBuffered,
-                                            params_.listener->idle_timeout,
+                                            kHttpMaxBuffered, params_.listener->idle_timeout,
                                             [this](const net::BytePump::Result&) { end(); });
   tunnel_->start();
 }
@@ -335,8 +332,10 @@ void HttpSession::afterResponse(bool close) {
   }
   state_ = State::WaitingHead;
   idle_timer_.arm(params_.listener->client_idle_timeout);
-  if (evbuffer_get_length(client_->input()) > 0) readHead();  // a pipelined request
-  else client_->setReading(true);
+  if (evbuffer_get_length(client_->input()) > 0)
+    readHead();  // a pipelined request
+  else
+    client_->setReading(true);
 }
 
 void HttpSession::closeGracefully() {

@@ -8,7 +8,6 @@
 // deferDelete it then).
 #pragma once
 
-
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -45,9 +44,7 @@ struct HttpSessionParams {
   AccessLog* access_log = nullptr;
 };
 
-class HttpSession final : public net::Session,
-                          private ExchangeOwner,
-                          private net::StreamHandler {
+class HttpSession final : public net::Session, private ExchangeOwner, private net::StreamHandler {
  public:
   using DoneCallback = std::function<void(net::Session&)>;
 
@@ -92,9 +89,10 @@ class HttpSession final : public net::Session,
   bool draining_ = false;
   bool peer_closed_ = false;
   bool reading_heads_ = false;  // readHead() is on the stack
-  bool read_again_ = false;     // ...and was asked again from below  // the client sent its FIN: answer what it asked, then close
-  net::Timer header_timer_;   // client_header: the whole head must arrive in time
-  net::Timer idle_timer_;     // client_idle: between requests; lingering close
+  bool read_again_ = false;     // ...and was asked again from below  // the client sent its FIN:
+                                // answer what it asked, then close
+  net::Timer header_timer_;     // client_header: the whole head must arrive in time
+  net::Timer idle_timer_;       // client_idle: between requests; lingering close
   RequestHead head_;
   std::unique_ptr<Exchange> exchange_;
   std::unique_ptr<net::BytePump> tunnel_;

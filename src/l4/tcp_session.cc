@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "upstream/hash_key.h"
 #include "core/time_text.h"
+#include "upstream/hash_key.h"
 
 namespace fulcrum::l4 {
 

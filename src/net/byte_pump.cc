@@ -59,7 +59,9 @@ void BytePump::sendFinIfDrained(int to) {
     finish(Result{End::Completed, -1, {}});
 }
 
-void BytePump::onReadable(Stream& stream) { moveInput(indexOf(stream)); }
+void BytePump::onReadable(Stream& stream) {
+  moveInput(indexOf(stream));
+}
 
 void BytePump::onDrained(Stream& stream) {
   if (finished_) return;

@@ -22,7 +22,8 @@ Stream::Stream(EventLoop& loop, int fd)
       input_(evbuffer_new()),
       output_(evbuffer_new()),
       read_event_(event_new(loop.base(), fd, EV_READ | EV_PERSIST, &Stream::onReadEvent, this)),
-      write_event_(event_new(loop.base(), fd, EV_WRITE | EV_PERSIST, &Stream::onWriteEvent, this)) {}
+      write_event_(event_new(loop.base(), fd, EV_WRITE | EV_PERSIST, &Stream::onWriteEvent, this)) {
+}
 
 Stream::~Stream() {
   event_free(read_event_);
@@ -35,8 +36,10 @@ Stream::~Stream() {
 void Stream::setReading(bool reading) {
   if (reading == reading_) return;
   reading_ = reading;
-  if (reading) event_add(read_event_, nullptr);
-  else event_del(read_event_);
+  if (reading)
+    event_add(read_event_, nullptr);
+  else
+    event_del(read_event_);
 }
 
 void Stream::armWrite() {
@@ -108,7 +111,8 @@ void Stream::onWriteEvent(evutil_socket_t, short, void* arg) {
   if (stream->write_error_ != 0) {
     event_del(stream->write_event_);
     stream->setReading(false);
-    if (stream->handler_ != nullptr) stream->handler_->onClosed(*stream, true, stream->write_error_);
+    if (stream->handler_ != nullptr)
+      stream->handler_->onClosed(*stream, true, stream->write_error_);
     return;
   }
   size_t left = evbuffer_get_length(stream->output_);

@@ -63,7 +63,8 @@ void ConnPool::sweep() {
     if (!list.empty()) oldest_kept = std::min(oldest_kept, list.back().since);
   }
   if (idle_total_ > 0)
-    sweep_timer_.arm(std::chrono::ceil<std::chrono::milliseconds>(oldest_kept + idle_timeout_ - now));
+    sweep_timer_.arm(
+        std::chrono::ceil<std::chrono::milliseconds>(oldest_kept + idle_timeout_ - now));
 }
 
 }  // namespace fulcrum::upstream

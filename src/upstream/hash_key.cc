@@ -13,12 +13,18 @@ constexpr uint64_t kSeed = 0x66756c6372756dULL;
 
 std::string HashKey::describe() const {
   switch (kind) {
-    case Kind::None: return "none";
-    case Kind::SourceIp: return "source_ip";
-    case Kind::Header: return "header:" + name;
-    case Kind::Cookie: return "cookie:" + name;
-    case Kind::Uri: return "uri";
-    case Kind::UriWithQuery: return "uri_with_query";
+    case Kind::None:
+      return "none";
+    case Kind::SourceIp:
+      return "source_ip";
+    case Kind::Header:
+      return "header:" + name;
+    case Kind::Cookie:
+      return "cookie:" + name;
+    case Kind::Uri:
+      return "uri";
+    case Kind::UriWithQuery:
+      return "uri_with_query";
   }
   return "?";
 }

@@ -1,12 +1,23 @@
 #include "upstream/registry.h"
 
-#include <array>
 #include <vector>
 
+#include "balance/least_conn.h"
+#include "balance/least_time.h"
+#include "balance/maglev.h"
+#include "balance/p2c.h"
+#include "balance/ring_hash.h"
 #include "balance/round_robin.h"
+#include "balance/weighted_random.h"
+#include "balance/weighted_round_robin.h"
 
 namespace fulcrum::upstream {
 namespace {
+
+template <class T>
+StrategyPtr make(const StrategyEnv& env) {
+  return std::make_unique<T>(env);
+}
 
 const std::vector<StrategyInfo>& table() {
   static const std::vector<StrategyInfo> entries{
@@ -15,12 +26,16 @@ const std::vector<StrategyInfo>& table() {
          return std::make_unique<balance::RoundRobin>(*env.random);
        },
        nullptr, false},
+      {"weighted_round_robin", make<balance::WeightedRoundRobin>, nullptr, false},
+      {"least_conn", make<balance::LeastConn>, nullptr, false},
+      {"least_time", make<balance::LeastTime>, nullptr, false},
+      {"random", make<balance::WeightedRandom>, nullptr, false},
+      {"p2c", make<balance::PowerOfTwoChoices>, nullptr, false},
+      {"ring_hash", make<balance::RingHash>, balance::buildRing, true},
+      {"maglev", make<balance::Maglev>, balance::buildMaglevTable, true},
   };
   return entries;
 }
-
-constexpr std::array<std::string_view, 7> kPlanned{
-    "weighted_round_robin", "least_conn", "least_time", "random", "p2c", "ring_hash", "maglev"};
 
 }  // namespace
 
@@ -28,13 +43,6 @@ const StrategyInfo* findStrategy(std::string_view name) {
   for (const auto& entry : table())
     if (entry.name == name) return &entry;
   return nullptr;
-}
-
-bool isPlannedStrategy(std::string_view name) {
-  if (findStrategy(name) != nullptr) return false;
-  for (auto planned : kPlanned)
-    if (planned == name) return true;
-  return false;
 }
 
 std::string strategyNames() {

@@ -18,8 +18,6 @@ struct StrategyInfo {
 
 // nullptr when the name is not a built strategy.
 const StrategyInfo* findStrategy(std::string_view name);
-// Names in the design that this version does not build yet.
-bool isPlannedStrategy(std::string_view name);
 // "round_robin, ..." for error messages.
 std::string strategyNames();
 

@@ -55,7 +55,7 @@ class Strategy {
 using StrategyPtr = std::unique_ptr<Strategy>;
 using StrategyFactory = std::function<StrategyPtr(const StrategyEnv& env)>;
 // Builds a hash strategy's shared table for a HostSet (any thread).
-using TableBuilder =
-    std::function<std::shared_ptr<const void>(const HostSet& hosts, const StrategyOptions& options)>;
+using TableBuilder = std::function<std::shared_ptr<const void>(const HostSet& hosts,
+                                                               const StrategyOptions& options)>;
 
 }  // namespace fulcrum::upstream

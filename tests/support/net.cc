@@ -139,7 +139,8 @@ std::string readHeadBytes(int fd, std::chrono::milliseconds deadline) {
   auto until = std::chrono::steady_clock::now() + deadline;
   std::string head;
   while (head.size() < 4 || head.compare(head.size() - 4, 4, "\r\n\r\n") != 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
     if (left.count() <= 0 || !readExactly(fd, head, 1, left)) return std::string();
   }
   return head;

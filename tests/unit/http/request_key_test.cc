@@ -48,7 +48,8 @@ TEST_CASE("a request without the key has none, so the picker falls back") {
 }
 
 TEST_CASE("cookies are found among several, in several Cookie fields") {
-  Parsed request("GET / HTTP/1.1\r\nHost: t\r\nCookie: a=1; session=abc ;b=2\r\nCookie: c=3\r\n\r\n");
+  Parsed request(
+      "GET / HTTP/1.1\r\nHost: t\r\nCookie: a=1; session=abc ;b=2\r\nCookie: c=3\r\n\r\n");
   CHECK(findCookie(request.head, "session") == "abc");
   CHECK(findCookie(request.head, "c") == "3");
   CHECK(findCookie(request.head, "sess").empty());

@@ -68,9 +68,12 @@ TEST_CASE("the registry knows round_robin and lists valid names") {
   REQUIRE(findStrategy("round_robin") != nullptr);
   CHECK_FALSE(findStrategy("round_robin")->uses_hash);
   CHECK(findStrategy("nope") == nullptr);
-  CHECK(isPlannedStrategy("maglev"));
-  CHECK_FALSE(isPlannedStrategy("round_robin"));
-  CHECK(strategyNames() == "round_robin");
+  REQUIRE(findStrategy("maglev") != nullptr);
+  CHECK(findStrategy("maglev")->uses_hash);
+  CHECK(findStrategy("maglev")->table_builder != nullptr);
+  CHECK(
+      strategyNames() ==
+      "round_robin, weighted_round_robin, least_conn, least_time, random, p2c, ring_hash, maglev");
 }
 
 TEST_CASE("the tried set holds indexes past the inline 64") {

@@ -1,0 +1,224 @@
+#include <doctest/doctest.h>
+#include <xxhash.h>
+
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "balance/ring_hash.h"
+
+using namespace fulcrum;
+using namespace fulcrum::upstream;
+
+namespace {
+
+std::vector<Server> makeServers(size_t count) {
+  std::vector<Server> servers(count);
+  for (size_t i = 0; i < count; ++i) {
+    servers[i].label = "10.0.0." + std::to_string(i + 1) + ":80";
+    servers[i].index = static_cast<uint32_t>(i);
+  }
+  return servers;
+}
+
+HostSet ringHostSet(const std::vector<Server>& servers, const StrategyOptions& options,
+                    uint32_t skip_index = UINT32_MAX) {
+  HostSet set;
+  for (const auto& server : servers)
+    if (server.index != skip_index) set.hosts.push_back(&server);
+  set.table = balance::buildRing(set, options);
+  return set;
+}
+
+uint64_t keyHash(uint64_t i) {
+  return XXH3_64bits(&i, sizeof i);
+}
+
+// A RingHash with the worker's environment, rebuilt on `hosts`.
+struct Picker {
+  Picker(const HostSet& hosts, const StrategyOptions& options, size_t servers)
+      : load(servers), env{&random, &load, &options}, ring(env) {
+    ring.rebuild(hosts);
+  }
+  const Server* pick(uint64_t hash) {
+    TriedSet none;
+    return ring.pick({none, hash});
+  }
+  Random random{3};
+  LoadTable load;
+  StrategyEnv env;
+  balance::RingHash ring;
+};
+
+const balance::RingTable& tableOf(const HostSet& hosts) {
+  return *static_cast<const balance::RingTable*>(hosts.table.get());
+}
+
+}  // namespace
+
+TEST_CASE("ring hash sends the same key to the same server on every instance") {
+  StrategyOptions options;
+  // Two instances: separate Server objects, separately built rings.
+  auto servers_a = makeServers(10);
+  auto servers_b = makeServers(10);
+  HostSet hosts_a = ringHostSet(servers_a, options);
+  HostSet hosts_b = ringHostSet(servers_b, options);
+  Picker a(hosts_a, options, 10);
+  Picker b(hosts_b, options, 10);
+  for (uint64_t i = 0; i < 10000; ++i) {
+    const Server* first = a.pick(keyHash(i));
+    REQUIRE(first != nullptr);
+    CHECK(a.pick(keyHash(i)) == first);
+    REQUIRE(b.pick(keyHash(i)) != nullptr);
+    CHECK(b.pick(keyHash(i))->label == first->label);
+  }
+}
+
+TEST_CASE("ring hash does not depend on the order of the host set") {
+  StrategyOptions options;
+  auto servers = makeServers(10);
+  HostSet forward = ringHostSet(servers, options);
+  HostSet reversed;
+  reversed.hosts.assign(forward.hosts.rbegin(), forward.hosts.rend());
+  reversed.table = balance::buildRing(reversed, options);
+  Picker a(forward, options, 10);
+  Picker b(reversed, options, 10);
+  for (uint64_t i = 0; i < 10000; ++i) CHECK(a.pick(keyHash(i)) == b.pick(keyHash(i)));
+}
+
+TEST_CASE("ring hash moves only the keys of the removed server") {
+  constexpr size_t kServers = 10;
+  constexpr uint64_t kKeys = 100000;
+  constexpr uint32_t kRemoved = 4;
+  StrategyOptions options;
+  auto servers = makeServers(kServers);
+  HostSet before_hosts = ringHostSet(servers, options);
+  HostSet after_hosts = ringHostSet(servers, options, kRemoved);
+  Picker before(before_hosts, options, kServers);
+  Picker after(after_hosts, options, kServers);
+
+  uint64_t moved = 0;
+  uint64_t moved_elsewhere = 0;
+  for (uint64_t i = 0; i < kKeys; ++i) {
+    const Server* was = before.pick(keyHash(i));
+    const Server* now = after.pick(keyHash(i));
+    REQUIRE(now != nullptr);
+    CHECK(now->index != kRemoved);
+    if (was == now) continue;
+    ++moved;
+    if (was->index != kRemoved) ++moved_elsewhere;
+  }
+  const double fraction = static_cast<double>(moved) / kKeys;
+  MESSAGE("ring_hash moved fraction on removing 1 of 10: " << fraction);
+  CHECK(moved_elsewhere == 0);
+  CHECK(fraction >= 0.5 / kServers);
+  CHECK(fraction <= 1.6 / kServers);
+}
+
+TEST_CASE("ring hash gives a weight-2 server about twice the share of a weight-1 server") {
+  constexpr uint64_t kKeys = 1000000;
+  // With 160 points per weight a server's share of the ring varies by about
+  // 1/sqrt(160) (8 %) around its weight's share; 1000 points (the config's
+  // maximum) bring that near 3 %, so the test sees the weighting itself.
+  StrategyOptions options;
+  options.ring_points_per_weight = 1000;
+  auto servers = makeServers(5);
+  servers[2].weight = 2;
+  HostSet hosts = ringHostSet(servers, options);
+  Picker picker(hosts, options, servers.size());
+  std::map<uint32_t, uint64_t> counts;
+  for (uint64_t i = 0; i < kKeys; ++i) counts[picker.pick(keyHash(i))->index]++;
+
+  double weight_one_mean = 0;
+  for (uint32_t index : {0u, 1u, 3u, 4u}) weight_one_mean += static_cast<double>(counts[index]) / 4;
+  const double ratio = static_cast<double>(counts[2]) / weight_one_mean;
+  MESSAGE("ring_hash weight-2 / weight-1 share ratio: " << ratio);
+  CHECK(std::fabs(ratio / 2.0 - 1) <= 0.10);
+}
+
+TEST_CASE("ring hash skips tried servers clockwise to the next distinct untried server") {
+  StrategyOptions options;
+  auto servers = makeServers(6);
+  HostSet hosts = ringHostSet(servers, options);
+  Picker picker(hosts, options, servers.size());
+  const auto& points = tableOf(hosts).points;
+
+  for (uint64_t i = 0; i < 2000; ++i) {
+    const uint64_t hash = keyHash(i);
+    TriedSet tried;
+    for (size_t attempt = 0; attempt < servers.size(); ++attempt) {
+      const Server* server = picker.ring.pick({tried, hash});
+      REQUIRE(server != nullptr);
+      CHECK_FALSE(tried.contains(server->index));
+
+      // The expected answer: walk the ring from the key's point.
+      size_t at = 0;
+      while (at < points.size() && points[at].hash < hash) ++at;
+      if (at == points.size()) at = 0;
+      while (tried.contains(points[at].server->index)) at = (at + 1) % points.size();
+      CHECK(server == points[at].server);
+      tried.add(server->index);
+    }
+    CHECK(picker.ring.pick({tried, hash}) == nullptr);
+  }
+}
+
+TEST_CASE("ring hash ignores tried servers outside its host set") {
+  StrategyOptions options;
+  auto servers = makeServers(3);
+  HostSet hosts = ringHostSet(servers, options);
+  Picker picker(hosts, options, servers.size());
+  TriedSet tried;
+  tried.add(0);
+  tried.add(1);
+  tried.add(70);  // not in this host set
+  for (uint64_t i = 0; i < 100; ++i) CHECK(picker.ring.pick({tried, keyHash(i)}) == &servers[2]);
+}
+
+TEST_CASE("ring hash places ring_points_per_weight points per unit of weight") {
+  StrategyOptions options;
+  options.ring_points_per_weight = 7;
+  auto servers = makeServers(3);
+  servers[1].weight = 3;
+  HostSet hosts = ringHostSet(servers, options);
+  const auto& points = tableOf(hosts).points;
+  CHECK(points.size() == 7 * (1 + 3 + 1));
+  std::map<uint32_t, size_t> per_server;
+  for (const auto& point : points) per_server[point.server->index]++;
+  CHECK(per_server[0] == 7);
+  CHECK(per_server[1] == 21);
+  CHECK(per_server[2] == 7);
+  for (size_t i = 1; i < points.size(); ++i) CHECK(points[i - 1].hash <= points[i].hash);
+
+  Picker picker(hosts, options, servers.size());
+  for (uint64_t i = 0; i < 1000; ++i) CHECK(picker.pick(keyHash(i)) != nullptr);
+}
+
+TEST_CASE("ring hash with the default options places 160 points per unit of weight") {
+  StrategyOptions options;
+  auto servers = makeServers(4);
+  HostSet hosts = ringHostSet(servers, options);
+  CHECK(tableOf(hosts).points.size() == 160 * 4);
+}
+
+TEST_CASE("ring hash over an empty host set or without a table picks nothing") {
+  StrategyOptions options;
+  HostSet empty;
+  empty.table = balance::buildRing(empty, options);
+  Picker on_empty(empty, options, 0);
+  CHECK(on_empty.pick(keyHash(1)) == nullptr);
+
+  auto servers = makeServers(3);
+  HostSet no_table;
+  for (const auto& server : servers) no_table.hosts.push_back(&server);
+  Picker without_table(no_table, options, servers.size());
+  CHECK(without_table.pick(keyHash(1)) == nullptr);
+
+  // Never rebuilt at all.
+  Random random(1);
+  LoadTable load(0);
+  balance::RingHash fresh(StrategyEnv{&random, &load, &options});
+  TriedSet none;
+  CHECK(fresh.pick({none, keyHash(1)}) == nullptr);
+}
