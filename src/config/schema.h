@@ -104,7 +104,7 @@ struct ListenerConfig {
   std::vector<RouteConfig> routes;       // http only
   Duration idle_timeout = 1h;            // tcp connections and upgraded http tunnels
   Duration client_header_timeout = 10s;  // http: to receive a whole request head
-  Duration client_idle_timeout = 60s;    // http: keep-alive wait between requests
+  Duration client_idle_timeout = 60s;    // http: keep-alive wait; pause in a request body
   HttpLimitsConfig limits;               // http only
   unsigned backlog = 511;
   Mark mark;

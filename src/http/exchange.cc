@@ -21,6 +21,7 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
       pending_(evbuffer_new()),
       connector_(*context.loop),
       response_timer_(*context.loop, [this] { onResponseTimeout(); }),
+      body_timer_(*context.loop, [this] { onBodyTimeout(); }),
       request_body_(request.framing, request.content_length, *context.limits, request.max_body) {
   evbuffer_add_buffer(pending_, request_head);
 }
@@ -54,6 +55,7 @@ void Exchange::start() {
     fail(request_body_.overLimit() ? 413 : 400, request_body_.error());
     return;
   }
+  if (!request_body_.done()) body_timer_.arm(context_.client_body_timeout);
   connectNext();
 }
 
@@ -118,7 +120,8 @@ void Exchange::clientReadable() {
 void Exchange::pumpRequest() {
   if (finished_ || !server_ || request_body_.done()) return;
   evbuffer* output = server_->output();
-  result_.request_bytes += request_body_.forward(context_.client->input(), output);
+  size_t moved = request_body_.forward(context_.client->input(), output);
+  result_.request_bytes += moved;
   if (request_body_.failed()) {
     fail(request_body_.overLimit() ? 413 : 400, request_body_.error());
     return;
@@ -129,9 +132,14 @@ void Exchange::pumpRequest() {
   }
   startResponseClock();
   server_->flush();
-  // Backpressure: stop reading the client while the server is behind.
+  // Backpressure: stop reading the client while the server is behind (and
+  // then the client is not on the clock either).
   bool full = evbuffer_get_length(output) >= kHttpMaxBuffered;
   if (full == context_.client->reading()) context_.client->setReading(!full);
+  if (request_body_.done() || full)
+    body_timer_.cancel();
+  else if (moved > 0 || !body_timer_.armed())
+    body_timer_.arm(context_.client_body_timeout);
 }
 
 void Exchange::onDrained(net::Stream&) {
@@ -296,6 +304,16 @@ void Exchange::onResponseTimeout() {
     fail(504, why);
 }
 
+void Exchange::onBodyTimeout() {
+  if (finished_ || request_body_.done()) return;
+  std::string why = "the client sent no request body bytes for " +
+                    std::to_string(context_.client_body_timeout.count()) + "ms";
+  if (result_.response_started)
+    finish(true, why);
+  else
+    fail(408, why);
+}
+
 void Exchange::clientClosed(bool error, const std::string& why) {
   if (finished_) return;
   result_.client_close = true;
@@ -314,6 +332,7 @@ void Exchange::finish(bool error, const std::string& detail) {
   if (finished_) return;
   finished_ = true;
   response_timer_.cancel();
+  body_timer_.cancel();
   connector_.cancel();
   result_.error = error;
   result_.detail = detail;

@@ -83,6 +83,9 @@ struct ExchangeContext {
   upstream::UpstreamPicker* picker = nullptr;
   upstream::ConnPool* pool = nullptr;
   const Limits* limits = nullptr;
+  // Longest pause in a request body the client is sending (client_idle);
+  // past it the client gets 408 (or is closed, if the response started).
+  std::chrono::milliseconds client_body_timeout{60000};
 };
 
 // Per direction, like the TCP proxy.
@@ -111,6 +114,7 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   void pumpResponse();
   void readResponseHeads();
   void onResponseTimeout();
+  void onBodyTimeout();
   void finish(bool error, const std::string& detail);
   void fail(int status, const std::string& detail);
   void releaseServerConnection(bool reusable);
@@ -129,6 +133,7 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   evbuffer* replay_ = nullptr;  // a copy of what was sent on a reused connection
   net::Connector connector_;
   net::Timer response_timer_;
+  net::Timer body_timer_;
   upstream::TriedSet tried_;
   std::unique_ptr<net::Stream> server_;
   bool reused_ = false;

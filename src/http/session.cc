@@ -27,7 +27,7 @@ const char* publicMessage(int status) {
     case 404:
       return "no route matches this request";
     case 408:
-      return "the request head did not arrive in time";
+      return "the request did not arrive in time";
     case 413:
       return "the request body is larger than allowed";
     case 414:
@@ -264,7 +264,7 @@ void HttpSession::beginRequest() {
   size_t index = static_cast<size_t>(upstream_ - params_.runtime->upstreams().data());
   const UpstreamState& upstream = (*params_.upstreams)[index];
   ExchangeContext context{params_.loop, client_.get(), upstream.picker, upstream.pool,
-                          &params_.listener->limits};
+                          &params_.listener->limits, params_.listener->client_idle_timeout};
   ExchangeOwner& owner = *this;
   exchange_ = std::make_unique<Exchange>(context, owner, info, request_head);
   evbuffer_free(request_head);
