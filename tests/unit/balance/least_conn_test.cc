@@ -5,51 +5,13 @@
 #include <vector>
 
 #include "balance/least_conn.h"
+#include "support/balance_fixture.h"
 
 using namespace fulcrum;
 using namespace fulcrum::upstream;
+using test::countPicks;
 
-namespace {
-
-std::vector<Server> makeServers(const std::vector<unsigned>& weights) {
-  std::vector<Server> servers(weights.size());
-  for (size_t i = 0; i < weights.size(); ++i) {
-    servers[i].label = "s" + std::to_string(i);
-    servers[i].weight = weights[i];
-    servers[i].index = static_cast<uint32_t>(i);
-  }
-  return servers;
-}
-
-HostSet hostSet(const std::vector<Server>& servers) {
-  HostSet set;
-  for (const auto& server : servers) set.hosts.push_back(&server);
-  return set;
-}
-
-struct Fixture {
-  explicit Fixture(const std::vector<unsigned>& weights, uint64_t seed = 5)
-      : random(seed),
-        servers(makeServers(weights)),
-        load(weights.size()),
-        env{&random, &load, &options},
-        lc(env) {
-    lc.rebuild(hostSet(servers));
-  }
-
-  void setActive(uint32_t index, int count) {
-    for (int i = 0; i < count; ++i) load.started(index);
-  }
-
-  Random random;
-  std::vector<Server> servers;
-  LoadTable load;
-  StrategyOptions options;
-  StrategyEnv env;
-  balance::LeastConn lc;
-};
-
-}  // namespace
+using Fixture = test::StrategyFixture<balance::LeastConn, 5>;
 
 TEST_CASE("least conn steers away from a loaded server") {
   Fixture f({1, 1, 1});
@@ -59,7 +21,7 @@ TEST_CASE("least conn steers away from a loaded server") {
   // Each pick becomes a request in flight: s1 and s2 fill up to s0's level
   // before s0 gets anything.
   for (int i = 0; i < 10; ++i) {
-    const Server* server = f.lc.pick({none});
+    const Server* server = f.strategy.pick({none});
     REQUIRE(server != nullptr);
     counts[server->index]++;
     f.load.started(server->index);
@@ -68,8 +30,7 @@ TEST_CASE("least conn steers away from a loaded server") {
   CHECK(counts[1] == 5);
   CHECK(counts[2] == 5);
   // All at 5 now: s0 is back in the rotation.
-  counts.clear();
-  for (int i = 0; i < 3; ++i) counts[f.lc.pick({none})->index]++;
+  counts = countPicks(f.strategy, 3);
   CHECK(counts.size() == 3);
 }
 
@@ -79,9 +40,7 @@ TEST_CASE("least conn weighs load: weight 2 with 3 in flight ties weight 1 with 
   f.setActive(0, 3);
   f.setActive(1, 1);
   f.setActive(2, 4);
-  TriedSet none;
-  std::map<uint32_t, int> counts;
-  for (int i = 0; i < 10; ++i) counts[f.lc.pick({none})->index]++;
+  std::map<uint32_t, int> counts = countPicks(f.strategy, 10);
   CHECK(counts[0] == 5);
   CHECK(counts[1] == 5);
   CHECK(counts[2] == 0);
@@ -93,25 +52,24 @@ TEST_CASE("least conn counts the request about to be sent, so weight matters whe
   f.setActive(0, 2);
   f.setActive(1, 1);
   TriedSet none;
-  for (int i = 0; i < 5; ++i) CHECK(f.lc.pick({none})->index == 0);
+  for (int i = 0; i < 5; ++i) CHECK(f.strategy.pick({none})->index == 0);
   // Idle servers: the heavier one has the lower (0 + 1) / weight.
   Fixture idle({1, 3, 1});
-  CHECK(idle.lc.pick({none})->index == 1);
+  CHECK(idle.strategy.pick({none})->index == 1);
 }
 
 TEST_CASE("least conn rotates among tied servers") {
   Fixture f({1, 1, 1, 1});
   TriedSet none;
-  const Server* first = f.lc.pick({none});
+  const Server* first = f.strategy.pick({none});
   REQUIRE(first != nullptr);
-  for (uint32_t i = 1; i < 8; ++i) CHECK(f.lc.pick({none})->index == (first->index + i) % 4);
+  for (uint32_t i = 1; i < 8; ++i) CHECK(f.strategy.pick({none})->index == (first->index + i) % 4);
 
   // Only s0 and s3 tie for least: they alternate, with no bias to either.
   Fixture g({1, 1, 1, 1});
   g.setActive(1, 2);
   g.setActive(2, 2);
-  std::map<uint32_t, int> counts;
-  for (int i = 0; i < 10; ++i) counts[g.lc.pick({none})->index]++;
+  std::map<uint32_t, int> counts = countPicks(g.strategy, 10);
   CHECK(counts[0] == 5);
   CHECK(counts[3] == 5);
 }
@@ -121,7 +79,7 @@ TEST_CASE("least conn workers start at different offsets") {
   TriedSet none;
   for (uint64_t seed = 0; seed < 64; ++seed) {
     Fixture f({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, seed);
-    first_picks[f.lc.pick({none})->index]++;
+    first_picks[f.strategy.pick({none})->index]++;
   }
   CHECK(first_picks.size() >= 8);
 }
@@ -131,15 +89,15 @@ TEST_CASE("least conn never returns a tried server while another is untried") {
   f.setActive(2, 7);
   TriedSet tried;
   for (size_t attempt = 0; attempt < f.servers.size(); ++attempt) {
-    const Server* server = f.lc.pick({tried});
+    const Server* server = f.strategy.pick({tried});
     REQUIRE(server != nullptr);
     CHECK_FALSE(tried.contains(server->index));
     tried.add(server->index);
   }
-  CHECK(f.lc.pick({tried}) == nullptr);
+  CHECK(f.strategy.pick({tried}) == nullptr);
 }
 
 TEST_CASE("least conn over an empty host set picks nothing") {
   Fixture f({});
-  CHECK(f.lc.pick({TriedSet{}}) == nullptr);
+  CHECK(f.strategy.pick({TriedSet{}}) == nullptr);
 }

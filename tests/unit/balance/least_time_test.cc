@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "balance/least_time.h"
+#include "support/balance_fixture.h"
 
 using namespace fulcrum;
 using namespace fulcrum::upstream;
@@ -13,43 +14,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::vector<Server> makeServers(const std::vector<unsigned>& weights) {
-  std::vector<Server> servers(weights.size());
-  for (size_t i = 0; i < weights.size(); ++i) {
-    servers[i].label = "s" + std::to_string(i);
-    servers[i].weight = weights[i];
-    servers[i].index = static_cast<uint32_t>(i);
-  }
-  return servers;
-}
-
-HostSet hostSet(const std::vector<Server>& servers) {
-  HostSet set;
-  for (const auto& server : servers) set.hosts.push_back(&server);
-  return set;
-}
-
 const LoadTable::Clock::time_point kStart{std::chrono::hours(1)};
 
-struct Fixture {
-  explicit Fixture(const std::vector<unsigned>& weights)
-      : servers(makeServers(weights)),
-        load(weights.size(), 10s),
-        env{&random, &load, &options},
-        lt(env) {
-    lt.rebuild(hostSet(servers));
-  }
+// The LoadTable's latency decay is its default, 10 s.
+struct Fixture : test::StrategyFixture<balance::LeastTime, 9> {
+  explicit Fixture(const std::vector<unsigned>& weights) : StrategyFixture(weights) {}
 
   const Server* pick(LoadTable::Clock::time_point now, const TriedSet& tried = {}) {
-    return lt.pick({tried, 0, now});
+    return strategy.pick({tried, 0, now});
   }
-
-  Random random{9};
-  std::vector<Server> servers;
-  LoadTable load;
-  StrategyOptions options;
-  StrategyEnv env;
-  balance::LeastTime lt;
 };
 
 }  // namespace

@@ -1,5 +1,4 @@
 #include <doctest/doctest.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cmath>
@@ -8,49 +7,26 @@
 #include <vector>
 
 #include "balance/maglev.h"
+#include "support/balance_fixture.h"
 
 using namespace fulcrum;
 using namespace fulcrum::upstream;
+using test::countKeys;
+using test::keyHash;
 
 namespace {
 
 std::vector<Server> makeServers(size_t count) {
-  std::vector<Server> servers(count);
-  for (size_t i = 0; i < count; ++i) {
-    servers[i].label = "10.0.0." + std::to_string(i + 1) + ":80";
-    servers[i].index = static_cast<uint32_t>(i);
-  }
-  return servers;
+  return test::makeServers(count, test::addressLabel);
 }
 
 HostSet maglevHostSet(const std::vector<Server>& servers, const StrategyOptions& options,
-                      uint32_t skip_index = UINT32_MAX) {
-  HostSet set;
-  for (const auto& server : servers)
-    if (server.index != skip_index) set.hosts.push_back(&server);
-  set.table = balance::buildMaglevTable(set, options);
-  return set;
-}
-
-uint64_t keyHash(uint64_t i) {
-  return XXH3_64bits(&i, sizeof i);
+                      uint32_t skip_index = test::kSkipNone) {
+  return test::hashHostSetOf(servers, balance::buildMaglevTable, options, skip_index);
 }
 
 // A Maglev with the worker's environment, rebuilt on `hosts`.
-struct Picker {
-  Picker(const HostSet& hosts, const StrategyOptions& options, size_t servers)
-      : load(servers), env{&random, &load, &options}, maglev(env) {
-    maglev.rebuild(hosts);
-  }
-  const Server* pick(uint64_t hash) {
-    TriedSet none;
-    return maglev.pick({none, hash});
-  }
-  Random random{5};
-  LoadTable load;
-  StrategyEnv env;
-  balance::Maglev maglev;
-};
+using Picker = test::HashPicker<balance::Maglev, 5>;
 
 const balance::MaglevTable& tableOf(const HostSet& hosts) {
   return *static_cast<const balance::MaglevTable*>(hosts.table.get());
@@ -131,8 +107,7 @@ TEST_CASE("maglev spreads keys evenly over equal servers") {
   }
 
   Picker picker(hosts, options, kServers);
-  std::map<uint32_t, uint64_t> counts;
-  for (uint64_t i = 0; i < kKeys; ++i) counts[picker.pick(keyHash(i))->index]++;
+  std::map<uint32_t, uint64_t> counts = countKeys(picker, kKeys);
   double worst = 0;
   for (const auto& [index, count] : counts) {
     const double share = static_cast<double>(count) / kKeys;
@@ -150,8 +125,7 @@ TEST_CASE("maglev gives a weight-2 server about twice the share of a weight-1 se
   servers[2].weight = 2;
   HostSet hosts = maglevHostSet(servers, options);
   Picker picker(hosts, options, servers.size());
-  std::map<uint32_t, uint64_t> counts;
-  for (uint64_t i = 0; i < kKeys; ++i) counts[picker.pick(keyHash(i))->index]++;
+  std::map<uint32_t, uint64_t> counts = countKeys(picker, kKeys);
 
   for (uint32_t index : {0u, 1u, 3u, 4u}) {
     const double ratio = static_cast<double>(counts[2]) / static_cast<double>(counts[index]);
@@ -172,7 +146,7 @@ TEST_CASE("maglev skips tried servers forward to the next distinct untried serve
     const uint64_t hash = keyHash(i);
     TriedSet tried;
     for (size_t attempt = 0; attempt < servers.size(); ++attempt) {
-      const Server* server = picker.maglev.pick({tried, hash});
+      const Server* server = picker.strategy.pick({tried, hash});
       REQUIRE(server != nullptr);
       CHECK_FALSE(tried.contains(server->index));
 
@@ -182,7 +156,7 @@ TEST_CASE("maglev skips tried servers forward to the next distinct untried serve
       CHECK(server == slots[at]);
       tried.add(server->index);
     }
-    CHECK(picker.maglev.pick({tried, hash}) == nullptr);
+    CHECK(picker.strategy.pick({tried, hash}) == nullptr);
   }
 }
 
@@ -195,7 +169,8 @@ TEST_CASE("maglev ignores tried servers outside its host set") {
   tried.add(0);
   tried.add(1);
   tried.add(70);  // not in this host set
-  for (uint64_t i = 0; i < 100; ++i) CHECK(picker.maglev.pick({tried, keyHash(i)}) == &servers[2]);
+  for (uint64_t i = 0; i < 100; ++i)
+    CHECK(picker.strategy.pick({tried, keyHash(i)}) == &servers[2]);
 }
 
 TEST_CASE("maglev honours the table size option") {
@@ -233,14 +208,12 @@ TEST_CASE("maglev over an empty host set or without a table picks nothing") {
   CHECK(on_empty.pick(keyHash(1)) == nullptr);
 
   auto servers = makeServers(3);
-  HostSet no_table;
-  for (const auto& server : servers) no_table.hosts.push_back(&server);
+  HostSet no_table = test::hostSetOf(servers);
   Picker without_table(no_table, options, servers.size());
   CHECK(without_table.pick(keyHash(1)) == nullptr);
 
-  Random random(1);
-  LoadTable load(0);
-  balance::Maglev fresh(StrategyEnv{&random, &load, &options});
+  test::WorkerEnv worker(0, 1, &options);
+  balance::Maglev fresh(worker.env);
   TriedSet none;
   CHECK(fresh.pick({none, keyHash(1)}) == nullptr);
 }

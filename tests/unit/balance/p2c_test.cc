@@ -6,46 +6,12 @@
 #include <vector>
 
 #include "balance/p2c.h"
+#include "support/balance_fixture.h"
 
 using namespace fulcrum;
 using namespace fulcrum::upstream;
 
-namespace {
-
-std::vector<Server> makeServers(const std::vector<unsigned>& weights) {
-  std::vector<Server> servers(weights.size());
-  for (size_t i = 0; i < weights.size(); ++i) {
-    servers[i].label = "s" + std::to_string(i);
-    servers[i].weight = weights[i];
-    servers[i].index = static_cast<uint32_t>(i);
-  }
-  return servers;
-}
-
-HostSet hostSet(const std::vector<Server>& servers) {
-  HostSet set;
-  for (const auto& server : servers) set.hosts.push_back(&server);
-  return set;
-}
-
-struct Fixture {
-  explicit Fixture(const std::vector<unsigned>& weights)
-      : servers(makeServers(weights)),
-        load(weights.size()),
-        env{&random, &load, &options},
-        p2c(env) {
-    p2c.rebuild(hostSet(servers));
-  }
-
-  Random random{77};
-  std::vector<Server> servers;
-  LoadTable load;
-  StrategyOptions options;
-  StrategyEnv env;
-  balance::PowerOfTwoChoices p2c;
-};
-
-}  // namespace
+using Fixture = test::StrategyFixture<balance::PowerOfTwoChoices, 77>;
 
 TEST_CASE("p2c steers away from a loaded server") {
   Fixture f({1, 1, 1, 1, 1});
@@ -57,7 +23,7 @@ TEST_CASE("p2c steers away from a loaded server") {
   TriedSet none;
   constexpr int kPicks = 10000;
   for (int i = 0; i < kPicks; ++i) {
-    const Server* server = f.p2c.pick({none});
+    const Server* server = f.strategy.pick({none});
     REQUIRE(server != nullptr);
     counts[server->index]++;
     f.load.started(server->index);
@@ -76,10 +42,10 @@ TEST_CASE("p2c of two servers picks the lighter one per weight") {
   Fixture f({3, 1});
   for (int i = 0; i < 3; ++i) f.load.started(0);  // s0: (3 + 1) / 3 > s1: (0 + 1) / 1
   TriedSet none;
-  for (int i = 0; i < 20; ++i) CHECK(f.p2c.pick({none})->index == 1);
+  for (int i = 0; i < 20; ++i) CHECK(f.strategy.pick({none})->index == 1);
   f.load.finished(0);
   f.load.finished(0);  // s0: (1 + 1) / 3 < 1
-  for (int i = 0; i < 20; ++i) CHECK(f.p2c.pick({none})->index == 0);
+  for (int i = 0; i < 20; ++i) CHECK(f.strategy.pick({none})->index == 0);
 }
 
 TEST_CASE("p2c returns the only untried server") {
@@ -88,9 +54,9 @@ TEST_CASE("p2c returns the only untried server") {
   TriedSet tried;
   tried.add(0);
   tried.add(1);
-  for (int i = 0; i < 20; ++i) CHECK(f.p2c.pick({tried})->index == 2);
+  for (int i = 0; i < 20; ++i) CHECK(f.strategy.pick({tried})->index == 2);
   Fixture single({4});
-  CHECK(single.p2c.pick({TriedSet{}})->index == 0);
+  CHECK(single.strategy.pick({TriedSet{}})->index == 0);
 }
 
 TEST_CASE("p2c never returns a tried server while another is untried") {
@@ -98,15 +64,15 @@ TEST_CASE("p2c never returns a tried server while another is untried") {
   Fixture f(weights);
   TriedSet tried;
   for (size_t attempt = 0; attempt < f.servers.size(); ++attempt) {
-    const Server* server = f.p2c.pick({tried});
+    const Server* server = f.strategy.pick({tried});
     REQUIRE(server != nullptr);
     CHECK_FALSE(tried.contains(server->index));
     tried.add(server->index);
   }
-  CHECK(f.p2c.pick({tried}) == nullptr);
+  CHECK(f.strategy.pick({tried}) == nullptr);
 }
 
 TEST_CASE("p2c over an empty host set picks nothing") {
   Fixture f({});
-  CHECK(f.p2c.pick({TriedSet{}}) == nullptr);
+  CHECK(f.strategy.pick({TriedSet{}}) == nullptr);
 }

@@ -1,5 +1,4 @@
 #include <doctest/doctest.h>
-#include <xxhash.h>
 
 #include <cmath>
 #include <map>
@@ -7,49 +6,26 @@
 #include <vector>
 
 #include "balance/ring_hash.h"
+#include "support/balance_fixture.h"
 
 using namespace fulcrum;
 using namespace fulcrum::upstream;
+using test::countKeys;
+using test::keyHash;
 
 namespace {
 
 std::vector<Server> makeServers(size_t count) {
-  std::vector<Server> servers(count);
-  for (size_t i = 0; i < count; ++i) {
-    servers[i].label = "10.0.0." + std::to_string(i + 1) + ":80";
-    servers[i].index = static_cast<uint32_t>(i);
-  }
-  return servers;
+  return test::makeServers(count, test::addressLabel);
 }
 
 HostSet ringHostSet(const std::vector<Server>& servers, const StrategyOptions& options,
-                    uint32_t skip_index = UINT32_MAX) {
-  HostSet set;
-  for (const auto& server : servers)
-    if (server.index != skip_index) set.hosts.push_back(&server);
-  set.table = balance::buildRing(set, options);
-  return set;
-}
-
-uint64_t keyHash(uint64_t i) {
-  return XXH3_64bits(&i, sizeof i);
+                    uint32_t skip_index = test::kSkipNone) {
+  return test::hashHostSetOf(servers, balance::buildRing, options, skip_index);
 }
 
 // A RingHash with the worker's environment, rebuilt on `hosts`.
-struct Picker {
-  Picker(const HostSet& hosts, const StrategyOptions& options, size_t servers)
-      : load(servers), env{&random, &load, &options}, ring(env) {
-    ring.rebuild(hosts);
-  }
-  const Server* pick(uint64_t hash) {
-    TriedSet none;
-    return ring.pick({none, hash});
-  }
-  Random random{3};
-  LoadTable load;
-  StrategyEnv env;
-  balance::RingHash ring;
-};
+using Picker = test::HashPicker<balance::RingHash, 3>;
 
 const balance::RingTable& tableOf(const HostSet& hosts) {
   return *static_cast<const balance::RingTable*>(hosts.table.get());
@@ -127,8 +103,7 @@ TEST_CASE("ring hash gives a weight-2 server about twice the share of a weight-1
   servers[2].weight = 2;
   HostSet hosts = ringHostSet(servers, options);
   Picker picker(hosts, options, servers.size());
-  std::map<uint32_t, uint64_t> counts;
-  for (uint64_t i = 0; i < kKeys; ++i) counts[picker.pick(keyHash(i))->index]++;
+  std::map<uint32_t, uint64_t> counts = countKeys(picker, kKeys);
 
   double weight_one_mean = 0;
   for (uint32_t index : {0u, 1u, 3u, 4u}) weight_one_mean += static_cast<double>(counts[index]) / 4;
@@ -148,7 +123,7 @@ TEST_CASE("ring hash skips tried servers clockwise to the next distinct untried 
     const uint64_t hash = keyHash(i);
     TriedSet tried;
     for (size_t attempt = 0; attempt < servers.size(); ++attempt) {
-      const Server* server = picker.ring.pick({tried, hash});
+      const Server* server = picker.strategy.pick({tried, hash});
       REQUIRE(server != nullptr);
       CHECK_FALSE(tried.contains(server->index));
 
@@ -160,7 +135,7 @@ TEST_CASE("ring hash skips tried servers clockwise to the next distinct untried 
       CHECK(server == points[at].server);
       tried.add(server->index);
     }
-    CHECK(picker.ring.pick({tried, hash}) == nullptr);
+    CHECK(picker.strategy.pick({tried, hash}) == nullptr);
   }
 }
 
@@ -173,7 +148,8 @@ TEST_CASE("ring hash ignores tried servers outside its host set") {
   tried.add(0);
   tried.add(1);
   tried.add(70);  // not in this host set
-  for (uint64_t i = 0; i < 100; ++i) CHECK(picker.ring.pick({tried, keyHash(i)}) == &servers[2]);
+  for (uint64_t i = 0; i < 100; ++i)
+    CHECK(picker.strategy.pick({tried, keyHash(i)}) == &servers[2]);
 }
 
 TEST_CASE("ring hash places ring_points_per_weight points per unit of weight") {
@@ -210,15 +186,13 @@ TEST_CASE("ring hash over an empty host set or without a table picks nothing") {
   CHECK(on_empty.pick(keyHash(1)) == nullptr);
 
   auto servers = makeServers(3);
-  HostSet no_table;
-  for (const auto& server : servers) no_table.hosts.push_back(&server);
+  HostSet no_table = test::hostSetOf(servers);
   Picker without_table(no_table, options, servers.size());
   CHECK(without_table.pick(keyHash(1)) == nullptr);
 
   // Never rebuilt at all.
-  Random random(1);
-  LoadTable load(0);
-  balance::RingHash fresh(StrategyEnv{&random, &load, &options});
+  test::WorkerEnv worker(0, 1, &options);
+  balance::RingHash fresh(worker.env);
   TriedSet none;
   CHECK(fresh.pick({none, keyHash(1)}) == nullptr);
 }

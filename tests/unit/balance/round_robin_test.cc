@@ -4,34 +4,18 @@
 #include <vector>
 
 #include "balance/round_robin.h"
+#include "support/balance_fixture.h"
 
 using namespace fulcrum;
 using namespace fulcrum::upstream;
-
-namespace {
-
-std::vector<Server> makeServers(size_t count) {
-  std::vector<Server> servers(count);
-  for (size_t i = 0; i < count; ++i) {
-    servers[i].label = "s" + std::to_string(i);
-    servers[i].index = static_cast<uint32_t>(i);
-  }
-  return servers;
-}
-
-HostSet hostSet(const std::vector<Server>& servers) {
-  HostSet set;
-  for (const auto& server : servers) set.hosts.push_back(&server);
-  return set;
-}
-
-}  // namespace
+using test::hostSetOf;
+using test::makeServers;
 
 TEST_CASE("round robin visits every server once per cycle, in order") {
   Random random(7);
   auto servers = makeServers(4);
   balance::RoundRobin rr(random);
-  rr.rebuild(hostSet(servers));
+  rr.rebuild(hostSetOf(servers));
   TriedSet none;
   const Server* first = rr.pick({none});
   REQUIRE(first != nullptr);
@@ -44,7 +28,7 @@ TEST_CASE("round robin never returns a server already tried") {
   Random random(11);
   auto servers = makeServers(5);
   balance::RoundRobin rr(random);
-  rr.rebuild(hostSet(servers));
+  rr.rebuild(hostSetOf(servers));
   TriedSet tried;
   for (int attempt = 0; attempt < 5; ++attempt) {
     const Server* server = rr.pick({tried});
@@ -70,7 +54,7 @@ TEST_CASE("round robin instances start at different offsets") {
   for (uint64_t seed = 0; seed < 64; ++seed) {
     Random random(seed);
     balance::RoundRobin rr(random);
-    rr.rebuild(hostSet(servers));
+    rr.rebuild(hostSetOf(servers));
     TriedSet none;
     first_picks[rr.pick({none})->index]++;
   }

@@ -6,44 +6,14 @@
 #include <vector>
 
 #include "balance/weighted_random.h"
+#include "support/balance_fixture.h"
 
 using namespace fulcrum;
 using namespace fulcrum::upstream;
 
 namespace {
 
-std::vector<Server> makeServers(const std::vector<unsigned>& weights) {
-  std::vector<Server> servers(weights.size());
-  for (size_t i = 0; i < weights.size(); ++i) {
-    servers[i].label = "s" + std::to_string(i);
-    servers[i].weight = weights[i];
-    servers[i].index = static_cast<uint32_t>(i);
-  }
-  return servers;
-}
-
-HostSet hostSet(const std::vector<Server>& servers) {
-  HostSet set;
-  for (const auto& server : servers) set.hosts.push_back(&server);
-  return set;
-}
-
-struct Fixture {
-  explicit Fixture(const std::vector<unsigned>& weights)
-      : servers(makeServers(weights)),
-        load(weights.size()),
-        env{&random, &load, &options},
-        wr(env) {
-    wr.rebuild(hostSet(servers));
-  }
-
-  Random random{12345};
-  std::vector<Server> servers;
-  LoadTable load;
-  StrategyOptions options;
-  StrategyEnv env;
-  balance::WeightedRandom wr;
-};
+using Fixture = test::StrategyFixture<balance::WeightedRandom, 12345>;
 
 // Each server's count is Binomial(picks, weight / total); it must lie within
 // 3 standard deviations of its mean.
@@ -67,9 +37,7 @@ void checkWithinThreeSigma(const std::map<uint32_t, int>& counts,
 TEST_CASE("weighted random matches the weights within 3 sigma over 100k picks") {
   Fixture f({1, 2, 3, 4, 10, 256});
   constexpr int kPicks = 100000;
-  std::map<uint32_t, int> counts;
-  TriedSet none;
-  for (int i = 0; i < kPicks; ++i) counts[f.wr.pick({none})->index]++;
+  std::map<uint32_t, int> counts = test::countPicks(f.strategy, kPicks);
   checkWithinThreeSigma(counts, {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 10}, {5, 256}}, kPicks);
 }
 
@@ -80,8 +48,7 @@ TEST_CASE("weighted random keeps the weights among the untried servers") {
   TriedSet tried;
   tried.add(3);
   constexpr int kPicks = 100000;
-  std::map<uint32_t, int> counts;
-  for (int i = 0; i < kPicks; ++i) counts[f.wr.pick({tried})->index]++;
+  std::map<uint32_t, int> counts = test::countPicks(f.strategy, kPicks, tried);
   CHECK(counts.count(3) == 0);
   checkWithinThreeSigma(counts, {{0, 1}, {1, 2}, {2, 3}}, kPicks);
 }
@@ -92,15 +59,15 @@ TEST_CASE("weighted random never returns a tried server while another is untried
   Fixture f(weights);
   TriedSet tried;
   for (size_t attempt = 0; attempt < f.servers.size(); ++attempt) {
-    const Server* server = f.wr.pick({tried});
+    const Server* server = f.strategy.pick({tried});
     REQUIRE(server != nullptr);
     CHECK_FALSE(tried.contains(server->index));
     tried.add(server->index);
   }
-  CHECK(f.wr.pick({tried}) == nullptr);
+  CHECK(f.strategy.pick({tried}) == nullptr);
 }
 
 TEST_CASE("weighted random over an empty host set picks nothing") {
   Fixture f({});
-  CHECK(f.wr.pick({TriedSet{}}) == nullptr);
+  CHECK(f.strategy.pick({TriedSet{}}) == nullptr);
 }

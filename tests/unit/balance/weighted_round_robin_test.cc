@@ -6,52 +6,26 @@
 #include <vector>
 
 #include "balance/weighted_round_robin.h"
+#include "support/balance_fixture.h"
 
 using namespace fulcrum;
 using namespace fulcrum::upstream;
 
 namespace {
 
-std::vector<Server> makeServers(const std::vector<unsigned>& weights) {
-  std::vector<Server> servers(weights.size());
-  for (size_t i = 0; i < weights.size(); ++i) {
-    servers[i].label = std::string(1, static_cast<char>('a' + i));
-    servers[i].weight = weights[i];
-    servers[i].index = static_cast<uint32_t>(i);
-  }
-  return servers;
-}
-
-HostSet hostSet(const std::vector<Server>& servers) {
-  HostSet set;
-  for (const auto& server : servers) set.hosts.push_back(&server);
-  return set;
-}
-
-struct Fixture {
+// Servers are labelled a, b, c, ... so a pick sequence reads as a string.
+struct Fixture : test::StrategyFixture<balance::WeightedRoundRobin, 3> {
   explicit Fixture(const std::vector<unsigned>& weights)
-      : servers(makeServers(weights)),
-        load(weights.size()),
-        env{&random, &load, &options},
-        wrr(env) {
-    wrr.rebuild(hostSet(servers));
-  }
+      : StrategyFixture(weights, 3, test::letterLabel) {}
 
   std::string sequence(int count, const TriedSet& tried = {}) {
     std::string out;
     for (int i = 0; i < count; ++i) {
-      const Server* server = wrr.pick({tried});
+      const Server* server = strategy.pick({tried});
       out += server == nullptr ? "-" : server->label;
     }
     return out;
   }
-
-  Random random{3};
-  std::vector<Server> servers;
-  LoadTable load;
-  StrategyOptions options;
-  StrategyEnv env;
-  balance::WeightedRoundRobin wrr;
 };
 
 }  // namespace
@@ -102,15 +76,15 @@ TEST_CASE("weighted round robin never returns a tried server while another is un
   Fixture f({7, 1, 3, 2, 1, 4});
   TriedSet tried;
   for (size_t attempt = 0; attempt < f.servers.size(); ++attempt) {
-    const Server* server = f.wrr.pick({tried});
+    const Server* server = f.strategy.pick({tried});
     REQUIRE(server != nullptr);
     CHECK_FALSE(tried.contains(server->index));
     tried.add(server->index);
   }
-  CHECK(f.wrr.pick({tried}) == nullptr);
+  CHECK(f.strategy.pick({tried}) == nullptr);
 }
 
 TEST_CASE("weighted round robin over an empty host set picks nothing") {
   Fixture f({});
-  CHECK(f.wrr.pick({TriedSet{}}) == nullptr);
+  CHECK(f.strategy.pick({TriedSet{}}) == nullptr);
 }
