@@ -1,5 +1,6 @@
 #include "support/balance_fixture.h"
 
+#include <doctest/doctest.h>
 #include <xxhash.h>
 
 namespace fulcrum::test {
@@ -63,6 +64,17 @@ std::map<uint32_t, int> countPicks(upstream::Strategy& strategy, int picks,
   std::map<uint32_t, int> counts;
   for (int i = 0; i < picks; ++i) counts[strategy.pick({tried})->index]++;
   return counts;
+}
+
+void checkPicksEachUntriedOnce(upstream::Strategy& strategy, size_t servers) {
+  upstream::TriedSet tried;
+  for (size_t attempt = 0; attempt < servers; ++attempt) {
+    const upstream::Server* server = strategy.pick({tried});
+    REQUIRE(server != nullptr);
+    CHECK_FALSE(tried.contains(server->index));
+    tried.add(server->index);
+  }
+  CHECK(strategy.pick({tried}) == nullptr);
 }
 
 }  // namespace fulcrum::test

@@ -95,6 +95,11 @@ struct HashPicker : WorkerEnv {
 
 // How many of `picks` picks (none of them tried unless `tried` says so) land
 // on each server index.
+// Picks with a growing tried set until every one of `servers` was tried:
+// each pick must be a server not yet tried, and then nothing is left.
+// Asserts with doctest.
+void checkPicksEachUntriedOnce(upstream::Strategy& strategy, size_t servers);
+
 std::map<uint32_t, int> countPicks(upstream::Strategy& strategy, int picks,
                                    const upstream::TriedSet& tried = {});
 

@@ -57,14 +57,7 @@ TEST_CASE("weighted random never returns a tried server while another is untried
   std::vector<unsigned> weights(100);
   for (size_t i = 0; i < weights.size(); ++i) weights[i] = 1 + static_cast<unsigned>(i * 7 % 256);
   Fixture f(weights);
-  TriedSet tried;
-  for (size_t attempt = 0; attempt < f.servers.size(); ++attempt) {
-    const Server* server = f.strategy.pick({tried});
-    REQUIRE(server != nullptr);
-    CHECK_FALSE(tried.contains(server->index));
-    tried.add(server->index);
-  }
-  CHECK(f.strategy.pick({tried}) == nullptr);
+  fulcrum::test::checkPicksEachUntriedOnce(f.strategy, f.servers.size());
 }
 
 TEST_CASE("weighted random over an empty host set picks nothing") {
