@@ -23,6 +23,12 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     built.keepalive_max_idle = spec.keepalive_max_idle;
     built.keepalive_idle_timeout = spec.keepalive_idle_timeout;
     built.hash_key = spec.hash_key;
+    if (spec.circuit_breaker.enabled) {
+      const config::CircuitBreakerConfig& limits = spec.circuit_breaker;
+      built.breaker = std::make_shared<health::CircuitBreaker>(
+          health::BreakerLimits{limits.max_connections, limits.max_pending, limits.max_requests,
+                                limits.pending_timeout});
+    }
     built.strategy_options.ring_points_per_weight = spec.ring_points_per_weight;
     built.strategy_options.maglev_table_size = spec.maglev_table_size;
     for (const auto& server : spec.servers) {
@@ -33,9 +39,12 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     runtime->upstreams_.push_back(std::move(built));
     upstream::Upstream& placed = runtime->upstreams_.back();
     // Host sets point at the servers where they now live.
+    // A checked server that starts down gets traffic only once its first
+    // check passes (the health monitor publishes it then).
+    const bool start_down = spec.health_check.enabled && !spec.health_check.initial_up;
     for (const auto& server : placed.servers) {
-      if (server.weight == 0) continue;  // drained: no new picks
-      (server.backup ? placed.backups : placed.primaries).hosts.push_back(&server);
+      if (server.weight == 0 || start_down) continue;  // weight 0: drained, no new picks
+      (server.backup ? placed.backups : placed.primaries).add(&server, server.weight);
     }
     if (const auto& build_table = placed.strategy->table_builder) {
       placed.primaries.table = build_table(placed.primaries, placed.strategy_options);

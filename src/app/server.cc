@@ -49,9 +49,18 @@ int Server::run() {
   installSignals();
   if (!bindAll(per_worker)) return kExitStartup;
   startWorkers(std::move(per_worker));
+  monitor_ = std::make_unique<health::HealthMonitor>(
+      loop_, runtime_->upstreams(), runtime_->config().upstreams,
+      [this](size_t upstream_index, upstream::HostSet primaries, upstream::HostSet backups,
+             uint64_t update) {
+        for (auto& worker : workers_)
+          worker->applyHostSets(runtime_, upstream_index, primaries, backups, update);
+      });
+  monitor_->start();
   log::info("fulcrum started: %u worker(s)", worker_count_);
   loop_.run();
   for (auto& worker : workers_) worker->join();
+  monitor_.reset();
   log::info("fulcrum stopped");
   return kExitOk;
 }
@@ -89,8 +98,15 @@ void Server::startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker
       loop_.post([this, open] { onWorkerListenersClosed(open); });
     };
     events.drained = [this] { loop_.post([this] { onWorkerDrained(); }); };
-    auto worker =
-        std::make_unique<Worker>(w, runtime_, std::move(per_worker[w]), std::move(events));
+    // Outlier reports hop to the control loop, where the monitor lives.
+    ReportAttempt report = [this](size_t upstream_index, uint32_t server,
+                                  const health::Attempt& attempt) {
+      loop_.post([this, upstream_index, server, attempt] {
+        if (monitor_) monitor_->report(upstream_index, server, attempt);
+      });
+    };
+    auto worker = std::make_unique<Worker>(w, runtime_, std::move(per_worker[w]),
+                                           std::move(events), std::move(report));
     worker->start();
     workers_.push_back(std::move(worker));
   }

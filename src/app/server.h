@@ -1,5 +1,6 @@
 // The control side of a running proxy, on the main thread: binds the
-// listening sockets, starts the workers, and turns signals into actions.
+// listening sockets, starts the workers and the health monitor, and turns
+// signals into actions.
 //  - SIGTERM / SIGINT: drain (stop accepting, let connections finish for up
 //    to global.drain_timeout), then exit 0. A second one stops at once.
 //  - SIGHUP: reload (not built yet: logged and ignored, the proxy keeps its
@@ -12,6 +13,7 @@
 
 #include "app/runtime.h"
 #include "app/worker.h"
+#include "health/monitor.h"
 #include "net/event_loop.h"
 #include "net/timer.h"
 
@@ -47,6 +49,8 @@ class Server {
   unsigned worker_count_;
   net::EventLoop loop_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  // Health checks and outlier decisions; publishes HostSets to the workers.
+  std::unique_ptr<health::HealthMonitor> monitor_;
   std::vector<event*> signal_events_;
   net::Timer drain_timer_;
   bool draining_ = false;

@@ -12,21 +12,37 @@
 namespace fulcrum::app {
 
 Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
-               std::vector<net::ListenSocket> sockets, DrainEvents drain_events)
+               std::vector<net::ListenSocket> sockets, DrainEvents drain_events,
+               ReportAttempt report)
     : id_(id),
       sockets_(std::move(sockets)),
       drain_events_(std::move(drain_events)),
       loop_(std::make_unique<net::EventLoop>()) {
   generation_ = std::make_shared<Generation>();
   generation_->runtime = std::move(runtime);
-  for (const auto& upstream : generation_->runtime->upstreams()) {
+  const auto& upstreams = generation_->runtime->upstreams();
+  for (size_t index = 0; index < upstreams.size(); ++index) {
+    const upstream::Upstream& upstream = upstreams[index];
+    const bool outliers = generation_->runtime->config().upstreams[index].outlier.enabled;
+    health::OutlierReporter::Forward forward;
+    if (outliers && report)
+      forward = [report, index](uint32_t server, const health::Attempt& attempt) {
+        report(index, server, attempt);
+      };
+    auto reporter =
+        std::make_unique<health::OutlierReporter>(upstream.servers.size(), std::move(forward));
     auto picker = std::make_unique<upstream::UpstreamPicker>(upstream, random_);
-    auto pool = std::make_unique<upstream::ConnPool>(*loop_, upstream.servers.size(),
-                                                     upstream.keepalive_max_idle,
-                                                     upstream.keepalive_idle_timeout);
-    generation_->http_upstreams.push_back(http::UpstreamState{picker.get(), pool.get()});
+    auto pool = std::make_unique<upstream::ConnPool>(
+        *loop_, upstream.servers.size(), upstream.keepalive_max_idle,
+        upstream.keepalive_idle_timeout, upstream.breaker.get());
+    auto waiters = std::make_shared<health::ConnectionWaitQueue>();
+    waiters->attach(*loop_, upstream.breaker.get());
+    generation_->http_upstreams.push_back(
+        http::UpstreamState{picker.get(), pool.get(), reporter.get(), waiters.get()});
     generation_->pickers.push_back(std::move(picker));
     generation_->pools.push_back(std::move(pool));
+    generation_->reporters.push_back(std::move(reporter));
+    generation_->wait_queues.push_back(std::move(waiters));
   }
 }
 
@@ -56,6 +72,21 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
+void Worker::applyHostSets(const std::shared_ptr<const Runtime>& runtime, size_t upstream_index,
+                           upstream::HostSet primaries, upstream::HostSet backups,
+                           uint64_t update) {
+  loop_->post([this, runtime, upstream_index, primaries = std::move(primaries),
+               backups = std::move(backups), update] {
+    if (generation_->runtime != runtime) return;
+    generation_->pickers[upstream_index]->rebuild(primaries, backups);
+    // Tests wait for this line to know the workers pick from the new sets.
+    log::debug("worker %u: upstream %s: update %llu applied: %zu primary, %zu backup usable", id_,
+               runtime->upstreams()[upstream_index].name.c_str(),
+               static_cast<unsigned long long>(update), primaries.hosts.size(),
+               backups.hosts.size());
+  });
+}
+
 void Worker::run() {
   openListeners();
   loop_->run();
@@ -67,6 +98,7 @@ void Worker::run() {
   closeListeners();
   // Pooled connections belong to this loop: close them on its thread.
   generation_->pools.clear();
+  generation_->wait_queues.clear();
 }
 
 void Worker::openListeners() {
@@ -132,6 +164,7 @@ std::unique_ptr<net::Session> Worker::makeSession(const Listener& listener, int 
   params.generation = generation_;
   params.listener_name = &spec.name;
   params.picker = generation.pickers[upstream_index].get();
+  params.reporter = generation.reporters[upstream_index].get();
   params.idle_timeout = spec.idle_timeout;
   params.access_log = runtime.accessLog();
   return std::make_unique<l4::TcpSession>(std::move(params), fd, client, done);

@@ -18,6 +18,9 @@
 
 #include "app/runtime.h"
 #include "core/random.h"
+#include "health/attempt.h"
+#include "health/outlier_reporter.h"
+#include "health/wait_queue.h"
 #include "http/session.h"
 #include "l4/tcp_session.h"
 #include "net/event_loop.h"
@@ -27,6 +30,11 @@
 #include "upstream/picker.h"
 
 namespace fulcrum::app {
+
+// How a worker's data path reaches outlier detection on the control loop:
+// called on the worker's thread, must only post.
+using ReportAttempt =
+    std::function<void(size_t upstream_index, uint32_t server, const health::Attempt& attempt)>;
 
 struct DrainEvents {
   // The worker's listening sockets are closed; `open` connections remain.
@@ -38,8 +46,9 @@ struct DrainEvents {
 class Worker {
  public:
   // `sockets[i]` is this worker's socket for runtime->listeners()[i].
+  // `report` is empty when no upstream has outlier_detection.
   Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
-         std::vector<net::ListenSocket> sockets, DrainEvents drain_events);
+         std::vector<net::ListenSocket> sockets, DrainEvents drain_events, ReportAttempt report);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -50,6 +59,11 @@ class Worker {
   // Leave the loop now; open connections are closed by join().
   void stop();
   void join();
+  // New servers to pick from for one upstream of `runtime` (ignored when the
+  // worker has moved on to another generation). Control thread.
+  // `update` numbers the health monitor's publications (for the debug log).
+  void applyHostSets(const std::shared_ptr<const Runtime>& runtime, size_t upstream_index,
+                     upstream::HostSet primaries, upstream::HostSet backups, uint64_t update);
 
   size_t activeConnections() const { return active_.load(std::memory_order_relaxed); }
 
@@ -60,6 +74,8 @@ class Worker {
     // By upstream index in the Runtime.
     std::vector<std::unique_ptr<upstream::UpstreamPicker>> pickers;
     std::vector<std::unique_ptr<upstream::ConnPool>> pools;
+    std::vector<std::unique_ptr<health::OutlierReporter>> reporters;
+    std::vector<std::shared_ptr<health::ConnectionWaitQueue>> wait_queues;
     std::vector<http::UpstreamState> http_upstreams;
   };
   struct Listener {

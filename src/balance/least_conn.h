@@ -1,32 +1,41 @@
 // Least connections, weighted: picks the untried server with the fewest
-// requests (HTTP) or connections (TCP) in flight per unit of weight, counting
-// the request about to be sent: (active + 1) / weight, compared by cross
-// multiplication (no division, exact). Counting the new request makes weight
-// matter even when every server is idle, and makes a weight-2 server with 3
-// in flight tie a weight-1 server with 1.
+// requests (HTTP) or connections (TCP) in flight per unit of effective weight
+// (HostSet::weights), counting the request about to be sent:
+// (active + 1) / weight, compared by cross multiplication (no division,
+// exact). Counting the new request makes weight matter even when every
+// server is idle, and makes a weight-2 server with 3 in flight tie a
+// weight-1 server with 1.
 //
-// Ties go round robin: the scan starts just after the last server picked, and
-// the first server with the lowest load wins. Each worker starts at a random
-// offset. A pick is O(n). Reads env.load (this worker's in-flight counts).
+// Ties go round robin (least recently picked first); each worker starts at
+// a random offset. The servers live in a heap that follows env.load (see
+// LeastScore): a pick is O(1) plus O(log n) bookkeeping, a load change
+// O(log n), a retry with t tried servers O(t log t). One per worker; it
+// registers with env.load, which must outlive it.
 #pragma once
 
-#include <cstddef>
+#include <cstdint>
 
-#include "upstream/strategy.h"
+#include "balance/least_score.h"
 
 namespace fulcrum::balance {
 
-class LeastConn final : public upstream::Strategy {
- public:
-  explicit LeastConn(const upstream::StrategyEnv& env);
+// (active + 1) / weight as a fraction; lower is less loaded.
+struct ConnScore {
+  uint64_t load = 1;    // active + 1
+  uint64_t weight = 1;  // the effective weight, > 0
+  bool operator<(const ConnScore& other) const {
+    return load * other.weight < other.load * weight;
+  }
+};
 
-  void rebuild(const upstream::HostSet& hosts) override;
-  const upstream::Server* pick(const upstream::PickContext& ctx) override;
+class LeastConn final : public LeastScore<LeastConn, ConnScore> {
+ public:
+  explicit LeastConn(const upstream::StrategyEnv& env) : LeastScore(env) {}
 
  private:
-  upstream::StrategyEnv env_;
-  upstream::HostSet hosts_;
-  size_t start_ = 0;
+  friend class LeastScore<LeastConn, ConnScore>;
+  static constexpr bool kScoresLatency = false;
+  ConnScore scoreOf(uint32_t position) const;
 };
 
 }  // namespace fulcrum::balance

@@ -8,7 +8,9 @@
 //
 // Weights follow Envoy's weighted Maglev: in round r a server of weight w
 // claims a slot only while r * w >= k * max_weight, k being the slots it has
-// claimed so far, so it gets about w / sum(weights) of the table.
+// claimed so far, so it gets about w / sum(weights) of the table. w is the
+// config's Server::weight, not HostSet::weights: slow start never ramps a
+// hash strategy's servers, so an effective weight would only move keys.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 #include "balance/p2c.h"
 
+#include <cassert>
 #include <cstdint>
 
 namespace fulcrum::balance {
@@ -7,7 +8,9 @@ namespace fulcrum::balance {
 PowerOfTwoChoices::PowerOfTwoChoices(const upstream::StrategyEnv& env) : env_(env) {}
 
 void PowerOfTwoChoices::rebuild(const upstream::HostSet& hosts) {
+  assert(hosts.weights.size() == hosts.hosts.size() && "fill HostSets with add()");
   hosts_ = hosts.hosts;
+  weights_ = hosts.weights;
 }
 
 const upstream::Server* PowerOfTwoChoices::pick(const upstream::PickContext& ctx) {
@@ -27,17 +30,16 @@ const upstream::Server* PowerOfTwoChoices::pick(const upstream::PickContext& ctx
     // Uniform over every position but `first`.
     size_t second = random.below(count - 1);
     if (second >= first) ++second;
-    if (!ctx.tried.contains(hosts_[second]->index)) return lighter(hosts_[first], hosts_[second]);
+    if (!ctx.tried.contains(hosts_[second]->index)) return lighter(first, second);
   }
   return scanUntried(ctx.tried);
 }
 
-const upstream::Server* PowerOfTwoChoices::lighter(const upstream::Server* a,
-                                                   const upstream::Server* b) const {
-  const uint64_t load_a = uint64_t{env_.load->active(a->index)} + 1;
-  const uint64_t load_b = uint64_t{env_.load->active(b->index)} + 1;
+const upstream::Server* PowerOfTwoChoices::lighter(size_t a, size_t b) const {
+  const uint64_t load_a = uint64_t{env_.load->active(hosts_[a]->index)} + 1;
+  const uint64_t load_b = uint64_t{env_.load->active(hosts_[b]->index)} + 1;
   // load_b / weight_b < load_a / weight_a, without division.
-  return load_b * a->weight < load_a * b->weight ? b : a;
+  return load_b * weights_[a] < load_a * weights_[b] ? hosts_[b] : hosts_[a];
 }
 
 const upstream::Server* PowerOfTwoChoices::scanUntried(const upstream::TriedSet& tried) {
@@ -53,16 +55,16 @@ const upstream::Server* PowerOfTwoChoices::scanUntried(const upstream::TriedSet&
     rank_b = env_.random->below(untried - 1);
     if (rank_b >= rank_a) ++rank_b;
   }
-  const upstream::Server* a = nullptr;
-  const upstream::Server* b = nullptr;
+  size_t a = 0;
+  size_t b = 0;
   size_t rank = 0;
-  for (const upstream::Server* server : hosts_) {
-    if (tried.contains(server->index)) continue;
-    if (rank == rank_a) a = server;
-    if (rank == rank_b) b = server;
+  for (size_t position = 0; position < hosts_.size(); ++position) {
+    if (tried.contains(hosts_[position]->index)) continue;
+    if (rank == rank_a) a = position;
+    if (rank == rank_b) b = position;
     ++rank;
   }
-  return a == b ? a : lighter(a, b);
+  return a == b ? hosts_[a] : lighter(a, b);
 }
 
 }  // namespace fulcrum::balance

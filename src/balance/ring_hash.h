@@ -3,7 +3,9 @@
 // "<label>#<i>", so every instance (and every restart) builds the same ring
 // from the same config. A key goes to the owner of the first point at or
 // after its hash, wrapping at the end. When a server leaves, only the keys
-// it owned move; every other key keeps its server.
+// it owned move; every other key keeps its server. Weights are the config's
+// (Server::weight), not HostSet::weights: slow start never ramps a hash
+// strategy's servers, so an effective weight would only move keys.
 #pragma once
 
 #include <cstdint>

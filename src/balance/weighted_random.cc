@@ -1,18 +1,21 @@
 #include "balance/weighted_random.h"
 
 #include <algorithm>
+#include <cassert>
 
 namespace fulcrum::balance {
 
 WeightedRandom::WeightedRandom(const upstream::StrategyEnv& env) : random_(*env.random) {}
 
 void WeightedRandom::rebuild(const upstream::HostSet& hosts) {
+  assert(hosts.weights.size() == hosts.hosts.size() && "fill HostSets with add()");
   hosts_ = hosts.hosts;
+  weights_ = hosts.weights;
   ends_.clear();
   ends_.reserve(hosts_.size());
   total_ = 0;
-  for (const upstream::Server* server : hosts_) {
-    total_ += server->weight;
+  for (uint32_t weight : weights_) {
+    total_ += weight;
     ends_.push_back(total_);
   }
 }
@@ -31,14 +34,14 @@ const upstream::Server* WeightedRandom::pick(const upstream::PickContext& ctx) {
 
 const upstream::Server* WeightedRandom::scanUntried(const upstream::TriedSet& tried) {
   uint64_t untried_total = 0;
-  for (const upstream::Server* server : hosts_)
-    if (!tried.contains(server->index)) untried_total += server->weight;
+  for (size_t position = 0; position < hosts_.size(); ++position)
+    if (!tried.contains(hosts_[position]->index)) untried_total += weights_[position];
   if (untried_total == 0) return nullptr;
   uint64_t point = random_.below(untried_total);
-  for (const upstream::Server* server : hosts_) {
-    if (tried.contains(server->index)) continue;
-    if (point < server->weight) return server;
-    point -= server->weight;
+  for (size_t position = 0; position < hosts_.size(); ++position) {
+    if (tried.contains(hosts_[position]->index)) continue;
+    if (point < weights_[position]) return hosts_[position];
+    point -= weights_[position];
   }
   return nullptr;  // unreachable: point < untried_total
 }

@@ -1,8 +1,8 @@
 // Weighted random: each pick chooses server i with probability
-// weight_i / sum of weights, independently of earlier picks (no state to
-// share, no lockstep between workers). rebuild() builds the prefix sums of
-// the weights; a pick draws below the total and binary-searches them:
-// O(log n).
+// weight_i / sum of weights (the effective weights, HostSet::weights),
+// independently of earlier picks (no state to share, no lockstep between
+// workers). rebuild() builds the prefix sums of the weights; a pick draws
+// below the total and binary-searches them: O(log n).
 //
 // Tried servers: the draw is repeated up to kDraws times; if every draw
 // lands on a tried server, one linear pass draws among the untried servers
@@ -31,6 +31,7 @@ class WeightedRandom final : public upstream::Strategy {
 
   Random& random_;
   std::vector<const upstream::Server*> hosts_;
+  std::vector<uint32_t> weights_;  // parallel to hosts_
   std::vector<uint64_t> ends_;  // ends_[i] = sum of weights of hosts_[0..i]
   uint64_t total_ = 0;
 };

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/health_loader.h"
 #include "config/listener_loader.h"
 #include "config/validate.h"
 #include "config/yaml_reader.h"
@@ -126,11 +127,11 @@ class Parser : public YamlReader {
                 {"hash_key"},
                 {"ring_hash"},
                 {"maglev"},
-                {"health_check", kLater},
-                {"outlier_detection", kLater},
-                {"circuit_breaker", kLater},
+                {"health_check"},
+                {"outlier_detection"},
+                {"circuit_breaker"},
                 {"retries", kLater},
-                {"slow_start", kLater},
+                {"slow_start"},
                 {"keepalive"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
                  if (key == "balance") {
@@ -152,6 +153,20 @@ class Parser : public YamlReader {
                  } else if (key == "ring_hash" || key == "maglev") {
                    upstream.hash_options.emplace_back(markOf(value), key_path);
                    parseHashOptions(key, value, key_path, upstream);
+                 } else if (key == "health_check") {
+                   parseHealthCheck(*this, value, key_path, upstream.health_check);
+                 } else if (key == "outlier_detection") {
+                   parseOutlierDetection(*this, value, key_path, upstream.outlier);
+                 } else if (key == "circuit_breaker") {
+                   parseCircuitBreaker(*this, value, key_path, upstream.circuit_breaker);
+                 } else if (key == "slow_start") {
+                   upstream.slow_start_mark = markOf(value);
+                   if (auto d = duration(value, key_path)) {
+                     if (*d > std::chrono::hours(1))
+                       error(value, key_path, "must be at most 1h, got '" + value.Scalar() + "'");
+                     else
+                       upstream.slow_start = *d;
+                   }
                  } else if (key == "keepalive") {
                    if (!expectMap(value, key_path)) return;
                    forEachKey(value, key_path, {{"max_idle"}, {"idle_timeout"}},

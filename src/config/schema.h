@@ -56,6 +56,61 @@ struct ServerConfig {
   const std::string& label() const { return name.empty() ? address_text : name; }
 };
 
+enum class CheckType { Tcp, Http, Tls };
+
+struct StatusRange {
+  unsigned low = 200;
+  unsigned high = 399;
+};
+
+// upstreams.NAME.health_check (present = active checks on).
+struct HealthCheckConfig {
+  bool enabled = false;
+  CheckType type = CheckType::Tcp;
+  Duration interval = 2s;
+  Duration fast_interval{0};  // 0 = interval
+  Duration down_interval{0};  // 0 = interval
+  Duration timeout = 1s;
+  unsigned rise = 2;
+  unsigned fall = 3;
+  unsigned jitter_percent = 10;
+  bool initial_up = false;
+  uint16_t port = 0;  // 0 = the server's port
+  std::string path = "/";
+  std::string method = "GET";
+  std::string host;  // empty = the server's address as written
+  std::vector<StatusRange> expect_status{{200, 399}};
+  std::string expect_body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string server_name;  // tls: SNI
+  Mark mark;
+  // Keys that only fit one type, where they were written, for the validator.
+  std::vector<std::pair<Mark, std::string>> http_only_keys;
+  std::vector<std::pair<Mark, std::string>> tls_only_keys;
+};
+
+// upstreams.NAME.outlier_detection (present = passive ejection on).
+struct OutlierConfig {
+  bool enabled = false;
+  unsigned consecutive_5xx = 5;
+  unsigned consecutive_gateway_errors = 0;
+  unsigned consecutive_connect_failures = 5;
+  Duration interval = 10s;
+  Duration base_ejection = 30s;
+  Duration max_ejection = 300s;
+  unsigned max_ejection_percent = 10;
+  Mark mark;
+};
+
+// upstreams.NAME.circuit_breaker (present = limits on).
+struct CircuitBreakerConfig {
+  bool enabled = false;
+  unsigned max_connections = 1024;
+  unsigned max_pending = 1024;
+  unsigned max_requests = 1024;
+  Duration pending_timeout = 1s;
+};
+
 struct UpstreamConfig {
   std::string name;
   std::string balance = "round_robin";
@@ -75,6 +130,11 @@ struct UpstreamConfig {
   Mark hash_key_mark;
   // Where ring_hash: / maglev: option blocks were written, by key path.
   std::vector<std::pair<Mark, std::string>> hash_options;
+  HealthCheckConfig health_check;
+  OutlierConfig outlier;
+  CircuitBreakerConfig circuit_breaker;
+  Duration slow_start{0};  // 0 = off
+  Mark slow_start_mark;
 };
 
 // One entry of an HTTP listener's routes: first match wins.

@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "config/units.h"
 #include "upstream/hash_key.h"
 #include "upstream/registry.h"
 
@@ -97,6 +98,33 @@ void validateListeners(const Config& config, Diagnostics& diag) {
   }
 }
 
+void validateHealth(const UpstreamConfig& upstream, const upstream::StrategyInfo* strategy,
+                    const std::string& path, Diagnostics& diag) {
+  const HealthCheckConfig& check = upstream.health_check;
+  if (check.type != CheckType::Http)
+    for (const auto& [mark, key] : check.http_only_keys)
+      diag.error(mark, key, "only for type: http");
+  if (check.type != CheckType::Tls)
+    for (const auto& [mark, key] : check.tls_only_keys) diag.error(mark, key, "only for type: tls");
+  if (check.type == CheckType::Http && check.method == "HEAD" && !check.expect_body.empty())
+    diag.error(check.mark, path + ".health_check.expect_body",
+               "a HEAD response has no body; use method: GET");
+  const OutlierConfig& outlier = upstream.outlier;
+  if (outlier.enabled && outlier.max_ejection < outlier.base_ejection)
+    diag.error(outlier.mark, path + ".outlier_detection.max_ejection",
+               "cannot be shorter than base_ejection (" + formatDuration(outlier.base_ejection) +
+                   ")");
+  if (upstream.slow_start.count() == 0 || strategy == nullptr) return;
+  if (strategy->uses_hash)
+    diag.error(upstream.slow_start_mark, path + ".slow_start",
+               "not for '" + upstream.balance +
+                   "': a hash strategy keeps keys on their servers, so weights do not ramp");
+  else if (upstream.balance == "round_robin")
+    diag.error(upstream.slow_start_mark, path + ".slow_start",
+               "round_robin ignores weights; use weighted_round_robin, least_conn, least_time, "
+               "random or p2c");
+}
+
 void validateUpstream(const UpstreamConfig& upstream, Diagnostics& diag) {
   std::string path = "upstreams." + upstream.name;
   if (upstream::findStrategy(upstream.balance) == nullptr) {
@@ -114,6 +142,7 @@ void validateUpstream(const UpstreamConfig& upstream, Diagnostics& diag) {
   if (strategy != nullptr && !hashes && upstream.hash_key.kind != upstream::HashKey::Kind::None)
     diag.error(upstream.hash_key_mark, path + ".hash_key",
                "used only by ring_hash and maglev (balance is '" + upstream.balance + "')");
+  validateHealth(upstream, strategy, path, diag);
   for (const auto& [mark, key] : upstream.hash_options) {
     if (key == path + "." + upstream.balance) continue;
     diag.error(mark, key,

@@ -22,11 +22,20 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
       connector_(*context.loop),
       response_timer_(*context.loop, [this] { onResponseTimeout(); }),
       body_timer_(*context.loop, [this] { onBodyTimeout(); }),
+      wake_timer_(*context.loop, [this] { connectNext(); }),
+      pending_timer_(*context.loop,
+                     [this] {
+                       fail(503, "circuit breaker: no upstream connection was freed within " +
+                                     std::to_string(slots_.breaker()->pendingTimeout().count()) +
+                                     "ms (pending_timeout)");
+                     }),
+      slots_(context.picker->upstream().breaker.get()),
       request_body_(request.framing, request.content_length, *context.limits, request.max_body) {
   evbuffer_add_buffer(pending_, request_head);
 }
 
 Exchange::~Exchange() {
+  stopWaiting();
   evbuffer_free(pending_);
   if (replay_ != nullptr) evbuffer_free(replay_);
   dropServerConnection();
@@ -41,6 +50,7 @@ void Exchange::serverDone() {
 void Exchange::dropServerConnection() {
   serverDone();
   if (!server_) return;
+  slots_.release(health::BreakerResource::Connections);
   server_->setHandler(nullptr);
   server_->setReading(false);
   // It may be inside its own callback up the stack.
@@ -56,7 +66,38 @@ void Exchange::start() {
     return;
   }
   if (!request_body_.done()) body_timer_.arm(context_.client_body_timeout);
+  if (!slots_.acquire(health::BreakerResource::Requests)) {
+    fail(503, breakerRefusal(health::BreakerResource::Requests));
+    return;
+  }
   connectNext();
+}
+
+std::string Exchange::breakerRefusal(health::BreakerResource resource) const {
+  const char* name = resource == health::BreakerResource::Requests  ? "max_requests"
+                     : resource == health::BreakerResource::Pending ? "max_pending"
+                                                                    : "max_connections";
+  return std::string("circuit breaker: ") + name + " (" +
+         std::to_string(slots_.breaker()->limit(resource)) + ") reached for upstream " +
+         context_.picker->upstream().name;
+}
+
+void Exchange::startWaiting() {
+  if (waiting_ || context_.waiters == nullptr) return;
+  waiting_ = context_.waiters->add([this] { wake_timer_.arm(std::chrono::milliseconds(0)); });
+  pending_timer_.arm(slots_.breaker()->pendingTimeout());
+}
+
+void Exchange::stopWaiting() {
+  if (waiting_) context_.waiters->remove(*waiting_);
+  waiting_.reset();
+  wake_timer_.cancel();
+  pending_timer_.cancel();
+}
+
+void Exchange::reportAttempt(health::AttemptOutcome outcome, uint16_t status) {
+  if (context_.reporter != nullptr && result_.server != nullptr)
+    context_.reporter->report(result_.server->index, health::Attempt{outcome, status});
 }
 
 void Exchange::connectNext() {
@@ -65,25 +106,44 @@ void Exchange::connectNext() {
     fail(503, connect_errors_.empty() ? "no usable server" : connect_errors_);
     return;
   }
-  result_.server = next;
-  tried_.add(result_.server->index);
-  ++result_.attempts;
-  if (auto pooled = context_.pool->take(result_.server->index)) {
+  if (auto pooled = context_.pool->take(next->index)) {
+    stopWaiting();
+    result_.server = next;
+    tried_.add(next->index);
+    ++result_.attempts;
+    slots_.release(health::BreakerResource::Pending);
+    slots_.adoptConnection();
     reused_ = true;
     useConnection(std::move(pooled));
     return;
   }
+  if (!slots_.acquire(health::BreakerResource::Pending)) {
+    fail(503, breakerRefusal(health::BreakerResource::Pending));
+    return;
+  }
+  if (!slots_.acquire(health::BreakerResource::Connections)) {
+    // Waits (holding its pending unit) until a connection is freed here or
+    // on another worker, or pending_timeout passes.
+    startWaiting();
+    return;
+  }
+  stopWaiting();
+  result_.server = next;
+  tried_.add(next->index);
+  ++result_.attempts;
   connector_.connect(result_.server->address, context_.picker->upstream().connect_timeout,
                      [this](const net::ConnectResult& result) { onConnect(result); });
 }
 
 void Exchange::onConnect(const net::ConnectResult& result) {
   if (!result.ok()) {
+    reportAttempt(health::AttemptOutcome::ConnectFailure);
     if (!connect_errors_.empty()) connect_errors_ += "; ";
     connect_errors_ += result_.server->label + ": " + result.error;
     connectNext();
     return;
   }
+  slots_.release(health::BreakerResource::Pending);
   useConnection(std::make_unique<net::Stream>(*context_.loop, result.fd));
 }
 
@@ -204,6 +264,7 @@ void Exchange::readResponseHeads() {
     result_.status = status;
     result_.response_started = true;
     result_.response_head = std::chrono::steady_clock::now();
+    reportAttempt(health::AttemptOutcome::Response, static_cast<uint16_t>(status));
     // least_time learns from the time to the response head.
     context_.picker->load().observeLatency(result_.server->index,
                                            std::chrono::duration_cast<std::chrono::microseconds>(
@@ -276,6 +337,9 @@ void Exchange::onClosed(net::Stream&, bool error, int) {
     return;
   }
   if (replayOnFreshConnection()) return;
+  // A reused connection the server closed is the keep-alive race, not a
+  // sign that the server is failing.
+  if (!reused_) reportAttempt(health::AttemptOutcome::Reset);
   fail(502, why + (reused_ ? " (a reused connection) before responding" : " before responding"));
 }
 
@@ -283,6 +347,10 @@ bool Exchange::replayOnFreshConnection() {
   if (!reused_ || replay_ == nullptr || result_.response_bytes != 0) return false;
   dropServerConnection();
   reused_ = false;
+  if (!slots_.acquire(health::BreakerResource::Connections)) {
+    fail(503, breakerRefusal(health::BreakerResource::Connections));
+    return true;
+  }
   evbuffer_add_buffer(pending_, replay_);
   ++result_.attempts;
   // The same server, on a new connection: its pooled one was stale, the
@@ -300,8 +368,10 @@ void Exchange::onResponseTimeout() {
     finish(true, "the client did not finish its request body in time");
   else if (result_.response_started)
     finish(true, why);
-  else
+  else {
+    reportAttempt(health::AttemptOutcome::Timeout);
     fail(504, why);
+  }
 }
 
 void Exchange::onBodyTimeout() {
@@ -334,6 +404,9 @@ void Exchange::finish(bool error, const std::string& detail) {
   response_timer_.cancel();
   body_timer_.cancel();
   connector_.cancel();
+  stopWaiting();
+  slots_.release(health::BreakerResource::Pending);
+  slots_.release(health::BreakerResource::Requests);
   result_.error = error;
   result_.detail = detail;
   // The request body must be complete too, or the server may still be
@@ -353,7 +426,10 @@ void Exchange::releaseServerConnection(bool reusable) {
   // of whatever the next user of the connection sends.
   if (reusable && evbuffer_get_length(server_->input()) == 0) {
     serverDone();
+    slots_.handOverConnection();
     context_.pool->give(result_.server->index, std::move(server_));
+    // A request waiting for a connection may take this one.
+    if (context_.waiters != nullptr && !context_.waiters->empty()) context_.waiters->wakeAll();
   } else {
     dropServerConnection();
   }

@@ -10,7 +10,11 @@
 // else. It reports exactly once, exchangeFinished() or exchangeUpgraded(),
 // from inside its own callbacks: the owner must deferDelete it then.
 // A failure before any response byte reached the client is reported with a
-// status (502, 503, 504, 400, 413) for the session to answer. Nothing is sent
+// status (502, 503, 504, 400, 413) for the session to answer.
+// With a circuit breaker, the exchange holds a request unit for its life, a
+// pending unit while it waits for a connection, and a connection unit while
+// it holds a server connection (the pool takes that one over with it).
+// Each attempt's result goes to the outlier-detection sink. Nothing is sent
 // twice, except a body-less idempotent request whose reused keep-alive
 // connection the server had closed (RFC 9112 section 9.3.1).
 #pragma once
@@ -20,6 +24,9 @@
 #include <optional>
 #include <string>
 
+#include "health/attempt.h"
+#include "health/breaker_slots.h"
+#include "health/wait_queue.h"
 #include "http/body_forwarder.h"
 #include "http/parser.h"
 #include "net/connector.h"
@@ -86,6 +93,8 @@ struct ExchangeContext {
   // Longest pause in a request body the client is sending (client_idle);
   // past it the client gets 408 (or is closed, if the response started).
   std::chrono::milliseconds client_body_timeout{60000};
+  health::AttemptSink* reporter = nullptr;          // outlier detection; may be null
+  health::ConnectionWaitQueue* waiters = nullptr;   // circuit breaker queue; may be null
 };
 
 // Per direction, like the TCP proxy.
@@ -106,6 +115,10 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
 
  private:
   void connectNext();
+  void startWaiting();
+  void stopWaiting();
+  void reportAttempt(health::AttemptOutcome outcome, uint16_t status = 0);
+  std::string breakerRefusal(health::BreakerResource resource) const;
   void onConnect(const net::ConnectResult& result);
   void useConnection(std::unique_ptr<net::Stream> connection);
   void dropServerConnection();
@@ -134,6 +147,10 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   net::Connector connector_;
   net::Timer response_timer_;
   net::Timer body_timer_;
+  net::Timer wake_timer_;     // woken from the breaker's wait queue
+  net::Timer pending_timer_;  // circuit_breaker.pending_timeout
+  health::BreakerSlots slots_;
+  std::optional<health::ConnectionWaitQueue::Handle> waiting_;
   upstream::TriedSet tried_;
   std::unique_ptr<net::Stream> server_;
   bool reused_ = false;

@@ -263,8 +263,14 @@ void HttpSession::beginRequest() {
 
   size_t index = static_cast<size_t>(upstream_ - params_.runtime->upstreams().data());
   const UpstreamState& upstream = (*params_.upstreams)[index];
-  ExchangeContext context{params_.loop, client_.get(), upstream.picker, upstream.pool,
-                          &params_.listener->limits, params_.listener->client_idle_timeout};
+  ExchangeContext context{params_.loop,
+                          client_.get(),
+                          upstream.picker,
+                          upstream.pool,
+                          &params_.listener->limits,
+                          params_.listener->client_idle_timeout,
+                          upstream.reporter,
+                          upstream.waiters};
   ExchangeOwner& owner = *this;
   exchange_ = std::make_unique<Exchange>(context, owner, info, request_head);
   evbuffer_free(request_head);

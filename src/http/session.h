@@ -17,6 +17,8 @@
 #include "app/runtime.h"
 #include "core/random.h"
 #include "core/socket_address.h"
+#include "health/attempt.h"
+#include "health/wait_queue.h"
 #include "http/exchange.h"
 #include "http/parser.h"
 #include "net/byte_pump.h"
@@ -32,6 +34,8 @@ namespace fulcrum::http {
 struct UpstreamState {
   upstream::UpstreamPicker* picker = nullptr;
   upstream::ConnPool* pool = nullptr;
+  health::AttemptSink* reporter = nullptr;
+  health::ConnectionWaitQueue* waiters = nullptr;  // for the circuit breaker
 };
 
 struct HttpSessionParams {

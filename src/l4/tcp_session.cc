@@ -17,7 +17,8 @@ TcpSession::TcpSession(TcpSessionParams params, int client_fd, SocketAddress cli
       client_(client),
       on_done_(std::move(on_done)),
       connector_(*params_.loop),
-      started_(std::chrono::steady_clock::now()) {}
+      started_(std::chrono::steady_clock::now()),
+      slots_(params_.picker->upstream().breaker.get()) {}
 
 TcpSession::~TcpSession() {
   if (counted_) params_.picker->load().finished(server_->index);
@@ -25,7 +26,21 @@ TcpSession::~TcpSession() {
 }
 
 void TcpSession::start() {
+  if (!slots_.acquire(health::BreakerResource::Connections)) {
+    const upstream::Upstream& upstream = params_.picker->upstream();
+    std::string why = "circuit breaker: max_connections (" +
+                      std::to_string(upstream.breaker->limit(health::BreakerResource::Connections)) +
+                      ") reached for upstream " + upstream.name;
+    log::debug("listener %s: closing connection from %s: %s", params_.listener_name->c_str(),
+               client_.toString().c_str(), why.c_str());
+    end("circuit_breaker", why);
+    return;
+  }
   connectNext();
+}
+
+void TcpSession::report(health::AttemptOutcome outcome) {
+  if (params_.reporter != nullptr) params_.reporter->report(server_->index, health::Attempt{outcome, 0});
 }
 
 void TcpSession::abandon() {
@@ -53,6 +68,7 @@ void TcpSession::connectNext() {
 
 void TcpSession::onConnect(const net::ConnectResult& result) {
   if (!result.ok()) {
+    report(health::AttemptOutcome::ConnectFailure);
     log::debug("listener %s: connect to %s failed: %s", params_.listener_name->c_str(),
                server_->label.c_str(), result.error.c_str());
     if (!attempt_errors_.empty()) attempt_errors_ += "; ";
@@ -60,6 +76,7 @@ void TcpSession::onConnect(const net::ConnectResult& result) {
     connectNext();
     return;
   }
+  report(health::AttemptOutcome::Connected);
   // least_conn counts connections; least_time learns from connect times.
   auto now = std::chrono::steady_clock::now();
   upstream::LoadTable& load = params_.picker->load();

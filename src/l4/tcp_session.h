@@ -1,6 +1,8 @@
 // One proxied TCP connection: pick a server, connect (on failure or timeout
 // try the next server not yet tried, primaries before backups), then pump
 // bytes both ways until both sides are done, an error, or idle timeout.
+// Over the upstream's circuit breaker max_connections the client is closed
+// at once. Connect results go to outlier detection.
 // Owned by the worker that accepted it; runs on that worker's loop only.
 // When it ends it calls `on_done` exactly once; the owner must then hand the
 // session to deferDelete (it is still inside the session's callbacks).
@@ -13,6 +15,8 @@
 
 #include "core/access_log.h"
 #include "core/socket_address.h"
+#include "health/attempt.h"
+#include "health/breaker_slots.h"
 #include "net/byte_pump.h"
 #include "net/connector.h"
 #include "net/event_loop.h"
@@ -30,6 +34,7 @@ struct TcpSessionParams {
   upstream::UpstreamPicker* picker = nullptr;
   std::chrono::milliseconds idle_timeout{0};
   AccessLog* access_log = nullptr;  // may be null (access log off)
+  health::AttemptSink* reporter = nullptr;  // outlier detection; may be null
 };
 
 // Per direction; the worst case memory of one session is about twice this.
@@ -50,6 +55,7 @@ class TcpSession final : public net::Session {
  private:
   void connectNext();
   void onConnect(const net::ConnectResult& result);
+  void report(health::AttemptOutcome outcome);
   void onPumpDone(const net::BytePump::Result& result);
   void end(const char* outcome, const std::string& detail);
   void writeAccessLog(const char* outcome, const std::string& detail);
@@ -66,6 +72,9 @@ class TcpSession final : public net::Session {
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point connect_started_;
   bool counted_ = false;  // in the server's active connection count
+  // One max_connections unit for the whole session (its one server
+  // connection at a time).
+  health::BreakerSlots slots_;
 };
 
 }  // namespace fulcrum::l4

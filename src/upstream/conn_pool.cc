@@ -3,14 +3,22 @@
 namespace fulcrum::upstream {
 
 ConnPool::ConnPool(net::EventLoop& loop, size_t server_count, unsigned max_idle,
-                   std::chrono::milliseconds idle_timeout)
+                   std::chrono::milliseconds idle_timeout, health::CircuitBreaker* breaker)
     : loop_(loop),
       max_idle_(max_idle),
       idle_timeout_(idle_timeout),
       idle_(server_count),
-      sweep_timer_(loop, [this] { sweep(); }) {}
+      sweep_timer_(loop, [this] { sweep(); }),
+      breaker_(breaker) {}
 
-ConnPool::~ConnPool() = default;
+ConnPool::~ConnPool() {
+  countClosed(idle_total_);
+}
+
+void ConnPool::countClosed(size_t connections) {
+  if (breaker_ == nullptr) return;
+  for (size_t i = 0; i < connections; ++i) breaker_->release(health::BreakerResource::Connections);
+}
 
 std::unique_ptr<net::Stream> ConnPool::take(uint32_t index) {
   auto& list = idle_[index];
@@ -29,6 +37,7 @@ void ConnPool::give(uint32_t index, std::unique_ptr<net::Stream> connection) {
   if (list.size() >= max_idle_) {
     connection->setHandler(nullptr);
     loop_.deferDelete(std::move(connection));  // may be inside its own callback
+    countClosed(1);
     return;
   }
   connection->setHandler(this);
@@ -46,6 +55,7 @@ void ConnPool::drop(net::Stream& stream) {
       loop_.deferDelete(std::move(it->stream));  // we are inside its callback
       list.erase(it);
       --idle_total_;
+      countClosed(1);
       return;
     }
   }
@@ -59,6 +69,7 @@ void ConnPool::sweep() {
     while (!list.empty() && now - list.back().since >= idle_timeout_) {
       list.pop_back();
       --idle_total_;
+      countClosed(1);
     }
     if (!list.empty()) oldest_kept = std::min(oldest_kept, list.back().since);
   }

@@ -3,6 +3,8 @@
 // waits here, most recently used first, until it is taken again, its server
 // closes it, it sends something unasked, it idles past `idle_timeout`, or
 // the server already has `max_idle` waiting (then it is closed at once).
+// A pooled connection still counts against the upstream's circuit breaker
+// (max_connections): the pool gives that unit back when it closes one.
 #pragma once
 
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "health/circuit_breaker.h"
 #include "net/event_loop.h"
 #include "net/stream.h"
 #include "net/timer.h"
@@ -19,8 +22,9 @@ namespace fulcrum::upstream {
 
 class ConnPool final : private net::StreamHandler {
  public:
+  // `breaker` may be null (no circuit_breaker); it outlives the pool.
   ConnPool(net::EventLoop& loop, size_t server_count, unsigned max_idle,
-           std::chrono::milliseconds idle_timeout);
+           std::chrono::milliseconds idle_timeout, health::CircuitBreaker* breaker = nullptr);
   ~ConnPool();
   ConnPool(const ConnPool&) = delete;
   ConnPool& operator=(const ConnPool&) = delete;
@@ -45,6 +49,7 @@ class ConnPool final : private net::StreamHandler {
   void onClosed(net::Stream& stream, bool, int) override { drop(stream); }
   void drop(net::Stream& stream);
   void sweep();
+  void countClosed(size_t connections);
 
   net::EventLoop& loop_;
   unsigned max_idle_;
@@ -52,6 +57,7 @@ class ConnPool final : private net::StreamHandler {
   std::vector<std::list<Idle>> idle_;  // by server index; front = most recent
   size_t idle_total_ = 0;
   net::Timer sweep_timer_;  // closes connections idle past the timeout
+  health::CircuitBreaker* breaker_;
 };
 
 }  // namespace fulcrum::upstream

@@ -3,8 +3,12 @@
 // changes. Pointers stay valid for the life of the Runtime that owns the
 // Servers, which outlives every HostSet built from it. Servers with weight
 // 0 (drained) are never in a HostSet.
+//
+// Fill it with add() only: `weights` must stay parallel to `hosts`, and every
+// strategy indexes one by the other's positions.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -14,9 +18,22 @@ namespace fulcrum::upstream {
 
 struct HostSet {
   std::vector<const Server*> hosts;
-  // A hash strategy's table for exactly these hosts (ring, Maglev lookup),
-  // built once and shared read-only by every worker; null otherwise.
+  // weights[i] is the effective weight of hosts[i]: positive, meaningful only
+  // relative to the others in this set. It differs from Server::weight while
+  // the control loop ramps a recovering server up (slow start: the config's
+  // weight times 1..10). Non-hash strategies weigh by it; hash tables keep
+  // Server::weight so a ramp never moves keys.
+  std::vector<uint32_t> weights;
+  // A strategy's table for exactly these hosts (ring, Maglev lookup, smooth
+  // WRR sequence), built once by the registry's TableBuilder and shared
+  // read-only by every worker; null when the strategy has no builder or
+  // whoever built the set did not call it.
   std::shared_ptr<const void> table;
+
+  void add(const Server* server, uint32_t weight) {
+    hosts.push_back(server);
+    weights.push_back(weight);
+  }
 };
 
 }  // namespace fulcrum::upstream

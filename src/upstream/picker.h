@@ -3,7 +3,9 @@
 // picked (all tried, or none usable). A hash strategy asked without a key
 // (the request lacks it) falls back to round robin, and that is counted.
 // Owned by one worker; not thread-safe. Holds a reference to the Upstream,
-// whose Runtime must outlive it; owns the worker's LoadTable for it.
+// whose Runtime must outlive it; owns the worker's LoadTable for it, which
+// the load-ordered strategies (least_conn, least_time) observe: the data
+// path's started() / finished() / observeLatency() keep them up to date.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +20,9 @@ class UpstreamPicker {
  public:
   UpstreamPicker(const Upstream& upstream, Random& random);
 
-  // Rebuilds the strategies from new primaries and backups (with their
-  // tables, for hash strategies).
+  // Rebuilds the strategies from new primaries and backups, filled with
+  // HostSet::add() and carrying the registry's table when the strategy has
+  // a TableBuilder.
   void rebuild(const HostSet& primaries, const HostSet& backups);
   // A server not in `tried`, primaries first; nullptr when none is left.
   // `hash`: the request's key, for hash strategies.
@@ -33,6 +36,7 @@ class UpstreamPicker {
 
  private:
   const Upstream& upstream_;
+  // Before the strategies: they register with it and must leave first.
   LoadTable load_;
   StrategyEnv env_;
   StrategyPtr primaries_;

@@ -26,7 +26,9 @@ const std::vector<StrategyInfo>& table() {
          return std::make_unique<balance::RoundRobin>(*env.random);
        },
        nullptr, false},
-      {"weighted_round_robin", make<balance::WeightedRoundRobin>, nullptr, false},
+      // The smooth WRR cycle is the same for every worker: built once per
+      // HostSet, like a hash table, though picks do not hash.
+      {"weighted_round_robin", make<balance::WeightedRoundRobin>, balance::buildWrrTable, false},
       {"least_conn", make<balance::LeastConn>, nullptr, false},
       {"least_time", make<balance::LeastTime>, nullptr, false},
       {"random", make<balance::WeightedRandom>, nullptr, false},

@@ -3,9 +3,13 @@
 //  - rebuild() is called when the HostSet changes, never during a pick.
 //  - pick() returns one of the HostSet's servers not in ctx.tried, or
 //    nullptr when every server has been tried (or the set is empty).
-// Hash strategies (ring_hash, maglev) read an immutable table that was
-// built once per HostSet by the registry's TableBuilder and is shared by
-// every worker (HostSet::table); they never build one on a worker.
+// Strategies with a registry TableBuilder (ring_hash, maglev,
+// weighted_round_robin) read an immutable table that was built once per
+// HostSet and is shared by every worker (HostSet::table). Hash strategies
+// never build one on a worker; weighted_round_robin builds its own only when
+// a HostSet arrives without one (tests that fill HostSets by hand).
+// Non-hash strategies weigh servers by HostSet::weights, never by
+// Server::weight.
 #pragma once
 
 #include <chrono>
@@ -39,9 +43,12 @@ struct StrategyOptions {
 
 // What a strategy may use. Everything outlives the strategy; the strategy
 // may keep the pointers. Random and LoadTable belong to the worker.
+// `load` is writable only so a strategy can register itself as a
+// LoadObserver (and must unregister in its destructor); strategies never
+// change the counts or latencies, the data path does.
 struct StrategyEnv {
   Random* random = nullptr;
-  const LoadTable* load = nullptr;
+  LoadTable* load = nullptr;
   const StrategyOptions* options = nullptr;
 };
 
@@ -54,7 +61,7 @@ class Strategy {
 
 using StrategyPtr = std::unique_ptr<Strategy>;
 using StrategyFactory = std::function<StrategyPtr(const StrategyEnv& env)>;
-// Builds a hash strategy's shared table for a HostSet (any thread).
+// Builds a strategy's shared table for a HostSet (any thread).
 using TableBuilder = std::function<std::shared_ptr<const void>(const HostSet& hosts,
                                                                const StrategyOptions& options)>;
 

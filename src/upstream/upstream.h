@@ -4,9 +4,11 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "health/circuit_breaker.h"
 #include "upstream/hash_key.h"
 #include "upstream/host_set.h"
 #include "upstream/registry.h"
@@ -28,6 +30,9 @@ struct Upstream {
   std::chrono::milliseconds response_timeout{30000};  // HTTP only
   unsigned keepalive_max_idle = 32;                   // HTTP: per server, per worker
   std::chrono::milliseconds keepalive_idle_timeout{60000};
+  // Shared by every worker (its counts are atomics); null when the upstream
+  // has no circuit_breaker. The pointer is fixed; the counts are not.
+  std::shared_ptr<health::CircuitBreaker> breaker;
 };
 
 }  // namespace fulcrum::upstream

@@ -37,7 +37,7 @@ std::vector<Server> makeWeightedServers(const std::vector<unsigned>& weights, La
 HostSet hostSetOf(const std::vector<Server>& servers, uint32_t skip_index) {
   HostSet set;
   for (const auto& server : servers)
-    if (server.index != skip_index) set.hosts.push_back(&server);
+    if (server.index != skip_index) set.add(&server, server.weight);
   return set;
 }
 

@@ -56,7 +56,8 @@ TEST_CASE("maglev does not depend on the order of the host set") {
   auto servers = makeServers(10);
   HostSet forward = maglevHostSet(servers, options);
   HostSet reversed;
-  reversed.hosts.assign(forward.hosts.rbegin(), forward.hosts.rend());
+  for (auto it = forward.hosts.rbegin(); it != forward.hosts.rend(); ++it)
+    reversed.add(*it, (*it)->weight);
   reversed.table = balance::buildMaglevTable(reversed, options);
   CHECK(tableOf(forward).slots == tableOf(reversed).slots);
 }

@@ -56,7 +56,8 @@ TEST_CASE("ring hash does not depend on the order of the host set") {
   auto servers = makeServers(10);
   HostSet forward = ringHostSet(servers, options);
   HostSet reversed;
-  reversed.hosts.assign(forward.hosts.rbegin(), forward.hosts.rend());
+  for (auto it = forward.hosts.rbegin(); it != forward.hosts.rend(); ++it)
+    reversed.add(*it, (*it)->weight);
   reversed.table = balance::buildRing(reversed, options);
   Picker a(forward, options, 10);
   Picker b(reversed, options, 10);

@@ -22,7 +22,7 @@ void fillUpstream(Upstream& upstream, int primaries, int backups) {
     upstream.servers.push_back(server);
   }
   for (const auto& server : upstream.servers)
-    (server.backup ? upstream.backups : upstream.primaries).hosts.push_back(&server);
+    (server.backup ? upstream.backups : upstream.primaries).add(&server, server.weight);
 }
 
 }  // namespace
@@ -58,7 +58,7 @@ TEST_CASE("with no primary usable, backups take the traffic") {
   UpstreamPicker picker(upstream, random);
   HostSet no_primaries;
   HostSet backups;
-  backups.hosts.push_back(&upstream.servers[2]);
+  backups.add(&upstream.servers[2], upstream.servers[2].weight);
   picker.rebuild(no_primaries, backups);
   TriedSet none;
   CHECK(picker.pick(none)->label == "b2");

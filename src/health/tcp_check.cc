@@ -1,0 +1,110 @@
+#include "health/tcp_check.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "config/units.h"
+#include "core/errno_text.h"
+
+namespace fulcrum::health {
+namespace {
+
+// What finish() cannot destroy in place: it may run inside the deadline
+// timer's or the connector's own callback.
+struct Leftovers final : net::DeferredDeletable {
+  std::unique_ptr<net::Timer> deadline;
+  std::unique_ptr<net::Connector> connector;
+};
+
+class TcpChecker final : public Checker {
+ public:
+  TcpChecker(net::EventLoop& loop, const CheckSpec& spec) : loop_(loop), spec_(spec) {}
+
+  std::unique_ptr<Probe> start(const SocketAddress& address, Done done) override {
+    auto probe = std::make_unique<ConnectProbe>(loop_, spec_.timeout, std::move(done));
+    probe->begin(probedAddress(address, spec_));
+    return probe;
+  }
+
+ private:
+  net::EventLoop& loop_;
+  CheckSpec spec_;
+};
+
+}  // namespace
+
+SocketAddress probedAddress(const SocketAddress& server, const CheckSpec& spec) {
+  SocketAddress address = server;
+  if (spec.port != 0) address.setPort(spec.port);
+  return address;
+}
+
+ConnectProbe::ConnectProbe(net::EventLoop& loop, std::chrono::milliseconds timeout,
+                           Checker::Done done)
+    : loop_(loop),
+      timeout_(timeout),
+      done_(std::move(done)),
+      deadline_(std::make_unique<net::Timer>(loop, [this] { onDeadline(); })),
+      connector_(std::make_unique<net::Connector>(loop)) {}
+
+ConnectProbe::~ConnectProbe() = default;
+
+void ConnectProbe::begin(const SocketAddress& address) {
+  deadline_->arm(timeout_);
+  // The connector gets the same deadline as a backstop; ours, armed first,
+  // fires first and names the phase.
+  connector_->connect(address, timeout_, [this](const net::ConnectResult& result) {
+    if (result.ok()) {
+      onConnected(result.fd);
+    } else if (result.timed_out) {
+      onDeadline();
+    } else if (result.error == errnoText(ECONNREFUSED)) {
+      // ConnectResult carries only the text; this is the common case, and
+      // the one the logs should say plainly.
+      finish(false, "connect refused");
+    } else {
+      finish(false, "connect failed: " + result.error);
+    }
+  });
+}
+
+void ConnectProbe::beginFailed(std::string why) {
+  failed_before_start_ = std::move(why);
+  deadline_->arm(std::chrono::milliseconds(0));
+}
+
+void ConnectProbe::onConnected(int fd) {
+  ::close(fd);
+  finish(true, "passed");
+}
+
+void ConnectProbe::onDeadline() {
+  if (failed_before_start_) {
+    finish(false, *failed_before_start_);
+    return;
+  }
+  finish(false, "timed out after " + config::formatDuration(timeout_) + " " + phase_);
+}
+
+void ConnectProbe::finish(bool passed, std::string why) {
+  if (!done_) return;
+  releaseIo();
+  deadline_->cancel();
+  connector_->cancel();
+  auto leftovers = std::make_unique<Leftovers>();
+  leftovers->deadline = std::move(deadline_);
+  leftovers->connector = std::move(connector_);
+  loop_.deferDelete(std::move(leftovers));
+  Checker::Done done = std::move(done_);
+  done_ = nullptr;
+  // Last act: `done` may destroy this probe.
+  done(ProbeResult{passed, std::move(why)});
+}
+
+std::unique_ptr<Checker> makeTcpChecker(net::EventLoop& loop, const CheckSpec& spec) {
+  return std::make_unique<TcpChecker>(loop, spec);
+}
+
+}  // namespace fulcrum::health

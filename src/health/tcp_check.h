@@ -1,0 +1,75 @@
+// The tcp check, and the connect phase that every check begins with.
+//
+// tcp: pass = a TCP connect to the probed address succeeded within the
+// timeout; the socket is closed at once. Failures: "connect refused",
+// "connect failed: <errno text>", "timed out after 1s while connecting".
+//
+// ConnectProbe is the tcp probe and the base of the http and tls probes:
+// it owns the deadline timer (armed for the whole probe) and the connect;
+// a subclass takes the connected socket in onConnected() and ends the probe
+// with finish(). All of it runs on the probe's EventLoop thread.
+//
+// Lifetime rules for subclasses:
+//  - finish() first calls releaseIo(), where the subclass gives up its I/O
+//    objects (those whose callback may be on the stack go to
+//    loop().deferDelete, never destroyed in place), then calls `done` as its
+//    very last act; nothing may touch the probe after finish() returns, as
+//    `done` may have destroyed it.
+//  - The destructor of a subclass frees whatever it still holds (a probe
+//    destroyed mid-flight); the base then frees the timer and the connect.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/socket_address.h"
+#include "health/checker.h"
+#include "net/connector.h"
+#include "net/event_loop.h"
+#include "net/timer.h"
+
+namespace fulcrum::health {
+
+std::unique_ptr<Checker> makeTcpChecker(net::EventLoop& loop, const CheckSpec& spec);
+
+// `server` with the spec's port override applied.
+SocketAddress probedAddress(const SocketAddress& server, const CheckSpec& spec);
+
+class ConnectProbe : public Probe {
+ public:
+  ConnectProbe(net::EventLoop& loop, std::chrono::milliseconds timeout, Checker::Done done);
+  ~ConnectProbe() override;
+  ConnectProbe(const ConnectProbe&) = delete;
+  ConnectProbe& operator=(const ConnectProbe&) = delete;
+
+  // Arms the deadline and starts connecting; results come from the loop.
+  void begin(const SocketAddress& address);
+  // A probe that cannot run: fails with `why`, from the loop.
+  void beginFailed(std::string why);
+
+ protected:
+  net::EventLoop& loop() const { return loop_; }
+  // Owns `fd` (connected, non-blocking). The tcp check closes it and passes.
+  virtual void onConnected(int fd);
+  // Gives up the subclass's sockets and events before `done` runs.
+  virtual void releaseIo() {}
+  // What a timeout says the probe was doing: "while connecting" at first.
+  void setPhase(const char* phase) { phase_ = phase; }
+  // Ends the probe (once; later calls do nothing). See the lifetime rules.
+  void finish(bool passed, std::string why);
+
+ private:
+  void onDeadline();
+
+  net::EventLoop& loop_;
+  std::chrono::milliseconds timeout_;
+  Checker::Done done_;
+  std::unique_ptr<net::Timer> deadline_;
+  std::unique_ptr<net::Connector> connector_;
+  const char* phase_ = "while connecting";
+  std::optional<std::string> failed_before_start_;
+};
+
+}  // namespace fulcrum::health

@@ -1,0 +1,257 @@
+#include "health/upstream_health.h"
+
+#include "config/units.h"
+#include "core/log.h"
+
+namespace fulcrum::health {
+namespace {
+
+CheckSpec checkSpecOf(const config::HealthCheckConfig& config, const std::string& address_text) {
+  CheckSpec spec;
+  spec.type = config.type == config::CheckType::Http  ? CheckType::Http
+              : config.type == config::CheckType::Tls ? CheckType::Tls
+                                                      : CheckType::Tcp;
+  spec.timeout = config.timeout;
+  spec.port = config.port;
+  spec.method = config.method;
+  spec.path = config.path;
+  spec.host = config.host.empty() ? address_text : config.host;
+  spec.expect_status.clear();
+  for (const auto& range : config.expect_status)
+    spec.expect_status.push_back(StatusRange{range.low, range.high});
+  spec.expect_body = config.expect_body;
+  spec.headers = config.headers;
+  spec.server_name = config.server_name;
+  return spec;
+}
+
+ScheduleSpec scheduleSpecOf(const config::HealthCheckConfig& config) {
+  ScheduleSpec spec;
+  spec.interval = config.interval;
+  spec.fast_interval = config.fast_interval.count() > 0 ? config.fast_interval : config.interval;
+  spec.down_interval = config.down_interval.count() > 0 ? config.down_interval : config.interval;
+  spec.jitter_percent = config.jitter_percent;
+  spec.rise = config.rise;
+  spec.fall = config.fall;
+  spec.initially_up = config.initial_up;
+  return spec;
+}
+
+OutlierSpec outlierSpecOf(const config::OutlierConfig& config) {
+  return OutlierSpec{config.consecutive_5xx,
+                     config.consecutive_gateway_errors,
+                     config.consecutive_connect_failures,
+                     config.base_ejection,
+                     config.max_ejection,
+                     config.max_ejection_percent};
+}
+
+constexpr const char* kNotChecked = "not checked yet";
+
+std::chrono::milliseconds untilPoint(std::chrono::steady_clock::time_point when) {
+  auto delay =
+      std::chrono::ceil<std::chrono::milliseconds>(when - std::chrono::steady_clock::now());
+  return std::max(delay, std::chrono::milliseconds(0));
+}
+
+}  // namespace
+
+UpstreamHealth::UpstreamHealth(net::EventLoop& loop, const upstream::Upstream& upstream,
+                               const config::UpstreamConfig& spec, Random& random, Publish publish)
+    : loop_(loop),
+      upstream_(upstream),
+      spec_(spec),
+      random_(random),
+      publish_(std::move(publish)),
+      servers_(upstream.servers.size()),
+      release_timer_(loop, [this] { releaseEjected(); }),
+      decay_timer_(loop,
+                   [this] {
+                     outlier_->decay();
+                     decay_timer_.arm(spec_.outlier.interval);
+                   }),
+      ramp_timer_(loop, [this] { refresh(true); }) {
+  const bool checked = spec_.health_check.enabled;
+  for (uint32_t i = 0; i < servers_.size(); ++i) {
+    ServerState& state = servers_[i];
+    state.check_up = !checked || spec_.health_check.initial_up;
+    state.usable = state.check_up && upstream_.servers[i].weight > 0;
+    state.ever_usable = state.usable;
+    if (!checked) continue;
+    state.checker =
+        makeChecker(loop_, checkSpecOf(spec_.health_check, spec_.servers[i].address_text));
+    state.timer = std::make_unique<net::Timer>(loop_, [this, i] { startProbe(i); });
+    state.last_check = kNotChecked;
+  }
+  if (spec_.outlier.enabled)
+    outlier_ = std::make_unique<OutlierDetector>(outlierSpecOf(spec_.outlier), servers_.size());
+}
+
+UpstreamHealth::~UpstreamHealth() = default;
+
+const char* UpstreamHealth::label(uint32_t index) const {
+  return upstream_.servers[index].label.c_str();
+}
+
+void UpstreamHealth::start() {
+  const auto now = Clock::now();
+  const ScheduleSpec schedule = scheduleSpecOf(spec_.health_check);
+  for (uint32_t i = 0; i < servers_.size(); ++i) {
+    if (!servers_[i].checker) continue;
+    servers_[i].schedule = std::make_unique<ProbeSchedule>(schedule, random_, now);
+    startProbe(i);
+  }
+  if (outlier_) decay_timer_.arm(spec_.outlier.interval);
+}
+
+void UpstreamHealth::startProbe(uint32_t index) {
+  ServerState& state = servers_[index];
+  state.probe_started = Clock::now();
+  // The previous probe has reported; dropping it here is outside its callback.
+  state.probe = state.checker->start(
+      upstream_.servers[index].address,
+      [this, index](const ProbeResult& result) { onProbeResult(index, result); });
+}
+
+void UpstreamHealth::onProbeResult(uint32_t index, const ProbeResult& result) {
+  ServerState& state = servers_[index];
+  const bool first = state.last_check == kNotChecked;
+  state.last_check = result.passed ? "passed" : result.why;
+  Transition transition = state.schedule->record(result.passed, state.probe_started, Clock::now());
+  state.timer->arm(untilPoint(state.schedule->nextStart()));
+  const char* upstream = upstream_.name.c_str();
+  if (transition == Transition::WentDown) {
+    log::warn("upstream %s: server %s up -> down: %u consecutive failures: %s", upstream,
+              label(index), state.schedule->state().agreeing(), result.why.c_str());
+  } else if (transition == Transition::WentUp && first) {
+    log::info("upstream %s: server %s down -> up: first check passed", upstream, label(index));
+  } else if (transition == Transition::WentUp) {
+    log::info("upstream %s: server %s down -> up: %u consecutive passes", upstream, label(index),
+              state.schedule->state().agreeing());
+  } else if (first && !result.passed) {
+    log::warn("upstream %s: server %s stays down: first check failed: %s", upstream, label(index),
+              result.why.c_str());
+  }
+  if (transition != Transition::None) state.check_up = transition == Transition::WentUp;
+  // A first failure changes nothing, but may confirm that nothing is usable.
+  if (transition != Transition::None || first) refresh(false);
+}
+
+void UpstreamHealth::report(uint32_t server, const Attempt& attempt) {
+  if (!outlier_ || server >= servers_.size()) return;
+  auto ejection = outlier_->report(server, attempt, Clock::now());
+  if (!ejection) return;
+  servers_[server].ejected = true;
+  log::warn("upstream %s: server %s ejected for %s (ejection %u): %s", upstream_.name.c_str(),
+            label(server), config::formatDuration(ejection->duration).c_str(), ejection->times,
+            ejection->why.c_str());
+  armReleaseTimer();
+  refresh(false);
+}
+
+void UpstreamHealth::armReleaseTimer() {
+  if (auto next = outlier_->nextRelease())
+    release_timer_.arm(untilPoint(*next));
+  else
+    release_timer_.cancel();
+}
+
+void UpstreamHealth::releaseEjected() {
+  for (uint32_t index : outlier_->release(Clock::now())) {
+    servers_[index].ejected = false;
+    log::info("upstream %s: server %s back from ejection", upstream_.name.c_str(), label(index));
+  }
+  armReleaseTimer();
+  refresh(false);
+}
+
+void UpstreamHealth::setAdminDrain(uint32_t server, bool drained) {
+  if (server >= servers_.size() || servers_[server].admin_drain == drained) return;
+  servers_[server].admin_drain = drained;
+  log::info("upstream %s: server %s %s by the admin API", upstream_.name.c_str(), label(server),
+            drained ? "drained" : "enabled");
+  refresh(false);
+}
+
+unsigned UpstreamHealth::rampPercent(const ServerState& state, Clock::time_point now) const {
+  const auto slow_start = spec_.slow_start;
+  if (slow_start.count() == 0 || !state.usable) return 100;
+  const auto elapsed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now - state.usable_since);
+  if (elapsed >= slow_start) return 100;
+  // Ten steps: 10 % at once, 100 % when slow_start has passed.
+  return 10 * static_cast<unsigned>(1 + elapsed.count() * 9 / slow_start.count());
+}
+
+void UpstreamHealth::refresh(bool force_publish) {
+  const auto now = Clock::now();
+  bool changed = force_publish;
+  size_t usable = 0, down = 0, ejected = 0, drained = 0;
+  for (uint32_t i = 0; i < servers_.size(); ++i) {
+    ServerState& state = servers_[i];
+    const bool was = state.usable;
+    state.usable =
+        state.check_up && !state.ejected && !state.admin_drain && upstream_.servers[i].weight > 0;
+    if (state.usable && !was) {
+      // A server coming back ramps up; the first time one comes up does not.
+      state.usable_since = state.ever_usable ? now : Clock::time_point{};
+      state.ever_usable = true;
+    }
+    changed = changed || was != state.usable;
+    usable += state.usable;
+    down += !state.check_up;
+    ejected += state.ejected;
+    drained += state.admin_drain;
+  }
+  // Before every server has had its first check, "none usable" is not news.
+  bool undecided = false;
+  for (const ServerState& state : servers_) undecided = undecided || state.last_check == kNotChecked;
+  if (usable == 0 && had_usable_ && !undecided)
+    log::error("upstream %s: no usable server (%zu down, %zu ejected, %zu drained)",
+               upstream_.name.c_str(), down, ejected, drained);
+  if (!undecided) had_usable_ = usable > 0;
+  if (!changed) return;
+  upstream::HostSet primaries;
+  upstream::HostSet backups;
+  buildHostSets(primaries, backups);
+  publish_(std::move(primaries), std::move(backups), ++updates_);
+}
+
+void UpstreamHealth::buildHostSets(upstream::HostSet& primaries, upstream::HostSet& backups) {
+  const auto now = Clock::now();
+  bool ramping = false;
+  for (const ServerState& state : servers_) ramping = ramping || rampPercent(state, now) < 100;
+  std::optional<Clock::time_point> next_step;
+  for (uint32_t i = 0; i < servers_.size(); ++i) {
+    const ServerState& state = servers_[i];
+    if (!state.usable) continue;
+    const upstream::Server& server = upstream_.servers[i];
+    const unsigned percent = rampPercent(state, now);
+    // While any server ramps, every weight is in tenths so steps are exact.
+    const uint32_t weight = ramping ? server.weight * percent / 10 : server.weight;
+    (server.backup ? backups : primaries).add(&server, weight);
+    if (percent < 100) {
+      const auto step = spec_.slow_start / 9;
+      const auto steps_done = (now - state.usable_since) / step;
+      auto at = state.usable_since + step * (steps_done + 1);
+      if (!next_step || at < *next_step) next_step = at;
+    }
+  }
+  if (const auto& build_table = upstream_.strategy->table_builder) {
+    primaries.table = build_table(primaries, upstream_.strategy_options);
+    backups.table = build_table(backups, upstream_.strategy_options);
+  }
+  if (next_step) ramp_timer_.arm(untilPoint(*next_step));
+}
+
+UpstreamHealth::ServerView UpstreamHealth::view(uint32_t server) const {
+  const ServerState& state = servers_[server];
+  return ServerView{state.check_up,
+                    state.ejected,
+                    state.admin_drain,
+                    state.usable,
+                    rampPercent(state, Clock::now()),
+                    state.last_check};
+}
+
+}  // namespace fulcrum::health

@@ -1,0 +1,103 @@
+// The health of one upstream's servers, owned by the control loop (main
+// thread): active checks (one probe and one timer per server), passive
+// outlier ejection from the workers' reports, the admin drain flag, and the
+// slow-start ramp. A server is usable when no check has failed it, it is not
+// ejected, it is not drained and its weight is not 0. Whenever that changes
+// (or a ramp step passes) it builds new immutable HostSets and hands them to
+// `publish`, which posts them to every worker; workers never see this
+// object. Every transition is logged on one line with its reason.
+// Lifetime: the Upstream (in its Runtime) and the loop outlive this object;
+// destroying it cancels every probe and timer.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/schema.h"
+#include "core/random.h"
+#include "health/attempt.h"
+#include "health/checker.h"
+#include "health/outlier.h"
+#include "health/probe_schedule.h"
+#include "net/event_loop.h"
+#include "net/timer.h"
+#include "upstream/upstream.h"
+
+namespace fulcrum::health {
+
+class UpstreamHealth {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // `update` counts this upstream's publications from 1, for the logs.
+  using Publish = std::function<void(upstream::HostSet primaries, upstream::HostSet backups,
+                                     uint64_t update)>;
+
+  UpstreamHealth(net::EventLoop& loop, const upstream::Upstream& upstream,
+                 const config::UpstreamConfig& spec, Random& random, Publish publish);
+  ~UpstreamHealth();
+  UpstreamHealth(const UpstreamHealth&) = delete;
+  UpstreamHealth& operator=(const UpstreamHealth&) = delete;
+
+  // Starts the first probe of every server.
+  void start();
+  // An attempt result from a worker's data path.
+  void report(uint32_t server, const Attempt& attempt);
+  // The admin API's drain flag: no new picks while set.
+  void setAdminDrain(uint32_t server, bool drained);
+
+  struct ServerView {
+    bool check_up = true;  // true when no check is configured
+    bool ejected = false;
+    bool admin_drain = false;
+    bool usable = false;
+    unsigned ramp_percent = 100;  // slow start
+    std::string last_check;       // the last probe's result text
+  };
+  ServerView view(uint32_t server) const;
+
+  // The HostSets the upstream would publish now, for the initial ones too.
+  void buildHostSets(upstream::HostSet& primaries, upstream::HostSet& backups);
+
+ private:
+  struct ServerState {
+    std::unique_ptr<Checker> checker;
+    std::unique_ptr<ProbeSchedule> schedule;
+    std::unique_ptr<Probe> probe;
+    std::unique_ptr<net::Timer> timer;
+    Clock::time_point probe_started;
+    std::string last_check;
+    bool check_up = true;
+    bool ejected = false;
+    bool admin_drain = false;
+    bool usable = false;
+    bool ever_usable = false;
+    Clock::time_point usable_since;  // for the slow-start ramp
+  };
+
+  void startProbe(uint32_t index);
+  void onProbeResult(uint32_t index, const ProbeResult& result);
+  void releaseEjected();
+  void armReleaseTimer();
+  // Recomputes usability; logs and publishes when anything changed.
+  void refresh(bool force_publish);
+  unsigned rampPercent(const ServerState& state, Clock::time_point now) const;
+  const char* label(uint32_t index) const;
+
+  net::EventLoop& loop_;
+  const upstream::Upstream& upstream_;
+  const config::UpstreamConfig& spec_;
+  Random& random_;
+  Publish publish_;
+  std::vector<ServerState> servers_;
+  std::unique_ptr<OutlierDetector> outlier_;
+  net::Timer release_timer_;  // the next end of an ejection
+  net::Timer decay_timer_;    // outlier_detection.interval
+  net::Timer ramp_timer_;     // the next slow-start step
+  bool had_usable_ = true;
+  uint64_t updates_ = 0;
+};
+
+}  // namespace fulcrum::health

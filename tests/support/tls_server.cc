@@ -1,0 +1,115 @@
+#include "support/tls_server.h"
+
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <stdexcept>
+
+namespace fulcrum::test {
+namespace {
+
+// A self-signed certificate for "localhost" on a fresh P-256 key, both
+// installed into `ctx`.
+void installSelfSigned(SSL_CTX* ctx) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  if (key == nullptr || cert == nullptr) throw std::runtime_error("cannot make a key");
+  X509_set_version(cert, 2);  // v3
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  bool ok = X509_sign(cert, key, EVP_sha256()) > 0 && SSL_CTX_use_certificate(ctx, cert) == 1 &&
+            SSL_CTX_use_PrivateKey(ctx, key) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  if (!ok) throw std::runtime_error("cannot install a self-signed certificate");
+}
+
+void boundIo(int fd) {
+  timeval limit{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
+}
+
+}  // namespace
+
+TlsServer::TlsServer() {
+  std::signal(SIGPIPE, SIG_IGN);
+  ctx_ = SSL_CTX_new(TLS_server_method());
+  if (ctx_ == nullptr) throw std::runtime_error("SSL_CTX_new");
+  installSelfSigned(ctx_);
+  SSL_CTX_set_tlsext_servername_callback(ctx_, &TlsServer::onServerName);
+  SSL_CTX_set_tlsext_servername_arg(ctx_, this);
+  listener_ = listenLoopback(port_);
+  if (!listener_ || pipe2(wake_, O_CLOEXEC) != 0) {
+    SSL_CTX_free(ctx_);
+    throw std::runtime_error("cannot listen");
+  }
+  thread_ = std::thread([this] { serve(); });
+}
+
+TlsServer::~TlsServer() {
+  char stop = 1;
+  ssize_t ignored = write(wake_[1], &stop, 1);
+  (void)ignored;
+  thread_.join();
+  close(wake_[0]);
+  close(wake_[1]);
+  SSL_CTX_free(ctx_);
+}
+
+std::vector<std::string> TlsServer::serverNames() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return server_names_;
+}
+
+int TlsServer::onServerName(SSL* ssl, int*, void* self) {
+  auto* server = static_cast<TlsServer*>(self);
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  std::lock_guard<std::mutex> lock(server->mutex_);
+  server->server_names_.emplace_back(name != nullptr ? name : "");
+  return SSL_TLSEXT_ERR_OK;
+}
+
+void TlsServer::serve() {
+  for (;;) {
+    pollfd entries[2] = {{listener_.get(), POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    if (poll(entries, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (entries[1].revents != 0) return;
+    int fd = accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    Fd connection(fd);
+    boundIo(fd);
+    handshake(fd);
+  }
+}
+
+void TlsServer::handshake(int fd) {
+  SSL* ssl = SSL_new(ctx_);
+  if (ssl == nullptr) return;
+  SSL_set_fd(ssl, fd);
+  if (SSL_accept(ssl) == 1) {
+    handshakes_.fetch_add(1);
+    SSL_shutdown(ssl);
+  }
+  SSL_free(ssl);
+  ERR_clear_error();
+}
+
+}  // namespace fulcrum::test

@@ -1,0 +1,54 @@
+// A TLS server for tests: listens on 127.0.0.1 with a kernel-chosen port,
+// on its own thread, with a self-signed certificate (EC P-256, CN
+// "localhost") made in memory when it starts — no files, no openssl CLI.
+// Connections are served one at a time: the server completes the handshake,
+// sends close_notify and closes. Every socket operation is bounded (2 s), so
+// a client that stalls cannot hold it. The destructor stops and joins.
+// Ignores SIGPIPE for the process, as fulcrum itself does.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/net.h"
+
+namespace fulcrum::test {
+
+class TlsServer {
+ public:
+  TlsServer();
+  ~TlsServer();
+  TlsServer(const TlsServer&) = delete;
+  TlsServer& operator=(const TlsServer&) = delete;
+
+  uint16_t port() const { return port_; }
+  // Handshakes completed so far.
+  int handshakes() const { return handshakes_.load(); }
+  // The SNI name of each ClientHello received, in order ("" = none sent;
+  // OpenSSL calls the servername callback with or without SNI).
+  // A name is recorded before the server answers the ClientHello, so it is
+  // here once the client's handshake has completed.
+  std::vector<std::string> serverNames();
+
+ private:
+  static int onServerName(SSL* ssl, int* alert, void* self);
+  void serve();
+  void handshake(int fd);
+
+  SSL_CTX* ctx_ = nullptr;
+  uint16_t port_ = 0;
+  Fd listener_;
+  int wake_[2] = {-1, -1};
+  std::atomic<int> handshakes_{0};
+  std::mutex mutex_;
+  std::vector<std::string> server_names_;
+  std::thread thread_;
+};
+
+}  // namespace fulcrum::test
