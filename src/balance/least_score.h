@@ -22,6 +22,8 @@
 // Derived (CRTP, so scoring is a direct call) provides
 //   Score scoreOf(uint32_t position) const   // from hosts() and load(); lower wins
 //   static constexpr bool kScoresLatency     // re-score on observeLatency()?
+// and may provide `void prepare()`, called by rebuild() once hosts() holds
+// the new set and before anything is scored (for per-set caches).
 // Score needs operator< (a strict weak order); it must depend only on the
 // server's effective weight and the LoadTable, never on the time of a pick.
 #pragma once
@@ -52,6 +54,7 @@ class LeastScore : public upstream::Strategy, private upstream::LoadObserver {
     position_of_.assign(count == 0 ? 0 : size_t{max_index} + 1, kNone);
     for (uint32_t p = 0; p < count; ++p) position_of_[hosts_.hosts[p]->index] = p;
 
+    static_cast<Derived*>(this)->prepare();
     const uint32_t start = count == 0 ? 0 : static_cast<uint32_t>(env_.random->below(count));
     std::vector<Key> keys(count);
     for (uint32_t p = 0; p < count; ++p) keys[p] = Key{score(p), (p + count - start) % count};
@@ -76,6 +79,8 @@ class LeastScore : public upstream::Strategy, private upstream::LoadObserver {
     env_.load->addObserver(this);
   }
   ~LeastScore() override { env_.load->removeObserver(this); }
+
+  void prepare() {}
 
   const upstream::HostSet& hosts() const { return hosts_; }
   const upstream::LoadTable& load() const { return *env_.load; }

@@ -31,6 +31,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "balance/least_score.h"
 
@@ -56,6 +57,11 @@ class LeastTime final : public LeastScore<LeastTime, TimeScore> {
   friend class LeastScore<LeastTime, TimeScore>;
   static constexpr bool kScoresLatency = true;
   TimeScore scoreOf(uint32_t position) const;
+  void prepare();
+
+  // ln(weight) by position: every load change re-scores one server, and
+  // this spares it a log().
+  std::vector<double> log_weight_;
 };
 
 }  // namespace fulcrum::balance

@@ -68,6 +68,13 @@ void parseHeaders(YamlReader& reader, const YAML::Node& node, const std::string&
       reader.error(entry.first, key_path, "not a valid header name");
       continue;
     }
+    std::string lower;
+    for (char c : name) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    if (lower == "connection" || lower == "content-length" || lower == "transfer-encoding") {
+      // The probe frames its own request and closes after the answer.
+      reader.error(entry.first, key_path, "set by the health check itself; remove it");
+      continue;
+    }
     auto value = reader.scalar(entry.second, key_path);
     if (!value) continue;
     if (value->find_first_of("\r\n") != std::string::npos) {

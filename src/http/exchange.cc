@@ -22,20 +22,13 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
       connector_(*context.loop),
       response_timer_(*context.loop, [this] { onResponseTimeout(); }),
       body_timer_(*context.loop, [this] { onBodyTimeout(); }),
-      wake_timer_(*context.loop, [this] { connectNext(); }),
-      pending_timer_(*context.loop,
-                     [this] {
-                       fail(503, "circuit breaker: no upstream connection was freed within " +
-                                     std::to_string(slots_.breaker()->pendingTimeout().count()) +
-                                     "ms (pending_timeout)");
-                     }),
-      slots_(context.picker->upstream().breaker.get()),
+      admission_(*context.loop, context.picker->upstream(), context.waiters,
+                 [this] { connectNext(); }, [this](const std::string& why) { fail(503, why); }),
       request_body_(request.framing, request.content_length, *context.limits, request.max_body) {
   evbuffer_add_buffer(pending_, request_head);
 }
 
 Exchange::~Exchange() {
-  stopWaiting();
   evbuffer_free(pending_);
   if (replay_ != nullptr) evbuffer_free(replay_);
   dropServerConnection();
@@ -50,7 +43,7 @@ void Exchange::serverDone() {
 void Exchange::dropServerConnection() {
   serverDone();
   if (!server_) return;
-  slots_.release(health::BreakerResource::Connections);
+  admission_.connectionClosed();
   server_->setHandler(nullptr);
   server_->setReading(false);
   // It may be inside its own callback up the stack.
@@ -66,38 +59,11 @@ void Exchange::start() {
     return;
   }
   if (!request_body_.done()) body_timer_.arm(context_.client_body_timeout);
-  if (!slots_.acquire(health::BreakerResource::Requests)) {
-    fail(503, breakerRefusal(health::BreakerResource::Requests));
+  if (auto refused = admission_.admitRequest()) {
+    fail(503, *refused);
     return;
   }
   connectNext();
-}
-
-std::string Exchange::breakerRefusal(health::BreakerResource resource) const {
-  const char* name = resource == health::BreakerResource::Requests  ? "max_requests"
-                     : resource == health::BreakerResource::Pending ? "max_pending"
-                                                                    : "max_connections";
-  return std::string("circuit breaker: ") + name + " (" +
-         std::to_string(slots_.breaker()->limit(resource)) + ") reached for upstream " +
-         context_.picker->upstream().name;
-}
-
-void Exchange::startWaiting() {
-  if (waiting_ || context_.waiters == nullptr) return;
-  waiting_ = context_.waiters->add([this] { wake_timer_.arm(std::chrono::milliseconds(0)); });
-  pending_timer_.arm(slots_.breaker()->pendingTimeout());
-}
-
-void Exchange::stopWaiting() {
-  if (waiting_) context_.waiters->remove(*waiting_);
-  waiting_.reset();
-  wake_timer_.cancel();
-  pending_timer_.cancel();
-}
-
-void Exchange::reportAttempt(health::AttemptOutcome outcome, uint16_t status) {
-  if (context_.reporter != nullptr && result_.server != nullptr)
-    context_.reporter->report(result_.server->index, health::Attempt{outcome, status});
 }
 
 void Exchange::connectNext() {
@@ -107,27 +73,24 @@ void Exchange::connectNext() {
     return;
   }
   if (auto pooled = context_.pool->take(next->index)) {
-    stopWaiting();
+    admission_.adoptPooledConnection();
     result_.server = next;
     tried_.add(next->index);
     ++result_.attempts;
-    slots_.release(health::BreakerResource::Pending);
-    slots_.adoptConnection();
     reused_ = true;
     useConnection(std::move(pooled));
     return;
   }
-  if (!slots_.acquire(health::BreakerResource::Pending)) {
-    fail(503, breakerRefusal(health::BreakerResource::Pending));
-    return;
+  std::string refused;
+  switch (admission_.reserveConnection(refused)) {
+    case Admission::Slot::Granted:
+      break;
+    case Admission::Slot::Waiting:
+      return;  // connectNext() again once a connection may be free
+    case Admission::Slot::Refused:
+      fail(503, refused);
+      return;
   }
-  if (!slots_.acquire(health::BreakerResource::Connections)) {
-    // Waits (holding its pending unit) until a connection is freed here or
-    // on another worker, or pending_timeout passes.
-    startWaiting();
-    return;
-  }
-  stopWaiting();
   result_.server = next;
   tried_.add(next->index);
   ++result_.attempts;
@@ -143,7 +106,7 @@ void Exchange::onConnect(const net::ConnectResult& result) {
     connectNext();
     return;
   }
-  slots_.release(health::BreakerResource::Pending);
+  admission_.connected();
   useConnection(std::make_unique<net::Stream>(*context_.loop, result.fd));
 }
 
@@ -347,10 +310,13 @@ bool Exchange::replayOnFreshConnection() {
   if (!reused_ || replay_ == nullptr || result_.response_bytes != 0) return false;
   dropServerConnection();
   reused_ = false;
-  if (!slots_.acquire(health::BreakerResource::Connections)) {
-    fail(503, breakerRefusal(health::BreakerResource::Connections));
+  // The stale connection's unit was just given back; this one takes it.
+  std::string refused;
+  if (admission_.reserveConnection(refused) != Admission::Slot::Granted) {
+    fail(503, refused.empty() ? "circuit breaker: no connection for the replay" : refused);
     return true;
   }
+  admission_.connected();
   evbuffer_add_buffer(pending_, replay_);
   ++result_.attempts;
   // The same server, on a new connection: its pooled one was stale, the
@@ -404,9 +370,7 @@ void Exchange::finish(bool error, const std::string& detail) {
   response_timer_.cancel();
   body_timer_.cancel();
   connector_.cancel();
-  stopWaiting();
-  slots_.release(health::BreakerResource::Pending);
-  slots_.release(health::BreakerResource::Requests);
+  admission_.finished();
   result_.error = error;
   result_.detail = detail;
   // The request body must be complete too, or the server may still be
@@ -426,7 +390,7 @@ void Exchange::releaseServerConnection(bool reusable) {
   // of whatever the next user of the connection sends.
   if (reusable && evbuffer_get_length(server_->input()) == 0) {
     serverDone();
-    slots_.handOverConnection();
+    admission_.handOverConnection();
     context_.pool->give(result_.server->index, std::move(server_));
     // A request waiting for a connection may take this one.
     if (context_.waiters != nullptr && !context_.waiters->empty()) context_.waiters->wakeAll();

@@ -25,8 +25,8 @@
 #include <string>
 
 #include "health/attempt.h"
-#include "health/breaker_slots.h"
 #include "health/wait_queue.h"
+#include "http/admission.h"
 #include "http/body_forwarder.h"
 #include "http/parser.h"
 #include "net/connector.h"
@@ -115,10 +115,10 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
 
  private:
   void connectNext();
-  void startWaiting();
-  void stopWaiting();
-  void reportAttempt(health::AttemptOutcome outcome, uint16_t status = 0);
-  std::string breakerRefusal(health::BreakerResource resource) const;
+  void reportAttempt(health::AttemptOutcome outcome, uint16_t status = 0) {
+    if (context_.reporter != nullptr && result_.server != nullptr)
+      context_.reporter->report(result_.server->index, health::Attempt{outcome, status});
+  }
   void onConnect(const net::ConnectResult& result);
   void useConnection(std::unique_ptr<net::Stream> connection);
   void dropServerConnection();
@@ -147,10 +147,7 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   net::Connector connector_;
   net::Timer response_timer_;
   net::Timer body_timer_;
-  net::Timer wake_timer_;     // woken from the breaker's wait queue
-  net::Timer pending_timer_;  // circuit_breaker.pending_timeout
-  health::BreakerSlots slots_;
-  std::optional<health::ConnectionWaitQueue::Handle> waiting_;
+  Admission admission_;
   upstream::TriedSet tried_;
   std::unique_ptr<net::Stream> server_;
   bool reused_ = false;
