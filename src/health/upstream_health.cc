@@ -174,12 +174,13 @@ void UpstreamHealth::setAdminDrain(uint32_t server, bool drained) {
 }
 
 unsigned UpstreamHealth::rampPercent(const ServerState& state, Clock::time_point now) const {
-  const auto slow_start = spec_.slow_start;
+  const std::chrono::nanoseconds slow_start = spec_.slow_start;
   if (slow_start.count() == 0 || !state.usable) return 100;
-  const auto elapsed =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now - state.usable_since);
+  const std::chrono::nanoseconds elapsed = now - state.usable_since;
   if (elapsed >= slow_start) return 100;
-  // Ten steps: 10 % at once, 100 % when slow_start has passed.
+  // Ten steps: 10 % at once, then one more every slow_start / 9, 100 % when
+  // slow_start has passed. Nanoseconds, so the step timer below lands on
+  // exactly these boundaries whatever slow_start is.
   return 10 * static_cast<unsigned>(1 + elapsed.count() * 9 / slow_start.count());
 }
 
@@ -231,9 +232,12 @@ void UpstreamHealth::buildHostSets(upstream::HostSet& primaries, upstream::HostS
     const uint32_t weight = ramping ? server.weight * percent / 10 : server.weight;
     (server.backup ? backups : primaries).add(&server, weight);
     if (percent < 100) {
-      const auto step = spec_.slow_start / 9;
-      const auto steps_done = (now - state.usable_since) / step;
-      auto at = state.usable_since + step * (steps_done + 1);
+      // The next boundary (percent / 10 steps are done), rounded up so the
+      // timer never fires just before it.
+      const int64_t slow_ns = std::chrono::nanoseconds(spec_.slow_start).count();
+      const int64_t steps_done = percent / 10;
+      const auto at =
+          state.usable_since + std::chrono::nanoseconds((slow_ns * steps_done + 8) / 9);
       if (!next_step || at < *next_step) next_step = at;
     }
   }
@@ -241,7 +245,10 @@ void UpstreamHealth::buildHostSets(upstream::HostSet& primaries, upstream::HostS
     primaries.table = build_table(primaries, upstream_.strategy_options);
     backups.table = build_table(backups, upstream_.strategy_options);
   }
-  if (next_step) ramp_timer_.arm(untilPoint(*next_step));
+  if (next_step)
+    ramp_timer_.arm(untilPoint(*next_step));
+  else
+    ramp_timer_.cancel();  // nothing ramps any more
 }
 
 UpstreamHealth::ServerView UpstreamHealth::view(uint32_t server) const {
