@@ -184,8 +184,7 @@ std::unique_ptr<Strategy> makeNextHost(Upstream&) {
 
 PICK_BENCH(load_updates_only, makeNextHost, nullptr);
 PICK_BENCH(round_robin, makeRoundRobin, nullptr);
-PICK_BENCH(weighted_round_robin, makeWithEnv<balance::WeightedRoundRobin>,
-           &balance::buildWrrTable);
+PICK_BENCH(weighted_round_robin, makeWithEnv<balance::WeightedRoundRobin>, &balance::buildWrrTable);
 PICK_BENCH(least_conn, makeWithEnv<balance::LeastConn>, nullptr);
 PICK_BENCH(least_time, makeWithEnv<balance::LeastTime>, nullptr);
 PICK_BENCH(random, makeWithEnv<balance::WeightedRandom>, nullptr);

@@ -2,10 +2,8 @@
 
 namespace fulcrum::balance {
 
-ConnScore LeastConn::scoreOf(uint32_t position) const {
-  const upstream::HostSet& set = hosts();
-  return ConnScore{uint64_t{load().active(set.hosts[position]->index)} + 1,
-                   set.weights[position]};
+ConnScore LeastConn::scoreOf(uint32_t position, uint32_t server_index) const {
+  return ConnScore{uint64_t{load().active(server_index)} + 1, hosts().weights[position]};
 }
 
 }  // namespace fulcrum::balance

@@ -23,9 +23,7 @@ namespace fulcrum::balance {
 struct ConnScore {
   uint64_t load = 1;    // active + 1
   uint64_t weight = 1;  // the effective weight, > 0
-  bool operator<(const ConnScore& other) const {
-    return load * other.weight < other.load * weight;
-  }
+  bool operator<(const ConnScore& other) const { return load * other.weight < other.load * weight; }
 };
 
 class LeastConn final : public LeastScore<LeastConn, ConnScore> {
@@ -35,7 +33,7 @@ class LeastConn final : public LeastScore<LeastConn, ConnScore> {
  private:
   friend class LeastScore<LeastConn, ConnScore>;
   static constexpr bool kScoresLatency = false;
-  ConnScore scoreOf(uint32_t position) const;
+  ConnScore scoreOf(uint32_t position, uint32_t server_index) const;
 };
 
 }  // namespace fulcrum::balance

@@ -20,7 +20,8 @@
 // (UpstreamPicker declares its LoadTable before its strategies).
 //
 // Derived (CRTP, so scoring is a direct call) provides
-//   Score scoreOf(uint32_t position) const   // from hosts() and load(); lower wins
+//   Score scoreOf(uint32_t position, uint32_t server_index) const
+//       // hosts().hosts[position], whose Server::index is given; lower wins
 //   static constexpr bool kScoresLatency     // re-score on observeLatency()?
 // and may provide `void prepare()`, called by rebuild() once hosts() holds
 // the new set and before anything is scored (for per-set caches).
@@ -31,6 +32,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "balance/position_heap.h"
@@ -50,16 +52,18 @@ class LeastScore : public upstream::Strategy, private upstream::LoadObserver {
     hosts_ = hosts;
     const auto count = static_cast<uint32_t>(hosts_.hosts.size());
     uint32_t max_index = 0;
-    for (const upstream::Server* server : hosts_.hosts) max_index = std::max(max_index, server->index);
+    for (const upstream::Server* server : hosts_.hosts)
+      max_index = std::max(max_index, server->index);
     position_of_.assign(count == 0 ? 0 : size_t{max_index} + 1, kNone);
     for (uint32_t p = 0; p < count; ++p) position_of_[hosts_.hosts[p]->index] = p;
 
     static_cast<Derived*>(this)->prepare();
     const uint32_t start = count == 0 ? 0 : static_cast<uint32_t>(env_.random->below(count));
     std::vector<Key> keys(count);
-    for (uint32_t p = 0; p < count; ++p) keys[p] = Key{score(p), (p + count - start) % count};
+    for (uint32_t p = 0; p < count; ++p)
+      keys[p] = Key{score(p, hosts_.hosts[p]->index), (p + count - start) % count};
     next_stamp_ = count;
-    heap_.assign(keys);
+    heap_.assign(std::move(keys));
   }
 
   const upstream::Server* pick(const upstream::PickContext& ctx) final {
@@ -99,8 +103,8 @@ class LeastScore : public upstream::Strategy, private upstream::LoadObserver {
     }
   };
 
-  Score score(uint32_t position) const {
-    return static_cast<const Derived*>(this)->scoreOf(position);
+  Score score(uint32_t position, uint32_t server_index) const {
+    return static_cast<const Derived*>(this)->scoreOf(position, server_index);
   }
 
   void loadChanged(uint32_t server_index, upstream::LoadChange change) final {
@@ -110,7 +114,7 @@ class LeastScore : public upstream::Strategy, private upstream::LoadObserver {
     const uint32_t position = position_of_[server_index];
     if (position == kNone) return;
     const Key& old = heap_.key(position);
-    const Score now = score(position);
+    const Score now = score(position, server_index);
     if (!(now < old.score) && !(old.score < now)) return;
     heap_.update(position, Key{now, old.stamp});
   }

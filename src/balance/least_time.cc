@@ -26,9 +26,8 @@ void LeastTime::prepare() {
     log_weight_[p] = std::log(static_cast<double>(set.weights[p]));
 }
 
-TimeScore LeastTime::scoreOf(uint32_t position) const {
+TimeScore LeastTime::scoreOf(uint32_t position, uint32_t index) const {
   const upstream::HostSet& set = hosts();
-  const uint32_t index = set.hosts[position]->index;
   const uint32_t active = load().active(index);
   if (!load().sampled(index)) {
     // No sample: probe it, one at a time.

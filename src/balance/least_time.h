@@ -56,7 +56,7 @@ class LeastTime final : public LeastScore<LeastTime, TimeScore> {
  private:
   friend class LeastScore<LeastTime, TimeScore>;
   static constexpr bool kScoresLatency = true;
-  TimeScore scoreOf(uint32_t position) const;
+  TimeScore scoreOf(uint32_t position, uint32_t index) const;
   void prepare();
 
   // ln(weight) by position: every load change re-scores one server, and

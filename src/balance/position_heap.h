@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace fulcrum::balance {
@@ -21,34 +22,31 @@ class PositionHeap {
   static constexpr uint32_t kNone = UINT32_MAX;
 
   // Replaces the contents: position p gets keys[p]. O(n).
-  void assign(const std::vector<Key>& keys) {
-    const auto count = static_cast<uint32_t>(keys.size());
+  void assign(std::vector<Key> keys) {
+    keys_ = std::move(keys);
+    const auto count = static_cast<uint32_t>(keys_.size());
     heap_.resize(count);
     slot_.resize(count);
-    for (uint32_t p = 0; p < count; ++p) {
-      heap_[p] = Node{keys[p], p};
-      slot_[p] = p;
-    }
+    for (uint32_t p = 0; p < count; ++p) heap_[p] = slot_[p] = p;
     for (uint32_t slot = count / 2; slot-- > 0;) siftDown(slot);
     frontier_.clear();
     frontier_.reserve(count);
   }
 
   bool empty() const { return heap_.empty(); }
-  const Key& key(uint32_t position) const { return heap_[slot_[position]].key; }
+  const Key& key(uint32_t position) const { return keys_[position]; }
 
   // The position with the smallest key; the heap must not be empty.
-  uint32_t top() const { return heap_.front().position; }
+  uint32_t top() const { return heap_.front(); }
 
   // Gives `position` a new key and restores the order. O(log n).
   void update(uint32_t position, const Key& key) {
-    const uint32_t slot = slot_[position];
-    const bool smaller = key < heap_[slot].key;
-    heap_[slot].key = key;
+    const bool smaller = key < keys_[position];
+    keys_[position] = key;
     if (smaller) {
-      siftUp(slot);
+      siftUp(slot_[position]);
     } else {
-      siftDown(slot);
+      siftDown(slot_[position]);
     }
   }
 
@@ -60,14 +58,14 @@ class PositionHeap {
   uint32_t bestUnskipped(Skip skip) {
     if (heap_.empty()) return kNone;
     // A min-heap of heap slots ordered by their keys (std heaps are max-heaps).
-    const auto later = [this](uint32_t a, uint32_t b) { return heap_[b].key < heap_[a].key; };
+    const auto later = [this](uint32_t a, uint32_t b) { return less(b, a); };
     frontier_.clear();
     frontier_.push_back(0);
     while (!frontier_.empty()) {
       std::pop_heap(frontier_.begin(), frontier_.end(), later);
       const uint32_t slot = frontier_.back();
       frontier_.pop_back();
-      if (!skip(heap_[slot].position)) return heap_[slot].position;
+      if (!skip(heap_[slot])) return heap_[slot];
       for (uint32_t child = 2 * slot + 1; child <= 2 * slot + 2 && child < heap_.size(); ++child) {
         frontier_.push_back(child);
         std::push_heap(frontier_.begin(), frontier_.end(), later);
@@ -77,45 +75,42 @@ class PositionHeap {
   }
 
  private:
-  // Keys live in heap order, beside their positions, so a sift compares
-  // neighbours in one array instead of chasing positions.
-  struct Node {
-    Key key;
-    uint32_t position;
-  };
+  bool less(uint32_t slot_a, uint32_t slot_b) const {
+    return keys_[heap_[slot_a]] < keys_[heap_[slot_b]];
+  }
+
+  void place(uint32_t slot, uint32_t position) {
+    heap_[slot] = position;
+    slot_[position] = slot;
+  }
 
   void siftUp(uint32_t slot) {
-    Node node = heap_[slot];
+    const uint32_t position = heap_[slot];
     while (slot > 0) {
       const uint32_t parent = (slot - 1) / 2;
-      if (!(node.key < heap_[parent].key)) break;
-      move(slot, parent);
+      if (!(keys_[position] < keys_[heap_[parent]])) break;
+      place(slot, heap_[parent]);
       slot = parent;
     }
-    put(slot, node);
+    place(slot, position);
   }
 
   void siftDown(uint32_t slot) {
-    Node node = heap_[slot];
+    const uint32_t position = heap_[slot];
     const auto count = static_cast<uint32_t>(heap_.size());
     while (true) {
       uint32_t child = 2 * slot + 1;
       if (child >= count) break;
-      if (child + 1 < count && heap_[child + 1].key < heap_[child].key) ++child;
-      if (!(heap_[child].key < node.key)) break;
-      move(slot, child);
+      if (child + 1 < count && keys_[heap_[child + 1]] < keys_[heap_[child]]) ++child;
+      if (!(keys_[heap_[child]] < keys_[position])) break;
+      place(slot, heap_[child]);
       slot = child;
     }
-    put(slot, node);
+    place(slot, position);
   }
 
-  void move(uint32_t to, uint32_t from) { put(to, heap_[from]); }
-  void put(uint32_t slot, const Node& node) {
-    heap_[slot] = node;
-    slot_[node.position] = slot;
-  }
-
-  std::vector<Node> heap_;          // in heap order
+  std::vector<Key> keys_;           // by position
+  std::vector<uint32_t> heap_;      // heap slot -> position
   std::vector<uint32_t> slot_;      // position -> heap slot
   std::vector<uint32_t> frontier_;  // bestUnskipped's open slots; never more than n
 };

@@ -32,7 +32,7 @@ class WeightedRandom final : public upstream::Strategy {
   Random& random_;
   std::vector<const upstream::Server*> hosts_;
   std::vector<uint32_t> weights_;  // parallel to hosts_
-  std::vector<uint64_t> ends_;  // ends_[i] = sum of weights of hosts_[0..i]
+  std::vector<uint64_t> ends_;     // ends_[i] = sum of weights of hosts_[0..i]
   uint64_t total_ = 0;
 };
 

@@ -69,8 +69,8 @@ std::shared_ptr<const WrrTable> makeTable(const std::vector<uint32_t>& weights) 
     uint32_t best_position = 0;
     for (WeightClass& candidate : classes) {
       const uint32_t position = order[candidate.next];
-      const auto current =
-          static_cast<int64_t>(step * candidate.weight) - static_cast<int64_t>(total * candidate.rounds);
+      const auto current = static_cast<int64_t>(step * candidate.weight) -
+                           static_cast<int64_t>(total * candidate.rounds);
       if (best == nullptr || current > best_current ||
           (current == best_current && position < best_position)) {
         best = &candidate;

@@ -73,7 +73,7 @@ class WeightedRoundRobin final : public upstream::Strategy {
   Random& random_;
   upstream::HostSet hosts_;
   std::shared_ptr<const WrrTable> table_;
-  size_t cursor_ = 0;                   // the next entry of table_->sequence
+  size_t cursor_ = 0;                    // the next entry of table_->sequence
   std::vector<int64_t> current_weight_;  // the retry scan's, by position
 };
 

@@ -12,7 +12,9 @@ namespace fulcrum::upstream {
 struct StrategyInfo {
   std::string_view name;
   StrategyFactory factory;
-  TableBuilder table_builder;  // hash strategies only; null otherwise
+  // Strategies with a shared per-HostSet table (ring_hash, maglev,
+  // weighted_round_robin); null otherwise.
+  TableBuilder table_builder;
   bool uses_hash = false;      // picks by the request's hash key
 };
 

@@ -30,8 +30,9 @@ struct PickContext {
   // picker never calls a hash strategy without one (it falls back to round
   // robin and counts that).
   uint64_t hash = 0;
-  // The time of this pick (for latency decay); the picker sets it, tests
-  // choose it.
+  // The time of this pick; the picker sets it, tests choose it. No built-in
+  // strategy reads it: least_time ranks servers by a key that latency decay
+  // does not reorder (LoadTable::latencyRank).
   std::chrono::steady_clock::time_point now{};
 };
 

@@ -91,7 +91,9 @@ void checkLeastConn(Reference& ref, const LoadTable& load, const TriedSet& tried
   REQUIRE(got != nullptr);
   const uint32_t got_position = ref.position_of[got->index];
   REQUIRE(got_position != kNone);
-  const auto load_of = [&](uint32_t p) { return uint64_t{load.active(ref.set.hosts[p]->index)} + 1; };
+  const auto load_of = [&](uint32_t p) {
+    return uint64_t{load.active(ref.set.hosts[p]->index)} + 1;
+  };
   uint32_t best = candidates.front();
   for (uint32_t p : candidates)
     if (load_of(p) * ref.set.weights[best] < load_of(best) * ref.set.weights[p]) best = p;
@@ -108,7 +110,8 @@ struct TimeScore {
 };
 
 // least_time's definition at `now`, as the O(n) scan computed it.
-TimeScore timeScore(const Reference& ref, const LoadTable& load, uint32_t p, Clock::time_point now) {
+TimeScore timeScore(const Reference& ref, const LoadTable& load, uint32_t p,
+                    Clock::time_point now) {
   const uint32_t index = ref.set.hosts[p]->index;
   const double per_weight = (load.active(index) + 1.0) / ref.set.weights[p];
   const double latency = load.latencyUs(index, now);
@@ -212,7 +215,8 @@ void randomRun(uint64_t seed, int steps, bool latencies, Check check) {
       world.in_flight[at] = world.in_flight.back();
       world.in_flight.pop_back();
       if (latencies)
-        load.observeLatency(index, std::chrono::microseconds(500 + world.random.below(200000)), now);
+        load.observeLatency(index, std::chrono::microseconds(500 + world.random.below(200000)),
+                            now);
       load.finished(index);
     } else if (op < 95) {
       // Traffic this strategy did not pick (the other set, another route).

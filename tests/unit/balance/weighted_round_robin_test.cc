@@ -144,11 +144,11 @@ TEST_CASE("weighted round robin's table matches nginx's loop for random weights"
     std::vector<uint32_t> weights(1 + random.below(round < 20 ? 8 : 60));
     const uint32_t factor = round % 3 == 0 ? 10 : 1;
     const uint64_t spread = round % 2 == 0 ? 4 : 300;
-    for (uint32_t& weight : weights) weight = factor * static_cast<uint32_t>(1 + random.below(spread));
+    for (uint32_t& weight : weights)
+      weight = factor * static_cast<uint32_t>(1 + random.below(spread));
     uint64_t divisor = 0;
     for (uint32_t weight : weights) divisor = std::gcd(divisor, uint64_t{weight});
-    const uint64_t cycle =
-        std::accumulate(weights.begin(), weights.end(), uint64_t{0}) / divisor;
+    const uint64_t cycle = std::accumulate(weights.begin(), weights.end(), uint64_t{0}) / divisor;
 
     std::vector<Server> servers(weights.size());
     HostSet hosts;

@@ -71,6 +71,10 @@ TEST_CASE("the registry knows round_robin and lists valid names") {
   REQUIRE(findStrategy("maglev") != nullptr);
   CHECK(findStrategy("maglev")->uses_hash);
   CHECK(findStrategy("maglev")->table_builder != nullptr);
+  // Its smooth cycle is shared like a hash table, but picks do not hash.
+  REQUIRE(findStrategy("weighted_round_robin") != nullptr);
+  CHECK(findStrategy("weighted_round_robin")->table_builder != nullptr);
+  CHECK_FALSE(findStrategy("weighted_round_robin")->uses_hash);
   CHECK(
       strategyNames() ==
       "round_robin, weighted_round_robin, least_conn, least_time, random, p2c, ring_hash, maglev");
