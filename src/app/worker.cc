@@ -21,6 +21,10 @@ Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
   generation_ = std::make_shared<Generation>();
   generation_->runtime = std::move(runtime);
   const auto& upstreams = generation_->runtime->upstreams();
+  metrics::WorkerMetrics& counters = generation_->metrics;
+  counters.upstreams.resize(upstreams.size());
+  counters.listeners.resize(generation_->runtime->listeners().size());
+  for (auto& listener : counters.listeners) listener.requests.resize(upstreams.size() + 1);
   for (size_t index = 0; index < upstreams.size(); ++index) {
     const upstream::Upstream& upstream = upstreams[index];
     const bool outliers = generation_->runtime->config().upstreams[index].outlier.enabled;
@@ -35,10 +39,12 @@ Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
     auto pool = std::make_unique<upstream::ConnPool>(
         *loop_, upstream.servers.size(), upstream.keepalive_max_idle,
         upstream.keepalive_idle_timeout, upstream.breaker.get());
+    counters.upstreams[index].servers.resize(upstream.servers.size());
     auto waiters = std::make_shared<health::ConnectionWaitQueue>();
     waiters->attach(*loop_, upstream.breaker.get());
     generation_->http_upstreams.push_back(
-        http::UpstreamState{picker.get(), pool.get(), reporter.get(), waiters.get()});
+        http::UpstreamState{picker.get(), pool.get(), reporter.get(), waiters.get(),
+                            &counters.upstreams[index]});
     generation_->pickers.push_back(std::move(picker));
     generation_->pools.push_back(std::move(pool));
     generation_->reporters.push_back(std::move(reporter));
@@ -58,7 +64,7 @@ void Worker::drain() {
   loop_->post([this] {
     draining_ = true;
     closeListeners();
-    for (auto& entry : sessions_) entry.second->drain();
+    for (auto& entry : sessions_) entry.second.session->drain();
     drain_events_.listeners_closed(sessions_.size());
     maybeDrained();
   });
@@ -87,12 +93,25 @@ void Worker::applyHostSets(const std::shared_ptr<const Runtime>& runtime, size_t
   });
 }
 
+void Worker::snapshotMetrics(std::function<void(metrics::WorkerMetrics)> deliver) {
+  loop_->post([this, deliver = std::move(deliver)] {
+    metrics::WorkerMetrics copy = generation_->metrics;
+    for (size_t u = 0; u < copy.upstreams.size(); ++u) {
+      upstream::UpstreamPicker& picker = *generation_->pickers[u];
+      copy.upstreams[u].picks_without_key = picker.picksWithoutKey();
+      for (size_t s = 0; s < copy.upstreams[u].servers.size(); ++s)
+        copy.upstreams[u].servers[s].active = picker.load().active(static_cast<uint32_t>(s));
+    }
+    deliver(std::move(copy));
+  });
+}
+
 void Worker::run() {
   openListeners();
   loop_->run();
   // Connections still open when the loop is told to stop are closed here,
   // on the thread that owns them.
-  for (auto& entry : sessions_) entry.second->abandon();
+  for (auto& entry : sessions_) entry.second.session->abandon();
   sessions_.clear();
   active_.store(0, std::memory_order_relaxed);
   closeListeners();
@@ -136,7 +155,10 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, in
   auto session =
       self->makeSession(*listener, fd, SocketAddress(address, static_cast<socklen_t>(length)));
   net::Session* raw = session.get();
-  self->sessions_.emplace(raw, std::move(session));
+  self->sessions_.emplace(raw, SessionEntry{std::move(session), listener->index});
+  metrics::ListenerCounters& counts = self->generation_->metrics.listeners[listener->index];
+  ++counts.connections_total;
+  ++counts.connections_active;
   self->active_.store(self->sessions_.size(), std::memory_order_relaxed);
   raw->start();
 }
@@ -155,6 +177,7 @@ std::unique_ptr<net::Session> Worker::makeSession(const Listener& listener, int 
     params.listener = &spec;
     params.upstreams = &generation.http_upstreams;
     params.random = &random_;
+    params.listener_metrics = &generation_->metrics.listeners[listener.index];
     params.access_log = runtime.accessLog();
     return std::make_unique<http::HttpSession>(std::move(params), fd, client, done);
   }
@@ -165,6 +188,7 @@ std::unique_ptr<net::Session> Worker::makeSession(const Listener& listener, int 
   params.listener_name = &spec.name;
   params.picker = generation.pickers[upstream_index].get();
   params.reporter = generation.reporters[upstream_index].get();
+  params.metrics = &generation_->metrics.upstreams[upstream_index];
   params.idle_timeout = spec.idle_timeout;
   params.access_log = runtime.accessLog();
   return std::make_unique<l4::TcpSession>(std::move(params), fd, client, done);
@@ -184,7 +208,8 @@ void Worker::onAcceptError(evconnlistener* handle, void* arg) {
 void Worker::sessionDone(net::Session& session) {
   auto found = sessions_.find(&session);
   if (found == sessions_.end()) return;
-  loop_->deferDelete(std::move(found->second));
+  --generation_->metrics.listeners[found->second.listener].connections_active;
+  loop_->deferDelete(std::move(found->second.session));
   sessions_.erase(found);
   active_.store(sessions_.size(), std::memory_order_relaxed);
   maybeDrained();

@@ -21,6 +21,7 @@
 #include "health/attempt.h"
 #include "health/outlier_reporter.h"
 #include "health/wait_queue.h"
+#include "metrics/worker_metrics.h"
 #include "http/session.h"
 #include "l4/tcp_session.h"
 #include "net/event_loop.h"
@@ -61,6 +62,9 @@ class Worker {
   void join();
   // New servers to pick from for one upstream of `runtime` (ignored when the
   // worker has moved on to another generation). Control thread.
+  // Copies this worker's counters on its own thread and hands the copy to
+  // `deliver` there (which must only post). Control thread.
+  void snapshotMetrics(std::function<void(metrics::WorkerMetrics)> deliver);
   // `update` numbers the health monitor's publications (for the debug log).
   void applyHostSets(const std::shared_ptr<const Runtime>& runtime, size_t upstream_index,
                      upstream::HostSet primaries, upstream::HostSet backups, uint64_t update);
@@ -77,6 +81,7 @@ class Worker {
     std::vector<std::unique_ptr<health::OutlierReporter>> reporters;
     std::vector<std::shared_ptr<health::ConnectionWaitQueue>> wait_queues;
     std::vector<http::UpstreamState> http_upstreams;
+    metrics::WorkerMetrics metrics;  // sized for this Runtime, never resized
   };
   struct Listener {
     Worker* worker = nullptr;
@@ -108,7 +113,11 @@ class Worker {
   Random random_;
   std::shared_ptr<Generation> generation_;
   std::vector<std::unique_ptr<Listener>> listeners_;
-  std::unordered_map<net::Session*, std::unique_ptr<net::Session>> sessions_;
+  struct SessionEntry {
+    std::unique_ptr<net::Session> session;
+    size_t listener = 0;  // for the per-listener connection counts
+  };
+  std::unordered_map<net::Session*, SessionEntry> sessions_;
   bool draining_ = false;
   bool drained_reported_ = false;
 };

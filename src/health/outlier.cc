@@ -11,16 +11,19 @@ size_t OutlierDetector::cap() const {
   return std::max<size_t>(1, servers_.size() * spec_.max_ejection_percent / 100);
 }
 
-std::optional<std::string> OutlierDetector::crossed(const State& state) const {
+std::optional<std::pair<std::string, const char*>> OutlierDetector::crossed(
+    const State& state) const {
   auto over = [](unsigned count, unsigned threshold) {
     return threshold > 0 && count >= threshold;
   };
   if (over(state.connect_failures, spec_.consecutive_connect_failures))
-    return std::to_string(state.connect_failures) + " consecutive connect failures";
+    return std::pair{std::to_string(state.connect_failures) + " consecutive connect failures",
+                     "connect"};
   if (over(state.gateway_errors, spec_.consecutive_gateway_errors))
-    return std::to_string(state.gateway_errors) + " consecutive gateway errors";
+    return std::pair{std::to_string(state.gateway_errors) + " consecutive gateway errors",
+                     "gateway"};
   if (over(state.errors_5xx, spec_.consecutive_5xx))
-    return std::to_string(state.errors_5xx) + " consecutive 5xx";
+    return std::pair{std::to_string(state.errors_5xx) + " consecutive 5xx", "5xx"};
   return std::nullopt;
 }
 
@@ -67,7 +70,7 @@ std::optional<OutlierDetector::Ejection> OutlierDetector::report(uint32_t server
   auto duration = std::min(spec_.base_ejection * state.times_ejected, spec_.max_ejection);
   state.until = now + duration;
   ++ejected_count_;
-  return Ejection{server, duration, state.times_ejected, *why};
+  return Ejection{server, duration, state.times_ejected, why->first, why->second};
 }
 
 std::vector<uint32_t> OutlierDetector::release(Clock::time_point now) {

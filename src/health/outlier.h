@@ -35,6 +35,7 @@ class OutlierDetector {
     std::chrono::milliseconds duration{0};
     unsigned times = 0;  // this server's ejection count, this one included
     std::string why;     // "5 consecutive 5xx"
+    const char* reason = "";  // the metric label: "5xx", "gateway" or "connect"
   };
 
   OutlierDetector(const OutlierSpec& spec, size_t servers);
@@ -66,7 +67,8 @@ class OutlierDetector {
     bool ejected = false;
     Clock::time_point until;
   };
-  std::optional<std::string> crossed(const State& state) const;
+  // The threshold crossed, if any: {why, reason}.
+  std::optional<std::pair<std::string, const char*>> crossed(const State& state) const;
 
   OutlierSpec spec_;
   std::vector<State> servers_;

@@ -117,20 +117,22 @@ void UpstreamHealth::onProbeResult(uint32_t index, const ProbeResult& result) {
   ServerState& state = servers_[index];
   const bool first = state.last_check == kNotChecked;
   state.last_check = result.passed ? "passed" : result.why;
+  ++(result.passed ? state.checks_passed : state.checks_failed);
   Transition transition = state.schedule->record(result.passed, state.probe_started, Clock::now());
   state.timer->arm(untilPoint(state.schedule->nextStart()));
   const char* upstream = upstream_.name.c_str();
+  const unsigned streak = state.schedule->state().agreeing();
   if (transition == Transition::WentDown) {
-    log::warn("upstream %s: server %s up -> down: %u consecutive failures: %s", upstream,
-              label(index), state.schedule->state().agreeing(), result.why.c_str());
-  } else if (transition == Transition::WentUp && first) {
-    log::info("upstream %s: server %s down -> up: first check passed", upstream, label(index));
+    noteTransition(index, "up -> down: " + std::to_string(streak) +
+                              " consecutive failures: " + result.why);
+    log::warn("upstream %s: server %s %s", upstream, label(index), state.last_transition.c_str());
   } else if (transition == Transition::WentUp) {
-    log::info("upstream %s: server %s down -> up: %u consecutive passes", upstream, label(index),
-              state.schedule->state().agreeing());
-  } else if (first && !result.passed) {
-    log::warn("upstream %s: server %s stays down: first check failed: %s", upstream, label(index),
-              result.why.c_str());
+    noteTransition(index, first ? "down -> up: first check passed"
+                                : "down -> up: " + std::to_string(streak) + " consecutive passes");
+    log::info("upstream %s: server %s %s", upstream, label(index), state.last_transition.c_str());
+  } else if (first && !result.passed && !state.check_up) {
+    noteTransition(index, "stays down: first check failed: " + result.why);
+    log::warn("upstream %s: server %s %s", upstream, label(index), state.last_transition.c_str());
   }
   if (transition != Transition::None) state.check_up = transition == Transition::WentUp;
   // A first failure changes nothing, but may confirm that nothing is usable.
@@ -141,10 +143,16 @@ void UpstreamHealth::report(uint32_t server, const Attempt& attempt) {
   if (!outlier_ || server >= servers_.size()) return;
   auto ejection = outlier_->report(server, attempt, Clock::now());
   if (!ejection) return;
-  servers_[server].ejected = true;
-  log::warn("upstream %s: server %s ejected for %s (ejection %u): %s", upstream_.name.c_str(),
-            label(server), config::formatDuration(ejection->duration).c_str(), ejection->times,
-            ejection->why.c_str());
+  ServerState& state = servers_[server];
+  state.ejected = true;
+  const std::string reason = ejection->reason;
+  ++(reason == "connect"   ? state.ejections_connect
+     : reason == "gateway" ? state.ejections_gateway
+                           : state.ejections_5xx);
+  noteTransition(server, "ejected for " + config::formatDuration(ejection->duration) +
+                             " (ejection " + std::to_string(ejection->times) + "): " + ejection->why);
+  log::warn("upstream %s: server %s %s", upstream_.name.c_str(), label(server),
+            state.last_transition.c_str());
   armReleaseTimer();
   refresh(false);
 }
@@ -159,6 +167,7 @@ void UpstreamHealth::armReleaseTimer() {
 void UpstreamHealth::releaseEjected() {
   for (uint32_t index : outlier_->release(Clock::now())) {
     servers_[index].ejected = false;
+    noteTransition(index, "back from ejection");
     log::info("upstream %s: server %s back from ejection", upstream_.name.c_str(), label(index));
   }
   armReleaseTimer();
@@ -168,6 +177,7 @@ void UpstreamHealth::releaseEjected() {
 void UpstreamHealth::setAdminDrain(uint32_t server, bool drained) {
   if (server >= servers_.size() || servers_[server].admin_drain == drained) return;
   servers_[server].admin_drain = drained;
+  noteTransition(server, drained ? "drained by the admin API" : "enabled by the admin API");
   log::info("upstream %s: server %s %s by the admin API", upstream_.name.c_str(), label(server),
             drained ? "drained" : "enabled");
   refresh(false);
@@ -251,14 +261,28 @@ void UpstreamHealth::buildHostSets(upstream::HostSet& primaries, upstream::HostS
     ramp_timer_.cancel();  // nothing ramps any more
 }
 
+void UpstreamHealth::noteTransition(uint32_t index, std::string text) {
+  servers_[index].last_transition = std::move(text);
+  servers_[index].last_transition_at = Clock::now();
+}
+
 UpstreamHealth::ServerView UpstreamHealth::view(uint32_t server) const {
   const ServerState& state = servers_[server];
-  return ServerView{state.check_up,
-                    state.ejected,
-                    state.admin_drain,
-                    state.usable,
-                    rampPercent(state, Clock::now()),
-                    state.last_check};
+  ServerView view;
+  view.check_up = state.check_up;
+  view.ejected = state.ejected;
+  view.admin_drain = state.admin_drain;
+  view.usable = state.usable;
+  view.ramp_percent = rampPercent(state, Clock::now());
+  view.last_check = state.checker ? state.last_check : "none";
+  view.last_transition = state.last_transition;
+  view.last_transition_at = state.last_transition_at;
+  view.checks_passed = state.checks_passed;
+  view.checks_failed = state.checks_failed;
+  view.ejections_5xx = state.ejections_5xx;
+  view.ejections_gateway = state.ejections_gateway;
+  view.ejections_connect = state.ejections_connect;
+  return view;
 }
 
 }  // namespace fulcrum::health

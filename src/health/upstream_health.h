@@ -55,6 +55,13 @@ class UpstreamHealth {
     bool usable = false;
     unsigned ramp_percent = 100;  // slow start
     std::string last_check;       // the last probe's result text
+    std::string last_transition;  // "up -> down: ...", empty before the first
+    Clock::time_point last_transition_at;
+    uint64_t checks_passed = 0;
+    uint64_t checks_failed = 0;
+    uint64_t ejections_5xx = 0;
+    uint64_t ejections_gateway = 0;
+    uint64_t ejections_connect = 0;
   };
   ServerView view(uint32_t server) const;
 
@@ -75,7 +82,15 @@ class UpstreamHealth {
     bool usable = false;
     bool ever_usable = false;
     Clock::time_point usable_since;  // for the slow-start ramp
+    std::string last_transition;
+    Clock::time_point last_transition_at;
+    uint64_t checks_passed = 0;
+    uint64_t checks_failed = 0;
+    uint64_t ejections_5xx = 0;
+    uint64_t ejections_gateway = 0;
+    uint64_t ejections_connect = 0;
   };
+  void noteTransition(uint32_t index, std::string text);
 
   void startProbe(uint32_t index);
   void onProbeResult(uint32_t index, const ProbeResult& result);

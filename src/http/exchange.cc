@@ -101,6 +101,9 @@ void Exchange::connectNext() {
 void Exchange::onConnect(const net::ConnectResult& result) {
   if (!result.ok()) {
     reportAttempt(health::AttemptOutcome::ConnectFailure);
+#if FULCRUM_REQUEST_METRICS
+    if (context_.metrics != nullptr) ++context_.metrics->servers[result_.server->index].connect_failures;
+#endif
     if (!connect_errors_.empty()) connect_errors_ += "; ";
     connect_errors_ += result_.server->label + ": " + result.error;
     connectNext();
@@ -228,6 +231,14 @@ void Exchange::readResponseHeads() {
     result_.response_started = true;
     result_.response_head = std::chrono::steady_clock::now();
     reportAttempt(health::AttemptOutcome::Response, static_cast<uint16_t>(status));
+#if FULCRUM_REQUEST_METRICS
+    if (context_.metrics != nullptr) {
+      metrics::ServerCounters& counters = context_.metrics->servers[result_.server->index];
+      counters.responses.add(static_cast<uint16_t>(status));
+      counters.response_time.observe(
+          std::chrono::duration<double>(result_.response_head - result_.connected).count());
+    }
+#endif
     // least_time learns from the time to the response head.
     context_.picker->load().observeLatency(result_.server->index,
                                            std::chrono::duration_cast<std::chrono::microseconds>(
@@ -373,6 +384,12 @@ void Exchange::finish(bool error, const std::string& detail) {
   admission_.finished();
   result_.error = error;
   result_.detail = detail;
+#if FULCRUM_REQUEST_METRICS
+  if (context_.metrics != nullptr) {
+    context_.metrics->bytes_sent += result_.request_bytes;
+    context_.metrics->bytes_received += result_.response_bytes;
+  }
+#endif
   // The request body must be complete too, or the server may still be
   // waiting for it: then neither connection can carry another request.
   bool clean = !error && request_body_.done();

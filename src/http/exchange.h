@@ -28,6 +28,7 @@
 #include "health/wait_queue.h"
 #include "http/admission.h"
 #include "http/body_forwarder.h"
+#include "metrics/worker_metrics.h"
 #include "http/parser.h"
 #include "net/connector.h"
 #include "net/event_loop.h"
@@ -95,6 +96,7 @@ struct ExchangeContext {
   std::chrono::milliseconds client_body_timeout{60000};
   health::AttemptSink* reporter = nullptr;          // outlier detection; may be null
   health::ConnectionWaitQueue* waiters = nullptr;   // circuit breaker queue; may be null
+  metrics::UpstreamCounters* metrics = nullptr;     // this worker's counters; may be null
 };
 
 // Per direction, like the TCP proxy.

@@ -270,7 +270,8 @@ void HttpSession::beginRequest() {
                           &params_.listener->limits,
                           params_.listener->client_idle_timeout,
                           upstream.reporter,
-                          upstream.waiters};
+                          upstream.waiters,
+                          upstream.metrics};
   ExchangeOwner& owner = *this;
   exchange_ = std::make_unique<Exchange>(context, owner, info, request_head);
   evbuffer_free(request_head);
@@ -368,6 +369,13 @@ void HttpSession::end() {
 
 void HttpSession::logRequest(int status, const ExchangeResult* result, uint64_t bytes_out,
                              const std::string& detail) {
+#if FULCRUM_REQUEST_METRICS
+  if (params_.listener_metrics != nullptr && status != 0) {
+    size_t slot = upstream_ ? 1 + static_cast<size_t>(upstream_ - params_.runtime->upstreams().data())
+                            : 0;
+    params_.listener_metrics->requests[slot].add(static_cast<uint16_t>(status));
+  }
+#endif
   if (params_.access_log == nullptr) return;
   RequestLogEntry entry;
   entry.listener = params_.listener->name;

@@ -20,6 +20,7 @@
 #include "health/attempt.h"
 #include "health/wait_queue.h"
 #include "http/exchange.h"
+#include "metrics/worker_metrics.h"
 #include "http/parser.h"
 #include "net/byte_pump.h"
 #include "net/session.h"
@@ -36,6 +37,7 @@ struct UpstreamState {
   upstream::ConnPool* pool = nullptr;
   health::AttemptSink* reporter = nullptr;
   health::ConnectionWaitQueue* waiters = nullptr;  // for the circuit breaker
+  metrics::UpstreamCounters* metrics = nullptr;
 };
 
 struct HttpSessionParams {
@@ -45,6 +47,7 @@ struct HttpSessionParams {
   const app::ListenerRuntime* listener = nullptr;
   const std::vector<UpstreamState>* upstreams = nullptr;
   Random* random = nullptr;  // the worker's, for request ids
+  metrics::ListenerCounters* listener_metrics = nullptr;
   AccessLog* access_log = nullptr;
 };
 

@@ -69,6 +69,7 @@ void TcpSession::connectNext() {
 void TcpSession::onConnect(const net::ConnectResult& result) {
   if (!result.ok()) {
     report(health::AttemptOutcome::ConnectFailure);
+    if (params_.metrics != nullptr) ++params_.metrics->servers[server_->index].connect_failures;
     log::debug("listener %s: connect to %s failed: %s", params_.listener_name->c_str(),
                server_->label.c_str(), result.error.c_str());
     if (!attempt_errors_.empty()) attempt_errors_ += "; ";
@@ -109,6 +110,10 @@ void TcpSession::onPumpDone(const net::BytePump::Result& result) {
 }
 
 void TcpSession::end(const char* outcome, const std::string& detail) {
+  if (params_.metrics != nullptr && pump_) {
+    params_.metrics->bytes_sent += pump_->bytesFrom(0);
+    params_.metrics->bytes_received += pump_->bytesFrom(1);
+  }
   if (params_.access_log != nullptr) writeAccessLog(outcome, detail);
   on_done_(*this);
 }

@@ -17,6 +17,7 @@
 #include "core/socket_address.h"
 #include "health/attempt.h"
 #include "health/breaker_slots.h"
+#include "metrics/worker_metrics.h"
 #include "net/byte_pump.h"
 #include "net/connector.h"
 #include "net/event_loop.h"
@@ -35,6 +36,7 @@ struct TcpSessionParams {
   std::chrono::milliseconds idle_timeout{0};
   AccessLog* access_log = nullptr;  // may be null (access log off)
   health::AttemptSink* reporter = nullptr;  // outlier detection; may be null
+  metrics::UpstreamCounters* metrics = nullptr;  // this worker's; may be null
 };
 
 // Per direction; the worst case memory of one session is about twice this.
