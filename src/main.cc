@@ -9,6 +9,7 @@
 #include "app/runtime.h"
 #include "app/server.h"
 #include "config/loader.h"
+#include "config/validate.h"
 #include "core/log.h"
 #include "net/event_loop.h"
 
@@ -63,6 +64,8 @@ int main(int argc, char** argv) {
                  config_path.c_str());
     return app::kExitConfig;
   }
+  for (const auto& warning : config::warnings(*loaded.config))
+    std::fprintf(stderr, "%s\n", warning.toString().c_str());
   if (check_only) {
     std::printf("configuration OK\n");
     return app::kExitOk;
@@ -80,8 +83,6 @@ int main(int argc, char** argv) {
     return app::kExitStartup;
   }
   log::info("fulcrum %s: configuration %s loaded", FULCRUM_VERSION, config_path.c_str());
-  log::warn("admin listener %s: not served by this version (metrics and status come later)",
-            runtime->config().global.admin.listen_text.c_str());
   app::Server server(runtime);
   return server.run();
 }

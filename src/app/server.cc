@@ -48,7 +48,6 @@ int Server::run() {
   // Signals first: a supervisor may signal as soon as it sees us listening.
   installSignals();
   if (!bindAll(per_worker)) return kExitStartup;
-  startWorkers(std::move(per_worker));
   monitor_ = std::make_unique<health::HealthMonitor>(
       loop_, runtime_->upstreams(), runtime_->config().upstreams,
       [this](size_t upstream_index, upstream::HostSet primaries, upstream::HostSet backups,
@@ -56,10 +55,14 @@ int Server::run() {
         for (auto& worker : workers_)
           worker->applyHostSets(runtime_, upstream_index, primaries, backups, update);
       });
+  if (!startAdmin()) return kExitStartup;
+  startWorkers(std::move(per_worker));
   monitor_->start();
   log::info("fulcrum started: %u worker(s)", worker_count_);
   loop_.run();
   for (auto& worker : workers_) worker->join();
+  admin_server_.reset();
+  admin_backend_.reset();
   monitor_.reset();
   log::info("fulcrum stopped");
   return kExitOk;
@@ -80,9 +83,27 @@ bool Server::bindAll(std::vector<std::vector<net::ListenSocket>>& per_worker) {
     std::string target = listener.protocol == config::Protocol::Tcp
                              ? "upstream " + listener.upstream->name
                              : std::to_string(listener.routes.size()) + " route(s)";
+    listener_addresses_.push_back(bound.toString());
     log::info("listener %s (%s) listening on %s -> %s", listener.name.c_str(),
               protocolName(listener.protocol), bound.toString().c_str(), target.c_str());
   }
+  return true;
+}
+
+bool Server::startAdmin() {
+  admin_backend_ = std::make_unique<ProxyAdmin>(
+      loop_, ProxyState{runtime_, &workers_, monitor_.get(), &draining_, &reloads_,
+                        listener_addresses_});
+  admin_server_ = std::make_unique<admin::AdminServer>(loop_, *admin_backend_);
+  const config::AdminConfig& admin = runtime_->config().global.admin;
+  std::string why;
+  if (!admin_server_->listen(admin.listen, admin.token, why)) {
+    log::error("admin listener %s: cannot listen: %s", admin.listen_text.c_str(), why.c_str());
+    return false;
+  }
+  // Tests and scripts read the bound address (port 0 -> real port) here.
+  log::info("admin listener listening on %s (/metrics /healthz /status /api)",
+            admin_server_->bound().toString().c_str());
   return true;
 }
 

@@ -13,7 +13,10 @@
 
 #include "app/runtime.h"
 #include "app/worker.h"
+#include "admin/admin_server.h"
+#include "app/proxy_admin.h"
 #include "health/monitor.h"
+#include "metrics/exposition.h"
 #include "net/event_loop.h"
 #include "net/timer.h"
 
@@ -37,6 +40,7 @@ class Server {
 
  private:
   bool bindAll(std::vector<std::vector<net::ListenSocket>>& per_worker);
+  bool startAdmin();
   void startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker);
   void installSignals();
   void beginDrain();
@@ -51,6 +55,10 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   // Health checks and outlier decisions; publishes HostSets to the workers.
   std::unique_ptr<health::HealthMonitor> monitor_;
+  metrics::ReloadStats reloads_;
+  std::vector<std::string> listener_addresses_;  // as bound, by listener index
+  std::unique_ptr<ProxyAdmin> admin_backend_;
+  std::unique_ptr<admin::AdminServer> admin_server_;
   std::vector<event*> signal_events_;
   net::Timer drain_timer_;
   bool draining_ = false;

@@ -64,9 +64,22 @@ class Parser : public YamlReader {
 
   void parseAdmin(const YAML::Node& node, const std::string& path, AdminConfig& out) {
     if (!expectMap(node, path)) return;
-    forEachKey(node, path, {{"listen"}, {"token", kLater}},
-               [&](const std::string&, const YAML::Node& value, const std::string& key_path) {
-                 address(value, key_path, out.listen_text, out.listen);
+    forEachKey(node, path, {{"listen"}, {"token"}},
+               [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
+                 if (key == "listen") {
+                   out.listen_mark = markOf(value);
+                   address(value, key_path, out.listen_text, out.listen);
+                   return;
+                 }
+                 auto token = scalar(value, key_path);
+                 if (!token) return;
+                 bool printable = token->size() >= 16 && token->size() <= 256;
+                 for (char c : *token) printable = printable && c > 0x20 && c < 0x7f;
+                 if (printable)
+                   out.token = *token;
+                 else
+                   error(value, key_path,
+                         "expected 16 to 256 printable characters without spaces");
                });
   }
 

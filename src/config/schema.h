@@ -36,6 +36,8 @@ struct LogConfig {
 struct AdminConfig {
   std::string listen_text = "127.0.0.1:9901";
   SocketAddress listen;  // resolved by the loader
+  Mark listen_mark;
+  std::string token;  // empty: /api needs no Authorization
 };
 
 struct GlobalConfig {

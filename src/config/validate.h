@@ -10,4 +10,7 @@ namespace fulcrum::config {
 
 void validate(const Config& config, Diagnostics& diag);
 
+// What is allowed but probably a mistake (printed by -t and at start).
+std::vector<Diagnostic> warnings(const Config& config);
+
 }  // namespace fulcrum::config

@@ -6,9 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 
 #include "support/http.h"
 #include "support/proxy.h"
@@ -18,32 +16,6 @@ using namespace fulcrum::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Requests wait here until release(); the destructor releases them all.
-class Gate {
- public:
-  ~Gate() { release(); }
-  void wait() {
-    std::unique_lock lock(mutex_);
-    ++waiting_;
-    opened_.wait(lock, [this] { return open_; });
-  }
-  void release() {
-    std::lock_guard lock(mutex_);
-    open_ = true;
-    opened_.notify_all();
-  }
-  int waiting() {
-    std::lock_guard lock(mutex_);
-    return waiting_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable opened_;
-  bool open_ = false;
-  int waiting_ = 0;
-};
 
 struct HeldBackend {
   Gate gate;

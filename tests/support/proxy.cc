@@ -24,6 +24,16 @@ uint16_t Proxy::port(const std::string& listener) {
   return port;
 }
 
+uint16_t Proxy::adminPort() {
+  if (admin_port_ != 0) return admin_port_;
+  auto line = process_->waitForText("admin listener listening on ");
+  if (!line) throw std::runtime_error("the admin listener never started listening");
+  size_t end = line->find(" (/metrics");
+  size_t port_start = line->rfind(':', end);
+  admin_port_ = static_cast<uint16_t>(std::stoi(line->substr(port_start + 1, end - port_start - 1)));
+  return admin_port_;
+}
+
 CommandResult runFulcrum(const std::vector<std::string>& args) {
   std::vector<std::string> argv{FULCRUM_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -18,6 +18,8 @@ class Proxy {
   explicit Proxy(const std::string& yaml);
 
   uint16_t port(const std::string& listener);
+  // The admin listener's port (configs use admin.listen 127.0.0.1:0).
+  uint16_t adminPort();
   ChildProcess& process() { return *process_; }
   const std::string& configPath() const { return config_path_; }
 
@@ -26,6 +28,7 @@ class Proxy {
   std::string config_path_;
   std::unique_ptr<ChildProcess> process_;
   std::map<std::string, uint16_t> ports_;
+  uint16_t admin_port_ = 0;
 };
 
 // Runs `fulcrum ARGS...` to completion (bounded) and returns its status and output.

@@ -1,0 +1,76 @@
+// The admin listener: /metrics, /healthz, /status, /status.json and the
+// /api drain calls (the contract is /tmp/spec/metrics.md, "Admin listener"),
+// served by libevent's evhttp on the control loop.
+//
+// Threading: construct, listen, destroy and let it serve on the loop's
+// thread only (or while the loop is not running). Every Backend call happens
+// on that loop, from a request callback.
+//
+// /metrics is answered asynchronously: Backend::collectMetrics() gets a
+// `done` callback that holds only a weak reference to the pending reply, so
+// `done` may run at any later time: after the client went away (the text is
+// dropped), after the AdminServer was destroyed (nothing happens), or before
+// collectMetrics returns.
+#pragma once
+
+#include <event2/http.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "admin/backend.h"
+#include "core/socket_address.h"
+#include "net/event_loop.h"
+
+namespace fulcrum::admin {
+
+class AdminServer {
+ public:
+  // Both must outlive the AdminServer.
+  AdminServer(net::EventLoop& loop, Backend& backend);
+  // Closes the listener and every admin connection; pending /metrics
+  // requests are dropped without an answer.
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  // Binds and starts serving (port 0: the kernel picks one, see bound()).
+  // An empty `token` leaves /api open; otherwise every /api call needs
+  // "Authorization: Bearer <token>". Once per AdminServer. Returns false
+  // with the reason (bind failure, already listening).
+  bool listen(const SocketAddress& address, const std::string& token, std::string& why);
+  // The address actually bound; empty before a successful listen().
+  SocketAddress bound() const { return bound_; }
+
+  // /metrics requests waiting for their `done`.
+  size_t pendingMetricsForTest() const { return pending_.size(); }
+
+ private:
+  struct PendingMetrics;
+
+  static void onRequest(evhttp_request* request, void* self);
+  static void onConnectionClosed(evhttp_connection* connection, void* pending);
+
+  void handle(evhttp_request* request);
+  void serveMetrics(evhttp_request* request);
+  void finishMetrics(PendingMetrics& pending, const std::string& text);
+  void serveHealthz(evhttp_request* request);
+  void serveStatusPage(evhttp_request* request);
+  void serveStatusJson(evhttp_request* request);
+  void serveApi(evhttp_request* request, const std::string& upstream, const std::string& server,
+                bool drain);
+  bool authorized(evhttp_request* request) const;
+
+  net::EventLoop& loop_;
+  Backend& backend_;
+  evhttp* http_ = nullptr;
+  std::string token_;
+  SocketAddress bound_;
+  // Owned here; `done` callbacks and connection close callbacks refer to
+  // them weakly (weak_ptr) or are unhooked before a record goes.
+  std::unordered_map<PendingMetrics*, std::shared_ptr<PendingMetrics>> pending_;
+};
+
+}  // namespace fulcrum::admin

@@ -1,0 +1,72 @@
+// What the admin listener needs from the proxy: the seam between
+// src/admin (HTTP, rendering) and the proxy's control loop (health state,
+// metrics collection). The proxy implements Backend; AdminServer calls it on
+// the control loop only, never from another thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace fulcrum::admin {
+
+// One server of an upstream, as /status and /status.json show it.
+struct ServerStatus {
+  std::string name;     // its label: `name:` or the address as written
+  std::string address;  // as written in the config ("127.0.0.1:9001")
+  unsigned weight = 1;
+  bool backup = false;
+  // "drained" if admin_drain, else "ejected" if ejected, else "down" if the
+  // check says down, else "up".
+  std::string state;
+  bool usable = false;
+  std::string check;  // "passed", the failure reason, "not checked yet" or "none"
+  bool admin_drain = false, ejected = false;
+  unsigned ramp_percent = 100;  // slow start: share of its weight in use
+  uint64_t active_requests = 0;
+  std::string last_transition;              // "up -> down: ..."; empty: none yet
+  double last_transition_seconds_ago = -1;  // negative: no transition yet
+};
+
+struct UpstreamStatus {
+  std::string name, balance;
+  std::vector<ServerStatus> servers;
+  size_t usable_servers = 0;
+};
+
+struct ListenerStatus {
+  std::string name, protocol, address;
+  uint64_t active_connections = 0;
+};
+
+struct Status {
+  std::string version;
+  double uptime_seconds = 0;
+  bool draining = false;
+  std::vector<ListenerStatus> listeners;
+  std::vector<UpstreamStatus> upstreams;
+};
+
+enum class DrainResult { Ok, NoUpstream, NoServer };
+
+class Backend {  // implemented by the proxy; called on the control loop only
+ public:
+  virtual ~Backend() = default;
+  // The Prometheus text; `done` may run later (the proxy asks its workers
+  // first), on the control loop, exactly once. It may also run before
+  // collectMetrics returns. The admin server copes with `done` running after
+  // the client went away or after the server itself was destroyed.
+  virtual void collectMetrics(std::function<void(std::string text)> done) = 0;
+  // True once SIGTERM started the drain: /healthz answers 503.
+  virtual bool draining() const = 0;
+  // A snapshot for /status and /status.json.
+  virtual Status status() = 0;
+  // Sets or clears the admin drain of one server. `server` is its label
+  // (name or address as written), already percent-decoded.
+  virtual DrainResult setAdminDrain(const std::string& upstream, const std::string& server,
+                                    bool drained) = 0;
+};
+
+}  // namespace fulcrum::admin

@@ -1,0 +1,25 @@
+// The pieces of an admin request that need care: percent-decoded path
+// segments (server labels contain ':' and may arrive as "%3A") and the
+// bearer token check. Pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fulcrum::admin {
+
+// Splits an absolute path ("/api/upstreams/pool/servers/127.0.0.1%3A9001/drain",
+// without the query) on '/' and percent-decodes each segment; '+' stays '+'.
+// "/" gives one empty segment, "/a/" gives "a" and "". Returns false for a
+// path not starting with '/', a '%' not followed by two hex digits, or an
+// encoded NUL.
+bool decodePathSegments(std::string_view path, std::vector<std::string>& segments);
+
+// True when `authorization` (the header value, may be null) is
+// "Bearer <token>" (scheme case-insensitive) carrying exactly `token`. The
+// comparison takes the same time wherever the first difference is, and
+// whatever the lengths: it compares SHA-256 digests with CRYPTO_memcmp.
+bool bearerTokenMatches(const char* authorization, const std::string& token);
+
+}  // namespace fulcrum::admin

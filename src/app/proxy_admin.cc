@@ -1,0 +1,129 @@
+#include "app/proxy_admin.h"
+
+namespace fulcrum::app {
+namespace {
+
+const char* protocolName(config::Protocol protocol) {
+  return protocol == config::Protocol::Tcp ? "tcp" : "http";
+}
+
+std::string serverState(const health::UpstreamHealth::ServerView& view) {
+  if (view.admin_drain) return "drained";
+  if (view.ejected) return "ejected";
+  if (!view.check_up) return "down";
+  return "up";
+}
+
+}  // namespace
+
+ProxyAdmin::ProxyAdmin(net::EventLoop& loop, ProxyState state)
+    : loop_(loop),
+      state_(std::move(state)),
+      started_(std::chrono::steady_clock::now()),
+      last_(std::make_shared<metrics::WorkerMetrics>()) {}
+
+void ProxyAdmin::gather(std::function<void(const metrics::WorkerMetrics&)> done) {
+  struct Pending {
+    size_t remaining = 0;
+    metrics::WorkerMetrics merged;
+    std::function<void(const metrics::WorkerMetrics&)> done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->remaining = state_.workers->size();
+  pending->done = std::move(done);
+  if (pending->remaining == 0) {
+    pending->done(pending->merged);
+    return;
+  }
+  net::EventLoop* control = &loop_;
+  for (const auto& worker : *state_.workers) {
+    worker->snapshotMetrics([control, pending](metrics::WorkerMetrics copy) {
+      control->post([pending, copy = std::move(copy)] {
+        pending->merged.merge(copy);
+        if (--pending->remaining == 0) pending->done(pending->merged);
+      });
+    });
+  }
+}
+
+void ProxyAdmin::collectMetrics(std::function<void(std::string text)> done) {
+  gather([this, done = std::move(done)](const metrics::WorkerMetrics& merged) {
+    *last_ = merged;
+    done(metrics::renderMetrics(*state_.runtime, *state_.monitor, merged, *state_.reloads));
+  });
+}
+
+admin::Status ProxyAdmin::status() {
+  // Active counts come from the last gathering, and asking starts the
+  // next one: a page that refreshes itself sees numbers one refresh old.
+  if (!refreshing_) {
+    refreshing_ = true;
+    gather([this](const metrics::WorkerMetrics& merged) {
+      *last_ = merged;
+      refreshing_ = false;
+    });
+  }
+  const Runtime& runtime = *state_.runtime;
+  const auto now = std::chrono::steady_clock::now();
+  admin::Status status;
+  status.version = FULCRUM_VERSION;
+  status.uptime_seconds = std::chrono::duration<double>(now - started_).count();
+  status.draining = *state_.draining;
+  for (size_t l = 0; l < runtime.listeners().size(); ++l) {
+    const ListenerRuntime& listener = runtime.listeners()[l];
+    admin::ListenerStatus entry{listener.name, protocolName(listener.protocol),
+                                l < state_.listener_addresses.size()
+                                    ? state_.listener_addresses[l]
+                                    : listener.address.toString(),
+                                0};
+    if (l < last_->listeners.size()) entry.active_connections = last_->listeners[l].connections_active;
+    status.listeners.push_back(std::move(entry));
+  }
+  for (size_t u = 0; u < runtime.upstreams().size(); ++u) {
+    const upstream::Upstream& upstream = runtime.upstreams()[u];
+    const config::UpstreamConfig& spec = runtime.config().upstreams[u];
+    admin::UpstreamStatus entry{upstream.name, spec.balance, {}, 0};
+    for (const upstream::Server& server : upstream.servers) {
+      const auto view = state_.monitor->upstream(u).view(server.index);
+      admin::ServerStatus row;
+      row.name = server.label;
+      row.address = spec.servers[server.index].address_text;
+      row.weight = server.weight;
+      row.backup = server.backup;
+      row.state = serverState(view);
+      row.usable = view.usable;
+      row.check = view.last_check;
+      row.admin_drain = view.admin_drain;
+      row.ejected = view.ejected;
+      row.ramp_percent = view.ramp_percent;
+      if (u < last_->upstreams.size() && server.index < last_->upstreams[u].servers.size())
+        row.active_requests = last_->upstreams[u].servers[server.index].active;
+      row.last_transition = view.last_transition;
+      if (!view.last_transition.empty())
+        row.last_transition_seconds_ago =
+            std::chrono::duration<double>(now - view.last_transition_at).count();
+      entry.usable_servers += view.usable;
+      entry.servers.push_back(std::move(row));
+    }
+    status.upstreams.push_back(std::move(entry));
+  }
+  return status;
+}
+
+admin::DrainResult ProxyAdmin::setAdminDrain(const std::string& upstream, const std::string& server,
+                                             bool drained) {
+  const auto& upstreams = state_.runtime->upstreams();
+  for (size_t u = 0; u < upstreams.size(); ++u) {
+    if (upstreams[u].name != upstream) continue;
+    for (const upstream::Server& candidate : upstreams[u].servers) {
+      const auto& written = state_.runtime->config().upstreams[u].servers[candidate.index];
+      if (candidate.label != server && written.address_text != server) continue;
+      state_.monitor->upstream(u).setAdminDrain(candidate.index, drained);
+      return admin::DrainResult::Ok;
+    }
+    return admin::DrainResult::NoServer;
+  }
+  return admin::DrainResult::NoUpstream;
+}
+
+}  // namespace fulcrum::app

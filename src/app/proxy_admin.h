@@ -1,0 +1,55 @@
+// The proxy's side of the admin listener (admin::Backend): gathers the
+// workers' counters for /metrics, builds the /status snapshot from the
+// health monitor, and applies /api drains. Lives on the control loop with
+// the Server that owns it; everything it references outlives it.
+// Worker counters are gathered by asking each worker to copy its own (a
+// post there and a post back), so nothing is read across threads.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "admin/backend.h"
+#include "app/runtime.h"
+#include "app/worker.h"
+#include "health/monitor.h"
+#include "metrics/exposition.h"
+#include "metrics/worker_metrics.h"
+#include "net/event_loop.h"
+
+namespace fulcrum::app {
+
+struct ProxyState {
+  std::shared_ptr<const Runtime> runtime;
+  const std::vector<std::unique_ptr<Worker>>* workers = nullptr;
+  health::HealthMonitor* monitor = nullptr;
+  const bool* draining = nullptr;
+  const metrics::ReloadStats* reloads = nullptr;
+  std::vector<std::string> listener_addresses;  // as bound, by listener index
+};
+
+class ProxyAdmin final : public admin::Backend {
+ public:
+  ProxyAdmin(net::EventLoop& loop, ProxyState state);
+
+  void collectMetrics(std::function<void(std::string text)> done) override;
+  bool draining() const override { return *state_.draining; }
+  admin::Status status() override;
+  admin::DrainResult setAdminDrain(const std::string& upstream, const std::string& server,
+                                   bool drained) override;
+
+ private:
+  // Sums every worker's copy, then calls `done` on the control loop.
+  void gather(std::function<void(const metrics::WorkerMetrics&)> done);
+
+  net::EventLoop& loop_;
+  ProxyState state_;
+  std::chrono::steady_clock::time_point started_;
+  // The last gathered counters, for /status (refreshed as it is asked for).
+  std::shared_ptr<metrics::WorkerMetrics> last_;
+  bool refreshing_ = false;
+};
+
+}  // namespace fulcrum::app

@@ -1,0 +1,174 @@
+#include "metrics/exposition.h"
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <limits>
+#include <vector>
+
+#include "metrics/families.h"
+
+namespace fulcrum::metrics {
+namespace {
+
+using prometheus::ClientMetric;
+using Labels = std::vector<ClientMetric::Label>;
+
+class Builder {
+ public:
+  // Families are handed out by reference while more are added: no
+  // reallocation may move them.
+  Builder() { families_.reserve(static_cast<size_t>(Family::Count)); }
+
+  prometheus::MetricFamily& family(Family which) {
+    const FamilyInfo& about = info(which);
+    families_.push_back(prometheus::MetricFamily{std::string(about.name), std::string(about.help),
+                                                 about.type, {}});
+    return families_.back();
+  }
+  static void counter(prometheus::MetricFamily& family, Labels labels, double value) {
+    ClientMetric metric;
+    metric.label = std::move(labels);
+    metric.counter.value = value;
+    family.metric.push_back(std::move(metric));
+  }
+  static void gauge(prometheus::MetricFamily& family, Labels labels, double value) {
+    ClientMetric metric;
+    metric.label = std::move(labels);
+    metric.gauge.value = value;
+    family.metric.push_back(std::move(metric));
+  }
+  static void histogram(prometheus::MetricFamily& family, Labels labels, const Histogram& data) {
+    ClientMetric metric;
+    metric.label = std::move(labels);
+    metric.histogram.sample_count = data.count;
+    metric.histogram.sample_sum = data.sum;
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < kResponseBuckets.size(); ++i) {
+      cumulative += data.counts[i];
+      metric.histogram.bucket.push_back({cumulative, kResponseBuckets[i]});
+    }
+    cumulative += data.counts.back();
+    metric.histogram.bucket.push_back({cumulative, std::numeric_limits<double>::infinity()});
+    family.metric.push_back(std::move(metric));
+  }
+  std::string text() const { return prometheus::TextSerializer().Serialize(families_); }
+
+ private:
+  std::vector<prometheus::MetricFamily> families_;
+};
+
+void renderGlobal(Builder& out, const ReloadStats& reloads) {
+  Builder::gauge(out.family(Family::BuildInfo), {{"version", FULCRUM_VERSION}}, 1);
+  auto& reload_family = out.family(Family::ConfigReloads);
+  Builder::counter(reload_family, {{"result", "success"}}, static_cast<double>(reloads.succeeded));
+  Builder::counter(reload_family, {{"result", "failure"}}, static_cast<double>(reloads.failed));
+  Builder::gauge(out.family(Family::ConfigLastReloadSuccessful), {},
+                 reloads.last_successful ? 1 : 0);
+}
+
+void renderListeners(Builder& out, const app::Runtime& runtime, const WorkerMetrics& workers) {
+  auto& active = out.family(Family::DownstreamConnectionsActive);
+  auto& total = out.family(Family::DownstreamConnections);
+  auto& requests = out.family(Family::HttpRequests);
+  const auto& upstreams = runtime.upstreams();
+  for (size_t l = 0; l < runtime.listeners().size() && l < workers.listeners.size(); ++l) {
+    const std::string& name = runtime.listeners()[l].name;
+    const ListenerCounters& counts = workers.listeners[l];
+    Builder::gauge(active, {{"listener", name}}, static_cast<double>(counts.connections_active));
+    Builder::counter(total, {{"listener", name}}, static_cast<double>(counts.connections_total));
+    for (size_t slot = 0; slot < counts.requests.size(); ++slot) {
+      const std::string upstream = slot == 0 ? "" : upstreams[slot - 1].name;
+      for (const auto& entry : counts.requests[slot].entries())
+        Builder::counter(requests,
+                         {{"listener", name}, {"upstream", upstream}, {"code", std::to_string(entry.code)}},
+                         static_cast<double>(entry.count));
+    }
+  }
+}
+
+void renderUpstreams(Builder& out, const app::Runtime& runtime, health::HealthMonitor& monitor,
+                     const WorkerMetrics& workers) {
+  auto& requests = out.family(Family::UpstreamRequests);
+  auto& response_time = out.family(Family::UpstreamResponseSeconds);
+  auto& connect_failures = out.family(Family::UpstreamConnectFailures);
+  auto& server_up = out.family(Family::UpstreamServerUp);
+  auto& active = out.family(Family::UpstreamServerActiveRequests);
+  auto& healthy = out.family(Family::UpstreamHealthyServers);
+  auto& configured = out.family(Family::UpstreamServers);
+  auto& checks = out.family(Family::HealthChecks);
+  auto& ejections = out.family(Family::OutlierEjections);
+  auto& rejections = out.family(Family::CircuitBreakerRejections);
+  out.family(Family::Retries);  // money-safe retries are not built yet
+  // Refusals start at 0 so that the first one shows in increase().
+  auto& refused = out.family(Family::RetriesRefused);
+  auto& bytes = out.family(Family::UpstreamBytes);
+  auto& without_key = out.family(Family::PicksWithoutHashKey);
+  const auto& upstreams = runtime.upstreams();
+  for (size_t u = 0; u < upstreams.size(); ++u) {
+    const upstream::Upstream& upstream = upstreams[u];
+    const UpstreamCounters* counts = u < workers.upstreams.size() ? &workers.upstreams[u] : nullptr;
+    health::UpstreamHealth& health = monitor.upstream(u);
+    size_t usable = 0;
+    for (const upstream::Server& server : upstream.servers) {
+      Labels labels{{"upstream", upstream.name}, {"server", server.label}};
+      auto with = [&labels](const char* name, std::string value) {
+        Labels more = labels;
+        more.push_back({name, std::move(value)});
+        return more;
+      };
+      const health::UpstreamHealth::ServerView view = health.view(server.index);
+      usable += view.usable;
+      Builder::gauge(server_up, labels, view.usable ? 1 : 0);
+      Builder::counter(checks, with("result", "passed"), static_cast<double>(view.checks_passed));
+      Builder::counter(checks, with("result", "failed"), static_cast<double>(view.checks_failed));
+      Builder::counter(ejections, with("reason", "5xx"), static_cast<double>(view.ejections_5xx));
+      Builder::counter(ejections, with("reason", "gateway"),
+                       static_cast<double>(view.ejections_gateway));
+      Builder::counter(ejections, with("reason", "connect"),
+                       static_cast<double>(view.ejections_connect));
+      if (counts == nullptr || server.index >= counts->servers.size()) continue;
+      const ServerCounters& server_counts = counts->servers[server.index];
+      for (const auto& entry : server_counts.responses.entries())
+        Builder::counter(requests, with("code", std::to_string(entry.code)),
+                         static_cast<double>(entry.count));
+      Builder::histogram(response_time, labels, server_counts.response_time);
+      Builder::counter(connect_failures, labels,
+                       static_cast<double>(server_counts.connect_failures));
+      Builder::gauge(active, labels, static_cast<double>(server_counts.active));
+    }
+    Labels upstream_label{{"upstream", upstream.name}};
+    for (const char* reason : {"non_idempotent", "budget", "body_too_large"})
+      Builder::counter(refused, {{"upstream", upstream.name}, {"reason", reason}}, 0);
+    Builder::gauge(healthy, upstream_label, static_cast<double>(usable));
+    Builder::gauge(configured, upstream_label, static_cast<double>(upstream.servers.size()));
+    if (const auto& breaker = upstream.breaker) {
+      using health::BreakerResource;
+      for (auto [resource, limit] : {std::pair{BreakerResource::Connections, "max_connections"},
+                                     std::pair{BreakerResource::Pending, "max_pending"},
+                                     std::pair{BreakerResource::Requests, "max_requests"}})
+        Builder::counter(rejections, {{"upstream", upstream.name}, {"limit", limit}},
+                         static_cast<double>(breaker->rejected(resource)));
+    }
+    if (counts == nullptr) continue;
+    Builder::counter(bytes, {{"upstream", upstream.name}, {"direction", "sent"}},
+                     static_cast<double>(counts->bytes_sent));
+    Builder::counter(bytes, {{"upstream", upstream.name}, {"direction", "received"}},
+                     static_cast<double>(counts->bytes_received));
+    if (upstream.strategy->uses_hash)
+      Builder::counter(without_key, upstream_label, static_cast<double>(counts->picks_without_key));
+  }
+}
+
+}  // namespace
+
+std::string renderMetrics(const app::Runtime& runtime, health::HealthMonitor& monitor,
+                          const WorkerMetrics& workers, const ReloadStats& reloads) {
+  Builder out;
+  renderGlobal(out, reloads);
+  renderListeners(out, runtime, workers);
+  renderUpstreams(out, runtime, monitor, workers);
+  return out.text();
+}
+
+}  // namespace fulcrum::metrics

@@ -1,0 +1,52 @@
+#include "metrics/families.h"
+
+#include <array>
+
+namespace fulcrum::metrics {
+namespace {
+
+using prometheus::MetricType;
+
+constexpr std::array<FamilyInfo, static_cast<size_t>(Family::Count)> kFamilies = {{
+    {"fulcrum_build_info", MetricType::Gauge, "Always 1; the version label says which build."},
+    {"fulcrum_config_reloads_total", MetricType::Counter, "Configuration reloads, by result."},
+    {"fulcrum_config_last_reload_successful", MetricType::Gauge,
+     "1 when the running configuration is the last one asked for, 0 after a failed reload."},
+    {"fulcrum_downstream_connections_active", MetricType::Gauge, "Client connections open."},
+    {"fulcrum_downstream_connections_total", MetricType::Counter, "Client connections accepted."},
+    {"fulcrum_http_requests_total", MetricType::Counter,
+     "HTTP requests answered, by the status sent to the client (upstream is empty when no "
+     "route matched)."},
+    {"fulcrum_upstream_requests_total", MetricType::Counter,
+     "Responses received from servers, by status."},
+    {"fulcrum_upstream_response_seconds", MetricType::Histogram,
+     "Time from sending a request to a server to its response head."},
+    {"fulcrum_upstream_connect_failures_total", MetricType::Counter,
+     "Connects to a server that failed or timed out."},
+    {"fulcrum_upstream_server_up", MetricType::Gauge,
+     "1 when the server takes new requests (check up, not ejected, not drained, weight > 0)."},
+    {"fulcrum_upstream_server_active_requests", MetricType::Gauge,
+     "Requests (HTTP) or connections (TCP) in flight to the server."},
+    {"fulcrum_upstream_healthy_servers", MetricType::Gauge, "Servers of the upstream that are up."},
+    {"fulcrum_upstream_servers", MetricType::Gauge, "Servers configured in the upstream."},
+    {"fulcrum_health_checks_total", MetricType::Counter, "Active health probes, by result."},
+    {"fulcrum_outlier_ejections_total", MetricType::Counter,
+     "Servers ejected by outlier detection, by the threshold crossed."},
+    {"fulcrum_circuit_breaker_rejections_total", MetricType::Counter,
+     "Requests or connections refused by the circuit breaker, by limit."},
+    {"fulcrum_retries_total", MetricType::Counter, "Requests sent again, by reason."},
+    {"fulcrum_retries_refused_total", MetricType::Counter,
+     "Retries not made because they were unsafe or over budget, by reason."},
+    {"fulcrum_upstream_bytes_total", MetricType::Counter,
+     "Bytes sent to (request bodies, TCP) and received from (responses, TCP) the servers."},
+    {"fulcrum_picks_without_hash_key_total", MetricType::Counter,
+     "Requests to a ring_hash or maglev upstream without the hash key (sent round robin)."},
+}};
+
+}  // namespace
+
+const FamilyInfo& info(Family family) {
+  return kFamilies[static_cast<size_t>(family)];
+}
+
+}  // namespace fulcrum::metrics

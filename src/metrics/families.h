@@ -1,0 +1,44 @@
+// Every metric fulcrum exports, in one table: name, type and help text.
+// The names and label sets follow DESIGN.md section 9 (README "Monitoring"
+// explains each); exposition.cc fills them, nothing else names a metric.
+#pragma once
+
+#include <prometheus/metric_type.h>
+
+#include <string_view>
+
+namespace fulcrum::metrics {
+
+enum class Family {
+  BuildInfo,
+  ConfigReloads,
+  ConfigLastReloadSuccessful,
+  DownstreamConnectionsActive,
+  DownstreamConnections,
+  HttpRequests,
+  UpstreamRequests,
+  UpstreamResponseSeconds,
+  UpstreamConnectFailures,
+  UpstreamServerUp,
+  UpstreamServerActiveRequests,
+  UpstreamHealthyServers,
+  UpstreamServers,
+  HealthChecks,
+  OutlierEjections,
+  CircuitBreakerRejections,
+  Retries,
+  RetriesRefused,
+  UpstreamBytes,
+  PicksWithoutHashKey,
+  Count,
+};
+
+struct FamilyInfo {
+  std::string_view name;
+  prometheus::MetricType type;
+  std::string_view help;
+};
+
+const FamilyInfo& info(Family family);
+
+}  // namespace fulcrum::metrics
