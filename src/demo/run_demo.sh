@@ -42,7 +42,8 @@ cat <<MSG
     HTTP (web):     curl -i http://127.0.0.1:8080/     (X-Backend: backend-1..3, round robin per request)
     TCP (tcp):      curl -i http://127.0.0.1:8081/     (the same backends, round robin per connection)
     access log:     one JSON line per HTTP request and per TCP connection, below
-    metrics:        http://127.0.0.1:9901/metrics is not served yet by this version
+    metrics:        curl http://127.0.0.1:9901/metrics   (Prometheus text; status page: http://127.0.0.1:9901/status)
+    drain a server: curl -X POST http://127.0.0.1:9901/api/upstreams/demo/servers/backend-1/drain
     backup:         stop backend-1..3 and backup-1 answers
   Ctrl-C stops the proxy and the demo backends.
 
