@@ -10,7 +10,7 @@ DEV_PACKAGES := clang-format clang-tidy
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES = $(shell find src tests -name '*.cc' -o -name '*.h')
 
-.PHONY: all build deps dev-deps run test test-asan fuzz bench bench-pick format lint clean
+.PHONY: all build deps dev-deps run test test-asan fuzz bench bench-metrics bench-pick format lint clean
 
 all: build
 
@@ -74,6 +74,18 @@ bench: deps build
 	$(call install_missing,wrk haproxy nginx-light)
 	BUILD_DIR=$(BUILD_DIR) BENCH_SECONDS=$(BENCH_SECONDS) bash bench/run.sh
 
+# The price of /metrics: the same bench, fulcrum against a build with the
+# per-request metric updates compiled out (FULCRUM_REQUEST_METRICS=0), in one
+# run (bench/README.md).
+bench-metrics: deps build
+	$(call install_missing,wrk haproxy nginx-light)
+	cmake -S . -B build-nometrics -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+	  -DFULCRUM_REQUEST_METRICS=0 >/dev/null
+	cmake --build build-nometrics -j$$(nproc) --target fulcrum
+	BUILD_DIR=$(BUILD_DIR) BENCH_SECONDS=$(BENCH_SECONDS) \
+	  BENCH_PROXIES="fulcrum fulcrum_nometrics haproxy" \
+	  BENCH_RESULTS=bench/results/metrics.txt bash bench/run.sh
+
 # Google Benchmark of Strategy::pick() for every balancing strategy with 3, 30
 # and 300 servers: ns per pick and allocations per pick (must be 0; the run
 # fails otherwise). See bench/pick_bench.cc.
@@ -97,4 +109,4 @@ lint: dev-deps build
 	  $(shell find src -name '*.cc') 2>/dev/null
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-nometrics

@@ -57,12 +57,19 @@ for v in seconds warmup threads conns; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 for p in $proxies; do
-  case $p in fulcrum | haproxy | nginx) ;; *) die "unknown proxy '$p' in BENCH_PROXIES" ;; esac
+  case $p in fulcrum | fulcrum_nometrics | haproxy | nginx) ;; *) die "unknown proxy '$p' in BENCH_PROXIES" ;; esac
 done
 for tool in wrk haproxy nginx curl timeout; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found (make bench installs wrk, haproxy, nginx-light)"
 done
 [[ -x $build/fulcrum ]] || die "$build/fulcrum not found: run 'make build' first"
+# The same fulcrum with its per-request metric updates compiled out
+# (FULCRUM_REQUEST_METRICS=0): `make bench-metrics` prices /metrics with it.
+nometrics=${NOMETRICS_BUILD_DIR:-build-nometrics}
+case $nometrics in /*) ;; *) nometrics="$root/$nometrics" ;; esac
+if [[ " $proxies " == *" fulcrum_nometrics "* ]]; then
+  [[ -x $nometrics/fulcrum ]] || die "$nometrics/fulcrum not found: run 'make bench-metrics'"
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fulcrum-bench.XXXXXX") || die "mktemp failed"
 children=() # PIDs this script started, each stopped at exit
@@ -423,6 +430,7 @@ done
 for p in $proxies; do
   case $p in
   fulcrum) start fulcrum render_fulcrum "$build/fulcrum" -c @CONF@ ;;
+  fulcrum_nometrics) start fulcrum_nometrics render_fulcrum "$nometrics/fulcrum" -c @CONF@ ;;
   haproxy) start haproxy render_haproxy haproxy -db -f @CONF@ ;;
   nginx) start nginx render_nginx nginx -p "$tmp/nginx.d/" -e "$tmp/nginx.d/error.log" -c @CONF@ ;;
   esac
@@ -452,10 +460,10 @@ mkdir -p "$(dirname "$results")" || die "cannot create $(dirname "$results")"
   echo "wrk -t$threads -c$conns -d${seconds}s (warm-up ${warmup}s), $(nproc) cores, 1 proxy thread, 2 nginx backends, keep-alive both sides"
   echo "$(haproxy -v 2>/dev/null | head -n 1 | cut -d' ' -f1-3), $(nginx -v 2>&1 | cut -d' ' -f3)"
   echo
-  printf '%-8s %10s %10s %7s %10s %8s %8s %7s %-18s %11s  %s\n' \
+  printf '%-17s %10s %10s %7s %10s %8s %8s %7s %-18s %11s  %s\n' \
     proxy "req/s" requests "CPU s" "CPU us/req" "p50 ms" "p99 ms" non-2xx "socket errors" "other CPU s" "RSS kB start/warm/end"
   for p in $proxies; do
-    printf '%-8s %10s %10s %7s %10s %8s %8s %7s %-18s %11s  %s\n' "$p" "${R_RPS[$p]}" "${R_REQ[$p]}" \
+    printf '%-17s %10s %10s %7s %10s %8s %8s %7s %-18s %11s  %s\n' "$p" "${R_RPS[$p]}" "${R_REQ[$p]}" \
       "${R_CPU[$p]}" "${R_US[$p]}" "${R_P50[$p]}" "${R_P99[$p]}" "${R_NON2XX[$p]}" "${R_SOCK[$p]}" \
       "${R_OTHER[$p]}" "${R_RSSS[$p]}/${R_RSS0[$p]}/${R_RSS1[$p]}"
   done
@@ -464,6 +472,8 @@ mkdir -p "$(dirname "$results")" || die "cannot create $(dirname "$results")"
     echo "fulcrum CPU per request / HAProxy's: $(ratio haproxy)   (above 1 = fulcrum spends more)"
   [[ " $proxies " == *" fulcrum "* && " $proxies " == *" nginx "* ]] &&
     echo "fulcrum CPU per request / nginx's:   $(ratio nginx)"
+  [[ " $proxies " == *" fulcrum "* && " $proxies " == *" fulcrum_nometrics "* ]] &&
+    echo "fulcrum CPU per request / the same without per-request metrics: $(ratio fulcrum_nometrics)"
   echo "(CPU = utime+stime of the proxy's process(es) during the measured run; other CPU = what processes"
   echo " outside the bench (proxy, backends, wrk) used meanwhile, high = noisy run; RSS = VmRSS at start / after warm-up / after the run)"
   if [[ " $proxies " == *" fulcrum "* ]]; then

@@ -52,11 +52,12 @@ void replyError(evhttp_request* request, int code, const char* reason, std::stri
 
 void replyMethodNotAllowed(evhttp_request* request, const char* allow) {
   evhttp_add_header(evhttp_request_get_output_headers(request), "Allow", allow);
-  replyError(request, 405, "Method Not Allowed",
-             std::string("method not allowed; use ") + allow);
+  replyError(request, 405, "Method Not Allowed", std::string("method not allowed; use ") + allow);
 }
 
-std::string quoted(const std::string& text) { return "\"" + text + "\""; }
+std::string quoted(const std::string& text) {
+  return "\"" + text + "\"";
+}
 
 std::string peerOf(evhttp_request* request) {
   evhttp_connection* connection = evhttp_request_get_connection(request);
@@ -96,8 +97,7 @@ AdminServer::~AdminServer() {
   pending_.clear();
 }
 
-bool AdminServer::listen(const SocketAddress& address, const std::string& token,
-                         std::string& why) {
+bool AdminServer::listen(const SocketAddress& address, const std::string& token, std::string& why) {
   if (http_ != nullptr) {
     why = "the admin listener already listens on " + bound_.toString();
     return false;
@@ -107,10 +107,10 @@ bool AdminServer::listen(const SocketAddress& address, const std::string& token,
     why = "cannot create the admin HTTP server";
     return false;
   }
-  evconnlistener* listener = evconnlistener_new_bind(
-      loop_.base(), nullptr, nullptr,
-      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, kBacklog,
-      address.sockaddr_ptr(), static_cast<int>(address.length()));
+  evconnlistener* listener =
+      evconnlistener_new_bind(loop_.base(), nullptr, nullptr,
+                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+                              kBacklog, address.sockaddr_ptr(), static_cast<int>(address.length()));
   if (listener == nullptr) {
     const int error = errno;
     evhttp_free(http);
@@ -215,7 +215,7 @@ void AdminServer::serveMetrics(evhttp_request* request) {
   pending_.emplace(pending.get(), pending);
   std::weak_ptr<PendingMetrics> weak = pending;
   pending.reset();
-  backend_.collectMetrics([weak](std::string text) {
+  backend_.collectMetrics([weak](const std::string& text) {
     if (std::shared_ptr<PendingMetrics> alive = weak.lock())
       alive->server->finishMetrics(*alive, text);
   });
@@ -247,7 +247,7 @@ void AdminServer::finishMetrics(PendingMetrics& pending, const std::string& text
   } else {
     reply(request, 200, "OK", kMetricsType, text);
   }
-  pending_.erase(&pending);  // frees `pending`
+  pending_.erase(&pending);  // the caller still holds it
 }
 
 void AdminServer::serveHealthz(evhttp_request* request) {
@@ -280,9 +280,8 @@ void AdminServer::serveApi(evhttp_request* request, const std::string& upstream,
     case DrainResult::Ok:
       break;
   }
-  log::info("admin: %s server \"%s\" of upstream \"%s\" (from %s)",
-            drain ? "drained" : "enabled", server.c_str(), upstream.c_str(),
-            peerOf(request).c_str());
+  log::info("admin: %s server \"%s\" of upstream \"%s\" (from %s)", drain ? "drained" : "enabled",
+            server.c_str(), upstream.c_str(), peerOf(request).c_str());
   std::string body = "{\"upstream\":";
   appendJsonString(body, upstream);
   body += ",\"server\":";

@@ -33,7 +33,8 @@ bool zeroQuality(std::string_view parameters) {
     std::string_view parameter = trim(parameters.substr(0, semicolon));
     parameters = semicolon == std::string_view::npos ? "" : parameters.substr(semicolon + 1);
     size_t equals = parameter.find('=');
-    if (equals == std::string_view::npos || !equalsIgnoreCase(trim(parameter.substr(0, equals)), "q"))
+    if (equals == std::string_view::npos ||
+        !equalsIgnoreCase(trim(parameter.substr(0, equals)), "q"))
       continue;
     std::string_view value = trim(parameter.substr(equals + 1));
     if (value.empty() || value.front() != '0') return false;

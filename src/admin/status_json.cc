@@ -16,7 +16,9 @@ void appendEscapedByte(std::string& out, unsigned char c) {
   out += kHex[c & 0xf];
 }
 
-bool continuation(unsigned char c) { return (c & 0xc0) == 0x80; }
+bool continuation(unsigned char c) {
+  return (c & 0xc0) == 0x80;
+}
 
 // Length of the well-formed UTF-8 sequence of 2..4 bytes starting at `i`
 // (RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF), or 0.
@@ -135,17 +137,33 @@ void appendJsonString(std::string& out, std::string_view text) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
         case '<':
         case '>':
         case '&':
-        case 0x7f: appendEscapedByte(out, c); break;
+        case 0x7f:
+          appendEscapedByte(out, c);
+          break;
         default:
           if (c < 0x20)
             appendEscapedByte(out, c);

@@ -183,7 +183,7 @@ SocketAddress loopbackAddress(uint16_t port) {
 class AdminHarness {
  public:
   explicit AdminHarness(const std::string& token = "") {
-    std::signal(SIGPIPE, SIG_IGN);      // as fulcrum's main does
+    std::signal(SIGPIPE, SIG_IGN);    // as fulcrum's main does
     net::EventLoop::enableThreads();  // the test thread post()s to the loop
     loop_ = std::make_unique<net::EventLoop>();
     server_ = std::make_unique<admin::AdminServer>(*loop_, backend);
@@ -295,7 +295,9 @@ struct Json {
   const Json& operator[](const std::string& key) const {
     return std::get<std::map<std::string, Json>>(value).at(key);
   }
-  const Json& operator[](size_t index) const { return std::get<std::vector<Json>>(value).at(index); }
+  const Json& operator[](size_t index) const {
+    return std::get<std::vector<Json>>(value).at(index);
+  }
   size_t size() const {
     if (auto* array = std::get_if<std::vector<Json>>(&value)) return array->size();
     return std::get<std::map<std::string, Json>>(value).size();
@@ -397,14 +399,30 @@ class JsonParser {
       if (pos_ >= text_.size()) fail("unterminated escape");
       const char e = text_[pos_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           if (pos_ + 4 > text_.size()) fail("short \\u escape");
           const unsigned code = std::stoul(std::string(text_.substr(pos_, 4)), nullptr, 16);
@@ -412,7 +430,8 @@ class JsonParser {
           appendUtf8(out, code);
           break;
         }
-        default: fail("bad escape");
+        default:
+          fail("bad escape");
       }
     }
   }
@@ -440,7 +459,9 @@ class JsonParser {
   size_t pos_ = 0;
 };
 
-Json parseJson(const std::string& text) { return JsonParser(text).parseDocument(); }
+Json parseJson(const std::string& text) {
+  return JsonParser(text).parseDocument();
+}
 
 }  // namespace
 
@@ -542,7 +563,9 @@ TEST_CASE("admin server: destroyed with a metrics request pending, a late done d
   REQUIRE(writeAll(fd.get(), request("GET", "/metrics")));
   REQUIRE(waitUntil([&] { return admin.backend.waitingMetrics() == 1; }, 10s));
   SUBCASE("the client is still there") {}
-  SUBCASE("the client left") { fd = Fd(); }
+  SUBCASE("the client left") {
+    fd = Fd();
+  }
 
   admin.destroyServer();
   if (fd) CHECK(closedByPeer(fd.get(), 10s));
@@ -607,7 +630,8 @@ TEST_CASE("admin server: /status lists every listener, upstream and server with 
   CHECK(contains(html, "<td class=\"num\">7</td>"));           // active requests
   CHECK(contains(html, "<td class=\"num\">40%</td>"));         // ramp
   CHECK(contains(html, "<td>connect refused</td>"));
-  CHECK(contains(html, "<td>up -&gt; down: 3 consecutive failures: connect refused (1m 1s ago)</td>"));
+  CHECK(contains(html,
+                 "<td>up -&gt; down: 3 consecutive failures: connect refused (1m 1s ago)</td>"));
   CHECK(contains(html, "<td>down -&gt; up: 2 consecutive successes (4s ago)</td>"));
   CHECK(contains(html, "up 1h 2m 3s"));
   CHECK(contains(html, "<span>serving</span>"));
@@ -725,12 +749,12 @@ TEST_CASE("admin server: an unknown upstream or server is a 404 JSON error") {
 
   HttpMessage server = post(admin.port, "/api/upstreams/pool/servers/127.0.0.1%3A1/enable");
   CHECK(server.status == 404);
-  CHECK(parseJson(server.body)["error"].str() ==
-        "upstream \"pool\" has no server \"127.0.0.1:1\"");
+  CHECK(parseJson(server.body)["error"].str() == "upstream \"pool\" has no server \"127.0.0.1:1\"");
   CHECK(admin.backend.drainCalls().size() == 2);
 }
 
-TEST_CASE("admin server: with a token, /api needs the bearer token and a refused call changes nothing") {
+TEST_CASE(
+    "admin server: with a token, /api needs the bearer token and a refused call changes nothing") {
   AdminHarness admin(kToken);
   const std::string path = "/api/upstreams/pool/servers/b2/drain";
 
@@ -836,7 +860,9 @@ TEST_CASE("admin server: JSON strings are escaped and always valid") {
   CHECK(out == R"("\ufffdx\ufffd\ufffdy\ufffd\ufffdz\ufffd\ufffd\ufffd")");
 
   out.clear();
-  admin::appendJsonString(out, "a\xe2\x80\xa8" "b\xe2\x80\xa9");
+  admin::appendJsonString(out,
+                          "a\xe2\x80\xa8"
+                          "b\xe2\x80\xa9");
   CHECK(out == R"("a\u2028b\u2029")");
 
   out.clear();
@@ -886,7 +912,8 @@ TEST_CASE("admin server: Accept-Encoding picks gzip only when it is acceptable")
 
 TEST_CASE("admin server: path segments are percent-decoded") {
   std::vector<std::string> segments;
-  REQUIRE(admin::decodePathSegments("/api/upstreams/pool/servers/127.0.0.1%3A9001/drain", segments));
+  REQUIRE(
+      admin::decodePathSegments("/api/upstreams/pool/servers/127.0.0.1%3A9001/drain", segments));
   CHECK(segments ==
         std::vector<std::string>{"api", "upstreams", "pool", "servers", "127.0.0.1:9001", "drain"});
   REQUIRE(admin::decodePathSegments("/a%2fb/c+d/%5B%3a%3A1%5D%3a80", segments));

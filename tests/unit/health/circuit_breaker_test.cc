@@ -71,8 +71,8 @@ TEST_CASE("health: circuit breaker with a limit of 0 grants nothing") {
 
 TEST_CASE("health: circuit breaker never grants more than the limit across threads") {
   constexpr uint64_t kLimit = 3;
-  constexpr int kThreads = 8;
-  constexpr int kRounds = 20000;
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 2000;
   CircuitBreaker breaker(limits(kLimit, 1, 1));
   std::atomic<int> holding{0};
   std::atomic<int> most{0};

@@ -1,0 +1,284 @@
+// /metrics of the real proxy after real traffic (200s, a 502 from a server
+// that answers garbage, 503s from a server that refuses connections and from
+// the circuit breaker, health checks), checked by Prometheus' own linter:
+// `promtool check metrics` must accept the text as served, plain and
+// gzip-compressed. The request series and the histograms' +Inf buckets are
+// checked against the traffic. promtool is a required tool here (Debian
+// package prometheus, which CI installs from .ci/packages.txt): without it
+// the test fails.
+#include <doctest/doctest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/http.h"
+#include "support/process.h"
+#include "support/proxy.h"
+#include "support/temp_dir.h"
+#include "support/wait.h"
+
+using namespace fulcrum::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The full path of `name` on $PATH, or nullopt.
+std::optional<std::string> findProgram(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return std::nullopt;
+}
+
+// Requests to "/hold" wait at the gate until the test releases it.
+HttpBackend::Handler holding(Gate& gate, const std::string& name) {
+  return [&gate, name](const HttpMessage& request, int) {
+    if (request.path == "/hold") gate.wait();
+    return httpResponse(200, name, "X-Backend: " + name + "\r\n");
+  };
+}
+
+// One request on its own connection; the response is read later.
+struct Pending {
+  Fd fd;
+  std::unique_ptr<HttpReader> reader;
+  Pending(uint16_t port, const std::string& path, const std::string& extra = "")
+      : fd(connectLoopback(port)) {
+    reader = std::make_unique<HttpReader>(fd.get());
+    REQUIRE(writeAll(fd.get(), "GET " + path + " HTTP/1.1\r\nHost: t\r\n" + extra +
+                                   "Connection: close\r\n\r\n"));
+  }
+  HttpMessage response() {
+    auto answer = reader->response();
+    REQUIRE(answer);
+    return *answer;
+  }
+};
+
+HttpMessage get(uint16_t port, const std::string& path, const std::string& extra = "") {
+  return Pending(port, path, extra).response();
+}
+
+std::string gunzip(const std::string& data) {
+  z_stream stream{};
+  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);  // gzip wrapper only
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  int result = Z_OK;
+  while (result == Z_OK) {
+    char chunk[4096];
+    stream.next_out = reinterpret_cast<Bytef*>(chunk);
+    stream.avail_out = sizeof(chunk);
+    result = inflate(&stream, Z_NO_FLUSH);
+    out.append(chunk, sizeof(chunk) - stream.avail_out);
+  }
+  const bool ended = result == Z_STREAM_END && stream.avail_in == 0;
+  inflateEnd(&stream);
+  REQUIRE(ended);
+  return out;
+}
+
+// The value of the sample line "series value", or nullopt when absent.
+std::optional<double> sample(const std::string& metrics, const std::string& series) {
+  const std::string text = "\n" + metrics;
+  const size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return std::nullopt;
+  const size_t start = at + 1 + series.size() + 1;
+  return std::stod(text.substr(start, text.find('\n', start) - start));
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+struct PromtoolResult {
+  int status = -1;
+  std::vector<std::string> output;
+};
+
+// `promtool check metrics < file`, bounded by the usual deadline.
+PromtoolResult checkMetrics(const std::string& promtool, const std::string& file) {
+  ChildProcess child({"/bin/sh", "-c", "exec \"$1\" check metrics <\"$2\"", "sh", promtool, file});
+  PromtoolResult result;
+  auto status = child.waitExit();
+  if (status) {
+    child.joinOutput();
+    result.status = *status;
+  }
+  result.output = child.lines();
+  return result;
+}
+
+void requirePromtoolAccepts(const std::string& promtool, const TempDir& dir,
+                            const std::string& name, const std::string& text) {
+  const PromtoolResult checked = checkMetrics(promtool, dir.write(name, text));
+  std::string output;
+  for (const auto& line : checked.output) output += line + "\n";
+  CAPTURE(name);
+  CAPTURE(output);
+  CHECK(checked.status == 0);
+  for (const auto& line : checked.output) {
+    CHECK(line.rfind("error", 0) != 0);
+    CHECK(line.rfind("Error", 0) != 0);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("promtool: /metrics after real traffic passes promtool check metrics") {
+  const auto promtool = findProgram("promtool");
+  REQUIRE_MESSAGE(promtool.has_value(),
+                  "promtool is not installed: this test needs Prometheus' promtool "
+                  "(Debian: apt-get install prometheus; CI installs it from .ci/packages.txt)");
+
+  Gate gate;
+  HttpBackend a("a", holding(gate, "a"));
+  HttpBackend b("b", holding(gate, "b"));
+  uint16_t dead_port = 0;
+  Fd dead = refusingPort(dead_port);
+  const std::string dead_label = "127.0.0.1:" + std::to_string(dead_port);
+  TcpBackend garbage([](int fd) {
+    HttpReader reader(fd);
+    if (reader.request()) writeAll(fd, "SMTP ready\r\n\r\n");
+  });
+  Proxy proxy(
+      "global: { workers: 1, log: { level: debug }, admin: { listen: 127.0.0.1:0 } }\n"
+      "listeners:\n"
+      "  - name: web\n    listen: 127.0.0.1:0\n    protocol: http\n"
+      "    routes:\n"
+      "      - { match: { path_prefix: /dead/ }, upstream: dead }\n"
+      "      - { match: { path_prefix: /broken/ }, upstream: broken }\n"
+      "    upstream: pool\n"
+      "upstreams:\n"
+      "  pool:\n"
+      "    health_check: { type: tcp, interval: 200ms }\n"
+      "    circuit_breaker: { max_requests: 1 }\n"
+      "    servers:\n"
+      "      - { name: a, address: 127.0.0.1:" +
+      std::to_string(a.port()) +
+      " }\n"
+      "      - { name: b, address: 127.0.0.1:" +
+      std::to_string(b.port()) +
+      " }\n"
+      "  dead:\n"
+      "    servers:\n"
+      "      - { address: " +
+      dead_label +
+      " }\n"
+      "  broken:\n"
+      "    servers:\n"
+      "      - { name: smtp, address: 127.0.0.1:" +
+      std::to_string(garbage.port()) + " }\n");
+  const uint16_t port = proxy.port("web");
+  const uint16_t admin = proxy.adminPort();
+  REQUIRE(proxy.process().waitForText("server a down -> up: first check passed"));
+  REQUIRE(proxy.process().waitForText("server b down -> up: first check passed"));
+  REQUIRE(proxy.process().waitForText("worker 0: upstream pool: update 2 applied"));
+
+  for (int i = 0; i < 6; ++i) CHECK(get(port, "/pay/" + std::to_string(i)).status == 200);
+  Pending held(port, "/hold");
+  REQUIRE(waitUntil([&] { return gate.waiting() == 1; }, 10s));
+  HttpMessage refused = get(port, "/pay/over-the-limit");  // max_requests: 1 is taken
+  CHECK(refused.status == 503);
+  gate.release();
+  CHECK(held.response().status == 200);
+  for (int i = 0; i < 2; ++i) CHECK(get(port, "/dead/" + std::to_string(i)).status == 503);
+  for (int i = 0; i < 3; ++i) CHECK(get(port, "/broken/" + std::to_string(i)).status == 502);
+
+  // Counters are merged from the worker when scraped; the last answers may
+  // be counted a moment after the client has read them.
+  const std::string ok_series =
+      R"(fulcrum_http_requests_total{listener="web",upstream="pool",code="200"})";
+  const std::string refused_series =
+      R"(fulcrum_http_requests_total{listener="web",upstream="dead",code="503"})";
+  const std::string bad_gateway_series =
+      R"(fulcrum_http_requests_total{listener="web",upstream="broken",code="502"})";
+  std::string text;
+  REQUIRE(waitUntil(
+      [&] {
+        HttpMessage scraped = get(admin, "/metrics");
+        text = scraped.body;
+        return sample(text, ok_series) == 7.0 && sample(text, refused_series) == 2.0 &&
+               sample(text, bad_gateway_series) == 3.0;
+      },
+      10s));
+
+  HttpMessage plain = get(admin, "/metrics");
+  CHECK(plain.status == 200);
+  CHECK(plain.field("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK_FALSE(plain.field("Content-Encoding").has_value());
+  text = plain.body;
+  CAPTURE(text);
+
+  TempDir dir;
+  requirePromtoolAccepts(*promtool, dir, "plain.prom", text);
+
+  HttpMessage compressed = get(admin, "/metrics", "Accept-Encoding: gzip\r\n");
+  CHECK(compressed.status == 200);
+  CHECK(compressed.field("Content-Encoding") == "gzip");
+  CHECK(compressed.field("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  const std::string unzipped = gunzip(compressed.body);
+  CHECK(sample(unzipped, ok_series) == 7.0);
+  requirePromtoolAccepts(*promtool, dir, "gunzipped.prom", unzipped);
+
+  // What the client was sent, by upstream and status.
+  CHECK(sample(text, ok_series) == 7.0);
+  CHECK(sample(text, R"(fulcrum_http_requests_total{listener="web",upstream="pool",code="503"})") ==
+        1.0);
+  CHECK(sample(text, refused_series) == 2.0);
+  CHECK(sample(text, bad_gateway_series) == 3.0);
+  CHECK(
+      sample(text,
+             R"(fulcrum_circuit_breaker_rejections_total{upstream="pool",limit="max_requests"})") ==
+      1.0);
+  CHECK(sample(text, R"(fulcrum_upstream_connect_failures_total{upstream="dead",server=")" +
+                         dead_label + "\"}") == 2.0);
+  for (const char* server : {"a", "b"}) {
+    CAPTURE(server);
+    const std::string labels = R"({upstream="pool",server=")" + std::string(server) + "\"";
+    CHECK(
+        sample(text, "fulcrum_upstream_requests_total" + labels + R"(,code="200"})").value_or(0) >=
+        3.0);
+    CHECK(
+        sample(text, "fulcrum_health_checks_total" + labels + R"(,result="passed"})").value_or(0) >=
+        1.0);
+  }
+
+  // Every histogram's +Inf bucket is its _count; the pool's counts add up to
+  // the 7 responses its servers sent.
+  int histograms = 0;
+  double pool_responses = 0;
+  const std::string bucket = "fulcrum_upstream_response_seconds_bucket{";
+  const std::string infinity = ",le=\"+Inf\"}";
+  for (const std::string& line : lines(text)) {
+    if (line.rfind(bucket, 0) != 0) continue;
+    const size_t inf = line.find(infinity);
+    if (inf == std::string::npos) continue;
+    const std::string labels = line.substr(bucket.size(), inf - bucket.size());
+    CAPTURE(line);
+    auto in_inf = sample(text, bucket + labels + infinity);
+    auto count = sample(text, "fulcrum_upstream_response_seconds_count{" + labels + "}");
+    REQUIRE(in_inf);
+    REQUIRE(count);
+    CHECK(*in_inf == *count);
+    if (labels.rfind(R"(upstream="pool",)", 0) == 0) pool_responses += *count;
+    ++histograms;
+  }
+  CHECK(histograms == 4);  // a, b, the refusing and the garbage server
+  CHECK(pool_responses == 7.0);
+}
