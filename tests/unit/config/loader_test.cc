@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "config/loader.h"
+#include "config/validate.h"
 
 using namespace fulcrum::config;
 
@@ -107,4 +108,20 @@ TEST_CASE("the shipped demo config and every example load without error") {
     for (const auto& error : result.errors) MESSAGE(error.toString());
     CHECK(result.config.has_value());
   }
+}
+
+TEST_CASE("an admin listener reachable from other hosts without a token is a warning") {
+  const std::string body =
+      "listeners:\n  - { name: edge, listen: 127.0.0.1:0, upstream: pool }\n"
+      "upstreams:\n  pool:\n    servers:\n      - { address: 127.0.0.1:9001 }\n";
+  Config open_admin = load("global:\n  admin: { listen: 0.0.0.0:9901 }\n" + body);
+  auto found = warnings(open_admin);
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].toString().rfind("test.yaml:2:20: global.admin.listen: warning: 0.0.0.0:9901", 0) ==
+        0);
+  Config with_token = load(
+      "global:\n  admin: { listen: 0.0.0.0:9901, token: abcdefghijklmnop0123 }\n" + body);
+  CHECK(with_token.global.admin.token == "abcdefghijklmnop0123");
+  CHECK(warnings(with_token).empty());
+  CHECK(warnings(load(body)).empty());  // the default is loopback
 }
