@@ -23,6 +23,9 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     built.keepalive_max_idle = spec.keepalive_max_idle;
     built.keepalive_idle_timeout = spec.keepalive_idle_timeout;
     built.hash_key = spec.hash_key;
+    built.retries = spec.retries;
+    if (built.retries.per_try_timeout.count() == 0)
+      built.retries.per_try_timeout = spec.response_timeout;
     if (spec.circuit_breaker.enabled) {
       const config::CircuitBreakerConfig& limits = spec.circuit_breaker;
       built.breaker = std::make_shared<health::CircuitBreaker>(

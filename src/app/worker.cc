@@ -42,9 +42,12 @@ Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
     counters.upstreams[index].servers.resize(upstream.servers.size());
     auto waiters = std::make_shared<health::ConnectionWaitQueue>();
     waiters->attach(*loop_, upstream.breaker.get());
+    auto budget = std::make_unique<http::RetryBudget>(upstream.retries.budget_percent,
+                                                      upstream.retries.budget_min_per_second);
     generation_->http_upstreams.push_back(
         http::UpstreamState{picker.get(), pool.get(), reporter.get(), waiters.get(),
-                            &counters.upstreams[index]});
+                            &counters.upstreams[index], budget.get()});
+    generation_->retry_budgets.push_back(std::move(budget));
     generation_->pickers.push_back(std::move(picker));
     generation_->pools.push_back(std::move(pool));
     generation_->reporters.push_back(std::move(reporter));

@@ -80,6 +80,7 @@ class Worker {
     std::vector<std::unique_ptr<upstream::ConnPool>> pools;
     std::vector<std::unique_ptr<health::OutlierReporter>> reporters;
     std::vector<std::shared_ptr<health::ConnectionWaitQueue>> wait_queues;
+    std::vector<std::unique_ptr<http::RetryBudget>> retry_budgets;
     std::vector<http::UpstreamState> http_upstreams;
     metrics::WorkerMetrics metrics;  // sized for this Runtime, never resized
   };

@@ -11,6 +11,7 @@
 
 #include "config/health_loader.h"
 #include "config/listener_loader.h"
+#include "config/retry_loader.h"
 #include "config/validate.h"
 #include "config/yaml_reader.h"
 #include "core/log.h"
@@ -143,7 +144,7 @@ class Parser : public YamlReader {
                 {"health_check"},
                 {"outlier_detection"},
                 {"circuit_breaker"},
-                {"retries", kLater},
+                {"retries"},
                 {"slow_start"},
                 {"keepalive"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
@@ -172,6 +173,8 @@ class Parser : public YamlReader {
                    parseOutlierDetection(*this, value, key_path, upstream.outlier);
                  } else if (key == "circuit_breaker") {
                    parseCircuitBreaker(*this, value, key_path, upstream.circuit_breaker);
+                 } else if (key == "retries") {
+                   parseRetries(*this, value, key_path, upstream.retries);
                  } else if (key == "slow_start") {
                    upstream.slow_start_mark = markOf(value);
                    if (auto d = duration(value, key_path)) {

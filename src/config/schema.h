@@ -113,6 +113,35 @@ struct CircuitBreakerConfig {
   Duration pending_timeout = 1s;
 };
 
+// What a retry may follow (retries.on).
+enum RetryOn : unsigned {
+  kRetryConnectFailure = 1u << 0,
+  kRetryReset = 1u << 1,
+  kRetryTimeout = 1u << 2,
+  kRetry502 = 1u << 3,
+  kRetry503 = 1u << 4,
+  kRetry504 = 1u << 5,
+  kRetryAll = (1u << 6) - 1,
+};
+
+// upstreams.NAME.retries: money-safe retries (DESIGN.md section 7). The
+// defaults apply to every HTTP upstream, written or not.
+struct RetryConfig {
+  unsigned attempts = 2;  // tries in all, the first included
+  unsigned budget_percent = 20;
+  unsigned budget_min_per_second = 10;
+  unsigned on = kRetryAll;
+  bool keyed_non_idempotent = true;  // non_idempotent: if_idempotency_key (false: never)
+  std::string idempotency_header = "Idempotency-Key";
+  uint64_t retry_buffer = 64 * 1024;
+  Duration per_try_timeout{0};  // 0 = timeouts.response
+  Duration backoff_base = 10ms;
+  Duration backoff_max = 100ms;
+  Duration reuse_safe_window = 2s;
+  bool attempts_header = true;
+  Mark mark;
+};
+
 struct UpstreamConfig {
   std::string name;
   std::string balance = "round_robin";
@@ -133,6 +162,7 @@ struct UpstreamConfig {
   // Where ring_hash: / maglev: option blocks were written, by key path.
   std::vector<std::pair<Mark, std::string>> hash_options;
   HealthCheckConfig health_check;
+  RetryConfig retries;
   OutlierConfig outlier;
   CircuitBreakerConfig circuit_breaker;
   Duration slow_start{0};  // 0 = off

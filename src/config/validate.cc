@@ -114,6 +114,10 @@ void validateHealth(const UpstreamConfig& upstream, const upstream::StrategyInfo
     diag.error(outlier.mark, path + ".outlier_detection.max_ejection",
                "cannot be shorter than base_ejection (" + formatDuration(outlier.base_ejection) +
                    ")");
+  const RetryConfig& retries = upstream.retries;
+  if (retries.backoff_base > retries.backoff_max)
+    diag.error(retries.mark, path + ".retries.backoff.base",
+               "cannot be longer than backoff.max (" + formatDuration(retries.backoff_max) + ")");
   if (upstream.slow_start.count() == 0 || strategy == nullptr) return;
   if (strategy->uses_hash)
     diag.error(upstream.slow_start_mark, path + ".slow_start",

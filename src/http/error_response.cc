@@ -72,7 +72,12 @@ const char* reasonPhrase(int status) {
 size_t writeErrorResponse(evbuffer* out, const ErrorResponse& response) {
   std::string body = "{\"status\":" + std::to_string(response.status) + ",\"error\":\"" +
                      errorCode(response.status) + "\",\"message\":";
-  appendJsonString(body, response.message);
+  appendJsonString(body, response.outcome_unknown
+                             ? std::string_view("the request reached a server that did not answer; "
+                                                "it may have been processed: look it up before "
+                                                "sending it again")
+                             : response.message);
+  if (response.outcome_unknown) body += ",\"outcome\":\"unknown\"";
   body += ",\"request_id\":";
   appendJsonString(body, response.request_id);
   body += "}\n";
@@ -87,6 +92,8 @@ size_t writeErrorResponse(evbuffer* out, const ErrorResponse& response) {
   }
   if (response.retry_after_seconds > 0)
     head += "Retry-After: " + std::to_string(response.retry_after_seconds) + "\r\n";
+  if (response.outcome_unknown) head += "X-Fulcrum-Outcome: unknown\r\n";
+  if (response.attempts > 0) head += "X-Fulcrum-Attempts: " + std::to_string(response.attempts) + "\r\n";
   if (response.close) head += "Connection: close\r\n";
   head += "\r\n";
   evbuffer_add(out, head.data(), head.size());

@@ -14,6 +14,11 @@ struct ErrorResponse {
   std::string_view request_id;  // may be empty (head too broken to have one)
   bool close = true;            // add "Connection: close"
   int retry_after_seconds = 0;  // > 0 adds Retry-After
+  // The request may have been processed by a server that never answered:
+  // "X-Fulcrum-Outcome: unknown" and "outcome":"unknown" tell a payment
+  // client to look it up instead of repeating it.
+  bool outcome_unknown = false;
+  unsigned attempts = 0;  // > 0 adds X-Fulcrum-Attempts
 };
 
 // Appends the whole response (head and body) to `out`; returns its size.

@@ -19,6 +19,12 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
       owner_(owner),
       request_(request),
       pending_(evbuffer_new()),
+      scratch_(evbuffer_new()),
+      retry_(context.picker->upstream().retries,
+             RetryRequest{request.idempotent, request.has_idempotency_key, true},
+             context.retry_budget, context.metrics, context.random),
+      retry_timer_(*context.loop,
+                   [this] { retry_same_server_ ? reconnectSameServer() : connectNext(); }),
       connector_(*context.loop),
       response_timer_(*context.loop, [this] { onResponseTimeout(); }),
       body_timer_(*context.loop, [this] { onBodyTimeout(); }),
@@ -30,7 +36,7 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
 
 Exchange::~Exchange() {
   evbuffer_free(pending_);
-  if (replay_ != nullptr) evbuffer_free(replay_);
+  evbuffer_free(scratch_);
   dropServerConnection();
 }
 
@@ -69,14 +75,23 @@ void Exchange::start() {
 void Exchange::connectNext() {
   const upstream::Server* next = context_.picker->pick(tried_, request_.hash);
   if (next == nullptr) {
-    fail(503, connect_errors_.empty() ? "no usable server" : connect_errors_);
+    if (last_status_ != 0)
+      failUnanswered(last_status_, last_detail_);  // a retry found no server left
+    else
+      fail(503, connect_errors_.empty() ? "no usable server" : connect_errors_);
     return;
   }
-  if (auto pooled = context_.pool->take(next->index)) {
+  // A request that must not be repeated avoids old kept-alive connections,
+  // the ones a server is most likely to be closing right now.
+  auto pooled = retry_.safeToRepeat()
+                    ? context_.pool->take(next->index)
+                    : context_.pool->take(next->index, retry_.reuseSafeWindow());
+  if (pooled) {
     admission_.adoptPooledConnection();
     result_.server = next;
     tried_.add(next->index);
     ++result_.attempts;
+    retry_.attemptStarted(next);
     reused_ = true;
     useConnection(std::move(pooled));
     return;
@@ -94,6 +109,7 @@ void Exchange::connectNext() {
   result_.server = next;
   tried_.add(next->index);
   ++result_.attempts;
+  retry_.attemptStarted(next);
   connector_.connect(result_.server->address, context_.picker->upstream().connect_timeout,
                      [this](const net::ConnectResult& result) { onConnect(result); });
 }
@@ -106,7 +122,12 @@ void Exchange::onConnect(const net::ConnectResult& result) {
 #endif
     if (!connect_errors_.empty()) connect_errors_ += "; ";
     connect_errors_ += result_.server->label + ": " + result.error;
-    connectNext();
+    retry_.attemptEnded(AttemptPhase::NotSent, result.error);
+    if (retry_.decide(AttemptPhase::NotSent, AttemptFailure::ConnectFailure) ==
+        RetryDecision::Retry)
+      connectNext();  // nothing was sent: the next server at once
+    else
+      fail(503, connect_errors_);
     return;
   }
   admission_.connected();
@@ -121,22 +142,28 @@ void Exchange::useConnection(std::unique_ptr<net::Stream> connection) {
   server_->setHandler(this);
   server_->setLowWatermark(kHttpMaxBuffered / 2);
   server_->setReading(true);
-  if (reused_ && request_.replayable) {
-    if (replay_ == nullptr) replay_ = evbuffer_new();
-    size_t length = evbuffer_get_length(pending_);
-    evbuffer_add(replay_, evbuffer_pullup(pending_, static_cast<ssize_t>(length)), length);
-  }
+  // The first attempt's bytes are kept (up to retry_buffer) for a replay; a
+  // retry sends what was kept, which is already there.
+  if (!sent_once_) retry_.keep(pending_);
+  sent_once_ = true;
   evbuffer_add_buffer(server_->output(), pending_);
   pumpRequest();
   if (server_) server_->flush();
   startResponseClock();
 }
 
+std::chrono::milliseconds Exchange::currentTimeout() const {
+  // Until the response head, one attempt's own time (a retry may follow);
+  // then the response timeout between reads of the body.
+  const upstream::Upstream& upstream = context_.picker->upstream();
+  return response_body_ ? upstream.response_timeout : upstream.retries.per_try_timeout;
+}
+
 void Exchange::startResponseClock() {
   // The response timeout runs once the whole request is handed over: a slow
   // upload is the client's time, not the server's.
   if (!finished_ && request_body_.done() && !response_body_ && !response_timer_.armed())
-    response_timer_.arm(context_.picker->upstream().response_timeout);
+    response_timer_.arm(currentTimeout());
 }
 
 void Exchange::clientReadable() {
@@ -146,7 +173,14 @@ void Exchange::clientReadable() {
 void Exchange::pumpRequest() {
   if (finished_ || !server_ || request_body_.done()) return;
   evbuffer* output = server_->output();
-  size_t moved = request_body_.forward(context_.client->input(), output);
+  size_t moved;
+  if (retry_.replayable()) {
+    moved = request_body_.forward(context_.client->input(), scratch_);
+    retry_.keep(scratch_);
+    evbuffer_add_buffer(output, scratch_);
+  } else {
+    moved = request_body_.forward(context_.client->input(), output);
+  }
   result_.request_bytes += moved;
   if (request_body_.failed()) {
     fail(request_body_.overLimit() ? 413 : 400, request_body_.error());
@@ -174,7 +208,7 @@ void Exchange::onDrained(net::Stream&) {
 
 void Exchange::onReadable(net::Stream&) {
   if (finished_) return;
-  response_timer_.arm(context_.picker->upstream().response_timeout);
+  response_timer_.arm(currentTimeout());
   if (response_body_)
     pumpResponse();
   else
@@ -227,10 +261,28 @@ void Exchange::readResponseHeads() {
       result_.response_bytes += evbuffer_get_length(to_client) - before;
       continue;
     }
+    if (status >= 502 && status <= 504) {
+      // The server's own 502/503/504, not yet forwarded: another server may
+      // do better, if repeating the request is safe.
+      const AttemptFailure failure = status == 502   ? AttemptFailure::Status502
+                                     : status == 503 ? AttemptFailure::Status503
+                                                     : AttemptFailure::Status504;
+      retry_.attemptEnded(AttemptPhase::Answered, std::to_string(status));
+      reportAttempt(health::AttemptOutcome::Response, static_cast<uint16_t>(status));
+      if (retry_.decide(AttemptPhase::Answered, failure) == RetryDecision::Retry) {
+        last_status_ = status;
+        last_detail_ = "the server answered " + std::to_string(status);
+        retryAfter(retry_.backoff(failure), false);
+        return;
+      }
+    } else {
+      retry_.attemptEnded(AttemptPhase::ResponseStarted, std::to_string(status));
+    }
     result_.status = status;
     result_.response_started = true;
     result_.response_head = std::chrono::steady_clock::now();
-    reportAttempt(health::AttemptOutcome::Response, static_cast<uint16_t>(status));
+    if (status < 502 || status > 504)
+      reportAttempt(health::AttemptOutcome::Response, static_cast<uint16_t>(status));
 #if FULCRUM_REQUEST_METRICS
     if (context_.metrics != nullptr) {
       metrics::ServerCounters& counters = context_.metrics->servers[result_.server->index];
@@ -249,7 +301,8 @@ void Exchange::readResponseHeads() {
     writeResponseHead(to_client, response_head_,
                       result_.client_close ? ClientConnection::Close
                       : request_.http10    ? ClientConnection::KeepAlive10
-                                           : ClientConnection::KeepAlive11);
+                                           : ClientConnection::KeepAlive11,
+                      context_.picker->upstream().retries.attempts_header ? retry_.attempts() : 0);
     evbuffer_drain(input, response_head_.length);
     result_.response_bytes += evbuffer_get_length(to_client) - before;
     response_body_ = std::make_unique<BodyForwarder>(
@@ -275,7 +328,7 @@ void Exchange::pumpResponse() {
     // be discarding it): keep forwarding it so both connections stay
     // usable, but not for longer than the response timeout.
     response_done_ = true;
-    response_timer_.arm(context_.picker->upstream().response_timeout);
+    response_timer_.arm(currentTimeout());
     return;
   }
   bool full = evbuffer_get_length(to_client) >= kHttpMaxBuffered;
@@ -286,7 +339,7 @@ void Exchange::pumpResponse() {
     if (full)
       response_timer_.cancel();
     else
-      response_timer_.arm(context_.picker->upstream().response_timeout);
+      response_timer_.arm(currentTimeout());
   }
 }
 
@@ -310,44 +363,77 @@ void Exchange::onClosed(net::Stream&, bool error, int) {
       finish(true, why + " in the middle of the response body");
     return;
   }
-  if (replayOnFreshConnection()) return;
   // A reused connection the server closed is the keep-alive race, not a
-  // sign that the server is failing.
+  // sign that the server is failing; it is retried on the same server.
   if (!reused_) reportAttempt(health::AttemptOutcome::Reset);
-  fail(502, why + (reused_ ? " (a reused connection) before responding" : " before responding"));
+  attemptFailed(AttemptPhase::Sent, reused_ ? AttemptFailure::StaleConnection : AttemptFailure::Reset,
+                502, why + (reused_ ? " (a reused connection) before responding" : " before responding"));
 }
 
-bool Exchange::replayOnFreshConnection() {
-  if (!reused_ || replay_ == nullptr || result_.response_bytes != 0) return false;
+void Exchange::attemptFailed(AttemptPhase phase, AttemptFailure failure, int status,
+                             const std::string& detail) {
+  retry_.attemptEnded(phase, failure == AttemptFailure::Timeout ? "timeout"
+                             : failure == AttemptFailure::StaleConnection
+                                 ? "closed (reused connection)"
+                                 : "reset");
+  if (retry_.decide(phase, failure) != RetryDecision::Retry) {
+    failUnanswered(status, detail);
+    return;
+  }
+  last_status_ = status;
+  last_detail_ = detail;
+  retryAfter(retry_.backoff(failure), failure == AttemptFailure::StaleConnection);
+}
+
+void Exchange::failUnanswered(int status, const std::string& detail) {
+  // It may have been processed: a payment client must look it up.
+  if (!request_.idempotent && sent_once_) {
+    result_.outcome_unknown = true;
+    status = 502;
+  }
+  fail(status, detail);
+}
+
+void Exchange::retryAfter(std::chrono::milliseconds delay, bool same_server) {
   dropServerConnection();
+  response_timer_.cancel();
+  response_head_ = ResponseHead{};
+  response_body_.reset();
+  server_paused_ = false;
   reused_ = false;
-  // The stale connection's unit was just given back; this one takes it.
+  evbuffer_drain(pending_, evbuffer_get_length(pending_));
+  retry_.replayInto(pending_);
+  retry_same_server_ = same_server;
+  // Always from the timer: we are inside the failed connection's callbacks.
+  retry_timer_.arm(delay);
+}
+
+void Exchange::reconnectSameServer() {
   std::string refused;
   if (admission_.reserveConnection(refused) != Admission::Slot::Granted) {
-    fail(503, refused.empty() ? "circuit breaker: no connection for the replay" : refused);
-    return true;
+    fail(503, refused.empty() ? "circuit breaker: no connection for the retry" : refused);
+    return;
   }
   admission_.connected();
-  evbuffer_add_buffer(pending_, replay_);
   ++result_.attempts;
-  // The same server, on a new connection: its pooled one was stale, the
+  retry_.attemptStarted(result_.server);
+  // The same server, on a new connection: its kept-alive one was stale, the
   // server itself may be fine.
   connector_.connect(result_.server->address, context_.picker->upstream().connect_timeout,
                      [this](const net::ConnectResult& result) { onConnect(result); });
-  return true;
 }
 
 void Exchange::onResponseTimeout() {
   if (finished_) return;
   std::string why = "no response from the server within " +
-                    std::to_string(context_.picker->upstream().response_timeout.count()) + "ms";
+                    std::to_string(currentTimeout().count()) + "ms";
   if (response_done_)
     finish(true, "the client did not finish its request body in time");
   else if (result_.response_started)
     finish(true, why);
   else {
     reportAttempt(health::AttemptOutcome::Timeout);
-    fail(504, why);
+    attemptFailed(AttemptPhase::Sent, AttemptFailure::Timeout, 504, why);
   }
 }
 
@@ -384,6 +470,8 @@ void Exchange::finish(bool error, const std::string& detail) {
   admission_.finished();
   result_.error = error;
   result_.detail = detail;
+  result_.attempt_log = retry_.log();
+  result_.attempts_header = context_.picker->upstream().retries.attempts_header;
 #if FULCRUM_REQUEST_METRICS
   if (context_.metrics != nullptr) {
     context_.metrics->bytes_sent += result_.request_bytes;

@@ -28,6 +28,7 @@
 #include "health/wait_queue.h"
 #include "http/admission.h"
 #include "http/body_forwarder.h"
+#include "http/retry_tracker.h"
 #include "metrics/worker_metrics.h"
 #include "http/parser.h"
 #include "net/connector.h"
@@ -49,10 +50,8 @@ struct RequestInfo {
   bool upgrade = false;
   bool client_close = false;  // the client connection closes after this response
   bool http10 = false;        // the client spoke HTTP/1.0
-  // Safe to send again if a reused keep-alive connection turns out to have
-  // been closed by the server before answering (an idempotent method and
-  // no body): the one re-send HTTP/1.1 allows a proxy without being asked.
-  bool replayable = false;
+  bool idempotent = false;           // GET HEAD OPTIONS PUT DELETE TRACE
+  bool has_idempotency_key = false;  // the upstream's idempotency header, not empty
   std::optional<uint64_t> hash;  // the request's hash key, for ring_hash / maglev
 };
 
@@ -69,6 +68,11 @@ struct ExchangeResult {
   uint64_t response_bytes = 0;                          // response bytes (head and body) sent down
   std::chrono::steady_clock::time_point connected;      // zero when never connected
   std::chrono::steady_clock::time_point response_head;  // zero when none came
+  // A non-idempotent request that may have reached a server and got no
+  // answer: the client must look it up, not repeat it blindly.
+  bool outcome_unknown = false;
+  std::vector<AttemptRecord> attempt_log;
+  bool attempts_header = true;  // X-Fulcrum-Attempts on fulcrum's own answers too
 };
 
 class Exchange;
@@ -97,6 +101,8 @@ struct ExchangeContext {
   health::AttemptSink* reporter = nullptr;          // outlier detection; may be null
   health::ConnectionWaitQueue* waiters = nullptr;   // circuit breaker queue; may be null
   metrics::UpstreamCounters* metrics = nullptr;     // this worker's counters; may be null
+  RetryBudget* retry_budget = nullptr;              // this worker's; may be null
+  Random* random = nullptr;                         // the worker's, for backoff jitter
 };
 
 // Per direction, like the TCP proxy.
@@ -126,6 +132,7 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   void dropServerConnection();
   void pumpRequest();
   void startResponseClock();
+  std::chrono::milliseconds currentTimeout() const;
   void pumpResponse();
   void readResponseHeads();
   void onResponseTimeout();
@@ -134,7 +141,14 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   void fail(int status, const std::string& detail);
   void releaseServerConnection(bool reusable);
   void serverDone();  // the server's load count is given back, once
-  bool replayOnFreshConnection();
+  // After a failed attempt: retry if the rule allows (retry_policy.h), else
+  // answer `status` (502 with outcome unknown for a non-idempotent request
+  // that may have been processed).
+  void attemptFailed(AttemptPhase phase, AttemptFailure failure, int status,
+                     const std::string& detail);
+  void retryAfter(std::chrono::milliseconds delay, bool same_server);
+  void reconnectSameServer();
+  void failUnanswered(int status, const std::string& detail);
 
   // The server connection's events.
   void onReadable(net::Stream& stream) override;
@@ -145,7 +159,13 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   ExchangeOwner& owner_;
   RequestInfo request_;
   evbuffer* pending_;           // the rewritten head and body bytes checked before connecting
-  evbuffer* replay_ = nullptr;  // a copy of what was sent on a reused connection
+  evbuffer* scratch_;  // body bytes on their way up, while a copy is kept
+  RetryTracker retry_;
+  net::Timer retry_timer_;  // backoff, and a clean stack, before a retry
+  bool retry_same_server_ = false;
+  bool sent_once_ = false;  // the first attempt's bytes are kept already
+  int last_status_ = 0;     // what the client gets if no server is left
+  std::string last_detail_;
   net::Connector connector_;
   net::Timer response_timer_;
   net::Timer body_timer_;

@@ -1,5 +1,6 @@
 #include "http/head_writer.h"
 
+#include <cstdio>
 #include <string>
 
 namespace fulcrum::http {
@@ -85,7 +86,8 @@ void writeRequestHead(evbuffer* buffer, const RequestHead& head, const Forwarded
   evbuffer_add(buffer, out.data(), out.size());
 }
 
-void writeResponseHead(evbuffer* buffer, const ResponseHead& head, ClientConnection connection) {
+void writeResponseHead(evbuffer* buffer, const ResponseHead& head, ClientConnection connection,
+                       unsigned attempts) {
   bool upgrade = connection == ClientConnection::Upgrade;
   std::string& out = scratch();
   char status[3] = {static_cast<char>('0' + head.status / 100),
@@ -93,7 +95,14 @@ void writeResponseHead(evbuffer* buffer, const ResponseHead& head, ClientConnect
                     static_cast<char>('0' + head.status % 10)};
   out.append("HTTP/1.1 ").append(status, 3).append(" ").append(head.reason).append("\r\n");
   for (const Field& field : head.fields)
-    if (!isHopByHop(field.name, head, upgrade)) addField(out, field.name, field.value);
+    if (!isHopByHop(field.name, head, upgrade) &&
+        !(attempts > 0 && equalsIgnoreCase(field.name, "x-fulcrum-attempts")))
+      addField(out, field.name, field.value);
+  if (attempts > 0) {
+    char count[12];
+    int length = std::snprintf(count, sizeof(count), "%u", attempts);
+    addField(out, "X-Fulcrum-Attempts", std::string_view(count, static_cast<size_t>(length)));
+  }
   if (upgrade) addField(out, "Connection", "upgrade");
   if (connection == ClientConnection::Close) addField(out, "Connection", "close");
   if (connection == ClientConnection::KeepAlive10) addField(out, "Connection", "keep-alive");

@@ -43,6 +43,8 @@ enum class ClientConnection {
 };
 
 // Appends "HTTP/1.1 status reason" and the rewritten fields and CRLF.
-void writeResponseHead(evbuffer* out, const ResponseHead& head, ClientConnection connection);
+// `attempts` > 0 adds "X-Fulcrum-Attempts" (and drops one the server sent).
+void writeResponseHead(evbuffer* out, const ResponseHead& head, ClientConnection connection,
+                       unsigned attempts = 0);
 
 }  // namespace fulcrum::http

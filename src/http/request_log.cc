@@ -57,6 +57,24 @@ std::string formatRequestLog(const RequestLogEntry& entry) {
   appendField(out, "server",
               exchange && exchange->server ? std::string_view(exchange->server->label) : "");
   out += ",\"attempts\":" + std::to_string(exchange ? exchange->attempts : 0);
+  if (exchange != nullptr && !exchange->attempt_log.empty()) {
+    // Every attempt: where it went, how far it got, how it ended.
+    out += ",\"attempt_log\":[";
+    for (size_t i = 0; i < exchange->attempt_log.size(); ++i) {
+      const AttemptRecord& attempt = exchange->attempt_log[i];
+      static constexpr const char* kPhases[] = {"not_sent", "sent", "answered", "response"};
+      out += i == 0 ? "{" : ",{";
+      out += "\"server\":";
+      appendJsonString(out, attempt.server ? std::string_view(attempt.server->label) : "");
+      out += ",\"phase\":\"";
+      out += kPhases[static_cast<size_t>(attempt.phase)];
+      out += "\",\"outcome\":";
+      appendJsonString(out, attempt.outcome);
+      out += "}";
+    }
+    out += "]";
+  }
+  if (exchange != nullptr && exchange->outcome_unknown) out += ",\"outcome\":\"unknown\"";
   Clock::time_point end = Clock::now();
   appendMs(out, "duration_ms", entry.started, end);
   appendMs(out, "connect_ms", entry.started, exchange ? exchange->connected : Clock::time_point());

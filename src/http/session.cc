@@ -255,7 +255,11 @@ void HttpSession::beginRequest() {
   info.http10 = head_.minor_version == 0;
   if (upstream_->hash_key.kind != upstream::HashKey::Kind::None)
     info.hash = requestHashKey(upstream_->hash_key, head_, client_address_);
-  info.replayable = head_.framing == Framing::None && !head_.upgrade && isIdempotent(head_.method);
+  info.idempotent = isIdempotent(head_.method);
+  for (const Field& field : head_.fields)
+    if (!field.value.empty() &&
+        equalsIgnoreCase(field.name, upstream_->retries.idempotency_header))
+      info.has_idempotency_key = true;
 
   evbuffer* request_head = evbuffer_new();
   writeRequestHead(request_head, head_, ForwardedFor{client_ip_, "http", request_id_});
@@ -271,7 +275,9 @@ void HttpSession::beginRequest() {
                           params_.listener->client_idle_timeout,
                           upstream.reporter,
                           upstream.waiters,
-                          upstream.metrics};
+                          upstream.metrics,
+                          upstream.retry_budget,
+                          params_.random};
   ExchangeOwner& owner = *this;
   exchange_ = std::make_unique<Exchange>(context, owner, info, request_head);
   evbuffer_free(request_head);
@@ -287,6 +293,10 @@ void HttpSession::answerError(int status, const std::string& detail, bool close,
   response.request_id = request_id_;
   response.close = close || draining_ || peer_closed_;
   response.retry_after_seconds = retry_after;
+  if (result != nullptr) {
+    response.outcome_unknown = result->outcome_unknown;
+    if (result->attempts_header) response.attempts = static_cast<unsigned>(result->attempt_log.size());
+  }
   size_t bytes = writeErrorResponse(client_->output(), response);
   client_->flush();
   logRequest(status, result, bytes, detail);

@@ -20,6 +20,7 @@
 #include "health/attempt.h"
 #include "health/wait_queue.h"
 #include "http/exchange.h"
+#include "http/retry_budget.h"
 #include "metrics/worker_metrics.h"
 #include "http/parser.h"
 #include "net/byte_pump.h"
@@ -38,6 +39,7 @@ struct UpstreamState {
   health::AttemptSink* reporter = nullptr;
   health::ConnectionWaitQueue* waiters = nullptr;  // for the circuit breaker
   metrics::UpstreamCounters* metrics = nullptr;
+  RetryBudget* retry_budget = nullptr;  // this worker's, for this upstream
 };
 
 struct HttpSessionParams {

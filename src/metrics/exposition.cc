@@ -99,8 +99,8 @@ void renderUpstreams(Builder& out, const app::Runtime& runtime, health::HealthMo
   auto& checks = out.family(Family::HealthChecks);
   auto& ejections = out.family(Family::OutlierEjections);
   auto& rejections = out.family(Family::CircuitBreakerRejections);
-  out.family(Family::Retries);  // money-safe retries are not built yet
-  // Refusals start at 0 so that the first one shows in increase().
+  // Retries and refusals start at 0 so that the first one shows in increase().
+  auto& retries = out.family(Family::Retries);
   auto& refused = out.family(Family::RetriesRefused);
   auto& bytes = out.family(Family::UpstreamBytes);
   auto& without_key = out.family(Family::PicksWithoutHashKey);
@@ -138,8 +138,15 @@ void renderUpstreams(Builder& out, const app::Runtime& runtime, health::HealthMo
       Builder::gauge(active, labels, static_cast<double>(server_counts.active));
     }
     Labels upstream_label{{"upstream", upstream.name}};
-    for (const char* reason : {"non_idempotent", "budget", "body_too_large"})
-      Builder::counter(refused, {{"upstream", upstream.name}, {"reason", reason}}, 0);
+    static constexpr const char* kRefused[] = {"non_idempotent", "budget", "body_too_large"};
+    static constexpr const char* kRetried[] = {"connect_failure", "reset", "timeout",         "502",
+                                               "503",             "504",   "stale_connection"};
+    for (size_t r = 0; r < 3; ++r)
+      Builder::counter(refused, {{"upstream", upstream.name}, {"reason", kRefused[r]}},
+                       counts ? static_cast<double>(counts->retries_refused[r]) : 0);
+    for (size_t r = 0; r < kRetryReasons; ++r)
+      Builder::counter(retries, {{"upstream", upstream.name}, {"reason", kRetried[r]}},
+                       counts ? static_cast<double>(counts->retries[r]) : 0);
     Builder::gauge(healthy, upstream_label, static_cast<double>(usable));
     Builder::gauge(configured, upstream_label, static_cast<double>(upstream.servers.size()));
     if (const auto& breaker = upstream.breaker) {

@@ -19,6 +19,9 @@ void WorkerMetrics::merge(const WorkerMetrics& other) {
     mine.bytes_sent += theirs.bytes_sent;
     mine.bytes_received += theirs.bytes_received;
     mine.picks_without_key += theirs.picks_without_key;
+    for (size_t r = 0; r < mine.retries.size(); ++r) mine.retries[r] += theirs.retries[r];
+    for (size_t r = 0; r < mine.retries_refused.size(); ++r)
+      mine.retries_refused[r] += theirs.retries_refused[r];
     if (mine.servers.size() < theirs.servers.size()) mine.servers.resize(theirs.servers.size());
     for (size_t s = 0; s < theirs.servers.size(); ++s) {
       mine.servers[s].responses.merge(theirs.servers[s].responses);

@@ -74,8 +74,17 @@ struct ServerCounters {
   uint64_t active = 0;  // filled from the worker's LoadTable when copied
 };
 
+// fulcrum_retries_refused_total reasons, by index.
+inline constexpr size_t kRefusedNonIdempotent = 0;
+inline constexpr size_t kRefusedBudget = 1;
+inline constexpr size_t kRefusedBodyTooLarge = 2;
+// fulcrum_retries_total reasons, by http::AttemptFailure.
+inline constexpr size_t kRetryReasons = 7;
+
 struct UpstreamCounters {
   std::vector<ServerCounters> servers;
+  std::array<uint64_t, kRetryReasons> retries{};
+  std::array<uint64_t, 3> retries_refused{};
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
   uint64_t picks_without_key = 0;  // filled from the picker when copied

@@ -32,6 +32,14 @@ std::unique_ptr<net::Stream> ConnPool::take(uint32_t index) {
   return stream;
 }
 
+std::unique_ptr<net::Stream> ConnPool::take(uint32_t index, std::chrono::milliseconds max_age) {
+  const auto& list = idle_[index];
+  // Most recent first: if the front is too old, all are.
+  if (list.empty() || std::chrono::steady_clock::now() - list.front().since >= max_age)
+    return nullptr;
+  return take(index);
+}
+
 void ConnPool::give(uint32_t index, std::unique_ptr<net::Stream> connection) {
   auto& list = idle_[index];
   if (list.size() >= max_idle_) {

@@ -33,6 +33,9 @@ class ConnPool final : private net::StreamHandler {
   // The caller owns it: no handler, still reading (set a handler before the
   // loop runs again). One the server closed was dropped when that was seen.
   std::unique_ptr<net::Stream> take(uint32_t index);
+  // The same, but only a connection given back less than `max_age` ago
+  // (older ones stay for other requests).
+  std::unique_ptr<net::Stream> take(uint32_t index, std::chrono::milliseconds max_age);
   // Keeps `connection` for reuse (or closes it when the server's slots are full).
   void give(uint32_t index, std::unique_ptr<net::Stream> connection);
   size_t idleCount(uint32_t index) const { return idle_[index].size(); }

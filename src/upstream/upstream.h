@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "config/schema.h"
 #include "health/circuit_breaker.h"
 #include "upstream/hash_key.h"
 #include "upstream/host_set.h"
@@ -33,6 +34,8 @@ struct Upstream {
   // Shared by every worker (its counts are atomics); null when the upstream
   // has no circuit_breaker. The pointer is fixed; the counts are not.
   std::shared_ptr<health::CircuitBreaker> breaker;
+  // HTTP: money-safe retries; per_try_timeout is already resolved (never 0).
+  config::RetryConfig retries;
 };
 
 }  // namespace fulcrum::upstream

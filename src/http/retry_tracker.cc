@@ -1,0 +1,97 @@
+#include "http/retry_tracker.h"
+
+#include <algorithm>
+
+namespace fulcrum::http {
+
+RetryTracker::RetryTracker(const config::RetryConfig& config, const RetryRequest& request,
+                           RetryBudget* budget, metrics::UpstreamCounters* metrics, Random* random)
+    : config_(config),
+      rules_{config.attempts, config.on, config.keyed_non_idempotent},
+      request_(request),
+      budget_(budget),
+      metrics_(metrics),
+      random_(random),
+      kept_(evbuffer_new()) {
+  request_.body_replayable = true;
+  if (budget_ != nullptr) budget_->recordRequest(std::chrono::steady_clock::now());
+}
+
+RetryTracker::~RetryTracker() {
+  evbuffer_free(kept_);
+}
+
+void RetryTracker::keep(evbuffer* bytes) {
+  if (!replayable_) return;
+  const size_t length = evbuffer_get_length(bytes);
+  if (length == 0) return;
+  if (evbuffer_get_length(kept_) + length > config_.retry_buffer) {
+    // Too large to hold: once these bytes leave, the request cannot be
+    // replayed, and the memory goes back now.
+    replayable_ = false;
+    request_.body_replayable = false;
+    evbuffer_drain(kept_, evbuffer_get_length(kept_));
+    return;
+  }
+  evbuffer_add(kept_, evbuffer_pullup(bytes, static_cast<ssize_t>(length)), length);
+}
+
+void RetryTracker::replayInto(evbuffer* out) const {
+  const size_t length = evbuffer_get_length(kept_);
+  if (length == 0) return;
+  evbuffer_add(out, evbuffer_pullup(kept_, static_cast<ssize_t>(length)), length);
+}
+
+void RetryTracker::attemptStarted(const upstream::Server* server) {
+  log_.push_back(AttemptRecord{server, AttemptPhase::NotSent, ""});
+}
+
+void RetryTracker::attemptEnded(AttemptPhase phase, std::string outcome) {
+  if (log_.empty()) return;
+  log_.back().phase = phase;
+  log_.back().outcome = std::move(outcome);
+}
+
+RetryDecision RetryTracker::decide(AttemptPhase phase, AttemptFailure failure) {
+  RetryDecision first =
+      decideRetry(rules_, phase, failure, request_, attempts(), /*budget_allows=*/true);
+  RetryDecision decision = first;
+  if (first == RetryDecision::Retry && failure != AttemptFailure::StaleConnection &&
+      budget_ != nullptr && !budget_->tryRetry(std::chrono::steady_clock::now()))
+    decision = RetryDecision::RefuseBudget;
+#if FULCRUM_REQUEST_METRICS
+  if (metrics_ != nullptr) {
+    switch (decision) {
+      case RetryDecision::Retry:
+        ++metrics_->retries[static_cast<size_t>(failure)];
+        break;
+      case RetryDecision::RefuseNonIdempotent:
+        // Only when the outcome is unknown: a server's own 503 is an answer.
+        if (phase == AttemptPhase::Sent) ++metrics_->retries_refused[metrics::kRefusedNonIdempotent];
+        break;
+      case RetryDecision::RefuseBudget:
+        ++metrics_->retries_refused[metrics::kRefusedBudget];
+        break;
+      case RetryDecision::RefuseBodyTooLarge:
+        ++metrics_->retries_refused[metrics::kRefusedBodyTooLarge];
+        break;
+      case RetryDecision::GiveUp:
+        break;
+    }
+  }
+#endif
+  if (decision == RetryDecision::Retry) ++retries_;
+  return decision;
+}
+
+std::chrono::milliseconds RetryTracker::backoff(AttemptFailure failure) {
+  if (failure == AttemptFailure::ConnectFailure || failure == AttemptFailure::StaleConnection)
+    return std::chrono::milliseconds(0);
+  const unsigned shift = std::min(retries_ > 0 ? retries_ - 1 : 0u, 16u);
+  const auto ceiling = std::min(config_.backoff_base * (int64_t{1} << shift), config_.backoff_max);
+  if (ceiling.count() <= 0 || random_ == nullptr) return ceiling;
+  // Full jitter: retries of many requests do not land together.
+  return std::chrono::milliseconds(random_->below(static_cast<uint64_t>(ceiling.count()) + 1));
+}
+
+}  // namespace fulcrum::http
