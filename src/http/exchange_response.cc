@@ -1,0 +1,197 @@
+// The response side of an Exchange (exchange.h): reading the server's
+// response heads (1xx, 101, a retryable 502/503/504 or the final answer),
+// streaming the body to the client with backpressure, and the server
+// closing or going quiet before it answered.
+#include <event2/buffer.h>
+
+#include "http/exchange.h"
+#include "http/head_writer.h"
+
+namespace fulcrum::http {
+namespace {
+
+// Servers are trusted more than clients, but a broken one must not make us
+// buffer without bound either.
+const Limits kResponseLimits{8 * 1024, 64 * 1024, 256, 1024};
+
+}  // namespace
+
+void Exchange::onReadable(net::Stream&) {
+  if (finished_) return;
+  response_timer_.arm(currentTimeout());
+  if (response_body_)
+    pumpResponse();
+  else
+    readResponseHeads();
+  if (!finished_ || result_.response_started) context_.client->flush();
+}
+
+void Exchange::readResponseHeads() {
+  evbuffer* input = server_->input();
+  evbuffer* to_client = context_.client->output();
+  while (!finished_ && !response_body_) {
+    size_t available = evbuffer_get_length(input);
+    if (available == 0) return;
+    size_t length = std::min(available, kResponseLimits.max_head_bytes);
+    auto* data =
+        reinterpret_cast<const char*>(evbuffer_pullup(input, static_cast<ssize_t>(length)));
+    ParseError error;
+    ParseResult parsed = parseResponse(std::string_view(data, length), kResponseLimits,
+                                       request_.is_head, response_head_, error);
+    if (parsed == ParseResult::Incomplete) return;
+    if (parsed == ParseResult::Error) {
+      fail(502, std::string("bad response from the server: ") + error.reason);
+      return;
+    }
+    int status = response_head_.status;
+    size_t before = evbuffer_get_length(to_client);
+    if (status == 101) {
+      if (!request_.upgrade) {
+        fail(502, "the server switched protocols unasked");
+        return;
+      }
+      writeResponseHead(to_client, response_head_, ClientConnection::Upgrade);
+      evbuffer_drain(input, response_head_.length);
+      result_.status = 101;
+      result_.response_started = true;
+      result_.response_bytes += evbuffer_get_length(to_client) - before;
+      finished_ = true;
+      response_timer_.cancel();
+      server_->setHandler(nullptr);
+      serverDone();  // a tunnel is not a request in flight
+      owner_.exchangeUpgraded(*this, result_, std::move(server_));
+      return;
+    }
+    if (status < 200) {
+      // 100 goes only to a client that asked for it; other 1xx are passed
+      // on, except to HTTP/1.0 clients, which cannot take them.
+      if (!request_.http10 && (status != 100 || request_.expect_continue))
+        writeResponseHead(to_client, response_head_, ClientConnection::KeepAlive11);
+      evbuffer_drain(input, response_head_.length);
+      result_.response_bytes += evbuffer_get_length(to_client) - before;
+      continue;
+    }
+    if (status >= 502 && status <= 504) {
+      // The server's own 502/503/504, not yet forwarded: another server may
+      // do better, if repeating the request is safe.
+      const AttemptFailure failure = status == 502   ? AttemptFailure::Status502
+                                     : status == 503 ? AttemptFailure::Status503
+                                                     : AttemptFailure::Status504;
+      retry_.attemptEnded(AttemptPhase::Answered, std::to_string(status));
+      reportAttempt(health::AttemptOutcome::Response, static_cast<uint16_t>(status));
+      if (retry_.decide(AttemptPhase::Answered, failure) == RetryDecision::Retry) {
+        last_status_ = status;
+        last_detail_ = "the server answered " + std::to_string(status);
+        retryAfter(retry_.backoff(failure), false);
+        return;
+      }
+    } else {
+      retry_.attemptEnded(AttemptPhase::ResponseStarted, std::to_string(status));
+    }
+    result_.status = status;
+    result_.response_started = true;
+    result_.response_head = std::chrono::steady_clock::now();
+    if (status < 502 || status > 504)
+      reportAttempt(health::AttemptOutcome::Response, static_cast<uint16_t>(status));
+#if FULCRUM_REQUEST_METRICS
+    if (context_.metrics != nullptr) {
+      metrics::ServerCounters& counters = context_.metrics->servers[result_.server->index];
+      counters.responses.add(static_cast<uint16_t>(status));
+      counters.response_time.observe(
+          std::chrono::duration<double>(result_.response_head - result_.connected).count());
+    }
+#endif
+    // least_time learns from the time to the response head.
+    context_.picker->load().observeLatency(result_.server->index,
+                                           std::chrono::duration_cast<std::chrono::microseconds>(
+                                               result_.response_head - result_.connected),
+                                           result_.response_head);
+    // An until-close body can only be delimited by closing the client too.
+    result_.client_close = request_.client_close || response_head_.framing == Framing::UntilClose;
+    writeResponseHead(to_client, response_head_,
+                      result_.client_close ? ClientConnection::Close
+                      : request_.http10    ? ClientConnection::KeepAlive10
+                                           : ClientConnection::KeepAlive11,
+                      context_.picker->upstream().retries.attempts_header ? retry_.attempts() : 0);
+    evbuffer_drain(input, response_head_.length);
+    result_.response_bytes += evbuffer_get_length(to_client) - before;
+    response_body_ = std::make_unique<BodyForwarder>(
+        response_head_.framing, response_head_.content_length, kResponseLimits);
+    pumpResponse();
+  }
+}
+
+void Exchange::pumpResponse() {
+  if (finished_ || response_done_) return;
+  evbuffer* to_client = context_.client->output();
+  result_.response_bytes += response_body_->forward(server_->input(), to_client);
+  if (response_body_->failed()) {
+    finish(true, std::string("bad response body from the server: ") + response_body_->error());
+    return;
+  }
+  if (response_body_->done()) {
+    if (request_body_.done()) {
+      finish(false, "");
+      return;
+    }
+    // The server answered before the request body was all through (it may
+    // be discarding it): keep forwarding it so both connections stay
+    // usable, but not for longer than the response timeout.
+    response_done_ = true;
+    response_timer_.arm(currentTimeout());
+    return;
+  }
+  bool full = evbuffer_get_length(to_client) >= kHttpMaxBuffered;
+  if (full != server_paused_) {
+    server_paused_ = full;
+    // While the client is the slow one, the server is not on the clock.
+    server_->setReading(!full);
+    if (full)
+      response_timer_.cancel();
+    else
+      response_timer_.arm(currentTimeout());
+  }
+}
+
+void Exchange::clientWritable() {
+  if (response_body_ && !finished_) {
+    pumpResponse();
+    context_.client->flush();
+  }
+}
+
+void Exchange::onClosed(net::Stream&, bool error, int) {
+  if (finished_) return;
+  std::string why = error ? "connection to the server failed" : "the server closed the connection";
+  if (response_body_) {
+    pumpResponse();  // what was read before the close
+    if (finished_) return;
+    response_body_->inputClosed();
+    if (response_body_->done())
+      finish(false, "");
+    else
+      finish(true, why + " in the middle of the response body");
+    return;
+  }
+  // A reused connection the server closed is the keep-alive race, not a
+  // sign that the server is failing; it is retried on the same server.
+  if (!reused_) reportAttempt(health::AttemptOutcome::Reset);
+  attemptFailed(AttemptPhase::Sent, reused_ ? AttemptFailure::StaleConnection : AttemptFailure::Reset,
+                502, why + (reused_ ? " (a reused connection) before responding" : " before responding"));
+}
+
+void Exchange::onResponseTimeout() {
+  if (finished_) return;
+  std::string why = "no response from the server within " +
+                    std::to_string(currentTimeout().count()) + "ms";
+  if (response_done_)
+    finish(true, "the client did not finish its request body in time");
+  else if (result_.response_started)
+    finish(true, why);
+  else {
+    reportAttempt(health::AttemptOutcome::Timeout);
+    attemptFailed(AttemptPhase::Sent, AttemptFailure::Timeout, 504, why);
+  }
+}
+
+}  // namespace fulcrum::http
