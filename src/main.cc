@@ -83,6 +83,6 @@ int main(int argc, char** argv) {
     return app::kExitStartup;
   }
   log::info("fulcrum %s: configuration %s loaded", FULCRUM_VERSION, config_path.c_str());
-  app::Server server(runtime);
+  app::Server server(runtime, config_path);
   return server.run();
 }

@@ -110,6 +110,15 @@ admin::Status ProxyAdmin::status() {
   return status;
 }
 
+void ProxyAdmin::retarget(std::shared_ptr<const Runtime> runtime, health::HealthMonitor* monitor,
+                          std::vector<std::string> listener_addresses) {
+  state_.runtime = std::move(runtime);
+  state_.monitor = monitor;
+  state_.listener_addresses = std::move(listener_addresses);
+  // Counts gathered for the old generation's shape are not this one's.
+  *last_ = metrics::WorkerMetrics{};
+}
+
 admin::DrainResult ProxyAdmin::setAdminDrain(const std::string& upstream, const std::string& server,
                                              bool drained) {
   const auto& upstreams = state_.runtime->upstreams();

@@ -39,6 +39,9 @@ class ProxyAdmin final : public admin::Backend {
   admin::Status status() override;
   admin::DrainResult setAdminDrain(const std::string& upstream, const std::string& server,
                                    bool drained) override;
+  // After a reload: the new generation, its monitor and its listeners.
+  void retarget(std::shared_ptr<const Runtime> runtime, health::HealthMonitor* monitor,
+                std::vector<std::string> listener_addresses);
 
  private:
   // Sums every worker's copy, then calls `done` on the control loop.

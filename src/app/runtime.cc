@@ -4,7 +4,8 @@
 
 namespace fulcrum::app {
 
-std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string& why) {
+std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string& why,
+                                              const Runtime* previous) {
   std::shared_ptr<Runtime> runtime(new Runtime());
   const config::LogConfig& log = config.global.log;
   if (log.access != config::AccessLogTarget::Off) {
@@ -28,9 +29,19 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
       built.retries.per_try_timeout = spec.response_timeout;
     if (spec.circuit_breaker.enabled) {
       const config::CircuitBreakerConfig& limits = spec.circuit_breaker;
-      built.breaker = std::make_shared<health::CircuitBreaker>(
-          health::BreakerLimits{limits.max_connections, limits.max_pending, limits.max_requests,
-                                limits.pending_timeout});
+      const upstream::Upstream* before = previous ? previous->findUpstream(spec.name) : nullptr;
+      const config::UpstreamConfig* before_spec =
+          previous ? previous->config().findUpstream(spec.name) : nullptr;
+      if (before != nullptr && before->breaker && before_spec != nullptr &&
+          before_spec->circuit_breaker.max_connections == limits.max_connections &&
+          before_spec->circuit_breaker.max_pending == limits.max_pending &&
+          before_spec->circuit_breaker.max_requests == limits.max_requests &&
+          before_spec->circuit_breaker.pending_timeout == limits.pending_timeout)
+        built.breaker = before->breaker;
+      else
+        built.breaker = std::make_shared<health::CircuitBreaker>(
+            health::BreakerLimits{limits.max_connections, limits.max_pending,
+                                  limits.max_requests, limits.pending_timeout});
     }
     built.strategy_options.ring_points_per_weight = spec.ring_points_per_weight;
     built.strategy_options.maglev_table_size = spec.maglev_table_size;

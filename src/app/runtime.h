@@ -34,7 +34,11 @@ struct ListenerRuntime {
 class Runtime {
  public:
   // Fails only on what validation cannot know (e.g. the access log file).
-  static std::shared_ptr<const Runtime> build(config::Config config, std::string& why);
+  // `previous` (a reload's running generation, may be null) lends its
+  // circuit breakers to upstreams whose name and limits did not change, so
+  // their counts go on across the reload.
+  static std::shared_ptr<const Runtime> build(config::Config config, std::string& why,
+                                              const Runtime* previous = nullptr);
 
   const config::Config& config() const { return config_; }
   const std::vector<upstream::Upstream>& upstreams() const { return upstreams_; }

@@ -29,8 +29,9 @@ const char* protocolName(config::Protocol protocol) {
 
 }  // namespace
 
-Server::Server(std::shared_ptr<const Runtime> runtime)
+Server::Server(std::shared_ptr<const Runtime> runtime, std::string config_path)
     : runtime_(std::move(runtime)),
+      config_path_(std::move(config_path)),
       worker_count_(resolveWorkerCount(runtime_->config().global.workers)),
       drain_timer_(loop_, [this] {
         size_t open = 0;
@@ -120,10 +121,13 @@ void Server::startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker
     };
     events.drained = [this] { loop_.post([this] { onWorkerDrained(); }); };
     // Outlier reports hop to the control loop, where the monitor lives.
-    ReportAttempt report = [this](size_t upstream_index, uint32_t server,
+    ReportAttempt report = [this](const Runtime* runtime, size_t upstream_index, uint32_t server,
                                   const health::Attempt& attempt) {
-      loop_.post([this, upstream_index, server, attempt] {
-        if (monitor_) monitor_->report(upstream_index, server, attempt);
+      loop_.post([this, runtime, upstream_index, server, attempt] {
+        // Reports from connections of an older generation are dropped: its
+        // indexes mean other servers now.
+        if (monitor_ && runtime == runtime_.get())
+          monitor_->report(upstream_index, server, attempt);
       });
     };
     auto worker = std::make_unique<Worker>(w, runtime_, std::move(per_worker[w]),
@@ -145,9 +149,7 @@ void Server::installSignals() {
 void Server::onSignal(evutil_socket_t signal, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
   if (signal == SIGHUP) {
-    log::warn(
-        "SIGHUP: configuration reload is not supported by this version; "
-        "keeping the running configuration");
+    self->reload();
     return;
   }
   if (self->draining_) {

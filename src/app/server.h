@@ -3,8 +3,10 @@
 // signals into actions.
 //  - SIGTERM / SIGINT: drain (stop accepting, let connections finish for up
 //    to global.drain_timeout), then exit 0. A second one stops at once.
-//  - SIGHUP: reload (not built yet: logged and ignored, the proxy keeps its
-//    running configuration).
+//  - SIGHUP: reload: read and check the file again; on any error log it and
+//    keep serving on the running generation, untouched; else hand the new
+//    generation to every worker (listening sockets of unchanged addresses
+//    stay open, health state of unchanged servers carries over).
 //  - SIGPIPE: ignored; a peer that went away is an error on that socket.
 #pragma once
 
@@ -32,7 +34,8 @@ enum ExitCode : int {
 
 class Server {
  public:
-  explicit Server(std::shared_ptr<const Runtime> runtime);
+  // `config_path` is read again on SIGHUP.
+  Server(std::shared_ptr<const Runtime> runtime, std::string config_path);
   ~Server();
 
   // Runs until drained; returns the process exit code.
@@ -44,12 +47,17 @@ class Server {
   void startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker);
   void installSignals();
   void beginDrain();
+  void reload();
+  void failReload(const std::string& why);
+  bool planListeners(const Runtime& next, std::vector<std::vector<ListenerPlan>>& per_worker,
+                     std::vector<std::string>& addresses);
   void onWorkerListenersClosed(size_t open);
   void onWorkerDrained();
   void stopAll();
   static void onSignal(evutil_socket_t signal, short, void* self);
 
   std::shared_ptr<const Runtime> runtime_;
+  std::string config_path_;
   unsigned worker_count_;
   net::EventLoop loop_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -17,21 +17,29 @@ Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
     : id_(id),
       sockets_(std::move(sockets)),
       drain_events_(std::move(drain_events)),
+      report_(std::move(report)),
       loop_(std::make_unique<net::EventLoop>()) {
-  generation_ = std::make_shared<Generation>();
-  generation_->runtime = std::move(runtime);
-  const auto& upstreams = generation_->runtime->upstreams();
-  metrics::WorkerMetrics& counters = generation_->metrics;
+  generation_ = buildGeneration(std::move(runtime));
+}
+
+std::shared_ptr<Worker::Generation> Worker::buildGeneration(
+    std::shared_ptr<const Runtime> runtime) {
+  auto generation = std::make_shared<Generation>();
+  generation->runtime = std::move(runtime);
+  const Runtime* identity = generation->runtime.get();
+  const auto& upstreams = generation->runtime->upstreams();
+  metrics::WorkerMetrics& counters = generation->metrics;
   counters.upstreams.resize(upstreams.size());
-  counters.listeners.resize(generation_->runtime->listeners().size());
+  counters.listeners.resize(generation->runtime->listeners().size());
   for (auto& listener : counters.listeners) listener.requests.resize(upstreams.size() + 1);
   for (size_t index = 0; index < upstreams.size(); ++index) {
     const upstream::Upstream& upstream = upstreams[index];
-    const bool outliers = generation_->runtime->config().upstreams[index].outlier.enabled;
+    const bool outliers = generation->runtime->config().upstreams[index].outlier.enabled;
     health::OutlierReporter::Forward forward;
-    if (outliers && report)
-      forward = [report, index](uint32_t server, const health::Attempt& attempt) {
-        report(index, server, attempt);
+    if (outliers && report_)
+      forward = [report = report_, identity, index](uint32_t server,
+                                                    const health::Attempt& attempt) {
+        report(identity, index, server, attempt);
       };
     auto reporter =
         std::make_unique<health::OutlierReporter>(upstream.servers.size(), std::move(forward));
@@ -44,15 +52,59 @@ Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
     waiters->attach(*loop_, upstream.breaker.get());
     auto budget = std::make_unique<http::RetryBudget>(upstream.retries.budget_percent,
                                                       upstream.retries.budget_min_per_second);
-    generation_->http_upstreams.push_back(
+    generation->http_upstreams.push_back(
         http::UpstreamState{picker.get(), pool.get(), reporter.get(), waiters.get(),
                             &counters.upstreams[index], budget.get()});
-    generation_->retry_budgets.push_back(std::move(budget));
-    generation_->pickers.push_back(std::move(picker));
-    generation_->pools.push_back(std::move(pool));
-    generation_->reporters.push_back(std::move(reporter));
-    generation_->wait_queues.push_back(std::move(waiters));
+    generation->retry_budgets.push_back(std::move(budget));
+    generation->pickers.push_back(std::move(picker));
+    generation->pools.push_back(std::move(pool));
+    generation->reporters.push_back(std::move(reporter));
+    generation->wait_queues.push_back(std::move(waiters));
   }
+  return generation;
+}
+
+void Worker::applyGeneration(std::shared_ptr<const Runtime> runtime,
+                             std::vector<ListenerPlan> listeners) {
+  // The plan's sockets move into the task (a shared_ptr keeps it copyable).
+  auto plan = std::make_shared<std::vector<ListenerPlan>>(std::move(listeners));
+  loop_->post([this, runtime = std::move(runtime), plan] {
+    if (draining_) return;  // listeners are closed; nothing new starts
+    std::shared_ptr<Generation> next = buildGeneration(runtime);
+    // Idle kept-alive connections to servers that did not change move over.
+    const Runtime& before = *generation_->runtime;
+    for (size_t u = 0; u < runtime->upstreams().size(); ++u) {
+      const upstream::Upstream& now = runtime->upstreams()[u];
+      for (size_t o = 0; o < before.upstreams().size(); ++o) {
+        const upstream::Upstream& old = before.upstreams()[o];
+        if (old.name != now.name || old.breaker != now.breaker) continue;
+        for (const upstream::Server& server : now.servers)
+          for (const upstream::Server& previous : old.servers)
+            if (previous.address == server.address)
+              next->pools[u]->adopt(*generation_->pools[o], previous.index, server.index);
+      }
+    }
+    std::vector<std::unique_ptr<Listener>> kept(plan->size());
+    for (size_t i = 0; i < plan->size(); ++i) {
+      ListenerPlan& entry = (*plan)[i];
+      if (entry.previous >= 0 && static_cast<size_t>(entry.previous) < listeners_.size() &&
+          listeners_[entry.previous]) {
+        kept[i] = std::move(listeners_[entry.previous]);
+        kept[i]->index = i;
+      } else if (entry.socket.fd() >= 0) {
+        kept[i] = makeListener(i, entry.socket.release());
+      }
+    }
+    // Listeners the new configuration dropped stop accepting; their
+    // connections finish on the old generation.
+    for (auto& gone : listeners_)
+      if (gone && gone->handle != nullptr) evconnlistener_free(gone->handle);
+    listeners_.clear();
+    for (auto& listener : kept)
+      if (listener) listeners_.push_back(std::move(listener));
+    generation_ = std::move(next);
+    log::debug("worker %u: configuration generation applied", id_);
+  });
 }
 
 Worker::~Worker() {
@@ -123,21 +175,22 @@ void Worker::run() {
   generation_->wait_queues.clear();
 }
 
+std::unique_ptr<Worker::Listener> Worker::makeListener(size_t index, int fd) {
+  auto listener = std::make_unique<Listener>();
+  listener->worker = this;
+  listener->index = index;
+  listener->handle = evconnlistener_new(loop_->base(), &Worker::onAccept, listener.get(),
+                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+  evconnlistener_set_error_cb(listener->handle, &Worker::onAcceptError);
+  Listener* raw = listener.get();
+  listener->resume_timer = std::make_unique<net::Timer>(*loop_, [raw] {
+    if (raw->handle != nullptr) evconnlistener_enable(raw->handle);
+  });
+  return listener;
+}
+
 void Worker::openListeners() {
-  for (size_t i = 0; i < sockets_.size(); ++i) {
-    auto listener = std::make_unique<Listener>();
-    listener->worker = this;
-    listener->index = i;
-    listener->handle = evconnlistener_new(loop_->base(), &Worker::onAccept, listener.get(),
-                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
-                                          sockets_[i].release());
-    evconnlistener_set_error_cb(listener->handle, &Worker::onAcceptError);
-    Listener* raw = listener.get();
-    listener->resume_timer = std::make_unique<net::Timer>(*loop_, [raw] {
-      if (raw->handle != nullptr) evconnlistener_enable(raw->handle);
-    });
-    listeners_.push_back(std::move(listener));
-  }
+  for (size_t i = 0; i < sockets_.size(); ++i) listeners_.push_back(makeListener(i, sockets_[i].release()));
   sockets_.clear();
 }
 
@@ -158,8 +211,8 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, in
   auto session =
       self->makeSession(*listener, fd, SocketAddress(address, static_cast<socklen_t>(length)));
   net::Session* raw = session.get();
-  self->sessions_.emplace(raw, SessionEntry{std::move(session), listener->index});
   metrics::ListenerCounters& counts = self->generation_->metrics.listeners[listener->index];
+  self->sessions_.emplace(raw, SessionEntry{std::move(session), &counts});
   ++counts.connections_total;
   ++counts.connections_active;
   self->active_.store(self->sessions_.size(), std::memory_order_relaxed);
@@ -211,7 +264,7 @@ void Worker::onAcceptError(evconnlistener* handle, void* arg) {
 void Worker::sessionDone(net::Session& session) {
   auto found = sessions_.find(&session);
   if (found == sessions_.end()) return;
-  --generation_->metrics.listeners[found->second.listener].connections_active;
+  --found->second.counters->connections_active;
   loop_->deferDelete(std::move(found->second.session));
   sessions_.erase(found);
   active_.store(sessions_.size(), std::memory_order_relaxed);

@@ -34,8 +34,17 @@ namespace fulcrum::app {
 
 // How a worker's data path reaches outlier detection on the control loop:
 // called on the worker's thread, must only post.
-using ReportAttempt =
-    std::function<void(size_t upstream_index, uint32_t server, const health::Attempt& attempt)>;
+// `runtime` says which configuration generation the indexes belong to.
+using ReportAttempt = std::function<void(const Runtime* runtime, size_t upstream_index,
+                                         uint32_t server, const health::Attempt& attempt)>;
+
+// One listener of a new configuration generation, for one worker: keep the
+// socket of listener `previous` of the running generation (same address,
+// nothing refused across a reload), or start accepting on `socket`.
+struct ListenerPlan {
+  int previous = -1;
+  net::ListenSocket socket;
+};
 
 struct DrainEvents {
   // The worker's listening sockets are closed; `open` connections remain.
@@ -60,6 +69,11 @@ class Worker {
   // Leave the loop now; open connections are closed by join().
   void stop();
   void join();
+  // Switches to a new configuration generation (SIGHUP reload): new
+  // connections and new requests use it, open ones finish on theirs.
+  // `listeners[i]` is the plan for runtime->listeners()[i]; listeners of
+  // the running generation left out stop accepting. Control thread.
+  void applyGeneration(std::shared_ptr<const Runtime> runtime, std::vector<ListenerPlan> listeners);
   // New servers to pick from for one upstream of `runtime` (ignored when the
   // worker has moved on to another generation). Control thread.
   // Copies this worker's counters on its own thread and hands the copy to
@@ -91,6 +105,8 @@ class Worker {
     std::unique_ptr<net::Timer> resume_timer;  // after accept errors (EMFILE)
   };
 
+  std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const Runtime> runtime);
+  std::unique_ptr<Listener> makeListener(size_t index, int fd);
   void run();
   void openListeners();
   void closeListeners();
@@ -105,6 +121,7 @@ class Worker {
   unsigned id_;
   std::vector<net::ListenSocket> sockets_;
   DrainEvents drain_events_;
+  ReportAttempt report_;
   std::thread thread_;
   std::atomic<size_t> active_{0};
 
@@ -116,7 +133,8 @@ class Worker {
   std::vector<std::unique_ptr<Listener>> listeners_;
   struct SessionEntry {
     std::unique_ptr<net::Session> session;
-    size_t listener = 0;  // for the per-listener connection counts
+    // Its listener's counts, in its own generation (which it keeps alive).
+    metrics::ListenerCounters* counters = nullptr;
   };
   std::unordered_map<net::Session*, SessionEntry> sessions_;
   bool draining_ = false;

@@ -4,7 +4,8 @@ namespace fulcrum::health {
 
 HealthMonitor::HealthMonitor(net::EventLoop& loop, const std::vector<upstream::Upstream>& upstreams,
                              const std::vector<config::UpstreamConfig>& configs,
-                             const Publish& publish) {
+                             const Publish& publish)
+    : upstream_specs_(upstreams), configs_(configs) {
   for (size_t i = 0; i < upstreams.size(); ++i) {
     upstreams_.push_back(std::make_unique<UpstreamHealth>(
         loop, upstreams[i], configs[i], random_,
@@ -16,6 +17,24 @@ HealthMonitor::HealthMonitor(net::EventLoop& loop, const std::vector<upstream::U
 
 void HealthMonitor::start() {
   for (auto& upstream : upstreams_) upstream->start();
+}
+
+void HealthMonitor::inheritFrom(const HealthMonitor& old) {
+  for (size_t u = 0; u < upstream_specs_.size(); ++u) {
+    for (size_t o = 0; o < old.upstream_specs_.size(); ++o) {
+      if (old.upstream_specs_[o].name != upstream_specs_[u].name) continue;
+      const auto& old_servers = old.configs_[o].servers;
+      const auto& new_servers = configs_[u].servers;
+      for (uint32_t to = 0; to < new_servers.size(); ++to)
+        for (uint32_t from = 0; from < old_servers.size(); ++from)
+          if (old_servers[from].address_text == new_servers[to].address_text)
+            upstreams_[u]->inherit(*old.upstreams_[o], from, to);
+    }
+  }
+}
+
+void HealthMonitor::publishAll() {
+  for (auto& upstream : upstreams_) upstream->publishNow();
 }
 
 void HealthMonitor::report(size_t upstream_index, uint32_t server, const Attempt& attempt) {

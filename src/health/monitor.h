@@ -27,12 +27,20 @@ class HealthMonitor {
                 const std::vector<config::UpstreamConfig>& configs, const Publish& publish);
 
   void start();
+  // Carries every server whose upstream name and address are unchanged
+  // from `old` (the monitor of the configuration before a reload). Before
+  // start().
+  void inheritFrom(const HealthMonitor& old);
+  // Publishes every upstream's current HostSets.
+  void publishAll();
   // Control loop only.
   void report(size_t upstream_index, uint32_t server, const Attempt& attempt);
   UpstreamHealth& upstream(size_t index) { return *upstreams_[index]; }
   size_t size() const { return upstreams_.size(); }
 
  private:
+  const std::vector<upstream::Upstream>& upstream_specs_;
+  const std::vector<config::UpstreamConfig>& configs_;
   Random random_;
   std::vector<std::unique_ptr<UpstreamHealth>> upstreams_;
 };

@@ -92,6 +92,13 @@ std::optional<OutlierDetector::Clock::time_point> OutlierDetector::nextRelease()
   return earliest;
 }
 
+void OutlierDetector::importState(uint32_t server, const ServerState& state) {
+  if (server >= servers_.size()) return;
+  if (servers_[server].ejected) --ejected_count_;
+  servers_[server] = state;
+  if (state.ejected) ++ejected_count_;
+}
+
 void OutlierDetector::decay() {
   for (State& state : servers_)
     if (!state.ejected && state.times_ejected > 0) --state.times_ejected;

@@ -50,6 +50,18 @@ class OutlierDetector {
   // Once per interval.
   void decay();
 
+  // One server's counts and ejection, to carry over a reload.
+  struct ServerState {
+    unsigned errors_5xx = 0;
+    unsigned gateway_errors = 0;
+    unsigned connect_failures = 0;
+    unsigned times_ejected = 0;
+    bool ejected = false;
+    Clock::time_point until;
+  };
+  ServerState exportState(uint32_t server) const { return servers_[server]; }
+  void importState(uint32_t server, const ServerState& state);
+
   bool ejected(uint32_t server) const { return servers_[server].ejected; }
   unsigned timesEjected(uint32_t server) const { return servers_[server].times_ejected; }
   size_t ejectedCount() const { return ejected_count_; }
@@ -59,14 +71,7 @@ class OutlierDetector {
   uint64_t capRefusals() const { return cap_refusals_; }
 
  private:
-  struct State {
-    unsigned errors_5xx = 0;
-    unsigned gateway_errors = 0;
-    unsigned connect_failures = 0;
-    unsigned times_ejected = 0;
-    bool ejected = false;
-    Clock::time_point until;
-  };
+  using State = ServerState;
   // The threshold crossed, if any: {why, reason}.
   std::optional<std::pair<std::string, const char*>> crossed(const State& state) const;
 

@@ -7,7 +7,7 @@ namespace fulcrum::health {
 ProbeSchedule::ProbeSchedule(const ScheduleSpec& spec, Random& random, Clock::time_point now)
     : spec_(spec),
       random_(random),
-      state_(spec.rise, spec.fall, spec.initially_up),
+      state_(spec.rise, spec.fall, spec.initially_up, spec.decided),
       next_start_(now) {}
 
 std::chrono::milliseconds ProbeSchedule::baseInterval() const {

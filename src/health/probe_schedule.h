@@ -25,6 +25,7 @@ struct ScheduleSpec {
   unsigned rise = 2;
   unsigned fall = 3;
   bool initially_up = false;
+  bool decided = false;  // carried over a reload: no "first result decides"
 };
 
 class ProbeSchedule {

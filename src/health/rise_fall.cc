@@ -2,11 +2,11 @@
 
 namespace fulcrum::health {
 
-RiseFall::RiseFall(unsigned rise, unsigned fall, bool initially_up)
+RiseFall::RiseFall(unsigned rise, unsigned fall, bool initially_up, bool decided)
     : rise_(rise < 1 ? 1 : rise),
       fall_(fall < 1 ? 1 : fall),
       up_(initially_up),
-      undecided_(!initially_up) {}
+      undecided_(!initially_up && !decided) {}
 
 Transition RiseFall::record(bool passed) {
   if (undecided_) {

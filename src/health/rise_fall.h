@@ -15,7 +15,9 @@ class RiseFall {
  public:
   // `initially_up`: initial_state up (needs `fall` failures to leave) or
   // down (its first result decides).
-  RiseFall(unsigned rise, unsigned fall, bool initially_up);
+  // `decided`: the state is known already (carried over a reload), so even
+  // a down server needs `rise` passes.
+  RiseFall(unsigned rise, unsigned fall, bool initially_up, bool decided = false);
 
   Transition record(bool passed);
 

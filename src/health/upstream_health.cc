@@ -95,12 +95,19 @@ const char* UpstreamHealth::label(uint32_t index) const {
 
 void UpstreamHealth::start() {
   const auto now = Clock::now();
-  const ScheduleSpec schedule = scheduleSpecOf(spec_.health_check);
   for (uint32_t i = 0; i < servers_.size(); ++i) {
-    if (!servers_[i].checker) continue;
-    servers_[i].schedule = std::make_unique<ProbeSchedule>(schedule, random_, now);
+    ServerState& state = servers_[i];
+    if (!state.checker) continue;
+    ScheduleSpec schedule = scheduleSpecOf(spec_.health_check);
+    if (state.inherited) {
+      // Up or down as before the reload; no first-result shortcut.
+      schedule.initially_up = state.check_up;
+      schedule.decided = true;
+    }
+    state.schedule = std::make_unique<ProbeSchedule>(schedule, random_, now);
     startProbe(i);
   }
+  if (outlier_) armReleaseTimer();
   if (outlier_) decay_timer_.arm(spec_.outlier.interval);
 }
 
@@ -259,6 +266,33 @@ void UpstreamHealth::buildHostSets(upstream::HostSet& primaries, upstream::HostS
     ramp_timer_.arm(untilPoint(*next_step));
   else
     ramp_timer_.cancel();  // nothing ramps any more
+}
+
+void UpstreamHealth::inherit(const UpstreamHealth& old, uint32_t from, uint32_t to) {
+  if (from >= old.servers_.size() || to >= servers_.size()) return;
+  const ServerState& before = old.servers_[from];
+  ServerState& state = servers_[to];
+  if (state.checker && before.checker) {
+    state.check_up = before.check_up;
+    state.inherited = true;
+    state.last_check = before.last_check;
+    state.checks_passed = before.checks_passed;
+    state.checks_failed = before.checks_failed;
+  }
+  if (outlier_ && old.outlier_) {
+    state.ejected = before.ejected;
+    outlier_->importState(to, old.outlier_->exportState(from));
+    state.ejections_5xx = before.ejections_5xx;
+    state.ejections_gateway = before.ejections_gateway;
+    state.ejections_connect = before.ejections_connect;
+  }
+  state.admin_drain = before.admin_drain;
+  state.ever_usable = before.ever_usable;
+  state.usable_since = before.usable_since;
+  state.last_transition = before.last_transition;
+  state.last_transition_at = before.last_transition_at;
+  state.usable = state.check_up && !state.ejected && !state.admin_drain &&
+                 upstream_.servers[to].weight > 0;
 }
 
 void UpstreamHealth::noteTransition(uint32_t index, std::string text) {

@@ -65,6 +65,14 @@ class UpstreamHealth {
   };
   ServerView view(uint32_t server) const;
 
+  // Carries server `from` of `old` (same upstream and address, the config
+  // before a reload) into server `to`: check state, ejection, admin drain,
+  // slow-start clock, counts. Before start().
+  void inherit(const UpstreamHealth& old, uint32_t from, uint32_t to);
+  // Publishes the current HostSets (after a reload, for the new workers'
+  // generation).
+  void publishNow() { refresh(true); }
+
   // The HostSets the upstream would publish now, for the initial ones too.
   void buildHostSets(upstream::HostSet& primaries, upstream::HostSet& backups);
 
@@ -89,6 +97,7 @@ class UpstreamHealth {
     uint64_t ejections_5xx = 0;
     uint64_t ejections_gateway = 0;
     uint64_t ejections_connect = 0;
+    bool inherited = false;  // its check state came over a reload
   };
   void noteTransition(uint32_t index, std::string text);
 

@@ -40,6 +40,25 @@ std::unique_ptr<net::Stream> ConnPool::take(uint32_t index, std::chrono::millise
   return take(index);
 }
 
+void ConnPool::adopt(ConnPool& from, uint32_t from_index, uint32_t to_index) {
+  auto& source = from.idle_[from_index];
+  while (!source.empty()) {
+    Idle idle = std::move(source.back());  // oldest first, so the newest ends up in front
+    source.pop_back();
+    --from.idle_total_;
+    auto& list = idle_[to_index];
+    if (list.size() >= max_idle_) {
+      idle.stream->setHandler(nullptr);
+      loop_.deferDelete(std::move(idle.stream));
+      countClosed(1);
+      continue;
+    }
+    idle.stream->setHandler(this);
+    list.push_front(std::move(idle));
+    if (++idle_total_ == 1) sweep_timer_.arm(idle_timeout_);
+  }
+}
+
 void ConnPool::give(uint32_t index, std::unique_ptr<net::Stream> connection) {
   auto& list = idle_[index];
   if (list.size() >= max_idle_) {

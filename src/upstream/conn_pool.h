@@ -39,6 +39,10 @@ class ConnPool final : private net::StreamHandler {
   // Keeps `connection` for reuse (or closes it when the server's slots are full).
   void give(uint32_t index, std::unique_ptr<net::Stream> connection);
   size_t idleCount(uint32_t index) const { return idle_[index].size(); }
+  // Takes over `from`'s idle connections to its server `from_index` as this
+  // pool's server `to_index` (a reload keeps the connections of servers that
+  // did not change). Both pools must count against the same breaker.
+  void adopt(ConnPool& from, uint32_t from_index, uint32_t to_index);
 
  private:
   struct Idle {

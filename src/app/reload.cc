@@ -1,0 +1,119 @@
+// SIGHUP: the Server's configuration reload (server.h). The new file is
+// loaded and checked like at start; nothing running changes unless all of
+// it (the config, the Runtime, every new listening socket) is ready.
+#include <thread>
+
+#include "app/server.h"
+#include "config/loader.h"
+#include "config/validate.h"
+#include "core/log.h"
+
+namespace fulcrum::app {
+
+void Server::failReload(const std::string& why) {
+  ++reloads_.failed;
+  reloads_.last_successful = false;
+  log::error("configuration reload failed (%s): keeping the running configuration", why.c_str());
+}
+
+bool Server::planListeners(const Runtime& next, std::vector<std::vector<ListenerPlan>>& per_worker,
+                           std::vector<std::string>& addresses) {
+  per_worker.clear();
+  per_worker.resize(worker_count_);
+  const auto& running = runtime_->listeners();
+  for (const ListenerRuntime& listener : next.listeners()) {
+    // The same configured address keeps its sockets: not one connection is
+    // refused across the reload.
+    int previous = -1;
+    for (size_t j = 0; j < running.size(); ++j)
+      if (running[j].address == listener.address) previous = static_cast<int>(j);
+    if (previous >= 0) {
+      for (auto& plan : per_worker) plan.push_back(ListenerPlan{previous, {}});
+      addresses.push_back(listener_addresses_[static_cast<size_t>(previous)]);
+      continue;
+    }
+    std::vector<net::ListenSocket> sockets;
+    SocketAddress bound;
+    std::string why;
+    if (!net::bindListenSockets(listener.address, worker_count_, listener.backlog, sockets, bound,
+                                why)) {
+      log::error("reload: listener %s: cannot listen: %s", listener.name.c_str(), why.c_str());
+      return false;  // the sockets bound so far close with `per_worker`
+    }
+    for (unsigned w = 0; w < worker_count_; ++w)
+      per_worker[w].push_back(ListenerPlan{-1, std::move(sockets[w])});
+    addresses.push_back(bound.toString());
+    log::info("listener %s (%s) listening on %s -> %s", listener.name.c_str(),
+              listener.protocol == config::Protocol::Tcp ? "tcp" : "http",
+              bound.toString().c_str(),
+              listener.protocol == config::Protocol::Tcp
+                  ? ("upstream " + listener.upstream->name).c_str()
+                  : (std::to_string(listener.routes.size()) + " route(s)").c_str());
+  }
+  return true;
+}
+
+void Server::reload() {
+  if (draining_) {
+    log::warn("SIGHUP during drain: ignored");
+    return;
+  }
+  log::info("SIGHUP: reloading %s", config_path_.c_str());
+  config::LoadResult loaded = config::loadConfigFile(config_path_);
+  for (const auto& error : loaded.errors) log::error("reload: %s", error.toString().c_str());
+  if (!loaded.config) {
+    failReload(std::to_string(loaded.errors.size()) + " error(s) in " + config_path_);
+    return;
+  }
+  for (const auto& warning : config::warnings(*loaded.config))
+    log::warn("reload: %s", warning.toString().c_str());
+  unsigned workers = loaded.config->global.workers;
+  if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+  if (workers != worker_count_)
+    log::warn("reload: changing workers (%u -> %u) needs a restart; keeping %u", worker_count_,
+              workers, worker_count_);
+  if (!(loaded.config->global.admin.listen == runtime_->config().global.admin.listen) ||
+      loaded.config->global.admin.token != runtime_->config().global.admin.token)
+    log::warn("reload: global.admin changes need a restart; the admin listener keeps its address "
+              "and token");
+  std::string why;
+  std::shared_ptr<const Runtime> next = Runtime::build(std::move(*loaded.config), why, runtime_.get());
+  if (!next) {
+    failReload(why);
+    return;
+  }
+  std::vector<std::vector<ListenerPlan>> plans;
+  std::vector<std::string> addresses;
+  if (!planListeners(*next, plans, addresses)) {
+    failReload("a new listener could not be bound");
+    return;
+  }
+  if (auto level = log::parseLevel(next->config().global.log.level)) log::setLevel(*level);
+
+  auto monitor = std::make_unique<health::HealthMonitor>(
+      loop_, next->upstreams(), next->config().upstreams,
+      [this](size_t upstream_index, upstream::HostSet primaries, upstream::HostSet backups,
+             uint64_t update) {
+        for (auto& worker : workers_)
+          worker->applyHostSets(runtime_, upstream_index, primaries, backups, update);
+      });
+  monitor->inheritFrom(*monitor_);
+  // From here on nothing can fail: switch.
+  std::shared_ptr<const Runtime> previous = std::move(runtime_);
+  runtime_ = next;
+  listener_addresses_ = addresses;
+  for (unsigned w = 0; w < workers_.size(); ++w)
+    workers_[w]->applyGeneration(runtime_, std::move(plans[w]));
+  monitor_ = std::move(monitor);  // the old one's probes and timers stop here
+  monitor_->start();
+  // After the generation, on the same queues: workers pick from the
+  // carried-over health state at once.
+  monitor_->publishAll();
+  admin_backend_->retarget(runtime_, monitor_.get(), listener_addresses_);
+  ++reloads_.succeeded;
+  reloads_.last_successful = true;
+  log::info("configuration reloaded: %zu listener(s), %zu upstream(s)",
+            runtime_->listeners().size(), runtime_->upstreams().size());
+}
+
+}  // namespace fulcrum::app
