@@ -272,25 +272,21 @@ void UpstreamHealth::inherit(const UpstreamHealth& old, uint32_t from, uint32_t 
   if (from >= old.servers_.size() || to >= servers_.size()) return;
   const ServerState& before = old.servers_[from];
   ServerState& state = servers_[to];
-  if (state.checker && before.checker) {
-    state.check_up = before.check_up;
-    state.inherited = true;
-    state.last_check = before.last_check;
-    state.checks_passed = before.checks_passed;
-    state.checks_failed = before.checks_failed;
+  const bool checked = state.checker && before.checker;
+  const bool outliers = outlier_ && old.outlier_;
+  // Everything shown carries over, except what this config no longer does.
+  static_cast<ServerView&>(state) = before;
+  if (!checked) {
+    state.check_up = !state.checker || spec_.health_check.initial_up;
+    state.last_check = state.checker ? kNotChecked : "";
   }
-  if (outlier_ && old.outlier_) {
-    state.ejected = before.ejected;
+  state.inherited = checked;
+  if (outliers)
     outlier_->importState(to, old.outlier_->exportState(from));
-    state.ejections_5xx = before.ejections_5xx;
-    state.ejections_gateway = before.ejections_gateway;
-    state.ejections_connect = before.ejections_connect;
-  }
-  state.admin_drain = before.admin_drain;
+  else
+    state.ejected = false;
   state.ever_usable = before.ever_usable;
   state.usable_since = before.usable_since;
-  state.last_transition = before.last_transition;
-  state.last_transition_at = before.last_transition_at;
   state.usable = state.check_up && !state.ejected && !state.admin_drain &&
                  upstream_.servers[to].weight > 0;
 }
@@ -302,20 +298,9 @@ void UpstreamHealth::noteTransition(uint32_t index, std::string text) {
 
 UpstreamHealth::ServerView UpstreamHealth::view(uint32_t server) const {
   const ServerState& state = servers_[server];
-  ServerView view;
-  view.check_up = state.check_up;
-  view.ejected = state.ejected;
-  view.admin_drain = state.admin_drain;
-  view.usable = state.usable;
+  ServerView view = state;
   view.ramp_percent = rampPercent(state, Clock::now());
-  view.last_check = state.checker ? state.last_check : "none";
-  view.last_transition = state.last_transition;
-  view.last_transition_at = state.last_transition_at;
-  view.checks_passed = state.checks_passed;
-  view.checks_failed = state.checks_failed;
-  view.ejections_5xx = state.ejections_5xx;
-  view.ejections_gateway = state.ejections_gateway;
-  view.ejections_connect = state.ejections_connect;
+  if (!state.checker) view.last_check = "none";
   return view;
 }
 

@@ -77,27 +77,16 @@ class UpstreamHealth {
   void buildHostSets(upstream::HostSet& primaries, upstream::HostSet& backups);
 
  private:
-  struct ServerState {
+  // What view() shows, plus what only this object needs.
+  struct ServerState : ServerView {
     std::unique_ptr<Checker> checker;
     std::unique_ptr<ProbeSchedule> schedule;
     std::unique_ptr<Probe> probe;
     std::unique_ptr<net::Timer> timer;
     Clock::time_point probe_started;
-    std::string last_check;
-    bool check_up = true;
-    bool ejected = false;
-    bool admin_drain = false;
-    bool usable = false;
     bool ever_usable = false;
     Clock::time_point usable_since;  // for the slow-start ramp
-    std::string last_transition;
-    Clock::time_point last_transition_at;
-    uint64_t checks_passed = 0;
-    uint64_t checks_failed = 0;
-    uint64_t ejections_5xx = 0;
-    uint64_t ejections_gateway = 0;
-    uint64_t ejections_connect = 0;
-    bool inherited = false;  // its check state came over a reload
+    bool inherited = false;          // its check state came over a reload
   };
   void noteTransition(uint32_t index, std::string text);
 
