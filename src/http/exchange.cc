@@ -118,6 +118,8 @@ void Exchange::onConnect(const net::ConnectResult& result) {
     if (retry_.decide(AttemptPhase::NotSent, AttemptFailure::ConnectFailure) ==
         RetryDecision::Retry)
       connectNext();  // nothing was sent: the next server at once
+    else if (last_status_ != 0)
+      failUnanswered(last_status_, connect_errors_);  // an earlier attempt was sent
     else
       fail(503, connect_errors_);
     return;

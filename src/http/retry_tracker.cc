@@ -76,6 +76,10 @@ RetryDecision RetryTracker::decide(AttemptPhase phase, AttemptFailure failure) {
         ++metrics_->retries_refused[metrics::kRefusedBodyTooLarge];
         break;
       case RetryDecision::GiveUp:
+        // Out of attempts, but it could never have been repeated anyway:
+        // one more request whose outcome the client must look up.
+        if (phase == AttemptPhase::Sent && !safeToRepeat())
+          ++metrics_->retries_refused[metrics::kRefusedNonIdempotent];
         break;
     }
   }
