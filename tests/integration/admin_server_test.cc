@@ -5,7 +5,6 @@
 // it.
 #include <doctest/doctest.h>
 #include <sys/socket.h>
-#include <zlib.h>
 
 #include <csignal>
 #include <cstring>
@@ -30,6 +29,7 @@
 #include "net/event_loop.h"
 #include "support/http.h"
 #include "support/net.h"
+#include "support/scrape.h"
 #include "support/wait.h"
 
 using namespace fulcrum;
@@ -249,10 +249,6 @@ HttpMessage roundTrip(uint16_t port, const std::string& raw, bool head = false) 
   return *response;
 }
 
-HttpMessage get(uint16_t port, const std::string& path, const std::string& extra = "") {
-  return roundTrip(port, request("GET", path, extra));
-}
-
 HttpMessage post(uint16_t port, const std::string& path, const std::string& extra = "") {
   return roundTrip(port, request("POST", path, extra));
 }
@@ -263,26 +259,6 @@ std::string field(const HttpMessage& message, const std::string& name) {
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
-}
-
-std::string gunzip(const std::string& data) {
-  z_stream stream{};
-  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);  // gzip wrapper only
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  std::string out;
-  int result = Z_OK;
-  while (result == Z_OK) {
-    char chunk[4096];
-    stream.next_out = reinterpret_cast<Bytef*>(chunk);
-    stream.avail_out = sizeof(chunk);
-    result = inflate(&stream, Z_NO_FLUSH);
-    out.append(chunk, sizeof(chunk) - stream.avail_out);
-  }
-  const bool ended = result == Z_STREAM_END && stream.avail_in == 0;
-  inflateEnd(&stream);
-  REQUIRE(ended);
-  return out;
 }
 
 // A tiny JSON reader: enough to prove the documents parse and to look at
@@ -467,13 +443,13 @@ Json parseJson(const std::string& text) {
 
 TEST_CASE("admin server: /healthz answers ok while serving and 503 draining while draining") {
   AdminHarness admin;
-  HttpMessage serving = get(admin.port, "/healthz");
+  HttpMessage serving = httpGet(admin.port, "/healthz");
   CHECK(serving.status == 200);
   CHECK(serving.body == "ok\n");
   CHECK(field(serving, "Content-Type") == "text/plain; charset=utf-8");
 
   admin.backend.setDraining(true);
-  HttpMessage draining = get(admin.port, "/healthz");
+  HttpMessage draining = httpGet(admin.port, "/healthz");
   CHECK(draining.status == 503);
   CHECK(draining.body == "draining\n");
 
@@ -503,7 +479,7 @@ TEST_CASE("admin server: /metrics answers when the backend's done runs later") {
 TEST_CASE("admin server: /metrics answers at once when done runs inside collectMetrics") {
   AdminHarness admin;
   admin.backend.setAnswerAtOnce(true);
-  HttpMessage response = get(admin.port, "/metrics");
+  HttpMessage response = httpGet(admin.port, "/metrics");
   CHECK(response.status == 200);
   CHECK(response.body == kMetricsText);
   CHECK(admin.pendingMetrics() == 0);
@@ -513,18 +489,18 @@ TEST_CASE("admin server: /metrics is gzip-compressed when Accept-Encoding has gz
   AdminHarness admin;
   admin.backend.setAnswerAtOnce(true);
 
-  HttpMessage gzipped = get(admin.port, "/metrics", "Accept-Encoding: deflate, gzip;q=0.8\r\n");
+  HttpMessage gzipped = httpGet(admin.port, "/metrics", "Accept-Encoding: deflate, gzip;q=0.8\r\n");
   CHECK(gzipped.status == 200);
   CHECK(field(gzipped, "Content-Encoding") == "gzip");
   CHECK(field(gzipped, "Vary") == "Accept-Encoding");
   CHECK(field(gzipped, "Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
   CHECK(gunzip(gzipped.body) == kMetricsText);
 
-  HttpMessage refused = get(admin.port, "/metrics", "Accept-Encoding: gzip;q=0, br\r\n");
+  HttpMessage refused = httpGet(admin.port, "/metrics", "Accept-Encoding: gzip;q=0, br\r\n");
   CHECK(refused.count("Content-Encoding") == 0);
   CHECK(refused.body == kMetricsText);
 
-  HttpMessage plain = get(admin.port, "/metrics", "Accept-Encoding: identity\r\n");
+  HttpMessage plain = httpGet(admin.port, "/metrics", "Accept-Encoding: identity\r\n");
   CHECK(plain.count("Content-Encoding") == 0);
   CHECK(plain.body == kMetricsText);
 }
@@ -552,7 +528,7 @@ TEST_CASE("admin server: a client that leaves before the metrics arrive does not
 
   // The server still serves.
   admin.backend.setAnswerAtOnce(true);
-  HttpMessage after = get(admin.port, "/metrics");
+  HttpMessage after = httpGet(admin.port, "/metrics");
   CHECK(after.status == 200);
   CHECK(after.body == kMetricsText);
 }
@@ -601,7 +577,7 @@ TEST_CASE("admin server: keep-alive connections serve one request after another"
 
 TEST_CASE("admin server: /status lists every listener, upstream and server with its state") {
   AdminHarness admin;
-  HttpMessage page = get(admin.port, "/status");
+  HttpMessage page = httpGet(admin.port, "/status");
   CHECK(page.status == 200);
   CHECK(field(page, "Content-Type") == "text/html; charset=utf-8");
   CHECK(contains(field(page, "Content-Security-Policy"), "default-src 'none'"));
@@ -651,12 +627,12 @@ TEST_CASE("admin server: /status lists every listener, upstream and server with 
   CHECK_FALSE(contains(html, "https://"));
 
   admin.backend.setDraining(true);
-  CHECK(contains(get(admin.port, "/status").body, "<span class=\"draining\">draining</span>"));
+  CHECK(contains(httpGet(admin.port, "/status").body, "<span class=\"draining\">draining</span>"));
 }
 
 TEST_CASE("admin server: /status.json parses and carries the status schema") {
   AdminHarness admin;
-  HttpMessage response = get(admin.port, "/status.json");
+  HttpMessage response = httpGet(admin.port, "/status.json");
   CHECK(response.status == 200);
   CHECK(field(response, "Content-Type") == "application/json");
   Json json = parseJson(response.body);
@@ -736,7 +712,7 @@ TEST_CASE("admin server: drain and enable call the backend with the decoded name
   CHECK(calls[2].drained == true);
 
   // The status shows the change.
-  Json status = parseJson(get(admin.port, "/status.json").body);
+  Json status = parseJson(httpGet(admin.port, "/status.json").body);
   CHECK(status["upstreams"][0]["servers"][1]["admin_drain"].boolean() == true);
 }
 
@@ -782,15 +758,15 @@ TEST_CASE(
 
   // The read-only routes need no token.
   admin.backend.setAnswerAtOnce(true);
-  CHECK(get(admin.port, "/metrics").status == 200);
-  CHECK(get(admin.port, "/healthz").status == 200);
-  CHECK(get(admin.port, "/status").status == 200);
-  CHECK(get(admin.port, "/status.json").status == 200);
+  CHECK(httpGet(admin.port, "/metrics").status == 200);
+  CHECK(httpGet(admin.port, "/healthz").status == 200);
+  CHECK(httpGet(admin.port, "/status").status == 200);
+  CHECK(httpGet(admin.port, "/status.json").status == 200);
 }
 
 TEST_CASE("admin server: a wrong method is a 405 with Allow") {
   AdminHarness admin(kToken);
-  HttpMessage get_api = get(admin.port, "/api/upstreams/pool/servers/b2/drain");
+  HttpMessage get_api = httpGet(admin.port, "/api/upstreams/pool/servers/b2/drain");
   CHECK(get_api.status == 405);
   CHECK(field(get_api, "Allow") == "POST");
   CHECK(field(get_api, "Content-Type") == "application/json");

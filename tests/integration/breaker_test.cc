@@ -10,6 +10,7 @@
 
 #include "support/http.h"
 #include "support/proxy.h"
+#include "support/scrape.h"
 #include "support/wait.h"
 
 using namespace fulcrum::test;
@@ -37,17 +38,6 @@ std::string breakerYaml(uint16_t port, const std::string& breaker) {
          "upstreams:\n  pool:\n    circuit_breaker: " +
          breaker + "\n    servers:\n      - { address: 127.0.0.1:" + std::to_string(port) + " }\n";
 }
-
-// One request on its own connection; the response is read later.
-struct Pending {
-  Fd fd;
-  std::unique_ptr<HttpReader> reader;
-  Pending(uint16_t port, const std::string& path) : fd(connectLoopback(port)) {
-    reader = std::make_unique<HttpReader>(fd.get());
-    REQUIRE(writeAll(fd.get(), "GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n"));
-  }
-  std::optional<HttpMessage> response() { return reader->response(); }
-};
 
 }  // namespace
 
@@ -134,7 +124,8 @@ TEST_CASE("breaker: a tcp connection over max_connections is closed at once") {
   Fd second = connectLoopback(port);
   CHECK(closedByPeer(second.get()));
   CHECK(server.accepted() == 1);
-  CHECK(proxy.process().waitForText("circuit breaker: max_connections (1) reached for upstream ledger"));
+  CHECK(proxy.process().waitForText(
+      "circuit breaker: max_connections (1) reached for upstream ledger"));
 
   first = Fd();  // gives its unit back when the proxy sees the close
   bool served = waitUntil(

@@ -12,6 +12,7 @@
 
 #include "support/http.h"
 #include "support/proxy.h"
+#include "support/scrape.h"
 #include "support/wait.h"
 
 using namespace fulcrum::test;
@@ -31,25 +32,17 @@ std::optional<HttpMessage> call(uint16_t port, const std::string& method, const 
   return reader.response();
 }
 
-// The value of one sample line ("name{labels} value"), or -1 when absent.
-double sample(const std::string& metrics, const std::string& series) {
-  size_t at = metrics.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  size_t start = at + series.size() + 2;
-  return std::stod(metrics.substr(start, metrics.find('\n', start) - start));
-}
-
 std::string scrape(Proxy& proxy) {
   auto response = call(proxy.adminPort(), "GET", "/metrics");
   REQUIRE(response);
   REQUIRE(response->status == 200);
-  return "\n" + response->body;
+  return response->body;
 }
 
 std::string yaml(const std::vector<uint16_t>& ports, const std::string& extra, int workers = 2) {
   std::string out =
-      "global: { workers: " + std::to_string(workers) + ", log: { level: debug }, admin: { listen: 127.0.0.1:0, token: " +
-      kToken +
+      "global: { workers: " + std::to_string(workers) +
+      ", log: { level: debug }, admin: { listen: 127.0.0.1:0, token: " + kToken +
       " } }\n"
       "listeners:\n  - { name: web, listen: 127.0.0.1:0, protocol: http, upstream: pool }\n"
       "upstreams:\n  pool:\n" +
@@ -101,13 +94,17 @@ TEST_CASE("metrics: counters move as requests, failures and checks happen") {
   REQUIRE(proxy.process().waitForText("ejected for 30s (ejection 1): 2 consecutive 5xx"));
 
   std::string after = scrape(proxy);
-  const std::string a_label = "upstream=\"pool\",server=\"127.0.0.1:" + std::to_string(a.port()) + "\"";
-  const std::string b_label = "upstream=\"pool\",server=\"127.0.0.1:" + std::to_string(b.port()) + "\"";
+  const std::string a_label =
+      "upstream=\"pool\",server=\"127.0.0.1:" + std::to_string(a.port()) + "\"";
+  const std::string b_label =
+      "upstream=\"pool\",server=\"127.0.0.1:" + std::to_string(b.port()) + "\"";
   const std::string r_label =
       "upstream=\"pool\",server=\"127.0.0.1:" + std::to_string(refused_port) + "\"";
-  CHECK(sample(after, "fulcrum_http_requests_total{listener=\"web\",upstream=\"pool\",code=\"200\"}") ==
+  CHECK(sample(after,
+               "fulcrum_http_requests_total{listener=\"web\",upstream=\"pool\",code=\"200\"}") ==
         seen["a"]);
-  CHECK(sample(after, "fulcrum_http_requests_total{listener=\"web\",upstream=\"pool\",code=\"500\"}") ==
+  CHECK(sample(after,
+               "fulcrum_http_requests_total{listener=\"web\",upstream=\"pool\",code=\"500\"}") ==
         seen["500"]);
   CHECK(seen["500"] >= 2);  // more if a worker picked b before it heard of the ejection
   CHECK(sample(after, "fulcrum_upstream_requests_total{" + b_label + ",code=\"500\"}") ==
@@ -121,14 +118,18 @@ TEST_CASE("metrics: counters move as requests, failures and checks happen") {
   CHECK(sample(after, "fulcrum_health_checks_total{" + r_label + ",result=\"failed\"}") >= 1);
   CHECK(sample(after, "fulcrum_health_checks_total{" + a_label + ",result=\"passed\"}") >= 1);
   CHECK(sample(after, "fulcrum_downstream_connections_total{listener=\"web\"}") == 12);
-  CHECK(sample(after, "fulcrum_circuit_breaker_rejections_total{upstream=\"pool\",limit=\"max_requests\"}") == 0);
+  CHECK(sample(
+            after,
+            "fulcrum_circuit_breaker_rejections_total{upstream=\"pool\",limit=\"max_requests\"}") ==
+        0);
 }
 
 TEST_CASE("metrics: connect failures and breaker rejections are counted") {
   uint16_t refused_port = 0;
   Fd refusing = refusingPort(refused_port);
-  Proxy proxy(yaml({refused_port}, "    circuit_breaker: { max_connections: 1, max_pending: 1,"
-                                   " pending_timeout: 100ms }\n"));
+  Proxy proxy(yaml({refused_port},
+                   "    circuit_breaker: { max_connections: 1, max_pending: 1,"
+                   " pending_timeout: 100ms }\n"));
   uint16_t port = proxy.port("web");
   auto seen = get(port, 3);
   CHECK(seen["503"] == 3);  // the only server refuses: no server could be reached
@@ -136,7 +137,9 @@ TEST_CASE("metrics: connect failures and breaker rejections are counted") {
   const std::string label =
       "upstream=\"pool\",server=\"127.0.0.1:" + std::to_string(refused_port) + "\"";
   CHECK(sample(metrics, "fulcrum_upstream_connect_failures_total{" + label + "}") == 3);
-  CHECK(sample(metrics, "fulcrum_http_requests_total{listener=\"web\",upstream=\"pool\",code=\"503\"}") == 3);
+  CHECK(sample(metrics,
+               "fulcrum_http_requests_total{listener=\"web\",upstream=\"pool\",code=\"503\"}") ==
+        3);
 }
 
 TEST_CASE("admin api: drain and enable change picks; the token is enforced") {

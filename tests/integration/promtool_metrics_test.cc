@@ -7,12 +7,7 @@
 // package prometheus, which CI installs from .ci/packages.txt): without it
 // the test fails.
 #include <doctest/doctest.h>
-#include <unistd.h>
-#include <zlib.h>
-
-#include <cstdlib>
 #include <map>
-#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -21,6 +16,7 @@
 #include "support/http.h"
 #include "support/process.h"
 #include "support/proxy.h"
+#include "support/scrape.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -29,74 +25,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// The full path of `name` on $PATH, or nullopt.
-std::optional<std::string> findProgram(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return std::nullopt;
-}
-
 // Requests to "/hold" wait at the gate until the test releases it.
 HttpBackend::Handler holding(Gate& gate, const std::string& name) {
   return [&gate, name](const HttpMessage& request, int) {
     if (request.path == "/hold") gate.wait();
     return httpResponse(200, name, "X-Backend: " + name + "\r\n");
   };
-}
-
-// One request on its own connection; the response is read later.
-struct Pending {
-  Fd fd;
-  std::unique_ptr<HttpReader> reader;
-  Pending(uint16_t port, const std::string& path, const std::string& extra = "")
-      : fd(connectLoopback(port)) {
-    reader = std::make_unique<HttpReader>(fd.get());
-    REQUIRE(writeAll(fd.get(), "GET " + path + " HTTP/1.1\r\nHost: t\r\n" + extra +
-                                   "Connection: close\r\n\r\n"));
-  }
-  HttpMessage response() {
-    auto answer = reader->response();
-    REQUIRE(answer);
-    return *answer;
-  }
-};
-
-HttpMessage get(uint16_t port, const std::string& path, const std::string& extra = "") {
-  return Pending(port, path, extra).response();
-}
-
-std::string gunzip(const std::string& data) {
-  z_stream stream{};
-  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);  // gzip wrapper only
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  std::string out;
-  int result = Z_OK;
-  while (result == Z_OK) {
-    char chunk[4096];
-    stream.next_out = reinterpret_cast<Bytef*>(chunk);
-    stream.avail_out = sizeof(chunk);
-    result = inflate(&stream, Z_NO_FLUSH);
-    out.append(chunk, sizeof(chunk) - stream.avail_out);
-  }
-  const bool ended = result == Z_STREAM_END && stream.avail_in == 0;
-  inflateEnd(&stream);
-  REQUIRE(ended);
-  return out;
-}
-
-// The value of the sample line "series value", or nullopt when absent.
-std::optional<double> sample(const std::string& metrics, const std::string& series) {
-  const std::string text = "\n" + metrics;
-  const size_t at = text.find("\n" + series + " ");
-  if (at == std::string::npos) return std::nullopt;
-  const size_t start = at + 1 + series.size() + 1;
-  return std::stod(text.substr(start, text.find('\n', start) - start));
 }
 
 std::vector<std::string> lines(const std::string& text) {
@@ -190,15 +124,17 @@ TEST_CASE("promtool: /metrics after real traffic passes promtool check metrics")
   REQUIRE(proxy.process().waitForText("server b down -> up: first check passed"));
   REQUIRE(proxy.process().waitForText("worker 0: upstream pool: update 2 applied"));
 
-  for (int i = 0; i < 6; ++i) CHECK(get(port, "/pay/" + std::to_string(i)).status == 200);
-  Pending held(port, "/hold");
+  for (int i = 0; i < 6; ++i) CHECK(httpGet(port, "/pay/" + std::to_string(i)).status == 200);
+  Pending held(port, "/hold", "Connection: close\r\n");
   REQUIRE(waitUntil([&] { return gate.waiting() == 1; }, 10s));
-  HttpMessage refused = get(port, "/pay/over-the-limit");  // max_requests: 1 is taken
+  HttpMessage refused = httpGet(port, "/pay/over-the-limit");  // max_requests: 1 is taken
   CHECK(refused.status == 503);
   gate.release();
-  CHECK(held.response().status == 200);
-  for (int i = 0; i < 2; ++i) CHECK(get(port, "/dead/" + std::to_string(i)).status == 503);
-  for (int i = 0; i < 3; ++i) CHECK(get(port, "/broken/" + std::to_string(i)).status == 502);
+  auto held_answer = held.response();
+  REQUIRE(held_answer);
+  CHECK(held_answer->status == 200);
+  for (int i = 0; i < 2; ++i) CHECK(httpGet(port, "/dead/" + std::to_string(i)).status == 503);
+  for (int i = 0; i < 3; ++i) CHECK(httpGet(port, "/broken/" + std::to_string(i)).status == 502);
 
   // Counters are merged from the worker when scraped; the last answers may
   // be counted a moment after the client has read them.
@@ -211,14 +147,14 @@ TEST_CASE("promtool: /metrics after real traffic passes promtool check metrics")
   std::string text;
   REQUIRE(waitUntil(
       [&] {
-        HttpMessage scraped = get(admin, "/metrics");
+        HttpMessage scraped = httpGet(admin, "/metrics");
         text = scraped.body;
         return sample(text, ok_series) == 7.0 && sample(text, refused_series) == 2.0 &&
                sample(text, bad_gateway_series) == 3.0;
       },
       10s));
 
-  HttpMessage plain = get(admin, "/metrics");
+  HttpMessage plain = httpGet(admin, "/metrics");
   CHECK(plain.status == 200);
   CHECK(plain.field("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
   CHECK_FALSE(plain.field("Content-Encoding").has_value());
@@ -228,7 +164,7 @@ TEST_CASE("promtool: /metrics after real traffic passes promtool check metrics")
   TempDir dir;
   requirePromtoolAccepts(*promtool, dir, "plain.prom", text);
 
-  HttpMessage compressed = get(admin, "/metrics", "Accept-Encoding: gzip\r\n");
+  HttpMessage compressed = httpGet(admin, "/metrics", "Accept-Encoding: gzip\r\n");
   CHECK(compressed.status == 200);
   CHECK(compressed.field("Content-Encoding") == "gzip");
   CHECK(compressed.field("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");

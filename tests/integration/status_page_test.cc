@@ -7,18 +7,17 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "support/http.h"
 #include "support/process.h"
 #include "support/proxy.h"
+#include "support/scrape.h"
 #include "support/temp_dir.h"
 
 using namespace fulcrum::test;
@@ -28,18 +27,6 @@ namespace {
 
 // Chromium's first paint and its renderer can be slow on a loaded machine.
 constexpr std::chrono::seconds kBrowserDeadline{90};
-
-// The full path of `name` on $PATH, or nullopt.
-std::optional<std::string> findProgram(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return std::nullopt;
-}
 
 // Copies `file` to the artifact directory under `name`, through a rename so
 // that a reader never sees half a file. Returns the artifact's path.

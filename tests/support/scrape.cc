@@ -1,0 +1,66 @@
+#include "support/scrape.h"
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdlib>
+#include <sstream>
+
+namespace fulcrum::test {
+
+std::optional<std::string> findProgram(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return std::nullopt;
+}
+
+std::string gunzip(const std::string& data) {
+  z_stream stream{};
+  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);  // gzip wrapper only
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  int result = Z_OK;
+  while (result == Z_OK) {
+    char chunk[4096];
+    stream.next_out = reinterpret_cast<Bytef*>(chunk);
+    stream.avail_out = sizeof(chunk);
+    result = inflate(&stream, Z_NO_FLUSH);
+    out.append(chunk, sizeof(chunk) - stream.avail_out);
+  }
+  const bool ended = result == Z_STREAM_END && stream.avail_in == 0;
+  inflateEnd(&stream);
+  REQUIRE(ended);
+  return out;
+}
+
+std::optional<double> sample(const std::string& metrics, const std::string& series) {
+  const std::string text = "\n" + metrics;
+  const size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return std::nullopt;
+  const size_t start = at + 1 + series.size() + 1;
+  return std::stod(text.substr(start, text.find('\n', start) - start));
+}
+
+Pending::Pending(uint16_t port, const std::string& path, const std::string& extra_fields)
+    : fd(connectLoopback(port)) {
+  reader = std::make_unique<HttpReader>(fd.get());
+  REQUIRE(writeAll(fd.get(), "GET " + path + " HTTP/1.1\r\nHost: t\r\n" + extra_fields + "\r\n"));
+}
+
+std::optional<HttpMessage> Pending::response() {
+  return reader->response();
+}
+
+HttpMessage httpGet(uint16_t port, const std::string& path, const std::string& extra_fields) {
+  auto answer = Pending(port, path, extra_fields + "Connection: close\r\n").response();
+  REQUIRE(answer);
+  return *answer;
+}
+
+}  // namespace fulcrum::test

@@ -1,0 +1,54 @@
+// Helpers for integration tests that scrape and probe a running proxy or
+// admin listener: finding a required tool on $PATH, one GET on a connection
+// of its own (answered now, or read later while the request is held),
+// gunzipping a compressed answer, and reading one sample out of Prometheus
+// text. Failures are reported with doctest (REQUIRE).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "support/http.h"
+#include "support/net.h"
+
+namespace fulcrum::test {
+
+// The full path of `name` on $PATH, or nullopt.
+std::optional<std::string> findProgram(const std::string& name);
+
+// The bytes inside a gzip stream (the gzip wrapper only, not zlib or raw
+// deflate). REQUIREs the stream to be whole and nothing to follow it.
+std::string gunzip(const std::string& data);
+
+// The value of the sample line "series value" (series is the name with its
+// labels, as served), or nullopt when absent.
+std::optional<double> sample(const std::string& metrics, const std::string& series);
+
+// One GET on its own connection ("Host: t", then `extra_fields`, each ending
+// in CRLF); the response is read later. REQUIREs the request to be written.
+struct Pending {
+  Pending(uint16_t port, const std::string& path, const std::string& extra_fields = "");
+  // The response, or nullopt when none came by the deadline.
+  std::optional<HttpMessage> response();
+
+  Fd fd;
+  std::unique_ptr<HttpReader> reader;
+};
+
+// One GET with `extra_fields` and "Connection: close" on its own connection,
+// and its response (REQUIREd).
+HttpMessage httpGet(uint16_t port, const std::string& path, const std::string& extra_fields = "");
+
+}  // namespace fulcrum::test
+
+// Failed checks on sample() show the value, or "absent".
+template <>
+struct doctest::StringMaker<std::optional<double>> {
+  static doctest::String convert(const std::optional<double>& value) {
+    return value ? doctest::toString(*value) : doctest::String("absent");
+  }
+};
