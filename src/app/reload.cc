@@ -21,12 +21,21 @@ bool Server::planListeners(const Runtime& next, std::vector<std::vector<Listener
   per_worker.clear();
   per_worker.resize(worker_count_);
   const auto& running = runtime_->listeners();
+  std::vector<bool> taken(running.size(), false);
   for (const ListenerRuntime& listener : next.listeners()) {
-    // The same configured address keeps its sockets: not one connection is
-    // refused across the reload.
+    // The same listener (name and configured address) keeps its sockets:
+    // not one connection is refused across the reload. A renamed one keeps
+    // them too when its address names a fixed port (port 0 means a new,
+    // kernel-chosen port for every listener written so).
     int previous = -1;
-    for (size_t j = 0; j < running.size(); ++j)
-      if (running[j].address == listener.address) previous = static_cast<int>(j);
+    for (size_t j = 0; j < running.size() && previous < 0; ++j)
+      if (running[j].name == listener.name && running[j].address == listener.address &&
+          !taken[j])
+        previous = static_cast<int>(j);
+    for (size_t j = 0; j < running.size() && previous < 0; ++j)
+      if (listener.address.port() != 0 && running[j].address == listener.address && !taken[j])
+        previous = static_cast<int>(j);
+    if (previous >= 0) taken[static_cast<size_t>(previous)] = true;
     if (previous >= 0) {
       for (auto& plan : per_worker) plan.push_back(ListenerPlan{previous, {}});
       addresses.push_back(listener_addresses_[static_cast<size_t>(previous)]);

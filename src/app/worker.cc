@@ -64,6 +64,64 @@ std::shared_ptr<Worker::Generation> Worker::buildGeneration(
   return generation;
 }
 
+void Worker::carryCounters(Generation& before, Generation& after,
+                           const std::vector<ListenerPlan>& plan) {
+  // Totals go on across a reload: Prometheus counters do not reset.
+  metrics::WorkerMetrics& now = after.metrics;
+  const metrics::WorkerMetrics& old = before.metrics;
+  const Runtime& old_runtime = *before.runtime;
+  const Runtime& new_runtime = *after.runtime;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const int j = plan[i].previous;
+    if (j < 0) continue;
+    now.listeners[i].connections_total = old.listeners[static_cast<size_t>(j)].connections_total;
+  }
+  for (size_t u = 0; u < new_runtime.upstreams().size(); ++u) {
+    const upstream::Upstream& upstream = new_runtime.upstreams()[u];
+    for (size_t o = 0; o < old_runtime.upstreams().size(); ++o) {
+      const upstream::Upstream& previous = old_runtime.upstreams()[o];
+      if (previous.name != upstream.name) continue;
+      metrics::UpstreamCounters& to = now.upstreams[u];
+      const metrics::UpstreamCounters& from = old.upstreams[o];
+      to.bytes_sent = from.bytes_sent;
+      to.bytes_received = from.bytes_received;
+      to.retries = from.retries;
+      to.retries_refused = from.retries_refused;
+      for (const upstream::Server& server : upstream.servers)
+        for (const upstream::Server& was : previous.servers)
+          if (was.address == server.address) {
+            metrics::ServerCounters& counts = to.servers[server.index];
+            const metrics::ServerCounters& had = from.servers[was.index];
+            counts.responses = had.responses;
+            counts.response_time = had.response_time;
+            counts.connect_failures = had.connect_failures;
+          }
+      // Requests by listener and this upstream.
+      for (size_t i = 0; i < plan.size(); ++i) {
+        const int j = plan[i].previous;
+        if (j >= 0) now.listeners[i].requests[u + 1] = old.listeners[static_cast<size_t>(j)].requests[o + 1];
+      }
+    }
+  }
+  for (size_t i = 0; i < plan.size(); ++i)
+    if (plan[i].previous >= 0)
+      now.listeners[i].requests[0] = old.listeners[static_cast<size_t>(plan[i].previous)].requests[0];
+  // Open connections of kept listeners count (and end) in the new
+  // generation; those of removed listeners are no longer counted (the
+  // generation that counted them may go before they end).
+  for (auto& entry : sessions_) {
+    metrics::ListenerCounters*& counters = entry.second.counters;
+    if (counters == nullptr) continue;
+    metrics::ListenerCounters* moved_to = nullptr;
+    for (size_t i = 0; i < plan.size(); ++i)
+      if (plan[i].previous >= 0 &&
+          counters == &before.metrics.listeners[static_cast<size_t>(plan[i].previous)])
+        moved_to = &now.listeners[i];
+    counters = moved_to;
+    if (moved_to != nullptr) ++moved_to->connections_active;
+  }
+}
+
 void Worker::applyGeneration(std::shared_ptr<const Runtime> runtime,
                              std::vector<ListenerPlan> listeners) {
   // The plan's sockets move into the task (a shared_ptr keeps it copyable).
@@ -102,7 +160,9 @@ void Worker::applyGeneration(std::shared_ptr<const Runtime> runtime,
     listeners_.clear();
     for (auto& listener : kept)
       if (listener) listeners_.push_back(std::move(listener));
+    carryCounters(*generation_, *next, *plan);
     generation_ = std::move(next);
+    ++generation_id_;
     log::debug("worker %u: configuration generation applied", id_);
   });
 }
@@ -228,13 +288,9 @@ std::unique_ptr<net::Session> Worker::makeSession(const Listener& listener, int 
   if (spec.protocol == config::Protocol::Http) {
     http::HttpSessionParams params;
     params.loop = loop_.get();
-    params.generation = generation_;
-    params.runtime = &runtime;
-    params.listener = &spec;
-    params.upstreams = &generation.http_upstreams;
+    params.source = this;
     params.random = &random_;
-    params.listener_metrics = &generation_->metrics.listeners[listener.index];
-    params.access_log = runtime.accessLog();
+    fillHttpParams(params, listener.index);
     return std::make_unique<http::HttpSession>(std::move(params), fd, client, done);
   }
   size_t upstream_index = static_cast<size_t>(spec.upstream - runtime.upstreams().data());
@@ -248,6 +304,27 @@ std::unique_ptr<net::Session> Worker::makeSession(const Listener& listener, int 
   params.idle_timeout = spec.idle_timeout;
   params.access_log = runtime.accessLog();
   return std::make_unique<l4::TcpSession>(std::move(params), fd, client, done);
+}
+
+void Worker::fillHttpParams(http::HttpSessionParams& params, size_t listener_index) {
+  const Runtime& runtime = *generation_->runtime;
+  params.generation_id = generation_id_;
+  params.generation = generation_;
+  params.runtime = &runtime;
+  params.listener = &runtime.listeners()[listener_index];
+  params.upstreams = &generation_->http_upstreams;
+  params.listener_metrics = &generation_->metrics.listeners[listener_index];
+  params.access_log = runtime.accessLog();
+}
+
+bool Worker::refresh(http::HttpSessionParams& params) {
+  const auto& listeners = generation_->runtime->listeners();
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    if (listeners[i].name != params.listener->name) continue;
+    fillHttpParams(params, i);
+    return true;
+  }
+  return false;
 }
 
 void Worker::onAcceptError(evconnlistener* handle, void* arg) {
@@ -264,7 +341,7 @@ void Worker::onAcceptError(evconnlistener* handle, void* arg) {
 void Worker::sessionDone(net::Session& session) {
   auto found = sessions_.find(&session);
   if (found == sessions_.end()) return;
-  --found->second.counters->connections_active;
+  if (found->second.counters != nullptr) --found->second.counters->connections_active;
   loop_->deferDelete(std::move(found->second.session));
   sessions_.erase(found);
   active_.store(sessions_.size(), std::memory_order_relaxed);

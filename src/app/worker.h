@@ -53,7 +53,7 @@ struct DrainEvents {
   std::function<void()> drained;
 };
 
-class Worker {
+class Worker final : private http::GenerationSource {
  public:
   // `sockets[i]` is this worker's socket for runtime->listeners()[i].
   // `report` is empty when no upstream has outlier_detection.
@@ -106,6 +106,11 @@ class Worker {
   };
 
   std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const Runtime> runtime);
+  void carryCounters(Generation& before, Generation& after, const std::vector<ListenerPlan>& plan);
+  void fillHttpParams(http::HttpSessionParams& params, size_t listener_index);
+  // http::GenerationSource
+  uint64_t currentGeneration() const override { return generation_id_; }
+  bool refresh(http::HttpSessionParams& params) override;
   std::unique_ptr<Listener> makeListener(size_t index, int fd);
   void run();
   void openListeners();
@@ -130,6 +135,7 @@ class Worker {
   std::unique_ptr<net::EventLoop> loop_;
   Random random_;
   std::shared_ptr<Generation> generation_;
+  uint64_t generation_id_ = 0;
   std::vector<std::unique_ptr<Listener>> listeners_;
   struct SessionEntry {
     std::unique_ptr<net::Session> session;

@@ -120,6 +120,9 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   void clientReadable();
   void clientWritable();
   void clientClosed(bool error, const std::string& why);
+  // The client connection closes after this response (a drain began): say
+  // so in the response head, if it has not gone out yet.
+  void closeClientAfter() { request_.client_close = true; }
 
  private:
   void connectNext();

@@ -96,6 +96,8 @@ void HttpSession::start() {
 
 void HttpSession::drain() {
   draining_ = true;
+  // A response not yet started tells the client this connection closes.
+  if (state_ == State::Exchanging && exchange_) exchange_->closeClientAfter();
   // Between requests with nothing received: nothing to finish.
   if (state_ == State::WaitingHead && evbuffer_get_length(client_->input()) == 0) closeGracefully();
 }
@@ -222,7 +224,23 @@ void HttpSession::startUnparsedRequest() {
   request_started_ = std::chrono::steady_clock::now();
 }
 
+void HttpSession::switchGeneration() {
+  if (params_.source == nullptr ||
+      params_.source->currentGeneration() == params_.generation_id)
+    return;
+  // The previous request's exchange may still wait for its deferred
+  // delete: its generation stays alive until the next switch.
+  std::shared_ptr<const void> previous = params_.generation;
+  if (params_.source->refresh(params_)) {
+    retired_generation_ = std::move(previous);
+  } else {
+    params_.generation_id = params_.source->currentGeneration();
+    listener_gone_ = true;  // its listener was removed: close after this one
+  }
+}
+
 void HttpSession::beginRequest() {
+  switchGeneration();
   std::string_view client_id = clientRequestId(head_);
   request_id_ = client_id.empty() ? newRequestId(*params_.random) : std::string(client_id);
   if (params_.access_log != nullptr) {
@@ -251,7 +269,7 @@ void HttpSession::beginRequest() {
   info.is_head = head_.is_head;
   info.expect_continue = head_.expect_continue;
   info.upgrade = head_.upgrade;
-  info.client_close = head_.close || draining_ || peer_closed_;
+  info.client_close = head_.close || draining_ || peer_closed_ || listener_gone_;
   info.http10 = head_.minor_version == 0;
   if (upstream_->hash_key.kind != upstream::HashKey::Kind::None)
     info.hash = requestHashKey(upstream_->hash_key, head_, client_address_);

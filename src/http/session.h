@@ -42,8 +42,28 @@ struct UpstreamState {
   RetryBudget* retry_budget = nullptr;  // this worker's, for this upstream
 };
 
+struct HttpSessionParams;
+
+// Where a kept-alive connection finds the configuration generation its next
+// request must use (a SIGHUP reload switches workers to a new one). Owned
+// by the worker, which outlives its sessions; worker thread only.
+class GenerationSource {
+ public:
+  // Bumped by every switch: a session compares it before each request.
+  virtual uint64_t currentGeneration() const = 0;
+  // Points `params` at the current generation's parts for the same
+  // listener (by name); false when that listener is gone (the connection
+  // stays on its old generation and closes after this request).
+  virtual bool refresh(HttpSessionParams& params) = 0;
+
+ protected:
+  ~GenerationSource() = default;
+};
+
 struct HttpSessionParams {
   net::EventLoop* loop = nullptr;
+  GenerationSource* source = nullptr;  // may be null (tests): never switches
+  uint64_t generation_id = 0;
   std::shared_ptr<const void> generation;  // keeps everything below alive
   const app::Runtime* runtime = nullptr;
   const app::ListenerRuntime* listener = nullptr;
@@ -77,6 +97,8 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   void readOneHead();
   void startUnparsedRequest();
   void beginRequest();
+  // A reload happened since the last request: use the new generation.
+  void switchGeneration();
   // `result`: the failed exchange this answers for, if any (for the log).
   void answerError(int status, const std::string& detail, bool close, int retry_after = 0,
                    const ExchangeResult* result = nullptr);
@@ -95,6 +117,8 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   DoneCallback on_done_;
   std::unique_ptr<net::Stream> client_;
   State state_ = State::WaitingHead;
+  std::shared_ptr<const void> retired_generation_;  // see switchGeneration()
+  bool listener_gone_ = false;
   bool draining_ = false;
   bool peer_closed_ = false;
   bool reading_heads_ = false;  // readHead() is on the stack
