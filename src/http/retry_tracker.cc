@@ -11,20 +11,23 @@ RetryTracker::RetryTracker(const config::RetryConfig& config, const RetryRequest
       request_(request),
       budget_(budget),
       metrics_(metrics),
-      random_(random),
-      kept_(evbuffer_new()) {
-  request_.body_replayable = true;
+      random_(random) {
+  // A request that can never be sent twice (not safe to repeat, or one
+  // attempt only) keeps nothing: no copy on the way up for it.
+  replayable_ = safeToRepeat() && config.attempts > 1;
+  request_.body_replayable = replayable_;
   if (budget_ != nullptr) budget_->recordRequest(std::chrono::steady_clock::now());
 }
 
 RetryTracker::~RetryTracker() {
-  evbuffer_free(kept_);
+  if (kept_ != nullptr) evbuffer_free(kept_);
 }
 
 void RetryTracker::keep(evbuffer* bytes) {
   if (!replayable_) return;
   const size_t length = evbuffer_get_length(bytes);
   if (length == 0) return;
+  if (kept_ == nullptr) kept_ = evbuffer_new();
   if (evbuffer_get_length(kept_) + length > config_.retry_buffer) {
     // Too large to hold: once these bytes leave, the request cannot be
     // replayed, and the memory goes back now.
@@ -37,7 +40,7 @@ void RetryTracker::keep(evbuffer* bytes) {
 }
 
 void RetryTracker::replayInto(evbuffer* out) const {
-  const size_t length = evbuffer_get_length(kept_);
+  const size_t length = kept_ != nullptr ? evbuffer_get_length(kept_) : 0;
   if (length == 0) return;
   evbuffer_add(out, evbuffer_pullup(kept_, static_cast<ssize_t>(length)), length);
 }

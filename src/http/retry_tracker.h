@@ -37,7 +37,8 @@ class RetryTracker {
 
   // Copies `bytes` (about to leave for a server) while the total fits in
   // retry_buffer; past it, nothing more is kept and the request is no
-  // longer replayable.
+  // longer replayable. A request that could never be sent twice keeps
+  // nothing from the start.
   void keep(evbuffer* bytes);
   bool replayable() const { return replayable_; }
   // Appends everything kept (what the first attempt had sent) to `out`.
@@ -65,7 +66,7 @@ class RetryTracker {
   RetryBudget* budget_;
   metrics::UpstreamCounters* metrics_;
   Random* random_;
-  evbuffer* kept_;
+  evbuffer* kept_ = nullptr;  // made at the first keep()
   bool replayable_ = true;
   unsigned retries_ = 0;
   std::vector<AttemptRecord> log_;
