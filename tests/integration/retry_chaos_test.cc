@@ -87,20 +87,7 @@ void sendOne(uint16_t port, Sent& sent) {
 std::map<std::string, double> scrape(Proxy& proxy) {
   HttpMessage response = httpGet(proxy.adminPort(), "/metrics");
   REQUIRE(response.status == 200);
-  std::map<std::string, double> out;
-  size_t start = 0;
-  const std::string& text = response.body;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    start = end + 1;
-    if (line.empty() || line[0] == '#') continue;
-    size_t space = line.rfind(' ');
-    if (space == std::string::npos) continue;
-    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return out;
+  return samples(response.body);
 }
 
 // Sum of the series of `family` whose label text contains every `must`.

@@ -152,22 +152,13 @@ RetryCounters scrapeRetries(Proxy& proxy) {
   HttpMessage response = httpGet(proxy.adminPort(), "/metrics");
   REQUIRE(response.status == 200);
   RetryCounters counters;
-  size_t start = 0;
-  const std::string& text = response.body;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    start = end + 1;
-    if (line.empty() || line[0] == '#') continue;
-    size_t brace = line.find('{');
-    size_t close = line.find('}');
-    if (brace == std::string::npos || close == std::string::npos) continue;
-    std::string name = line.substr(0, brace);
+  for (const auto& [series, value] : samples(response.body)) {
+    size_t brace = series.find('{');
+    if (brace == std::string::npos || series.back() != '}') continue;
+    std::string name = series.substr(0, brace);
     if (name != "fulcrum_retries_total" && name != "fulcrum_retries_refused_total") continue;
-    auto set = labels(line.substr(brace + 1, close - brace - 1));
+    auto set = labels(series.substr(brace + 1, series.size() - brace - 2));
     if (set["upstream"] != "pool") continue;
-    double value = std::stod(line.substr(close + 2));
     if (name == "fulcrum_retries_total") {
       counters.has_retried = true;
       counters.retried[set["reason"]] = value;

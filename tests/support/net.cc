@@ -185,16 +185,21 @@ TcpBackend::~TcpBackend() {
   close(wake_[1]);
 }
 
-void TcpBackend::acceptLoop() {
+int acceptUntilWoken(int listener, int wake) {
   for (;;) {
-    pollfd entries[2] = {{listener_.get(), POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    pollfd entries[2] = {{listener, POLLIN, 0}, {wake, POLLIN, 0}};
     if (poll(entries, 2, -1) < 0) {
       if (errno == EINTR) continue;
-      return;
+      return -1;
     }
-    if (entries[1].revents != 0) return;
-    int fd = accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
+    if (entries[1].revents != 0) return -1;
+    int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) return fd;
+  }
+}
+
+void TcpBackend::acceptLoop() {
+  for (int fd; (fd = acceptUntilWoken(listener_.get(), wake_[0])) >= 0;) {
     accepted_.fetch_add(1);
     std::lock_guard<std::mutex> lock(mutex_);
     connections_.emplace_back([this, fd] {

@@ -39,6 +39,10 @@ class Fd {
 
 // A listening socket on 127.0.0.1 with a kernel-chosen port.
 Fd listenLoopback(uint16_t& port, int backlog = 128);
+// The next connection accepted on `listener`, or -1 once `wake` (the read
+// end of a pipe a destructor writes to) is readable: the loop of a fake
+// server's accepting thread.
+int acceptUntilWoken(int listener, int wake);
 // A port that refuses connections: bound on 127.0.0.1, never listening.
 Fd refusingPort(uint16_t& port);
 // Connects to 127.0.0.1:port; an invalid Fd on failure.

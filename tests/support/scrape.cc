@@ -47,6 +47,21 @@ std::optional<double> sample(const std::string& metrics, const std::string& seri
   return std::stod(text.substr(start, text.find('\n', start) - start));
 }
 
+std::map<std::string, double> samples(const std::string& metrics) {
+  std::map<std::string, double> out;
+  size_t start = 0;
+  while (start < metrics.size()) {
+    size_t end = metrics.find('\n', start);
+    if (end == std::string::npos) end = metrics.size();
+    const std::string line = metrics.substr(start, end - start);
+    start = end + 1;
+    if (line.empty() || line[0] == '#') continue;
+    const size_t space = line.rfind(' ');
+    if (space != std::string::npos) out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return out;
+}
+
 Pending::Pending(uint16_t port, const std::string& path, const std::string& extra_fields)
     : fd(connectLoopback(port)) {
   reader = std::make_unique<HttpReader>(fd.get());

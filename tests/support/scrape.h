@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -27,6 +28,8 @@ std::string gunzip(const std::string& data);
 // The value of the sample line "series value" (series is the name with its
 // labels, as served), or nullopt when absent.
 std::optional<double> sample(const std::string& metrics, const std::string& series);
+// Every sample line of `metrics`: "name{labels}" (as served) -> value.
+std::map<std::string, double> samples(const std::string& metrics);
 
 // One GET on its own connection ("Host: t", then `extra_fields`, each ending
 // in CRLF); the response is read later. REQUIREs the request to be written.

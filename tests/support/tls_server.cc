@@ -85,15 +85,7 @@ int TlsServer::onServerName(SSL* ssl, int*, void* self) {
 }
 
 void TlsServer::serve() {
-  for (;;) {
-    pollfd entries[2] = {{listener_.get(), POLLIN, 0}, {wake_[0], POLLIN, 0}};
-    if (poll(entries, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    if (entries[1].revents != 0) return;
-    int fd = accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
+  for (int fd; (fd = acceptUntilWoken(listener_.get(), wake_[0])) >= 0;) {
     Fd connection(fd);
     boundIo(fd);
     handshake(fd);
