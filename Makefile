@@ -48,13 +48,13 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j$(JOBS)
 
-# libFuzzer with ASan + UBSan on the HTTP/1 head parser and chunked scanner,
+# libFuzzer with ASan + UBSan on the HTTP/1 head parser, head scanner and chunked scanner,
 # for FUZZ_SECONDS, on a copy of the seed corpus (new inputs stay out of the
 # tree). Any crash, leak or hang fails; the input is left in FUZZ_DIR.
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SOURCES := tests/fuzz/parser_fuzz.cc src/http/parser.cc src/http/field_rules.cc \
-  src/http/chunked.cc
+  src/http/chunked.cc src/http/head_scanner.cc
 
 fuzz:
 	$(call install_missing,clang libclang-rt-14-dev)

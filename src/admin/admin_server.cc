@@ -15,6 +15,7 @@
 #include "admin/status_page.h"
 #include "core/errno_text.h"
 #include "core/log.h"
+#include "core/rate_limited_log.h"
 
 namespace fulcrum::admin {
 namespace {
@@ -75,10 +76,12 @@ std::string peerOf(evhttp_request* request) {
 struct AdminServer::PendingMetrics {
   AdminServer* server = nullptr;
   evhttp_request* request = nullptr;
+  evhttp_connection* connection = nullptr;
   bool gzip = false;
 };
 
-AdminServer::AdminServer(net::EventLoop& loop, Backend& backend) : loop_(loop), backend_(backend) {}
+AdminServer::AdminServer(net::EventLoop& loop, Backend& backend, size_t max_connections)
+    : loop_(loop), backend_(backend), max_connections_(max_connections) {}
 
 AdminServer::~AdminServer() {
   // A request that libevent detached from its failed connection is ours to
@@ -93,6 +96,8 @@ AdminServer::~AdminServer() {
       ++it;
     }
   }
+  // evhttp_free frees the listener before the connections.
+  if (cap_) cap_->detach();
   if (http_ != nullptr) evhttp_free(http_);
   pending_.clear();
 }
@@ -129,6 +134,10 @@ bool AdminServer::listen(const SocketAddress& address, const std::string& token,
     return false;
   }
   bound_ = SocketAddress(reinterpret_cast<const sockaddr*>(&storage), length);
+  cap_ = std::make_unique<ConnectionCap>(
+      loop_, max_connections_,
+      [this](evhttp_connection* connection) { connectionClosed(connection); });
+  cap_->attach(http, listener);
   // Every method reaches handle(), so a wrong one gets our 405 with Allow.
   evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
@@ -183,8 +192,9 @@ void AdminServer::handle(evhttp_request* request) {
     if (method != EVHTTP_REQ_POST) {
       replyMethodNotAllowed(request, "POST");
     } else if (!authorized(request)) {
-      log::warn("admin: refused an /api call from %s: missing or wrong bearer token",
-                peerOf(request).c_str());
+      static log::Limited limited;
+      limited.warn("admin: refused an /api call from %s: missing or wrong bearer token",
+                   peerOf(request).c_str());
       evhttp_add_header(evhttp_request_get_output_headers(request), "WWW-Authenticate", "Bearer");
       replyError(request, 401, "Unauthorized", "missing or wrong bearer token");
     } else {
@@ -209,9 +219,9 @@ void AdminServer::serveMetrics(evhttp_request* request) {
   pending->gzip =
       acceptsGzip(evhttp_find_header(evhttp_request_get_input_headers(request), "Accept-Encoding"));
   // If the connection goes before `done` runs, libevent frees or detaches
-  // the request: the close callback forgets it so `done` cannot touch it.
-  evhttp_connection_set_closecb(evhttp_request_get_connection(request),
-                                &AdminServer::onConnectionClosed, pending.get());
+  // the request: connectionClosed forgets it so `done` cannot touch it.
+  pending->connection = evhttp_request_get_connection(request);
+  if (pending->connection != nullptr) cap_->track(pending->connection);
   pending_.emplace(pending.get(), pending);
   std::weak_ptr<PendingMetrics> weak = pending;
   pending.reset();
@@ -221,23 +231,29 @@ void AdminServer::serveMetrics(evhttp_request* request) {
   });
 }
 
-void AdminServer::onConnectionClosed(evhttp_connection*, void* arg) {
-  auto* pending = static_cast<PendingMetrics*>(arg);
-  // Right after this callback libevent frees a request still attached to the
-  // connection; one it detached (the client left before the answer) is ours.
-  if (evhttp_request_get_connection(pending->request) == nullptr)
-    evhttp_request_free(pending->request);
-  pending->request = nullptr;
-  pending->server->pending_.erase(pending);  // frees `pending`
+void AdminServer::connectionClosed(evhttp_connection* connection) {
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    PendingMetrics* pending = it->first;
+    if (pending->connection != connection) continue;
+    // Right after this callback libevent frees a request still attached to
+    // the connection; one it detached (the client left before the answer)
+    // is ours.
+    if (pending->request != nullptr && evhttp_request_get_connection(pending->request) == nullptr)
+      evhttp_request_free(pending->request);
+    pending->request = nullptr;
+    pending_.erase(it);  // frees `pending`
+    return;
+  }
 }
 
 void AdminServer::finishMetrics(PendingMetrics& pending, const std::string& text) {
   evhttp_request* request = pending.request;
   if (request == nullptr) return;
   pending.request = nullptr;
-  if (evhttp_connection* connection = evhttp_request_get_connection(request))
-    evhttp_connection_set_closecb(connection, nullptr, nullptr);
-  // (A detached request has no connection: evhttp_send_reply just frees it.)
+  // The reply may close the connection at once: its close must not find
+  // this record. (A detached request has no connection: evhttp_send_reply
+  // just frees it.)
+  pending.connection = nullptr;
   evkeyvalq* headers = evhttp_request_get_output_headers(request);
   evhttp_add_header(headers, "Vary", "Accept-Encoding");
   std::string compressed;

@@ -11,6 +11,9 @@
 // `done` may run at any later time: after the client went away (the text is
 // dropped), after the AdminServer was destroyed (nothing happens), or before
 // collectMetrics returns.
+//
+// Connections are capped (`max_connections`) and accept() errors pause
+// accepting instead of spinning: admin/connection_cap.h.
 #pragma once
 
 #include <event2/http.h>
@@ -21,6 +24,7 @@
 #include <unordered_map>
 
 #include "admin/backend.h"
+#include "admin/connection_cap.h"
 #include "core/socket_address.h"
 #include "net/event_loop.h"
 
@@ -28,8 +32,9 @@ namespace fulcrum::admin {
 
 class AdminServer {
  public:
-  // Both must outlive the AdminServer.
-  AdminServer(net::EventLoop& loop, Backend& backend);
+  // Both must outlive the AdminServer. At most `max_connections` admin
+  // connections are open at once; more wait in the listen backlog.
+  AdminServer(net::EventLoop& loop, Backend& backend, size_t max_connections = 64);
   // Closes the listener and every admin connection; pending /metrics
   // requests are dropped without an answer.
   ~AdminServer();
@@ -46,12 +51,15 @@ class AdminServer {
 
   // /metrics requests waiting for their `done`.
   size_t pendingMetricsForTest() const { return pending_.size(); }
+  // Admin connections open (counted against max_connections).
+  size_t openConnectionsForTest() const { return cap_ ? cap_->open() : 0; }
 
  private:
   struct PendingMetrics;
 
   static void onRequest(evhttp_request* request, void* self);
-  static void onConnectionClosed(evhttp_connection* connection, void* pending);
+  // From the cap, for every connection that goes.
+  void connectionClosed(evhttp_connection* connection);
 
   void handle(evhttp_request* request);
   void serveMetrics(evhttp_request* request);
@@ -65,11 +73,15 @@ class AdminServer {
 
   net::EventLoop& loop_;
   Backend& backend_;
+  const size_t max_connections_;
+  // Hears every connection's close, those of evhttp_free (destructor)
+  // included, so it goes after http_.
+  std::unique_ptr<ConnectionCap> cap_;
   evhttp* http_ = nullptr;
   std::string token_;
   SocketAddress bound_;
-  // Owned here; `done` callbacks and connection close callbacks refer to
-  // them weakly (weak_ptr) or are unhooked before a record goes.
+  // Owned here; `done` callbacks refer to them weakly (weak_ptr), closes
+  // find them by their connection.
   std::unordered_map<PendingMetrics*, std::shared_ptr<PendingMetrics>> pending_;
 };
 

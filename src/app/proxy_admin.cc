@@ -1,5 +1,7 @@
 #include "app/proxy_admin.h"
 
+#include "app/counter_carry.h"
+
 namespace fulcrum::app {
 namespace {
 
@@ -25,31 +27,55 @@ ProxyAdmin::ProxyAdmin(net::EventLoop& loop, ProxyState state)
 void ProxyAdmin::gather(std::function<void(const metrics::WorkerMetrics&)> done) {
   struct Pending {
     size_t remaining = 0;
-    metrics::WorkerMetrics merged;
+    std::vector<MetricsSnapshot> copies;
     std::function<void(const metrics::WorkerMetrics&)> done;
   };
   auto pending = std::make_shared<Pending>();
   pending->remaining = state_.workers->size();
   pending->done = std::move(done);
+  // Summed only once all are in, in the shape of the generation running
+  // then: a reload may come between the asking and the last answer, and
+  // each copy has the shape of the generation it was counted under.
+  auto sum = [this, pending] {
+    const Runtime& target = *state_.runtime;
+    metrics::WorkerMetrics merged = countersShapedFor(target);
+    for (const MetricsSnapshot& copy : pending->copies) {
+      if (copy.runtime.get() == &target)
+        merged.merge(copy.counts);
+      else
+        carryCounters(*copy.runtime, copy.counts, target, matchListeners(*copy.runtime, target),
+                      merged);
+    }
+    pending->done(merged);
+  };
   if (pending->remaining == 0) {
-    pending->done(pending->merged);
+    sum();
     return;
   }
   net::EventLoop* control = &loop_;
   for (const auto& worker : *state_.workers) {
-    worker->snapshotMetrics([control, pending](metrics::WorkerMetrics copy) {
-      control->post([pending, copy = std::move(copy)] {
-        pending->merged.merge(copy);
-        if (--pending->remaining == 0) pending->done(pending->merged);
+    worker->snapshotMetrics([control, pending, sum](MetricsSnapshot copy) {
+      control->post([pending, sum, copy = std::move(copy)]() mutable {
+        pending->copies.push_back(std::move(copy));
+        if (--pending->remaining == 0) sum();
       });
     });
   }
 }
 
 void ProxyAdmin::collectMetrics(std::function<void(std::string text)> done) {
-  gather([this, done = std::move(done)](const metrics::WorkerMetrics& merged) {
+  // Scrapes that arrive while one is being gathered share its rendering:
+  // many scrapers cost one round trip through the workers, not one each.
+  scrape_waiters_.push_back(std::move(done));
+  if (scrape_waiters_.size() > 1) return;
+  gather([this](const metrics::WorkerMetrics& merged) {
     *last_ = merged;
-    done(metrics::renderMetrics(*state_.runtime, *state_.monitor, merged, *state_.reloads));
+    const std::string text =
+        metrics::renderMetrics(*state_.runtime, *state_.monitor, merged, *state_.reloads,
+                               state_.connection_limit);
+    std::vector<std::function<void(std::string)>> waiters = std::move(scrape_waiters_);
+    scrape_waiters_.clear();
+    for (auto& waiter : waiters) waiter(text);
   });
 }
 

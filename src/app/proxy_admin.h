@@ -17,6 +17,7 @@
 #include "health/monitor.h"
 #include "metrics/exposition.h"
 #include "metrics/worker_metrics.h"
+#include "net/connection_limit.h"
 #include "net/event_loop.h"
 
 namespace fulcrum::app {
@@ -28,6 +29,7 @@ struct ProxyState {
   const bool* draining = nullptr;
   const metrics::ReloadStats* reloads = nullptr;
   std::vector<std::string> listener_addresses;  // as bound, by listener index
+  const net::ConnectionLimit* connection_limit = nullptr;  // global.max_connections
 };
 
 class ProxyAdmin final : public admin::Backend {
@@ -44,7 +46,8 @@ class ProxyAdmin final : public admin::Backend {
                 std::vector<std::string> listener_addresses);
 
  private:
-  // Sums every worker's copy, then calls `done` on the control loop.
+  // Sums every worker's copy in the shape of the running generation, then
+  // calls `done` on the control loop.
   void gather(std::function<void(const metrics::WorkerMetrics&)> done);
 
   net::EventLoop& loop_;
@@ -53,6 +56,8 @@ class ProxyAdmin final : public admin::Backend {
   // The last gathered counters, for /status (refreshed as it is asked for).
   std::shared_ptr<metrics::WorkerMetrics> last_;
   bool refreshing_ = false;
+  // Scrapes waiting for the rendering in progress.
+  std::vector<std::function<void(std::string)>> scrape_waiters_;
 };
 
 }  // namespace fulcrum::app

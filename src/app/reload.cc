@@ -3,6 +3,7 @@
 // it (the config, the Runtime, every new listening socket) is ready.
 #include <thread>
 
+#include "app/counter_carry.h"
 #include "app/server.h"
 #include "config/loader.h"
 #include "config/validate.h"
@@ -20,22 +21,12 @@ bool Server::planListeners(const Runtime& next, std::vector<std::vector<Listener
                            std::vector<std::string>& addresses) {
   per_worker.clear();
   per_worker.resize(worker_count_);
-  const auto& running = runtime_->listeners();
-  std::vector<bool> taken(running.size(), false);
-  for (const ListenerRuntime& listener : next.listeners()) {
-    // The same listener (name and configured address) keeps its sockets:
-    // not one connection is refused across the reload. A renamed one keeps
-    // them too when its address names a fixed port (port 0 means a new,
-    // kernel-chosen port for every listener written so).
-    int previous = -1;
-    for (size_t j = 0; j < running.size() && previous < 0; ++j)
-      if (running[j].name == listener.name && running[j].address == listener.address &&
-          !taken[j])
-        previous = static_cast<int>(j);
-    for (size_t j = 0; j < running.size() && previous < 0; ++j)
-      if (listener.address.port() != 0 && running[j].address == listener.address && !taken[j])
-        previous = static_cast<int>(j);
-    if (previous >= 0) taken[static_cast<size_t>(previous)] = true;
+  // The same listener keeps its sockets: not one connection is refused
+  // across the reload (counter_carry.h says which listener is "the same").
+  const std::vector<int> previous_of = matchListeners(*runtime_, next);
+  for (size_t i = 0; i < next.listeners().size(); ++i) {
+    const ListenerRuntime& listener = next.listeners()[i];
+    const int previous = previous_of[i];
     if (previous >= 0) {
       for (auto& plan : per_worker) plan.push_back(ListenerPlan{previous, {}});
       addresses.push_back(listener_addresses_[static_cast<size_t>(previous)]);
@@ -107,18 +98,24 @@ void Server::reload() {
           worker->applyHostSets(runtime_, upstream_index, primaries, backups, update);
       });
   monitor->inheritFrom(*monitor_);
+  // Workers start the generation with the carried-over health state, in
+  // the same task: a checked server that was up never looks down.
+  std::vector<UpstreamHosts> hosts(next->upstreams().size());
+  for (size_t u = 0; u < hosts.size(); ++u)
+    monitor->upstream(u).buildHostSets(hosts[u].primaries, hosts[u].backups);
   // From here on nothing can fail: switch.
   std::shared_ptr<const Runtime> previous = std::move(runtime_);
   runtime_ = next;
   listener_addresses_ = addresses;
   for (unsigned w = 0; w < workers_.size(); ++w)
-    workers_[w]->applyGeneration(runtime_, std::move(plans[w]));
+    workers_[w]->applyGeneration(runtime_, std::move(plans[w]), hosts);
   monitor_ = std::move(monitor);  // the old one's probes and timers stop here
   monitor_->start();
-  // After the generation, on the same queues: workers pick from the
-  // carried-over health state at once.
+  // Numbered publications, as after any change (the workers have these
+  // sets already).
   monitor_->publishAll();
   admin_backend_->retarget(runtime_, monitor_.get(), listener_addresses_);
+  updateConnectionLimit(runtime_->config());
   ++reloads_.succeeded;
   reloads_.last_successful = true;
   log::info("configuration reloaded: %zu listener(s), %zu upstream(s)",

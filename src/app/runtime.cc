@@ -22,6 +22,8 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     built.connect_timeout = spec.connect_timeout;
     built.response_timeout = spec.response_timeout;
     built.keepalive_max_idle = spec.keepalive_max_idle;
+    built.response_head_limit = spec.response_head_limit;
+    built.max_interim_responses = spec.max_interim_responses;
     built.keepalive_idle_timeout = spec.keepalive_idle_timeout;
     built.hash_key = spec.hash_key;
     built.retries = spec.retries;
@@ -75,6 +77,11 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     listener.upstream = runtime->findUpstream(spec.upstream);
     listener.client_header_timeout = spec.client_header_timeout;
     listener.client_idle_timeout = spec.client_idle_timeout;
+    listener.client_body_timeout = spec.client_body_timeout;
+    listener.client_body_total_timeout = spec.client_body_total_timeout;
+    listener.client_send_timeout = spec.client_send_timeout;
+    listener.upstream_send_timeout = spec.upstream_send_timeout;
+    listener.request_timeout = spec.request_timeout;
     listener.limits.max_request_line = spec.limits.request_line;
     listener.limits.max_head_bytes = spec.limits.headers;
     listener.limits.max_fields = spec.limits.header_count;

@@ -29,6 +29,11 @@ struct ListenerRuntime {
   uint64_t max_body = 0;  // 0 = no limit
   std::chrono::milliseconds client_header_timeout{0};
   std::chrono::milliseconds client_idle_timeout{0};
+  std::chrono::milliseconds client_body_timeout{0};
+  std::chrono::milliseconds client_body_total_timeout{0};  // 0 = none
+  std::chrono::milliseconds client_send_timeout{0};
+  std::chrono::milliseconds upstream_send_timeout{0};
+  std::chrono::milliseconds request_timeout{0};  // 0 = none
 };
 
 class Runtime {

@@ -19,6 +19,7 @@
 #include "app/proxy_admin.h"
 #include "health/monitor.h"
 #include "metrics/exposition.h"
+#include "net/connection_limit.h"
 #include "net/event_loop.h"
 #include "net/timer.h"
 
@@ -42,6 +43,10 @@ class Server {
   int run();
 
  private:
+  // Raises the open files limit and sets up global.max_connections.
+  void startLimits();
+  // After a reload: the limit for the new configuration (server_limits.cc).
+  void updateConnectionLimit(const config::Config& config);
   bool bindAll(std::vector<std::vector<net::ListenSocket>>& per_worker);
   bool startAdmin();
   void startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker);
@@ -63,6 +68,8 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   // Health checks and outlier decisions; publishes HostSets to the workers.
   std::unique_ptr<health::HealthMonitor> monitor_;
+  // global.max_connections, shared by the workers; made by run().
+  std::unique_ptr<net::ConnectionLimit> connection_limit_;
   metrics::ReloadStats reloads_;
   std::vector<std::string> listener_addresses_;  // as bound, by listener index
   std::unique_ptr<ProxyAdmin> admin_backend_;

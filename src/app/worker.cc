@@ -6,20 +6,25 @@
 
 #include <cerrno>
 
+#include "app/counter_carry.h"
 #include "core/errno_text.h"
+#include "core/local_errors.h"
 #include "core/log.h"
+#include "core/rate_limited_log.h"
 
 namespace fulcrum::app {
 
 Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
                std::vector<net::ListenSocket> sockets, DrainEvents drain_events,
-               ReportAttempt report)
+               ReportAttempt report, net::ConnectionLimit* limit)
     : id_(id),
       sockets_(std::move(sockets)),
       drain_events_(std::move(drain_events)),
       report_(std::move(report)),
+      limit_(limit),
       loop_(std::make_unique<net::EventLoop>()) {
   generation_ = buildGeneration(std::move(runtime));
+  if (limit_ != nullptr) limit_->join(*this);
 }
 
 std::shared_ptr<Worker::Generation> Worker::buildGeneration(
@@ -29,9 +34,7 @@ std::shared_ptr<Worker::Generation> Worker::buildGeneration(
   const Runtime* identity = generation->runtime.get();
   const auto& upstreams = generation->runtime->upstreams();
   metrics::WorkerMetrics& counters = generation->metrics;
-  counters.upstreams.resize(upstreams.size());
-  counters.listeners.resize(generation->runtime->listeners().size());
-  for (auto& listener : counters.listeners) listener.requests.resize(upstreams.size() + 1);
+  counters = countersShapedFor(*generation->runtime);
   for (size_t index = 0; index < upstreams.size(); ++index) {
     const upstream::Upstream& upstream = upstreams[index];
     const bool outliers = generation->runtime->config().upstreams[index].outlier.enabled;
@@ -47,7 +50,6 @@ std::shared_ptr<Worker::Generation> Worker::buildGeneration(
     auto pool = std::make_unique<upstream::ConnPool>(
         *loop_, upstream.servers.size(), upstream.keepalive_max_idle,
         upstream.keepalive_idle_timeout, upstream.breaker.get());
-    counters.upstreams[index].servers.resize(upstream.servers.size());
     auto waiters = std::make_shared<health::ConnectionWaitQueue>();
     waiters->attach(*loop_, upstream.breaker.get());
     auto budget = std::make_unique<http::RetryBudget>(upstream.retries.budget_percent,
@@ -64,48 +66,29 @@ std::shared_ptr<Worker::Generation> Worker::buildGeneration(
   return generation;
 }
 
+metrics::WorkerMetrics Worker::copyCounters(const Generation& generation) {
+  metrics::WorkerMetrics copy = generation.metrics;
+  for (size_t u = 0; u < copy.upstreams.size(); ++u) {
+    upstream::UpstreamPicker& picker = *generation.pickers[u];
+    copy.upstreams[u].picks_without_key += picker.picksWithoutKey();
+    for (size_t s = 0; s < copy.upstreams[u].servers.size(); ++s)
+      copy.upstreams[u].servers[s].active = picker.load().active(static_cast<uint32_t>(s));
+  }
+  return copy;
+}
+
 void Worker::carryCounters(Generation& before, Generation& after,
                            const std::vector<ListenerPlan>& plan) {
   // Totals go on across a reload: Prometheus counters do not reset.
+  std::vector<int> listener_from;
+  for (const ListenerPlan& entry : plan) listener_from.push_back(entry.previous);
   metrics::WorkerMetrics& now = after.metrics;
-  const metrics::WorkerMetrics& old = before.metrics;
-  const Runtime& old_runtime = *before.runtime;
-  const Runtime& new_runtime = *after.runtime;
-  for (size_t i = 0; i < plan.size(); ++i) {
-    const int j = plan[i].previous;
-    if (j < 0) continue;
-    now.listeners[i].connections_total = old.listeners[static_cast<size_t>(j)].connections_total;
-  }
-  for (size_t u = 0; u < new_runtime.upstreams().size(); ++u) {
-    const upstream::Upstream& upstream = new_runtime.upstreams()[u];
-    for (size_t o = 0; o < old_runtime.upstreams().size(); ++o) {
-      const upstream::Upstream& previous = old_runtime.upstreams()[o];
-      if (previous.name != upstream.name) continue;
-      metrics::UpstreamCounters& to = now.upstreams[u];
-      const metrics::UpstreamCounters& from = old.upstreams[o];
-      to.bytes_sent = from.bytes_sent;
-      to.bytes_received = from.bytes_received;
-      to.retries = from.retries;
-      to.retries_refused = from.retries_refused;
-      for (const upstream::Server& server : upstream.servers)
-        for (const upstream::Server& was : previous.servers)
-          if (was.address == server.address) {
-            metrics::ServerCounters& counts = to.servers[server.index];
-            const metrics::ServerCounters& had = from.servers[was.index];
-            counts.responses = had.responses;
-            counts.response_time = had.response_time;
-            counts.connect_failures = had.connect_failures;
-          }
-      // Requests by listener and this upstream.
-      for (size_t i = 0; i < plan.size(); ++i) {
-        const int j = plan[i].previous;
-        if (j >= 0) now.listeners[i].requests[u + 1] = old.listeners[static_cast<size_t>(j)].requests[o + 1];
-      }
-    }
-  }
-  for (size_t i = 0; i < plan.size(); ++i)
-    if (plan[i].previous >= 0)
-      now.listeners[i].requests[0] = old.listeners[static_cast<size_t>(plan[i].previous)].requests[0];
+  app::carryCounters(*before.runtime, copyCounters(before), *after.runtime, listener_from, now);
+  // In-flight counts are not carried: they are recounted below from the
+  // connections and requests that really are open.
+  for (auto& listener : now.listeners) listener.connections_active = 0;
+  for (auto& upstream : now.upstreams)
+    for (auto& server : upstream.servers) server.active = 0;
   // Open connections of kept listeners count (and end) in the new
   // generation; those of removed listeners are no longer counted (the
   // generation that counted them may go before they end).
@@ -123,12 +106,14 @@ void Worker::carryCounters(Generation& before, Generation& after,
 }
 
 void Worker::applyGeneration(std::shared_ptr<const Runtime> runtime,
-                             std::vector<ListenerPlan> listeners) {
+                             std::vector<ListenerPlan> listeners, std::vector<UpstreamHosts> hosts) {
   // The plan's sockets move into the task (a shared_ptr keeps it copyable).
   auto plan = std::make_shared<std::vector<ListenerPlan>>(std::move(listeners));
-  loop_->post([this, runtime = std::move(runtime), plan] {
+  loop_->post([this, runtime = std::move(runtime), plan, hosts = std::move(hosts)] {
     if (draining_) return;  // listeners are closed; nothing new starts
     std::shared_ptr<Generation> next = buildGeneration(runtime);
+    for (size_t u = 0; u < hosts.size() && u < next->pickers.size(); ++u)
+      next->pickers[u]->rebuild(hosts[u].primaries, hosts[u].backups);
     // Idle kept-alive connections to servers that did not change move over.
     const Runtime& before = *generation_->runtime;
     for (size_t u = 0; u < runtime->upstreams().size(); ++u) {
@@ -168,6 +153,7 @@ void Worker::applyGeneration(std::shared_ptr<const Runtime> runtime,
 }
 
 Worker::~Worker() {
+  if (limit_ != nullptr) limit_->leave(*this);
   join();
 }
 
@@ -208,16 +194,9 @@ void Worker::applyHostSets(const std::shared_ptr<const Runtime>& runtime, size_t
   });
 }
 
-void Worker::snapshotMetrics(std::function<void(metrics::WorkerMetrics)> deliver) {
+void Worker::snapshotMetrics(std::function<void(MetricsSnapshot)> deliver) {
   loop_->post([this, deliver = std::move(deliver)] {
-    metrics::WorkerMetrics copy = generation_->metrics;
-    for (size_t u = 0; u < copy.upstreams.size(); ++u) {
-      upstream::UpstreamPicker& picker = *generation_->pickers[u];
-      copy.upstreams[u].picks_without_key = picker.picksWithoutKey();
-      for (size_t s = 0; s < copy.upstreams[u].servers.size(); ++s)
-        copy.upstreams[u].servers[s].active = picker.load().active(static_cast<uint32_t>(s));
-    }
-    deliver(std::move(copy));
+    deliver(MetricsSnapshot{generation_->runtime, copyCounters(*generation_)});
   });
 }
 
@@ -227,6 +206,7 @@ void Worker::run() {
   // Connections still open when the loop is told to stop are closed here,
   // on the thread that owns them.
   for (auto& entry : sessions_) entry.second.session->abandon();
+  if (limit_ != nullptr) limit_->remove(sessions_.size());
   sessions_.clear();
   active_.store(0, std::memory_order_relaxed);
   closeListeners();
@@ -242,9 +222,10 @@ std::unique_ptr<Worker::Listener> Worker::makeListener(size_t index, int fd) {
   listener->handle = evconnlistener_new(loop_->base(), &Worker::onAccept, listener.get(),
                                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
   evconnlistener_set_error_cb(listener->handle, &Worker::onAcceptError);
+  if (limit_paused_) evconnlistener_disable(listener->handle);
   Listener* raw = listener.get();
   listener->resume_timer = std::make_unique<net::Timer>(*loop_, [raw] {
-    if (raw->handle != nullptr) evconnlistener_enable(raw->handle);
+    if (raw->handle != nullptr && !raw->worker->limit_paused_) evconnlistener_enable(raw->handle);
   });
   return listener;
 }
@@ -276,7 +257,18 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, in
   ++counts.connections_total;
   ++counts.connections_active;
   self->active_.store(self->sessions_.size(), std::memory_order_relaxed);
+  // Counted before start(), which may end the session at once.
+  bool full = false;
+  if (net::ConnectionLimit* limit = self->limit_) {
+    if (listener->waiting > 0) {
+      --listener->waiting;
+      limit->addLimited(self->generation_->runtime->listeners()[listener->index].name, 1);
+    }
+    full = limit->add();
+  }
   raw->start();
+  // Before the next accept() of this burst: libevent checks after each one.
+  if (full) self->pauseAccepting();
 }
 
 std::unique_ptr<net::Session> Worker::makeSession(const Listener& listener, int fd,
@@ -330,9 +322,11 @@ bool Worker::refresh(http::HttpSessionParams& params) {
 void Worker::onAcceptError(evconnlistener* handle, void* arg) {
   auto* listener = static_cast<Listener*>(arg);
   int error = EVUTIL_SOCKET_ERROR();
+  countLocalError(LocalSite::Accept, error);
   const auto& spec = listener->worker->generation_->runtime->listeners()[listener->index];
-  log::error("listener %s: accept failed: %s; pausing accepts for 100ms", spec.name.c_str(),
-             errnoText(error).c_str());
+  static log::Limited limited;
+  limited.error("listener %s: accept failed: %s; pausing accepts for 100ms", spec.name.c_str(),
+                errnoText(error).c_str());
   // Out of file descriptors would otherwise spin the loop on the same error.
   evconnlistener_disable(handle);
   listener->resume_timer->arm(std::chrono::milliseconds(100));
@@ -345,6 +339,7 @@ void Worker::sessionDone(net::Session& session) {
   loop_->deferDelete(std::move(found->second.session));
   sessions_.erase(found);
   active_.store(sessions_.size(), std::memory_order_relaxed);
+  if (limit_ != nullptr) limit_->remove();
   maybeDrained();
 }
 

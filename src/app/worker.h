@@ -24,6 +24,7 @@
 #include "metrics/worker_metrics.h"
 #include "http/session.h"
 #include "l4/tcp_session.h"
+#include "net/connection_limit.h"
 #include "net/event_loop.h"
 #include "net/listen_socket.h"
 #include "net/timer.h"
@@ -46,6 +47,19 @@ struct ListenerPlan {
   net::ListenSocket socket;
 };
 
+// One worker's counters, in the shape of the generation they were counted
+// under (a scrape may meet workers that have not switched yet).
+struct MetricsSnapshot {
+  std::shared_ptr<const Runtime> runtime;
+  metrics::WorkerMetrics counts;
+};
+
+// The servers of one upstream to pick from.
+struct UpstreamHosts {
+  upstream::HostSet primaries;
+  upstream::HostSet backups;
+};
+
 struct DrainEvents {
   // The worker's listening sockets are closed; `open` connections remain.
   std::function<void(size_t open)> listeners_closed;
@@ -53,12 +67,16 @@ struct DrainEvents {
   std::function<void()> drained;
 };
 
-class Worker final : private http::GenerationSource {
+class Worker final : private http::GenerationSource, private net::ConnectionLimit::Member {
  public:
   // `sockets[i]` is this worker's socket for runtime->listeners()[i].
   // `report` is empty when no upstream has outlier_detection.
+  // `limit` (global.max_connections), shared by every worker, outlives
+  // them; null = no limit. At the limit this worker stops accepting (new
+  // connections wait in the listen backlog) until a close makes room.
   Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
-         std::vector<net::ListenSocket> sockets, DrainEvents drain_events, ReportAttempt report);
+         std::vector<net::ListenSocket> sockets, DrainEvents drain_events, ReportAttempt report,
+         net::ConnectionLimit* limit = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -73,12 +91,17 @@ class Worker final : private http::GenerationSource {
   // connections and new requests use it, open ones finish on theirs.
   // `listeners[i]` is the plan for runtime->listeners()[i]; listeners of
   // the running generation left out stop accepting. Control thread.
-  void applyGeneration(std::shared_ptr<const Runtime> runtime, std::vector<ListenerPlan> listeners);
+  // `hosts[u]` are upstream u's servers to pick from at once (the health
+  // state carried over): applied in the same task, so no request ever sees
+  // the new generation without them.
+  void applyGeneration(std::shared_ptr<const Runtime> runtime, std::vector<ListenerPlan> listeners,
+                       std::vector<UpstreamHosts> hosts);
+  // Copies this worker's counters on its own thread and hands the copy,
+  // tagged with its generation, to `deliver` there (which must only post).
+  // Control thread.
+  void snapshotMetrics(std::function<void(MetricsSnapshot)> deliver);
   // New servers to pick from for one upstream of `runtime` (ignored when the
   // worker has moved on to another generation). Control thread.
-  // Copies this worker's counters on its own thread and hands the copy to
-  // `deliver` there (which must only post). Control thread.
-  void snapshotMetrics(std::function<void(metrics::WorkerMetrics)> deliver);
   // `update` numbers the health monitor's publications (for the debug log).
   void applyHostSets(const std::shared_ptr<const Runtime>& runtime, size_t upstream_index,
                      upstream::HostSet primaries, upstream::HostSet backups, uint64_t update);
@@ -103,9 +126,15 @@ class Worker final : private http::GenerationSource {
     size_t index = 0;  // into runtime->listeners()
     evconnlistener* handle = nullptr;
     std::unique_ptr<net::Timer> resume_timer;  // after accept errors (EMFILE)
+    // Connections found in the listen backlog when accepting resumed after
+    // the connection limit, not accepted yet: the next ones accepted count
+    // as limited (the backlog is first in, first out).
+    uint64_t waiting = 0;
   };
 
   std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const Runtime> runtime);
+  // The generation's counters with what the pickers count themselves.
+  static metrics::WorkerMetrics copyCounters(const Generation& generation);
   void carryCounters(Generation& before, Generation& after, const std::vector<ListenerPlan>& plan);
   void fillHttpParams(http::HttpSessionParams& params, size_t listener_index);
   // http::GenerationSource
@@ -122,11 +151,17 @@ class Worker final : private http::GenerationSource {
   std::unique_ptr<net::Session> makeSession(const Listener& listener, int fd,
                                             const SocketAddress& client);
   void maybeDrained();
+  // net::ConnectionLimit::Member: any thread; posts applyLimit().
+  void limitChanged() override;
+  void applyLimit();
+  void pauseAccepting();
+  void resumeAccepting();
 
   unsigned id_;
   std::vector<net::ListenSocket> sockets_;
   DrainEvents drain_events_;
   ReportAttempt report_;
+  net::ConnectionLimit* limit_ = nullptr;
   std::thread thread_;
   std::atomic<size_t> active_{0};
 
@@ -145,6 +180,7 @@ class Worker final : private http::GenerationSource {
   std::unordered_map<net::Session*, SessionEntry> sessions_;
   bool draining_ = false;
   bool drained_reported_ = false;
+  bool limit_paused_ = false;  // listeners disabled by the connection limit
 };
 
 }  // namespace fulcrum::app

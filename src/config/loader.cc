@@ -45,7 +45,8 @@ class Parser : public YamlReader {
  private:
   void parseGlobal(const YAML::Node& node, const std::string& path, GlobalConfig& out) {
     if (!expectMap(node, path)) return;
-    forEachKey(node, path, {{"workers"}, {"admin"}, {"log"}, {"drain_timeout"}},
+    forEachKey(node, path,
+               {{"workers"}, {"admin"}, {"log"}, {"drain_timeout"}, {"max_connections"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
                  if (key == "workers") {
                    if (value.IsScalar() && value.Scalar() == "auto") {
@@ -59,17 +60,23 @@ class Parser : public YamlReader {
                    parseLog(value, key_path, out.log);
                  } else if (key == "drain_timeout") {
                    if (auto d = duration(value, key_path)) out.drain_timeout = *d;
+                 } else if (key == "max_connections") {
+                   if (auto n = integer(value, key_path, 1, 10000000)) out.max_connections = *n;
                  }
                });
   }
 
   void parseAdmin(const YAML::Node& node, const std::string& path, AdminConfig& out) {
     if (!expectMap(node, path)) return;
-    forEachKey(node, path, {{"listen"}, {"token"}},
+    forEachKey(node, path, {{"listen"}, {"token"}, {"max_connections"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
                  if (key == "listen") {
                    out.listen_mark = markOf(value);
                    address(value, key_path, out.listen_text, out.listen);
+                   return;
+                 }
+                 if (key == "max_connections") {
+                   if (auto n = integer(value, key_path, 1, 10000)) out.max_connections = *n;
                    return;
                  }
                  auto token = scalar(value, key_path);
@@ -146,7 +153,8 @@ class Parser : public YamlReader {
                 {"circuit_breaker"},
                 {"retries"},
                 {"slow_start"},
-                {"keepalive"}},
+                {"keepalive"},
+                {"limits"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
                  if (key == "balance") {
                    upstream.balance_mark = markOf(value);
@@ -183,6 +191,17 @@ class Parser : public YamlReader {
                      else
                        upstream.slow_start = *d;
                    }
+                 } else if (key == "limits") {
+                   if (!expectMap(value, key_path)) return;
+                   forEachKey(value, key_path, {{"headers"}, {"interim_responses"}},
+                              [&](const std::string& k, const YAML::Node& v, const std::string& p) {
+                                if (k == "headers") {
+                                  if (auto n = size(v, p, 256, 1024 * 1024))
+                                    upstream.response_head_limit = *n;
+                                } else if (auto n = integer(v, p, 0, 100)) {
+                                  upstream.max_interim_responses = *n;
+                                }
+                              });
                  } else if (key == "keepalive") {
                    if (!expectMap(value, key_path)) return;
                    forEachKey(value, key_path, {{"max_idle"}, {"idle_timeout"}},

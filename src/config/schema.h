@@ -38,6 +38,7 @@ struct AdminConfig {
   SocketAddress listen;  // resolved by the loader
   Mark listen_mark;
   std::string token;  // empty: /api needs no Authorization
+  unsigned max_connections = 64;  // open admin connections; accepting pauses at the cap
 };
 
 struct GlobalConfig {
@@ -45,6 +46,9 @@ struct GlobalConfig {
   AdminConfig admin;
   LogConfig log;
   Duration drain_timeout = 30s;
+  // Client connections of the whole process; 0 = derived from the open
+  // files limit at startup (app/fd_budget.h).
+  unsigned max_connections = 0;
 };
 
 struct ServerConfig {
@@ -167,6 +171,9 @@ struct UpstreamConfig {
   CircuitBreakerConfig circuit_breaker;
   Duration slow_start{0};  // 0 = off
   Mark slow_start_mark;
+  // HTTP: what a server may send before its final response head.
+  uint64_t response_head_limit = 64 * 1024;
+  unsigned max_interim_responses = 8;  // 1xx heads per request
 };
 
 // One entry of an HTTP listener's routes: first match wins.
@@ -196,7 +203,16 @@ struct ListenerConfig {
   std::vector<RouteConfig> routes;       // http only
   Duration idle_timeout = 1h;            // tcp connections and upgraded http tunnels
   Duration client_header_timeout = 10s;  // http: to receive a whole request head
-  Duration client_idle_timeout = 60s;    // http: keep-alive wait; pause in a request body
+  Duration client_idle_timeout = 60s;    // http: keep-alive wait between requests
+  // http: the longest pause in a request body (nginx client_body_timeout),
+  // and an optional deadline for the whole body (0 = none).
+  Duration client_body_timeout = 60s;
+  Duration client_body_total_timeout{0};
+  // http: the longest a client may take no byte of its response (nginx
+  // send_timeout), and a server no byte of a request (proxy_send_timeout).
+  Duration client_send_timeout = 60s;
+  Duration upstream_send_timeout = 60s;
+  Duration request_timeout{0};  // http: head received to response sent; 0 = none
   HttpLimitsConfig limits;               // http only
   unsigned backlog = 511;
   Mark mark;

@@ -63,6 +63,10 @@ struct ProbeResult {
   // "timed out after 1s while connecting", "status 500 not expected (200-399)",
   // "body lacks \"ok\"", "TLS handshake failed: wrong version number", ...
   std::string why;
+  // The probe could not run for want of fulcrum's own resources (out of
+  // descriptors, ...: core/local_errors.h): neither a pass nor a failure,
+  // it says nothing about the server. `why` says what ran out.
+  bool local = false;
 };
 
 // A probe in flight; destroying it cancels the probe (see above).

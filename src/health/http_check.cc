@@ -190,7 +190,7 @@ std::optional<ProbeResult> HttpResponseJudge::feedHead(std::string_view bytes) {
   for (;;) {
     http::ResponseHead head;
     http::ParseError error;
-    http::ParseResult parsed = http::parseResponse(head_, limits_, head_request_, head, error);
+    http::ParseResult parsed = scanner_.parseResponse(head_, limits_, head_request_, head, error);
     if (parsed == http::ParseResult::Incomplete) return std::nullopt;
     if (parsed == http::ParseResult::Error)
       return verdict(false, std::string("malformed response: ") + error.reason);

@@ -34,6 +34,7 @@
 #include "core/socket_address.h"
 #include "health/checker.h"
 #include "http/chunked.h"
+#include "http/head_scanner.h"
 #include "http/parser.h"
 #include "net/event_loop.h"
 
@@ -76,6 +77,7 @@ class HttpResponseJudge {
   http::Limits limits_;
   State state_ = State::Head;
   std::string head_;  // bytes of the head so far (and what followed it)
+  http::HeadScanner scanner_;  // reads head_; starts over by itself after each head (1xx)
   http::Framing framing_ = http::Framing::None;
   uint64_t body_left_ = 0;  // Content-Length bytes still to come
   std::optional<http::ChunkedScanner> chunked_;

@@ -7,6 +7,7 @@
 
 #include "config/units.h"
 #include "core/errno_text.h"
+#include "core/local_errors.h"
 
 namespace fulcrum::health {
 namespace {
@@ -60,6 +61,9 @@ void ConnectProbe::begin(const SocketAddress& address) {
       onConnected(result.fd);
     } else if (result.timed_out) {
       onDeadline();
+    } else if (result.local) {
+      countLocalError(LocalSite::HealthCheck, result.error_number);
+      finish(false, "not run: " + result.error + " (local)", /*local=*/true);
     } else if (result.error == errnoText(ECONNREFUSED)) {
       // ConnectResult carries only the text; this is the common case, and
       // the one the logs should say plainly.
@@ -88,7 +92,7 @@ void ConnectProbe::onDeadline() {
   finish(false, "timed out after " + config::formatDuration(timeout_) + " " + phase_);
 }
 
-void ConnectProbe::finish(bool passed, std::string why) {
+void ConnectProbe::finish(bool passed, std::string why, bool local) {
   if (!done_) return;
   releaseIo();
   deadline_->cancel();
@@ -100,7 +104,7 @@ void ConnectProbe::finish(bool passed, std::string why) {
   Checker::Done done = std::move(done_);
   done_ = nullptr;
   // Last act: `done` may destroy this probe.
-  done(ProbeResult{passed, std::move(why)});
+  done(ProbeResult{passed, std::move(why), local});
 }
 
 std::unique_ptr<Checker> makeTcpChecker(net::EventLoop& loop, const CheckSpec& spec) {

@@ -3,6 +3,8 @@
 // tcp: pass = a TCP connect to the probed address succeeded within the
 // timeout; the socket is closed at once. Failures: "connect refused",
 // "connect failed: <errno text>", "timed out after 1s while connecting".
+// A connect that fails for want of our own resources (EMFILE, ...) ends the
+// probe as local (ProbeResult::local), counted as a local error.
 //
 // ConnectProbe is the tcp probe and the base of the http and tls probes:
 // it owns the deadline timer (armed for the whole probe) and the connect;
@@ -58,7 +60,8 @@ class ConnectProbe : public Probe {
   // What a timeout says the probe was doing: "while connecting" at first.
   void setPhase(const char* phase) { phase_ = phase; }
   // Ends the probe (once; later calls do nothing). See the lifetime rules.
-  void finish(bool passed, std::string why);
+  // `local`: see ProbeResult::local.
+  void finish(bool passed, std::string why, bool local = false);
 
  private:
   void onDeadline();

@@ -2,6 +2,7 @@
 
 #include "config/units.h"
 #include "core/log.h"
+#include "core/rate_limited_log.h"
 
 namespace fulcrum::health {
 namespace {
@@ -122,6 +123,17 @@ void UpstreamHealth::startProbe(uint32_t index) {
 
 void UpstreamHealth::onProbeResult(uint32_t index, const ProbeResult& result) {
   ServerState& state = servers_[index];
+  if (result.local) {
+    // Out of our own descriptors (or memory, ports): no verdict on the
+    // server. Rise/fall and the pass/fail counts stay as they are; the next
+    // probe comes one interval later, as it would have.
+    if (state.last_check != kNotChecked) state.last_check = result.why;
+    state.timer->arm(state.schedule->baseInterval());
+    static log::Limited limited;
+    limited.warn("upstream %s: server %s: health check %s", upstream_.name.c_str(), label(index),
+                 result.why.c_str());
+    return;
+  }
   const bool first = state.last_check == kNotChecked;
   state.last_check = result.passed ? "passed" : result.why;
   ++(result.passed ? state.checks_passed : state.checks_failed);

@@ -2,6 +2,7 @@
 
 #include <event2/buffer.h>
 
+#include "core/local_errors.h"
 #include "http/head_writer.h"
 
 namespace fulcrum::http {
@@ -19,7 +20,17 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
                    [this] { retry_same_server_ ? reconnectSameServer() : connectNext(); }),
       connector_(*context.loop),
       response_timer_(*context.loop, [this] { onResponseTimeout(); }),
-      body_timer_(*context.loop, [this] { onBodyTimeout(); }),
+      body_timer_(*context.loop,
+                  [this] {
+                    onBodyTimeout("the client sent no request body bytes for " +
+                                  std::to_string(context_.client_body_timeout.count()) + "ms");
+                  }),
+      body_deadline_timer_(*context.loop,
+                           [this] {
+                             onBodyTimeout(
+                                 "the client did not send its whole request body within " +
+                                 std::to_string(context_.client_body_total_timeout.count()) + "ms");
+                           }),
       admission_(*context.loop, context.picker->upstream(), context.waiters,
                  [this] { connectNext(); }, [this](const std::string& why) { fail(503, why); }),
       request_body_(request.framing, request.content_length, *context.limits, request.max_body) {
@@ -56,7 +67,12 @@ void Exchange::start() {
     fail(request_body_.overLimit() ? 413 : 400, request_body_.error());
     return;
   }
-  if (!request_body_.done()) body_timer_.arm(context_.client_body_timeout);
+  if (!request_body_.done()) {
+    body_timer_.arm(context_.client_body_timeout);
+    // A trickle of bytes keeps the pause timer at bay; this one it cannot.
+    if (context_.client_body_total_timeout.count() > 0)
+      body_deadline_timer_.arm(context_.client_body_total_timeout);
+  }
   if (auto refused = admission_.admitRequest()) {
     fail(503, *refused);
     return;
@@ -107,6 +123,20 @@ void Exchange::connectNext() {
 }
 
 void Exchange::onConnect(const net::ConnectResult& result) {
+  if (!result.ok() && result.local) {
+    // Out of descriptors, ports or memory here: not the server's fault, so
+    // nothing counts against it, and no other server is tried (the same
+    // local limit stands in the way of every connect). 503: nothing was sent.
+    countLocalError(LocalSite::Connect, result.error_number);
+    if (!connect_errors_.empty()) connect_errors_ += "; ";
+    connect_errors_ += "local: " + result.error;
+    retry_.attemptEnded(AttemptPhase::NotSent, result.error);
+    if (last_status_ != 0)
+      failUnanswered(last_status_, connect_errors_);
+    else
+      fail(503, connect_errors_);
+    return;
+  }
   if (!result.ok()) {
     reportAttempt(health::AttemptOutcome::ConnectFailure);
 #if FULCRUM_REQUEST_METRICS
@@ -130,11 +160,13 @@ void Exchange::onConnect(const net::ConnectResult& result) {
 
 void Exchange::useConnection(std::unique_ptr<net::Stream> connection) {
   server_ = std::move(connection);
+  response_scanner_.reset();  // a head half read from the last attempt's server is void
   result_.connected = std::chrono::steady_clock::now();
   context_.picker->load().started(result_.server->index);
   counted_ = true;
   server_->setHandler(this);
   server_->setLowWatermark(kHttpMaxBuffered / 2);
+  server_->setSendTimeout(context_.upstream_send_timeout);
   server_->setReading(true);
   // The first attempt's bytes are kept (up to retry_buffer) for a replay; a
   // retry sends what was kept, which is already there.
@@ -190,6 +222,7 @@ void Exchange::pumpRequest() {
   // then the client is not on the clock either).
   bool full = evbuffer_get_length(output) >= kHttpMaxBuffered;
   if (full == context_.client->reading()) context_.client->setReading(!full);
+  if (request_body_.done()) body_deadline_timer_.cancel();
   if (request_body_.done() || full)
     body_timer_.cancel();
   else if (moved > 0 || !body_timer_.armed())
@@ -253,14 +286,25 @@ void Exchange::reconnectSameServer() {
                      [this](const net::ConnectResult& result) { onConnect(result); });
 }
 
-void Exchange::onBodyTimeout() {
+void Exchange::onBodyTimeout(const std::string& why) {
   if (finished_ || request_body_.done()) return;
-  std::string why = "the client sent no request body bytes for " +
-                    std::to_string(context_.client_body_timeout.count()) + "ms";
   if (result_.response_started)
     finish(true, why);
   else
     fail(408, why);
+}
+
+void Exchange::requestTimedOut(std::chrono::milliseconds limit) {
+  if (finished_) return;
+  const std::string why = "the request took longer than " + std::to_string(limit.count()) + "ms";
+  if (result_.response_started)
+    finish(true, why);
+  else if (!request_body_.done())
+    fail(408, why);
+  else if (sent_once_)
+    failUnanswered(504, why);  // it may have been processed: outcome unknown rules apply
+  else
+    fail(504, why);
 }
 
 void Exchange::clientClosed(bool error, const std::string& why) {
@@ -282,6 +326,7 @@ void Exchange::finish(bool error, const std::string& detail) {
   finished_ = true;
   response_timer_.cancel();
   body_timer_.cancel();
+  body_deadline_timer_.cancel();
   connector_.cancel();
   admission_.finished();
   result_.error = error;

@@ -28,6 +28,7 @@
 #include "health/wait_queue.h"
 #include "http/admission.h"
 #include "http/body_forwarder.h"
+#include "http/head_scanner.h"
 #include "http/retry_tracker.h"
 #include "metrics/worker_metrics.h"
 #include "http/parser.h"
@@ -95,7 +96,7 @@ struct ExchangeContext {
   upstream::UpstreamPicker* picker = nullptr;
   upstream::ConnPool* pool = nullptr;
   const Limits* limits = nullptr;
-  // Longest pause in a request body the client is sending (client_idle);
+  // Longest pause in a request body the client is sending (client_body);
   // past it the client gets 408 (or is closed, if the response started).
   std::chrono::milliseconds client_body_timeout{60000};
   health::AttemptSink* reporter = nullptr;          // outlier detection; may be null
@@ -103,6 +104,10 @@ struct ExchangeContext {
   metrics::UpstreamCounters* metrics = nullptr;     // this worker's counters; may be null
   RetryBudget* retry_budget = nullptr;              // this worker's; may be null
   Random* random = nullptr;                         // the worker's, for backoff jitter
+  // The whole request body's deadline (client_body_total; 0 = none), and
+  // the longest a server may take no byte of the request (upstream_send).
+  std::chrono::milliseconds client_body_total_timeout{0};
+  std::chrono::milliseconds upstream_send_timeout{60000};
 };
 
 // Per direction, like the TCP proxy.
@@ -123,6 +128,10 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   // The client connection closes after this response (a drain began): say
   // so in the response head, if it has not gone out yet.
   void closeClientAfter() { request_.client_close = true; }
+  // timeouts.request passed: end now with what the rule allows (408 while
+  // the client still sends its body, 504 before any response byte, else
+  // close the client), never retrying.
+  void requestTimedOut(std::chrono::milliseconds limit);
 
  private:
   void connectNext();
@@ -139,7 +148,7 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   void pumpResponse();
   void readResponseHeads();
   void onResponseTimeout();
-  void onBodyTimeout();
+  void onBodyTimeout(const std::string& why);
   void finish(bool error, const std::string& detail);
   void fail(int status, const std::string& detail);
   void releaseServerConnection(bool reusable);
@@ -171,7 +180,8 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   std::string last_detail_;
   net::Connector connector_;
   net::Timer response_timer_;
-  net::Timer body_timer_;
+  net::Timer body_timer_;           // client_body: a pause in the request body
+  net::Timer body_deadline_timer_;  // client_body_total: the whole request body
   Admission admission_;
   upstream::TriedSet tried_;
   std::unique_ptr<net::Stream> server_;
@@ -180,11 +190,13 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   BodyForwarder request_body_;
   std::unique_ptr<BodyForwarder> response_body_;
   ResponseHead response_head_;
+  HeadScanner response_scanner_;  // reads response_head_; starts over on each connection
   ExchangeResult result_;
   std::string connect_errors_;
   bool finished_ = false;
   bool response_done_ = false;  // the response is through; the request body is not yet
   bool server_paused_ = false;
+  unsigned interim_responses_ = 0;  // 1xx heads received for this request
 };
 
 }  // namespace fulcrum::http

@@ -4,6 +4,8 @@
 // closing or going quiet before it answered.
 #include <event2/buffer.h>
 
+#include <cerrno>
+
 #include "http/exchange.h"
 #include "http/head_writer.h"
 
@@ -11,14 +13,20 @@ namespace fulcrum::http {
 namespace {
 
 // Servers are trusted more than clients, but a broken one must not make us
-// buffer without bound either.
-const Limits kResponseLimits{8 * 1024, 64 * 1024, 256, 1024};
+// buffer without bound either: the head's size is the upstream's
+// limits.headers, its fields at most 256.
+Limits responseLimits(const upstream::Upstream& upstream) {
+  return Limits{8 * 1024, static_cast<size_t>(upstream.response_head_limit), 256, 1024};
+}
 
 }  // namespace
 
 void Exchange::onReadable(net::Stream&) {
   if (finished_) return;
-  response_timer_.arm(currentTimeout());
+  // Until the final response head, per_try_timeout is a deadline that bytes
+  // do not push back (a server trickling 1xx heads or header bytes gains no
+  // time); from the head on, the response timeout is the longest silence.
+  if (response_body_) response_timer_.arm(currentTimeout());
   if (response_body_)
     pumpResponse();
   else
@@ -29,15 +37,18 @@ void Exchange::onReadable(net::Stream&) {
 void Exchange::readResponseHeads() {
   evbuffer* input = server_->input();
   evbuffer* to_client = context_.client->output();
+  const Limits limits = responseLimits(context_.picker->upstream());
   while (!finished_ && !response_body_) {
     size_t available = evbuffer_get_length(input);
     if (available == 0) return;
-    size_t length = std::min(available, kResponseLimits.max_head_bytes);
+    // One byte past the limit lets the parser see that the head is too
+    // large (502 at once) instead of waiting for an end that never comes.
+    size_t length = std::min(available, limits.max_head_bytes + 1);
     auto* data =
         reinterpret_cast<const char*>(evbuffer_pullup(input, static_cast<ssize_t>(length)));
     ParseError error;
-    ParseResult parsed = parseResponse(std::string_view(data, length), kResponseLimits,
-                                       request_.is_head, response_head_, error);
+    ParseResult parsed = response_scanner_.parseResponse(
+        std::string_view(data, length), limits, request_.is_head, response_head_, error);
     if (parsed == ParseResult::Incomplete) return;
     if (parsed == ParseResult::Error) {
       fail(502, std::string("bad response from the server: ") + error.reason);
@@ -63,6 +74,12 @@ void Exchange::readResponseHeads() {
       return;
     }
     if (status < 200) {
+      if (++interim_responses_ > context_.picker->upstream().max_interim_responses) {
+        fail(502, "the server sent more than " +
+                      std::to_string(context_.picker->upstream().max_interim_responses) +
+                      " interim (1xx) responses");
+        return;
+      }
       // 100 goes only to a client that asked for it; other 1xx are passed
       // on, except to HTTP/1.0 clients, which cannot take them.
       if (!request_.http10 && (status != 100 || request_.expect_continue))
@@ -116,7 +133,8 @@ void Exchange::readResponseHeads() {
     evbuffer_drain(input, response_head_.length);
     result_.response_bytes += evbuffer_get_length(to_client) - before;
     response_body_ = std::make_unique<BodyForwarder>(
-        response_head_.framing, response_head_.content_length, kResponseLimits);
+        response_head_.framing, response_head_.content_length, limits);
+    response_timer_.arm(currentTimeout());  // now the silence between body reads
     pumpResponse();
   }
 }
@@ -160,8 +178,17 @@ void Exchange::clientWritable() {
   }
 }
 
-void Exchange::onClosed(net::Stream&, bool error, int) {
+void Exchange::onClosed(net::Stream&, bool error, int code) {
   if (finished_) return;
+  if (error && code == ETIMEDOUT && !response_body_) {
+    // The server took no byte of the request for upstream_send: a failed
+    // attempt like a response timeout (retried only where that is safe).
+    reportAttempt(health::AttemptOutcome::Timeout);
+    attemptFailed(AttemptPhase::Sent, AttemptFailure::Timeout, 504,
+                  "the server took no byte of the request for " +
+                      std::to_string(context_.upstream_send_timeout.count()) + "ms");
+    return;
+  }
   std::string why = error ? "connection to the server failed" : "the server closed the connection";
   if (response_body_) {
     pumpResponse();  // what was read before the close

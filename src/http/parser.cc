@@ -1,6 +1,8 @@
-// One pass over the head's bytes, restarted from the first byte on each
-// call (as picohttpparser does): heads are small, and a restart keeps the
-// parser free of state between reads. Field semantics live in field_rules.
+// One pass over the head's bytes from its first byte (as picohttpparser
+// does), which keeps the parser free of state between reads; HeadScanner
+// (head_scanner.h) decides when a pass is worth making, so a head that
+// arrives in many pieces still costs linear time. Field semantics live in
+// field_rules.
 #include "http/parser.h"
 
 #include <algorithm>
@@ -145,14 +147,41 @@ ParseResult readStatusLine(const Input& in, size_t& pos, ResponseHead& out) {
   return in.lineEnd(pos);
 }
 
+// One field line at `pos`, through its CRLF: name ":" OWS value OWS CRLF.
+// Its first byte is there and is none of CR, LF, SP and HTAB.
+ParseResult readFieldLine(const Input& in, size_t& pos, Field& field) {
+  const unsigned char* d = in.d;
+  const size_t n = in.n;
+  const size_t name = pos;
+  while (pos < n && rules::is(d[pos], rules::kTchar)) ++pos;
+  if (pos >= n) return in.needMore();
+  if (d[pos] != ':') {
+    return in.fail(400, isSpTab(d[pos]) ? "whitespace before colon" : "invalid field name");
+  }
+  if (pos == name) return in.fail(400, "empty field name");
+  const size_t name_end = pos++;
+
+  while (pos < n && isSpTab(d[pos])) ++pos;
+  const size_t value = pos;
+  size_t value_end = pos;
+  while (pos < n && rules::is(d[pos], rules::kFieldValue)) {
+    if (!isSpTab(d[pos])) value_end = pos + 1;
+    ++pos;
+  }
+  if (pos < n && d[pos] != '\r' && d[pos] != '\n') {
+    return in.fail(400, "control character in field value");
+  }
+  if (ParseResult r = in.lineEnd(pos); r != ParseResult::Complete) return r;
+  field = {in.view(name, name_end), in.view(value, value_end)};
+  return ParseResult::Complete;
+}
+
 // Field lines up to and including the empty line that ends the head.
 ParseResult readFields(const Input& in, size_t pos, size_t max_fields, Head& out,
                        FieldFacts& facts) {
-  const unsigned char* d = in.d;
-  const size_t n = in.n;
   for (;;) {
-    if (pos >= n) return in.needMore();
-    const unsigned char first = d[pos];
+    if (pos >= in.n) return in.needMore();
+    const unsigned char first = in.d[pos];
     if (first == '\r' || first == '\n') {
       if (ParseResult r = in.lineEnd(pos); r != ParseResult::Complete) return r;
       out.length = pos;
@@ -160,28 +189,9 @@ ParseResult readFields(const Input& in, size_t pos, size_t max_fields, Head& out
     }
     if (isSpTab(first)) return in.fail(400, "obsolete line folding");
     if (out.fields.size() >= max_fields) return in.fail(431, "too many fields");
-
-    const size_t name = pos;
-    while (pos < n && rules::is(d[pos], rules::kTchar)) ++pos;
-    if (pos >= n) return in.needMore();
-    if (d[pos] != ':') {
-      return in.fail(400, isSpTab(d[pos]) ? "whitespace before colon" : "invalid field name");
-    }
-    if (pos == name) return in.fail(400, "empty field name");
-    const size_t name_end = pos++;
-
-    while (pos < n && isSpTab(d[pos])) ++pos;
-    const size_t value = pos;
-    size_t value_end = pos;
-    while (pos < n && rules::is(d[pos], rules::kFieldValue)) {
-      if (!isSpTab(d[pos])) value_end = pos + 1;
-      ++pos;
-    }
-    if (pos < n && d[pos] != '\r' && d[pos] != '\n') {
-      return in.fail(400, "control character in field value");
-    }
-    if (ParseResult r = in.lineEnd(pos); r != ParseResult::Complete) return r;
-    out.fields.push_back({in.view(name, name_end), in.view(value, value_end)});
+    Field field;
+    if (ParseResult r = readFieldLine(in, pos, field); r != ParseResult::Complete) return r;
+    out.fields.push_back(field);
     rules::noteField(out.fields.back(), facts, out.connection_tokens);
   }
 }
@@ -311,6 +321,22 @@ ParseResult parseResponse(std::string_view data, const Limits& limits, bool requ
     return r;
   }
   return finishResponse(in, facts, request_was_head, out);
+}
+
+ParseResult checkFieldLine(std::string_view line, bool response, ParseError& error) {
+  if (line.empty()) return ParseResult::Incomplete;
+  Limits whole;
+  whole.max_head_bytes = line.size();
+  const Input in = makeInput(line, whole, response, error);
+  size_t pos = 0;
+  if (in.d[0] == '\r' || in.d[0] == '\n') return in.fail(400, "not a field line");
+  if (isSpTab(in.d[0])) return in.fail(400, "obsolete line folding");
+  Field field;
+  const ParseResult result = readFieldLine(in, pos, field);
+  if (result == ParseResult::Complete && pos != line.size()) {
+    return in.fail(400, "bytes after a field line");
+  }
+  return result;
 }
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {

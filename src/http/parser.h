@@ -2,13 +2,16 @@
 // and responses from servers. Pure functions over a byte span: no I/O, no
 // allocation beyond the reusable `fields` vector of the output.
 //
-// The parser is restartable, not incremental: callers pass everything
-// received so far (from the first byte of the head) and get Incomplete until
-// the head's final CRLF CRLF has arrived. Limits are enforced on partial
-// input too, so an endless head is refused as soon as it passes a limit.
-// Every string_view in an output points into `data` and is valid only while
-// those bytes are (except `path` "/" made up for an absolute-form target
-// without a path, which is static).
+// The functions here read a head from its first byte on every call: callers
+// pass everything received so far and get Incomplete until the head's final
+// CRLF CRLF has arrived. Limits are enforced on partial input too, so an
+// endless head is refused as soon as it passes a limit. Calling them on each
+// read would cost time quadratic in the head's size when it comes in small
+// pieces, so connections read heads through HeadScanner (head_scanner.h),
+// which looks at each new byte once and calls them only when the head has
+// ended or something in it is refused. Every string_view in an output
+// points into `data` and is valid only while those bytes are (except `path`
+// "/" made up for an absolute-form target without a path, which is static).
 //
 // What is refused, and with which status (the status a proxy answers):
 //  - 400: bare CR or bare LF line endings, NUL or other control characters
@@ -99,6 +102,12 @@ ParseResult parseRequest(std::string_view data, const Limits& limits, RequestHea
 // close. A response with both Content-Length and Transfer-Encoding is refused.
 ParseResult parseResponse(std::string_view data, const Limits& limits, bool request_was_head,
                           ResponseHead& out, ParseError& error);
+
+// One field line (name ":" value CRLF, through its LF) judged as the parse
+// functions judge it, its meaning aside: Complete, Incomplete without its
+// CRLF, or Error (status 400, or 502 for a `response`). HeadScanner checks
+// each line with it once, when the line ends.
+ParseResult checkFieldLine(std::string_view line, bool response, ParseError& error);
 
 // ASCII case-insensitive equality, for field names and tokens.
 bool equalsIgnoreCase(std::string_view a, std::string_view b);

@@ -4,7 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include "core/log.h"
+#include "core/rate_limited_log.h"
 #include "http/error_response.h"
 #include "http/head_writer.h"
 #include "http/request_key.h"
@@ -75,6 +78,10 @@ HttpSession::HttpSession(HttpSessionParams params, int client_fd, SocketAddress 
       idle_timer_(*params_.loop, [this] {
         // Idle keep-alive connection, or the end of a lingering close.
         if (state_ == State::WaitingHead || state_ == State::Closing) end();
+      }),
+      request_timer_(*params_.loop, [this] {
+        if (state_ == State::Exchanging && exchange_)
+          exchange_->requestTimedOut(params_.listener->request_timeout);
       }) {
   client_ = std::make_unique<net::Stream>(*params_.loop, client_fd);
 }
@@ -90,6 +97,7 @@ HttpSession::~HttpSession() {
 void HttpSession::start() {
   client_->setHandler(this);
   client_->setLowWatermark(kHttpMaxBuffered / 2);
+  client_->setSendTimeout(params_.listener->client_send_timeout);
   client_->setReading(true);
   header_timer_.arm(params_.listener->client_header_timeout);
 }
@@ -146,9 +154,14 @@ void HttpSession::onDrained(net::Stream&) {
   }
 }
 
-void HttpSession::onClosed(net::Stream&, bool error, int) {
+void HttpSession::onClosed(net::Stream&, bool error, int code) {
   if (state_ == State::Exchanging) {
-    exchange_->clientClosed(error, error ? "connection error" : "closed the connection");
+    exchange_->clientClosed(
+        error, !error ? "closed the connection"
+               : code == ETIMEDOUT
+                   ? "took no byte of its response for " +
+                         std::to_string(params_.listener->client_send_timeout.count()) + "ms"
+                   : "connection error");
     return;
   }
   // A client that half-closed after pipelining still gets every answer
@@ -200,7 +213,8 @@ void HttpSession::readOneHead() {
   size_t length = std::min(available, limits.max_head_bytes + 1);
   auto* data = reinterpret_cast<const char*>(evbuffer_pullup(input, static_cast<ssize_t>(length)));
   ParseError error;
-  ParseResult parsed = parseRequest(std::string_view(data, length), limits, head_, error);
+  ParseResult parsed =
+      head_scanner_.parseRequest(std::string_view(data, length), limits, head_, error);
   if (parsed == ParseResult::Incomplete) {
     if (peer_closed_) end();  // the rest of this head will never come
     return;
@@ -290,16 +304,20 @@ void HttpSession::beginRequest() {
                           upstream.picker,
                           upstream.pool,
                           &params_.listener->limits,
-                          params_.listener->client_idle_timeout,
+                          params_.listener->client_body_timeout,
                           upstream.reporter,
                           upstream.waiters,
                           upstream.metrics,
                           upstream.retry_budget,
-                          params_.random};
+                          params_.random,
+                          params_.listener->client_body_total_timeout,
+                          params_.listener->upstream_send_timeout};
   ExchangeOwner& owner = *this;
   exchange_ = std::make_unique<Exchange>(context, owner, info, request_head);
   evbuffer_free(request_head);
   state_ = State::Exchanging;
+  if (params_.listener->request_timeout.count() > 0)
+    request_timer_.arm(params_.listener->request_timeout);
   exchange_->start();
 }
 
@@ -323,13 +341,18 @@ void HttpSession::answerError(int status, const std::string& detail, bool close,
 
 void HttpSession::exchangeFinished(Exchange& exchange, const ExchangeResult& result) {
   (void)exchange;
+  request_timer_.cancel();
   params_.loop->deferDelete(std::move(exchange_));
   state_ = State::WaitingHead;
   if (!result.response_started && result.error && result.status != 0) {
     // Nothing went to the client yet: answer for the server.
+    // A sick upstream answers every request so: a few lines, then a count
+    // (each request is in the access log anyway).
+    static log::Limited limited;
     if (result.status >= 500)
-      log::warn("listener %s: %d for request %s to upstream %s: %s", params_.listener->name.c_str(),
-                result.status, request_id_.c_str(), upstream_->name.c_str(), result.detail.c_str());
+      limited.warn("listener %s: %d for request %s to upstream %s: %s",
+                   params_.listener->name.c_str(), result.status, request_id_.c_str(),
+                   upstream_->name.c_str(), result.detail.c_str());
     answerError(result.status, result.detail, result.client_close, result.status == 503 ? 1 : 0,
                 &result);
     return;
@@ -352,6 +375,7 @@ void HttpSession::exchangeUpgraded(Exchange& exchange, const ExchangeResult& res
   state_ = State::Tunnel;
   header_timer_.cancel();
   idle_timer_.cancel();
+  request_timer_.cancel();
   // The tunnel owns both connections now.
   tunnel_ = std::make_unique<net::BytePump>(*params_.loop, std::move(client_), std::move(server),
                                             kHttpMaxBuffered, params_.listener->idle_timeout,
@@ -391,6 +415,7 @@ void HttpSession::end() {
   state_ = State::Done;
   header_timer_.cancel();
   idle_timer_.cancel();
+  request_timer_.cancel();
   if (client_) client_->setReading(false);
   on_done_(*this);
 }

@@ -20,6 +20,7 @@
 #include "health/attempt.h"
 #include "health/wait_queue.h"
 #include "http/exchange.h"
+#include "http/head_scanner.h"
 #include "http/retry_budget.h"
 #include "metrics/worker_metrics.h"
 #include "http/parser.h"
@@ -126,7 +127,9 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
                                 // answer what it asked, then close
   net::Timer header_timer_;     // client_header: the whole head must arrive in time
   net::Timer idle_timer_;       // client_idle: between requests; lingering close
+  net::Timer request_timer_;    // timeouts.request: the whole exchange, when set
   RequestHead head_;
+  HeadScanner head_scanner_;  // reads head_; starts over by itself for each pipelined request
   std::unique_ptr<Exchange> exchange_;
   std::unique_ptr<net::BytePump> tunnel_;
   // The request in flight, for the access log.

@@ -4,7 +4,9 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
+#include "core/local_errors.h"
 #include "core/log.h"
+#include "core/rate_limited_log.h"
 #include "core/time_text.h"
 #include "upstream/hash_key.h"
 
@@ -53,7 +55,8 @@ void TcpSession::connectNext() {
   server_ = params_.picker->pick(tried_, hash);
   if (server_ == nullptr) {
     const std::string& upstream = params_.picker->upstream().name;
-    log::warn(
+    static log::Limited limited;
+    limited.warn(
         "listener %s: closing connection from %s: no server of upstream %s could be reached (%s)",
         params_.listener_name->c_str(), client_.toString().c_str(), upstream.c_str(),
         attempt_errors_.empty() ? "no usable server" : attempt_errors_.c_str());
@@ -67,6 +70,17 @@ void TcpSession::connectNext() {
 }
 
 void TcpSession::onConnect(const net::ConnectResult& result) {
+  if (!result.ok() && result.local) {
+    // Our own limit (descriptors, ports, memory), not the server's: nothing
+    // counts against it, and another server would meet the same limit.
+    countLocalError(LocalSite::Connect, result.error_number);
+    static log::Limited limited;
+    limited.warn("listener %s: closing connection from %s: cannot connect to %s: %s (local)",
+                 params_.listener_name->c_str(), client_.toString().c_str(),
+                 server_->label.c_str(), result.error.c_str());
+    end("local_error", "local: " + result.error);
+    return;
+  }
   if (!result.ok()) {
     report(health::AttemptOutcome::ConnectFailure);
     if (params_.metrics != nullptr) ++params_.metrics->servers[server_->index].connect_failures;

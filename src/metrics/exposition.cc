@@ -6,6 +6,8 @@
 #include <limits>
 #include <vector>
 
+#include "core/access_log.h"
+#include "core/local_errors.h"
 #include "metrics/families.h"
 
 namespace fulcrum::metrics {
@@ -65,6 +67,9 @@ void renderGlobal(Builder& out, const ReloadStats& reloads) {
   Builder::counter(reload_family, {{"result", "failure"}}, static_cast<double>(reloads.failed));
   Builder::gauge(out.family(Family::ConfigLastReloadSuccessful), {},
                  reloads.last_successful ? 1 : 0);
+  // Process-wide: it goes on across reloads, also while the log is off.
+  Builder::counter(out.family(Family::AccessLogDropped), {},
+                   static_cast<double>(AccessLog::droppedTotal()));
 }
 
 void renderListeners(Builder& out, const app::Runtime& runtime, const WorkerMetrics& workers) {
@@ -77,7 +82,9 @@ void renderListeners(Builder& out, const app::Runtime& runtime, const WorkerMetr
     const ListenerCounters& counts = workers.listeners[l];
     Builder::gauge(active, {{"listener", name}}, static_cast<double>(counts.connections_active));
     Builder::counter(total, {{"listener", name}}, static_cast<double>(counts.connections_total));
-    for (size_t slot = 0; slot < counts.requests.size(); ++slot) {
+    // Counts are in this Runtime's shape (app/counter_carry.h); the bound
+    // keeps a mismatch from ever reading past the upstreams.
+    for (size_t slot = 0; slot < counts.requests.size() && slot <= upstreams.size(); ++slot) {
       const std::string upstream = slot == 0 ? "" : upstreams[slot - 1].name;
       for (const auto& entry : counts.requests[slot].entries())
         Builder::counter(requests,
@@ -167,14 +174,34 @@ void renderUpstreams(Builder& out, const app::Runtime& runtime, health::HealthMo
   }
 }
 
+void renderLimits(Builder& out, const app::Runtime& runtime, const net::ConnectionLimit* limit) {
+  if (limit != nullptr) {
+    Builder::gauge(out.family(Family::MaxConnections), {}, static_cast<double>(limit->max()));
+    auto& limited = out.family(Family::DownstreamConnectionsLimited);
+    for (const auto& listener : runtime.listeners())
+      Builder::counter(limited, {{"listener", listener.name}},
+                       static_cast<double>(limit->limited(listener.name)));
+  }
+  // Every series from the start, so the first error shows in increase().
+  auto& errors = out.family(Family::LocalResourceErrors);
+  for (size_t site = 0; site < static_cast<size_t>(LocalSite::Count); ++site)
+    for (size_t kind = 0; kind < kLocalErrorKinds; ++kind)
+      Builder::counter(errors,
+                       {{"where", localSiteName(static_cast<LocalSite>(site))},
+                        {"error", localErrorName(kind)}},
+                       static_cast<double>(localErrorCount(static_cast<LocalSite>(site), kind)));
+}
+
 }  // namespace
 
 std::string renderMetrics(const app::Runtime& runtime, health::HealthMonitor& monitor,
-                          const WorkerMetrics& workers, const ReloadStats& reloads) {
+                          const WorkerMetrics& workers, const ReloadStats& reloads,
+                          const net::ConnectionLimit* limit) {
   Builder out;
   renderGlobal(out, reloads);
   renderListeners(out, runtime, workers);
   renderUpstreams(out, runtime, monitor, workers);
+  renderLimits(out, runtime, limit);
   return out.text();
 }
 

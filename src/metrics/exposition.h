@@ -10,6 +10,7 @@
 #include "app/runtime.h"
 #include "health/monitor.h"
 #include "metrics/worker_metrics.h"
+#include "net/connection_limit.h"
 
 namespace fulcrum::metrics {
 
@@ -19,7 +20,9 @@ struct ReloadStats {
   bool last_successful = true;
 };
 
+// `limit` (global.max_connections) may be null: its families are left out.
 std::string renderMetrics(const app::Runtime& runtime, health::HealthMonitor& monitor,
-                          const WorkerMetrics& workers, const ReloadStats& reloads);
+                          const WorkerMetrics& workers, const ReloadStats& reloads,
+                          const net::ConnectionLimit* limit = nullptr);
 
 }  // namespace fulcrum::metrics

@@ -41,6 +41,17 @@ constexpr std::array<FamilyInfo, static_cast<size_t>(Family::Count)> kFamilies =
      "Bytes sent to (request bodies, TCP) and received from (responses, TCP) the servers."},
     {"fulcrum_picks_without_hash_key_total", MetricType::Counter,
      "Requests to a ring_hash or maglev upstream without the hash key (sent round robin)."},
+    {"fulcrum_max_connections", MetricType::Gauge,
+     "The limit on client connections of the whole process (global.max_connections)."},
+    {"fulcrum_downstream_connections_limited_total", MetricType::Counter,
+     "Client connections that waited in the listen backlog because max_connections was "
+     "reached, counted when accepted."},
+    {"fulcrum_local_resource_errors_total", MetricType::Counter,
+     "Operations that failed for want of fulcrum's own resources (descriptors, buffers, memory, "
+     "local ports), by where and errno; never counted against a server."},
+    {"fulcrum_access_log_dropped_total", MetricType::Counter,
+     "Access log lines not written: the log's queue was full (its disk or reader too slow) or "
+     "a write failed."},
 }};
 
 }  // namespace

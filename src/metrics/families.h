@@ -30,6 +30,10 @@ enum class Family {
   RetriesRefused,
   UpstreamBytes,
   PicksWithoutHashKey,
+  MaxConnections,
+  DownstreamConnectionsLimited,
+  LocalResourceErrors,
+  AccessLogDropped,
   Count,
 };
 

@@ -2,13 +2,32 @@
 
 namespace fulcrum::metrics {
 
+void ServerCounters::merge(const ServerCounters& other) {
+  responses.merge(other.responses);
+  response_time.merge(other.response_time);
+  connect_failures += other.connect_failures;
+  active += other.active;
+}
+
+void UpstreamCounters::mergeTotals(const UpstreamCounters& other) {
+  bytes_sent += other.bytes_sent;
+  bytes_received += other.bytes_received;
+  picks_without_key += other.picks_without_key;
+  for (size_t r = 0; r < retries.size(); ++r) retries[r] += other.retries[r];
+  for (size_t r = 0; r < retries_refused.size(); ++r) retries_refused[r] += other.retries_refused[r];
+}
+
+void ListenerCounters::mergeTotals(const ListenerCounters& other) {
+  connections_total += other.connections_total;
+  connections_active += other.connections_active;
+}
+
 void WorkerMetrics::merge(const WorkerMetrics& other) {
   if (listeners.size() < other.listeners.size()) listeners.resize(other.listeners.size());
   for (size_t l = 0; l < other.listeners.size(); ++l) {
     ListenerCounters& mine = listeners[l];
     const ListenerCounters& theirs = other.listeners[l];
-    mine.connections_total += theirs.connections_total;
-    mine.connections_active += theirs.connections_active;
+    mine.mergeTotals(theirs);
     if (mine.requests.size() < theirs.requests.size()) mine.requests.resize(theirs.requests.size());
     for (size_t u = 0; u < theirs.requests.size(); ++u) mine.requests[u].merge(theirs.requests[u]);
   }
@@ -16,19 +35,9 @@ void WorkerMetrics::merge(const WorkerMetrics& other) {
   for (size_t u = 0; u < other.upstreams.size(); ++u) {
     UpstreamCounters& mine = upstreams[u];
     const UpstreamCounters& theirs = other.upstreams[u];
-    mine.bytes_sent += theirs.bytes_sent;
-    mine.bytes_received += theirs.bytes_received;
-    mine.picks_without_key += theirs.picks_without_key;
-    for (size_t r = 0; r < mine.retries.size(); ++r) mine.retries[r] += theirs.retries[r];
-    for (size_t r = 0; r < mine.retries_refused.size(); ++r)
-      mine.retries_refused[r] += theirs.retries_refused[r];
+    mine.mergeTotals(theirs);
     if (mine.servers.size() < theirs.servers.size()) mine.servers.resize(theirs.servers.size());
-    for (size_t s = 0; s < theirs.servers.size(); ++s) {
-      mine.servers[s].responses.merge(theirs.servers[s].responses);
-      mine.servers[s].response_time.merge(theirs.servers[s].response_time);
-      mine.servers[s].connect_failures += theirs.servers[s].connect_failures;
-      mine.servers[s].active += theirs.servers[s].active;
-    }
+    for (size_t s = 0; s < theirs.servers.size(); ++s) mine.servers[s].merge(theirs.servers[s]);
   }
 }
 

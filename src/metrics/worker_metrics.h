@@ -72,6 +72,8 @@ struct ServerCounters {
   Histogram response_time;
   uint64_t connect_failures = 0;
   uint64_t active = 0;  // filled from the worker's LoadTable when copied
+
+  void merge(const ServerCounters& other);
 };
 
 // fulcrum_retries_refused_total reasons, by index.
@@ -87,7 +89,10 @@ struct UpstreamCounters {
   std::array<uint64_t, 3> retries_refused{};
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
-  uint64_t picks_without_key = 0;  // filled from the picker when copied
+  uint64_t picks_without_key = 0;  // carried over reloads; the picker's own count is added when copied
+
+  // Everything but `servers` (whose indexes are the caller's to match).
+  void mergeTotals(const UpstreamCounters& other);
 };
 
 struct ListenerCounters {
@@ -95,6 +100,9 @@ struct ListenerCounters {
   uint64_t connections_active = 0;
   // By upstream index + 1; 0 = no upstream (no route).
   std::vector<CodeCounts> requests;
+
+  // Everything but `requests` (whose indexes are the caller's to match).
+  void mergeTotals(const ListenerCounters& other);
 };
 
 struct WorkerMetrics {

@@ -10,6 +10,7 @@
 
 #include "config/units.h"
 #include "core/errno_text.h"
+#include "core/local_errors.h"
 
 namespace fulcrum::net {
 
@@ -69,6 +70,8 @@ void Connector::onEvent(evutil_socket_t, short what, void* self) {
       if (getsockopt(connector->fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
     }
     if (error != 0) {
+      result.error_number = error;
+      result.local = isLocalResourceError(error);
       result.error = errnoText(error);
     } else {
       result.fd = connector->fd_;

@@ -20,7 +20,12 @@ namespace fulcrum::net {
 struct ConnectResult {
   int fd = -1;             // connected socket on success, else -1
   bool timed_out = false;  // failure because the deadline passed
-  std::string error;       // why it failed ("connection refused", ...)
+  int error_number = 0;    // errno of a failure other than the deadline
+  // The failure is fulcrum's own (out of descriptors, buffers, memory or
+  // local ports: core/local_errors.h), not the server's: callers must not
+  // count it against the server.
+  bool local = false;
+  std::string error;  // why it failed ("connection refused", ...)
   bool ok() const { return fd >= 0; }
 };
 

@@ -45,7 +45,17 @@ void Stream::setReading(bool reading) {
 void Stream::armWrite() {
   if (write_armed_) return;
   write_armed_ = true;
-  event_add(write_event_, nullptr);
+  if (send_timeout_.count() <= 0) {
+    event_add(write_event_, nullptr);
+    return;
+  }
+  // The write event's own timeout: a persistent event's timeout starts over
+  // each time the socket turns writable, that is each time the peer took
+  // bytes, so it fires only after a whole send_timeout without progress.
+  // No timer of its own: an idle connection pays nothing for it.
+  const timeval limit{static_cast<time_t>(send_timeout_.count() / 1000),
+                      static_cast<suseconds_t>(send_timeout_.count() % 1000 * 1000)};
+  event_add(write_event_, &limit);
 }
 
 void Stream::flush() {
@@ -101,8 +111,9 @@ void Stream::onReadEvent(evutil_socket_t, short, void* arg) {
   if (stream->handler_ != nullptr) stream->handler_->onReadable(*stream);
 }
 
-void Stream::onWriteEvent(evutil_socket_t, short, void* arg) {
+void Stream::onWriteEvent(evutil_socket_t, short what, void* arg) {
   auto* stream = static_cast<Stream*>(arg);
+  if ((what & EV_TIMEOUT) != 0 && stream->write_error_ == 0) stream->write_error_ = ETIMEDOUT;
   if (stream->write_error_ == 0 && evbuffer_get_length(stream->output_) > 0) {
     int written = evbuffer_write(stream->output_, stream->fd_);
     if (written < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)

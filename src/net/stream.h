@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include <chrono>
 #include <cstddef>
 
 #include "net/event_loop.h"
@@ -28,7 +29,8 @@ class StreamHandler {
   // After a write, output() fell to the low watermark (0 = it is empty).
   virtual void onDrained(Stream& stream) { (void)stream; }
   // The peer closed its side (error == false: EOF, reading stops) or the
-  // socket failed (error == true, `code` is the errno).
+  // socket failed (error == true, `code` is the errno; ETIMEDOUT when the
+  // peer took no byte for the send timeout).
   virtual void onClosed(Stream& stream, bool error, int code) = 0;
 
  protected:
@@ -56,6 +58,10 @@ class Stream final : public DeferredDeletable {
   // goes when the socket is writable. Errors are reported from the loop.
   void flush();
   void setLowWatermark(size_t bytes) { low_watermark_ = bytes; }
+  // The longest the peer may take no byte of output() while some waits
+  // (nginx send_timeout); past it the stream fails with ETIMEDOUT. 0 = no
+  // limit. Takes effect from the next wait for the socket.
+  void setSendTimeout(std::chrono::milliseconds timeout) { send_timeout_ = timeout; }
   // Sends FIN once output() is empty.
   void shutdownWrite();
   bool writeShut() const { return write_shut_; }
@@ -73,6 +79,7 @@ class Stream final : public DeferredDeletable {
   event* write_event_;
   StreamHandler* handler_ = nullptr;
   size_t low_watermark_ = 0;
+  std::chrono::milliseconds send_timeout_{0};
   bool reading_ = false;
   bool write_armed_ = false;
   bool shutdown_pending_ = false;

@@ -30,6 +30,8 @@ struct Upstream {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds response_timeout{30000};  // HTTP only
   unsigned keepalive_max_idle = 32;                   // HTTP: per server, per worker
+  uint64_t response_head_limit = 64 * 1024;           // HTTP: bytes of a response head
+  unsigned max_interim_responses = 8;                 // HTTP: 1xx heads per request
   std::chrono::milliseconds keepalive_idle_timeout{60000};
   // Shared by every worker (its counts are atomics); null when the upstream
   // has no circuit_breaker. The pointer is fixed; the counts are not.

@@ -1,16 +1,22 @@
-// libFuzzer target for the HTTP/1 head parser and the chunked scanner
-// (`make fuzz`). Each input is parsed as a request, as a response to GET and
-// to HEAD, and scanned as a chunked body, whole, split in two at a position
-// taken from its first byte, and byte by byte; every result is checked
-// against the contracts in parser.h and chunked.h. Defaults and tight
-// limits both run, so the limit paths are reached by small inputs.
+// libFuzzer target for the HTTP/1 head parser, the head scanner and the
+// chunked scanner (`make fuzz`). Each input is parsed as a request, as a
+// response to GET and to HEAD, and scanned as a chunked body, whole, split
+// in two at a position taken from its first byte, and byte by byte; every
+// result is checked against the contracts in parser.h, head_scanner.h and
+// chunked.h. Heads fed to a HeadScanner in pieces must get the answer of
+// one parse of the same bytes, for at most three times the bytes fed.
+// Defaults and tight limits both run, so the limit paths are reached by
+// small inputs.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string_view>
 
 #include "http/chunked.h"
+#include "http/head_scanner.h"
 #include "http/parser.h"
 
 using namespace fulcrum::http;
@@ -67,6 +73,55 @@ void checkRestart(std::string_view data, const HeadT& head, ParseFn&& parse) {
              again.fields.size() == head.fields.size());
 }
 
+// Feeds `data` to a HeadScanner `piece` more bytes per call until it
+// answers. The answer must be one parse's answer on the bytes fed; while
+// it is Incomplete, the parse may only refuse a byte of the line still
+// arriving (such bytes are judged when their line ends).
+template <typename HeadT, typename ScanFn, typename ParseFn>
+void checkScanner(std::string_view data, const Limits& limits, size_t piece, ScanFn&& scan,
+                  ParseFn&& parse) {
+  HeadScanner scanner;
+  HeadT head;
+  ParseError error;
+  ParseResult result = ParseResult::Incomplete;
+  size_t fed = 0;
+  while (result == ParseResult::Incomplete && fed < data.size()) {
+    fed = std::min(data.size(), fed + piece);
+    result = scan(scanner, data.substr(0, fed), head, error);
+  }
+  FUZZ_CHECK(scanner.bytesExamined() <= 3 * fed);
+  const std::string_view bytes = data.substr(0, fed);
+  HeadT whole;
+  ParseError whole_error;
+  const ParseResult expected = parse(bytes, whole, whole_error);
+  if (result == ParseResult::Incomplete) {
+    FUZZ_CHECK(fed <= limits.max_head_bytes);
+    if (expected == ParseResult::Incomplete) return;
+    FUZZ_CHECK(expected == ParseResult::Error);
+    // Limits, line endings, folding and control characters are judged at once.
+    FUZZ_CHECK(whole_error.status != 414 && whole_error.status != 431);
+    for (const char* at_once : {"head too large", "bare LF", "CR not followed by LF",
+                                "obsolete line folding", "control character in field value",
+                                "too many fields", "request line too long"}) {
+      FUZZ_CHECK(std::strcmp(whole_error.reason, at_once) != 0);
+    }
+    const size_t last_lf = bytes.rfind('\n');
+    const size_t ended = last_lf == std::string_view::npos ? 0 : last_lf + 1;
+    FUZZ_CHECK(parse(bytes.substr(0, ended), whole, whole_error) == ParseResult::Incomplete);
+    return;
+  }
+  FUZZ_CHECK(result == expected);
+  if (result == ParseResult::Error) {
+    FUZZ_CHECK(error.status == whole_error.status);
+    FUZZ_CHECK(std::strcmp(error.reason, whole_error.reason) == 0);
+    return;
+  }
+  checkHead(head, bytes, limits);
+  FUZZ_CHECK(head.length == whole.length && head.framing == whole.framing &&
+             head.content_length == whole.content_length && head.close == whole.close &&
+             head.fields.size() == whole.fields.size());
+}
+
 void fuzzRequest(std::string_view data, const Limits& limits) {
   RequestHead head;
   ParseError error;
@@ -92,6 +147,16 @@ void fuzzRequest(std::string_view data, const Limits& limits) {
   });
 }
 
+void fuzzRequestScanner(std::string_view data, const Limits& limits, size_t piece) {
+  auto scan = [&](HeadScanner& scanner, std::string_view part, RequestHead& out,
+                  ParseError& err) { return scanner.parseRequest(part, limits, out, err); };
+  auto parse = [&](std::string_view part, RequestHead& out, ParseError& err) {
+    return parseRequest(part, limits, out, err);
+  };
+  checkScanner<RequestHead>(data, limits, 1, scan, parse);
+  checkScanner<RequestHead>(data, limits, piece, scan, parse);
+}
+
 void fuzzResponse(std::string_view data, const Limits& limits, bool request_was_head) {
   ResponseHead head;
   ParseError error;
@@ -111,6 +176,19 @@ void fuzzResponse(std::string_view data, const Limits& limits, bool request_was_
   checkRestart(data, head, [&](std::string_view part, ResponseHead& out, ParseError& err) {
     return parseResponse(part, limits, request_was_head, out, err);
   });
+}
+
+void fuzzResponseScanner(std::string_view data, const Limits& limits, bool request_was_head,
+                         size_t piece) {
+  auto scan = [&](HeadScanner& scanner, std::string_view part, ResponseHead& out,
+                  ParseError& err) {
+    return scanner.parseResponse(part, limits, request_was_head, out, err);
+  };
+  auto parse = [&](std::string_view part, ResponseHead& out, ParseError& err) {
+    return parseResponse(part, limits, request_was_head, out, err);
+  };
+  checkScanner<ResponseHead>(data, limits, 1, scan, parse);
+  checkScanner<ResponseHead>(data, limits, piece, scan, parse);
 }
 
 struct ScanOutcome {
@@ -179,6 +257,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     fuzzResponse(data, limits, true);
     const size_t split = size == 0 ? 0 : bytes[0] % (size + 1);
     fuzzChunked(data, limits, split);
+    const size_t piece = split == 0 ? 1 : split;
+    fuzzRequestScanner(data, limits, piece);
+    fuzzResponseScanner(data, limits, false, piece);
   }
   return 0;
 }

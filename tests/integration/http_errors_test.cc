@@ -272,9 +272,9 @@ TEST_CASE("the response timeout starts when the request is sent, so a slow uploa
   CHECK(backend.requests().at(0).body == "abcd");
 }
 
-TEST_CASE("a request body that stalls gets 408 after client_idle") {
+TEST_CASE("a request body that stalls gets 408 after client_body") {
   HttpBackend backend("b1");
-  Proxy proxy(HttpConfig{.servers = {backend.port()}, .client_idle_timeout = "300ms"}.yaml());
+  Proxy proxy(HttpConfig{.servers = {backend.port()}, .client_body_timeout = "300ms"}.yaml());
   Fd client = connectLoopback(proxy.port("web"));
   REQUIRE(writeAll(client.get(), "POST /pay HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n{\"a"));
   HttpReader reader(client.get());

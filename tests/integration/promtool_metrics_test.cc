@@ -40,38 +40,6 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
-struct PromtoolResult {
-  int status = -1;
-  std::vector<std::string> output;
-};
-
-// `promtool check metrics < file`, bounded by the usual deadline.
-PromtoolResult checkMetrics(const std::string& promtool, const std::string& file) {
-  ChildProcess child({"/bin/sh", "-c", "exec \"$1\" check metrics <\"$2\"", "sh", promtool, file});
-  PromtoolResult result;
-  auto status = child.waitExit();
-  if (status) {
-    child.joinOutput();
-    result.status = *status;
-  }
-  result.output = child.lines();
-  return result;
-}
-
-void requirePromtoolAccepts(const std::string& promtool, const TempDir& dir,
-                            const std::string& name, const std::string& text) {
-  const PromtoolResult checked = checkMetrics(promtool, dir.write(name, text));
-  std::string output;
-  for (const auto& line : checked.output) output += line + "\n";
-  CAPTURE(name);
-  CAPTURE(output);
-  CHECK(checked.status == 0);
-  for (const auto& line : checked.output) {
-    CHECK(line.rfind("error", 0) != 0);
-    CHECK(line.rfind("Error", 0) != 0);
-  }
-}
-
 }  // namespace
 
 TEST_CASE("promtool: /metrics after real traffic passes promtool check metrics") {

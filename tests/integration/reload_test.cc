@@ -1,9 +1,5 @@
-// SIGHUP reload and SIGTERM drain through the real proxy on loopback. A test
-// replaces Proxy::configPath() (a temp file renamed over it, so the proxy
-// never reads half a file), sends SIGHUP and waits for the outcome line
-// ("configuration reloaded" or "configuration reload failed", counted, so
-// each wait is for the next one) and, after a success, for every worker's
-// "configuration generation applied". Fake backends name themselves in
+// SIGHUP reload and SIGTERM drain through the real proxy on loopback, with
+// support/reload.h's Reloader. Fake backends name themselves in
 // X-Backend. Every wait has a deadline; load loops are bounded by a count
 // and a deadline.
 #include <arpa/inet.h>
@@ -32,6 +28,7 @@
 #include "support/memory.h"
 #include "support/net.h"
 #include "support/proxy.h"
+#include "support/reload.h"
 #include "support/wait.h"
 
 using namespace fulcrum::test;
@@ -67,33 +64,6 @@ Fd connectTo(const char* ip, uint16_t port, std::chrono::milliseconds deadline =
   return fd;
 }
 
-// Replaces the file in one step: the proxy reads the old one or the new one.
-void replaceConfig(const Proxy& proxy, const std::string& yaml) {
-  const std::string next = proxy.configPath() + ".next";
-  {
-    std::ofstream out(next, std::ios::trunc);
-    out << yaml;
-    out.close();
-    REQUIRE(out.good());
-  }
-  REQUIRE(std::rename(next.c_str(), proxy.configPath().c_str()) == 0);
-}
-
-// The `n`-th output line (1-based) for which `match` holds.
-std::optional<std::string> nthLine(ChildProcess& process,
-                                   const std::function<bool(const std::string&)>& match, int n,
-                                   std::chrono::milliseconds deadline = kDeadline) {
-  int seen = 0;
-  return process.waitForLine([&](const std::string& line) { return match(line) && ++seen == n; },
-                             deadline);
-}
-
-std::optional<std::string> nthText(ChildProcess& process, const std::string& text, int n,
-                                   std::chrono::milliseconds deadline = kDeadline) {
-  return nthLine(
-      process, [&](const std::string& line) { return line.find(text) != npos; }, n, deadline);
-}
-
 int countText(ChildProcess& process, const std::string& text) {
   int count = 0;
   for (const auto& line : process.lines()) count += line.find(text) != npos;
@@ -108,47 +78,6 @@ long lineIndex(ChildProcess& process, const std::string& text, int n) {
     if (lines[i].find(text) != npos && ++seen == n) return static_cast<long>(i);
   return -1;
 }
-
-// Reloads one proxy and counts the outcomes.
-class Reloader {
- public:
-  Reloader(Proxy& proxy, unsigned workers) : proxy_(proxy), workers_(static_cast<int>(workers)) {}
-
-  // Replaces the file, sends SIGHUP and returns the outcome line (empty when
-  // none came). After a success, also waits until every worker applied the
-  // new generation: from then on new connections and requests use it.
-  std::string reload(const std::string& yaml) {
-    replaceConfig(proxy_, yaml);
-    proxy_.process().signal(SIGHUP);
-    auto outcome = nthLine(
-        proxy_.process(),
-        [](const std::string& line) {
-          return line.find("configuration reloaded") != npos ||
-                 line.find("configuration reload failed") != npos;
-        },
-        ++outcomes_);
-    if (!outcome) return "";
-    if (outcome->find("configuration reloaded") != npos) {
-      ++succeeded_;
-      if (!nthText(proxy_.process(), "configuration generation applied", succeeded_ * workers_))
-        return "";
-    }
-    return *outcome;
-  }
-  bool succeeds(const std::string& yaml) {
-    return reload(yaml).find("configuration reloaded") != npos;
-  }
-  bool fails(const std::string& yaml) {
-    return reload(yaml).find("configuration reload failed") != npos;
-  }
-  int succeeded() const { return succeeded_; }
-
- private:
-  Proxy& proxy_;
-  int workers_;
-  int outcomes_ = 0;
-  int succeeded_ = 0;
-};
 
 // A backend that names itself and counts what it answered.
 struct NamedBackend {

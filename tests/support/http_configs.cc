@@ -8,7 +8,8 @@ std::string HttpConfig::yaml() const {
                     " }\n  admin: { listen: 127.0.0.1:0 }\n"
                     "listeners:\n  - name: web\n    listen: 127.0.0.1:0\n    protocol: http\n"
                     "    timeouts: { client_header: " +
-                    client_header_timeout + ", client_idle: " + client_idle_timeout + " }\n";
+                    client_header_timeout + ", client_idle: " + client_idle_timeout +
+                    ", client_body: " + client_body_timeout + extra_timeouts + " }\n";
   if (!limits.empty()) out += "    limits: " + limits + "\n";
   if (routes.empty())
     out += "    upstream: pool\n";

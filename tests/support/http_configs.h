@@ -14,6 +14,8 @@ struct HttpConfig {
   std::string extra_upstreams;  // raw YAML mapping entries under `upstreams:`
   std::string client_header_timeout = "10s";
   std::string client_idle_timeout = "60s";
+  std::string client_body_timeout = "60s";
+  std::string extra_timeouts;  // raw YAML entries, e.g. ", client_send: 1s"
   std::string response_timeout = "10s";
   std::string limits;  // raw YAML flow mapping, e.g. "{ body: 1k }"
   std::string access_log = "off";

@@ -4,10 +4,13 @@
 
 namespace fulcrum::test {
 
-Proxy::Proxy(const std::string& yaml) {
+Proxy::Proxy(const std::string& yaml) : Proxy(yaml, {}) {}
+
+Proxy::Proxy(const std::string& yaml, const std::vector<std::string>& launcher) {
   config_path_ = dir_.write("fulcrum.yaml", yaml);
-  process_ =
-      std::make_unique<ChildProcess>(std::vector<std::string>{FULCRUM_BINARY, "-c", config_path_});
+  std::vector<std::string> argv = launcher;
+  argv.insert(argv.end(), {FULCRUM_BINARY, "-c", config_path_});
+  process_ = std::make_unique<ChildProcess>(std::move(argv));
 }
 
 uint16_t Proxy::port(const std::string& listener) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -16,6 +17,9 @@ namespace fulcrum::test {
 class Proxy {
  public:
   explicit Proxy(const std::string& yaml);
+  // Started through `launcher` (a program that execs its arguments, as
+  // "prlimit --nofile=64:64 --"): the child's PID is still fulcrum's.
+  Proxy(const std::string& yaml, const std::vector<std::string>& launcher);
 
   uint16_t port(const std::string& listener);
   // The admin listener's port (configs use admin.listen 127.0.0.1:0).

@@ -1,5 +1,7 @@
 #include "support/scrape.h"
 
+#include "support/process.h"
+
 #include <unistd.h>
 #include <zlib.h>
 
@@ -76,6 +78,42 @@ HttpMessage httpGet(uint16_t port, const std::string& path, const std::string& e
   auto answer = Pending(port, path, extra_fields + "Connection: close\r\n").response();
   REQUIRE(answer);
   return *answer;
+}
+
+namespace {
+
+struct PromtoolResult {
+  int status = -1;
+  std::vector<std::string> output;
+};
+
+// `promtool check metrics < file`, bounded by the usual deadline.
+PromtoolResult checkMetrics(const std::string& promtool, const std::string& file) {
+  ChildProcess child({"/bin/sh", "-c", "exec \"$1\" check metrics <\"$2\"", "sh", promtool, file});
+  PromtoolResult result;
+  auto status = child.waitExit();
+  if (status) {
+    child.joinOutput();
+    result.status = *status;
+  }
+  result.output = child.lines();
+  return result;
+}
+
+}  // namespace
+
+void requirePromtoolAccepts(const std::string& promtool, const TempDir& dir,
+                            const std::string& name, const std::string& text) {
+  const PromtoolResult checked = checkMetrics(promtool, dir.write(name, text));
+  std::string output;
+  for (const auto& line : checked.output) output += line + "\n";
+  CAPTURE(name);
+  CAPTURE(output);
+  CHECK(checked.status == 0);
+  for (const auto& line : checked.output) {
+    CHECK(line.rfind("error", 0) != 0);
+    CHECK(line.rfind("Error", 0) != 0);
+  }
 }
 
 }  // namespace fulcrum::test

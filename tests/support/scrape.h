@@ -15,6 +15,7 @@
 
 #include "support/http.h"
 #include "support/net.h"
+#include "support/temp_dir.h"
 
 namespace fulcrum::test {
 
@@ -45,6 +46,11 @@ struct Pending {
 // One GET with `extra_fields` and "Connection: close" on its own connection,
 // and its response (REQUIREd).
 HttpMessage httpGet(uint16_t port, const std::string& path, const std::string& extra_fields = "");
+
+// `promtool check metrics` accepts `text` (written to `name` in `dir`):
+// it exits 0 and prints no error. Checked with doctest CHECKs.
+void requirePromtoolAccepts(const std::string& promtool, const TempDir& dir,
+                            const std::string& name, const std::string& text);
 
 }  // namespace fulcrum::test
 

@@ -125,3 +125,14 @@ TEST_CASE("an admin listener reachable from other hosts without a token is a war
   CHECK(warnings(with_token).empty());
   CHECK(warnings(load(body)).empty());  // the default is loopback
 }
+
+TEST_CASE("connection limits: derived unless written, the admin listener's 64 by default") {
+  Config defaults = load(kMinimal);
+  CHECK(defaults.global.max_connections == 0);  // derived from the open files limit
+  CHECK(defaults.global.admin.max_connections == 64);
+  Config written = load(
+      std::string("global: { max_connections: 5000, admin: { max_connections: 8 } }\n") +
+      kMinimal);
+  CHECK(written.global.max_connections == 5000);
+  CHECK(written.global.admin.max_connections == 8);
+}

@@ -1,0 +1,155 @@
+// The access log's queue: lines arrive whole and in order, a full queue
+// drops and counts instead of waiting, and destruction writes what is
+// queued without hanging on a reader that never reads.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <memory>
+#include <utility>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/access_log.h"
+
+using namespace fulcrum;
+
+namespace {
+
+struct Pipe {
+  Pipe() { REQUIRE(pipe2(fds, O_CLOEXEC) == 0); }
+  ~Pipe() {
+    if (fds[0] >= 0) close(fds[0]);
+  }
+  // The write end goes to the AccessLog, which closes it.
+  int giveWriteEnd() { return std::exchange(fds[1], -1); }
+  int fds[2] = {-1, -1};
+};
+
+// Everything in the pipe until the writer closed it (EOF), bounded by a
+// deadline per read.
+std::string readToEof(int fd) {
+  std::string out;
+  char buffer[65536];
+  for (;;) {
+    pollfd readable{fd, POLLIN, 0};
+    if (poll(&readable, 1, 10000) <= 0) FAIL("no EOF from the access log's pipe");
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n <= 0) return out;
+    out.append(buffer, static_cast<size_t>(n));
+  }
+}
+
+std::vector<std::string> splitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t from = 0;
+  for (size_t lf = text.find('\n'); lf != std::string::npos; lf = text.find('\n', from)) {
+    lines.push_back(text.substr(from, lf - from));
+    from = lf + 1;
+  }
+  CHECK(from == text.size());  // nothing after the last newline: no cut line
+  return lines;
+}
+
+// "line <n> xxxx...": a line of `size` bytes that says its number.
+std::string numbered(int n, size_t size) {
+  std::string line = "line " + std::to_string(n) + " ";
+  line.resize(size, 'x');
+  return line;
+}
+
+// The numbers of lines of the numbered() form; each must be whole.
+std::vector<int> numbersOf(const std::vector<std::string>& lines, size_t size) {
+  std::vector<int> numbers;
+  for (const std::string& line : lines) {
+    REQUIRE(line.size() == size);
+    REQUIRE(line.rfind("line ", 0) == 0);
+    numbers.push_back(std::stoi(line.substr(5)));
+  }
+  return numbers;
+}
+
+}  // namespace
+
+TEST_CASE("access log: lines arrive whole and in order, and destruction writes what is queued") {
+  Pipe pipe;
+  std::string why;
+  auto log = AccessLog::adopt(pipe.giveWriteEnd(), AccessLog::kMaxQueuedBytes, why);
+  REQUIRE(log);
+  constexpr int kLines = 500;  // 50 KB: fits the pipe, so nothing may be dropped
+  for (int i = 0; i < kLines; ++i) log->write(numbered(i, 99));
+  log.reset();
+  const std::vector<int> numbers = numbersOf(splitLines(readToEof(pipe.fds[0])), 99);
+  REQUIRE(numbers.size() == kLines);
+  for (int i = 0; i < kLines; ++i) CHECK(numbers[i] == i);
+}
+
+TEST_CASE("access log: a full queue drops and counts lines instead of waiting for the reader") {
+  Pipe pipe;
+  std::string why;
+  auto log = AccessLog::adopt(pipe.giveWriteEnd(), 8192, why);
+  REQUIRE(log);
+  const uint64_t total_before = AccessLog::droppedTotal();
+  // Nobody reads while they are written: at most the pipe (64 KiB) and the
+  // queue (8 KiB) can take them, so most of these 200 KB must be dropped,
+  // and write() returns each time all the same.
+  constexpr int kLines = 2000;
+  for (int i = 0; i < kLines; ++i) log->write(numbered(i, 99));
+  const uint64_t dropped_while_full = log->dropped();
+  CHECK(dropped_while_full >= kLines - (65536 + 8192) / 100);
+  CHECK(AccessLog::droppedTotal() - total_before == dropped_while_full);
+
+  // The reader comes back: what was queued arrives, in order, whole.
+  std::string text;
+  std::thread reader([&] { text = readToEof(pipe.fds[0]); });
+  log.reset();
+  reader.join();
+  const std::vector<int> numbers = numbersOf(splitLines(text), 99);
+  CHECK(numbers.size() + dropped_while_full == kLines);
+  for (size_t i = 1; i < numbers.size(); ++i) CHECK(numbers[i] > numbers[i - 1]);
+}
+
+TEST_CASE("access log: destruction does not hang on a reader that never reads") {
+  Pipe pipe;
+  std::string why;
+  auto log = AccessLog::adopt(pipe.giveWriteEnd(), 1 << 20, why);
+  REQUIRE(log);
+  const uint64_t total_before = AccessLog::droppedTotal();
+  constexpr int kLines = 5000;  // 500 KB: far more than the pipe holds
+  for (int i = 0; i < kLines; ++i) log->write(numbered(i, 99));
+  // Off the opening thread (as a worker dropping an old generation), the
+  // writer gives up on what the pipe cannot take at once.
+  std::thread([&] { log.reset(); }).join();
+  const std::vector<int> numbers = numbersOf(splitLines(readToEof(pipe.fds[0])), 99);
+  const uint64_t dropped = AccessLog::droppedTotal() - total_before;
+  CHECK(dropped > 0);
+  CHECK(numbers.size() + dropped == kLines);
+}
+
+TEST_CASE("access log: on the opening thread, destruction waits for a reader a bounded time") {
+  Pipe pipe;
+  std::string why;
+  auto log = AccessLog::adopt(pipe.giveWriteEnd(), 1 << 20, why);
+  REQUIRE(log);
+  const uint64_t total_before = AccessLog::droppedTotal();
+  constexpr int kLines = 1000;  // 100 KB: more than the pipe holds
+  for (int i = 0; i < kLines; ++i) log->write(numbered(i, 99));
+  log.reset();  // returns after kCloseWait at most: nobody reads
+  const std::vector<int> numbers = numbersOf(splitLines(readToEof(pipe.fds[0])), 99);
+  const uint64_t dropped = AccessLog::droppedTotal() - total_before;
+  CHECK(dropped > 0);
+  CHECK(numbers.size() + dropped == kLines);
+}
+
+TEST_CASE("access log: lines longer than PIPE_BUF are written whole too") {
+  Pipe pipe;
+  std::string why;
+  auto log = AccessLog::adopt(pipe.giveWriteEnd(), AccessLog::kMaxQueuedBytes, why);
+  REQUIRE(log);
+  for (int i = 0; i < 5; ++i) log->write(numbered(i, 10000));
+  log.reset();
+  CHECK(numbersOf(splitLines(readToEof(pipe.fds[0])), 10000) == std::vector<int>{0, 1, 2, 3, 4});
+}
