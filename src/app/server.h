@@ -65,11 +65,12 @@ class Server {
   std::string config_path_;
   unsigned worker_count_;
   net::EventLoop loop_;
+  // global.max_connections, shared by the workers; made by run(). Declared
+  // before them: workers leave it as they are destroyed.
+  std::unique_ptr<net::ConnectionLimit> connection_limit_;
   std::vector<std::unique_ptr<Worker>> workers_;
   // Health checks and outlier decisions; publishes HostSets to the workers.
   std::unique_ptr<health::HealthMonitor> monitor_;
-  // global.max_connections, shared by the workers; made by run().
-  std::unique_ptr<net::ConnectionLimit> connection_limit_;
   metrics::ReloadStats reloads_;
   std::vector<std::string> listener_addresses_;  // as bound, by listener index
   std::unique_ptr<ProxyAdmin> admin_backend_;

@@ -44,7 +44,7 @@ std::unique_ptr<AccessLog> AccessLog::open(const std::string& path, std::string&
     return adopt(fd, kMaxQueuedBytes, why);
   }
   int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-  struct stat st{};
+  struct stat st {};
   if (fd < 0 || fstat(fd, &st) != 0) {
     why = "cannot write the access log to standard output: " + errnoText(errno);
     if (fd >= 0) ::close(fd);
@@ -73,7 +73,7 @@ std::unique_ptr<AccessLog> AccessLog::open(const std::string& path, std::string&
 std::unique_ptr<AccessLog> AccessLog::adopt(int fd, size_t max_queued_bytes, std::string& why) {
   Output out;
   out.fd = fd;
-  struct stat st{};
+  struct stat st {};
   if (fstat(fd, &st) == 0) {
     out.regular = S_ISREG(st.st_mode);
     out.socket = S_ISSOCK(st.st_mode);
@@ -85,8 +85,7 @@ std::unique_ptr<AccessLog> AccessLog::adopt(int fd, size_t max_queued_bytes, std
   return start(out, max_queued_bytes, why);
 }
 
-std::unique_ptr<AccessLog> AccessLog::start(Output out, size_t max_queued_bytes,
-                                            std::string& why) {
+std::unique_ptr<AccessLog> AccessLog::start(Output out, size_t max_queued_bytes, std::string& why) {
   const int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd < 0) {
     why = "cannot start the access log writer: " + errnoText(errno);
@@ -122,8 +121,8 @@ AccessLog::~AccessLog() {
       std::lock_guard lock(mutex_);
       closing_ = true;
       const bool may_wait = std::this_thread::get_id() == opener_;
-      close_deadline_ = std::chrono::steady_clock::now() +
-                        (may_wait ? kCloseWait : std::chrono::milliseconds(0));
+      close_deadline_ =
+          std::chrono::steady_clock::now() + (may_wait ? kCloseWait : std::chrono::milliseconds(0));
     }
     wake();
     writer_.join();

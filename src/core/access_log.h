@@ -97,7 +97,7 @@ class AccessLog {
   const std::thread::id opener_;
   const int wake_fd_;  // eventfd: lines for an idle writer, or closing
 
-  std::mutex mutex_;  // guards what follows, up to dropped_
+  std::mutex mutex_;   // guards what follows, up to dropped_
   std::string queue_;  // whole lines, each ending in '\n'
   size_t held_ = 0;    // bytes queued or being written: the bound applies to it
   bool writer_idle_ = false;

@@ -27,8 +27,8 @@ bool isSpTab(unsigned char c) {
 
 }  // namespace
 
-ParseResult HeadScanner::parseRequest(std::string_view data, const Limits& limits,
-                                      RequestHead& out, ParseError& error) {
+ParseResult HeadScanner::parseRequest(std::string_view data, const Limits& limits, RequestHead& out,
+                                      ParseError& error) {
   auto parse = [&](std::string_view bytes) {
     return http::parseRequest(bytes, limits, out, error);
   };
@@ -77,8 +77,8 @@ ParseResult HeadScanner::scan(std::string_view data, const Limits& limits, bool 
     examined_ += i + 1 - scanned_;
     scanned_ = i + 1;
     // Refused here: CR without LF, LF without CR, a control character.
-    const bool refused = (after_cr && c != '\n') || (c == '\n' && !after_cr) ||
-                         (c != '\n' && c != '\r');
+    const bool refused =
+        (after_cr && c != '\n') || (c == '\n' && !after_cr) || (c != '\n' && c != '\r');
     if (refused) {
       if (ParseResult r = judge(data, i + 1, limits, parse); r != ParseResult::Incomplete) return r;
       continue;
@@ -134,8 +134,8 @@ ParseResult HeadScanner::scan(std::string_view data, const Limits& limits, bool 
 // Lines that ended while the head did not, each checked once: the start
 // line parsed alone, field lines by checkFieldLine.
 template <typename Parse>
-ParseResult HeadScanner::checkEndedLines(std::string_view data, const Limits& limits,
-                                         bool response, Parse&& parse, ParseError& error) {
+ParseResult HeadScanner::checkEndedLines(std::string_view data, const Limits& limits, bool response,
+                                         Parse&& parse, ParseError& error) {
   if (!start_seen_) return ParseResult::Incomplete;
   if (checked_ < start_end_) {
     if (!start_prechecked_) {

@@ -61,14 +61,14 @@ class HeadScanner {
   template <typename Parse>
   ParseResult judge(std::string_view data, size_t length, const Limits& limits, Parse&& parse);
 
-  size_t scanned_ = 0;        // bytes of the head looked at by the scan
-  size_t line_start_ = 0;     // the first byte of the line the scan is in
-  bool start_seen_ = false;   // the start line has ended (empty lines before it do not count)
-  size_t start_begin_ = 0;    // the start line's bytes, once it has ended
+  size_t scanned_ = 0;       // bytes of the head looked at by the scan
+  size_t line_start_ = 0;    // the first byte of the line the scan is in
+  bool start_seen_ = false;  // the start line has ended (empty lines before it do not count)
+  size_t start_begin_ = 0;   // the start line's bytes, once it has ended
   size_t start_end_ = 0;
   bool start_prechecked_ = false;  // parsed before its LF came (at max_request_line)
-  size_t fields_seen_ = 0;    // field lines that have ended
-  size_t checked_ = 0;        // lines before this offset have been checked
+  size_t fields_seen_ = 0;         // field lines that have ended
+  size_t checked_ = 0;             // lines before this offset have been checked
   size_t fields_checked_ = 0;
   uint64_t examined_ = 0;
 };

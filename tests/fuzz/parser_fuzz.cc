@@ -100,9 +100,9 @@ void checkScanner(std::string_view data, const Limits& limits, size_t piece, Sca
     FUZZ_CHECK(expected == ParseResult::Error);
     // Limits, line endings, folding and control characters are judged at once.
     FUZZ_CHECK(whole_error.status != 414 && whole_error.status != 431);
-    for (const char* at_once : {"head too large", "bare LF", "CR not followed by LF",
-                                "obsolete line folding", "control character in field value",
-                                "too many fields", "request line too long"}) {
+    for (const char* at_once :
+         {"head too large", "bare LF", "CR not followed by LF", "obsolete line folding",
+          "control character in field value", "too many fields", "request line too long"}) {
       FUZZ_CHECK(std::strcmp(whole_error.reason, at_once) != 0);
     }
     const size_t last_lf = bytes.rfind('\n');
@@ -148,8 +148,9 @@ void fuzzRequest(std::string_view data, const Limits& limits) {
 }
 
 void fuzzRequestScanner(std::string_view data, const Limits& limits, size_t piece) {
-  auto scan = [&](HeadScanner& scanner, std::string_view part, RequestHead& out,
-                  ParseError& err) { return scanner.parseRequest(part, limits, out, err); };
+  auto scan = [&](HeadScanner& scanner, std::string_view part, RequestHead& out, ParseError& err) {
+    return scanner.parseRequest(part, limits, out, err);
+  };
   auto parse = [&](std::string_view part, RequestHead& out, ParseError& err) {
     return parseRequest(part, limits, out, err);
   };
@@ -180,8 +181,7 @@ void fuzzResponse(std::string_view data, const Limits& limits, bool request_was_
 
 void fuzzResponseScanner(std::string_view data, const Limits& limits, bool request_was_head,
                          size_t piece) {
-  auto scan = [&](HeadScanner& scanner, std::string_view part, ResponseHead& out,
-                  ParseError& err) {
+  auto scan = [&](HeadScanner& scanner, std::string_view part, ResponseHead& out, ParseError& err) {
     return scanner.parseResponse(part, limits, request_was_head, out, err);
   };
   auto parse = [&](std::string_view part, ResponseHead& out, ParseError& err) {

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include <memory>
-#include <utility>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/access_log.h"

@@ -68,7 +68,8 @@ TEST_CASE("http head scanner: a 32 KB head fed one byte at a time is looked at i
   CHECK(scanner.bytesExamined() <= 3 * data.size());
 }
 
-TEST_CASE("http head scanner: a 64 KB response head fed one byte at a time is looked at in linear time") {
+TEST_CASE(
+    "http head scanner: a 64 KB response head fed one byte at a time is looked at in linear time") {
   Limits limits;
   limits.max_head_bytes = size_t{64} * 1024;
   limits.max_fields = 256;
@@ -82,8 +83,8 @@ TEST_CASE("http head scanner: a 64 KB response head fed one byte at a time is lo
   ParseResult result = ParseResult::Incomplete;
   size_t at = 0;
   while (result == ParseResult::Incomplete && at < data.size())
-    result = scanner.parseResponse(std::string_view(data).substr(0, ++at), limits, false, head,
-                                   error);
+    result =
+        scanner.parseResponse(std::string_view(data).substr(0, ++at), limits, false, head, error);
   REQUIRE(result == ParseResult::Complete);
   CHECK(at == data.size());
   CHECK(head.status == 200);
@@ -211,8 +212,8 @@ TEST_CASE("http head scanner: fed in pieces, it answers as one parse of the same
       RequestHead head;
       ParseError error;
       ParseResult result = ParseResult::Incomplete;
-      for (size_t length = piece;
-           result == ParseResult::Incomplete && length < data.size() + piece; length += piece)
+      for (size_t length = piece; result == ParseResult::Incomplete && length < data.size() + piece;
+           length += piece)
         result = scanner.parseRequest(std::string_view(data).substr(0, length), {}, head, error);
       CHECK(result == expected);
       if (expected == ParseResult::Complete) {
