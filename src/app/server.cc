@@ -93,13 +93,12 @@ bool Server::bindAll(std::vector<std::vector<net::ListenSocket>>& per_worker) {
 }
 
 bool Server::startAdmin() {
-  ProxyState state{runtime_, &workers_, monitor_.get(), &draining_, &reloads_,
-                   listener_addresses_};
+  ProxyState state{runtime_, &workers_, monitor_.get(), &draining_, &reloads_, listener_addresses_};
   state.connection_limit = connection_limit_.get();
   admin_backend_ = std::make_unique<ProxyAdmin>(loop_, std::move(state));
   const config::AdminConfig& admin = runtime_->config().global.admin;
-  admin_server_ = std::make_unique<admin::AdminServer>(loop_, *admin_backend_,
-                                                       admin.max_connections);
+  admin_server_ =
+      std::make_unique<admin::AdminServer>(loop_, *admin_backend_, admin.max_connections);
   std::string why;
   if (!admin_server_->listen(admin.listen, admin.token, why)) {
     log::error("admin listener %s: cannot listen: %s", admin.listen_text.c_str(), why.c_str());
@@ -133,9 +132,8 @@ void Server::startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker
           monitor_->report(upstream_index, server, attempt);
       });
     };
-    auto worker = std::make_unique<Worker>(w, runtime_, std::move(per_worker[w]),
-                                           std::move(events), std::move(report),
-                                           connection_limit_.get());
+    auto worker = std::make_unique<Worker>(w, runtime_, std::move(per_worker[w]), std::move(events),
+                                           std::move(report), connection_limit_.get());
     worker->start();
     workers_.push_back(std::move(worker));
   }

@@ -76,8 +76,8 @@ void TcpSession::onConnect(const net::ConnectResult& result) {
     countLocalError(LocalSite::Connect, result.error_number);
     static log::Limited limited;
     limited.warn("listener %s: closing connection from %s: cannot connect to %s: %s (local)",
-                 params_.listener_name->c_str(), client_.toString().c_str(),
-                 server_->label.c_str(), result.error.c_str());
+                 params_.listener_name->c_str(), client_.toString().c_str(), server_->label.c_str(),
+                 result.error.c_str());
     end("local_error", "local: " + result.error);
     return;
   }

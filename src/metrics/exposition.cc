@@ -186,10 +186,10 @@ void renderLimits(Builder& out, const app::Runtime& runtime, const net::Connecti
   auto& errors = out.family(Family::LocalResourceErrors);
   for (size_t site = 0; site < static_cast<size_t>(LocalSite::Count); ++site)
     for (size_t kind = 0; kind < kLocalErrorKinds; ++kind)
-      Builder::counter(errors,
-                       {{"where", localSiteName(static_cast<LocalSite>(site))},
-                        {"error", localErrorName(kind)}},
-                       static_cast<double>(localErrorCount(static_cast<LocalSite>(site), kind)));
+      Builder::counter(
+          errors,
+          {{"where", localSiteName(static_cast<LocalSite>(site))}, {"error", localErrorName(kind)}},
+          static_cast<double>(localErrorCount(static_cast<LocalSite>(site), kind)));
 }
 
 }  // namespace

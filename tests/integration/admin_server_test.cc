@@ -212,6 +212,9 @@ class AdminHarness {
   size_t pendingMetrics() {
     return onLoop([this] { return server_ ? server_->pendingMetricsForTest() : size_t{0}; });
   }
+  size_t openConnections() {
+    return onLoop([this] { return server_ ? server_->openConnectionsForTest() : size_t{0}; });
+  }
   // Calls the oldest waiting `done` on the loop thread.
   void answerMetrics(const std::string& text) {
     auto done = backend.takeDone();
@@ -546,6 +549,31 @@ TEST_CASE("admin server: destroyed with a metrics request pending, a late done d
   admin.destroyServer();
   if (fd) CHECK(closedByPeer(fd.get(), 10s));
   admin.answerMetrics(kMetricsText);  // the server is gone: nothing to answer
+}
+
+TEST_CASE("admin server: a connection counts against the cap until it closes, however it ends") {
+  AdminHarness admin;
+  std::vector<Fd> idle;
+  for (int i = 0; i < 3; ++i) idle.push_back(connectLoopback(admin.port));
+  REQUIRE(waitUntil([&] { return admin.openConnections() == 3; }, 10s));
+  // Answered and closed by the server (Connection: close).
+  CHECK(roundTrip(admin.port, request("GET", "/healthz")).status == 200);
+  // Kept alive, then closed by the client while its /metrics is pending.
+  {
+    Fd leaving = connectLoopback(admin.port);
+    REQUIRE(writeAll(leaving.get(), request("GET", "/metrics", "", /*keep_alive=*/true)));
+    REQUIRE(waitUntil([&] { return admin.backend.waitingMetrics() == 1; }, 10s));
+    CHECK(admin.openConnections() == 4);
+  }
+  // Whether libevent noticed the close yet or not, the answer ends it.
+  admin.answerMetrics(kMetricsText);
+  REQUIRE(waitUntil([&] { return admin.pendingMetrics() == 0; }, 10s));
+  // Reset by the client.
+  linger abort_on_close{1, 0};
+  REQUIRE(setsockopt(idle[0].get(), SOL_SOCKET, SO_LINGER, &abort_on_close,
+                     sizeof(abort_on_close)) == 0);
+  idle.clear();
+  CHECK(waitUntil([&] { return admin.openConnections() == 0; }, 10s));
 }
 
 TEST_CASE("admin server: keep-alive connections serve one request after another") {
