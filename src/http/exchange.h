@@ -14,9 +14,11 @@
 // With a circuit breaker, the exchange holds a request unit for its life, a
 // pending unit while it waits for a connection, and a connection unit while
 // it holds a server connection (the pool takes that one over with it).
-// Each attempt's result goes to the outlier-detection sink. Nothing is sent
-// twice, except a body-less idempotent request whose reused keep-alive
-// connection the server had closed (RFC 9112 section 9.3.1).
+// Each attempt's result goes to the outlier-detection sink. A request is
+// sent again only as the money-safe rule allows (retry_policy.h, DESIGN.md
+// section 7): after a failed connect, or, for an idempotent or keyed
+// request whose body is still held for replay, after a reset, a timeout or
+// a retryable 502/503/504 before any response byte went to the client.
 #pragma once
 
 #include <chrono>

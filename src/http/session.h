@@ -121,10 +121,10 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   std::shared_ptr<const void> retired_generation_;  // see switchGeneration()
   bool listener_gone_ = false;
   bool draining_ = false;
+  // The client sent its FIN: answer what it asked, then close.
   bool peer_closed_ = false;
   bool reading_heads_ = false;  // readHead() is on the stack
-  bool read_again_ = false;     // ...and was asked again from below  // the client sent its FIN:
-                                // answer what it asked, then close
+  bool read_again_ = false;     // ...and was asked again from below
   net::Timer header_timer_;     // client_header: the whole head must arrive in time
   net::Timer idle_timer_;       // client_idle: between requests; lingering close
   net::Timer request_timer_;    // timeouts.request: the whole exchange, when set
