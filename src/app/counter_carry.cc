@@ -2,6 +2,12 @@
 
 namespace fulcrum::app {
 
+bool sameServer(const Runtime& a, size_t u, uint32_t s, const Runtime& b, size_t v, uint32_t t) {
+  const config::UpstreamConfig& first = a.config().upstreams[u];
+  const config::UpstreamConfig& second = b.config().upstreams[v];
+  return first.name == second.name && first.servers[s].address_text == second.servers[t].address_text;
+}
+
 std::vector<int> matchListeners(const Runtime& from, const Runtime& to) {
   const auto& before = from.listeners();
   std::vector<int> matched;
@@ -49,7 +55,7 @@ void carryCounters(const Runtime& from, const metrics::WorkerMetrics& counts, co
       now.mergeTotals(had);
       for (const upstream::Server& server : upstream.servers)
         for (const upstream::Server& was : previous.servers)
-          if (was.address == server.address && was.index < had.servers.size())
+          if (sameServer(from, o, was.index, to, u, server.index) && was.index < had.servers.size())
             now.servers[server.index].merge(had.servers[was.index]);
     }
   }

@@ -7,7 +7,8 @@
 //    yet, and renders every copy in the shape of the generation it renders.
 // What continues: a listener with the same name and address (or, failing
 // that, the same fixed port: the same sockets), an upstream with the same
-// name, a server with the same address in it. Everything else starts at 0.
+// name, a server with the same address as written in it (sameServer).
+// Everything else starts at 0.
 // Pure functions, any thread.
 #pragma once
 
@@ -17,6 +18,12 @@
 #include "metrics/worker_metrics.h"
 
 namespace fulcrum::app {
+
+// Whether server `s` of upstream `u` in `a` is server `t` of upstream `v`
+// in `b` across a reload: the same upstream name and the address as
+// written (what the health monitor carries state by, too), so a server
+// keeps its health, its pooled connections and its counts together.
+bool sameServer(const Runtime& a, size_t u, uint32_t s, const Runtime& b, size_t v, uint32_t t);
 
 // For each listener of `to`, the index of the listener of `from` it
 // continues (keeps the sockets and counts of), or -1 for a new one.

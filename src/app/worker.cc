@@ -123,7 +123,7 @@ void Worker::applyGeneration(std::shared_ptr<const Runtime> runtime,
         if (old.name != now.name || old.breaker != now.breaker) continue;
         for (const upstream::Server& server : now.servers)
           for (const upstream::Server& previous : old.servers)
-            if (previous.address == server.address)
+            if (sameServer(before, o, previous.index, *runtime, u, server.index))
               next->pools[u]->adopt(*generation_->pools[o], previous.index, server.index);
       }
     }
