@@ -33,37 +33,6 @@ const balance::RingTable& tableOf(const HostSet& hosts) {
 
 }  // namespace
 
-TEST_CASE("ring hash sends the same key to the same server on every instance") {
-  StrategyOptions options;
-  // Two instances: separate Server objects, separately built rings.
-  auto servers_a = makeServers(10);
-  auto servers_b = makeServers(10);
-  HostSet hosts_a = ringHostSet(servers_a, options);
-  HostSet hosts_b = ringHostSet(servers_b, options);
-  Picker a(hosts_a, options, 10);
-  Picker b(hosts_b, options, 10);
-  for (uint64_t i = 0; i < 10000; ++i) {
-    const Server* first = a.pick(keyHash(i));
-    REQUIRE(first != nullptr);
-    CHECK(a.pick(keyHash(i)) == first);
-    REQUIRE(b.pick(keyHash(i)) != nullptr);
-    CHECK(b.pick(keyHash(i))->label == first->label);
-  }
-}
-
-TEST_CASE("ring hash does not depend on the order of the host set") {
-  StrategyOptions options;
-  auto servers = makeServers(10);
-  HostSet forward = ringHostSet(servers, options);
-  HostSet reversed;
-  for (auto it = forward.hosts.rbegin(); it != forward.hosts.rend(); ++it)
-    reversed.add(*it, (*it)->weight);
-  reversed.table = balance::buildRing(reversed, options);
-  Picker a(forward, options, 10);
-  Picker b(reversed, options, 10);
-  for (uint64_t i = 0; i < 10000; ++i) CHECK(a.pick(keyHash(i)) == b.pick(keyHash(i)));
-}
-
 TEST_CASE("ring hash moves only the keys of the removed server") {
   constexpr size_t kServers = 10;
   constexpr uint64_t kKeys = 100000;
@@ -140,19 +109,6 @@ TEST_CASE("ring hash skips tried servers clockwise to the next distinct untried 
   }
 }
 
-TEST_CASE("ring hash ignores tried servers outside its host set") {
-  StrategyOptions options;
-  auto servers = makeServers(3);
-  HostSet hosts = ringHostSet(servers, options);
-  Picker picker(hosts, options, servers.size());
-  TriedSet tried;
-  tried.add(0);
-  tried.add(1);
-  tried.add(70);  // not in this host set
-  for (uint64_t i = 0; i < 100; ++i)
-    CHECK(picker.strategy.pick({tried, keyHash(i)}) == &servers[2]);
-}
-
 TEST_CASE("ring hash places ring_points_per_weight points per unit of weight") {
   StrategyOptions options;
   options.ring_points_per_weight = 7;
@@ -177,23 +133,4 @@ TEST_CASE("ring hash with the default options places 160 points per unit of weig
   auto servers = makeServers(4);
   HostSet hosts = ringHostSet(servers, options);
   CHECK(tableOf(hosts).points.size() == 160 * 4);
-}
-
-TEST_CASE("ring hash over an empty host set or without a table picks nothing") {
-  StrategyOptions options;
-  HostSet empty;
-  empty.table = balance::buildRing(empty, options);
-  Picker on_empty(empty, options, 0);
-  CHECK(on_empty.pick(keyHash(1)) == nullptr);
-
-  auto servers = makeServers(3);
-  HostSet no_table = test::hostSetOf(servers);
-  Picker without_table(no_table, options, servers.size());
-  CHECK(without_table.pick(keyHash(1)) == nullptr);
-
-  // Never rebuilt at all.
-  test::WorkerEnv worker(0, 1, &options);
-  balance::RingHash fresh(worker.env);
-  TriedSet none;
-  CHECK(fresh.pick({none, keyHash(1)}) == nullptr);
 }
