@@ -10,7 +10,7 @@ DEV_PACKAGES := clang-format clang-tidy
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES = $(shell find src tests -name '*.cc' -o -name '*.h')
 
-.PHONY: all build deps dev-deps run test test-asan fuzz bench bench-metrics bench-pick format lint clean
+.PHONY: all build deps dev-deps run test test-asan fuzz bench bench-metrics bench-pick format format-check lint clean
 
 all: build
 
@@ -102,6 +102,11 @@ bench-pick:
 
 format: dev-deps
 	clang-format -i $(SOURCES)
+
+# CI: fails when a file differs from what `make format` would write.
+format-check:
+	$(call install_missing,clang-format)
+	clang-format --dry-run -Werror $(SOURCES)
 
 lint: dev-deps build
 	@# stderr only counts the warnings suppressed in system headers.

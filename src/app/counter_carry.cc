@@ -5,7 +5,8 @@ namespace fulcrum::app {
 bool sameServer(const Runtime& a, size_t u, uint32_t s, const Runtime& b, size_t v, uint32_t t) {
   const config::UpstreamConfig& first = a.config().upstreams[u];
   const config::UpstreamConfig& second = b.config().upstreams[v];
-  return first.name == second.name && first.servers[s].address_text == second.servers[t].address_text;
+  return first.name == second.name &&
+         first.servers[s].address_text == second.servers[t].address_text;
 }
 
 std::vector<int> matchListeners(const Runtime& from, const Runtime& to) {

@@ -70,9 +70,8 @@ void ProxyAdmin::collectMetrics(std::function<void(std::string text)> done) {
   if (scrape_waiters_.size() > 1) return;
   gather([this](const metrics::WorkerMetrics& merged) {
     *last_ = merged;
-    const std::string text =
-        metrics::renderMetrics(*state_.runtime, *state_.monitor, merged, *state_.reloads,
-                               state_.connection_limit);
+    const std::string text = metrics::renderMetrics(*state_.runtime, *state_.monitor, merged,
+                                                    *state_.reloads, state_.connection_limit);
     std::vector<std::function<void(std::string)>> waiters = std::move(scrape_waiters_);
     scrape_waiters_.clear();
     for (auto& waiter : waiters) waiter(text);
@@ -98,11 +97,11 @@ admin::Status ProxyAdmin::status() {
   for (size_t l = 0; l < runtime.listeners().size(); ++l) {
     const ListenerRuntime& listener = runtime.listeners()[l];
     admin::ListenerStatus entry{listener.name, protocolName(listener.protocol),
-                                l < state_.listener_addresses.size()
-                                    ? state_.listener_addresses[l]
-                                    : listener.address.toString(),
+                                l < state_.listener_addresses.size() ? state_.listener_addresses[l]
+                                                                     : listener.address.toString(),
                                 0};
-    if (l < last_->listeners.size()) entry.active_connections = last_->listeners[l].connections_active;
+    if (l < last_->listeners.size())
+      entry.active_connections = last_->listeners[l].connections_active;
     status.listeners.push_back(std::move(entry));
   }
   for (size_t u = 0; u < runtime.upstreams().size(); ++u) {

@@ -28,7 +28,7 @@ struct ProxyState {
   health::HealthMonitor* monitor = nullptr;
   const bool* draining = nullptr;
   const metrics::ReloadStats* reloads = nullptr;
-  std::vector<std::string> listener_addresses;  // as bound, by listener index
+  std::vector<std::string> listener_addresses;             // as bound, by listener index
   const net::ConnectionLimit* connection_limit = nullptr;  // global.max_connections
 };
 

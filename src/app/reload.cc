@@ -44,8 +44,7 @@ bool Server::planListeners(const Runtime& next, std::vector<std::vector<Listener
       per_worker[w].push_back(ListenerPlan{-1, std::move(sockets[w])});
     addresses.push_back(bound.toString());
     log::info("listener %s (%s) listening on %s -> %s", listener.name.c_str(),
-              listener.protocol == config::Protocol::Tcp ? "tcp" : "http",
-              bound.toString().c_str(),
+              listener.protocol == config::Protocol::Tcp ? "tcp" : "http", bound.toString().c_str(),
               listener.protocol == config::Protocol::Tcp
                   ? ("upstream " + listener.upstream->name).c_str()
                   : (std::to_string(listener.routes.size()) + " route(s)").c_str());
@@ -74,10 +73,12 @@ void Server::reload() {
               workers, worker_count_);
   if (!(loaded.config->global.admin.listen == runtime_->config().global.admin.listen) ||
       loaded.config->global.admin.token != runtime_->config().global.admin.token)
-    log::warn("reload: global.admin changes need a restart; the admin listener keeps its address "
-              "and token");
+    log::warn(
+        "reload: global.admin changes need a restart; the admin listener keeps its address "
+        "and token");
   std::string why;
-  std::shared_ptr<const Runtime> next = Runtime::build(std::move(*loaded.config), why, runtime_.get());
+  std::shared_ptr<const Runtime> next =
+      Runtime::build(std::move(*loaded.config), why, runtime_.get());
   if (!next) {
     failReload(why);
     return;

@@ -42,8 +42,8 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
         built.breaker = before->breaker;
       else
         built.breaker = std::make_shared<health::CircuitBreaker>(
-            health::BreakerLimits{limits.max_connections, limits.max_pending,
-                                  limits.max_requests, limits.pending_timeout});
+            health::BreakerLimits{limits.max_connections, limits.max_pending, limits.max_requests,
+                                  limits.pending_timeout});
     }
     built.strategy_options.ring_points_per_weight = spec.ring_points_per_weight;
     built.strategy_options.maglev_table_size = spec.maglev_table_size;

@@ -13,10 +13,10 @@
 #include <memory>
 #include <vector>
 
-#include "app/runtime.h"
-#include "app/worker.h"
 #include "admin/admin_server.h"
 #include "app/proxy_admin.h"
+#include "app/runtime.h"
+#include "app/worker.h"
 #include "health/monitor.h"
 #include "metrics/exposition.h"
 #include "net/connection_limit.h"

@@ -106,7 +106,8 @@ void Worker::carryCounters(Generation& before, Generation& after,
 }
 
 void Worker::applyGeneration(std::shared_ptr<const Runtime> runtime,
-                             std::vector<ListenerPlan> listeners, std::vector<UpstreamHosts> hosts) {
+                             std::vector<ListenerPlan> listeners,
+                             std::vector<UpstreamHosts> hosts) {
   // The plan's sockets move into the task (a shared_ptr keeps it copyable).
   auto plan = std::make_shared<std::vector<ListenerPlan>>(std::move(listeners));
   loop_->post([this, runtime = std::move(runtime), plan, hosts = std::move(hosts)] {
@@ -231,7 +232,8 @@ std::unique_ptr<Worker::Listener> Worker::makeListener(size_t index, int fd) {
 }
 
 void Worker::openListeners() {
-  for (size_t i = 0; i < sockets_.size(); ++i) listeners_.push_back(makeListener(i, sockets_[i].release()));
+  for (size_t i = 0; i < sockets_.size(); ++i)
+    listeners_.push_back(makeListener(i, sockets_[i].release()));
   sockets_.clear();
 }
 

@@ -29,7 +29,8 @@ std::optional<unsigned> parseNumber(std::string_view text) {
 std::optional<StatusRange> statusRange(const std::string& text) {
   auto dash = text.find('-');
   auto low = parseNumber(std::string_view(text).substr(0, dash));
-  auto high = dash == std::string::npos ? low : parseNumber(std::string_view(text).substr(dash + 1));
+  auto high =
+      dash == std::string::npos ? low : parseNumber(std::string_view(text).substr(dash + 1));
   if (!low || !high || *low < 100 || *high > 599 || *low > *high) return std::nullopt;
   return StatusRange{*low, *high};
 }
@@ -44,8 +45,7 @@ void parseExpectStatus(YamlReader& reader, const YAML::Node& node, const std::st
       ranges.push_back(*range);
     else
       reader.error(item, item_path,
-                   "expected a status code or a range like 200-299 (100-599), got '" + *text +
-                       "'");
+                   "expected a status code or a range like 200-299 (100-599), got '" + *text + "'");
   };
   if (node.IsSequence()) {
     if (node.size() == 0) reader.error(node, path, "expected at least one status or range");
@@ -94,9 +94,23 @@ void parseHealthCheck(YamlReader& reader, const YAML::Node& node, const std::str
   if (!reader.expectMap(node, path)) return;
   reader.forEachKey(
       node, path,
-      {{"type"}, {"interval"}, {"fast_interval"}, {"down_interval"}, {"timeout"}, {"rise"},
-       {"fall"}, {"jitter"}, {"initial_state"}, {"port"}, {"path"}, {"method"}, {"host"},
-       {"expect_status"}, {"expect_body"}, {"headers"}, {"server_name"}},
+      {{"type"},
+       {"interval"},
+       {"fast_interval"},
+       {"down_interval"},
+       {"timeout"},
+       {"rise"},
+       {"fall"},
+       {"jitter"},
+       {"initial_state"},
+       {"port"},
+       {"path"},
+       {"method"},
+       {"host"},
+       {"expect_status"},
+       {"expect_body"},
+       {"headers"},
+       {"server_name"}},
       [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
         if (key == "path" || key == "method" || key == "host" || key == "expect_status" ||
             key == "expect_body" || key == "headers")
@@ -117,12 +131,14 @@ void parseHealthCheck(YamlReader& reader, const YAML::Node& node, const std::str
         } else if (key == "interval" || key == "fast_interval" || key == "down_interval") {
           auto d = boundedDuration(reader, value, key_path, 100ms, 1h);
           if (!d) return;
-          (key == "interval" ? out.interval : key == "fast_interval" ? out.fast_interval
-                                                                     : out.down_interval) = *d;
+          (key == "interval"        ? out.interval
+           : key == "fast_interval" ? out.fast_interval
+                                    : out.down_interval) = *d;
         } else if (key == "timeout") {
           if (auto d = boundedDuration(reader, value, key_path, 10ms, 1h)) out.timeout = *d;
         } else if (key == "rise" || key == "fall") {
-          if (auto n = reader.integer(value, key_path, 1, 100)) (key == "rise" ? out.rise : out.fall) = *n;
+          if (auto n = reader.integer(value, key_path, 1, 100))
+            (key == "rise" ? out.rise : out.fall) = *n;
         } else if (key == "jitter") {
           auto text = reader.scalar(value, key_path);
           if (!text) return;
@@ -132,7 +148,8 @@ void parseHealthCheck(YamlReader& reader, const YAML::Node& node, const std::str
           if (number && *number <= 50)
             out.jitter_percent = *number;
           else
-            reader.error(value, key_path, "expected a percentage from 0% to 50%, got '" + *text + "'");
+            reader.error(value, key_path,
+                         "expected a percentage from 0% to 50%, got '" + *text + "'");
         } else if (key == "initial_state") {
           auto text = reader.scalar(value, key_path);
           if (!text) return;
@@ -141,7 +158,8 @@ void parseHealthCheck(YamlReader& reader, const YAML::Node& node, const std::str
           else
             reader.error(value, key_path, "expected up or down, got '" + *text + "'");
         } else if (key == "port") {
-          if (auto n = reader.integer(value, key_path, 1, 65535)) out.port = static_cast<uint16_t>(*n);
+          if (auto n = reader.integer(value, key_path, 1, 65535))
+            out.port = static_cast<uint16_t>(*n);
         } else if (key == "path") {
           auto text = reader.scalar(value, key_path);
           if (!text) return;
@@ -185,8 +203,13 @@ void parseOutlierDetection(YamlReader& reader, const YAML::Node& node, const std
   if (!reader.expectMap(node, path)) return;
   reader.forEachKey(
       node, path,
-      {{"consecutive_5xx"}, {"consecutive_gateway_errors"}, {"consecutive_connect_failures"},
-       {"interval"}, {"base_ejection"}, {"max_ejection"}, {"max_ejection_percent"}},
+      {{"consecutive_5xx"},
+       {"consecutive_gateway_errors"},
+       {"consecutive_connect_failures"},
+       {"interval"},
+       {"base_ejection"},
+       {"max_ejection"},
+       {"max_ejection_percent"}},
       [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
         if (key == "consecutive_5xx" || key == "consecutive_gateway_errors" ||
             key == "consecutive_connect_failures") {

@@ -92,34 +92,33 @@ void parseLimits(YamlReader& reader, const YAML::Node& node, const std::string& 
 void parseTimeouts(YamlReader& reader, const YAML::Node& node, const std::string& path,
                    ListenerConfig& listener) {
   if (!reader.expectMap(node, path)) return;
-  reader.forEachKey(
-      node, path,
-      {{"idle"},
-       {"client_header"},
-       {"client_idle"},
-       {"client_body"},
-       {"client_body_total"},
-       {"client_send"},
-       {"upstream_send"},
-       {"request"}},
-      [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-        // The two whole-message deadlines are optional: 0 turns them off.
-        const bool optional = key == "client_body_total" || key == "request";
-        auto d = reader.duration(value, p, Duration(optional ? 0 : 1));
-        if (!d) return;
-        if (key == "idle") {
-          listener.idle_timeout = *d;
-          return;
-        }
-        noteHttpOnly(listener, value, p);
-        if (key == "client_header") listener.client_header_timeout = *d;
-        if (key == "client_idle") listener.client_idle_timeout = *d;
-        if (key == "client_body") listener.client_body_timeout = *d;
-        if (key == "client_body_total") listener.client_body_total_timeout = *d;
-        if (key == "client_send") listener.client_send_timeout = *d;
-        if (key == "upstream_send") listener.upstream_send_timeout = *d;
-        if (key == "request") listener.request_timeout = *d;
-      });
+  reader.forEachKey(node, path,
+                    {{"idle"},
+                     {"client_header"},
+                     {"client_idle"},
+                     {"client_body"},
+                     {"client_body_total"},
+                     {"client_send"},
+                     {"upstream_send"},
+                     {"request"}},
+                    [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+                      // The two whole-message deadlines are optional: 0 turns them off.
+                      const bool optional = key == "client_body_total" || key == "request";
+                      auto d = reader.duration(value, p, Duration(optional ? 0 : 1));
+                      if (!d) return;
+                      if (key == "idle") {
+                        listener.idle_timeout = *d;
+                        return;
+                      }
+                      noteHttpOnly(listener, value, p);
+                      if (key == "client_header") listener.client_header_timeout = *d;
+                      if (key == "client_idle") listener.client_idle_timeout = *d;
+                      if (key == "client_body") listener.client_body_timeout = *d;
+                      if (key == "client_body_total") listener.client_body_total_timeout = *d;
+                      if (key == "client_send") listener.client_send_timeout = *d;
+                      if (key == "upstream_send") listener.upstream_send_timeout = *d;
+                      if (key == "request") listener.request_timeout = *d;
+                    });
 }
 
 void parseListenerKey(YamlReader& reader, const std::string& key, const YAML::Node& value,

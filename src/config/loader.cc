@@ -86,8 +86,7 @@ class Parser : public YamlReader {
                  if (printable)
                    out.token = *token;
                  else
-                   error(value, key_path,
-                         "expected 16 to 256 printable characters without spaces");
+                   error(value, key_path, "expected 16 to 256 printable characters without spaces");
                });
   }
 

@@ -28,8 +28,9 @@ void parseOn(YamlReader& reader, const YAML::Node& node, const std::string& path
     if (auto bit = retryOn(*text))
       on |= *bit;
     else
-      reader.error(node[i], item_path,
-                   "expected connect_failure, reset, timeout, 502, 503 or 504, got '" + *text + "'");
+      reader.error(
+          node[i], item_path,
+          "expected connect_failure, reset, timeout, 502, 503 or 504, got '" + *text + "'");
   }
   out = on;
 }
@@ -52,9 +53,17 @@ void parseRetries(YamlReader& reader, const YAML::Node& node, const std::string&
   if (!reader.expectMap(node, path)) return;
   reader.forEachKey(
       node, path,
-      {{"attempts"}, {"budget_percent"}, {"budget_min_per_second"}, {"on"}, {"non_idempotent"},
-       {"idempotency_header"}, {"retry_buffer"}, {"per_try_timeout"}, {"backoff"},
-       {"reuse_safe_window"}, {"attempts_header"}},
+      {{"attempts"},
+       {"budget_percent"},
+       {"budget_min_per_second"},
+       {"on"},
+       {"non_idempotent"},
+       {"idempotency_header"},
+       {"retry_buffer"},
+       {"per_try_timeout"},
+       {"backoff"},
+       {"reuse_safe_window"},
+       {"attempts_header"}},
       [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
         if (key == "attempts") {
           if (auto n = reader.integer(value, key_path, 1, 10)) out.attempts = *n;

@@ -37,7 +37,7 @@ struct AdminConfig {
   std::string listen_text = "127.0.0.1:9901";
   SocketAddress listen;  // resolved by the loader
   Mark listen_mark;
-  std::string token;  // empty: /api needs no Authorization
+  std::string token;              // empty: /api needs no Authorization
   unsigned max_connections = 64;  // open admin connections; accepting pauses at the cap
 };
 
@@ -213,7 +213,7 @@ struct ListenerConfig {
   Duration client_send_timeout = 60s;
   Duration upstream_send_timeout = 60s;
   Duration request_timeout{0};  // http: head received to response sent; 0 = none
-  HttpLimitsConfig limits;               // http only
+  HttpLimitsConfig limits;      // http only
   unsigned backlog = 511;
   Mark mark;
   Mark listen_mark;

@@ -111,9 +111,9 @@ void validateHealth(const UpstreamConfig& upstream, const upstream::StrategyInfo
                "a HEAD response has no body; use method: GET");
   const OutlierConfig& outlier = upstream.outlier;
   if (outlier.enabled && outlier.max_ejection < outlier.base_ejection)
-    diag.error(outlier.mark, path + ".outlier_detection.max_ejection",
-               "cannot be shorter than base_ejection (" + formatDuration(outlier.base_ejection) +
-                   ")");
+    diag.error(
+        outlier.mark, path + ".outlier_detection.max_ejection",
+        "cannot be shorter than base_ejection (" + formatDuration(outlier.base_ejection) + ")");
   const RetryConfig& retries = upstream.retries;
   if (retries.backoff_base > retries.backoff_max)
     diag.error(retries.mark, path + ".retries.backoff.base",

@@ -76,7 +76,7 @@ class HttpResponseJudge {
   std::string expect_body_;
   http::Limits limits_;
   State state_ = State::Head;
-  std::string head_;  // bytes of the head so far (and what followed it)
+  std::string head_;           // bytes of the head so far (and what followed it)
   http::HeadScanner scanner_;  // reads head_; starts over by itself after each head (1xx)
   http::Framing framing_ = http::Framing::None;
   uint64_t body_left_ = 0;  // Content-Length bytes still to come

@@ -33,8 +33,8 @@ class OutlierDetector {
   struct Ejection {
     uint32_t server = 0;
     std::chrono::milliseconds duration{0};
-    unsigned times = 0;  // this server's ejection count, this one included
-    std::string why;     // "5 consecutive 5xx"
+    unsigned times = 0;       // this server's ejection count, this one included
+    std::string why;          // "5 consecutive 5xx"
     const char* reason = "";  // the metric label: "5xx", "gateway" or "connect"
   };
 

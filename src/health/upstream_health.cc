@@ -142,8 +142,8 @@ void UpstreamHealth::onProbeResult(uint32_t index, const ProbeResult& result) {
   const char* upstream = upstream_.name.c_str();
   const unsigned streak = state.schedule->state().agreeing();
   if (transition == Transition::WentDown) {
-    noteTransition(index, "up -> down: " + std::to_string(streak) +
-                              " consecutive failures: " + result.why);
+    noteTransition(
+        index, "up -> down: " + std::to_string(streak) + " consecutive failures: " + result.why);
     log::warn("upstream %s: server %s %s", upstream, label(index), state.last_transition.c_str());
   } else if (transition == Transition::WentUp) {
     noteTransition(index, first ? "down -> up: first check passed"
@@ -169,7 +169,8 @@ void UpstreamHealth::report(uint32_t server, const Attempt& attempt) {
      : reason == "gateway" ? state.ejections_gateway
                            : state.ejections_5xx);
   noteTransition(server, "ejected for " + config::formatDuration(ejection->duration) +
-                             " (ejection " + std::to_string(ejection->times) + "): " + ejection->why);
+                             " (ejection " + std::to_string(ejection->times) +
+                             "): " + ejection->why);
   log::warn("upstream %s: server %s %s", upstream_.name.c_str(), label(server),
             state.last_transition.c_str());
   armReleaseTimer();
@@ -235,7 +236,8 @@ void UpstreamHealth::refresh(bool force_publish) {
   }
   // Before every server has had its first check, "none usable" is not news.
   bool undecided = false;
-  for (const ServerState& state : servers_) undecided = undecided || state.last_check == kNotChecked;
+  for (const ServerState& state : servers_)
+    undecided = undecided || state.last_check == kNotChecked;
   if (usable == 0 && had_usable_ && !undecided)
     log::error("upstream %s: no usable server (%zu down, %zu ejected, %zu drained)",
                upstream_.name.c_str(), down, ejected, drained);
@@ -265,8 +267,7 @@ void UpstreamHealth::buildHostSets(upstream::HostSet& primaries, upstream::HostS
       // timer never fires just before it.
       const int64_t slow_ns = std::chrono::nanoseconds(spec_.slow_start).count();
       const int64_t steps_done = percent / 10;
-      const auto at =
-          state.usable_since + std::chrono::nanoseconds((slow_ns * steps_done + 8) / 9);
+      const auto at = state.usable_since + std::chrono::nanoseconds((slow_ns * steps_done + 8) / 9);
       if (!next_step || at < *next_step) next_step = at;
     }
   }
@@ -299,8 +300,8 @@ void UpstreamHealth::inherit(const UpstreamHealth& old, uint32_t from, uint32_t 
     state.ejected = false;
   state.ever_usable = before.ever_usable;
   state.usable_since = before.usable_since;
-  state.usable = state.check_up && !state.ejected && !state.admin_drain &&
-                 upstream_.servers[to].weight > 0;
+  state.usable =
+      state.check_up && !state.ejected && !state.admin_drain && upstream_.servers[to].weight > 0;
 }
 
 void UpstreamHealth::noteTransition(uint32_t index, std::string text) {

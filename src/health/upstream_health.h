@@ -32,8 +32,8 @@ class UpstreamHealth {
  public:
   using Clock = std::chrono::steady_clock;
   // `update` counts this upstream's publications from 1, for the logs.
-  using Publish = std::function<void(upstream::HostSet primaries, upstream::HostSet backups,
-                                     uint64_t update)>;
+  using Publish =
+      std::function<void(upstream::HostSet primaries, upstream::HostSet backups, uint64_t update)>;
 
   UpstreamHealth(net::EventLoop& loop, const upstream::Upstream& upstream,
                  const config::UpstreamConfig& spec, Random& random, Publish publish);

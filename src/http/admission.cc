@@ -52,9 +52,10 @@ Admission::Slot Admission::reserveConnection(std::string& why) {
     return Slot::Refused;
   }
   if (!waiting_) {
-    log::debug("a request waits for a connection to upstream %s (max_connections %llu reached)",
-               upstream_.name.c_str(),
-               static_cast<unsigned long long>(upstream_.breaker->limit(BreakerResource::Connections)));
+    log::debug(
+        "a request waits for a connection to upstream %s (max_connections %llu reached)",
+        upstream_.name.c_str(),
+        static_cast<unsigned long long>(upstream_.breaker->limit(BreakerResource::Connections)));
     waiting_ = waiters_->add([this] { wake_timer_.arm(std::chrono::milliseconds(0)); });
     pending_timer_.arm(upstream_.breaker->pendingTimeout());
   }

@@ -93,7 +93,8 @@ size_t writeErrorResponse(evbuffer* out, const ErrorResponse& response) {
   if (response.retry_after_seconds > 0)
     head += "Retry-After: " + std::to_string(response.retry_after_seconds) + "\r\n";
   if (response.outcome_unknown) head += "X-Fulcrum-Outcome: unknown\r\n";
-  if (response.attempts > 0) head += "X-Fulcrum-Attempts: " + std::to_string(response.attempts) + "\r\n";
+  if (response.attempts > 0)
+    head += "X-Fulcrum-Attempts: " + std::to_string(response.attempts) + "\r\n";
   if (response.close) head += "Connection: close\r\n";
   head += "\r\n";
   evbuffer_add(out, head.data(), head.size());

@@ -25,14 +25,15 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
                     onBodyTimeout("the client sent no request body bytes for " +
                                   std::to_string(context_.client_body_timeout.count()) + "ms");
                   }),
-      body_deadline_timer_(*context.loop,
-                           [this] {
-                             onBodyTimeout(
-                                 "the client did not send its whole request body within " +
-                                 std::to_string(context_.client_body_total_timeout.count()) + "ms");
-                           }),
-      admission_(*context.loop, context.picker->upstream(), context.waiters,
-                 [this] { connectNext(); }, [this](const std::string& why) { fail(503, why); }),
+      body_deadline_timer_(
+          *context.loop,
+          [this] {
+            onBodyTimeout("the client did not send its whole request body within " +
+                          std::to_string(context_.client_body_total_timeout.count()) + "ms");
+          }),
+      admission_(
+          *context.loop, context.picker->upstream(), context.waiters, [this] { connectNext(); },
+          [this](const std::string& why) { fail(503, why); }),
       request_body_(request.framing, request.content_length, *context.limits, request.max_body) {
   evbuffer_add_buffer(pending_, request_head);
 }
@@ -91,9 +92,8 @@ void Exchange::connectNext() {
   }
   // A request that must not be repeated avoids old kept-alive connections,
   // the ones a server is most likely to be closing right now.
-  auto pooled = retry_.safeToRepeat()
-                    ? context_.pool->take(next->index)
-                    : context_.pool->take(next->index, retry_.reuseSafeWindow());
+  auto pooled = retry_.safeToRepeat() ? context_.pool->take(next->index)
+                                      : context_.pool->take(next->index, retry_.reuseSafeWindow());
   if (pooled) {
     admission_.adoptPooledConnection();
     result_.server = next;
@@ -140,7 +140,8 @@ void Exchange::onConnect(const net::ConnectResult& result) {
   if (!result.ok()) {
     reportAttempt(health::AttemptOutcome::ConnectFailure);
 #if FULCRUM_REQUEST_METRICS
-    if (context_.metrics != nullptr) ++context_.metrics->servers[result_.server->index].connect_failures;
+    if (context_.metrics != nullptr)
+      ++context_.metrics->servers[result_.server->index].connect_failures;
 #endif
     if (!connect_errors_.empty()) connect_errors_ += "; ";
     connect_errors_ += result_.server->label + ": " + result.error;

@@ -31,9 +31,9 @@
 #include "http/admission.h"
 #include "http/body_forwarder.h"
 #include "http/head_scanner.h"
+#include "http/parser.h"
 #include "http/retry_tracker.h"
 #include "metrics/worker_metrics.h"
-#include "http/parser.h"
 #include "net/connector.h"
 #include "net/event_loop.h"
 #include "net/stream.h"
@@ -51,11 +51,11 @@ struct RequestInfo {
   bool is_head = false;
   bool expect_continue = false;
   bool upgrade = false;
-  bool client_close = false;  // the client connection closes after this response
-  bool http10 = false;        // the client spoke HTTP/1.0
+  bool client_close = false;         // the client connection closes after this response
+  bool http10 = false;               // the client spoke HTTP/1.0
   bool idempotent = false;           // GET HEAD OPTIONS PUT DELETE TRACE
   bool has_idempotency_key = false;  // the upstream's idempotency header, not empty
-  std::optional<uint64_t> hash;  // the request's hash key, for ring_hash / maglev
+  std::optional<uint64_t> hash;      // the request's hash key, for ring_hash / maglev
 };
 
 struct ExchangeResult {
@@ -101,11 +101,11 @@ struct ExchangeContext {
   // Longest pause in a request body the client is sending (client_body);
   // past it the client gets 408 (or is closed, if the response started).
   std::chrono::milliseconds client_body_timeout{60000};
-  health::AttemptSink* reporter = nullptr;          // outlier detection; may be null
-  health::ConnectionWaitQueue* waiters = nullptr;   // circuit breaker queue; may be null
-  metrics::UpstreamCounters* metrics = nullptr;     // this worker's counters; may be null
-  RetryBudget* retry_budget = nullptr;              // this worker's; may be null
-  Random* random = nullptr;                         // the worker's, for backoff jitter
+  health::AttemptSink* reporter = nullptr;         // outlier detection; may be null
+  health::ConnectionWaitQueue* waiters = nullptr;  // circuit breaker queue; may be null
+  metrics::UpstreamCounters* metrics = nullptr;    // this worker's counters; may be null
+  RetryBudget* retry_budget = nullptr;             // this worker's; may be null
+  Random* random = nullptr;                        // the worker's, for backoff jitter
   // The whole request body's deadline (client_body_total; 0 = none), and
   // the longest a server may take no byte of the request (upstream_send).
   std::chrono::milliseconds client_body_total_timeout{0};
@@ -172,7 +172,7 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   ExchangeContext context_;
   ExchangeOwner& owner_;
   RequestInfo request_;
-  evbuffer* pending_;           // the rewritten head and body bytes checked before connecting
+  evbuffer* pending_;  // the rewritten head and body bytes checked before connecting
   evbuffer* scratch_;  // body bytes on their way up, while a copy is kept
   RetryTracker retry_;
   net::Timer retry_timer_;  // backoff, and a clean stack, before a retry

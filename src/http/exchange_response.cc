@@ -47,8 +47,8 @@ void Exchange::readResponseHeads() {
     auto* data =
         reinterpret_cast<const char*>(evbuffer_pullup(input, static_cast<ssize_t>(length)));
     ParseError error;
-    ParseResult parsed = response_scanner_.parseResponse(
-        std::string_view(data, length), limits, request_.is_head, response_head_, error);
+    ParseResult parsed = response_scanner_.parseResponse(std::string_view(data, length), limits,
+                                                         request_.is_head, response_head_, error);
     if (parsed == ParseResult::Incomplete) return;
     if (parsed == ParseResult::Error) {
       fail(502, std::string("bad response from the server: ") + error.reason);
@@ -132,8 +132,8 @@ void Exchange::readResponseHeads() {
                       context_.picker->upstream().retries.attempts_header ? retry_.attempts() : 0);
     evbuffer_drain(input, response_head_.length);
     result_.response_bytes += evbuffer_get_length(to_client) - before;
-    response_body_ = std::make_unique<BodyForwarder>(
-        response_head_.framing, response_head_.content_length, limits);
+    response_body_ = std::make_unique<BodyForwarder>(response_head_.framing,
+                                                     response_head_.content_length, limits);
     response_timer_.arm(currentTimeout());  // now the silence between body reads
     pumpResponse();
   }
@@ -203,14 +203,15 @@ void Exchange::onClosed(net::Stream&, bool error, int code) {
   // A reused connection the server closed is the keep-alive race, not a
   // sign that the server is failing; it is retried on the same server.
   if (!reused_) reportAttempt(health::AttemptOutcome::Reset);
-  attemptFailed(AttemptPhase::Sent, reused_ ? AttemptFailure::StaleConnection : AttemptFailure::Reset,
-                502, why + (reused_ ? " (a reused connection) before responding" : " before responding"));
+  attemptFailed(
+      AttemptPhase::Sent, reused_ ? AttemptFailure::StaleConnection : AttemptFailure::Reset, 502,
+      why + (reused_ ? " (a reused connection) before responding" : " before responding"));
 }
 
 void Exchange::onResponseTimeout() {
   if (finished_) return;
-  std::string why = "no response from the server within " +
-                    std::to_string(currentTimeout().count()) + "ms";
+  std::string why =
+      "no response from the server within " + std::to_string(currentTimeout().count()) + "ms";
   if (response_done_)
     finish(true, "the client did not finish its request body in time");
   else if (result_.response_started)

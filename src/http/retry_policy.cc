@@ -45,8 +45,7 @@ const char* failureName(AttemptFailure failure) {
 }
 
 RetryDecision decideRetry(const RetryRules& rules, AttemptPhase phase, AttemptFailure failure,
-                          const RetryRequest& request, unsigned attempts_made,
-                          bool budget_allows) {
+                          const RetryRequest& request, unsigned attempts_made, bool budget_allows) {
   if (phase == AttemptPhase::ResponseStarted) return RetryDecision::GiveUp;
   const unsigned bit = retryOnBit(failure);
   if (bit != 0 && (rules.on & bit) == 0) return RetryDecision::GiveUp;

@@ -25,8 +25,8 @@ enum class AttemptPhase : uint8_t {
 
 enum class AttemptFailure : uint8_t {
   ConnectFailure,
-  Reset,            // the connection failed or closed before a response
-  Timeout,          // no response within the (per-try) timeout
+  Reset,    // the connection failed or closed before a response
+  Timeout,  // no response within the (per-try) timeout
   Status502,
   Status503,
   Status504,
@@ -56,8 +56,7 @@ enum class RetryDecision : uint8_t {
 // `attempts_made` includes the failed one. `budget_allows`: whether the
 // retry budget has room (asked only when everything else says yes).
 RetryDecision decideRetry(const RetryRules& rules, AttemptPhase phase, AttemptFailure failure,
-                          const RetryRequest& request, unsigned attempts_made,
-                          bool budget_allows);
+                          const RetryRequest& request, unsigned attempts_made, bool budget_allows);
 
 // True when the request may be repeated once it was sent.
 inline bool safeToRepeat(const RetryRules& rules, const RetryRequest& request) {

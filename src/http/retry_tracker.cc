@@ -70,7 +70,8 @@ RetryDecision RetryTracker::decide(AttemptPhase phase, AttemptFailure failure) {
         break;
       case RetryDecision::RefuseNonIdempotent:
         // Only when the outcome is unknown: a server's own 503 is an answer.
-        if (phase == AttemptPhase::Sent) ++metrics_->retries_refused[metrics::kRefusedNonIdempotent];
+        if (phase == AttemptPhase::Sent)
+          ++metrics_->retries_refused[metrics::kRefusedNonIdempotent];
         break;
       case RetryDecision::RefuseBudget:
         ++metrics_->retries_refused[metrics::kRefusedBudget];

@@ -29,8 +29,8 @@ struct AttemptRecord {
 class RetryTracker {
  public:
   // `budget`, `metrics` and `random` may be null (tests); they outlive it.
-  RetryTracker(const config::RetryConfig& config, const RetryRequest& request,
-               RetryBudget* budget, metrics::UpstreamCounters* metrics, Random* random);
+  RetryTracker(const config::RetryConfig& config, const RetryRequest& request, RetryBudget* budget,
+               metrics::UpstreamCounters* metrics, Random* random);
   ~RetryTracker();
   RetryTracker(const RetryTracker&) = delete;
   RetryTracker& operator=(const RetryTracker&) = delete;

@@ -42,10 +42,11 @@ HttpSession::HttpSession(HttpSessionParams params, int client_fd, SocketAddress 
                       startUnparsedRequest();
                       answerError(408, "client_header timeout", true);
                     }),
-      idle_timer_(*params_.loop, [this] {
-        // Idle keep-alive connection, or the end of a lingering close.
-        if (state_ == State::WaitingHead || state_ == State::Closing) end();
-      }),
+      idle_timer_(*params_.loop,
+                  [this] {
+                    // Idle keep-alive connection, or the end of a lingering close.
+                    if (state_ == State::WaitingHead || state_ == State::Closing) end();
+                  }),
       request_timer_(*params_.loop, [this] {
         if (state_ == State::Exchanging && exchange_)
           exchange_->requestTimedOut(params_.listener->request_timeout);
@@ -206,8 +207,7 @@ void HttpSession::startUnparsedRequest() {
 }
 
 void HttpSession::switchGeneration() {
-  if (params_.source == nullptr ||
-      params_.source->currentGeneration() == params_.generation_id)
+  if (params_.source == nullptr || params_.source->currentGeneration() == params_.generation_id)
     return;
   // The previous request's exchange may still wait for its deferred
   // delete: its generation stays alive until the next switch.
@@ -256,8 +256,7 @@ void HttpSession::beginRequest() {
     info.hash = requestHashKey(upstream_->hash_key, head_, client_address_);
   info.idempotent = isIdempotent(head_.method);
   for (const Field& field : head_.fields)
-    if (!field.value.empty() &&
-        equalsIgnoreCase(field.name, upstream_->retries.idempotency_header))
+    if (!field.value.empty() && equalsIgnoreCase(field.name, upstream_->retries.idempotency_header))
       info.has_idempotency_key = true;
 
   evbuffer* request_head = evbuffer_new();

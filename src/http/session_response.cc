@@ -56,7 +56,8 @@ void HttpSession::answerError(int status, const std::string& detail, bool close,
   response.retry_after_seconds = retry_after;
   if (result != nullptr) {
     response.outcome_unknown = result->outcome_unknown;
-    if (result->attempts_header) response.attempts = static_cast<unsigned>(result->attempt_log.size());
+    if (result->attempts_header)
+      response.attempts = static_cast<unsigned>(result->attempt_log.size());
   }
   size_t bytes = writeErrorResponse(client_->output(), response);
   client_->flush();
@@ -149,8 +150,8 @@ void HttpSession::logRequest(int status, const ExchangeResult* result, uint64_t 
                              const std::string& detail) {
 #if FULCRUM_REQUEST_METRICS
   if (params_.listener_metrics != nullptr && status != 0) {
-    size_t slot = upstream_ ? 1 + static_cast<size_t>(upstream_ - params_.runtime->upstreams().data())
-                            : 0;
+    size_t slot =
+        upstream_ ? 1 + static_cast<size_t>(upstream_ - params_.runtime->upstreams().data()) : 0;
     params_.listener_metrics->requests[slot].add(static_cast<uint16_t>(status));
   }
 #endif

@@ -30,9 +30,10 @@ TcpSession::~TcpSession() {
 void TcpSession::start() {
   if (!slots_.acquire(health::BreakerResource::Connections)) {
     const upstream::Upstream& upstream = params_.picker->upstream();
-    std::string why = "circuit breaker: max_connections (" +
-                      std::to_string(upstream.breaker->limit(health::BreakerResource::Connections)) +
-                      ") reached for upstream " + upstream.name;
+    std::string why =
+        "circuit breaker: max_connections (" +
+        std::to_string(upstream.breaker->limit(health::BreakerResource::Connections)) +
+        ") reached for upstream " + upstream.name;
     log::debug("listener %s: closing connection from %s: %s", params_.listener_name->c_str(),
                client_.toString().c_str(), why.c_str());
     end("circuit_breaker", why);
@@ -42,7 +43,8 @@ void TcpSession::start() {
 }
 
 void TcpSession::report(health::AttemptOutcome outcome) {
-  if (params_.reporter != nullptr) params_.reporter->report(server_->index, health::Attempt{outcome, 0});
+  if (params_.reporter != nullptr)
+    params_.reporter->report(server_->index, health::Attempt{outcome, 0});
 }
 
 void TcpSession::abandon() {

@@ -34,8 +34,8 @@ struct TcpSessionParams {
   const std::string* listener_name = nullptr;
   upstream::UpstreamPicker* picker = nullptr;
   std::chrono::milliseconds idle_timeout{0};
-  AccessLog* access_log = nullptr;  // may be null (access log off)
-  health::AttemptSink* reporter = nullptr;  // outlier detection; may be null
+  AccessLog* access_log = nullptr;               // may be null (access log off)
+  health::AttemptSink* reporter = nullptr;       // outlier detection; may be null
   metrics::UpstreamCounters* metrics = nullptr;  // this worker's; may be null
 };
 

@@ -24,8 +24,8 @@ class Builder {
 
   prometheus::MetricFamily& family(Family which) {
     const FamilyInfo& about = info(which);
-    families_.push_back(prometheus::MetricFamily{std::string(about.name), std::string(about.help),
-                                                 about.type, {}});
+    families_.push_back(
+        prometheus::MetricFamily{std::string(about.name), std::string(about.help), about.type, {}});
     return families_.back();
   }
   static void counter(prometheus::MetricFamily& family, Labels labels, double value) {
@@ -87,9 +87,10 @@ void renderListeners(Builder& out, const app::Runtime& runtime, const WorkerMetr
     for (size_t slot = 0; slot < counts.requests.size() && slot <= upstreams.size(); ++slot) {
       const std::string upstream = slot == 0 ? "" : upstreams[slot - 1].name;
       for (const auto& entry : counts.requests[slot].entries())
-        Builder::counter(requests,
-                         {{"listener", name}, {"upstream", upstream}, {"code", std::to_string(entry.code)}},
-                         static_cast<double>(entry.count));
+        Builder::counter(
+            requests,
+            {{"listener", name}, {"upstream", upstream}, {"code", std::to_string(entry.code)}},
+            static_cast<double>(entry.count));
     }
   }
 }
@@ -146,8 +147,8 @@ void renderUpstreams(Builder& out, const app::Runtime& runtime, health::HealthMo
     }
     Labels upstream_label{{"upstream", upstream.name}};
     static constexpr const char* kRefused[] = {"non_idempotent", "budget", "body_too_large"};
-    static constexpr const char* kRetried[] = {"connect_failure", "reset", "timeout",         "502",
-                                               "503",             "504",   "stale_connection"};
+    static constexpr const char* kRetried[] = {
+        "connect_failure", "reset", "timeout", "502", "503", "504", "stale_connection"};
     for (size_t r = 0; r < 3; ++r)
       Builder::counter(refused, {{"upstream", upstream.name}, {"reason", kRefused[r]}},
                        counts ? static_cast<double>(counts->retries_refused[r]) : 0);

@@ -14,7 +14,8 @@ void UpstreamCounters::mergeTotals(const UpstreamCounters& other) {
   bytes_received += other.bytes_received;
   picks_without_key += other.picks_without_key;
   for (size_t r = 0; r < retries.size(); ++r) retries[r] += other.retries[r];
-  for (size_t r = 0; r < retries_refused.size(); ++r) retries_refused[r] += other.retries_refused[r];
+  for (size_t r = 0; r < retries_refused.size(); ++r)
+    retries_refused[r] += other.retries_refused[r];
 }
 
 void ListenerCounters::mergeTotals(const ListenerCounters& other) {

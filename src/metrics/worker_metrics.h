@@ -89,7 +89,8 @@ struct UpstreamCounters {
   std::array<uint64_t, 3> retries_refused{};
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
-  uint64_t picks_without_key = 0;  // carried over reloads; the picker's own count is added when copied
+  uint64_t picks_without_key =
+      0;  // carried over reloads; the picker's own count is added when copied
 
   // Everything but `servers` (whose indexes are the caller's to match).
   void mergeTotals(const UpstreamCounters& other);

@@ -15,7 +15,7 @@ struct StrategyInfo {
   // Strategies with a shared per-HostSet table (ring_hash, maglev,
   // weighted_round_robin); null otherwise.
   TableBuilder table_builder;
-  bool uses_hash = false;      // picks by the request's hash key
+  bool uses_hash = false;  // picks by the request's hash key
 };
 
 // nullptr when the name is not a built strategy.

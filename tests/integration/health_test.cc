@@ -48,7 +48,8 @@ std::string fleetYaml(const std::vector<uint16_t>& ports, const std::string& ups
       "listeners:\n  - { name: web, listen: 127.0.0.1:0, protocol: http, upstream: pool }\n"
       "upstreams:\n  pool:\n    balance: " +
       balance + "\n" + upstream_extra + "    servers:\n";
-  for (uint16_t port : ports) out += "      - { address: 127.0.0.1:" + std::to_string(port) + " }\n";
+  for (uint16_t port : ports)
+    out += "      - { address: 127.0.0.1:" + std::to_string(port) + " }\n";
   return out;
 }
 
@@ -186,8 +187,8 @@ TEST_CASE("outlier detection ejects a backend that answers 500 while its health 
 TEST_CASE("no usable server: 503 with Retry-After at once, never a hang") {
   SwitchableBackend a("a");
   a.healthy = false;
-  Proxy proxy(fleetYaml({a.port()},
-                        "    health_check: { type: http, path: /healthz, interval: 200ms }\n"));
+  Proxy proxy(
+      fleetYaml({a.port()}, "    health_check: { type: http, path: /healthz, interval: 200ms }\n"));
   uint16_t port = proxy.port("web");
   REQUIRE(proxy.process().waitForText("upstream pool: no usable server (1 down"));
   Fd client = connectLoopback(port);

@@ -276,7 +276,8 @@ TEST_CASE("a request body that stalls gets 408 after client_body") {
   HttpBackend backend("b1");
   Proxy proxy(HttpConfig{.servers = {backend.port()}, .client_body_timeout = "300ms"}.yaml());
   Fd client = connectLoopback(proxy.port("web"));
-  REQUIRE(writeAll(client.get(), "POST /pay HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n{\"a"));
+  REQUIRE(
+      writeAll(client.get(), "POST /pay HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n{\"a"));
   HttpReader reader(client.get());
   auto response = reader.response();
   REQUIRE(response);

@@ -139,7 +139,8 @@ void scrapeUntil(uint16_t admin, const std::atomic<bool>& done, ScrapeLog& log) 
     }
     ++log.scrapes;
     const std::string& text = answer->body;
-    if (text.find("fulcrum_build_info") == std::string::npos) log.problem("a scrape lacks build_info");
+    if (text.find("fulcrum_build_info") == std::string::npos)
+      log.problem("a scrape lacks build_info");
     for (const auto& [series, value] : samples(text)) {
       if (!kept(series)) continue;
       auto before = seen.find(series);
@@ -155,8 +156,9 @@ void scrapeUntil(uint16_t admin, const std::atomic<bool>& done, ScrapeLog& log) 
 
 }  // namespace
 
-TEST_CASE("reload: 100 reloads of other shapes while 8 clients scrape: no crash, valid text, "
-          "kept counters never go back") {
+TEST_CASE(
+    "reload: 100 reloads of other shapes while 8 clients scrape: no crash, valid text, "
+    "kept counters never go back") {
   const auto promtool = findProgram("promtool");
   REQUIRE_MESSAGE(promtool.has_value(), "promtool (Debian package prometheus) is needed");
   HttpBackend a("a");
@@ -179,8 +181,7 @@ TEST_CASE("reload: 100 reloads of other shapes while 8 clients scrape: no crash,
   std::atomic<int> failed{0};
   ScrapeLog log;
   std::vector<std::thread> threads;
-  for (int s = 0; s < kScrapers; ++s)
-    threads.emplace_back([&] { scrapeUntil(admin, done, log); });
+  for (int s = 0; s < kScrapers; ++s) threads.emplace_back([&] { scrapeUntil(admin, done, log); });
   // Requests keep the kept counters moving while the shape changes.
   threads.emplace_back([&] {
     for (int i = 0; i < 5000 && !done.load(); ++i) {

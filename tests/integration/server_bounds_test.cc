@@ -4,8 +4,8 @@
 // lasts, other clients are served; once it is over, the breaker slot, the
 // descriptors and the memory come back. Every wait has a deadline, every
 // misbehaving peer stops by itself (a count, a deadline, or a Gate).
-#include <doctest/doctest.h>
 #include <dirent.h>
+#include <doctest/doctest.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -122,8 +122,8 @@ struct Fixture {
   long rss_before = 0;
 
   void start(const std::string& listener_timeouts, const std::string& bad_extra = "") {
-    proxy = std::make_unique<Proxy>(config(good.port(), bad.server.port(), listener_timeouts,
-                                           bad_extra));
+    proxy = std::make_unique<Proxy>(
+        config(good.port(), bad.server.port(), listener_timeouts, bad_extra));
     // One request through "good" first: its pooled connection is part of
     // the baseline.
     CHECK(httpGet(port(), "/").status == 200);
@@ -133,7 +133,9 @@ struct Fixture {
   uint16_t port() { return proxy->port("web"); }
   double rejections() {
     const std::string text = httpGet(proxy->adminPort(), "/metrics").body;
-    return sample(text, "fulcrum_circuit_breaker_rejections_total{upstream=\"bad\",limit=\"max_requests\"}")
+    return sample(
+               text,
+               "fulcrum_circuit_breaker_rejections_total{upstream=\"bad\",limit=\"max_requests\"}")
         .value_or(-1);
   }
   // The breaker's one request slot is free again: a request to "bad" is
@@ -182,8 +184,7 @@ TEST_CASE("bounds: at most limits.interim_responses 1xx heads per request") {
 
 TEST_CASE("bounds: per_try_timeout is a deadline for the final head that 1xx heads do not extend") {
   Fixture f;
-  f.start("client_send: 60s",
-          "    timeouts: { response: 500ms }\n    retries: { attempts: 1 }\n");
+  f.start("client_send: 60s", "    timeouts: { response: 500ms }\n    retries: { attempts: 1 }\n");
   Pending drip(f.port(), "/bad/drip");
   // While the server drips, others are served.
   CHECK(httpGet(f.port(), "/").status == 200);
@@ -234,8 +235,9 @@ TEST_CASE("bounds: a trickled request body gets 408 after client_body_total") {
   f.requireRecovered();
 }
 
-TEST_CASE("bounds: a server that takes no byte of a request body fails the attempt after "
-          "upstream_send") {
+TEST_CASE(
+    "bounds: a server that takes no byte of a request body fails the attempt after "
+    "upstream_send") {
   Fixture f;
   f.start("upstream_send: 300ms");
   Fd client = connectLoopback(f.port());

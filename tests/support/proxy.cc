@@ -33,7 +33,8 @@ uint16_t Proxy::adminPort() {
   if (!line) throw std::runtime_error("the admin listener never started listening");
   size_t end = line->find(" (/metrics");
   size_t port_start = line->rfind(':', end);
-  admin_port_ = static_cast<uint16_t>(std::stoi(line->substr(port_start + 1, end - port_start - 1)));
+  admin_port_ =
+      static_cast<uint16_t>(std::stoi(line->substr(port_start + 1, end - port_start - 1)));
   return admin_port_;
 }
 

@@ -52,8 +52,8 @@ std::vector<Server> makeServers(size_t count) {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("consistent hash sends the same key to the same server on every instance",
-                   Case, RingCase, MaglevCase) {
+TEST_CASE_TEMPLATE("consistent hash sends the same key to the same server on every instance", Case,
+                   RingCase, MaglevCase) {
   StrategyOptions options;
   // Two instances: separate Server objects, separately built tables.
   auto servers_a = makeServers(10);
@@ -99,8 +99,8 @@ TEST_CASE_TEMPLATE("consistent hash ignores tried servers outside its host set",
     CHECK(picker.strategy.pick({tried, keyHash(i)}) == &servers[2]);
 }
 
-TEST_CASE_TEMPLATE("consistent hash over an empty host set or without a table picks nothing",
-                   Case, RingCase, MaglevCase) {
+TEST_CASE_TEMPLATE("consistent hash over an empty host set or without a table picks nothing", Case,
+                   RingCase, MaglevCase) {
   StrategyOptions options;
   HostSet empty;
   empty.table = Case::build(empty, options);

@@ -117,10 +117,10 @@ TEST_CASE("an admin listener reachable from other hosts without a token is a war
   Config open_admin = load("global:\n  admin: { listen: 0.0.0.0:9901 }\n" + body);
   auto found = warnings(open_admin);
   REQUIRE(found.size() == 1);
-  CHECK(found[0].toString().rfind("test.yaml:2:20: global.admin.listen: warning: 0.0.0.0:9901", 0) ==
-        0);
-  Config with_token = load(
-      "global:\n  admin: { listen: 0.0.0.0:9901, token: abcdefghijklmnop0123 }\n" + body);
+  CHECK(found[0].toString().rfind("test.yaml:2:20: global.admin.listen: warning: 0.0.0.0:9901",
+                                  0) == 0);
+  Config with_token =
+      load("global:\n  admin: { listen: 0.0.0.0:9901, token: abcdefghijklmnop0123 }\n" + body);
   CHECK(with_token.global.admin.token == "abcdefghijklmnop0123");
   CHECK(warnings(with_token).empty());
   CHECK(warnings(load(body)).empty());  // the default is loopback
@@ -131,8 +131,7 @@ TEST_CASE("connection limits: derived unless written, the admin listener's 64 by
   CHECK(defaults.global.max_connections == 0);  // derived from the open files limit
   CHECK(defaults.global.admin.max_connections == 64);
   Config written = load(
-      std::string("global: { max_connections: 5000, admin: { max_connections: 8 } }\n") +
-      kMinimal);
+      std::string("global: { max_connections: 5000, admin: { max_connections: 8 } }\n") + kMinimal);
   CHECK(written.global.max_connections == 5000);
   CHECK(written.global.admin.max_connections == 8);
 }
