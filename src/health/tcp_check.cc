@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "config/units.h"
-#include "core/errno_text.h"
 #include "core/local_errors.h"
 
 namespace fulcrum::health {
@@ -61,12 +60,11 @@ void ConnectProbe::begin(const SocketAddress& address) {
       onConnected(result.fd);
     } else if (result.timed_out) {
       onDeadline();
-    } else if (result.local) {
+    } else if (result.local()) {
       countLocalError(LocalSite::HealthCheck, result.error_number);
       finish(false, "not run: " + result.error + " (local)", /*local=*/true);
-    } else if (result.error == errnoText(ECONNREFUSED)) {
-      // ConnectResult carries only the text; this is the common case, and
-      // the one the logs should say plainly.
+    } else if (result.error_number == ECONNREFUSED) {
+      // The common case, and the one the logs should say plainly.
       finish(false, "connect refused");
     } else {
       finish(false, "connect failed: " + result.error);

@@ -7,32 +7,38 @@
 namespace fulcrum::http {
 namespace {
 
-const char* errorCode(int status) {
-  switch (status) {
-    case 400:
-      return "bad_request";
-    case 404:
-      return "no_route";
-    case 408:
-      return "request_timeout";
-    case 413:
-      return "body_too_large";
-    case 414:
-      return "uri_too_long";
-    case 431:
-      return "headers_too_large";
-    case 502:
-      return "bad_gateway";
-    case 503:
-      return "service_unavailable";
-    case 504:
-      return "gateway_timeout";
-    default:
-      return "error";
-  }
+// The proxy's own statuses: the "error" code of the JSON body and the
+// generic text a client sees (the detail goes to the log only).
+struct StatusText {
+  int status;
+  const char* code;
+  const char* message;
+};
+
+constexpr StatusText kStatusTexts[] = {
+    {400, "bad_request", "the request is malformed"},
+    {404, "no_route", "no route matches this request"},
+    {408, "request_timeout", "the request did not arrive in time"},
+    {413, "body_too_large", "the request body is larger than allowed"},
+    {414, "uri_too_long", "the request target is too long"},
+    {431, "headers_too_large", "the request header fields are too large"},
+    {502, "bad_gateway", "the server failed to answer properly"},
+    {503, "service_unavailable", "no server is available"},
+    {504, "gateway_timeout", "the server did not answer in time"},
+};
+constexpr StatusText kOtherStatus{0, "error", "the request failed"};
+
+const StatusText& statusText(int status) {
+  for (const StatusText& text : kStatusTexts)
+    if (text.status == status) return text;
+  return kOtherStatus;
 }
 
 }  // namespace
+
+const char* publicMessage(int status) {
+  return statusText(status).message;
+}
 
 const char* reasonPhrase(int status) {
   switch (status) {
@@ -71,7 +77,7 @@ const char* reasonPhrase(int status) {
 
 size_t writeErrorResponse(evbuffer* out, const ErrorResponse& response) {
   std::string body = "{\"status\":" + std::to_string(response.status) + ",\"error\":\"" +
-                     errorCode(response.status) + "\",\"message\":";
+                     statusText(response.status).code + "\",\"message\":";
   appendJsonString(body, response.outcome_unknown
                              ? std::string_view("the request reached a server that did not answer; "
                                                 "it may have been processed: look it up before "

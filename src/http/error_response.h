@@ -25,5 +25,8 @@ struct ErrorResponse {
 size_t writeErrorResponse(evbuffer* out, const ErrorResponse& response);
 
 const char* reasonPhrase(int status);
+// What a client is told for one of the statuses above: generic text, the
+// detail goes to the log only ("the request failed" for any other).
+const char* publicMessage(int status);
 
 }  // namespace fulcrum::http

@@ -123,7 +123,7 @@ void Exchange::connectNext() {
 }
 
 void Exchange::onConnect(const net::ConnectResult& result) {
-  if (!result.ok() && result.local) {
+  if (!result.ok() && result.local()) {
     // Out of descriptors, ports or memory here: not the server's fault, so
     // nothing counts against it, and no other server is tried (the same
     // local limit stands in the way of every connect). 503: nothing was sent.

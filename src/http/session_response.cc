@@ -18,32 +18,6 @@ namespace {
 // that could destroy the response in flight.
 constexpr std::chrono::milliseconds kLingerTime{2000};
 
-// What a client sees: generic text; the detail goes to the log only.
-const char* publicMessage(int status) {
-  switch (status) {
-    case 400:
-      return "the request is malformed";
-    case 404:
-      return "no route matches this request";
-    case 408:
-      return "the request did not arrive in time";
-    case 413:
-      return "the request body is larger than allowed";
-    case 414:
-      return "the request target is too long";
-    case 431:
-      return "the request header fields are too large";
-    case 502:
-      return "the server failed to answer properly";
-    case 503:
-      return "no server is available";
-    case 504:
-      return "the server did not answer in time";
-    default:
-      return "the request failed";
-  }
-}
-
 }  // namespace
 
 void HttpSession::answerError(int status, const std::string& detail, bool close, int retry_after,

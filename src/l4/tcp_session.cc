@@ -72,7 +72,7 @@ void TcpSession::connectNext() {
 }
 
 void TcpSession::onConnect(const net::ConnectResult& result) {
-  if (!result.ok() && result.local) {
+  if (!result.ok() && result.local()) {
     // Our own limit (descriptors, ports, memory), not the server's: nothing
     // counts against it, and another server would meet the same limit.
     countLocalError(LocalSite::Connect, result.error_number);

@@ -10,7 +10,6 @@
 
 #include "config/units.h"
 #include "core/errno_text.h"
-#include "core/local_errors.h"
 
 namespace fulcrum::net {
 
@@ -71,7 +70,6 @@ void Connector::onEvent(evutil_socket_t, short what, void* self) {
     }
     if (error != 0) {
       result.error_number = error;
-      result.local = isLocalResourceError(error);
       result.error = errnoText(error);
     } else {
       result.fd = connector->fd_;

@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 
+#include "core/local_errors.h"
 #include "core/socket_address.h"
 #include "net/event_loop.h"
 
@@ -21,12 +22,12 @@ struct ConnectResult {
   int fd = -1;             // connected socket on success, else -1
   bool timed_out = false;  // failure because the deadline passed
   int error_number = 0;    // errno of a failure other than the deadline
+  std::string error;       // why it failed ("connection refused", ...)
+  bool ok() const { return fd >= 0; }
   // The failure is fulcrum's own (out of descriptors, buffers, memory or
   // local ports: core/local_errors.h), not the server's: callers must not
   // count it against the server.
-  bool local = false;
-  std::string error;  // why it failed ("connection refused", ...)
-  bool ok() const { return fd >= 0; }
+  bool local() const { return error_number != 0 && isLocalResourceError(error_number); }
 };
 
 class Connector {
