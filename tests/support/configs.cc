@@ -1,5 +1,9 @@
 #include "support/configs.h"
 
+#include <doctest/doctest.h>
+
+#include "config/loader.h"
+
 namespace fulcrum::test {
 
 std::string TcpConfig::yaml() const {
@@ -19,6 +23,13 @@ std::string TcpConfig::yaml() const {
   for (uint16_t port : backups)
     out += "      - { address: 127.0.0.1:" + std::to_string(port) + ", backup: true }\n";
   return out;
+}
+
+config::Config loadValidConfig(const std::string& yaml) {
+  config::LoadResult result = config::loadConfigText(yaml, "test.yaml");
+  for (const auto& error : result.errors) MESSAGE(error.toString());
+  REQUIRE(result.config.has_value());
+  return std::move(*result.config);
 }
 
 }  // namespace fulcrum::test

@@ -1,10 +1,13 @@
 // Config text for integration tests: one TCP listener "edge" on
-// 127.0.0.1:0 in front of upstream "pool".
+// 127.0.0.1:0 in front of upstream "pool". And loading config text that a
+// test needs to be valid.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "config/schema.h"
 
 namespace fulcrum::test {
 
@@ -20,5 +23,9 @@ struct TcpConfig {
 
   std::string yaml() const;
 };
+
+// The Config of `yaml`, which must load without errors (each error is
+// shown, then the test stops with doctest's REQUIRE).
+config::Config loadValidConfig(const std::string& yaml);
 
 }  // namespace fulcrum::test

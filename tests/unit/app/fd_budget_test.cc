@@ -3,17 +3,14 @@
 #include <sys/resource.h>
 
 #include "app/fd_budget.h"
-#include "config/loader.h"
+#include "support/configs.h"
 
 using namespace fulcrum;
 
 namespace {
 
 config::Config load(const std::string& yaml) {
-  config::LoadResult result = config::loadConfigText(yaml, "test.yaml");
-  for (const auto& error : result.errors) MESSAGE(error.toString());
-  REQUIRE(result.config.has_value());
-  return *result.config;
+  return test::loadValidConfig(yaml);
 }
 
 // Two listeners; upstream "pool": 3 checked servers, max_idle 10;

@@ -4,16 +4,14 @@
 
 #include "config/loader.h"
 #include "config/validate.h"
+#include "support/configs.h"
 
 using namespace fulcrum::config;
 
 namespace {
 
 Config load(const std::string& yaml) {
-  LoadResult result = loadConfigText(yaml, "test.yaml");
-  for (const auto& error : result.errors) MESSAGE(error.toString());
-  REQUIRE(result.config.has_value());
-  return *result.config;
+  return fulcrum::test::loadValidConfig(yaml);
 }
 
 const char* kMinimal =

@@ -16,12 +16,12 @@
 #include <vector>
 
 #include "app/runtime.h"
-#include "config/loader.h"
 #include "core/random.h"
 #include "health/attempt.h"
 #include "health/upstream_health.h"
 #include "net/event_loop.h"
 #include "net/timer.h"
+#include "support/configs.h"
 #include "support/net.h"
 
 using namespace fulcrum;
@@ -43,11 +43,8 @@ std::shared_ptr<const app::Runtime> buildRuntime(const std::string& upstream_bod
       "upstreams:\n"
       "  pool:\n" +
       upstream_body;
-  config::LoadResult result = config::loadConfigText(yaml, "upstream_health_test.yaml");
-  for (const auto& error : result.errors) MESSAGE(error.toString());
-  REQUIRE(result.config.has_value());
   std::string why;
-  auto runtime = app::Runtime::build(std::move(*result.config), why);
+  auto runtime = app::Runtime::build(test::loadValidConfig(yaml), why);
   REQUIRE_MESSAGE(runtime != nullptr, why);
   REQUIRE(runtime->upstreams().size() == 1);
   return runtime;
