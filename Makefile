@@ -53,8 +53,8 @@ test-asan: deps
 # tree). Any crash, leak or hang fails; the input is left in FUZZ_DIR.
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_SOURCES := tests/fuzz/parser_fuzz.cc src/http/parser.cc src/http/field_rules.cc \
-  src/http/chunked.cc src/http/head_scanner.cc
+FUZZ_SOURCES := tests/fuzz/parser_fuzz.cc src/http/codec/parser.cc src/http/codec/field_rules.cc \
+  src/http/codec/chunked.cc src/http/codec/head_scanner.cc
 
 fuzz:
 	$(call install_missing,clang libclang-rt-14-dev)

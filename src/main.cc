@@ -8,6 +8,7 @@
 
 #include "app/runtime.h"
 #include "app/server.h"
+#include "balance/registry.h"
 #include "config/loader.h"
 #include "config/validate.h"
 #include "core/log.h"
@@ -57,7 +58,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  config::LoadResult loaded = config::loadConfigFile(config_path);
+  config::LoadResult loaded = config::loadConfigFile(config_path, balance::strategyNames());
   for (const auto& error : loaded.errors) std::fprintf(stderr, "%s\n", error.toString().c_str());
   if (!loaded.config) {
     std::fprintf(stderr, "fulcrum: %zu error(s) in %s\n", loaded.errors.size(),

@@ -70,8 +70,11 @@ void ProxyAdmin::collectMetrics(std::function<void(std::string text)> done) {
   if (scrape_waiters_.size() > 1) return;
   gather([this](const metrics::WorkerMetrics& merged) {
     *last_ = merged;
-    const std::string text = metrics::renderMetrics(*state_.runtime, *state_.monitor, merged,
-                                                    *state_.reloads, state_.connection_limit);
+    const app::Runtime& runtime = *state_.runtime;
+    metrics::GenerationShape shape{{}, runtime.upstreams()};
+    for (const auto& listener : runtime.listeners()) shape.listener_names.push_back(listener.name);
+    const std::string text = metrics::renderMetrics(shape, *state_.monitor, merged, *state_.reloads,
+                                                    state_.connection_limit);
     std::vector<std::function<void(std::string)>> waiters = std::move(scrape_waiters_);
     scrape_waiters_.clear();
     for (auto& waiter : waiters) waiter(text);

@@ -5,6 +5,7 @@
 
 #include "app/counter_carry.h"
 #include "app/server.h"
+#include "balance/registry.h"
 #include "config/loader.h"
 #include "config/validate.h"
 #include "core/log.h"
@@ -58,7 +59,7 @@ void Server::reload() {
     return;
   }
   log::info("SIGHUP: reloading %s", config_path_.c_str());
-  config::LoadResult loaded = config::loadConfigFile(config_path_);
+  config::LoadResult loaded = config::loadConfigFile(config_path_, balance::strategyNames());
   for (const auto& error : loaded.errors) log::error("reload: %s", error.toString().c_str());
   if (!loaded.config) {
     failReload(std::to_string(loaded.errors.size()) + " error(s) in " + config_path_);

@@ -1,6 +1,6 @@
 #include "app/runtime.h"
 
-#include "upstream/registry.h"
+#include "balance/registry.h"
 
 namespace fulcrum::app {
 
@@ -18,7 +18,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
   for (const auto& spec : config.upstreams) {
     upstream::Upstream built;
     built.name = spec.name;
-    built.strategy = upstream::findStrategy(spec.balance);
+    built.strategy = balance::findStrategy(spec.balance);
     built.connect_timeout = spec.connect_timeout;
     built.response_timeout = spec.response_timeout;
     built.keepalive_max_idle = spec.keepalive_max_idle;
@@ -41,9 +41,9 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
           before_spec->circuit_breaker.pending_timeout == limits.pending_timeout)
         built.breaker = before->breaker;
       else
-        built.breaker = std::make_shared<health::CircuitBreaker>(
-            health::BreakerLimits{limits.max_connections, limits.max_pending, limits.max_requests,
-                                  limits.pending_timeout});
+        built.breaker = std::make_shared<upstream::CircuitBreaker>(
+            upstream::BreakerLimits{limits.max_connections, limits.max_pending, limits.max_requests,
+                                    limits.pending_timeout});
     }
     built.strategy_options.ring_points_per_weight = spec.ring_points_per_weight;
     built.strategy_options.maglev_table_size = spec.maglev_table_size;

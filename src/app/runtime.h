@@ -10,30 +10,18 @@
 
 #include "config/schema.h"
 #include "core/access_log.h"
-#include "http/parser.h"
-#include "http/routes.h"
+#include "http/listener_settings.h"
 #include "upstream/upstream.h"
 
 namespace fulcrum::app {
 
-struct ListenerRuntime {
-  std::string name;
+// A listener of this generation: what its sessions read (the base), and
+// what the worker needs to listen.
+struct ListenerRuntime : http::ListenerSettings {
   SocketAddress address;  // as configured (port may be 0 until bound)
   config::Protocol protocol = config::Protocol::Tcp;
   const upstream::Upstream* upstream = nullptr;  // tcp: points into the same Runtime
-  std::chrono::milliseconds idle_timeout{0};
   unsigned backlog = 511;
-  // HTTP listeners: routes in order (a catch-all `upstream:` is the last).
-  std::vector<http::Route> routes;
-  http::Limits limits;
-  uint64_t max_body = 0;  // 0 = no limit
-  std::chrono::milliseconds client_header_timeout{0};
-  std::chrono::milliseconds client_idle_timeout{0};
-  std::chrono::milliseconds client_body_timeout{0};
-  std::chrono::milliseconds client_body_total_timeout{0};  // 0 = none
-  std::chrono::milliseconds client_send_timeout{0};
-  std::chrono::milliseconds upstream_send_timeout{0};
-  std::chrono::milliseconds request_timeout{0};  // 0 = none
 };
 
 class Runtime {

@@ -5,8 +5,8 @@
 
 #include <thread>
 
-#include "config/units.h"
 #include "core/log.h"
+#include "core/time_text.h"
 
 namespace fulcrum::app {
 namespace {
@@ -174,8 +174,7 @@ void Server::onWorkerListenersClosed(size_t open) {
   if (++closed_workers_ < workers_.size()) return;
   // Logged once every socket is closed: from here on, connects are refused.
   log::info("stopped accepting; waiting up to %s for %zu open connection(s)",
-            config::formatDuration(runtime_->config().global.drain_timeout).c_str(),
-            open_at_drain_);
+            formatDuration(runtime_->config().global.drain_timeout).c_str(), open_at_drain_);
 }
 
 void Server::onWorkerDrained() {

@@ -50,7 +50,7 @@ std::shared_ptr<Worker::Generation> Worker::buildGeneration(
     auto pool = std::make_unique<upstream::ConnPool>(
         *loop_, upstream.servers.size(), upstream.keepalive_max_idle,
         upstream.keepalive_idle_timeout, upstream.breaker.get());
-    auto waiters = std::make_shared<health::ConnectionWaitQueue>();
+    auto waiters = std::make_shared<upstream::ConnectionWaitQueue>();
     waiters->attach(*loop_, upstream.breaker.get());
     auto budget = std::make_unique<http::RetryBudget>(upstream.retries.budget_percent,
                                                       upstream.retries.budget_min_per_second);
@@ -304,7 +304,7 @@ void Worker::fillHttpParams(http::HttpSessionParams& params, size_t listener_ind
   const Runtime& runtime = *generation_->runtime;
   params.generation_id = generation_id_;
   params.generation = generation_;
-  params.runtime = &runtime;
+  params.built_upstreams = &runtime.upstreams();
   params.listener = &runtime.listeners()[listener_index];
   params.upstreams = &generation_->http_upstreams;
   params.listener_metrics = &generation_->metrics.listeners[listener_index];

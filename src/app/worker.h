@@ -20,7 +20,6 @@
 #include "core/random.h"
 #include "health/attempt.h"
 #include "health/outlier_reporter.h"
-#include "health/wait_queue.h"
 #include "http/session.h"
 #include "l4/tcp_session.h"
 #include "metrics/worker_metrics.h"
@@ -30,6 +29,7 @@
 #include "net/timer.h"
 #include "upstream/conn_pool.h"
 #include "upstream/picker.h"
+#include "upstream/wait_queue.h"
 
 namespace fulcrum::app {
 
@@ -116,7 +116,7 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
     std::vector<std::unique_ptr<upstream::UpstreamPicker>> pickers;
     std::vector<std::unique_ptr<upstream::ConnPool>> pools;
     std::vector<std::unique_ptr<health::OutlierReporter>> reporters;
-    std::vector<std::shared_ptr<health::ConnectionWaitQueue>> wait_queues;
+    std::vector<std::shared_ptr<upstream::ConnectionWaitQueue>> wait_queues;
     std::vector<std::unique_ptr<http::RetryBudget>> retry_budgets;
     std::vector<http::UpstreamState> http_upstreams;
     metrics::WorkerMetrics metrics;  // sized for this Runtime, never resized

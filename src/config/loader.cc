@@ -216,8 +216,8 @@ class Parser : public YamlReader {
                });
   }
 
-  void parseHashKey(const YAML::Node& node, const std::string& path, upstream::HashKey& out) {
-    using Kind = upstream::HashKey::Kind;
+  void parseHashKey(const YAML::Node& node, const std::string& path, config::HashKey& out) {
+    using Kind = config::HashKey::Kind;
     auto text = scalar(node, path);
     if (!text) return;
     auto named = [&](std::string_view prefix, Kind kind) {
@@ -229,15 +229,15 @@ class Parser : public YamlReader {
         error(node, path,
               "expected a name after '" + std::string(prefix) + "', got '" + *text + "'");
       else
-        out = upstream::HashKey{kind, name};
+        out = config::HashKey{kind, name};
       return true;
     };
     if (*text == "source_ip")
-      out = upstream::HashKey{Kind::SourceIp, ""};
+      out = config::HashKey{Kind::SourceIp, ""};
     else if (*text == "uri")
-      out = upstream::HashKey{Kind::Uri, ""};
+      out = config::HashKey{Kind::Uri, ""};
     else if (*text == "uri_with_query")
-      out = upstream::HashKey{Kind::UriWithQuery, ""};
+      out = config::HashKey{Kind::UriWithQuery, ""};
     else if (named("header:", Kind::Header) || named("cookie:", Kind::Cookie))
       return;
     else
@@ -300,7 +300,8 @@ class Parser : public YamlReader {
   }
 };
 
-LoadResult finish(const YAML::Node& root, Diagnostics& diag, const std::string& display_name) {
+LoadResult finish(const YAML::Node& root, Diagnostics& diag, const std::string& display_name,
+                  const StrategyNames& strategies) {
   Parser parser(diag);
   Config config;
   try {
@@ -311,14 +312,15 @@ LoadResult finish(const YAML::Node& root, Diagnostics& diag, const std::string& 
     diag.error(Mark{e.mark.line + 1, e.mark.column + 1}, "", "cannot read this config: " + e.msg);
   }
   config.file = display_name;
-  validate(config, diag);
+  validate(config, strategies, diag);
   LoadResult result;
   result.errors = diag.sorted();
   if (result.errors.empty()) result.config = std::move(config);
   return result;
 }
 
-LoadResult parseText(const std::string& yaml, const std::string& display_name) {
+LoadResult parseText(const std::string& yaml, const std::string& display_name,
+                     const StrategyNames& strategies) {
   Diagnostics diag(display_name);
   YAML::Node root;
   try {
@@ -331,12 +333,12 @@ LoadResult parseText(const std::string& yaml, const std::string& display_name) {
     diag.error(Mark{1, 1}, "", "the file is empty");
     return LoadResult{std::nullopt, diag.sorted()};
   }
-  return finish(root, diag, display_name);
+  return finish(root, diag, display_name, strategies);
 }
 
 }  // namespace
 
-LoadResult loadConfigFile(const std::string& path) {
+LoadResult loadConfigFile(const std::string& path, const StrategyNames& strategies) {
   std::ifstream in(path);
   if (!in) {
     Diagnostics diag(path);
@@ -345,11 +347,12 @@ LoadResult loadConfigFile(const std::string& path) {
   }
   std::stringstream text;
   text << in.rdbuf();
-  return parseText(text.str(), path);
+  return parseText(text.str(), path, strategies);
 }
 
-LoadResult loadConfigText(const std::string& yaml, const std::string& display_name) {
-  return parseText(yaml, display_name);
+LoadResult loadConfigText(const std::string& yaml, const std::string& display_name,
+                          const StrategyNames& strategies) {
+  return parseText(yaml, display_name, strategies);
 }
 
 }  // namespace fulcrum::config

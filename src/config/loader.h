@@ -11,6 +11,7 @@
 
 #include "config/diagnostics.h"
 #include "config/schema.h"
+#include "config/validate.h"
 
 namespace fulcrum::config {
 
@@ -19,8 +20,11 @@ struct LoadResult {
   std::vector<Diagnostic> errors;  // in file order
 };
 
-LoadResult loadConfigFile(const std::string& path);
+// `strategies`: the balancing strategies the binary has
+// (balance::strategyNames()).
+LoadResult loadConfigFile(const std::string& path, const StrategyNames& strategies);
 // For tests and tools: `display_name` stands in for the path in messages.
-LoadResult loadConfigText(const std::string& yaml, const std::string& display_name);
+LoadResult loadConfigText(const std::string& yaml, const std::string& display_name,
+                          const StrategyNames& strategies);
 
 }  // namespace fulcrum::config

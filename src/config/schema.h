@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "config/hash_key.h"
 #include "config/units.h"
 #include "core/socket_address.h"
-#include "upstream/hash_key.h"
 
 namespace fulcrum::config {
 
@@ -157,7 +157,7 @@ struct UpstreamConfig {
   // HTTP: idle connections kept per server in each worker.
   unsigned keepalive_max_idle = 32;
   Duration keepalive_idle_timeout = 60s;
-  upstream::HashKey hash_key;             // ring_hash / maglev
+  config::HashKey hash_key;               // ring_hash / maglev
   unsigned ring_points_per_weight = 160;  // ring_hash
   uint32_t maglev_table_size = 65537;     // maglev; a prime
   Mark mark;

@@ -91,12 +91,4 @@ std::optional<uint64_t> parseSize(std::string_view text, std::string& why) {
   return bytes;
 }
 
-std::string formatDuration(Duration d) {
-  auto ms = static_cast<uint64_t>(d.count());
-  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
-
 }  // namespace fulcrum::config

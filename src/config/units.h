@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/time_text.h"  // formatDuration, the inverse of parseDuration
+
 namespace fulcrum::config {
 
 using Duration = std::chrono::milliseconds;
@@ -20,8 +22,5 @@ std::optional<Duration> parseDuration(std::string_view text, std::string& why);
 
 // Accepts <digits>[k|m|g] (case-insensitive), multiples of 1024.
 std::optional<uint64_t> parseSize(std::string_view text, std::string& why);
-
-// "1500ms" -> "1500ms", 60000 -> "1m": the shortest exact form, for messages.
-std::string formatDuration(Duration d);
 
 }  // namespace fulcrum::config

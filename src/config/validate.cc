@@ -3,9 +3,8 @@
 #include <map>
 #include <set>
 
+#include "config/hash_key.h"
 #include "config/units.h"
-#include "upstream/hash_key.h"
-#include "upstream/registry.h"
 
 namespace fulcrum::config {
 namespace {
@@ -85,7 +84,7 @@ void validateListeners(const Config& config, Diagnostics& diag) {
     if (!listener.upstream.empty() && target == nullptr)
       diag.error(listener.upstream_mark, path + ".upstream",
                  "no upstream named '" + listener.upstream + "' is defined");
-    using Kind = upstream::HashKey::Kind;
+    using Kind = config::HashKey::Kind;
     if (target != nullptr && listener.protocol == Protocol::Tcp &&
         target->hash_key.kind != Kind::None && target->hash_key.kind != Kind::SourceIp)
       diag.error(listener.upstream_mark, path + ".upstream",
@@ -98,7 +97,7 @@ void validateListeners(const Config& config, Diagnostics& diag) {
   }
 }
 
-void validateHealth(const UpstreamConfig& upstream, const upstream::StrategyInfo* strategy,
+void validateHealth(const UpstreamConfig& upstream, const StrategyName* strategy,
                     const std::string& path, Diagnostics& diag) {
   const HealthCheckConfig& check = upstream.health_check;
   if (check.type != CheckType::Http)
@@ -129,21 +128,36 @@ void validateHealth(const UpstreamConfig& upstream, const upstream::StrategyInfo
                "random or p2c");
 }
 
-void validateUpstream(const UpstreamConfig& upstream, Diagnostics& diag) {
-  std::string path = "upstreams." + upstream.name;
-  if (upstream::findStrategy(upstream.balance) == nullptr) {
-    std::string why = "unknown strategy '" + upstream.balance + "'";
-    diag.error(upstream.balance_mark, path + ".balance",
-               why + " (valid: " + upstream::strategyNames() + ")");
+const StrategyName* findStrategy(const StrategyNames& strategies, const std::string& name) {
+  for (const auto& strategy : strategies)
+    if (strategy.name == name) return &strategy;
+  return nullptr;
+}
+
+std::string listNames(const StrategyNames& strategies) {
+  std::string out;
+  for (const auto& strategy : strategies) {
+    if (!out.empty()) out += ", ";
+    out += strategy.name;
   }
-  const upstream::StrategyInfo* strategy = upstream::findStrategy(upstream.balance);
+  return out;
+}
+
+void validateUpstream(const UpstreamConfig& upstream, const StrategyNames& strategies,
+                      Diagnostics& diag) {
+  std::string path = "upstreams." + upstream.name;
+  const StrategyName* strategy = findStrategy(strategies, upstream.balance);
+  if (strategy == nullptr)
+    diag.error(
+        upstream.balance_mark, path + ".balance",
+        "unknown strategy '" + upstream.balance + "' (valid: " + listNames(strategies) + ")");
   bool hashes = strategy != nullptr && strategy->uses_hash;
-  if (hashes && upstream.hash_key.kind == upstream::HashKey::Kind::None)
+  if (hashes && upstream.hash_key.kind == config::HashKey::Kind::None)
     diag.error(
         upstream.balance_mark, path + ".balance",
         "'" + upstream.balance +
             "' needs a hash_key (source_ip, header:NAME, cookie:NAME, uri or uri_with_query)");
-  if (strategy != nullptr && !hashes && upstream.hash_key.kind != upstream::HashKey::Kind::None)
+  if (strategy != nullptr && !hashes && upstream.hash_key.kind != config::HashKey::Kind::None)
     diag.error(upstream.hash_key_mark, path + ".hash_key",
                "used only by ring_hash and maglev (balance is '" + upstream.balance + "')");
   validateHealth(upstream, strategy, path, diag);
@@ -194,9 +208,9 @@ std::vector<Diagnostic> warnings(const Config& config) {
   return found;
 }
 
-void validate(const Config& config, Diagnostics& diag) {
+void validate(const Config& config, const StrategyNames& strategies, Diagnostics& diag) {
   validateListeners(config, diag);
-  for (const auto& upstream : config.upstreams) validateUpstream(upstream, diag);
+  for (const auto& upstream : config.upstreams) validateUpstream(upstream, strategies, diag);
 }
 
 }  // namespace fulcrum::config

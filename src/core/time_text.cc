@@ -2,6 +2,7 @@
 
 #include <sys/time.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
@@ -16,6 +17,14 @@ size_t formatUtcNow(char* out, size_t size) {
                            utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                            static_cast<int>(now.tv_usec / 1000));
   return used < 0 ? 0 : static_cast<size_t>(used);
+}
+
+std::string formatDuration(std::chrono::milliseconds d) {
+  auto ms = static_cast<uint64_t>(d.count());
+  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
 }
 
 }  // namespace fulcrum

@@ -33,9 +33,9 @@
 
 #include "core/socket_address.h"
 #include "health/checker.h"
-#include "http/chunked.h"
-#include "http/head_scanner.h"
-#include "http/parser.h"
+#include "http/codec/chunked.h"
+#include "http/codec/head_scanner.h"
+#include "http/codec/parser.h"
 #include "net/event_loop.h"
 
 namespace fulcrum::health {

@@ -5,8 +5,8 @@
 #include <cerrno>
 #include <utility>
 
-#include "config/units.h"
 #include "core/local_errors.h"
+#include "core/time_text.h"
 
 namespace fulcrum::health {
 namespace {
@@ -87,7 +87,7 @@ void ConnectProbe::onDeadline() {
     finish(false, *failed_before_start_);
     return;
   }
-  finish(false, "timed out after " + config::formatDuration(timeout_) + " " + phase_);
+  finish(false, "timed out after " + formatDuration(timeout_) + " " + phase_);
 }
 
 void ConnectProbe::finish(bool passed, std::string why, bool local) {

@@ -1,8 +1,8 @@
 #include "health/upstream_health.h"
 
-#include "config/units.h"
 #include "core/log.h"
 #include "core/rate_limited_log.h"
+#include "core/time_text.h"
 
 namespace fulcrum::health {
 namespace {
@@ -168,9 +168,8 @@ void UpstreamHealth::report(uint32_t server, const Attempt& attempt) {
   ++(reason == "connect"   ? state.ejections_connect
      : reason == "gateway" ? state.ejections_gateway
                            : state.ejections_5xx);
-  noteTransition(server, "ejected for " + config::formatDuration(ejection->duration) +
-                             " (ejection " + std::to_string(ejection->times) +
-                             "): " + ejection->why);
+  noteTransition(server, "ejected for " + formatDuration(ejection->duration) + " (ejection " +
+                             std::to_string(ejection->times) + "): " + ejection->why);
   log::warn("upstream %s: server %s %s", upstream_.name.c_str(), label(server),
             state.last_transition.c_str());
   armReleaseTimer();

@@ -4,10 +4,10 @@
 
 namespace fulcrum::http {
 
-using health::BreakerResource;
+using upstream::BreakerResource;
 
 Admission::Admission(net::EventLoop& loop, const upstream::Upstream& upstream,
-                     health::ConnectionWaitQueue* waiters, std::function<void()> retry,
+                     upstream::ConnectionWaitQueue* waiters, std::function<void()> retry,
                      std::function<void(const std::string& why)> give_up)
     : upstream_(upstream),
       waiters_(waiters),

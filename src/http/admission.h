@@ -13,18 +13,18 @@
 #include <optional>
 #include <string>
 
-#include "health/breaker_slots.h"
-#include "health/wait_queue.h"
 #include "net/event_loop.h"
 #include "net/timer.h"
+#include "upstream/breaker_slots.h"
 #include "upstream/upstream.h"
+#include "upstream/wait_queue.h"
 
 namespace fulcrum::http {
 
 class Admission {
  public:
   Admission(net::EventLoop& loop, const upstream::Upstream& upstream,
-            health::ConnectionWaitQueue* waiters, std::function<void()> retry,
+            upstream::ConnectionWaitQueue* waiters, std::function<void()> retry,
             std::function<void(const std::string& why)> give_up);
   ~Admission();
   Admission(const Admission&) = delete;
@@ -42,22 +42,22 @@ class Admission {
   // A pooled connection brings its own unit along.
   void adoptPooledConnection();
   // The exchange's server connection closed: its unit is free.
-  void connectionClosed() { slots_.release(health::BreakerResource::Connections); }
+  void connectionClosed() { slots_.release(upstream::BreakerResource::Connections); }
   // The connection went to the pool, with its unit.
   void handOverConnection() { slots_.handOverConnection(); }
   // Done: stop waiting, give back the request and pending units.
   void finished();
 
  private:
-  std::string refusal(health::BreakerResource resource) const;
+  std::string refusal(upstream::BreakerResource resource) const;
   void stopWaiting();
 
   const upstream::Upstream& upstream_;
-  health::ConnectionWaitQueue* waiters_;
-  health::BreakerSlots slots_;
+  upstream::ConnectionWaitQueue* waiters_;
+  upstream::BreakerSlots slots_;
   net::Timer wake_timer_;
   net::Timer pending_timer_;
-  std::optional<health::ConnectionWaitQueue::Handle> waiting_;
+  std::optional<upstream::ConnectionWaitQueue::Handle> waiting_;
 };
 
 }  // namespace fulcrum::http

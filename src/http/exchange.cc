@@ -3,7 +3,7 @@
 #include <event2/buffer.h>
 
 #include "core/local_errors.h"
-#include "http/head_writer.h"
+#include "http/codec/head_writer.h"
 
 namespace fulcrum::http {
 Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const RequestInfo& request,

@@ -27,11 +27,10 @@
 #include <string>
 
 #include "health/attempt.h"
-#include "health/wait_queue.h"
 #include "http/admission.h"
-#include "http/body_forwarder.h"
-#include "http/head_scanner.h"
-#include "http/parser.h"
+#include "http/codec/body_forwarder.h"
+#include "http/codec/head_scanner.h"
+#include "http/codec/parser.h"
 #include "http/retry_tracker.h"
 #include "metrics/worker_metrics.h"
 #include "net/connector.h"
@@ -40,6 +39,7 @@
 #include "net/timer.h"
 #include "upstream/conn_pool.h"
 #include "upstream/picker.h"
+#include "upstream/wait_queue.h"
 
 namespace fulcrum::http {
 
@@ -101,11 +101,11 @@ struct ExchangeContext {
   // Longest pause in a request body the client is sending (client_body);
   // past it the client gets 408 (or is closed, if the response started).
   std::chrono::milliseconds client_body_timeout{60000};
-  health::AttemptSink* reporter = nullptr;         // outlier detection; may be null
-  health::ConnectionWaitQueue* waiters = nullptr;  // circuit breaker queue; may be null
-  metrics::UpstreamCounters* metrics = nullptr;    // this worker's counters; may be null
-  RetryBudget* retry_budget = nullptr;             // this worker's; may be null
-  Random* random = nullptr;                        // the worker's, for backoff jitter
+  health::AttemptSink* reporter = nullptr;           // outlier detection; may be null
+  upstream::ConnectionWaitQueue* waiters = nullptr;  // circuit breaker queue; may be null
+  metrics::UpstreamCounters* metrics = nullptr;      // this worker's counters; may be null
+  RetryBudget* retry_budget = nullptr;               // this worker's; may be null
+  Random* random = nullptr;                          // the worker's, for backoff jitter
   // The whole request body's deadline (client_body_total; 0 = none), and
   // the longest a server may take no byte of the request (upstream_send).
   std::chrono::milliseconds client_body_total_timeout{0};

@@ -6,8 +6,8 @@
 
 #include <cerrno>
 
+#include "http/codec/head_writer.h"
 #include "http/exchange.h"
-#include "http/head_writer.h"
 
 namespace fulcrum::http {
 namespace {

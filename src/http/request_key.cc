@@ -27,9 +27,9 @@ std::string_view findCookie(const RequestHead& head, std::string_view name) {
   return {};
 }
 
-std::optional<uint64_t> requestHashKey(const upstream::HashKey& key, const RequestHead& head,
+std::optional<uint64_t> requestHashKey(const config::HashKey& key, const RequestHead& head,
                                        const SocketAddress& client) {
-  using Kind = upstream::HashKey::Kind;
+  using Kind = config::HashKey::Kind;
   std::string_view value;
   switch (key.kind) {
     case Kind::None:

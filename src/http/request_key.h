@@ -7,13 +7,14 @@
 #include <cstdint>
 #include <optional>
 
+#include "config/hash_key.h"
 #include "core/socket_address.h"
-#include "http/parser.h"
+#include "http/codec/parser.h"
 #include "upstream/hash_key.h"
 
 namespace fulcrum::http {
 
-std::optional<uint64_t> requestHashKey(const upstream::HashKey& key, const RequestHead& head,
+std::optional<uint64_t> requestHashKey(const config::HashKey& key, const RequestHead& head,
                                        const SocketAddress& client);
 
 // The value of cookie `name` in the request's Cookie fields, or empty.

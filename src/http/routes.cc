@@ -1,6 +1,6 @@
 #include "http/routes.h"
 
-#include "http/parser.h"
+#include "http/codec/parser.h"
 
 namespace fulcrum::http {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <cerrno>
 
-#include "http/head_writer.h"
+#include "http/codec/head_writer.h"
 #include "http/request_key.h"
 #include "http/routes.h"
 
@@ -252,7 +252,7 @@ void HttpSession::beginRequest() {
   info.upgrade = head_.upgrade;
   info.client_close = head_.close || draining_ || peer_closed_ || listener_gone_;
   info.http10 = head_.minor_version == 0;
-  if (upstream_->hash_key.kind != upstream::HashKey::Kind::None)
+  if (upstream_->hash_key.kind != config::HashKey::Kind::None)
     info.hash = requestHashKey(upstream_->hash_key, head_, client_address_);
   info.idempotent = isIdempotent(head_.method);
   for (const Field& field : head_.fields)
@@ -263,7 +263,7 @@ void HttpSession::beginRequest() {
   writeRequestHead(request_head, head_, ForwardedFor{client_ip_, "http", request_id_});
   evbuffer_drain(input, head_.length);  // the views in head_ die here
 
-  size_t index = static_cast<size_t>(upstream_ - params_.runtime->upstreams().data());
+  size_t index = static_cast<size_t>(upstream_ - params_.built_upstreams->data());
   const UpstreamState& upstream = (*params_.upstreams)[index];
   ExchangeContext context{params_.loop,
                           client_.get(),

@@ -14,14 +14,14 @@
 #include <string>
 #include <vector>
 
-#include "app/runtime.h"
+#include "core/access_log.h"
 #include "core/random.h"
 #include "core/socket_address.h"
 #include "health/attempt.h"
-#include "health/wait_queue.h"
+#include "http/codec/head_scanner.h"
+#include "http/codec/parser.h"
 #include "http/exchange.h"
-#include "http/head_scanner.h"
-#include "http/parser.h"
+#include "http/listener_settings.h"
 #include "http/retry_budget.h"
 #include "metrics/worker_metrics.h"
 #include "net/byte_pump.h"
@@ -30,6 +30,7 @@
 #include "net/timer.h"
 #include "upstream/conn_pool.h"
 #include "upstream/picker.h"
+#include "upstream/wait_queue.h"
 
 namespace fulcrum::http {
 
@@ -38,7 +39,7 @@ struct UpstreamState {
   upstream::UpstreamPicker* picker = nullptr;
   upstream::ConnPool* pool = nullptr;
   health::AttemptSink* reporter = nullptr;
-  health::ConnectionWaitQueue* waiters = nullptr;  // for the circuit breaker
+  upstream::ConnectionWaitQueue* waiters = nullptr;  // for the circuit breaker
   metrics::UpstreamCounters* metrics = nullptr;
   RetryBudget* retry_budget = nullptr;  // this worker's, for this upstream
 };
@@ -66,8 +67,9 @@ struct HttpSessionParams {
   GenerationSource* source = nullptr;  // may be null (tests): never switches
   uint64_t generation_id = 0;
   std::shared_ptr<const void> generation;  // keeps everything below alive
-  const app::Runtime* runtime = nullptr;
-  const app::ListenerRuntime* listener = nullptr;
+  // The generation's upstreams, in the order `upstreams` follows.
+  const std::vector<upstream::Upstream>* built_upstreams = nullptr;
+  const ListenerSettings* listener = nullptr;
   const std::vector<UpstreamState>* upstreams = nullptr;
   Random* random = nullptr;  // the worker's, for request ids
   metrics::ListenerCounters* listener_metrics = nullptr;

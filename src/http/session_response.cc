@@ -125,7 +125,7 @@ void HttpSession::logRequest(int status, const ExchangeResult* result, uint64_t 
 #if FULCRUM_REQUEST_METRICS
   if (params_.listener_metrics != nullptr && status != 0) {
     size_t slot =
-        upstream_ ? 1 + static_cast<size_t>(upstream_ - params_.runtime->upstreams().data()) : 0;
+        upstream_ ? 1 + static_cast<size_t>(upstream_ - params_.built_upstreams->data()) : 0;
     params_.listener_metrics->requests[slot].add(static_cast<uint16_t>(status));
   }
 #endif

@@ -28,11 +28,11 @@ TcpSession::~TcpSession() {
 }
 
 void TcpSession::start() {
-  if (!slots_.acquire(health::BreakerResource::Connections)) {
+  if (!slots_.acquire(upstream::BreakerResource::Connections)) {
     const upstream::Upstream& upstream = params_.picker->upstream();
     std::string why =
         "circuit breaker: max_connections (" +
-        std::to_string(upstream.breaker->limit(health::BreakerResource::Connections)) +
+        std::to_string(upstream.breaker->limit(upstream::BreakerResource::Connections)) +
         ") reached for upstream " + upstream.name;
     log::debug("listener %s: closing connection from %s: %s", params_.listener_name->c_str(),
                client_.toString().c_str(), why.c_str());

@@ -16,12 +16,12 @@
 #include "core/access_log.h"
 #include "core/socket_address.h"
 #include "health/attempt.h"
-#include "health/breaker_slots.h"
 #include "metrics/worker_metrics.h"
 #include "net/byte_pump.h"
 #include "net/connector.h"
 #include "net/event_loop.h"
 #include "net/session.h"
+#include "upstream/breaker_slots.h"
 #include "upstream/picker.h"
 
 namespace fulcrum::l4 {
@@ -76,7 +76,7 @@ class TcpSession final : public net::Session {
   bool counted_ = false;  // in the server's active connection count
   // One max_connections unit for the whole session (its one server
   // connection at a time).
-  health::BreakerSlots slots_;
+  upstream::BreakerSlots slots_;
 };
 
 }  // namespace fulcrum::l4

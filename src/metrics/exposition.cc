@@ -72,13 +72,13 @@ void renderGlobal(Builder& out, const ReloadStats& reloads) {
                    static_cast<double>(AccessLog::droppedTotal()));
 }
 
-void renderListeners(Builder& out, const app::Runtime& runtime, const WorkerMetrics& workers) {
+void renderListeners(Builder& out, const GenerationShape& shape, const WorkerMetrics& workers) {
   auto& active = out.family(Family::DownstreamConnectionsActive);
   auto& total = out.family(Family::DownstreamConnections);
   auto& requests = out.family(Family::HttpRequests);
-  const auto& upstreams = runtime.upstreams();
-  for (size_t l = 0; l < runtime.listeners().size() && l < workers.listeners.size(); ++l) {
-    const std::string& name = runtime.listeners()[l].name;
+  const auto& upstreams = shape.upstreams;
+  for (size_t l = 0; l < shape.listener_names.size() && l < workers.listeners.size(); ++l) {
+    const std::string& name = shape.listener_names[l];
     const ListenerCounters& counts = workers.listeners[l];
     Builder::gauge(active, {{"listener", name}}, static_cast<double>(counts.connections_active));
     Builder::counter(total, {{"listener", name}}, static_cast<double>(counts.connections_total));
@@ -95,7 +95,7 @@ void renderListeners(Builder& out, const app::Runtime& runtime, const WorkerMetr
   }
 }
 
-void renderUpstreams(Builder& out, const app::Runtime& runtime, health::HealthMonitor& monitor,
+void renderUpstreams(Builder& out, const GenerationShape& shape, health::HealthMonitor& monitor,
                      const WorkerMetrics& workers) {
   auto& requests = out.family(Family::UpstreamRequests);
   auto& response_time = out.family(Family::UpstreamResponseSeconds);
@@ -112,7 +112,7 @@ void renderUpstreams(Builder& out, const app::Runtime& runtime, health::HealthMo
   auto& refused = out.family(Family::RetriesRefused);
   auto& bytes = out.family(Family::UpstreamBytes);
   auto& without_key = out.family(Family::PicksWithoutHashKey);
-  const auto& upstreams = runtime.upstreams();
+  const auto& upstreams = shape.upstreams;
   for (size_t u = 0; u < upstreams.size(); ++u) {
     const upstream::Upstream& upstream = upstreams[u];
     const UpstreamCounters* counts = u < workers.upstreams.size() ? &workers.upstreams[u] : nullptr;
@@ -158,7 +158,7 @@ void renderUpstreams(Builder& out, const app::Runtime& runtime, health::HealthMo
     Builder::gauge(healthy, upstream_label, static_cast<double>(usable));
     Builder::gauge(configured, upstream_label, static_cast<double>(upstream.servers.size()));
     if (const auto& breaker = upstream.breaker) {
-      using health::BreakerResource;
+      using upstream::BreakerResource;
       for (auto [resource, limit] : {std::pair{BreakerResource::Connections, "max_connections"},
                                      std::pair{BreakerResource::Pending, "max_pending"},
                                      std::pair{BreakerResource::Requests, "max_requests"}})
@@ -175,13 +175,12 @@ void renderUpstreams(Builder& out, const app::Runtime& runtime, health::HealthMo
   }
 }
 
-void renderLimits(Builder& out, const app::Runtime& runtime, const net::ConnectionLimit* limit) {
+void renderLimits(Builder& out, const GenerationShape& shape, const net::ConnectionLimit* limit) {
   if (limit != nullptr) {
     Builder::gauge(out.family(Family::MaxConnections), {}, static_cast<double>(limit->max()));
     auto& limited = out.family(Family::DownstreamConnectionsLimited);
-    for (const auto& listener : runtime.listeners())
-      Builder::counter(limited, {{"listener", listener.name}},
-                       static_cast<double>(limit->limited(listener.name)));
+    for (const auto& name : shape.listener_names)
+      Builder::counter(limited, {{"listener", name}}, static_cast<double>(limit->limited(name)));
   }
   // Every series from the start, so the first error shows in increase().
   auto& errors = out.family(Family::LocalResourceErrors);
@@ -195,14 +194,14 @@ void renderLimits(Builder& out, const app::Runtime& runtime, const net::Connecti
 
 }  // namespace
 
-std::string renderMetrics(const app::Runtime& runtime, health::HealthMonitor& monitor,
+std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& monitor,
                           const WorkerMetrics& workers, const ReloadStats& reloads,
                           const net::ConnectionLimit* limit) {
   Builder out;
   renderGlobal(out, reloads);
-  renderListeners(out, runtime, workers);
-  renderUpstreams(out, runtime, monitor, workers);
-  renderLimits(out, runtime, limit);
+  renderListeners(out, shape, workers);
+  renderUpstreams(out, shape, monitor, workers);
+  renderLimits(out, shape, limit);
   return out.text();
 }
 

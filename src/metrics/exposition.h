@@ -6,11 +6,12 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
-#include "app/runtime.h"
 #include "health/monitor.h"
 #include "metrics/worker_metrics.h"
 #include "net/connection_limit.h"
+#include "upstream/upstream.h"
 
 namespace fulcrum::metrics {
 
@@ -20,8 +21,15 @@ struct ReloadStats {
   bool last_successful = true;
 };
 
+// The running generation, as far as the page names things: the counters
+// are in its shape (app/counter_carry.h).
+struct GenerationShape {
+  std::vector<std::string> listener_names;  // in the generation's order
+  const std::vector<upstream::Upstream>& upstreams;
+};
+
 // `limit` (global.max_connections) may be null: its families are left out.
-std::string renderMetrics(const app::Runtime& runtime, health::HealthMonitor& monitor,
+std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& monitor,
                           const WorkerMetrics& workers, const ReloadStats& reloads,
                           const net::ConnectionLimit* limit = nullptr);
 

@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "config/units.h"
 #include "core/errno_text.h"
+#include "core/time_text.h"
 
 namespace fulcrum::net {
 
@@ -61,7 +61,7 @@ void Connector::onEvent(evutil_socket_t, short what, void* self) {
   ConnectResult result;
   if (what & EV_TIMEOUT) {
     result.timed_out = true;
-    result.error = "connect timed out after " + config::formatDuration(connector->timeout_);
+    result.error = "connect timed out after " + formatDuration(connector->timeout_);
   } else {
     int error = connector->immediate_error_;
     if (error == 0) {

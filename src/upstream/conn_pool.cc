@@ -3,7 +3,7 @@
 namespace fulcrum::upstream {
 
 ConnPool::ConnPool(net::EventLoop& loop, size_t server_count, unsigned max_idle,
-                   std::chrono::milliseconds idle_timeout, health::CircuitBreaker* breaker)
+                   std::chrono::milliseconds idle_timeout, upstream::CircuitBreaker* breaker)
     : loop_(loop),
       max_idle_(max_idle),
       idle_timeout_(idle_timeout),
@@ -17,7 +17,8 @@ ConnPool::~ConnPool() {
 
 void ConnPool::countClosed(size_t connections) {
   if (breaker_ == nullptr) return;
-  for (size_t i = 0; i < connections; ++i) breaker_->release(health::BreakerResource::Connections);
+  for (size_t i = 0; i < connections; ++i)
+    breaker_->release(upstream::BreakerResource::Connections);
 }
 
 std::unique_ptr<net::Stream> ConnPool::take(uint32_t index) {

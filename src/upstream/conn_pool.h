@@ -13,10 +13,10 @@
 #include <memory>
 #include <vector>
 
-#include "health/circuit_breaker.h"
 #include "net/event_loop.h"
 #include "net/stream.h"
 #include "net/timer.h"
+#include "upstream/circuit_breaker.h"
 
 namespace fulcrum::upstream {
 
@@ -24,7 +24,7 @@ class ConnPool final : private net::StreamHandler {
  public:
   // `breaker` may be null (no circuit_breaker); it outlives the pool.
   ConnPool(net::EventLoop& loop, size_t server_count, unsigned max_idle,
-           std::chrono::milliseconds idle_timeout, health::CircuitBreaker* breaker = nullptr);
+           std::chrono::milliseconds idle_timeout, upstream::CircuitBreaker* breaker = nullptr);
   ~ConnPool();
   ConnPool(const ConnPool&) = delete;
   ConnPool& operator=(const ConnPool&) = delete;
@@ -64,7 +64,7 @@ class ConnPool final : private net::StreamHandler {
   std::vector<std::list<Idle>> idle_;  // by server index; front = most recent
   size_t idle_total_ = 0;
   net::Timer sweep_timer_;  // closes connections idle past the timeout
-  health::CircuitBreaker* breaker_;
+  upstream::CircuitBreaker* breaker_;
 };
 
 }  // namespace fulcrum::upstream

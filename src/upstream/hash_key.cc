@@ -11,24 +11,6 @@ constexpr uint64_t kSeed = 0x66756c6372756dULL;
 
 }  // namespace
 
-std::string HashKey::describe() const {
-  switch (kind) {
-    case Kind::None:
-      return "none";
-    case Kind::SourceIp:
-      return "source_ip";
-    case Kind::Header:
-      return "header:" + name;
-    case Kind::Cookie:
-      return "cookie:" + name;
-    case Kind::Uri:
-      return "uri";
-    case Kind::UriWithQuery:
-      return "uri_with_query";
-  }
-  return "?";
-}
-
 uint64_t hashKeyBytes(std::string_view bytes) {
   return XXH3_64bits_withSeed(bytes.data(), bytes.size(), kSeed);
 }

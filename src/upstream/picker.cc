@@ -1,7 +1,5 @@
 #include "upstream/picker.h"
 
-#include "balance/round_robin.h"
-
 namespace fulcrum::upstream {
 
 UpstreamPicker::UpstreamPicker(const Upstream& upstream, Random& random)
@@ -10,9 +8,9 @@ UpstreamPicker::UpstreamPicker(const Upstream& upstream, Random& random)
       env_{&random, &load_, &upstream.strategy_options},
       primaries_(upstream.strategy->factory(env_)),
       backups_(upstream.strategy->factory(env_)) {
-  if (upstream.strategy->uses_hash) {
-    fallback_primaries_ = std::make_unique<balance::RoundRobin>(random);
-    fallback_backups_ = std::make_unique<balance::RoundRobin>(random);
+  if (upstream.strategy->keyless) {
+    fallback_primaries_ = upstream.strategy->keyless(env_);
+    fallback_backups_ = upstream.strategy->keyless(env_);
   }
   rebuild(upstream.primaries, upstream.backups);
 }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string_view>
 
 #include "core/random.h"
 #include "upstream/host_set.h"
@@ -65,5 +66,18 @@ using StrategyFactory = std::function<StrategyPtr(const StrategyEnv& env)>;
 // Builds a strategy's shared table for a HostSet (any thread).
 using TableBuilder = std::function<std::shared_ptr<const void>(const HostSet& hosts,
                                                                const StrategyOptions& options)>;
+
+// One strategy as the registry (balance/registry.h) describes it.
+struct StrategyInfo {
+  std::string_view name;
+  StrategyFactory factory;
+  // Strategies with a shared per-HostSet table (ring_hash, maglev,
+  // weighted_round_robin); null otherwise.
+  TableBuilder table_builder;
+  bool uses_hash = false;  // picks by the request's hash key
+  // Hash strategies: what picks for a request that has no key (the picker
+  // counts those picks); null otherwise.
+  StrategyFactory keyless;
+};
 
 }  // namespace fulcrum::upstream

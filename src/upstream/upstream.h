@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "config/hash_key.h"
 #include "config/schema.h"
-#include "health/circuit_breaker.h"
-#include "upstream/hash_key.h"
+#include "upstream/circuit_breaker.h"
 #include "upstream/host_set.h"
-#include "upstream/registry.h"
 #include "upstream/server.h"
+#include "upstream/strategy.h"
 
 namespace fulcrum::upstream {
 
@@ -22,7 +22,7 @@ struct Upstream {
   std::vector<Server> servers;
   const StrategyInfo* strategy = nullptr;  // from the registry; never null once built
   StrategyOptions strategy_options;
-  HashKey hash_key;  // what hash strategies hash; Kind::None otherwise
+  config::HashKey hash_key;  // what hash strategies hash; Kind::None otherwise
   // Every server with weight > 0, as the workers start with (and, for hash
   // strategies, their table, built once here and shared).
   HostSet primaries;
@@ -35,7 +35,7 @@ struct Upstream {
   std::chrono::milliseconds keepalive_idle_timeout{60000};
   // Shared by every worker (its counts are atomics); null when the upstream
   // has no circuit_breaker. The pointer is fixed; the counts are not.
-  std::shared_ptr<health::CircuitBreaker> breaker;
+  std::shared_ptr<upstream::CircuitBreaker> breaker;
   // HTTP: money-safe retries; per_try_timeout is already resolved (never 0).
   config::RetryConfig retries;
 };

@@ -15,9 +15,9 @@
 #include <cstring>
 #include <string_view>
 
-#include "http/chunked.h"
-#include "http/head_scanner.h"
-#include "http/parser.h"
+#include "http/codec/chunked.h"
+#include "http/codec/head_scanner.h"
+#include "http/codec/parser.h"
 
 using namespace fulcrum::http;
 

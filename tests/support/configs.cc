@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "balance/registry.h"
 #include "config/loader.h"
 
 namespace fulcrum::test {
@@ -26,7 +27,7 @@ std::string TcpConfig::yaml() const {
 }
 
 config::Config loadValidConfig(const std::string& yaml) {
-  config::LoadResult result = config::loadConfigText(yaml, "test.yaml");
+  config::LoadResult result = config::loadConfigText(yaml, "test.yaml", balance::strategyNames());
   for (const auto& error : result.errors) MESSAGE(error.toString());
   REQUIRE(result.config.has_value());
   return std::move(*result.config);

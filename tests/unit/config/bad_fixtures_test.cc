@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "balance/registry.h"
 #include "config/loader.h"
 
 namespace {
@@ -37,7 +38,8 @@ TEST_CASE("every bad config fixture reports exactly its errors with file:line:co
     CAPTURE(file);
     std::vector<std::string> expected = expectations(file);
     REQUIRE_FALSE(expected.empty());
-    fulcrum::config::LoadResult result = fulcrum::config::loadConfigFile(file);
+    fulcrum::config::LoadResult result =
+        fulcrum::config::loadConfigFile(file, fulcrum::balance::strategyNames());
     CHECK_FALSE(result.config.has_value());
     std::vector<std::string> actual;
     for (const auto& error : result.errors) actual.push_back(error.toString());
@@ -46,7 +48,8 @@ TEST_CASE("every bad config fixture reports exactly its errors with file:line:co
 }
 
 TEST_CASE("a missing config file is one error naming the file") {
-  auto result = fulcrum::config::loadConfigFile("/nonexistent/fulcrum.yaml");
+  auto result = fulcrum::config::loadConfigFile("/nonexistent/fulcrum.yaml",
+                                                fulcrum::balance::strategyNames());
   CHECK_FALSE(result.config);
   REQUIRE(result.errors.size() == 1);
   CHECK(result.errors[0].toString() ==
@@ -61,7 +64,7 @@ TEST_CASE("a host name that does not resolve is an error at its address") {
       "  pool:\n"
       "    servers:\n"
       "      - { address: no-such-host.invalid:80 }\n",
-      "inline.yaml");
+      "inline.yaml", fulcrum::balance::strategyNames());
   REQUIRE(result.errors.size() == 1);
   CHECK(result.errors[0].toString().rfind(
             "inline.yaml:6:20: upstreams.pool.servers[0].address: bad address "

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "balance/registry.h"
 #include "config/loader.h"
 #include "config/validate.h"
 #include "support/configs.h"
@@ -102,7 +103,7 @@ TEST_CASE("the shipped demo config and every example load without error") {
   }
   for (const auto& file : files) {
     CAPTURE(file);
-    LoadResult result = loadConfigFile(file);
+    LoadResult result = loadConfigFile(file, fulcrum::balance::strategyNames());
     for (const auto& error : result.errors) MESSAGE(error.toString());
     CHECK(result.config.has_value());
   }

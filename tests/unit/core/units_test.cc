@@ -3,6 +3,7 @@
 #include "config/units.h"
 
 using namespace fulcrum::config;
+using fulcrum::formatDuration;
 
 TEST_CASE("durations need a unit and convert to milliseconds") {
   std::string why;

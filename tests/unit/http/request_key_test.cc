@@ -4,7 +4,7 @@
 
 using namespace fulcrum;
 using namespace fulcrum::http;
-using Kind = upstream::HashKey::Kind;
+using Kind = config::HashKey::Kind;
 
 namespace {
 
@@ -30,7 +30,7 @@ TEST_CASE("a header key hashes the header's value, whatever the field name's cas
   Parsed a("GET / HTTP/1.1\r\nHost: t\r\nx-merchant-id: m-42\r\n\r\n");
   Parsed b("GET /other HTTP/1.1\r\nHost: u\r\nX-Merchant-Id: m-42\r\n\r\n");
   Parsed c("GET / HTTP/1.1\r\nHost: t\r\nX-Merchant-Id: m-43\r\n\r\n");
-  upstream::HashKey key{Kind::Header, "X-Merchant-Id"};
+  config::HashKey key{Kind::Header, "X-Merchant-Id"};
   SocketAddress client = address("127.0.0.1:1");
   auto ka = requestHashKey(key, a.head, client);
   REQUIRE(ka);
@@ -69,7 +69,7 @@ TEST_CASE("uri hashes the path without the query, uri_with_query with it") {
 
 TEST_CASE("source_ip hashes the address, not the port") {
   Parsed request("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
-  upstream::HashKey key{Kind::SourceIp, ""};
+  config::HashKey key{Kind::SourceIp, ""};
   CHECK(requestHashKey(key, request.head, address("10.1.2.3:1000")) ==
         requestHashKey(key, request.head, address("10.1.2.3:2000")));
   CHECK(requestHashKey(key, request.head, address("10.1.2.3:1000")) !=

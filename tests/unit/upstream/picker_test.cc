@@ -2,8 +2,8 @@
 
 #include <set>
 
+#include "balance/registry.h"  // a real strategy to pick with
 #include "upstream/picker.h"
-#include "upstream/registry.h"
 
 using namespace fulcrum;
 using namespace fulcrum::upstream;
@@ -13,7 +13,7 @@ namespace {
 // Fills in place: the host sets point at the servers inside `upstream`.
 void fillUpstream(Upstream& upstream, int primaries, int backups) {
   upstream.name = "pool";
-  upstream.strategy = findStrategy("round_robin");
+  upstream.strategy = balance::findStrategy("round_robin");
   for (int i = 0; i < primaries + backups; ++i) {
     Server server;
     server.label = (i < primaries ? "p" : "b") + std::to_string(i);
@@ -62,22 +62,6 @@ TEST_CASE("with no primary usable, backups take the traffic") {
   picker.rebuild(no_primaries, backups);
   TriedSet none;
   CHECK(picker.pick(none)->label == "b2");
-}
-
-TEST_CASE("the registry knows round_robin and lists valid names") {
-  REQUIRE(findStrategy("round_robin") != nullptr);
-  CHECK_FALSE(findStrategy("round_robin")->uses_hash);
-  CHECK(findStrategy("nope") == nullptr);
-  REQUIRE(findStrategy("maglev") != nullptr);
-  CHECK(findStrategy("maglev")->uses_hash);
-  CHECK(findStrategy("maglev")->table_builder != nullptr);
-  // Its smooth cycle is shared like a hash table, but picks do not hash.
-  REQUIRE(findStrategy("weighted_round_robin") != nullptr);
-  CHECK(findStrategy("weighted_round_robin")->table_builder != nullptr);
-  CHECK_FALSE(findStrategy("weighted_round_robin")->uses_hash);
-  CHECK(
-      strategyNames() ==
-      "round_robin, weighted_round_robin, least_conn, least_time, random, p2c, ring_hash, maglev");
 }
 
 TEST_CASE("the tried set holds indexes past the inline 64") {

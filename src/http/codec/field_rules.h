@@ -1,0 +1,70 @@
+// Internal to the HTTP/1 parser: the byte classes of RFC 9110 / 9112 and
+// what the fields that decide framing and the connection's fate say. Pure
+// functions, no allocation; views point into the parsed head.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "http/codec/parser.h"
+
+namespace fulcrum::http::rules {
+
+enum CharClass : uint8_t {
+  kTchar = 1,       // token characters (RFC 9110 section 5.6.2)
+  kVchar = 2,       // visible ASCII, 0x21-0x7E
+  kFieldValue = 4,  // HTAB, SP, VCHAR, obs-text (0x80-0xFF)
+  kHostChar = 8,    // reg-name, IP-literal and port: unreserved, %, sub-delims, ':', '[', ']'
+};
+
+inline constexpr std::array<uint8_t, 256> kCharClasses = [] {
+  std::array<uint8_t, 256> classes{};
+  auto add = [&](std::string_view chars, uint8_t cls) {
+    for (char c : chars) classes[static_cast<unsigned char>(c)] |= cls;
+  };
+  for (int c = 0x21; c <= 0x7E; ++c) classes[c] |= kVchar | kFieldValue;
+  for (int c = 0x80; c <= 0xFF; ++c) classes[c] |= kFieldValue;
+  add(" \t", kFieldValue);
+  constexpr std::string_view kAlnum =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  add(kAlnum, kTchar | kHostChar);
+  add("!#$%&'*+-.^_`|~", kTchar);
+  add("-._~%!$&'()*+,;=:[]", kHostChar);
+  return classes;
+}();
+
+inline bool is(unsigned char c, uint8_t cls) {
+  return (kCharClasses[c] & cls) != 0;
+}
+
+// What the framing and connection fields of one head said, gathered as each
+// field line is read. Nothing is refused here: the caller decides, because a
+// bad Content-Length matters for a request but not for a 204 response.
+struct FieldFacts {
+  size_t host_count = 0;
+  std::string_view host;  // the last Host value
+  bool has_content_length = false;
+  uint64_t content_length = 0;
+  const char* content_length_error = nullptr;  // the first bad or differing value
+  bool has_transfer_encoding = false;
+  size_t chunked_count = 0;   // codings named "chunked", over all fields
+  bool chunked_last = false;  // the final coding so far is "chunked"
+  bool token_close = false;   // Connection: close
+  bool token_keep_alive = false;
+  bool token_upgrade = false;
+  bool has_upgrade = false;  // an Upgrade field
+  bool expect_continue = false;
+};
+
+// Notes one field line; Connection tokens are appended to `connection_tokens`.
+void noteField(const Field& field, FieldFacts& facts,
+               std::vector<std::string_view>& connection_tokens);
+
+// True when every byte may appear in a Host value or an absolute-form
+// authority (an empty value is not judged here).
+bool isValidHost(std::string_view host);
+
+}  // namespace fulcrum::http::rules

@@ -1,0 +1,113 @@
+#include "http/codec/head_writer.h"
+
+#include <cstdio>
+#include <string>
+
+namespace fulcrum::http {
+namespace {
+
+// A head is composed here and added to the output in one evbuffer_add: one
+// buffer per worker thread, reused, so composing allocates nothing.
+std::string& scratch() {
+  thread_local std::string buffer;
+  buffer.clear();
+  return buffer;
+}
+
+void addField(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+bool isFramingOrHost(std::string_view name) {
+  return equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "transfer-encoding") ||
+         equalsIgnoreCase(name, "host");
+}
+
+// `keep_upgrade`: Upgrade survives (a WebSocket handshake in flight).
+bool isHopByHop(std::string_view name, const Head& head, bool keep_upgrade) {
+  if (equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive") ||
+      equalsIgnoreCase(name, "proxy-connection") || equalsIgnoreCase(name, "te"))
+    return true;
+  if (equalsIgnoreCase(name, "upgrade")) return !keep_upgrade;
+  if (isFramingOrHost(name)) return false;
+  for (std::string_view token : head.connection_tokens)
+    if (equalsIgnoreCase(token, name)) return !(keep_upgrade && equalsIgnoreCase(name, "upgrade"));
+  return false;
+}
+
+}  // namespace
+
+bool validRequestId(std::string_view value) {
+  if (value.empty() || value.size() > 128) return false;
+  for (char c : value) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string_view clientRequestId(const RequestHead& head) {
+  std::string_view found;
+  int count = 0;
+  for (const Field& field : head.fields) {
+    if (!equalsIgnoreCase(field.name, "x-request-id")) continue;
+    found = field.value;
+    ++count;
+  }
+  return count == 1 && validRequestId(found) ? found : std::string_view();
+}
+
+void writeRequestHead(evbuffer* buffer, const RequestHead& head, const ForwardedFor& forwarded) {
+  std::string& out = scratch();
+  out.append(head.method).append(" ").append(head.path);
+  out.append(head.minor_version == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+  // Earlier X-Forwarded-For values, in order, then ours: one field.
+  thread_local std::string forwarded_for;
+  forwarded_for.clear();
+  for (const Field& field : head.fields) {
+    if (isHopByHop(field.name, head, head.upgrade)) continue;
+    if (equalsIgnoreCase(field.name, "x-forwarded-for")) {
+      forwarded_for.append(field.value).append(", ");
+      continue;
+    }
+    if (equalsIgnoreCase(field.name, "x-forwarded-proto") ||
+        equalsIgnoreCase(field.name, "x-request-id"))
+      continue;
+    addField(out, field.name, field.value);
+  }
+  forwarded_for.append(forwarded.client_ip);
+  addField(out, "X-Forwarded-For", forwarded_for);
+  addField(out, "X-Forwarded-Proto", forwarded.proto);
+  addField(out, "Via", head.minor_version == 0 ? "1.0 fulcrum" : "1.1 fulcrum");
+  addField(out, "X-Request-Id", forwarded.request_id);
+  if (head.upgrade) addField(out, "Connection", "upgrade");
+  out.append("\r\n");
+  evbuffer_add(buffer, out.data(), out.size());
+}
+
+void writeResponseHead(evbuffer* buffer, const ResponseHead& head, ClientConnection connection,
+                       unsigned attempts) {
+  bool upgrade = connection == ClientConnection::Upgrade;
+  std::string& out = scratch();
+  char status[3] = {static_cast<char>('0' + head.status / 100),
+                    static_cast<char>('0' + head.status / 10 % 10),
+                    static_cast<char>('0' + head.status % 10)};
+  out.append("HTTP/1.1 ").append(status, 3).append(" ").append(head.reason).append("\r\n");
+  for (const Field& field : head.fields)
+    if (!isHopByHop(field.name, head, upgrade) &&
+        !(attempts > 0 && equalsIgnoreCase(field.name, "x-fulcrum-attempts")))
+      addField(out, field.name, field.value);
+  if (attempts > 0) {
+    char count[12];
+    int length = std::snprintf(count, sizeof(count), "%u", attempts);
+    addField(out, "X-Fulcrum-Attempts", std::string_view(count, static_cast<size_t>(length)));
+  }
+  if (upgrade) addField(out, "Connection", "upgrade");
+  if (connection == ClientConnection::Close) addField(out, "Connection", "close");
+  if (connection == ClientConnection::KeepAlive10) addField(out, "Connection", "keep-alive");
+  out.append("\r\n");
+  evbuffer_add(buffer, out.data(), out.size());
+}
+
+}  // namespace fulcrum::http

@@ -1,0 +1,50 @@
+// Rewriting heads as they cross the proxy (RFC 9110 section 7.6):
+//  - hop-by-hop fields are removed: Connection, Keep-Alive,
+//    Proxy-Connection, TE, Upgrade (kept while upgrading) and every field
+//    the Connection header names (except the framing fields and Host, which
+//    a Connection header must never be able to strip);
+//  - requests gain X-Forwarded-For (the client's address appended to any it
+//    sent, in one field), X-Forwarded-Proto, Via, and X-Request-Id (the
+//    client's when valid, else the generated one).
+// Bodies are forwarded with their framing as received, so Content-Length
+// and Transfer-Encoding pass through unchanged.
+#pragma once
+
+#include <event2/buffer.h>
+
+#include <string_view>
+
+#include "http/codec/parser.h"
+
+namespace fulcrum::http {
+
+struct ForwardedFor {
+  std::string_view client_ip;   // the peer address, without port
+  std::string_view proto;       // "http" or "https"
+  std::string_view request_id;  // the id to send
+};
+
+// True when `value` is acceptable as a client-supplied X-Request-Id.
+bool validRequestId(std::string_view value);
+// The client's X-Request-Id when there is exactly one valid one, else empty.
+std::string_view clientRequestId(const RequestHead& head);
+
+// Appends "METHOD path HTTP/1.x" (the client's version: an HTTP/1.0 client's
+// request stays 1.0 so the server answers in a form it can read) and the
+// rewritten fields and CRLF.
+void writeRequestHead(evbuffer* out, const RequestHead& head, const ForwardedFor& forwarded);
+
+// What the proxy says about the client connection in a response.
+enum class ClientConnection {
+  KeepAlive11,  // HTTP/1.1 client staying open: nothing to say
+  KeepAlive10,  // HTTP/1.0 client staying open: "Connection: keep-alive"
+  Close,        // "Connection: close"
+  Upgrade,      // a 101: keep Upgrade, "Connection: upgrade"
+};
+
+// Appends "HTTP/1.1 status reason" and the rewritten fields and CRLF.
+// `attempts` > 0 adds "X-Fulcrum-Attempts" (and drops one the server sent).
+void writeResponseHead(evbuffer* out, const ResponseHead& head, ClientConnection connection,
+                       unsigned attempts = 0);
+
+}  // namespace fulcrum::http

@@ -1,0 +1,33 @@
+// What an HTTP session reads of its listener, as one config generation
+// built it: routes, limits and the client-side timeouts. Part of an
+// immutable generation (app::ListenerRuntime extends it with what only the
+// worker needs to listen); shared by every worker.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "http/codec/parser.h"
+#include "http/routes.h"
+
+namespace fulcrum::http {
+
+struct ListenerSettings {
+  std::string name;
+  std::chrono::milliseconds idle_timeout{0};  // tcp, and HTTP after a 101
+  // HTTP listeners: routes in order (a catch-all `upstream:` is the last).
+  std::vector<Route> routes;
+  Limits limits;
+  uint64_t max_body = 0;  // 0 = no limit
+  std::chrono::milliseconds client_header_timeout{0};
+  std::chrono::milliseconds client_idle_timeout{0};
+  std::chrono::milliseconds client_body_timeout{0};
+  std::chrono::milliseconds client_body_total_timeout{0};  // 0 = none
+  std::chrono::milliseconds client_send_timeout{0};
+  std::chrono::milliseconds upstream_send_timeout{0};
+  std::chrono::milliseconds request_timeout{0};  // 0 = none
+};
+
+}  // namespace fulcrum::http

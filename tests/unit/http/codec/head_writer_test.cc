@@ -1,0 +1,118 @@
+#include <doctest/doctest.h>
+#include <event2/buffer.h>
+
+#include <string>
+
+#include "http/codec/head_writer.h"
+
+using namespace fulcrum::http;
+
+namespace {
+
+std::string drain(evbuffer* buffer) {
+  std::string out(evbuffer_get_length(buffer), '\0');
+  evbuffer_remove(buffer, out.data(), out.size());
+  return out;
+}
+
+std::string rewriteRequest(const std::string& raw, std::string_view request_id = "id-1") {
+  RequestHead head;
+  ParseError error;
+  REQUIRE(parseRequest(raw, Limits{}, head, error) == ParseResult::Complete);
+  evbuffer* out = evbuffer_new();
+  writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", request_id});
+  std::string text = drain(out);
+  evbuffer_free(out);
+  return text;
+}
+
+std::string rewriteResponse(const std::string& raw, ClientConnection connection) {
+  ResponseHead head;
+  ParseError error;
+  REQUIRE(parseResponse(raw, Limits{}, false, head, error) == ParseResult::Complete);
+  evbuffer* out = evbuffer_new();
+  writeResponseHead(out, head, connection);
+  std::string text = drain(out);
+  evbuffer_free(out);
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("an HTTP/1.0 request stays HTTP/1.0 on its way to the server") {
+  CHECK(rewriteRequest("GET / HTTP/1.0\r\n\r\n").rfind("GET / HTTP/1.0\r\n", 0) == 0);
+}
+
+TEST_CASE("a request is rewritten to origin-form HTTP/1.1 with forwarding fields") {
+  CHECK(rewriteRequest(
+            "GET http://api.test/a?b=1 HTTP/1.1\r\nHost: api.test\r\nAccept: */*\r\n\r\n") ==
+        "GET /a?b=1 HTTP/1.1\r\nHost: api.test\r\nAccept: */*\r\nX-Forwarded-For: 192.0.2.7\r\n"
+        "X-Forwarded-Proto: http\r\nVia: 1.1 fulcrum\r\nX-Request-Id: id-1\r\n\r\n");
+}
+
+TEST_CASE("hop-by-hop request fields and those named in Connection are dropped") {
+  std::string out = rewriteRequest(
+      "GET / HTTP/1.1\r\nHost: t\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: 5\r\n"
+      "TE: trailers\r\nProxy-Connection: close\r\nUpgrade: h2c\r\nX-Keep: 2\r\n\r\n");
+  for (const char* gone :
+       {"Connection:", "X-Hop:", "Keep-Alive:", "TE:", "Proxy-Connection:", "Upgrade:"})
+    CHECK_MESSAGE(out.find(gone) == std::string::npos, gone);
+  CHECK(out.find("X-Keep: 2\r\n") != std::string::npos);
+}
+
+TEST_CASE("Connection cannot strip the framing fields or Host") {
+  std::string out = rewriteRequest(
+      "POST / HTTP/1.1\r\nHost: t\r\nConnection: Content-Length, Host, Transfer-Encoding\r\n"
+      "Content-Length: 3\r\n\r\n");
+  CHECK(out.find("Content-Length: 3\r\n") != std::string::npos);
+  CHECK(out.find("Host: t\r\n") != std::string::npos);
+}
+
+TEST_CASE("X-Forwarded-For fields merge into one, client claims of proto and id are replaced") {
+  std::string out = rewriteRequest(
+      "GET / HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2, "
+      "10.0.0.3\r\n"
+      "X-Forwarded-Proto: https\r\nX-Request-Id: forged\r\n\r\n",
+      "chosen");
+  CHECK(out.find("X-Forwarded-For: 10.0.0.1, 10.0.0.2, 10.0.0.3, 192.0.2.7\r\n") !=
+        std::string::npos);
+  CHECK(out.find("https") == std::string::npos);
+  CHECK(out.find("forged") == std::string::npos);
+  CHECK(out.find("X-Request-Id: chosen\r\n") != std::string::npos);
+}
+
+TEST_CASE("an upgrade request keeps Upgrade and says Connection: upgrade") {
+  std::string out = rewriteRequest(
+      "GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+  CHECK(out.find("Upgrade: websocket\r\n") != std::string::npos);
+  CHECK(out.find("Connection: upgrade\r\n") != std::string::npos);
+}
+
+TEST_CASE("a client request id is used only when there is exactly one valid one") {
+  RequestHead head;
+  ParseError error;
+  std::string one = "GET / HTTP/1.1\r\nHost: t\r\nX-Request-Id: abc-123_x.y:z\r\n\r\n";
+  REQUIRE(parseRequest(one, Limits{}, head, error) == ParseResult::Complete);
+  CHECK(clientRequestId(head) == "abc-123_x.y:z");
+  std::string two = "GET / HTTP/1.1\r\nHost: t\r\nX-Request-Id: a\r\nX-Request-Id: b\r\n\r\n";
+  REQUIRE(parseRequest(two, Limits{}, head, error) == ParseResult::Complete);
+  CHECK(clientRequestId(head).empty());
+  std::string bad = "GET / HTTP/1.1\r\nHost: t\r\nX-Request-Id: a b\r\n\r\n";
+  REQUIRE(parseRequest(bad, Limits{}, head, error) == ParseResult::Complete);
+  CHECK(clientRequestId(head).empty());
+  CHECK_FALSE(validRequestId(std::string(129, 'a')));
+  CHECK(validRequestId(std::string(128, 'a')));
+}
+
+TEST_CASE("a response loses hop-by-hop fields and says what happens to the client connection") {
+  CHECK(rewriteResponse("HTTP/1.1 200 OK\r\nKeep-Alive: 5\r\nConnection: keep-alive\r\n"
+                        "Content-Length: 0\r\n\r\n",
+                        ClientConnection::Close) ==
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  CHECK(rewriteResponse("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+                        ClientConnection::KeepAlive11) ==
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+  CHECK(rewriteResponse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+                        ClientConnection::KeepAlive10) ==
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n");
+}
