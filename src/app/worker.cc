@@ -251,8 +251,9 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, in
   Worker* self = listener->worker;
   int on = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-  auto session =
-      self->makeSession(*listener, fd, SocketAddress(address, static_cast<socklen_t>(length)));
+  // Plain sockets; a TLS listener will give its own transport here.
+  auto session = self->makeSession(*listener, net::Stream::overSocket(*self->loop_, fd),
+                                   SocketAddress(address, static_cast<socklen_t>(length)));
   net::Session* raw = session.get();
   metrics::ListenerCounters& counts = self->generation_->metrics.listeners[listener->index];
   self->sessions_.emplace(raw, SessionEntry{std::move(session), &counts});
@@ -273,7 +274,8 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, in
   if (full) self->pauseAccepting();
 }
 
-std::unique_ptr<net::Session> Worker::makeSession(const Listener& listener, int fd,
+std::unique_ptr<net::Session> Worker::makeSession(const Listener& listener,
+                                                  std::unique_ptr<net::Stream> connection,
                                                   const SocketAddress& client) {
   const Generation& generation = *generation_;
   const Runtime& runtime = *generation.runtime;
@@ -285,7 +287,8 @@ std::unique_ptr<net::Session> Worker::makeSession(const Listener& listener, int 
     params.source = this;
     params.random = &random_;
     fillHttpParams(params, listener.index);
-    return std::make_unique<http::HttpSession>(std::move(params), fd, client, done);
+    return std::make_unique<http::HttpSession>(std::move(params), std::move(connection), client,
+                                               done);
   }
   size_t upstream_index = static_cast<size_t>(spec.upstream - runtime.upstreams().data());
   l4::TcpSessionParams params;
@@ -297,7 +300,7 @@ std::unique_ptr<net::Session> Worker::makeSession(const Listener& listener, int 
   params.metrics = &generation_->metrics.upstreams[upstream_index];
   params.idle_timeout = spec.idle_timeout;
   params.access_log = runtime.accessLog();
-  return std::make_unique<l4::TcpSession>(std::move(params), fd, client, done);
+  return std::make_unique<l4::TcpSession>(std::move(params), std::move(connection), client, done);
 }
 
 void Worker::fillHttpParams(http::HttpSessionParams& params, size_t listener_index) {

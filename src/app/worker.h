@@ -148,7 +148,8 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
                        void* listener);
   static void onAcceptError(evconnlistener*, void* listener);
   void sessionDone(net::Session& session);
-  std::unique_ptr<net::Session> makeSession(const Listener& listener, int fd,
+  std::unique_ptr<net::Session> makeSession(const Listener& listener,
+                                            std::unique_ptr<net::Stream> connection,
                                             const SocketAddress& client);
   void maybeDrained();
   // net::ConnectionLimit::Member: any thread; posts applyLimit().

@@ -59,8 +59,8 @@ class HttpProbe final : public ConnectProbe, private net::StreamHandler {
   ~HttpProbe() override = default;  // a stream still held is not in a callback here
 
  private:
-  void onConnected(int fd) override {
-    stream_ = std::make_unique<net::Stream>(loop(), fd);
+  void onConnected(std::unique_ptr<net::Stream> connection) override {
+    stream_ = std::move(connection);
     stream_->setHandler(this);
     evbuffer_add(stream_->output(), request_.data(), request_.size());
     request_.clear();

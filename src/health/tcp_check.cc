@@ -55,20 +55,29 @@ void ConnectProbe::begin(const SocketAddress& address) {
   deadline_->arm(timeout_);
   // The connector gets the same deadline as a backstop; ours, armed first,
   // fires first and names the phase.
-  connector_->connect(address, timeout_, [this](const net::ConnectResult& result) {
-    if (result.ok()) {
-      onConnected(result.fd);
-    } else if (result.timed_out) {
-      onDeadline();
-    } else if (result.local()) {
-      countLocalError(LocalSite::HealthCheck, result.error_number);
-      finish(false, "not run: " + result.error + " (local)", /*local=*/true);
-    } else if (result.error_number == ECONNREFUSED) {
-      // The common case, and the one the logs should say plainly.
-      finish(false, "connect refused");
-    } else {
-      finish(false, "connect failed: " + result.error);
+  connector_->connect(address, timeout_, [this](net::ConnectResult result) {
+    switch (result.failure) {
+      case net::ConnectFailure::None:
+        onConnected(std::move(result.stream));
+        return;
+      case net::ConnectFailure::LocalResource:
+        countLocalError(LocalSite::HealthCheck, result.error_number);
+        finish(false, "not run: " + result.detail + " (local)", /*local=*/true);
+        return;
+      case net::ConnectFailure::Refused:
+        // The common case, and the one the logs should say plainly.
+        finish(false, "connect refused");
+        return;
+      case net::ConnectFailure::Timeout:
+        if (result.error_number == 0) {  // our deadline, not the kernel's
+          onDeadline();
+          return;
+        }
+        break;
+      default:
+        break;
     }
+    finish(false, "connect failed: " + result.detail);
   });
 }
 
@@ -77,8 +86,8 @@ void ConnectProbe::beginFailed(std::string why) {
   deadline_->arm(std::chrono::milliseconds(0));
 }
 
-void ConnectProbe::onConnected(int fd) {
-  ::close(fd);
+void ConnectProbe::onConnected(std::unique_ptr<net::Stream> connection) {
+  connection.reset();  // closed at once: the connect was the check
   finish(true, "passed");
 }
 

@@ -8,7 +8,7 @@
 //
 // ConnectProbe is the tcp probe and the base of the http and tls probes:
 // it owns the deadline timer (armed for the whole probe) and the connect;
-// a subclass takes the connected socket in onConnected() and ends the probe
+// a subclass takes the connected stream in onConnected() and ends the probe
 // with finish(). All of it runs on the probe's EventLoop thread.
 //
 // Lifetime rules for subclasses:
@@ -53,8 +53,9 @@ class ConnectProbe : public Probe {
 
  protected:
   net::EventLoop& loop() const { return loop_; }
-  // Owns `fd` (connected, non-blocking). The tcp check closes it and passes.
-  virtual void onConnected(int fd);
+  // Takes the connected stream (nothing read yet). The tcp check closes it
+  // and passes.
+  virtual void onConnected(std::unique_ptr<net::Stream> connection);
   // Gives up the subclass's sockets and events before `done` runs.
   virtual void releaseIo() {}
   // What a timeout says the probe was doing: "while connecting" at first.

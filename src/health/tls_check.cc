@@ -24,10 +24,11 @@ struct TlsConnection final : net::DeferredDeletable {
     if (read_event != nullptr) event_free(read_event);
     if (write_event != nullptr) event_free(write_event);
     if (ssl != nullptr) SSL_free(ssl);  // the socket BIO does not own the fd
-    if (fd >= 0) ::close(fd);
   }
 
-  int fd = -1;
+  // Owns the socket (closed after the SSL is freed) and is never read: the
+  // handshake drives the descriptor itself until TLS is a stream transport.
+  std::unique_ptr<net::Stream> socket;
   SSL* ssl = nullptr;
   event* read_event = nullptr;
   event* write_event = nullptr;
@@ -42,9 +43,10 @@ class TlsProbe final : public ConnectProbe {
         context_(std::move(context)) {}
 
  private:
-  void onConnected(int fd) override {
+  void onConnected(std::unique_ptr<net::Stream> socket) override {
     connection_ = std::make_unique<TlsConnection>();
-    connection_->fd = fd;
+    const int fd = socket->fd();
+    connection_->socket = std::move(socket);
     setPhase("during the TLS handshake");
     ERR_clear_error();
     SSL* ssl = SSL_new(context_->get());

@@ -18,7 +18,7 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
              context.retry_budget, context.metrics, context.random),
       retry_timer_(*context.loop,
                    [this] { retry_same_server_ ? reconnectSameServer() : connectNext(); }),
-      connector_(*context.loop),
+      connector_(*context.loop, *context.picker),
       response_timer_(*context.loop, [this] { onResponseTimeout(); }),
       body_timer_(*context.loop,
                   [this] {
@@ -82,12 +82,12 @@ void Exchange::start() {
 }
 
 void Exchange::connectNext() {
-  const upstream::Server* next = context_.picker->pick(tried_, request_.hash);
+  const upstream::Server* next = connector_.next(request_.hash);
   if (next == nullptr) {
     if (last_status_ != 0)
       failUnanswered(last_status_, last_detail_);  // a retry found no server left
     else
-      fail(503, connect_errors_.empty() ? "no usable server" : connect_errors_);
+      fail(503, connector_.failures().empty() ? "no usable server" : connector_.failures());
     return;
   }
   // A request that must not be repeated avoids old kept-alive connections,
@@ -97,7 +97,7 @@ void Exchange::connectNext() {
   if (pooled) {
     admission_.adoptPooledConnection();
     result_.server = next;
-    tried_.add(next->index);
+    connector_.markTried(*next);
     ++result_.attempts;
     retry_.attemptStarted(next);
     reused_ = true;
@@ -115,26 +115,23 @@ void Exchange::connectNext() {
       return;
   }
   result_.server = next;
-  tried_.add(next->index);
   ++result_.attempts;
   retry_.attemptStarted(next);
-  connector_.connect(result_.server->address, context_.picker->upstream().connect_timeout,
-                     [this](const net::ConnectResult& result) { onConnect(result); });
+  connector_.connect(
+      *next, [this](upstream::UpstreamConnectResult result) { onConnect(std::move(result)); });
 }
 
-void Exchange::onConnect(const net::ConnectResult& result) {
+void Exchange::onConnect(upstream::UpstreamConnectResult result) {
   if (!result.ok() && result.local()) {
     // Out of descriptors, ports or memory here: not the server's fault, so
     // nothing counts against it, and no other server is tried (the same
     // local limit stands in the way of every connect). 503: nothing was sent.
     countLocalError(LocalSite::Connect, result.error_number);
-    if (!connect_errors_.empty()) connect_errors_ += "; ";
-    connect_errors_ += "local: " + result.error;
-    retry_.attemptEnded(AttemptPhase::NotSent, result.error);
+    retry_.attemptEnded(AttemptPhase::NotSent, result.detail);
     if (last_status_ != 0)
-      failUnanswered(last_status_, connect_errors_);
+      failUnanswered(last_status_, connector_.failures());
     else
-      fail(503, connect_errors_);
+      fail(503, connector_.failures());
     return;
   }
   if (!result.ok()) {
@@ -143,20 +140,18 @@ void Exchange::onConnect(const net::ConnectResult& result) {
     if (context_.metrics != nullptr)
       ++context_.metrics->servers[result_.server->index].connect_failures;
 #endif
-    if (!connect_errors_.empty()) connect_errors_ += "; ";
-    connect_errors_ += result_.server->label + ": " + result.error;
-    retry_.attemptEnded(AttemptPhase::NotSent, result.error);
+    retry_.attemptEnded(AttemptPhase::NotSent, result.detail);
     if (retry_.decide(AttemptPhase::NotSent, AttemptFailure::ConnectFailure) ==
         RetryDecision::Retry)
       connectNext();  // nothing was sent: the next server at once
     else if (last_status_ != 0)
-      failUnanswered(last_status_, connect_errors_);  // an earlier attempt was sent
+      failUnanswered(last_status_, connector_.failures());  // an earlier attempt was sent
     else
-      fail(503, connect_errors_);
+      fail(503, connector_.failures());
     return;
   }
   admission_.connected();
-  useConnection(std::make_unique<net::Stream>(*context_.loop, result.fd));
+  useConnection(std::move(result.stream));
 }
 
 void Exchange::useConnection(std::unique_ptr<net::Stream> connection) {
@@ -283,8 +278,9 @@ void Exchange::reconnectSameServer() {
   retry_.attemptStarted(result_.server);
   // The same server, on a new connection: its kept-alive one was stale, the
   // server itself may be fine.
-  connector_.connect(result_.server->address, context_.picker->upstream().connect_timeout,
-                     [this](const net::ConnectResult& result) { onConnect(result); });
+  connector_.connect(*result_.server, [this](upstream::UpstreamConnectResult result) {
+    onConnect(std::move(result));
+  });
 }
 
 void Exchange::onBodyTimeout(const std::string& why) {

@@ -33,12 +33,12 @@
 #include "http/codec/parser.h"
 #include "http/retry_tracker.h"
 #include "metrics/worker_metrics.h"
-#include "net/connector.h"
 #include "net/event_loop.h"
 #include "net/stream.h"
 #include "net/timer.h"
 #include "upstream/conn_pool.h"
 #include "upstream/picker.h"
+#include "upstream/upstream_connector.h"
 #include "upstream/wait_queue.h"
 
 namespace fulcrum::http {
@@ -141,7 +141,7 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
     if (context_.reporter != nullptr && result_.server != nullptr)
       context_.reporter->report(result_.server->index, health::Attempt{outcome, status});
   }
-  void onConnect(const net::ConnectResult& result);
+  void onConnect(upstream::UpstreamConnectResult result);
   void useConnection(std::unique_ptr<net::Stream> connection);
   void dropServerConnection();
   void pumpRequest();
@@ -180,12 +180,11 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   bool sent_once_ = false;  // the first attempt's bytes are kept already
   int last_status_ = 0;     // what the client gets if no server is left
   std::string last_detail_;
-  net::Connector connector_;
+  upstream::UpstreamConnector connector_;  // picks, connects, keeps the tried set
   net::Timer response_timer_;
   net::Timer body_timer_;           // client_body: a pause in the request body
   net::Timer body_deadline_timer_;  // client_body_total: the whole request body
   Admission admission_;
-  upstream::TriedSet tried_;
   std::unique_ptr<net::Stream> server_;
   bool reused_ = false;
   bool counted_ = false;  // this exchange is in the server's active count
@@ -194,7 +193,6 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   ResponseHead response_head_;
   HeadScanner response_scanner_;  // reads response_head_; starts over on each connection
   ExchangeResult result_;
-  std::string connect_errors_;
   bool finished_ = false;
   bool response_done_ = false;  // the response is through; the request body is not yet
   bool server_paused_ = false;

@@ -3,8 +3,6 @@
 #include "http/session.h"
 
 #include <event2/buffer.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 
@@ -30,12 +28,13 @@ std::string newRequestId(Random& random) {
 
 }  // namespace
 
-HttpSession::HttpSession(HttpSessionParams params, int client_fd, SocketAddress client,
-                         DoneCallback on_done)
+HttpSession::HttpSession(HttpSessionParams params, std::unique_ptr<net::Stream> client,
+                         SocketAddress client_address, DoneCallback on_done)
     : params_(std::move(params)),
-      client_address_(client),
-      client_ip_(client.hostToString()),
+      client_address_(client_address),
+      client_ip_(client_address.hostToString()),
       on_done_(std::move(on_done)),
+      client_(std::move(client)),
       header_timer_(*params_.loop,
                     [this] {
                       if (state_ != State::WaitingHead) return;
@@ -50,9 +49,7 @@ HttpSession::HttpSession(HttpSessionParams params, int client_fd, SocketAddress 
       request_timer_(*params_.loop, [this] {
         if (state_ == State::Exchanging && exchange_)
           exchange_->requestTimedOut(params_.listener->request_timeout);
-      }) {
-  client_ = std::make_unique<net::Stream>(*params_.loop, client_fd);
-}
+      }) {}
 
 HttpSession::~HttpSession() {
   exchange_.reset();  // it borrows client_

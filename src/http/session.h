@@ -80,8 +80,9 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
  public:
   using DoneCallback = std::function<void(net::Session&)>;
 
-  // Takes ownership of client_fd.
-  HttpSession(HttpSessionParams params, int client_fd, SocketAddress client, DoneCallback on_done);
+  // `client`: the accepted connection, nothing read from it yet.
+  HttpSession(HttpSessionParams params, std::unique_ptr<net::Stream> client,
+              SocketAddress client_address, DoneCallback on_done);
   ~HttpSession() override;
 
   void start() override;

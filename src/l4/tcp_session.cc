@@ -1,9 +1,5 @@
 #include "l4/tcp_session.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <unistd.h>
-
 #include "core/local_errors.h"
 #include "core/log.h"
 #include "core/rate_limited_log.h"
@@ -12,19 +8,18 @@
 
 namespace fulcrum::l4 {
 
-TcpSession::TcpSession(TcpSessionParams params, int client_fd, SocketAddress client,
-                       DoneCallback on_done)
+TcpSession::TcpSession(TcpSessionParams params, std::unique_ptr<net::Stream> client,
+                       SocketAddress client_address, DoneCallback on_done)
     : params_(std::move(params)),
-      client_fd_(client_fd),
-      client_(client),
+      client_(std::move(client)),
+      client_address_(client_address),
       on_done_(std::move(on_done)),
-      connector_(*params_.loop),
+      connector_(*params_.loop, *params_.picker),
       started_(std::chrono::steady_clock::now()),
       slots_(params_.picker->upstream().breaker.get()) {}
 
 TcpSession::~TcpSession() {
   if (counted_) params_.picker->load().finished(server_->index);
-  if (client_fd_ >= 0) ::close(client_fd_);
 }
 
 void TcpSession::start() {
@@ -35,7 +30,7 @@ void TcpSession::start() {
         std::to_string(upstream.breaker->limit(upstream::BreakerResource::Connections)) +
         ") reached for upstream " + upstream.name;
     log::debug("listener %s: closing connection from %s: %s", params_.listener_name->c_str(),
-               client_.toString().c_str(), why.c_str());
+               client_address_.toString().c_str(), why.c_str());
     end("circuit_breaker", why);
     return;
   }
@@ -53,43 +48,40 @@ void TcpSession::abandon() {
 
 void TcpSession::connectNext() {
   std::optional<uint64_t> hash;
-  if (params_.picker->usesHash()) hash = upstream::hashSourceIp(client_);
-  server_ = params_.picker->pick(tried_, hash);
+  if (params_.picker->usesHash()) hash = upstream::hashSourceIp(client_address_);
+  server_ = connector_.next(hash);
   if (server_ == nullptr) {
     const std::string& upstream = params_.picker->upstream().name;
     static log::Limited limited;
     limited.warn(
         "listener %s: closing connection from %s: no server of upstream %s could be reached (%s)",
-        params_.listener_name->c_str(), client_.toString().c_str(), upstream.c_str(),
-        attempt_errors_.empty() ? "no usable server" : attempt_errors_.c_str());
-    end("no_server", attempt_errors_);
+        params_.listener_name->c_str(), client_address_.toString().c_str(), upstream.c_str(),
+        connector_.failures().empty() ? "no usable server" : connector_.failures().c_str());
+    end("no_server", connector_.failures());
     return;
   }
-  tried_.add(server_->index);
-  connect_started_ = std::chrono::steady_clock::now();
-  connector_.connect(server_->address, params_.picker->upstream().connect_timeout,
-                     [this](const net::ConnectResult& result) { onConnect(result); });
+  connector_.connect(
+      *server_, [this](upstream::UpstreamConnectResult result) { onConnect(std::move(result)); });
 }
 
-void TcpSession::onConnect(const net::ConnectResult& result) {
+void TcpSession::onConnect(upstream::UpstreamConnectResult result) {
   if (!result.ok() && result.local()) {
     // Our own limit (descriptors, ports, memory), not the server's: nothing
     // counts against it, and another server would meet the same limit.
     countLocalError(LocalSite::Connect, result.error_number);
     static log::Limited limited;
     limited.warn("listener %s: closing connection from %s: cannot connect to %s: %s (local)",
-                 params_.listener_name->c_str(), client_.toString().c_str(), server_->label.c_str(),
-                 result.error.c_str());
-    end("local_error", "local: " + result.error);
+                 params_.listener_name->c_str(), client_address_.toString().c_str(),
+                 server_->label.c_str(), result.detail.c_str());
+    end("local_error", "local: " + result.detail);
     return;
   }
   if (!result.ok()) {
     report(health::AttemptOutcome::ConnectFailure);
     if (params_.metrics != nullptr) ++params_.metrics->servers[server_->index].connect_failures;
-    log::debug("listener %s: connect to %s failed: %s", params_.listener_name->c_str(),
-               server_->label.c_str(), result.error.c_str());
-    if (!attempt_errors_.empty()) attempt_errors_ += "; ";
-    attempt_errors_ += server_->label + ": " + result.error;
+    log::debug("listener %s: connect to %s failed (%s): %s", params_.listener_name->c_str(),
+               server_->label.c_str(), net::connectFailureName(result.failure),
+               result.detail.c_str());
     connectNext();
     return;
   }
@@ -99,14 +91,9 @@ void TcpSession::onConnect(const net::ConnectResult& result) {
   upstream::LoadTable& load = params_.picker->load();
   load.started(server_->index);
   counted_ = true;
-  load.observeLatency(server_->index,
-                      std::chrono::duration_cast<std::chrono::microseconds>(now - connect_started_),
-                      now);
-  auto client = std::make_unique<net::Stream>(*params_.loop, client_fd_);
-  client_fd_ = -1;
-  auto server = std::make_unique<net::Stream>(*params_.loop, result.fd);
+  load.observeLatency(server_->index, result.took, now);
   pump_ = std::make_unique<net::BytePump>(
-      *params_.loop, std::move(client), std::move(server), kMaxBufferedPerDirection,
+      *params_.loop, std::move(client_), std::move(result.stream), kMaxBufferedPerDirection,
       params_.idle_timeout, [this](const net::BytePump::Result& r) { onPumpDone(r); });
   pump_->start();
 }
@@ -144,7 +131,7 @@ void TcpSession::writeAccessLog(const char* outcome, const std::string& detail) 
   line += "\",\"type\":\"tcp\",\"listener\":";
   appendJsonString(line, *params_.listener_name);
   line += ",\"client\":";
-  appendJsonString(line, client_.toString());
+  appendJsonString(line, client_address_.toString());
   line += ",\"upstream\":";
   appendJsonString(line, params_.picker->upstream().name);
   line += ",\"server\":";
@@ -152,7 +139,7 @@ void TcpSession::writeAccessLog(const char* outcome, const std::string& detail) 
     appendJsonString(line, server_->label);
   else
     line += "null";
-  line += ",\"attempts\":" + std::to_string(tried_.size());
+  line += ",\"attempts\":" + std::to_string(connector_.triedCount());
   line += ",\"bytes_in\":" + std::to_string(pump_ ? pump_->bytesFrom(0) : 0);
   line += ",\"bytes_out\":" + std::to_string(pump_ ? pump_->bytesFrom(1) : 0);
   line += ",\"duration_ms\":" + std::to_string(duration.count());

@@ -18,11 +18,12 @@
 #include "health/attempt.h"
 #include "metrics/worker_metrics.h"
 #include "net/byte_pump.h"
-#include "net/connector.h"
 #include "net/event_loop.h"
 #include "net/session.h"
+#include "net/stream.h"
 #include "upstream/breaker_slots.h"
 #include "upstream/picker.h"
+#include "upstream/upstream_connector.h"
 
 namespace fulcrum::l4 {
 
@@ -46,8 +47,9 @@ class TcpSession final : public net::Session {
  public:
   using DoneCallback = std::function<void(net::Session&)>;
 
-  // Takes ownership of client_fd.
-  TcpSession(TcpSessionParams params, int client_fd, SocketAddress client, DoneCallback on_done);
+  // `client`: the accepted connection, nothing read from it yet.
+  TcpSession(TcpSessionParams params, std::unique_ptr<net::Stream> client,
+             SocketAddress client_address, DoneCallback on_done);
   ~TcpSession() override;
 
   void start() override;
@@ -56,23 +58,20 @@ class TcpSession final : public net::Session {
 
  private:
   void connectNext();
-  void onConnect(const net::ConnectResult& result);
+  void onConnect(upstream::UpstreamConnectResult result);
   void report(health::AttemptOutcome outcome);
   void onPumpDone(const net::BytePump::Result& result);
   void end(const char* outcome, const std::string& detail);
   void writeAccessLog(const char* outcome, const std::string& detail);
 
   TcpSessionParams params_;
-  int client_fd_;
-  SocketAddress client_;
+  std::unique_ptr<net::Stream> client_;  // until the pump takes it
+  SocketAddress client_address_;
   DoneCallback on_done_;
-  net::Connector connector_;
+  upstream::UpstreamConnector connector_;
   std::unique_ptr<net::BytePump> pump_;
-  upstream::TriedSet tried_;
   const upstream::Server* server_ = nullptr;  // the one being tried or connected
-  std::string attempt_errors_;                // "server: why; ..." for the log
   std::chrono::steady_clock::time_point started_;
-  std::chrono::steady_clock::time_point connect_started_;
   bool counted_ = false;  // in the server's active connection count
   // One max_connections unit for the whole session (its one server
   // connection at a time).

@@ -6,12 +6,60 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "core/errno_text.h"
+#include "core/local_errors.h"
 #include "core/time_text.h"
+#include "net/socket_transport.h"
 
 namespace fulcrum::net {
+namespace {
+
+ConnectFailure classify(int error) {
+  // Our own limits first: EADDRNOTAVAIL (no local port) is not the server's.
+  if (isLocalResourceError(error)) return ConnectFailure::LocalResource;
+  switch (error) {
+    case ECONNREFUSED:
+      return ConnectFailure::Refused;
+    case ETIMEDOUT:
+      return ConnectFailure::Timeout;
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ENETDOWN:
+      return ConnectFailure::Unreachable;
+    default:
+      return ConnectFailure::Failed;
+  }
+}
+
+timeval toTimeval(std::chrono::milliseconds d) {
+  if (d.count() < 0) d = std::chrono::milliseconds(0);
+  return timeval{static_cast<time_t>(d.count() / 1000),
+                 static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+}
+
+}  // namespace
+
+const char* connectFailureName(ConnectFailure failure) {
+  switch (failure) {
+    case ConnectFailure::None:
+      return "none";
+    case ConnectFailure::Refused:
+      return "refused";
+    case ConnectFailure::Timeout:
+      return "timeout";
+    case ConnectFailure::Unreachable:
+      return "unreachable";
+    case ConnectFailure::LocalResource:
+      return "local";
+    case ConnectFailure::Handshake:
+      return "handshake";
+    case ConnectFailure::Failed:
+      return "failed";
+  }
+  return "failed";
+}
 
 Connector::~Connector() {
   cancel();
@@ -26,14 +74,17 @@ void Connector::cancel() {
     ::close(fd_);
     fd_ = -1;
   }
+  transport_.reset();
   callback_ = nullptr;
 }
 
 void Connector::connect(const SocketAddress& address, std::chrono::milliseconds timeout,
-                        Callback callback) {
+                        Callback callback, TransportFactory transport) {
   cancel();
   callback_ = std::move(callback);
+  make_transport_ = std::move(transport);
   timeout_ = timeout;
+  deadline_ = std::chrono::steady_clock::now() + timeout;
   immediate_error_ = 0;
   fd_ = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
@@ -50,40 +101,92 @@ void Connector::connect(const SocketAddress& address, std::chrono::milliseconds 
     event_active(event_, EV_WRITE, 0);
     return;
   }
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  event_add(event_, &tv);
+  const timeval limit = toTimeval(timeout);
+  event_add(event_, &limit);
 }
 
 void Connector::onEvent(evutil_socket_t, short what, void* self) {
   auto* connector = static_cast<Connector*>(self);
-  ConnectResult result;
   if (what & EV_TIMEOUT) {
-    result.timed_out = true;
-    result.error = "connect timed out after " + formatDuration(connector->timeout_);
-  } else {
-    int error = connector->immediate_error_;
-    if (error == 0) {
-      socklen_t length = sizeof(error);
-      if (getsockopt(connector->fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
-    }
-    if (error != 0) {
-      result.error_number = error;
-      result.error = errnoText(error);
-    } else {
-      result.fd = connector->fd_;
-      connector->fd_ = -1;  // the callback owns it now
-    }
+    ConnectResult result;
+    result.failure = ConnectFailure::Timeout;
+    result.detail = std::string(connector->transport_ ? "handshake" : "connect") +
+                    " timed out after " + formatDuration(connector->timeout_);
+    connector->finish(std::move(result));
+    return;
   }
-  connector->finish(result);
+  if (connector->transport_) {
+    connector->shake();
+    return;
+  }
+  int error = connector->immediate_error_;
+  if (error == 0) {
+    socklen_t length = sizeof(error);
+    if (getsockopt(connector->fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+  }
+  if (error != 0)
+    connector->failWith(error);
+  else
+    connector->connected();
 }
 
-void Connector::finish(const ConnectResult& result) {
+void Connector::connected() {
+  int fd = fd_;
+  fd_ = -1;  // the transport owns it now
+  transport_ = make_transport_ ? make_transport_(fd) : socketTransport(fd);
+  shake();
+}
+
+void Connector::shake() {
+  IoResult step = transport_->handshake();
+  switch (step.status) {
+    case IoResult::Status::Done: {
+      ConnectResult result;
+      result.stream = std::make_unique<Stream>(loop_, std::move(transport_));
+      finish(std::move(result));
+      return;
+    }
+    case IoResult::Status::WantRead:
+      wait(EV_READ);
+      return;
+    case IoResult::Status::WantWrite:
+      wait(EV_WRITE);
+      return;
+    case IoResult::Status::Eof:
+    case IoResult::Status::Error: {
+      ConnectResult result;
+      result.failure = ConnectFailure::Handshake;
+      result.error_number = step.error;
+      result.detail = step.status == IoResult::Status::Eof
+                          ? "handshake failed: the server closed the connection"
+                          : "handshake failed: " + errnoText(step.error);
+      finish(std::move(result));
+      return;
+    }
+  }
+}
+
+void Connector::wait(short what) {
+  event_free(event_);
+  event_ = event_new(loop_.base(), transport_->fd(), what, &Connector::onEvent, this);
+  const timeval left = toTimeval(std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline_ - std::chrono::steady_clock::now()));
+  event_add(event_, &left);
+}
+
+void Connector::failWith(int error) {
+  ConnectResult result;
+  result.failure = classify(error);
+  result.error_number = error;
+  result.detail = errnoText(error);
+  finish(std::move(result));
+}
+
+void Connector::finish(ConnectResult result) {
   Callback callback = std::move(callback_);
   cancel();
   // `this` is not touched after the callback: it may start the next connect.
-  callback(result);
+  callback(std::move(result));
 }
 
 }  // namespace fulcrum::net

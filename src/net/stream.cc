@@ -1,28 +1,32 @@
 #include "net/stream.h"
 
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
+
+#include "net/socket_transport.h"
 
 namespace fulcrum::net {
 namespace {
 
-// One recv per readable event fills at most this much; a socket with more
-// stays readable and is read again on the next turn of the loop, so one
-// busy peer cannot starve the others.
+// One read per readable event fills at most this much; a connection with
+// more stays readable and is read again on the next turn of the loop, so
+// one busy peer cannot starve the others.
 constexpr size_t kReadSize = 16 * 1024;
 constexpr int kReadsPerEvent = 4;
 
 }  // namespace
 
-Stream::Stream(EventLoop& loop, int fd)
+Stream::Stream(EventLoop& loop, std::unique_ptr<Transport> transport)
     : loop_(loop),
-      fd_(fd),
+      transport_(std::move(transport)),
       input_(evbuffer_new()),
       output_(evbuffer_new()),
-      read_event_(event_new(loop.base(), fd, EV_READ | EV_PERSIST, &Stream::onReadEvent, this)),
-      write_event_(event_new(loop.base(), fd, EV_WRITE | EV_PERSIST, &Stream::onWriteEvent, this)) {
+      read_event_(event_new(loop.base(), transport_->fd(), EV_READ | EV_PERSIST,
+                            &Stream::onReadEvent, this)),
+      write_event_(event_new(loop.base(), transport_->fd(), EV_WRITE | EV_PERSIST,
+                             &Stream::onWriteEvent, this)) {}
+
+std::unique_ptr<Stream> Stream::overSocket(EventLoop& loop, int fd) {
+  return std::make_unique<Stream>(loop, socketTransport(fd));
 }
 
 Stream::~Stream() {
@@ -30,15 +34,16 @@ Stream::~Stream() {
   event_free(write_event_);
   evbuffer_free(input_);
   evbuffer_free(output_);
-  ::close(fd_);
+  // transport_ closes the connection as it goes.
 }
 
 void Stream::setReading(bool reading) {
   if (reading == reading_) return;
   reading_ = reading;
+  // A write waiting for readability keeps the read event armed.
   if (reading)
     event_add(read_event_, nullptr);
-  else
+  else if (!write_wants_read_)
     event_del(read_event_);
 }
 
@@ -58,85 +63,122 @@ void Stream::armWrite() {
   event_add(write_event_, &limit);
 }
 
+bool Stream::writeOnce() {
+  IoResult result = transport_->write(output_);
+  if (result.status == IoResult::Status::Error) {
+    write_error_ = result.error;
+    return false;
+  }
+  if (result.status == IoResult::Status::WantRead && !write_wants_read_) {
+    write_wants_read_ = true;
+    event_add(read_event_, nullptr);
+  }
+  return true;
+}
+
+void Stream::endWrites() {
+  if (write_shut_) return;
+  write_shut_ = true;
+  transport_->shutdownWrite();
+}
+
 void Stream::flush() {
-  if (write_armed_ || write_error_ != 0) return;  // the write event carries on
-  if (evbuffer_get_length(output_) > 0) {
-    int written = evbuffer_write(output_, fd_);
-    if (written < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      write_error_ = errno;
-      // Reported from the loop, never inside the caller's own code.
-      write_armed_ = true;
-      event_active(write_event_, EV_WRITE, 0);
-      return;
-    }
+  if (write_armed_ || write_error_ != 0 || write_wants_read_) return;  // an event carries on
+  if (evbuffer_get_length(output_) > 0 && !writeOnce()) {
+    // Reported from the loop, never inside the caller's own code.
+    write_armed_ = true;
+    event_active(write_event_, EV_WRITE, 0);
+    return;
   }
-  if (evbuffer_get_length(output_) > 0) {
+  if (write_wants_read_) return;
+  if (evbuffer_get_length(output_) > 0)
     armWrite();
-  } else if (shutdown_pending_ && !write_shut_) {
-    write_shut_ = true;
-    ::shutdown(fd_, SHUT_WR);
-  }
+  else if (shutdown_pending_)
+    endWrites();
 }
 
 void Stream::shutdownWrite() {
   shutdown_pending_ = true;
-  if (!write_armed_ && evbuffer_get_length(output_) == 0 && !write_shut_) {
-    write_shut_ = true;
-    ::shutdown(fd_, SHUT_WR);
+  if (!write_armed_ && !write_wants_read_ && evbuffer_get_length(output_) == 0) endWrites();
+}
+
+void Stream::fail(int error) {
+  event_del(write_event_);
+  setReading(false);
+  if (handler_ != nullptr) handler_->onClosed(*this, true, error);
+}
+
+void Stream::readSome() {
+  for (int i = 0; i < kReadsPerEvent; ++i) {
+    evbuffer_iovec space;
+    if (evbuffer_reserve_space(input_, kReadSize, &space, 1) < 1) return;
+    IoResult result = transport_->read(space.iov_base, space.iov_len);
+    if (result.status == IoResult::Status::Done) {
+      space.iov_len = result.bytes;
+      evbuffer_commit_space(input_, &space, 1);
+      if (result.bytes < kReadSize) break;
+      continue;
+    }
+    evbuffer_commit_space(input_, &space, 0);
+    if (result.status == IoResult::Status::WantRead) break;
+    if (result.status == IoResult::Status::WantWrite) {
+      read_wants_write_ = true;
+      event_add(write_event_, nullptr);
+      break;
+    }
+    bool error = result.status == IoResult::Status::Error;
+    setReading(false);
+    // Bytes read before the close are delivered first.
+    if (evbuffer_get_length(input_) > 0 && handler_ != nullptr) handler_->onReadable(*this);
+    if (handler_ != nullptr) handler_->onClosed(*this, error, result.error);
+    return;
   }
+  if (handler_ != nullptr) handler_->onReadable(*this);
+}
+
+void Stream::writeSome(bool timed_out) {
+  if (timed_out && write_error_ == 0) write_error_ = ETIMEDOUT;
+  if (write_error_ == 0 && evbuffer_get_length(output_) > 0) writeOnce();
+  if (write_error_ != 0) {
+    fail(write_error_);
+    return;
+  }
+  if (write_wants_read_) {
+    // Resumed by the next readable event, not by writability.
+    write_armed_ = false;
+    event_del(write_event_);
+    return;
+  }
+  size_t left = evbuffer_get_length(output_);
+  if (left == 0) {
+    write_armed_ = false;
+    event_del(write_event_);
+    if (shutdown_pending_) endWrites();
+  }
+  if (left <= low_watermark_ && handler_ != nullptr) handler_->onDrained(*this);
 }
 
 void Stream::onReadEvent(evutil_socket_t, short, void* arg) {
   auto* stream = static_cast<Stream*>(arg);
-  for (int i = 0; i < kReadsPerEvent; ++i) {
-    evbuffer_iovec space;
-    if (evbuffer_reserve_space(stream->input_, kReadSize, &space, 1) < 1) return;
-    ssize_t n = ::recv(stream->fd_, space.iov_base, space.iov_len, 0);
-    if (n > 0) {
-      space.iov_len = static_cast<size_t>(n);
-      evbuffer_commit_space(stream->input_, &space, 1);
-      if (static_cast<size_t>(n) < kReadSize) break;
-      continue;
-    }
-    evbuffer_commit_space(stream->input_, &space, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
-    int code = n == 0 ? 0 : errno;
-    stream->setReading(false);
-    // Bytes read before the close are delivered first.
-    if (evbuffer_get_length(stream->input_) > 0 && stream->handler_ != nullptr)
-      stream->handler_->onReadable(*stream);
-    if (stream->handler_ != nullptr) stream->handler_->onClosed(*stream, n != 0, code);
-    return;
+  if (stream->write_wants_read_) {
+    stream->write_wants_read_ = false;
+    if (!stream->reading_) event_del(stream->read_event_);
+    stream->writeSome(false);
+    if (stream->write_error_ != 0) return;
+    if (!stream->write_wants_read_ && evbuffer_get_length(stream->output_) > 0) stream->armWrite();
   }
-  if (stream->handler_ != nullptr) stream->handler_->onReadable(*stream);
+  if (stream->reading_) stream->readSome();
 }
 
 void Stream::onWriteEvent(evutil_socket_t, short what, void* arg) {
   auto* stream = static_cast<Stream*>(arg);
-  if ((what & EV_TIMEOUT) != 0 && stream->write_error_ == 0) stream->write_error_ = ETIMEDOUT;
-  if (stream->write_error_ == 0 && evbuffer_get_length(stream->output_) > 0) {
-    int written = evbuffer_write(stream->output_, stream->fd_);
-    if (written < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-      stream->write_error_ = errno;
+  if (stream->read_wants_write_) {
+    stream->read_wants_write_ = false;
+    if (!stream->write_armed_) event_del(stream->write_event_);
+    if (stream->reading_) stream->readSome();
+    if (!stream->write_armed_) return;
   }
-  if (stream->write_error_ != 0) {
-    event_del(stream->write_event_);
-    stream->setReading(false);
-    if (stream->handler_ != nullptr)
-      stream->handler_->onClosed(*stream, true, stream->write_error_);
-    return;
-  }
-  size_t left = evbuffer_get_length(stream->output_);
-  if (left == 0) {
-    stream->write_armed_ = false;
-    event_del(stream->write_event_);
-    if (stream->shutdown_pending_ && !stream->write_shut_) {
-      stream->write_shut_ = true;
-      ::shutdown(stream->fd_, SHUT_WR);
-    }
-  }
-  if (left <= stream->low_watermark_ && stream->handler_ != nullptr)
-    stream->handler_->onDrained(*stream);
+  stream->writeSome((what & EV_TIMEOUT) != 0);
 }
 
 }  // namespace fulcrum::net

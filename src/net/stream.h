@@ -1,8 +1,9 @@
-// A connected, non-blocking socket with an input and an output buffer, on
-// one EventLoop. The lean replacement for a libevent bufferevent on the
-// data path: reading stays armed (no epoll_ctl per message), writes go out
-// at once when the socket takes them (an EV_WRITE event is armed only when
-// it does not), and a read is one recv (no FIONREAD ioctl).
+// A connection with an input and an output buffer, on one EventLoop, that
+// moves its bytes through a Transport (net/transport.h: the plain socket,
+// TLS). The lean replacement for a libevent bufferevent on the data path:
+// reading stays armed (no epoll_ctl per message), writes go out at once when
+// the connection takes them (an EV_WRITE event is armed only when it does
+// not), and a read is one transport read (no FIONREAD ioctl).
 //
 // Callbacks go to one StreamHandler at a time, on the loop's thread, never
 // from inside a Stream method a handler called. A handler may replace
@@ -15,8 +16,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 
 #include "net/event_loop.h"
+#include "net/transport.h"
 
 namespace fulcrum::net {
 
@@ -39,9 +42,11 @@ class StreamHandler {
 
 class Stream final : public DeferredDeletable {
  public:
-  // Takes ownership of the connected, non-blocking `fd`. Nothing is read
-  // until setReading(true).
-  Stream(EventLoop& loop, int fd);
+  // Nothing is read until setReading(true). The transport is connected
+  // (its handshake done).
+  Stream(EventLoop& loop, std::unique_ptr<Transport> transport);
+  // Over a plain socket: takes ownership of the connected, non-blocking fd.
+  static std::unique_ptr<Stream> overSocket(EventLoop& loop, int fd);
   ~Stream() override;
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
@@ -49,7 +54,7 @@ class Stream final : public DeferredDeletable {
   void setHandler(StreamHandler* handler) { handler_ = handler; }
   evbuffer* input() const { return input_; }
   evbuffer* output() const { return output_; }
-  int fd() const { return fd_; }
+  int fd() const { return transport_->fd(); }
   EventLoop& loop() const { return loop_; }
 
   void setReading(bool reading);
@@ -70,9 +75,15 @@ class Stream final : public DeferredDeletable {
   static void onReadEvent(evutil_socket_t, short, void* self);
   static void onWriteEvent(evutil_socket_t, short, void* self);
   void armWrite();
+  void readSome();
+  void writeSome(bool timed_out);
+  // Writes output() once; false (and write_error_ set) when that failed.
+  bool writeOnce();
+  void endWrites();
+  void fail(int error);
 
   EventLoop& loop_;
-  int fd_;
+  std::unique_ptr<Transport> transport_;
   evbuffer* input_;
   evbuffer* output_;
   event* read_event_;
@@ -85,6 +96,10 @@ class Stream final : public DeferredDeletable {
   bool shutdown_pending_ = false;
   bool write_shut_ = false;
   int write_error_ = 0;  // a failed write, reported from the loop
+  // The transport asked for the other direction (TLS): the next readable
+  // event resumes the write, the next writable one resumes the read.
+  bool write_wants_read_ = false;
+  bool read_wants_write_ = false;
 };
 
 }  // namespace fulcrum::net

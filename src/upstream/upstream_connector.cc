@@ -1,0 +1,31 @@
+#include "upstream/upstream_connector.h"
+
+namespace fulcrum::upstream {
+
+void UpstreamConnector::connect(const Server& server, Callback done) {
+  tried_.add(server.index);
+  const auto started = std::chrono::steady_clock::now();
+  connector_.connect(
+      server.address, picker_.upstream().connect_timeout,
+      [this, &server, started, done = std::move(done)](net::ConnectResult connected) {
+        UpstreamConnectResult result;
+        result.server = &server;
+        result.stream = std::move(connected.stream);
+        result.failure = connected.failure;
+        result.error_number = connected.error_number;
+        result.detail = std::move(connected.detail);
+        result.took = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - started);
+        if (!result.ok()) {
+          if (!failures_.empty()) failures_ += "; ";
+          // A local failure is ours, whichever server it was meant for.
+          failures_ +=
+              (result.local() ? std::string("local") : server.label) + ": " + result.detail;
+        }
+        // net::Connector holds this lambda outside itself while it runs, so
+        // `done` may start the next connect.
+        done(std::move(result));
+      });
+}
+
+}  // namespace fulcrum::upstream
