@@ -1,13 +1,13 @@
 // fulcrum command line: parse flags, load and check the config, run.
-// Exit codes are listed in app/server.h and man/fulcrum.8.
+// Exit codes are listed in app/process.h and man/fulcrum.8.
 #include <signal.h>
 
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include "app/process.h"
 #include "app/runtime.h"
-#include "app/server.h"
 #include "balance/registry.h"
 #include "config/loader.h"
 #include "config/validate.h"
@@ -84,6 +84,6 @@ int main(int argc, char** argv) {
     return app::kExitStartup;
   }
   log::info("fulcrum %s: configuration %s loaded", FULCRUM_VERSION, config_path.c_str());
-  app::Server server(runtime, config_path);
+  app::Process server(runtime, config_path);
   return server.run();
 }

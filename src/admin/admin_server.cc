@@ -71,7 +71,7 @@ std::string peerOf(evhttp_request* request) {
 
 }  // namespace
 
-// One /metrics request waiting for Backend::collectMetrics to call `done`.
+// One /metrics request waiting for ProxyControl::collectMetrics to call `done`.
 // `request` is null once answered or once the client is gone.
 struct AdminServer::PendingMetrics {
   AdminServer* server = nullptr;
@@ -80,8 +80,8 @@ struct AdminServer::PendingMetrics {
   bool gzip = false;
 };
 
-AdminServer::AdminServer(net::EventLoop& loop, Backend& backend, size_t max_connections)
-    : loop_(loop), backend_(backend), max_connections_(max_connections) {}
+AdminServer::AdminServer(net::EventLoop& loop, ProxyControl& proxy, size_t max_connections)
+    : loop_(loop), proxy_(proxy), max_connections_(max_connections) {}
 
 AdminServer::~AdminServer() {
   // A request that libevent detached from its failed connection is ours to
@@ -225,7 +225,7 @@ void AdminServer::serveMetrics(evhttp_request* request) {
   pending_.emplace(pending.get(), pending);
   std::weak_ptr<PendingMetrics> weak = pending;
   pending.reset();
-  backend_.collectMetrics([weak](const std::string& text) {
+  proxy_.collectMetrics([weak](const std::string& text) {
     if (std::shared_ptr<PendingMetrics> alive = weak.lock())
       alive->server->finishMetrics(*alive, text);
   });
@@ -267,7 +267,7 @@ void AdminServer::finishMetrics(PendingMetrics& pending, const std::string& text
 }
 
 void AdminServer::serveHealthz(evhttp_request* request) {
-  if (backend_.draining())
+  if (proxy_.draining())
     reply(request, 503, "Service Unavailable", kTextType, "draining\n");
   else
     reply(request, 200, "OK", kTextType, "ok\n");
@@ -276,16 +276,16 @@ void AdminServer::serveHealthz(evhttp_request* request) {
 void AdminServer::serveStatusPage(evhttp_request* request) {
   evhttp_add_header(evhttp_request_get_output_headers(request), "Content-Security-Policy",
                     kPagePolicy);
-  reply(request, 200, "OK", kHtmlType, statusPage(backend_.status()));
+  reply(request, 200, "OK", kHtmlType, statusPage(proxy_.status()));
 }
 
 void AdminServer::serveStatusJson(evhttp_request* request) {
-  reply(request, 200, "OK", kJsonType, statusJson(backend_.status()));
+  reply(request, 200, "OK", kJsonType, statusJson(proxy_.status()));
 }
 
 void AdminServer::serveApi(evhttp_request* request, const std::string& upstream,
                            const std::string& server, bool drain) {
-  switch (backend_.setAdminDrain(upstream, server, drain)) {
+  switch (proxy_.setAdminDrain(upstream, server, drain)) {
     case DrainResult::NoUpstream:
       replyError(request, 404, "Not Found", "no upstream " + quoted(upstream));
       return;

@@ -3,10 +3,10 @@
 // served by libevent's evhttp on the control loop.
 //
 // Threading: construct, listen, destroy and let it serve on the loop's
-// thread only (or while the loop is not running). Every Backend call happens
+// thread only (or while the loop is not running). Every ProxyControl call happens
 // on that loop, from a request callback.
 //
-// /metrics is answered asynchronously: Backend::collectMetrics() gets a
+// /metrics is answered asynchronously: ProxyControl::collectMetrics() gets a
 // `done` callback that holds only a weak reference to the pending reply, so
 // `done` may run at any later time: after the client went away (the text is
 // dropped), after the AdminServer was destroyed (nothing happens), or before
@@ -23,8 +23,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "admin/backend.h"
 #include "admin/connection_cap.h"
+#include "admin/proxy_control.h"
 #include "core/socket_address.h"
 #include "net/event_loop.h"
 
@@ -34,7 +34,7 @@ class AdminServer {
  public:
   // Both must outlive the AdminServer. At most `max_connections` admin
   // connections are open at once; more wait in the listen backlog.
-  AdminServer(net::EventLoop& loop, Backend& backend, size_t max_connections = 64);
+  AdminServer(net::EventLoop& loop, ProxyControl& proxy, size_t max_connections = 64);
   // Closes the listener and every admin connection; pending /metrics
   // requests are dropped without an answer.
   ~AdminServer();
@@ -72,7 +72,7 @@ class AdminServer {
   bool authorized(evhttp_request* request) const;
 
   net::EventLoop& loop_;
-  Backend& backend_;
+  ProxyControl& proxy_;
   const size_t max_connections_;
   // Hears every connection's close, those of evhttp_free (destructor)
   // included, so it goes after http_.

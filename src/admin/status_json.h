@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "admin/backend.h"
+#include "admin/proxy_control.h"
 
 namespace fulcrum::admin {
 

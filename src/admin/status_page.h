@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "admin/backend.h"
+#include "admin/proxy_control.h"
 
 namespace fulcrum::admin {
 

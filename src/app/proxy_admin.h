@@ -1,7 +1,7 @@
-// The proxy's side of the admin listener (admin::Backend): gathers the
+// The proxy's side of the admin listener (admin::ProxyControl): gathers the
 // workers' counters for /metrics, builds the /status snapshot from the
 // health monitor, and applies /api drains. Lives on the control loop with
-// the Server that owns it; everything it references outlives it.
+// the Process that owns it; everything it references outlives it.
 // Worker counters are gathered by asking each worker to copy its own (a
 // post there and a post back), so nothing is read across threads.
 #pragma once
@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-#include "admin/backend.h"
+#include "admin/proxy_control.h"
 #include "app/runtime.h"
 #include "app/worker.h"
 #include "health/monitor.h"
@@ -32,7 +32,7 @@ struct ProxyState {
   const net::ConnectionLimit* connection_limit = nullptr;  // global.max_connections
 };
 
-class ProxyAdmin final : public admin::Backend {
+class ProxyAdmin final : public admin::ProxyControl {
  public:
   ProxyAdmin(net::EventLoop& loop, ProxyState state);
 

@@ -1,10 +1,10 @@
-// SIGHUP: the Server's configuration reload (server.h). The new file is
+// SIGHUP: the Process's configuration reload (process.h). The new file is
 // loaded and checked like at start; nothing running changes unless all of
 // it (the config, the Runtime, every new listening socket) is ready.
 #include <thread>
 
 #include "app/counter_carry.h"
-#include "app/server.h"
+#include "app/process.h"
 #include "balance/registry.h"
 #include "config/loader.h"
 #include "config/validate.h"
@@ -12,14 +12,14 @@
 
 namespace fulcrum::app {
 
-void Server::failReload(const std::string& why) {
+void Process::failReload(const std::string& why) {
   ++reloads_.failed;
   reloads_.last_successful = false;
   log::error("configuration reload failed (%s): keeping the running configuration", why.c_str());
 }
 
-bool Server::planListeners(const Runtime& next, std::vector<std::vector<ListenerPlan>>& per_worker,
-                           std::vector<std::string>& addresses) {
+bool Process::planListeners(const Runtime& next, std::vector<std::vector<ListenerPlan>>& per_worker,
+                            std::vector<std::string>& addresses) {
   per_worker.clear();
   per_worker.resize(worker_count_);
   // The same listener keeps its sockets: not one connection is refused
@@ -53,7 +53,7 @@ bool Server::planListeners(const Runtime& next, std::vector<std::vector<Listener
   return true;
 }
 
-void Server::reload() {
+void Process::reload() {
   if (draining_) {
     log::warn("SIGHUP during drain: ignored");
     return;

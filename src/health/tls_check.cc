@@ -11,8 +11,8 @@
 
 #include "core/errno_text.h"
 #include "health/tcp_check.h"
-#include "tls/client_context.h"
 #include "tls/error_text.h"
+#include "tls/probe_context.h"
 
 namespace fulcrum::health {
 namespace {
@@ -36,7 +36,7 @@ struct TlsConnection final : net::DeferredDeletable {
 
 class TlsProbe final : public ConnectProbe {
  public:
-  TlsProbe(net::EventLoop& loop, const CheckSpec& spec, std::shared_ptr<tls::ClientContext> context,
+  TlsProbe(net::EventLoop& loop, const CheckSpec& spec, std::shared_ptr<tls::ProbeContext> context,
            Checker::Done done)
       : ConnectProbe(loop, spec.timeout, std::move(done)),
         server_name_(spec.server_name),
@@ -113,7 +113,7 @@ class TlsProbe final : public ConnectProbe {
   }
 
   std::string server_name_;
-  std::shared_ptr<tls::ClientContext> context_;  // shared with the checker
+  std::shared_ptr<tls::ProbeContext> context_;  // shared with the checker
   std::unique_ptr<TlsConnection> connection_;
 };
 
@@ -121,7 +121,7 @@ class TlsChecker final : public Checker {
  public:
   TlsChecker(net::EventLoop& loop, const CheckSpec& spec) : loop_(loop), spec_(spec) {
     std::string why;
-    std::unique_ptr<tls::ClientContext> context = tls::ClientContext::create(why);
+    std::unique_ptr<tls::ProbeContext> context = tls::ProbeContext::create(why);
     if (context)
       context_ = std::move(context);
     else
@@ -140,7 +140,7 @@ class TlsChecker final : public Checker {
  private:
   net::EventLoop& loop_;
   CheckSpec spec_;
-  std::shared_ptr<tls::ClientContext> context_;
+  std::shared_ptr<tls::ProbeContext> context_;
   std::string setup_error_;
 };
 

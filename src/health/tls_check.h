@@ -2,7 +2,7 @@
 //
 // Pass: the handshake completed (TLS 1.2 or newer) within the timeout; the
 // probe then sends close_notify (best effort) and closes. The server's
-// certificate is NOT verified (tls/client_context.h): the check proves the
+// certificate is NOT verified (tls/probe_context.h): the check proves the
 // server speaks TLS, not that it is trusted. SNI is sent when
 // spec.server_name is set.
 // Failures: "TLS handshake failed: <OpenSSL's reason>" (for instance

@@ -1,5 +1,5 @@
 // The admin listener (src/admin), in process: an AdminServer on an EventLoop
-// run by a thread of its own, a fake Backend, and raw HTTP/1.1 over loopback
+// run by a thread of its own, a fake ProxyControl, and raw HTTP/1.1 over loopback
 // from the test thread. The fake answers /metrics only when the test says
 // so, to exercise the asynchronous reply and the client that leaves before
 // it.
@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "admin/admin_server.h"
-#include "admin/backend.h"
 #include "admin/gzip.h"
+#include "admin/proxy_control.h"
 #include "admin/request_parts.h"
 #include "admin/status_json.h"
 #include "admin/status_page.h"
@@ -50,9 +50,9 @@ struct DrainCall {
 
 // Answers from a fixed snapshot; records every call. Called on the loop
 // thread; read by the test thread under the mutex.
-class FakeBackend : public admin::Backend {
+class FakeProxy : public admin::ProxyControl {
  public:
-  FakeBackend() { snapshot_ = sampleStatus(); }
+  FakeProxy() { snapshot_ = sampleStatus(); }
 
   static admin::Status sampleStatus() {
     admin::Status status;
@@ -186,7 +186,7 @@ class AdminHarness {
     std::signal(SIGPIPE, SIG_IGN);    // as fulcrum's main does
     net::EventLoop::enableThreads();  // the test thread post()s to the loop
     loop_ = std::make_unique<net::EventLoop>();
-    server_ = std::make_unique<admin::AdminServer>(*loop_, backend);
+    server_ = std::make_unique<admin::AdminServer>(*loop_, proxy);
     std::string why;
     REQUIRE_MESSAGE(server_->listen(loopbackAddress(0), token, why), why);
     port = server_->bound().port();
@@ -217,14 +217,14 @@ class AdminHarness {
   }
   // Calls the oldest waiting `done` on the loop thread.
   void answerMetrics(const std::string& text) {
-    auto done = backend.takeDone();
+    auto done = proxy.takeDone();
     onLoop([&] { done(text); });
   }
   void destroyServer() {
     onLoop([this] { server_.reset(); });
   }
 
-  FakeBackend backend;
+  FakeProxy proxy;
   uint16_t port = 0;
 
  private:
@@ -451,7 +451,7 @@ TEST_CASE("admin server: /healthz answers ok while serving and 503 draining whil
   CHECK(serving.body == "ok\n");
   CHECK(field(serving, "Content-Type") == "text/plain; charset=utf-8");
 
-  admin.backend.setDraining(true);
+  admin.proxy.setDraining(true);
   HttpMessage draining = httpGet(admin.port, "/healthz");
   CHECK(draining.status == 503);
   CHECK(draining.body == "draining\n");
@@ -460,12 +460,12 @@ TEST_CASE("admin server: /healthz answers ok while serving and 503 draining whil
   CHECK(head.status == 503);
 }
 
-TEST_CASE("admin server: /metrics answers when the backend's done runs later") {
+TEST_CASE("admin server: /metrics answers when the proxy's done runs later") {
   AdminHarness admin;
   Fd fd = connectLoopback(admin.port);
   REQUIRE(fd);
   REQUIRE(writeAll(fd.get(), request("GET", "/metrics")));
-  REQUIRE(waitUntil([&] { return admin.backend.waitingMetrics() == 1; }, 10s));
+  REQUIRE(waitUntil([&] { return admin.proxy.waitingMetrics() == 1; }, 10s));
   CHECK(admin.pendingMetrics() == 1);
 
   admin.answerMetrics(kMetricsText);
@@ -481,7 +481,7 @@ TEST_CASE("admin server: /metrics answers when the backend's done runs later") {
 
 TEST_CASE("admin server: /metrics answers at once when done runs inside collectMetrics") {
   AdminHarness admin;
-  admin.backend.setAnswerAtOnce(true);
+  admin.proxy.setAnswerAtOnce(true);
   HttpMessage response = httpGet(admin.port, "/metrics");
   CHECK(response.status == 200);
   CHECK(response.body == kMetricsText);
@@ -490,7 +490,7 @@ TEST_CASE("admin server: /metrics answers at once when done runs inside collectM
 
 TEST_CASE("admin server: /metrics is gzip-compressed when Accept-Encoding has gzip") {
   AdminHarness admin;
-  admin.backend.setAnswerAtOnce(true);
+  admin.proxy.setAnswerAtOnce(true);
 
   HttpMessage gzipped = httpGet(admin.port, "/metrics", "Accept-Encoding: deflate, gzip;q=0.8\r\n");
   CHECK(gzipped.status == 200);
@@ -513,13 +513,13 @@ TEST_CASE("admin server: a client that leaves before the metrics arrive does not
   SUBCASE("it closes") {
     Fd fd = connectLoopback(admin.port);
     REQUIRE(writeAll(fd.get(), request("GET", "/metrics", "Accept-Encoding: gzip\r\n")));
-    REQUIRE(waitUntil([&] { return admin.backend.waitingMetrics() == 1; }, 10s));
+    REQUIRE(waitUntil([&] { return admin.proxy.waitingMetrics() == 1; }, 10s));
     fd = Fd();
   }
   SUBCASE("it resets the connection") {
     Fd fd = connectLoopback(admin.port);
     REQUIRE(writeAll(fd.get(), request("GET", "/metrics", "", /*keep_alive=*/true)));
-    REQUIRE(waitUntil([&] { return admin.backend.waitingMetrics() == 1; }, 10s));
+    REQUIRE(waitUntil([&] { return admin.proxy.waitingMetrics() == 1; }, 10s));
     linger abort_on_close{1, 0};
     REQUIRE(setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof(abort_on_close)) ==
             0);
@@ -530,7 +530,7 @@ TEST_CASE("admin server: a client that leaves before the metrics arrive does not
   REQUIRE(waitUntil([&] { return admin.pendingMetrics() == 0; }, 10s));
 
   // The server still serves.
-  admin.backend.setAnswerAtOnce(true);
+  admin.proxy.setAnswerAtOnce(true);
   HttpMessage after = httpGet(admin.port, "/metrics");
   CHECK(after.status == 200);
   CHECK(after.body == kMetricsText);
@@ -540,7 +540,7 @@ TEST_CASE("admin server: destroyed with a metrics request pending, a late done d
   AdminHarness admin;
   Fd fd = connectLoopback(admin.port);
   REQUIRE(writeAll(fd.get(), request("GET", "/metrics")));
-  REQUIRE(waitUntil([&] { return admin.backend.waitingMetrics() == 1; }, 10s));
+  REQUIRE(waitUntil([&] { return admin.proxy.waitingMetrics() == 1; }, 10s));
   SUBCASE("the client is still there") {}
   SUBCASE("the client left") {
     fd = Fd();
@@ -562,7 +562,7 @@ TEST_CASE("admin server: a connection counts against the cap until it closes, ho
   {
     Fd leaving = connectLoopback(admin.port);
     REQUIRE(writeAll(leaving.get(), request("GET", "/metrics", "", /*keep_alive=*/true)));
-    REQUIRE(waitUntil([&] { return admin.backend.waitingMetrics() == 1; }, 10s));
+    REQUIRE(waitUntil([&] { return admin.proxy.waitingMetrics() == 1; }, 10s));
     CHECK(admin.openConnections() == 4);
   }
   // Whether libevent noticed the close yet or not, the answer ends it.
@@ -582,14 +582,14 @@ TEST_CASE("admin server: keep-alive connections serve one request after another"
   REQUIRE(fd);
   HttpReader reader(fd.get());
   REQUIRE(writeAll(fd.get(), request("GET", "/metrics", "", /*keep_alive=*/true)));
-  REQUIRE(waitUntil([&] { return admin.backend.waitingMetrics() == 1; }, 10s));
+  REQUIRE(waitUntil([&] { return admin.proxy.waitingMetrics() == 1; }, 10s));
   admin.answerMetrics("first\n");
   auto first = reader.response();
   REQUIRE(first);
   CHECK(first->body == "first\n");
 
   REQUIRE(writeAll(fd.get(), request("GET", "/metrics", "", /*keep_alive=*/true)));
-  REQUIRE(waitUntil([&] { return admin.backend.waitingMetrics() == 1; }, 10s));
+  REQUIRE(waitUntil([&] { return admin.proxy.waitingMetrics() == 1; }, 10s));
   admin.answerMetrics("second\n");
   auto second = reader.response();
   REQUIRE(second);
@@ -600,7 +600,7 @@ TEST_CASE("admin server: keep-alive connections serve one request after another"
   REQUIRE(third);
   CHECK(third->body == "ok\n");
   CHECK(reader.atEof(10s));
-  CHECK(admin.backend.collectCalls() == 2);
+  CHECK(admin.proxy.collectCalls() == 2);
 }
 
 TEST_CASE("admin server: /status lists every listener, upstream and server with its state") {
@@ -612,7 +612,7 @@ TEST_CASE("admin server: /status lists every listener, upstream and server with 
   const std::string& html = page.body;
   CHECK(contains(html, "<!doctype html>"));
 
-  const admin::Status status = FakeBackend::sampleStatus();
+  const admin::Status status = FakeProxy::sampleStatus();
   for (const auto& listener : status.listeners) {
     CHECK(contains(html, "<td>" + listener.name + "</td>"));
     CHECK(contains(html, "<td>" + listener.protocol + "</td>"));
@@ -654,7 +654,7 @@ TEST_CASE("admin server: /status lists every listener, upstream and server with 
   CHECK_FALSE(contains(html, "http://"));
   CHECK_FALSE(contains(html, "https://"));
 
-  admin.backend.setDraining(true);
+  admin.proxy.setDraining(true);
   CHECK(contains(httpGet(admin.port, "/status").body, "<span class=\"draining\">draining</span>"));
 }
 
@@ -712,7 +712,7 @@ TEST_CASE("admin server: /status.json parses and carries the status schema") {
   CHECK_FALSE(contains(response.body, "<"));  // escaped as \u003c
 }
 
-TEST_CASE("admin server: drain and enable call the backend with the decoded names") {
+TEST_CASE("admin server: drain and enable call the proxy with the decoded names") {
   AdminHarness admin;
   HttpMessage raw = post(admin.port, "/api/upstreams/pool/servers/127.0.0.1:9001/drain");
   CHECK(raw.status == 200);
@@ -728,7 +728,7 @@ TEST_CASE("admin server: drain and enable call the backend with the decoded name
   HttpMessage named = post(admin.port, "/api/upstreams/pool/servers/b2/drain?from=ops");
   CHECK(named.status == 200);
 
-  auto calls = admin.backend.drainCalls();
+  auto calls = admin.proxy.drainCalls();
   REQUIRE(calls.size() == 3);
   CHECK(calls[0].upstream == "pool");
   CHECK(calls[0].server == "127.0.0.1:9001");
@@ -754,7 +754,7 @@ TEST_CASE("admin server: an unknown upstream or server is a 404 JSON error") {
   HttpMessage server = post(admin.port, "/api/upstreams/pool/servers/127.0.0.1%3A1/enable");
   CHECK(server.status == 404);
   CHECK(parseJson(server.body)["error"].str() == "upstream \"pool\" has no server \"127.0.0.1:1\"");
-  CHECK(admin.backend.drainCalls().size() == 2);
+  CHECK(admin.proxy.drainCalls().size() == 2);
 }
 
 TEST_CASE(
@@ -776,16 +776,16 @@ TEST_CASE(
   }
   // Unknown names are not revealed without the token either.
   CHECK(post(admin.port, "/api/upstreams/nope/servers/b2/drain").status == 401);
-  CHECK(admin.backend.drainCalls().empty());
+  CHECK(admin.proxy.drainCalls().empty());
 
   HttpMessage accepted =
       post(admin.port, path, std::string("Authorization: bearer  ") + kToken + "\r\n");
   CHECK(accepted.status == 200);
-  REQUIRE(admin.backend.drainCalls().size() == 1);
-  CHECK(admin.backend.drainCalls()[0].server == "b2");
+  REQUIRE(admin.proxy.drainCalls().size() == 1);
+  CHECK(admin.proxy.drainCalls()[0].server == "b2");
 
   // The read-only routes need no token.
-  admin.backend.setAnswerAtOnce(true);
+  admin.proxy.setAnswerAtOnce(true);
   CHECK(httpGet(admin.port, "/metrics").status == 200);
   CHECK(httpGet(admin.port, "/healthz").status == 200);
   CHECK(httpGet(admin.port, "/status").status == 200);
@@ -807,8 +807,8 @@ TEST_CASE("admin server: a wrong method is a 405 with Allow") {
   HttpMessage delete_status = roundTrip(admin.port, request("DELETE", "/status.json"));
   CHECK(delete_status.status == 405);
   CHECK(field(delete_status, "Allow") == "GET, HEAD");
-  CHECK(admin.backend.drainCalls().empty());
-  CHECK(admin.backend.collectCalls() == 0);
+  CHECK(admin.proxy.drainCalls().empty());
+  CHECK(admin.proxy.collectCalls() == 0);
 }
 
 TEST_CASE("admin server: other paths are a 404 JSON error") {
@@ -827,14 +827,14 @@ TEST_CASE("admin server: other paths are a 404 JSON error") {
   CHECK(parseJson(malformed.body)["error"].str() == "malformed request path");
   HttpMessage nul = post(admin.port, "/api/upstreams/pool/servers/b%00/drain");
   CHECK(nul.status == 400);
-  CHECK(admin.backend.drainCalls().empty());
+  CHECK(admin.proxy.drainCalls().empty());
 }
 
 TEST_CASE("admin server: listen binds port 0 and reports an address in use") {
   std::signal(SIGPIPE, SIG_IGN);
   net::EventLoop loop;
-  FakeBackend backend;
-  admin::AdminServer first(loop, backend);
+  FakeProxy proxy;
+  admin::AdminServer first(loop, proxy);
   CHECK(first.bound().port() == 0);
   std::string why;
   REQUIRE(first.listen(loopbackAddress(0), "", why));
@@ -845,7 +845,7 @@ TEST_CASE("admin server: listen binds port 0 and reports an address in use") {
   CHECK_FALSE(first.listen(loopbackAddress(0), "", why));
   CHECK(contains(why, "already listens on 127.0.0.1:" + std::to_string(port)));
 
-  admin::AdminServer second(loop, backend);
+  admin::AdminServer second(loop, proxy);
   CHECK_FALSE(second.listen(loopbackAddress(port), "", why));
   CHECK(why == "cannot listen on 127.0.0.1:" + std::to_string(port) + ": Address already in use");
 }

@@ -33,11 +33,11 @@ enum ExitCode : int {
   kExitStartup = 3,  // valid config, but the proxy could not start (bind failed, ...)
 };
 
-class Server {
+class Process {
  public:
   // `config_path` is read again on SIGHUP.
-  Server(std::shared_ptr<const Runtime> runtime, std::string config_path);
-  ~Server();
+  Process(std::shared_ptr<const Runtime> runtime, std::string config_path);
+  ~Process();
 
   // Runs until drained; returns the process exit code.
   int run();
@@ -45,7 +45,7 @@ class Server {
  private:
   // Raises the open files limit and sets up global.max_connections.
   void startLimits();
-  // After a reload: the limit for the new configuration (server_limits.cc).
+  // After a reload: the limit for the new configuration (process_limits.cc).
   void updateConnectionLimit(const config::Config& config);
   bool bindAll(std::vector<std::vector<net::ListenSocket>>& per_worker);
   bool startAdmin();

@@ -1,4 +1,4 @@
-#include "tls/client_context.h"
+#include "tls/probe_context.h"
 
 #include <openssl/err.h>
 
@@ -6,7 +6,7 @@
 
 namespace fulcrum::tls {
 
-std::unique_ptr<ClientContext> ClientContext::create(std::string& why) {
+std::unique_ptr<ProbeContext> ProbeContext::create(std::string& why) {
   ERR_clear_error();
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   if (ctx == nullptr) {
@@ -23,10 +23,10 @@ std::unique_ptr<ClientContext> ClientContext::create(std::string& why) {
   // probe never depends on a previous one.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-  return std::unique_ptr<ClientContext>(new ClientContext(ctx));
+  return std::unique_ptr<ProbeContext>(new ProbeContext(ctx));
 }
 
-ClientContext::~ClientContext() {
+ProbeContext::~ProbeContext() {
   SSL_CTX_free(ctx_);
 }
 

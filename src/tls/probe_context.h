@@ -1,4 +1,4 @@
-// The OpenSSL client context of one TLS health checker: TLS 1.2 or newer,
+// The OpenSSL context of one TLS health checker (a probe): TLS 1.2 or newer,
 // and NO certificate verification — a probe only asks "does the server
 // complete a handshake", not "is its certificate trusted". Sessions are
 // never resumed (each probe makes a full handshake).
@@ -14,19 +14,19 @@
 
 namespace fulcrum::tls {
 
-class ClientContext {
+class ProbeContext {
  public:
   // Null with `why` (OpenSSL's errors) when OpenSSL cannot make a context.
-  static std::unique_ptr<ClientContext> create(std::string& why);
+  static std::unique_ptr<ProbeContext> create(std::string& why);
 
-  ~ClientContext();
-  ClientContext(const ClientContext&) = delete;
-  ClientContext& operator=(const ClientContext&) = delete;
+  ~ProbeContext();
+  ProbeContext(const ProbeContext&) = delete;
+  ProbeContext& operator=(const ProbeContext&) = delete;
 
   SSL_CTX* get() const { return ctx_; }
 
  private:
-  explicit ClientContext(SSL_CTX* ctx) : ctx_(ctx) {}
+  explicit ProbeContext(SSL_CTX* ctx) : ctx_(ctx) {}
 
   SSL_CTX* ctx_;
 };

@@ -1,8 +1,8 @@
-// The Server's process limits (server.h): the open files limit, raised at
+// The Process's limits (process.h): the open files limit, raised at
 // startup, and global.max_connections, derived from it unless written
 // (app/fd_budget.h has the formula), set again on every reload.
 #include "app/fd_budget.h"
-#include "app/server.h"
+#include "app/process.h"
 #include "core/log.h"
 
 namespace fulcrum::app {
@@ -36,13 +36,13 @@ void logBudget(const DescriptorBudget& budget) {
 
 }  // namespace
 
-void Server::startLimits() {
+void Process::startLimits() {
   const DescriptorBudget budget = planDescriptors(runtime_->config(), worker_count_);
   connection_limit_ = std::make_unique<net::ConnectionLimit>(budget.max_connections);
   logBudget(budget);
 }
 
-void Server::updateConnectionLimit(const config::Config& config) {
+void Process::updateConnectionLimit(const config::Config& config) {
   const DescriptorBudget budget = planDescriptors(config, worker_count_);
   if (budget.max_connections == connection_limit_->max()) return;
   connection_limit_->setMax(budget.max_connections);

@@ -1,7 +1,8 @@
 // What the admin listener needs from the proxy: the seam between
 // src/admin (HTTP, rendering) and the proxy's control loop (health state,
-// metrics collection). The proxy implements Backend; AdminServer calls it on
-// the control loop only, never from another thread.
+// metrics collection, drains). The proxy implements ProxyControl
+// (app/proxy_admin.h); AdminServer calls it on the control loop only, never
+// from another thread.
 #pragma once
 
 #include <cstddef>
@@ -51,9 +52,9 @@ struct Status {
 
 enum class DrainResult { Ok, NoUpstream, NoServer };
 
-class Backend {  // implemented by the proxy; called on the control loop only
+class ProxyControl {  // implemented by the proxy; called on the control loop only
  public:
-  virtual ~Backend() = default;
+  virtual ~ProxyControl() = default;
   // The Prometheus text; `done` may run later (the proxy asks its workers
   // first), on the control loop, exactly once. It may also run before
   // collectMetrics returns. The admin server copes with `done` running after

@@ -1,4 +1,4 @@
-#include "app/server.h"
+#include "app/process.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -29,7 +29,7 @@ const char* protocolName(config::Protocol protocol) {
 
 }  // namespace
 
-Server::Server(std::shared_ptr<const Runtime> runtime, std::string config_path)
+Process::Process(std::shared_ptr<const Runtime> runtime, std::string config_path)
     : runtime_(std::move(runtime)),
       config_path_(std::move(config_path)),
       worker_count_(resolveWorkerCount(runtime_->config().global.workers)),
@@ -40,11 +40,11 @@ Server::Server(std::shared_ptr<const Runtime> runtime, std::string config_path)
         stopAll();
       }) {}
 
-Server::~Server() {
+Process::~Process() {
   for (event* ev : signal_events_) event_free(ev);
 }
 
-int Server::run() {
+int Process::run() {
   std::vector<std::vector<net::ListenSocket>> per_worker(worker_count_);
   // Signals first: a supervisor may signal as soon as it sees us listening.
   installSignals();
@@ -70,7 +70,7 @@ int Server::run() {
   return kExitOk;
 }
 
-bool Server::bindAll(std::vector<std::vector<net::ListenSocket>>& per_worker) {
+bool Process::bindAll(std::vector<std::vector<net::ListenSocket>>& per_worker) {
   for (const auto& listener : runtime_->listeners()) {
     std::vector<net::ListenSocket> sockets;
     SocketAddress bound;
@@ -92,7 +92,7 @@ bool Server::bindAll(std::vector<std::vector<net::ListenSocket>>& per_worker) {
   return true;
 }
 
-bool Server::startAdmin() {
+bool Process::startAdmin() {
   ProxyState state{runtime_, &workers_, monitor_.get(), &draining_, &reloads_, listener_addresses_};
   state.connection_limit = connection_limit_.get();
   admin_backend_ = std::make_unique<ProxyAdmin>(loop_, std::move(state));
@@ -110,7 +110,7 @@ bool Server::startAdmin() {
   return true;
 }
 
-void Server::startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker) {
+void Process::startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker) {
   // Workers inherit this mask: signals are taken by the control loop only.
   sigset_t all;
   sigset_t previous;
@@ -140,16 +140,16 @@ void Server::startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
-void Server::installSignals() {
+void Process::installSignals() {
   for (int signal : {SIGTERM, SIGINT, SIGHUP}) {
-    event* ev = evsignal_new(loop_.base(), signal, &Server::onSignal, this);
+    event* ev = evsignal_new(loop_.base(), signal, &Process::onSignal, this);
     evsignal_add(ev, nullptr);
     signal_events_.push_back(ev);
   }
 }
 
-void Server::onSignal(evutil_socket_t signal, short, void* arg) {
-  auto* self = static_cast<Server*>(arg);
+void Process::onSignal(evutil_socket_t signal, short, void* arg) {
+  auto* self = static_cast<Process*>(arg);
   if (signal == SIGHUP) {
     self->reload();
     return;
@@ -163,13 +163,13 @@ void Server::onSignal(evutil_socket_t signal, short, void* arg) {
   self->beginDrain();
 }
 
-void Server::beginDrain() {
+void Process::beginDrain() {
   draining_ = true;
   drain_timer_.arm(runtime_->config().global.drain_timeout);
   for (auto& worker : workers_) worker->drain();
 }
 
-void Server::onWorkerListenersClosed(size_t open) {
+void Process::onWorkerListenersClosed(size_t open) {
   open_at_drain_ += open;
   if (++closed_workers_ < workers_.size()) return;
   // Logged once every socket is closed: from here on, connects are refused.
@@ -177,13 +177,13 @@ void Server::onWorkerListenersClosed(size_t open) {
             formatDuration(runtime_->config().global.drain_timeout).c_str(), open_at_drain_);
 }
 
-void Server::onWorkerDrained() {
+void Process::onWorkerDrained() {
   if (++drained_workers_ < workers_.size()) return;
   log::info("every connection finished");
   stopAll();
 }
 
-void Server::stopAll() {
+void Process::stopAll() {
   drain_timer_.cancel();
   for (auto& worker : workers_) worker->stop();
   loop_.stop();
