@@ -11,15 +11,14 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
     : context_(context),
       owner_(owner),
       request_(request),
-      pending_(evbuffer_new()),
-      scratch_(evbuffer_new()),
+      pending_(net::newBuffer()),
+      scratch_(net::newBuffer()),
       retry_(context.picker->upstream().retries,
              RetryRequest{request.idempotent, request.has_idempotency_key, true},
              context.retry_budget, context.metrics, context.random),
       retry_timer_(*context.loop,
                    [this] { retry_same_server_ ? reconnectSameServer() : connectNext(); }),
       connector_(*context.loop, *context.picker),
-      response_timer_(*context.loop, [this] { onResponseTimeout(); }),
       body_timer_(*context.loop,
                   [this] {
                     onBodyTimeout("the client sent no request body bytes for " +
@@ -35,35 +34,32 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
           *context.loop, context.picker->upstream(), context.waiters, [this] { connectNext(); },
           [this](const std::string& why) { fail(503, why); }),
       request_body_(request.framing, request.content_length, *context.limits, request.max_body) {
-  evbuffer_add_buffer(pending_, request_head);
+  evbuffer_add_buffer(pending_.get(), request_head);
 }
 
 Exchange::~Exchange() {
-  evbuffer_free(pending_);
-  evbuffer_free(scratch_);
-  dropServerConnection();
+  endAttempt();
 }
 
-void Exchange::serverDone() {
-  if (!counted_) return;
-  counted_ = false;
-  context_.picker->load().finished(result_.server->index);
+void Exchange::beginAttempt(const upstream::Server& server, bool reused) {
+  endAttempt();
+  result_.server = &server;
+  attempt_ = std::make_unique<UpstreamAttempt>(*context_.loop, *context_.picker, context_.reporter,
+                                               server, reused, [this] { onResponseTimeout(); });
 }
 
-void Exchange::dropServerConnection() {
-  serverDone();
-  if (!server_) return;
-  admission_.connectionClosed();
-  server_->setHandler(nullptr);
-  server_->setReading(false);
-  // It may be inside its own callback up the stack.
-  context_.loop->deferDelete(std::move(server_));
+void Exchange::endAttempt() {
+  if (!attempt_) return;
+  if (attempt_->stream() != nullptr) admission_.connectionClosed();
+  attempt_->retire();
+  // Its timer or connection may be the callback on the stack.
+  context_.loop->deferDelete(std::move(attempt_));
 }
 
 void Exchange::start() {
   // Body bytes that came with the head are checked before any server is
   // chosen: a malformed body that is already here never leaves the proxy.
-  result_.request_bytes += request_body_.forward(context_.client->input(), pending_);
+  result_.request_bytes += request_body_.forward(context_.client->input(), pending_.get());
   if (request_body_.failed()) {
     fail(request_body_.overLimit() ? 413 : 400, request_body_.error());
     return;
@@ -96,11 +92,10 @@ void Exchange::connectNext() {
                                       : context_.pool->take(next->index, retry_.reuseSafeWindow());
   if (pooled) {
     admission_.adoptPooledConnection();
-    result_.server = next;
     connector_.markTried(*next);
     ++result_.attempts;
     retry_.attemptStarted(next);
-    reused_ = true;
+    beginAttempt(*next, /*reused=*/true);
     useConnection(std::move(pooled));
     return;
   }
@@ -114,9 +109,9 @@ void Exchange::connectNext() {
       fail(503, refused);
       return;
   }
-  result_.server = next;
   ++result_.attempts;
   retry_.attemptStarted(next);
+  beginAttempt(*next, /*reused=*/false);
   connector_.connect(
       *next, [this](upstream::UpstreamConnectResult result) { onConnect(std::move(result)); });
 }
@@ -135,7 +130,7 @@ void Exchange::onConnect(upstream::UpstreamConnectResult result) {
     return;
   }
   if (!result.ok()) {
-    reportAttempt(health::AttemptOutcome::ConnectFailure);
+    attempt_->report(health::AttemptOutcome::ConnectFailure);
 #if FULCRUM_REQUEST_METRICS
     if (context_.metrics != nullptr)
       ++context_.metrics->servers[result_.server->index].connect_failures;
@@ -155,22 +150,19 @@ void Exchange::onConnect(upstream::UpstreamConnectResult result) {
 }
 
 void Exchange::useConnection(std::unique_ptr<net::Stream> connection) {
-  server_ = std::move(connection);
-  response_scanner_.reset();  // a head half read from the last attempt's server is void
-  result_.connected = std::chrono::steady_clock::now();
-  context_.picker->load().started(result_.server->index);
-  counted_ = true;
-  server_->setHandler(this);
-  server_->setLowWatermark(kHttpMaxBuffered / 2);
-  server_->setSendTimeout(context_.upstream_send_timeout);
-  server_->setReading(true);
+  attempt_->attach(std::move(connection), *this);
+  net::Stream& stream = *attempt_->stream();
+  result_.connected = attempt_->connected();
+  stream.setLowWatermark(kHttpMaxBuffered / 2);
+  stream.setSendTimeout(context_.upstream_send_timeout);
+  stream.setReading(true);
   // The first attempt's bytes are kept (up to retry_buffer) for a replay; a
   // retry sends what was kept, which is already there.
-  if (!sent_once_) retry_.keep(pending_);
+  if (!sent_once_) retry_.keep(pending_.get());
   sent_once_ = true;
-  evbuffer_add_buffer(server_->output(), pending_);
+  evbuffer_add_buffer(stream.output(), pending_.get());
   pumpRequest();
-  if (server_) server_->flush();
+  if (server() != nullptr) server()->flush();
   startResponseClock();
 }
 
@@ -178,14 +170,14 @@ std::chrono::milliseconds Exchange::currentTimeout() const {
   // Until the response head, one attempt's own time (a retry may follow);
   // then the response timeout between reads of the body.
   const upstream::Upstream& upstream = context_.picker->upstream();
-  return response_body_ ? upstream.response_timeout : upstream.retries.per_try_timeout;
+  return attempt_ && attempt_->body ? upstream.response_timeout : upstream.retries.per_try_timeout;
 }
 
 void Exchange::startResponseClock() {
   // The response timeout runs once the whole request is handed over: a slow
   // upload is the client's time, not the server's.
-  if (!finished_ && request_body_.done() && !response_body_ && !response_timer_.armed())
-    response_timer_.arm(currentTimeout());
+  if (finished_ || !request_body_.done() || !attempt_ || attempt_->body) return;
+  if (!attempt_->responseTimer().armed()) attempt_->responseTimer().arm(currentTimeout());
 }
 
 void Exchange::clientReadable() {
@@ -193,13 +185,13 @@ void Exchange::clientReadable() {
 }
 
 void Exchange::pumpRequest() {
-  if (finished_ || !server_ || request_body_.done()) return;
-  evbuffer* output = server_->output();
+  if (finished_ || server() == nullptr || request_body_.done()) return;
+  evbuffer* output = server()->output();
   size_t moved;
   if (retry_.replayable()) {
-    moved = request_body_.forward(context_.client->input(), scratch_);
-    retry_.keep(scratch_);
-    evbuffer_add_buffer(output, scratch_);
+    moved = request_body_.forward(context_.client->input(), scratch_.get());
+    retry_.keep(scratch_.get());
+    evbuffer_add_buffer(output, scratch_.get());
   } else {
     moved = request_body_.forward(context_.client->input(), output);
   }
@@ -213,7 +205,7 @@ void Exchange::pumpRequest() {
     return;
   }
   startResponseClock();
-  server_->flush();
+  server()->flush();
   // Backpressure: stop reading the client while the server is behind (and
   // then the client is not on the clock either).
   bool full = evbuffer_get_length(output) >= kHttpMaxBuffered;
@@ -254,14 +246,9 @@ void Exchange::failUnanswered(int status, const std::string& detail) {
 }
 
 void Exchange::retryAfter(std::chrono::milliseconds delay, bool same_server) {
-  dropServerConnection();
-  response_timer_.cancel();
-  response_head_ = ResponseHead{};
-  response_body_.reset();
-  server_paused_ = false;
-  reused_ = false;
-  evbuffer_drain(pending_, evbuffer_get_length(pending_));
-  retry_.replayInto(pending_);
+  endAttempt();  // its connection, response and timer go with it
+  evbuffer_drain(pending_.get(), evbuffer_get_length(pending_.get()));
+  retry_.replayInto(pending_.get());
   retry_same_server_ = same_server;
   // Always from the timer: we are inside the failed connection's callbacks.
   retry_timer_.arm(delay);
@@ -278,6 +265,7 @@ void Exchange::reconnectSameServer() {
   retry_.attemptStarted(result_.server);
   // The same server, on a new connection: its kept-alive one was stale, the
   // server itself may be fine.
+  beginAttempt(*result_.server, /*reused=*/false);
   connector_.connect(*result_.server, [this](upstream::UpstreamConnectResult result) {
     onConnect(std::move(result));
   });
@@ -321,7 +309,7 @@ void Exchange::fail(int status, const std::string& detail) {
 void Exchange::finish(bool error, const std::string& detail) {
   if (finished_) return;
   finished_ = true;
-  response_timer_.cancel();
+  if (attempt_) attempt_->responseTimer().cancel();
   body_timer_.cancel();
   body_deadline_timer_.cancel();
   connector_.cancel();
@@ -342,23 +330,24 @@ void Exchange::finish(bool error, const std::string& detail) {
   // The client connection can carry another request only if this one was
   // read to its end and no response is left half sent.
   if (!request_body_.done() || (error && result_.response_started)) result_.client_close = true;
-  releaseServerConnection(clean && response_head_.framing != Framing::UntilClose &&
-                          !response_head_.close);
+  releaseServerConnection(clean && attempt_ && attempt_->head.framing != Framing::UntilClose &&
+                          !attempt_->head.close);
   owner_.exchangeFinished(*this, result_);
 }
 
 void Exchange::releaseServerConnection(bool reusable) {
-  if (!server_) return;
   // Output still queued (the end of a body) keeps going out in order, ahead
   // of whatever the next user of the connection sends.
-  if (reusable && evbuffer_get_length(server_->input()) == 0) {
-    serverDone();
+  if (reusable && server() != nullptr && evbuffer_get_length(server()->input()) == 0) {
+    const uint32_t index = attempt_->server().index;
+    std::unique_ptr<net::Stream> connection = attempt_->release();
     admission_.handOverConnection();
-    context_.pool->give(result_.server->index, std::move(server_));
+    context_.pool->give(index, std::move(connection));
+    endAttempt();
     // A request waiting for a connection may take this one.
     if (context_.waiters != nullptr && !context_.waiters->empty()) context_.waiters->wakeAll();
   } else {
-    dropServerConnection();
+    endAttempt();
   }
 }
 

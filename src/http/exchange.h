@@ -32,7 +32,9 @@
 #include "http/codec/head_scanner.h"
 #include "http/codec/parser.h"
 #include "http/retry_tracker.h"
+#include "http/upstream_attempt.h"
 #include "metrics/worker_metrics.h"
+#include "net/buffer.h"
 #include "net/event_loop.h"
 #include "net/stream.h"
 #include "net/timer.h"
@@ -137,13 +139,14 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
 
  private:
   void connectNext();
-  void reportAttempt(health::AttemptOutcome outcome, uint16_t status = 0) {
-    if (context_.reporter != nullptr && result_.server != nullptr)
-      context_.reporter->report(result_.server->index, health::Attempt{outcome, status});
-  }
+  // A new try at `server` replaces the last one (its connection dropped).
+  void beginAttempt(const upstream::Server& server, bool reused);
+  // Drops the current try and its connection, if any.
+  void endAttempt();
+  // The current try's server connection; null between tries.
+  net::Stream* server() const { return attempt_ ? attempt_->stream() : nullptr; }
   void onConnect(upstream::UpstreamConnectResult result);
   void useConnection(std::unique_ptr<net::Stream> connection);
-  void dropServerConnection();
   void pumpRequest();
   void startResponseClock();
   std::chrono::milliseconds currentTimeout() const;
@@ -154,7 +157,6 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   void finish(bool error, const std::string& detail);
   void fail(int status, const std::string& detail);
   void releaseServerConnection(bool reusable);
-  void serverDone();  // the server's load count is given back, once
   // After a failed attempt: retry if the rule allows (retry_policy.h), else
   // answer `status` (502 with outcome unknown for a non-idempotent request
   // that may have been processed).
@@ -172,8 +174,8 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   ExchangeContext context_;
   ExchangeOwner& owner_;
   RequestInfo request_;
-  evbuffer* pending_;  // the rewritten head and body bytes checked before connecting
-  evbuffer* scratch_;  // body bytes on their way up, while a copy is kept
+  net::Buffer pending_;  // the rewritten head and body bytes checked before connecting
+  net::Buffer scratch_;  // body bytes on their way up, while a copy is kept
   RetryTracker retry_;
   net::Timer retry_timer_;  // backoff, and a clean stack, before a retry
   bool retry_same_server_ = false;
@@ -181,21 +183,14 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   int last_status_ = 0;     // what the client gets if no server is left
   std::string last_detail_;
   upstream::UpstreamConnector connector_;  // picks, connects, keeps the tried set
-  net::Timer response_timer_;
-  net::Timer body_timer_;           // client_body: a pause in the request body
-  net::Timer body_deadline_timer_;  // client_body_total: the whole request body
+  net::Timer body_timer_;                  // client_body: a pause in the request body
+  net::Timer body_deadline_timer_;         // client_body_total: the whole request body
   Admission admission_;
-  std::unique_ptr<net::Stream> server_;
-  bool reused_ = false;
-  bool counted_ = false;  // this exchange is in the server's active count
+  std::unique_ptr<UpstreamAttempt> attempt_;  // the current try; null before the first
   BodyForwarder request_body_;
-  std::unique_ptr<BodyForwarder> response_body_;
-  ResponseHead response_head_;
-  HeadScanner response_scanner_;  // reads response_head_; starts over on each connection
   ExchangeResult result_;
   bool finished_ = false;
-  bool response_done_ = false;  // the response is through; the request body is not yet
-  bool server_paused_ = false;
+  bool response_done_ = false;      // the response is through; the request body is not yet
   unsigned interim_responses_ = 0;  // 1xx heads received for this request
 };
 

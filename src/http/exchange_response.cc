@@ -26,8 +26,8 @@ void Exchange::onReadable(net::Stream&) {
   // Until the final response head, per_try_timeout is a deadline that bytes
   // do not push back (a server trickling 1xx heads or header bytes gains no
   // time); from the head on, the response timeout is the longest silence.
-  if (response_body_) response_timer_.arm(currentTimeout());
-  if (response_body_)
+  if (attempt_->body) attempt_->responseTimer().arm(currentTimeout());
+  if (attempt_->body)
     pumpResponse();
   else
     readResponseHeads();
@@ -35,10 +35,11 @@ void Exchange::onReadable(net::Stream&) {
 }
 
 void Exchange::readResponseHeads() {
-  evbuffer* input = server_->input();
+  evbuffer* input = attempt_->stream()->input();
   evbuffer* to_client = context_.client->output();
   const Limits limits = responseLimits(context_.picker->upstream());
-  while (!finished_ && !response_body_) {
+  ResponseHead& head = attempt_->head;
+  while (!finished_ && !attempt_->body) {
     size_t available = evbuffer_get_length(input);
     if (available == 0) return;
     // One byte past the limit lets the parser see that the head is too
@@ -47,30 +48,29 @@ void Exchange::readResponseHeads() {
     auto* data =
         reinterpret_cast<const char*>(evbuffer_pullup(input, static_cast<ssize_t>(length)));
     ParseError error;
-    ParseResult parsed = response_scanner_.parseResponse(std::string_view(data, length), limits,
-                                                         request_.is_head, response_head_, error);
+    ParseResult parsed = attempt_->scanner.parseResponse(std::string_view(data, length), limits,
+                                                         request_.is_head, head, error);
     if (parsed == ParseResult::Incomplete) return;
     if (parsed == ParseResult::Error) {
       fail(502, std::string("bad response from the server: ") + error.reason);
       return;
     }
-    int status = response_head_.status;
+    int status = head.status;
     size_t before = evbuffer_get_length(to_client);
     if (status == 101) {
       if (!request_.upgrade) {
         fail(502, "the server switched protocols unasked");
         return;
       }
-      writeResponseHead(to_client, response_head_, ClientConnection::Upgrade);
-      evbuffer_drain(input, response_head_.length);
+      writeResponseHead(to_client, head, ClientConnection::Upgrade);
+      evbuffer_drain(input, head.length);
       result_.status = 101;
       result_.response_started = true;
       result_.response_bytes += evbuffer_get_length(to_client) - before;
       finished_ = true;
-      response_timer_.cancel();
-      server_->setHandler(nullptr);
-      serverDone();  // a tunnel is not a request in flight
-      owner_.exchangeUpgraded(*this, result_, std::move(server_));
+      // A tunnel is not a request in flight: the load count goes back.
+      std::unique_ptr<net::Stream> tunnel = attempt_->release();
+      owner_.exchangeUpgraded(*this, result_, std::move(tunnel));
       return;
     }
     if (status < 200) {
@@ -83,8 +83,8 @@ void Exchange::readResponseHeads() {
       // 100 goes only to a client that asked for it; other 1xx are passed
       // on, except to HTTP/1.0 clients, which cannot take them.
       if (!request_.http10 && (status != 100 || request_.expect_continue))
-        writeResponseHead(to_client, response_head_, ClientConnection::KeepAlive11);
-      evbuffer_drain(input, response_head_.length);
+        writeResponseHead(to_client, head, ClientConnection::KeepAlive11);
+      evbuffer_drain(input, head.length);
       result_.response_bytes += evbuffer_get_length(to_client) - before;
       continue;
     }
@@ -95,7 +95,7 @@ void Exchange::readResponseHeads() {
                                      : status == 503 ? AttemptFailure::Status503
                                                      : AttemptFailure::Status504;
       retry_.attemptEnded(AttemptPhase::Answered, std::to_string(status));
-      reportAttempt(health::AttemptOutcome::Response, static_cast<uint16_t>(status));
+      attempt_->report(health::AttemptOutcome::Response, static_cast<uint16_t>(status));
       if (retry_.decide(AttemptPhase::Answered, failure) == RetryDecision::Retry) {
         last_status_ = status;
         last_detail_ = "the server answered " + std::to_string(status);
@@ -109,7 +109,7 @@ void Exchange::readResponseHeads() {
     result_.response_started = true;
     result_.response_head = std::chrono::steady_clock::now();
     if (status < 502 || status > 504)
-      reportAttempt(health::AttemptOutcome::Response, static_cast<uint16_t>(status));
+      attempt_->report(health::AttemptOutcome::Response, static_cast<uint16_t>(status));
 #if FULCRUM_REQUEST_METRICS
     if (context_.metrics != nullptr) {
       metrics::ServerCounters& counters = context_.metrics->servers[result_.server->index];
@@ -124,17 +124,16 @@ void Exchange::readResponseHeads() {
                                                result_.response_head - result_.connected),
                                            result_.response_head);
     // An until-close body can only be delimited by closing the client too.
-    result_.client_close = request_.client_close || response_head_.framing == Framing::UntilClose;
-    writeResponseHead(to_client, response_head_,
+    result_.client_close = request_.client_close || head.framing == Framing::UntilClose;
+    writeResponseHead(to_client, head,
                       result_.client_close ? ClientConnection::Close
                       : request_.http10    ? ClientConnection::KeepAlive10
                                            : ClientConnection::KeepAlive11,
                       context_.picker->upstream().retries.attempts_header ? retry_.attempts() : 0);
-    evbuffer_drain(input, response_head_.length);
+    evbuffer_drain(input, head.length);
     result_.response_bytes += evbuffer_get_length(to_client) - before;
-    response_body_ = std::make_unique<BodyForwarder>(response_head_.framing,
-                                                     response_head_.content_length, limits);
-    response_timer_.arm(currentTimeout());  // now the silence between body reads
+    attempt_->body = std::make_unique<BodyForwarder>(head.framing, head.content_length, limits);
+    attempt_->responseTimer().arm(currentTimeout());  // now the silence between body reads
     pumpResponse();
   }
 }
@@ -142,12 +141,13 @@ void Exchange::readResponseHeads() {
 void Exchange::pumpResponse() {
   if (finished_ || response_done_) return;
   evbuffer* to_client = context_.client->output();
-  result_.response_bytes += response_body_->forward(server_->input(), to_client);
-  if (response_body_->failed()) {
-    finish(true, std::string("bad response body from the server: ") + response_body_->error());
+  BodyForwarder& body = *attempt_->body;
+  result_.response_bytes += body.forward(attempt_->stream()->input(), to_client);
+  if (body.failed()) {
+    finish(true, std::string("bad response body from the server: ") + body.error());
     return;
   }
-  if (response_body_->done()) {
+  if (body.done()) {
     if (request_body_.done()) {
       finish(false, "");
       return;
@@ -156,23 +156,23 @@ void Exchange::pumpResponse() {
     // be discarding it): keep forwarding it so both connections stay
     // usable, but not for longer than the response timeout.
     response_done_ = true;
-    response_timer_.arm(currentTimeout());
+    attempt_->responseTimer().arm(currentTimeout());
     return;
   }
   bool full = evbuffer_get_length(to_client) >= kHttpMaxBuffered;
-  if (full != server_paused_) {
-    server_paused_ = full;
+  if (full != attempt_->paused) {
+    attempt_->paused = full;
     // While the client is the slow one, the server is not on the clock.
-    server_->setReading(!full);
+    attempt_->stream()->setReading(!full);
     if (full)
-      response_timer_.cancel();
+      attempt_->responseTimer().cancel();
     else
-      response_timer_.arm(currentTimeout());
+      attempt_->responseTimer().arm(currentTimeout());
   }
 }
 
 void Exchange::clientWritable() {
-  if (response_body_ && !finished_) {
+  if (!finished_ && attempt_ && attempt_->body) {
     pumpResponse();
     context_.client->flush();
   }
@@ -180,21 +180,21 @@ void Exchange::clientWritable() {
 
 void Exchange::onClosed(net::Stream&, bool error, int code) {
   if (finished_) return;
-  if (error && code == ETIMEDOUT && !response_body_) {
+  if (error && code == ETIMEDOUT && !attempt_->body) {
     // The server took no byte of the request for upstream_send: a failed
     // attempt like a response timeout (retried only where that is safe).
-    reportAttempt(health::AttemptOutcome::Timeout);
+    attempt_->report(health::AttemptOutcome::Timeout);
     attemptFailed(AttemptPhase::Sent, AttemptFailure::Timeout, 504,
                   "the server took no byte of the request for " +
                       std::to_string(context_.upstream_send_timeout.count()) + "ms");
     return;
   }
   std::string why = error ? "connection to the server failed" : "the server closed the connection";
-  if (response_body_) {
+  if (attempt_->body) {
     pumpResponse();  // what was read before the close
     if (finished_) return;
-    response_body_->inputClosed();
-    if (response_body_->done())
+    attempt_->body->inputClosed();
+    if (attempt_->body->done())
       finish(false, "");
     else
       finish(true, why + " in the middle of the response body");
@@ -202,10 +202,11 @@ void Exchange::onClosed(net::Stream&, bool error, int code) {
   }
   // A reused connection the server closed is the keep-alive race, not a
   // sign that the server is failing; it is retried on the same server.
-  if (!reused_) reportAttempt(health::AttemptOutcome::Reset);
-  attemptFailed(
-      AttemptPhase::Sent, reused_ ? AttemptFailure::StaleConnection : AttemptFailure::Reset, 502,
-      why + (reused_ ? " (a reused connection) before responding" : " before responding"));
+  const bool reused = attempt_->reused();
+  if (!reused) attempt_->report(health::AttemptOutcome::Reset);
+  attemptFailed(AttemptPhase::Sent,
+                reused ? AttemptFailure::StaleConnection : AttemptFailure::Reset, 502,
+                why + (reused ? " (a reused connection) before responding" : " before responding"));
 }
 
 void Exchange::onResponseTimeout() {
@@ -217,7 +218,7 @@ void Exchange::onResponseTimeout() {
   else if (result_.response_started)
     finish(true, why);
   else {
-    reportAttempt(health::AttemptOutcome::Timeout);
+    attempt_->report(health::AttemptOutcome::Timeout);
     attemptFailed(AttemptPhase::Sent, AttemptFailure::Timeout, 504, why);
   }
 }

@@ -19,30 +19,26 @@ RetryTracker::RetryTracker(const config::RetryConfig& config, const RetryRequest
   if (budget_ != nullptr) budget_->recordRequest(std::chrono::steady_clock::now());
 }
 
-RetryTracker::~RetryTracker() {
-  if (kept_ != nullptr) evbuffer_free(kept_);
-}
-
 void RetryTracker::keep(evbuffer* bytes) {
   if (!replayable_) return;
   const size_t length = evbuffer_get_length(bytes);
   if (length == 0) return;
-  if (kept_ == nullptr) kept_ = evbuffer_new();
-  if (evbuffer_get_length(kept_) + length > config_.retry_buffer) {
+  if (!kept_) kept_ = net::newBuffer();
+  if (evbuffer_get_length(kept_.get()) + length > config_.retry_buffer) {
     // Too large to hold: once these bytes leave, the request cannot be
     // replayed, and the memory goes back now.
     replayable_ = false;
     request_.body_replayable = false;
-    evbuffer_drain(kept_, evbuffer_get_length(kept_));
+    evbuffer_drain(kept_.get(), evbuffer_get_length(kept_.get()));
     return;
   }
-  evbuffer_add(kept_, evbuffer_pullup(bytes, static_cast<ssize_t>(length)), length);
+  evbuffer_add(kept_.get(), evbuffer_pullup(bytes, static_cast<ssize_t>(length)), length);
 }
 
 void RetryTracker::replayInto(evbuffer* out) const {
-  const size_t length = kept_ != nullptr ? evbuffer_get_length(kept_) : 0;
+  const size_t length = kept_ ? evbuffer_get_length(kept_.get()) : 0;
   if (length == 0) return;
-  evbuffer_add(out, evbuffer_pullup(kept_, static_cast<ssize_t>(length)), length);
+  evbuffer_add(out, evbuffer_pullup(kept_.get(), static_cast<ssize_t>(length)), length);
 }
 
 void RetryTracker::attemptStarted(const upstream::Server* server) {

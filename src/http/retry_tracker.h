@@ -16,6 +16,7 @@
 #include "http/retry_budget.h"
 #include "http/retry_policy.h"
 #include "metrics/worker_metrics.h"
+#include "net/buffer.h"
 #include "upstream/server.h"
 
 namespace fulcrum::http {
@@ -31,7 +32,6 @@ class RetryTracker {
   // `budget`, `metrics` and `random` may be null (tests); they outlive it.
   RetryTracker(const config::RetryConfig& config, const RetryRequest& request, RetryBudget* budget,
                metrics::UpstreamCounters* metrics, Random* random);
-  ~RetryTracker();
   RetryTracker(const RetryTracker&) = delete;
   RetryTracker& operator=(const RetryTracker&) = delete;
 
@@ -66,7 +66,7 @@ class RetryTracker {
   RetryBudget* budget_;
   metrics::UpstreamCounters* metrics_;
   Random* random_;
-  evbuffer* kept_ = nullptr;  // made at the first keep()
+  net::Buffer kept_;  // made at the first keep()
   bool replayable_ = true;
   unsigned retries_ = 0;
   std::vector<AttemptRecord> log_;

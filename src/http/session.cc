@@ -256,8 +256,8 @@ void HttpSession::beginRequest() {
     if (!field.value.empty() && equalsIgnoreCase(field.name, upstream_->retries.idempotency_header))
       info.has_idempotency_key = true;
 
-  evbuffer* request_head = evbuffer_new();
-  writeRequestHead(request_head, head_, ForwardedFor{client_ip_, "http", request_id_});
+  net::Buffer request_head = net::newBuffer();
+  writeRequestHead(request_head.get(), head_, ForwardedFor{client_ip_, "http", request_id_});
   evbuffer_drain(input, head_.length);  // the views in head_ die here
 
   size_t index = static_cast<size_t>(upstream_ - params_.built_upstreams->data());
@@ -276,8 +276,7 @@ void HttpSession::beginRequest() {
                           params_.listener->client_body_total_timeout,
                           params_.listener->upstream_send_timeout};
   ExchangeOwner& owner = *this;
-  exchange_ = std::make_unique<Exchange>(context, owner, info, request_head);
-  evbuffer_free(request_head);
+  exchange_ = std::make_unique<Exchange>(context, owner, info, request_head.get());
   state_ = State::Exchanging;
   if (params_.listener->request_timeout.count() > 0)
     request_timer_.arm(params_.listener->request_timeout);

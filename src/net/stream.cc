@@ -18,8 +18,8 @@ constexpr int kReadsPerEvent = 4;
 Stream::Stream(EventLoop& loop, std::unique_ptr<Transport> transport)
     : loop_(loop),
       transport_(std::move(transport)),
-      input_(evbuffer_new()),
-      output_(evbuffer_new()),
+      input_(newBuffer()),
+      output_(newBuffer()),
       read_event_(event_new(loop.base(), transport_->fd(), EV_READ | EV_PERSIST,
                             &Stream::onReadEvent, this)),
       write_event_(event_new(loop.base(), transport_->fd(), EV_WRITE | EV_PERSIST,
@@ -32,9 +32,7 @@ std::unique_ptr<Stream> Stream::overSocket(EventLoop& loop, int fd) {
 Stream::~Stream() {
   event_free(read_event_);
   event_free(write_event_);
-  evbuffer_free(input_);
-  evbuffer_free(output_);
-  // transport_ closes the connection as it goes.
+  // The buffers and the transport (closing the connection) go with their handles.
 }
 
 void Stream::setReading(bool reading) {
@@ -64,7 +62,7 @@ void Stream::armWrite() {
 }
 
 bool Stream::writeOnce() {
-  IoResult result = transport_->write(output_);
+  IoResult result = transport_->write(output_.get());
   if (result.status == IoResult::Status::Error) {
     write_error_ = result.error;
     return false;
@@ -84,14 +82,14 @@ void Stream::endWrites() {
 
 void Stream::flush() {
   if (write_armed_ || write_error_ != 0 || write_wants_read_) return;  // an event carries on
-  if (evbuffer_get_length(output_) > 0 && !writeOnce()) {
+  if (evbuffer_get_length(output_.get()) > 0 && !writeOnce()) {
     // Reported from the loop, never inside the caller's own code.
     write_armed_ = true;
     event_active(write_event_, EV_WRITE, 0);
     return;
   }
   if (write_wants_read_) return;
-  if (evbuffer_get_length(output_) > 0)
+  if (evbuffer_get_length(output_.get()) > 0)
     armWrite();
   else if (shutdown_pending_)
     endWrites();
@@ -99,7 +97,7 @@ void Stream::flush() {
 
 void Stream::shutdownWrite() {
   shutdown_pending_ = true;
-  if (!write_armed_ && !write_wants_read_ && evbuffer_get_length(output_) == 0) endWrites();
+  if (!write_armed_ && !write_wants_read_ && evbuffer_get_length(output_.get()) == 0) endWrites();
 }
 
 void Stream::fail(int error) {
@@ -111,15 +109,15 @@ void Stream::fail(int error) {
 void Stream::readSome() {
   for (int i = 0; i < kReadsPerEvent; ++i) {
     evbuffer_iovec space;
-    if (evbuffer_reserve_space(input_, kReadSize, &space, 1) < 1) return;
+    if (evbuffer_reserve_space(input_.get(), kReadSize, &space, 1) < 1) return;
     IoResult result = transport_->read(space.iov_base, space.iov_len);
     if (result.status == IoResult::Status::Done) {
       space.iov_len = result.bytes;
-      evbuffer_commit_space(input_, &space, 1);
+      evbuffer_commit_space(input_.get(), &space, 1);
       if (result.bytes < kReadSize) break;
       continue;
     }
-    evbuffer_commit_space(input_, &space, 0);
+    evbuffer_commit_space(input_.get(), &space, 0);
     if (result.status == IoResult::Status::WantRead) break;
     if (result.status == IoResult::Status::WantWrite) {
       read_wants_write_ = true;
@@ -129,7 +127,7 @@ void Stream::readSome() {
     bool error = result.status == IoResult::Status::Error;
     setReading(false);
     // Bytes read before the close are delivered first.
-    if (evbuffer_get_length(input_) > 0 && handler_ != nullptr) handler_->onReadable(*this);
+    if (evbuffer_get_length(input_.get()) > 0 && handler_ != nullptr) handler_->onReadable(*this);
     if (handler_ != nullptr) handler_->onClosed(*this, error, result.error);
     return;
   }
@@ -138,7 +136,7 @@ void Stream::readSome() {
 
 void Stream::writeSome(bool timed_out) {
   if (timed_out && write_error_ == 0) write_error_ = ETIMEDOUT;
-  if (write_error_ == 0 && evbuffer_get_length(output_) > 0) writeOnce();
+  if (write_error_ == 0 && evbuffer_get_length(output_.get()) > 0) writeOnce();
   if (write_error_ != 0) {
     fail(write_error_);
     return;
@@ -149,7 +147,7 @@ void Stream::writeSome(bool timed_out) {
     event_del(write_event_);
     return;
   }
-  size_t left = evbuffer_get_length(output_);
+  size_t left = evbuffer_get_length(output_.get());
   if (left == 0) {
     write_armed_ = false;
     event_del(write_event_);
@@ -165,7 +163,8 @@ void Stream::onReadEvent(evutil_socket_t, short, void* arg) {
     if (!stream->reading_) event_del(stream->read_event_);
     stream->writeSome(false);
     if (stream->write_error_ != 0) return;
-    if (!stream->write_wants_read_ && evbuffer_get_length(stream->output_) > 0) stream->armWrite();
+    if (!stream->write_wants_read_ && evbuffer_get_length(stream->output_.get()) > 0)
+      stream->armWrite();
   }
   if (stream->reading_) stream->readSome();
 }

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <memory>
 
+#include "net/buffer.h"
 #include "net/event_loop.h"
 #include "net/transport.h"
 
@@ -52,8 +53,8 @@ class Stream final : public DeferredDeletable {
   Stream& operator=(const Stream&) = delete;
 
   void setHandler(StreamHandler* handler) { handler_ = handler; }
-  evbuffer* input() const { return input_; }
-  evbuffer* output() const { return output_; }
+  evbuffer* input() const { return input_.get(); }
+  evbuffer* output() const { return output_.get(); }
   int fd() const { return transport_->fd(); }
   EventLoop& loop() const { return loop_; }
 
@@ -84,8 +85,8 @@ class Stream final : public DeferredDeletable {
 
   EventLoop& loop_;
   std::unique_ptr<Transport> transport_;
-  evbuffer* input_;
-  evbuffer* output_;
+  Buffer input_;
+  Buffer output_;
   event* read_event_;
   event* write_event_;
   StreamHandler* handler_ = nullptr;

@@ -1,0 +1,54 @@
+#include "http/upstream_attempt.h"
+
+namespace fulcrum::http {
+
+UpstreamAttempt::UpstreamAttempt(net::EventLoop& loop, upstream::UpstreamPicker& picker,
+                                 health::AttemptSink* reporter, const upstream::Server& server,
+                                 bool reused, std::function<void()> on_timeout)
+    : loop_(loop),
+      picker_(picker),
+      reporter_(reporter),
+      server_(server),
+      reused_(reused),
+      response_timer_(loop, std::move(on_timeout)) {}
+
+UpstreamAttempt::~UpstreamAttempt() {
+  retire();
+}
+
+void UpstreamAttempt::attach(std::unique_ptr<net::Stream> connection, net::StreamHandler& handler) {
+  stream_ = std::move(connection);
+  connected_ = std::chrono::steady_clock::now();
+  picker_.load().started(server_.index);
+  counted_ = true;
+  stream_->setHandler(&handler);
+}
+
+void UpstreamAttempt::endLoad() {
+  if (!counted_) return;
+  counted_ = false;
+  picker_.load().finished(server_.index);
+}
+
+std::unique_ptr<net::Stream> UpstreamAttempt::release() {
+  endLoad();
+  response_timer_.cancel();
+  if (stream_) stream_->setHandler(nullptr);
+  return std::move(stream_);
+}
+
+void UpstreamAttempt::retire() {
+  endLoad();
+  response_timer_.cancel();
+  if (!stream_) return;
+  stream_->setHandler(nullptr);
+  stream_->setReading(false);
+  // It may be inside its own callback up the stack.
+  loop_.deferDelete(std::move(stream_));
+}
+
+void UpstreamAttempt::report(health::AttemptOutcome outcome, uint16_t status) {
+  if (reporter_ != nullptr) reporter_->report(server_.index, health::Attempt{outcome, status});
+}
+
+}  // namespace fulcrum::http
