@@ -42,10 +42,20 @@ struct ListenerStatus {
   uint64_t active_connections = 0;
 };
 
+// What one worker thread has applied of the control loop's changes.
+struct WorkerStatus {
+  uint64_t generation = 0;        // the configuration generation it runs
+  uint64_t host_set_updates = 0;  // health publications (new host sets) applied
+};
+
 struct Status {
   std::string version;
   double uptime_seconds = 0;
   bool draining = false;
+  // The running configuration generation: 1 at start, +1 per successful
+  // reload. A worker behind it has not switched yet.
+  uint64_t generation = 0;
+  std::vector<WorkerStatus> workers;  // by worker index
   std::vector<ListenerStatus> listeners;
   std::vector<UpstreamStatus> upstreams;
 };

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace fulcrum::admin {
 namespace {
@@ -64,6 +65,19 @@ void appendBoolField(std::string& out, std::string_view key, bool value) {
   out += value ? "true" : "false";
 }
 
+// "key":[item,item,...]
+template <typename Item>
+void appendArrayField(std::string& out, std::string_view key, const std::vector<Item>& items,
+                      void (*appendItem)(std::string&, const Item&)) {
+  appendField(out, key);
+  out += '[';
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    appendItem(out, items[i]);
+  }
+  out += ']';
+}
+
 void appendServer(std::string& out, const ServerStatus& server) {
   out += '{';
   appendStringField(out, "name", server.name);
@@ -108,13 +122,16 @@ void appendUpstream(std::string& out, const UpstreamStatus& upstream) {
   out += ',';
   appendUnsignedField(out, "servers_total", upstream.servers.size());
   out += ',';
-  appendField(out, "servers");
-  out += '[';
-  for (size_t i = 0; i < upstream.servers.size(); ++i) {
-    if (i > 0) out += ',';
-    appendServer(out, upstream.servers[i]);
-  }
-  out += "]}";
+  appendArrayField(out, "servers", upstream.servers, appendServer);
+  out += '}';
+}
+
+void appendWorker(std::string& out, const WorkerStatus& worker) {
+  out += '{';
+  appendUnsignedField(out, "generation", worker.generation);
+  out += ',';
+  appendUnsignedField(out, "host_set_updates", worker.host_set_updates);
+  out += '}';
 }
 
 void appendListener(std::string& out, const ListenerStatus& listener) {
@@ -227,20 +244,14 @@ std::string statusJson(const Status& status) {
   out += ',';
   appendBoolField(out, "draining", status.draining);
   out += ',';
-  appendField(out, "listeners");
-  out += '[';
-  for (size_t i = 0; i < status.listeners.size(); ++i) {
-    if (i > 0) out += ',';
-    appendListener(out, status.listeners[i]);
-  }
-  out += "],";
-  appendField(out, "upstreams");
-  out += '[';
-  for (size_t i = 0; i < status.upstreams.size(); ++i) {
-    if (i > 0) out += ',';
-    appendUpstream(out, status.upstreams[i]);
-  }
-  out += "]}";
+  appendUnsignedField(out, "generation", status.generation);
+  out += ',';
+  appendArrayField(out, "workers", status.workers, appendWorker);
+  out += ',';
+  appendArrayField(out, "listeners", status.listeners, appendListener);
+  out += ',';
+  appendArrayField(out, "upstreams", status.upstreams, appendUpstream);
+  out += '}';
   return out;
 }
 

@@ -3,7 +3,8 @@
 // health monitor, and applies /api drains. Lives on the control loop with
 // the Process that owns it; everything it references outlives it.
 // Worker counters are gathered by asking each worker to copy its own (a
-// post there and a post back), so nothing is read across threads.
+// post there and a post back), so nothing is read across threads but the
+// few atomics a Worker keeps for that (what it has applied).
 #pragma once
 
 #include <chrono>
@@ -49,6 +50,8 @@ class ProxyAdmin final : public admin::ProxyControl {
   // Sums every worker's copy in the shape of the running generation, then
   // calls `done` on the control loop.
   void gather(std::function<void(const metrics::WorkerMetrics&)> done);
+  // What each worker has applied, read now (Worker's atomics), by index.
+  std::vector<metrics::WorkerProgress> workerProgress() const;
 
   net::EventLoop& loop_;
   ProxyState state_;

@@ -7,6 +7,7 @@ namespace fulcrum::app {
 std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string& why,
                                               const Runtime* previous) {
   std::shared_ptr<Runtime> runtime(new Runtime());
+  if (previous != nullptr) runtime->generation_ = previous->generation_ + 1;
   const config::LogConfig& log = config.global.log;
   if (log.access != config::AccessLogTarget::Off) {
     runtime->access_log_ =

@@ -4,6 +4,7 @@
 // A connection keeps the generation it started with until it ends.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,12 @@ class Runtime {
   static std::shared_ptr<const Runtime> build(config::Config config, std::string& why,
                                               const Runtime* previous = nullptr);
 
+  // The configuration generation number, as /status.json and /metrics show
+  // it: 1 without `previous`, else one more than `previous`'s. A reload that
+  // fails after building discards its Runtime, so the running number goes
+  // up by one per successful reload.
+  uint64_t generation() const { return generation_; }
+
   const config::Config& config() const { return config_; }
   const std::vector<upstream::Upstream>& upstreams() const { return upstreams_; }
   const std::vector<ListenerRuntime>& listeners() const { return listeners_; }
@@ -42,6 +49,7 @@ class Runtime {
  private:
   Runtime() = default;
 
+  uint64_t generation_ = 1;
   config::Config config_;
   std::vector<upstream::Upstream> upstreams_;
   std::vector<ListenerRuntime> listeners_;

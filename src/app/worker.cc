@@ -24,6 +24,7 @@ Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
       limit_(limit),
       loop_(std::make_unique<net::EventLoop>()) {
   generation_ = buildGeneration(std::move(runtime));
+  applied_generation_.store(generation_->runtime->generation(), std::memory_order_relaxed);
   if (limit_ != nullptr) limit_->join(*this);
 }
 
@@ -149,6 +150,7 @@ void Worker::applyGeneration(std::shared_ptr<const Runtime> runtime,
     carryCounters(*generation_, *next, *plan);
     generation_ = std::move(next);
     ++generation_id_;
+    applied_generation_.store(generation_->runtime->generation(), std::memory_order_relaxed);
     log::debug("worker %u: configuration generation applied", id_);
   });
 }
@@ -187,7 +189,7 @@ void Worker::applyHostSets(const std::shared_ptr<const Runtime>& runtime, size_t
                backups = std::move(backups), update] {
     if (generation_->runtime != runtime) return;
     generation_->pickers[upstream_index]->rebuild(primaries, backups);
-    // Tests wait for this line to know the workers pick from the new sets.
+    host_set_updates_.fetch_add(1, std::memory_order_relaxed);
     log::debug("worker %u: upstream %s: update %llu applied: %zu primary, %zu backup usable", id_,
                runtime->upstreams()[upstream_index].name.c_str(),
                static_cast<unsigned long long>(update), primaries.hosts.size(),

@@ -107,6 +107,13 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
                      upstream::HostSet primaries, upstream::HostSet backups, uint64_t update);
 
   size_t activeConnections() const { return active_.load(std::memory_order_relaxed); }
+  // For /status.json and /metrics; any thread. The configuration generation
+  // (Runtime::generation()) new connections and requests start on.
+  uint64_t appliedGeneration() const { return applied_generation_.load(std::memory_order_relaxed); }
+  // The health monitor's host-set publications applied since the start, over
+  // every upstream and generation: one per "update K applied" debug line.
+  // Sets for a generation the worker has left are dropped, not counted.
+  uint64_t hostSetUpdates() const { return host_set_updates_.load(std::memory_order_relaxed); }
 
  private:
   // The per-worker state built from one Runtime; sessions hold it alive.
@@ -165,6 +172,15 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   net::ConnectionLimit* limit_ = nullptr;
   std::thread thread_;
   std::atomic<size_t> active_{0};
+  // Set by the constructor, then written by the worker's thread only, when
+  // it applies a generation or a host set (rare, never per request); read
+  // by the control thread. Atomics and not the post-and-copy round trip of
+  // the counters: /status.json is answered at once from what the last round
+  // trip brought, so a copy would show a worker on the generation it left a
+  // moment ago. Relaxed: each number is read on its own, nothing else is
+  // published through it.
+  std::atomic<uint64_t> applied_generation_{0};
+  std::atomic<uint64_t> host_set_updates_{0};
 
   // Worker-thread state. The loop is made by the constructor and freed by
   // the destructor; sessions and listeners are freed by run() on exit.

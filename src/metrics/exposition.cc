@@ -60,13 +60,22 @@ class Builder {
   std::vector<prometheus::MetricFamily> families_;
 };
 
-void renderGlobal(Builder& out, const ReloadStats& reloads) {
+void renderGlobal(Builder& out, const GenerationShape& shape, const ReloadStats& reloads,
+                  const std::vector<WorkerProgress>& progress) {
   Builder::gauge(out.family(Family::BuildInfo), {{"version", FULCRUM_VERSION}}, 1);
   auto& reload_family = out.family(Family::ConfigReloads);
   Builder::counter(reload_family, {{"result", "success"}}, static_cast<double>(reloads.succeeded));
   Builder::counter(reload_family, {{"result", "failure"}}, static_cast<double>(reloads.failed));
   Builder::gauge(out.family(Family::ConfigLastReloadSuccessful), {},
                  reloads.last_successful ? 1 : 0);
+  Builder::gauge(out.family(Family::ConfigGeneration), {}, static_cast<double>(shape.number));
+  auto& worker_generation = out.family(Family::WorkerConfigGeneration);
+  auto& host_set_updates = out.family(Family::WorkerHostSetUpdates);
+  for (size_t w = 0; w < progress.size(); ++w) {
+    const Labels worker{{"worker", std::to_string(w)}};
+    Builder::gauge(worker_generation, worker, static_cast<double>(progress[w].generation));
+    Builder::counter(host_set_updates, worker, static_cast<double>(progress[w].host_set_updates));
+  }
   // Process-wide: it goes on across reloads, also while the log is off.
   Builder::counter(out.family(Family::AccessLogDropped), {},
                    static_cast<double>(AccessLog::droppedTotal()));
@@ -196,9 +205,10 @@ void renderLimits(Builder& out, const GenerationShape& shape, const net::Connect
 
 std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& monitor,
                           const WorkerMetrics& workers, const ReloadStats& reloads,
+                          const std::vector<WorkerProgress>& progress,
                           const net::ConnectionLimit* limit) {
   Builder out;
-  renderGlobal(out, reloads);
+  renderGlobal(out, shape, reloads, progress);
   renderListeners(out, shape, workers);
   renderUpstreams(out, shape, monitor, workers);
   renderLimits(out, shape, limit);

@@ -1,7 +1,9 @@
 // Renders the Prometheus text (format 0.0.4) from one scrape's inputs: the
 // workers' counters summed, the health monitor's state and counts, the
-// circuit breakers' rejection counts and the reload history. Control loop
-// only (it reads the monitor); allocation is fine here, it is per scrape.
+// circuit breakers' rejection counts, the reload history and what each
+// worker has applied (configuration generation, health publications).
+// Control loop only (it reads the monitor); allocation is fine here, it is
+// per scrape.
 #pragma once
 
 #include <cstdint>
@@ -24,13 +26,23 @@ struct ReloadStats {
 // The running generation, as far as the page names things: the counters
 // are in its shape (app/counter_carry.h).
 struct GenerationShape {
+  uint64_t number = 0;                      // 1 at start, +1 per reload
   std::vector<std::string> listener_names;  // in the generation's order
   const std::vector<upstream::Upstream>& upstreams;
 };
 
-// `limit` (global.max_connections) may be null: its families are left out.
+// What one worker has applied of the control loop's changes (read when
+// scraped, see app/worker.h).
+struct WorkerProgress {
+  uint64_t generation = 0;        // the configuration generation it runs
+  uint64_t host_set_updates = 0;  // health publications applied
+};
+
+// `progress` is by worker index. `limit` (global.max_connections) may be
+// null: its families are left out.
 std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& monitor,
                           const WorkerMetrics& workers, const ReloadStats& reloads,
+                          const std::vector<WorkerProgress>& progress,
                           const net::ConnectionLimit* limit = nullptr);
 
 }  // namespace fulcrum::metrics

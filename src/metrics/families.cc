@@ -12,6 +12,13 @@ constexpr std::array<FamilyInfo, static_cast<size_t>(Family::Count)> kFamilies =
     {"fulcrum_config_reloads_total", MetricType::Counter, "Configuration reloads, by result."},
     {"fulcrum_config_last_reload_successful", MetricType::Gauge,
      "1 when the running configuration is the last one asked for, 0 after a failed reload."},
+    {"fulcrum_config_generation", MetricType::Gauge,
+     "The running configuration generation: 1 at start, one more per successful reload."},
+    {"fulcrum_worker_config_generation", MetricType::Gauge,
+     "The configuration generation each worker runs; below fulcrum_config_generation only "
+     "while a reload reaches the workers."},
+    {"fulcrum_worker_host_set_updates_total", MetricType::Counter,
+     "Health publications (new sets of usable servers) each worker has applied."},
     {"fulcrum_downstream_connections_active", MetricType::Gauge, "Client connections open."},
     {"fulcrum_downstream_connections_total", MetricType::Counter, "Client connections accepted."},
     {"fulcrum_http_requests_total", MetricType::Counter,

@@ -7,17 +7,13 @@
 #include <sys/socket.h>
 
 #include <csignal>
-#include <cstring>
 #include <future>
 #include <limits>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <thread>
-#include <variant>
 #include <vector>
 
 #include "admin/admin_server.h"
@@ -28,6 +24,7 @@
 #include "admin/status_page.h"
 #include "net/event_loop.h"
 #include "support/http.h"
+#include "support/json.h"
 #include "support/net.h"
 #include "support/scrape.h"
 #include "support/wait.h"
@@ -58,6 +55,8 @@ class FakeProxy : public admin::ProxyControl {
     admin::Status status;
     status.version = "0.1.0";
     status.uptime_seconds = 3723.5;
+    status.generation = 3;
+    status.workers = {{3, 12}, {2, 9}};  // worker 1 has not switched yet
     status.listeners = {{"web", "http", "127.0.0.1:8080", 3}, {"db", "tcp", "[::1]:5432", 0}};
     admin::UpstreamStatus pool{"pool", "round_robin", {}, 1};
     admin::ServerStatus first;
@@ -262,184 +261,6 @@ std::string field(const HttpMessage& message, const std::string& name) {
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
-}
-
-// A tiny JSON reader: enough to prove the documents parse and to look at
-// their fields. Throws on malformed input.
-struct Json {
-  std::variant<std::nullptr_t, bool, double, std::string, std::vector<Json>,
-               std::map<std::string, Json>>
-      value;
-
-  const Json& operator[](const std::string& key) const {
-    return std::get<std::map<std::string, Json>>(value).at(key);
-  }
-  const Json& operator[](size_t index) const {
-    return std::get<std::vector<Json>>(value).at(index);
-  }
-  size_t size() const {
-    if (auto* array = std::get_if<std::vector<Json>>(&value)) return array->size();
-    return std::get<std::map<std::string, Json>>(value).size();
-  }
-  const std::string& str() const { return std::get<std::string>(value); }
-  double num() const { return std::get<double>(value); }
-  bool boolean() const { return std::get<bool>(value); }
-  bool null() const { return std::holds_alternative<std::nullptr_t>(value); }
-};
-
-class JsonParser {
- public:
-  explicit JsonParser(std::string_view text) : text_(text) {}
-  Json parseDocument() {
-    Json json = parseValue();
-    skipSpace();
-    if (pos_ != text_.size()) fail("trailing bytes");
-    return json;
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what) {
-    throw std::runtime_error(what + " at " + std::to_string(pos_));
-  }
-  void skipSpace() {
-    while (pos_ < text_.size() && std::strchr(" \t\r\n", text_[pos_]) != nullptr) ++pos_;
-  }
-  char peek() {
-    skipSpace();
-    if (pos_ >= text_.size()) fail("unexpected end");
-    return text_[pos_];
-  }
-  void expect(char c) {
-    if (peek() != c) fail(std::string("expected ") + c);
-    ++pos_;
-  }
-  bool literal(std::string_view word) {
-    if (text_.substr(pos_, word.size()) != word) return false;
-    pos_ += word.size();
-    return true;
-  }
-  Json parseValue() {
-    const char c = peek();
-    if (c == '{') return parseObject();
-    if (c == '[') return parseArray();
-    if (c == '"') return Json{parseString()};
-    if (literal("true")) return Json{true};
-    if (literal("false")) return Json{false};
-    if (literal("null")) return Json{nullptr};
-    return parseNumber();
-  }
-  Json parseObject() {
-    expect('{');
-    std::map<std::string, Json> members;
-    if (peek() == '}') {
-      ++pos_;
-      return Json{members};
-    }
-    for (;;) {
-      if (peek() != '"') fail("expected a key");
-      std::string key = parseString();
-      expect(':');
-      members[key] = parseValue();
-      if (peek() == '}') {
-        ++pos_;
-        return Json{members};
-      }
-      expect(',');
-    }
-  }
-  Json parseArray() {
-    expect('[');
-    std::vector<Json> items;
-    if (peek() == ']') {
-      ++pos_;
-      return Json{items};
-    }
-    for (;;) {
-      items.push_back(parseValue());
-      if (peek() == ']') {
-        ++pos_;
-        return Json{items};
-      }
-      expect(',');
-    }
-  }
-  std::string parseString() {
-    expect('"');
-    std::string out;
-    for (;;) {
-      if (pos_ >= text_.size()) fail("unterminated string");
-      const auto c = static_cast<unsigned char>(text_[pos_++]);
-      if (c == '"') return out;
-      if (c < 0x20) fail("raw control character in a string");
-      if (c != '\\') {
-        out += static_cast<char>(c);
-        continue;
-      }
-      if (pos_ >= text_.size()) fail("unterminated escape");
-      const char e = text_[pos_++];
-      switch (e) {
-        case '"':
-          out += '"';
-          break;
-        case '\\':
-          out += '\\';
-          break;
-        case '/':
-          out += '/';
-          break;
-        case 'b':
-          out += '\b';
-          break;
-        case 'f':
-          out += '\f';
-          break;
-        case 'n':
-          out += '\n';
-          break;
-        case 'r':
-          out += '\r';
-          break;
-        case 't':
-          out += '\t';
-          break;
-        case 'u': {
-          if (pos_ + 4 > text_.size()) fail("short \\u escape");
-          const unsigned code = std::stoul(std::string(text_.substr(pos_, 4)), nullptr, 16);
-          pos_ += 4;
-          appendUtf8(out, code);
-          break;
-        }
-        default:
-          fail("bad escape");
-      }
-    }
-  }
-  static void appendUtf8(std::string& out, unsigned code) {  // BMP only: all we emit
-    if (code < 0x80) {
-      out += static_cast<char>(code);
-    } else if (code < 0x800) {
-      out += static_cast<char>(0xc0 | (code >> 6));
-      out += static_cast<char>(0x80 | (code & 0x3f));
-    } else {
-      out += static_cast<char>(0xe0 | (code >> 12));
-      out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (code & 0x3f));
-    }
-  }
-  Json parseNumber() {
-    const size_t start = pos_;
-    if (pos_ < text_.size() && text_[pos_] == '-') ++pos_;
-    while (pos_ < text_.size() && std::strchr("0123456789.eE+-", text_[pos_]) != nullptr) ++pos_;
-    if (pos_ == start) fail("unexpected character");
-    return Json{std::stod(std::string(text_.substr(start, pos_ - start)))};
-  }
-
-  std::string_view text_;
-  size_t pos_ = 0;
-};
-
-Json parseJson(const std::string& text) {
-  return JsonParser(text).parseDocument();
 }
 
 }  // namespace
@@ -668,6 +489,13 @@ TEST_CASE("admin server: /status.json parses and carries the status schema") {
   CHECK(json["version"].str() == "0.1.0");
   CHECK(json["uptime_seconds"].num() == doctest::Approx(3723.5));
   CHECK(json["draining"].boolean() == false);
+  CHECK(json["generation"].num() == 3);
+  REQUIRE(json["workers"].size() == 2);
+  CHECK(json["workers"][0].size() == 2);
+  CHECK(json["workers"][0]["generation"].num() == 3);
+  CHECK(json["workers"][0]["host_set_updates"].num() == 12);
+  CHECK(json["workers"][1]["generation"].num() == 2);
+  CHECK(json["workers"][1]["host_set_updates"].num() == 9);
   REQUIRE(json["listeners"].size() == 2);
   CHECK(json["listeners"][0]["name"].str() == "web");
   CHECK(json["listeners"][0]["protocol"].str() == "http");
@@ -889,7 +717,8 @@ TEST_CASE("admin server: JSON strings are escaped and always valid") {
   CHECK(admin::jsonError("no \"x\"") == R"({"error":"no \"x\""})");
   CHECK_NOTHROW(parseJson(admin::statusJson(admin::Status{})));
   CHECK(admin::statusJson(admin::Status{}) ==
-        R"({"version":"","uptime_seconds":0,"draining":false,"listeners":[],"upstreams":[]})");
+        R"({"version":"","uptime_seconds":0,"draining":false,"generation":0,"workers":[],)"
+        R"("listeners":[],"upstreams":[]})");
 }
 
 TEST_CASE("admin server: Accept-Encoding picks gzip only when it is acceptable") {

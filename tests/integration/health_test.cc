@@ -1,7 +1,8 @@
 // Active health checks, outlier ejection and circuit breakers through the
 // real proxy on loopback. Fake backends name themselves in X-Backend; their
 // health path and their answers to real requests are switched by the test.
-// Every wait is on an event (a log line, a response) with a deadline.
+// Every wait is on an event (a log line, a response, /status.json) with a
+// deadline.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -11,6 +12,7 @@
 #include <mutex>
 
 #include "support/http.h"
+#include "support/progress.h"
 #include "support/proxy.h"
 #include "support/tls_server.h"
 #include "support/wait.h"
@@ -87,13 +89,6 @@ std::string serverLabel(uint16_t port) {
   return "server 127.0.0.1:" + std::to_string(port);
 }
 
-// The worker picks from the health monitor's `update`-th HostSets from here on.
-bool applied(Proxy& proxy, int update) {
-  return proxy.process()
-      .waitForText("worker 0: upstream pool: update " + std::to_string(update) + " applied")
-      .has_value();
-}
-
 const std::string kHttpCheck =
     "    health_check: { type: http, path: /healthz, interval: 200ms, timeout: 150ms,\n"
     "                    rise: 2, fall: 2, jitter: 0%, initial_state: up }\n";
@@ -114,7 +109,7 @@ TEST_CASE("a backend failing its health path leaves rotation and comes back when
   // It took two probes, not one: the second is an interval after the first
   // (less a little, as the loop's timers round to the millisecond).
   CHECK(std::chrono::steady_clock::now() - started >= 150ms);
-  REQUIRE(applied(proxy, 1));
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 1));
   Tally while_down = send(port, 20);
   CHECK(while_down.by_backend["a"] == 20);
   CHECK(while_down.by_status[200] == 20);
@@ -122,7 +117,7 @@ TEST_CASE("a backend failing its health path leaves rotation and comes back when
   b.healthy = true;
   REQUIRE(proxy.process().waitForText(serverLabel(b.port()) + " down -> up: 2 consecutive passes",
                                       2 * 200ms + 3s));
-  REQUIRE(applied(proxy, 2));
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 2));
   Tally after = send(port, 20);
   CHECK(after.by_backend["b"] == 10);
   CHECK(after.by_backend["a"] == 10);
@@ -136,7 +131,7 @@ TEST_CASE("a server that starts down gets no traffic until its first check passe
   uint16_t port = proxy.port("web");
   REQUIRE(proxy.process().waitForText(serverLabel(a.port()) + " down -> up: first check passed"));
   REQUIRE(proxy.process().waitForText(serverLabel(b.port()) + " stays down: first check failed"));
-  REQUIRE(applied(proxy, 1));
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 1));
   CHECK(send(port, 10).by_backend["a"] == 10);
   CHECK(b.real_requests == 0);
 }
@@ -155,7 +150,7 @@ TEST_CASE("a backend killed under load causes no 5xx; after its ejection all tra
   Tally during = send(port, 40);
   CHECK(during.by_status[200] == 40);  // connect failures fail over, nothing sent twice
   REQUIRE(proxy.process().waitForText(serverLabel(b_port) + " up -> down", 2 * 200ms + 3s));
-  REQUIRE(applied(proxy, 1));
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 1));
   Tally after = send(port, 40);
   CHECK(after.by_status[200] == 40);
   CHECK(after.by_backend["a"] == 40);
@@ -173,7 +168,7 @@ TEST_CASE("outlier detection ejects a backend that answers 500 while its health 
   CHECK(first.by_status[500] == 3);
   REQUIRE(proxy.process().waitForText(serverLabel(b.port()) +
                                       " ejected for 30s (ejection 1): 3 consecutive 5xx"));
-  REQUIRE(applied(proxy, 1));
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 1));
   Tally after = send(port, 20);
   CHECK(after.by_status[200] == 20);
   CHECK(after.by_backend["a"] == 20);

@@ -1,6 +1,7 @@
 // /metrics and the admin API through the real proxy: counters move as
 // traffic flows, drain/enable through the API changes who gets picked, and
-// the bearer token is enforced. Every wait is on an answer or a log line.
+// the bearer token is enforced. Every wait is on an answer, a log line or
+// /status.json.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "support/http.h"
+#include "support/progress.h"
 #include "support/proxy.h"
 #include "support/scrape.h"
 #include "support/wait.h"
@@ -89,7 +91,7 @@ TEST_CASE("metrics: counters move as requests, failures and checks happen") {
   CHECK(sample(before, "fulcrum_upstream_servers{upstream=\"pool\"}") == 3);
 
   REQUIRE(proxy.process().waitForText(":" + std::to_string(refused_port) + " up -> down"));
-  REQUIRE(proxy.process().waitForText("worker 1: upstream pool: update 1 applied"));
+  REQUIRE(waitForHostSetUpdates(proxy, 1, 1));
   auto seen = get(port, 12);  // a and b share them until b is ejected
   REQUIRE(proxy.process().waitForText("ejected for 30s (ejection 1): 2 consecutive 5xx"));
 
@@ -165,7 +167,7 @@ TEST_CASE("admin api: drain and enable change picks; the token is enforced") {
   CHECK(drained->status == 200);
   CHECK(drained->body.find("\"admin_drain\":true") != std::string::npos);
   REQUIRE(proxy.process().waitForText("drained by the admin API"));
-  REQUIRE(proxy.process().waitForText("worker 0: upstream pool: update 1 applied"));
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 1));
   CHECK(get(port, 10)["a"] == 10);
 
   auto status = call(admin, "GET", "/status");
@@ -182,7 +184,7 @@ TEST_CASE("admin api: drain and enable change picks; the token is enforced") {
   auto enabled = call(admin, "POST", enable_b, auth);
   REQUIRE(enabled);
   CHECK(enabled->status == 200);
-  REQUIRE(proxy.process().waitForText("worker 0: upstream pool: update 2 applied"));
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 2));
   CHECK(get(port, 10)["b"] == 5);
 
   auto unknown = call(admin, "POST", "/api/upstreams/pool/servers/10.9.9.9:1/drain", auth);

@@ -15,6 +15,7 @@
 
 #include "support/http.h"
 #include "support/process.h"
+#include "support/progress.h"
 #include "support/proxy.h"
 #include "support/scrape.h"
 #include "support/temp_dir.h"
@@ -90,7 +91,7 @@ TEST_CASE("promtool: /metrics after real traffic passes promtool check metrics")
   const uint16_t admin = proxy.adminPort();
   REQUIRE(proxy.process().waitForText("server a down -> up: first check passed"));
   REQUIRE(proxy.process().waitForText("server b down -> up: first check passed"));
-  REQUIRE(proxy.process().waitForText("worker 0: upstream pool: update 2 applied"));
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 2));
 
   for (int i = 0; i < 6; ++i) CHECK(httpGet(port, "/pay/" + std::to_string(i)).status == 200);
   Pending held(port, "/hold", "Connection: close\r\n");

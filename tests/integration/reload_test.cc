@@ -27,6 +27,7 @@
 #include "support/http.h"
 #include "support/memory.h"
 #include "support/net.h"
+#include "support/progress.h"
 #include "support/proxy.h"
 #include "support/reload.h"
 #include "support/wait.h"
@@ -452,7 +453,11 @@ TEST_CASE("reload: a bad configuration keeps the running one, its behaviour and 
   CHECK(sample(metrics, ok_200) == 30);
   CHECK(sample(metrics, "fulcrum_upstream_servers{upstream=\"pool\"}") == 2);
   // Nothing of either file reached a worker.
-  CHECK(countText(proxy.process(), "configuration generation applied") == 0);
+  const ProxyProgress unchanged = readProgress(proxy);
+  CHECK(unchanged.generation == kFirstGeneration);
+  REQUIRE(unchanged.workers.size() == 1);
+  for (const WorkerProgress& worker : unchanged.workers)
+    CHECK(worker.generation == kFirstGeneration);
 
   REQUIRE(reloader.succeeds(yaml({b.port(), c.port()}, "")));
   auto after_good = spread(web, 10);
@@ -489,9 +494,8 @@ TEST_CASE("reload: a server that was down is still down right after a reload, wi
   Proxy proxy(yaml(false));
   const uint16_t web = proxy.port("web");
   Reloader reloader(proxy, 1);
-  const std::string published = "worker 0: upstream pool: update ";
   REQUIRE(proxy.process().waitForText(serverLabel(refused) + " up -> down"));
-  REQUIRE(nthText(proxy.process(), published, 1));
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 1));
   CHECK(spread(web, 10)["a"] == 10);
 
   REQUIRE(reloader.succeeds(yaml(true)));
@@ -506,7 +510,7 @@ TEST_CASE("reload: a server that was down is still down right after a reload, wi
       sample(metrics, serverSeries("fulcrum_health_checks_total", refused, ",result=\"failed\""));
   const long reloaded_at = lineIndex(proxy.process(), "configuration reloaded", 1);
   REQUIRE(reloaded_at >= 0);
-  const int publications = countText(proxy.process(), published);
+  const uint64_t publications = readProgress(proxy).workers.at(0).host_set_updates;
 
   // The first requests after the reload: none tried the down server first.
   auto after = spread(web, 20, "/after/");
@@ -534,7 +538,7 @@ TEST_CASE("reload: a server that was down is still down right after a reload, wi
     CHECK(lines[i].find("stays down") == npos);
     CHECK(lines[i].find("up -> down") == npos);
   }
-  CHECK(countText(proxy.process(), published) >= publications);
+  CHECK(readProgress(proxy).workers.at(0).host_set_updates >= publications);
   CHECK(stateOf(statusJson(proxy), refused) == "down");
 }
 
@@ -553,24 +557,24 @@ TEST_CASE("reload: a server drained through the admin API stays drained") {
   const uint16_t web = proxy.port("web");
   const uint16_t admin = proxy.adminPort();
   Reloader reloader(proxy, 1);
-  const std::string published = "worker 0: upstream pool: update ";
   const std::string b_path = "/api/upstreams/pool/servers/127.0.0.1:" + std::to_string(b.port());
 
   auto drained = call(admin, "POST", b_path + "/drain");
   REQUIRE(drained);
   CHECK(drained->status == 200);
-  REQUIRE(nthText(proxy.process(), published, 1));
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 1));
   CHECK(spread(web, 10)["a"] == 10);
 
   REQUIRE(reloader.succeeds(yaml(true)));
   CHECK(stateOf(statusJson(proxy), b.port()) == "drained");
-  REQUIRE(nthText(proxy.process(), published, 2));  // the carried-over sets
+  // The carried-over sets, one publication for each of the two upstreams.
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 3));
   CHECK(spread(web, 10)["a"] == 10);
 
   auto enabled = call(admin, "POST", b_path + "/enable");
   REQUIRE(enabled);
   CHECK(enabled->status == 200);
-  REQUIRE(nthText(proxy.process(), published, 3));
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 4));
   CHECK(spread(web, 10)["b"] == 5);
 }
 
@@ -816,7 +820,6 @@ TEST_CASE("reload: a drain after a reload applies to connections kept alive acro
   Proxy proxy(yaml);
   const uint16_t web = proxy.port("web");
   Reloader reloader(proxy, 1);
-  const std::string published = "worker 0: upstream pool: update ";
 
   Fd kept = connectLoopback(web);
   REQUIRE(kept);
@@ -829,14 +832,14 @@ TEST_CASE("reload: a drain after a reload applies to connections kept alive acro
   };
   ask();
   REQUIRE(reloader.succeeds(yaml));
-  REQUIRE(nthText(proxy.process(), published, 1));  // the carried-over sets
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 1));  // the carried-over sets
 
   auto drained =
       call(proxy.adminPort(), "POST",
            "/api/upstreams/pool/servers/127.0.0.1:" + std::to_string(b.port()) + "/drain");
   REQUIRE(drained);
   CHECK(drained->status == 200);
-  REQUIRE(nthText(proxy.process(), published, 2));
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 2));
   std::map<std::string, int> seen;
   for (int i = 0; i < 10; ++i) seen[ask()]++;
   CHECK(seen["a"] == 10);

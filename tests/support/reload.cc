@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "support/progress.h"
+
 namespace fulcrum::test {
 
 namespace {
@@ -50,8 +52,10 @@ std::string Reloader::reload(const std::string& yaml) {
   if (!outcome) return "";
   if (outcome->find("configuration reloaded") != npos) {
     ++succeeded_;
-    if (!nthText(proxy_.process(), "configuration generation applied", succeeded_ * workers_))
-      return "";
+    // Each successful reload runs the next generation.
+    const uint64_t generation = kFirstGeneration + static_cast<uint64_t>(succeeded_);
+    if (!waitForGeneration(proxy_, generation)) return "";
+    CHECK(readProgress(proxy_).workers.size() == workers_);
   }
   return *outcome;
 }

@@ -2,8 +2,8 @@
 // one step (a temp file renamed over it, so the proxy never reads half a
 // file), SIGHUP is sent and the outcome line is awaited ("configuration
 // reloaded" or "configuration reload failed", counted, so each wait is for
-// the next one) and, after a success, every worker's "configuration
-// generation applied". Every wait has a deadline.
+// the next one) and, after a success, until /status.json shows every worker
+// on the new configuration generation. Every wait has a deadline.
 #pragma once
 
 #include <chrono>
@@ -29,7 +29,8 @@ std::optional<std::string> nthText(ChildProcess& process, const std::string& tex
 // Reloads one proxy and counts the outcomes.
 class Reloader {
  public:
-  Reloader(Proxy& proxy, unsigned workers) : proxy_(proxy), workers_(static_cast<int>(workers)) {}
+  // `workers`: how many the proxy runs (its global.workers).
+  Reloader(Proxy& proxy, unsigned workers) : proxy_(proxy), workers_(workers) {}
 
   // Replaces the file, sends SIGHUP and returns the outcome line (empty when
   // none came). After a success, also waits until every worker applied the
@@ -41,7 +42,7 @@ class Reloader {
 
  private:
   Proxy& proxy_;
-  int workers_;
+  size_t workers_;
   int outcomes_ = 0;
   int succeeded_ = 0;
 };
