@@ -48,6 +48,10 @@ const char* reasonPhrase(int status) {
       return "Switching Protocols";
     case 200:
       return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
     case 204:
       return "No Content";
     case 304:
@@ -58,6 +62,16 @@ const char* reasonPhrase(int status) {
       return "Not Found";
     case 408:
       return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 422:
+      return "Unprocessable Content";
+    case 425:
+      return "Too Early";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
     case 413:
       return "Content Too Large";
     case 414:

@@ -4,6 +4,7 @@
 
 #include "core/local_errors.h"
 #include "http/codec/head_writer.h"
+#include "http/error_response.h"
 
 namespace fulcrum::http {
 Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const RequestInfo& request,
@@ -70,6 +71,15 @@ void Exchange::start() {
     if (context_.client_body_total_timeout.count() > 0)
       body_deadline_timer_.arm(context_.client_body_total_timeout);
   }
+  if (context_.hooks != nullptr) {
+    awaiting_decision_ = true;
+    context_.hooks->beforeForwarding(request_, ForwardDecision(self_));
+    return;
+  }
+  admitAndConnect();
+}
+
+void Exchange::admitAndConnect() {
   if (auto refused = admission_.admitRequest()) {
     fail(503, *refused);
     return;
@@ -314,6 +324,8 @@ void Exchange::finish(bool error, const std::string& detail) {
   body_deadline_timer_.cancel();
   connector_.cancel();
   admission_.finished();
+  if (context_.hooks != nullptr && result_.response_started && !answered_locally_)
+    context_.hooks->responseEnded(!error);
   result_.error = error;
   result_.detail = detail;
   result_.attempt_log = retry_.log();

@@ -31,6 +31,7 @@
 #include "http/codec/body_forwarder.h"
 #include "http/codec/head_scanner.h"
 #include "http/codec/parser.h"
+#include "http/exchange_hooks.h"
 #include "http/retry_tracker.h"
 #include "http/upstream_attempt.h"
 #include "metrics/worker_metrics.h"
@@ -112,6 +113,7 @@ struct ExchangeContext {
   // the longest a server may take no byte of the request (upstream_send).
   std::chrono::milliseconds client_body_total_timeout{0};
   std::chrono::milliseconds upstream_send_timeout{60000};
+  ExchangeHooks* hooks = nullptr;  // may be null; see exchange_hooks.h
 };
 
 // Per direction, like the TCP proxy.
@@ -138,6 +140,14 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   void requestTimedOut(std::chrono::milliseconds limit);
 
  private:
+  friend class ForwardDecision;
+  // The hooks' step before forwarding ended (exchange_hooks.h).
+  void proceedForwarding();
+  void answerLocally(LocalAnswer answer);
+  void admitAndConnect();
+  // Hooks see the body bytes appended to the client's output from `from` on.
+  void observeBody(evbuffer* to_client, size_t from);
+
   void connectNext();
   // A new try at `server` replaces the last one (its connection dropped).
   void beginAttempt(const upstream::Server& server, bool reused);
@@ -192,6 +202,10 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   bool finished_ = false;
   bool response_done_ = false;      // the response is through; the request body is not yet
   unsigned interim_responses_ = 0;  // 1xx heads received for this request
+  bool awaiting_decision_ = false;  // the hooks' step before forwarding runs
+  bool answered_locally_ = false;
+  // ForwardDecision reaches the exchange through this, and not after it.
+  std::shared_ptr<Exchange*> self_ = std::make_shared<Exchange*>(this);
 };
 
 }  // namespace fulcrum::http

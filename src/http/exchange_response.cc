@@ -123,6 +123,7 @@ void Exchange::readResponseHeads() {
                                            std::chrono::duration_cast<std::chrono::microseconds>(
                                                result_.response_head - result_.connected),
                                            result_.response_head);
+    if (context_.hooks != nullptr) context_.hooks->responseHead(head);
     // An until-close body can only be delimited by closing the client too.
     result_.client_close = request_.client_close || head.framing == Framing::UntilClose;
     writeResponseHead(to_client, head,
@@ -142,7 +143,9 @@ void Exchange::pumpResponse() {
   if (finished_ || response_done_) return;
   evbuffer* to_client = context_.client->output();
   BodyForwarder& body = *attempt_->body;
+  const size_t before = evbuffer_get_length(to_client);
   result_.response_bytes += body.forward(attempt_->stream()->input(), to_client);
+  if (context_.hooks != nullptr) observeBody(to_client, before);
   if (body.failed()) {
     finish(true, std::string("bad response body from the server: ") + body.error());
     return;

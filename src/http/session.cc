@@ -274,7 +274,8 @@ void HttpSession::beginRequest() {
                           upstream.retry_budget,
                           params_.random,
                           params_.listener->client_body_total_timeout,
-                          params_.listener->upstream_send_timeout};
+                          params_.listener->upstream_send_timeout,
+                          params_.hooks};
   ExchangeOwner& owner = *this;
   exchange_ = std::make_unique<Exchange>(context, owner, info, request_head.get());
   state_ = State::Exchanging;

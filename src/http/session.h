@@ -74,6 +74,9 @@ struct HttpSessionParams {
   Random* random = nullptr;  // the worker's, for request ids
   metrics::ListenerCounters* listener_metrics = nullptr;
   AccessLog* access_log = nullptr;
+  // Given to every exchange (exchange_hooks.h); null: requests go straight
+  // to their upstream.
+  ExchangeHooks* hooks = nullptr;
 };
 
 class HttpSession final : public net::Session, private ExchangeOwner, private net::StreamHandler {
