@@ -1,30 +1,20 @@
-// The reading side of an HttpSession (session.h): request heads, routing
-// and the start of each exchange; session_response.cc answers and closes.
+// An HttpSession's connection (session.h): the read loop over request
+// heads, keep-alive and pipelining, the switch to a new configuration
+// generation, drain, the tunnel after a 101, and the closing of the
+// connection. Routing a request and answering it are session_dispatch.cc.
 #include "http/session.h"
 
 #include <event2/buffer.h>
 
 #include <cerrno>
 
-#include "http/codec/head_writer.h"
-#include "http/request_key.h"
-#include "http/routes.h"
-
 namespace fulcrum::http {
 namespace {
 
-bool isIdempotent(std::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
-         method == "DELETE" || method == "TRACE";
-}
-
-std::string newRequestId(Random& random) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string id(32, '0');
-  uint64_t words[2] = {random.next(), random.next()};
-  for (int i = 0; i < 32; ++i) id[i] = kHex[(words[i / 16] >> ((i % 16) * 4)) & 0xf];
-  return id;
-}
+// After the last response, how long a closing connection keeps reading (and
+// discarding) so the client's unread bytes do not turn our FIN into a reset
+// that could destroy the response in flight.
+constexpr std::chrono::milliseconds kLingerTime{2000};
 
 }  // namespace
 
@@ -194,15 +184,6 @@ void HttpSession::readOneHead() {
   beginRequest();
 }
 
-void HttpSession::startUnparsedRequest() {
-  // Answered before a head could be read: a fresh id, nothing else known.
-  request_id_ = newRequestId(*params_.random);
-  method_.clear();
-  path_.clear();
-  upstream_ = nullptr;
-  request_started_ = std::chrono::steady_clock::now();
-}
-
 void HttpSession::switchGeneration() {
   if (params_.source == nullptr || params_.source->currentGeneration() == params_.generation_id)
     return;
@@ -217,71 +198,57 @@ void HttpSession::switchGeneration() {
   }
 }
 
-void HttpSession::beginRequest() {
-  switchGeneration();
-  std::string_view client_id = clientRequestId(head_);
-  request_id_ = client_id.empty() ? newRequestId(*params_.random) : std::string(client_id);
-  if (params_.access_log != nullptr) {
-    method_.assign(head_.method);
-    path_.assign(head_.path);
-  }
-  evbuffer* input = client_->input();
-  bool has_body = head_.framing != Framing::None;
-  const Route* route = matchRoute(params_.listener->routes, head_.host, head_.path);
-  upstream_ = route != nullptr ? route->upstream : nullptr;
-  if (route == nullptr) {
-    evbuffer_drain(input, head_.length);
-    answerError(404, "no route", has_body || head_.close);
+void HttpSession::exchangeUpgraded(Exchange& exchange, const ExchangeResult& result,
+                                   std::unique_ptr<net::Stream> server) {
+  (void)exchange;
+  logRequest(101, &result, result.response_bytes, "");
+  params_.loop->deferDelete(std::move(exchange_));
+  state_ = State::Tunnel;
+  header_timer_.cancel();
+  idle_timer_.cancel();
+  request_timer_.cancel();
+  // The tunnel owns both connections now.
+  tunnel_ = std::make_unique<net::BytePump>(*params_.loop, std::move(client_), std::move(server),
+                                            kHttpMaxBuffered, params_.listener->idle_timeout,
+                                            [this](const net::BytePump::Result&) { end(); });
+  tunnel_->start();
+}
+
+void HttpSession::afterResponse(bool close) {
+  client_->flush();
+  if (close || draining_ || peer_closed_) {
+    closeGracefully();
     return;
   }
-  uint64_t max_body = params_.listener->max_body;
-  if (max_body != 0 && head_.framing == Framing::ContentLength && head_.content_length > max_body) {
-    evbuffer_drain(input, head_.length);
-    answerError(413, "Content-Length over limits.body", true);
-    return;
+  state_ = State::WaitingHead;
+  idle_timer_.arm(params_.listener->client_idle_timeout);
+  if (evbuffer_get_length(client_->input()) > 0)
+    readHead();  // a pipelined request
+  else
+    client_->setReading(true);
+}
+
+void HttpSession::closeGracefully() {
+  if (state_ != State::Closing) {
+    state_ = State::Closing;
+    header_timer_.cancel();
+    client_->setLowWatermark(0);
   }
-  RequestInfo info;
-  info.framing = head_.framing;
-  info.content_length = head_.content_length;
-  info.max_body = max_body;
-  info.is_head = head_.is_head;
-  info.expect_continue = head_.expect_continue;
-  info.upgrade = head_.upgrade;
-  info.client_close = head_.close || draining_ || peer_closed_ || listener_gone_;
-  info.http10 = head_.minor_version == 0;
-  if (upstream_->hash_key.kind != config::HashKey::Kind::None)
-    info.hash = requestHashKey(upstream_->hash_key, head_, client_address_);
-  info.idempotent = isIdempotent(head_.method);
-  for (const Field& field : head_.fields)
-    if (!field.value.empty() && equalsIgnoreCase(field.name, upstream_->retries.idempotency_header))
-      info.has_idempotency_key = true;
+  client_->flush();
+  if (evbuffer_get_length(client_->output()) > 0) return;  // onDrained again
+  client_->shutdownWrite();
+  client_->setReading(true);  // read and discard until the client closes
+  idle_timer_.arm(kLingerTime);
+}
 
-  net::Buffer request_head = net::newBuffer();
-  writeRequestHead(request_head.get(), head_, ForwardedFor{client_ip_, "http", request_id_});
-  evbuffer_drain(input, head_.length);  // the views in head_ die here
-
-  size_t index = static_cast<size_t>(upstream_ - params_.built_upstreams->data());
-  const UpstreamState& upstream = (*params_.upstreams)[index];
-  ExchangeContext context{params_.loop,
-                          client_.get(),
-                          upstream.picker,
-                          upstream.pool,
-                          &params_.listener->limits,
-                          params_.listener->client_body_timeout,
-                          upstream.reporter,
-                          upstream.waiters,
-                          upstream.metrics,
-                          upstream.retry_budget,
-                          params_.random,
-                          params_.listener->client_body_total_timeout,
-                          params_.listener->upstream_send_timeout,
-                          params_.hooks};
-  ExchangeOwner& owner = *this;
-  exchange_ = std::make_unique<Exchange>(context, owner, info, request_head.get());
-  state_ = State::Exchanging;
-  if (params_.listener->request_timeout.count() > 0)
-    request_timer_.arm(params_.listener->request_timeout);
-  exchange_->start();
+void HttpSession::end() {
+  if (state_ == State::Done) return;
+  state_ = State::Done;
+  header_timer_.cancel();
+  idle_timer_.cancel();
+  request_timer_.cancel();
+  if (client_) client_->setReading(false);
+  on_done_(*this);
 }
 
 }  // namespace fulcrum::http

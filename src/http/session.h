@@ -3,9 +3,10 @@
 // and are answered in order), answers what it can itself (400, 404, 408,
 // 413, 414, 431 and the errors an Exchange reports), routes the rest to an
 // Exchange, keeps the connection alive between requests, and turns into a
-// byte tunnel after a 101. Owned by the worker; it calls `on_done` exactly
-// once when it ends, from inside its own callbacks (the worker must
-// deferDelete it then).
+// byte tunnel after a 101 (session.cc: the connection; session_dispatch.cc:
+// the requests). Owned by the worker; it calls `on_done` exactly once when
+// it ends, from inside its own callbacks (the worker must deferDelete it
+// then).
 #pragma once
 
 #include <chrono>

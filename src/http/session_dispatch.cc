@@ -1,0 +1,184 @@
+// An HttpSession's requests (session.h): each head is routed to its
+// upstream, rewritten and handed to an Exchange; fulcrum's own answers (the
+// errors it makes itself), the end of each exchange, and the access log
+// line of each request.
+#include <event2/buffer.h>
+
+#include "core/log.h"
+#include "core/rate_limited_log.h"
+#include "http/codec/head_writer.h"
+#include "http/error_response.h"
+#include "http/request_key.h"
+#include "http/request_log.h"
+#include "http/routes.h"
+#include "http/session.h"
+
+namespace fulcrum::http {
+namespace {
+
+bool isIdempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+         method == "DELETE" || method == "TRACE";
+}
+
+std::string newRequestId(Random& random) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  uint64_t words[2] = {random.next(), random.next()};
+  for (int i = 0; i < 32; ++i) id[i] = kHex[(words[i / 16] >> ((i % 16) * 4)) & 0xf];
+  return id;
+}
+
+}  // namespace
+
+void HttpSession::startUnparsedRequest() {
+  // Answered before a head could be read: a fresh id, nothing else known.
+  request_id_ = newRequestId(*params_.random);
+  method_.clear();
+  path_.clear();
+  upstream_ = nullptr;
+  request_started_ = std::chrono::steady_clock::now();
+}
+
+void HttpSession::beginRequest() {
+  switchGeneration();
+  std::string_view client_id = clientRequestId(head_);
+  request_id_ = client_id.empty() ? newRequestId(*params_.random) : std::string(client_id);
+  if (params_.access_log != nullptr) {
+    method_.assign(head_.method);
+    path_.assign(head_.path);
+  }
+  evbuffer* input = client_->input();
+  bool has_body = head_.framing != Framing::None;
+  const Route* route = matchRoute(params_.listener->routes, head_.host, head_.path);
+  upstream_ = route != nullptr ? route->upstream : nullptr;
+  if (route == nullptr) {
+    evbuffer_drain(input, head_.length);
+    answerError(404, "no route", has_body || head_.close);
+    return;
+  }
+  uint64_t max_body = params_.listener->max_body;
+  if (max_body != 0 && head_.framing == Framing::ContentLength && head_.content_length > max_body) {
+    evbuffer_drain(input, head_.length);
+    answerError(413, "Content-Length over limits.body", true);
+    return;
+  }
+  RequestInfo info;
+  info.framing = head_.framing;
+  info.content_length = head_.content_length;
+  info.max_body = max_body;
+  info.is_head = head_.is_head;
+  info.expect_continue = head_.expect_continue;
+  info.upgrade = head_.upgrade;
+  info.client_close = head_.close || draining_ || peer_closed_ || listener_gone_;
+  info.http10 = head_.minor_version == 0;
+  if (upstream_->hash_key.kind != config::HashKey::Kind::None)
+    info.hash = requestHashKey(upstream_->hash_key, head_, client_address_);
+  info.idempotent = isIdempotent(head_.method);
+  for (const Field& field : head_.fields)
+    if (!field.value.empty() && equalsIgnoreCase(field.name, upstream_->retries.idempotency_header))
+      info.has_idempotency_key = true;
+
+  net::Buffer request_head = net::newBuffer();
+  writeRequestHead(request_head.get(), head_, ForwardedFor{client_ip_, "http", request_id_});
+  evbuffer_drain(input, head_.length);  // the views in head_ die here
+
+  size_t index = static_cast<size_t>(upstream_ - params_.built_upstreams->data());
+  const UpstreamState& upstream = (*params_.upstreams)[index];
+  ExchangeContext context{params_.loop,
+                          client_.get(),
+                          upstream.picker,
+                          upstream.pool,
+                          &params_.listener->limits,
+                          params_.listener->client_body_timeout,
+                          upstream.reporter,
+                          upstream.waiters,
+                          upstream.metrics,
+                          upstream.retry_budget,
+                          params_.random,
+                          params_.listener->client_body_total_timeout,
+                          params_.listener->upstream_send_timeout,
+                          params_.hooks};
+  ExchangeOwner& owner = *this;
+  exchange_ = std::make_unique<Exchange>(context, owner, info, request_head.get());
+  state_ = State::Exchanging;
+  if (params_.listener->request_timeout.count() > 0)
+    request_timer_.arm(params_.listener->request_timeout);
+  exchange_->start();
+}
+
+void HttpSession::answerError(int status, const std::string& detail, bool close, int retry_after,
+                              const ExchangeResult* result) {
+  ErrorResponse response;
+  response.status = status;
+  response.message = publicMessage(status);
+  response.request_id = request_id_;
+  response.close = close || draining_ || peer_closed_;
+  response.retry_after_seconds = retry_after;
+  if (result != nullptr) {
+    response.outcome_unknown = result->outcome_unknown;
+    if (result->attempts_header)
+      response.attempts = static_cast<unsigned>(result->attempt_log.size());
+  }
+  size_t bytes = writeErrorResponse(client_->output(), response);
+  client_->flush();
+  logRequest(status, result, bytes, detail);
+  afterResponse(response.close);
+}
+
+void HttpSession::exchangeFinished(Exchange& exchange, const ExchangeResult& result) {
+  (void)exchange;
+  request_timer_.cancel();
+  params_.loop->deferDelete(std::move(exchange_));
+  state_ = State::WaitingHead;
+  if (!result.response_started && result.error && result.status != 0) {
+    // Nothing went to the client yet: answer for the server.
+    // A sick upstream answers every request so: a few lines, then a count
+    // (each request is in the access log anyway).
+    static log::Limited limited;
+    if (result.status >= 500)
+      limited.warn("listener %s: %d for request %s to upstream %s: %s",
+                   params_.listener->name.c_str(), result.status, request_id_.c_str(),
+                   upstream_->name.c_str(), result.detail.c_str());
+    answerError(result.status, result.detail, result.client_close, result.status == 503 ? 1 : 0,
+                &result);
+    return;
+  }
+  // 499: the client went away before an answer could be sent.
+  int status = result.response_started ? result.status : 499;
+  logRequest(status, &result, result.response_bytes, result.detail);
+  if (!result.response_started || result.client_gone) {
+    end();
+    return;
+  }
+  afterResponse(result.client_close || result.error);
+}
+
+void HttpSession::logRequest(int status, const ExchangeResult* result, uint64_t bytes_out,
+                             const std::string& detail) {
+#if FULCRUM_REQUEST_METRICS
+  if (params_.listener_metrics != nullptr && status != 0) {
+    size_t slot =
+        upstream_ ? 1 + static_cast<size_t>(upstream_ - params_.built_upstreams->data()) : 0;
+    params_.listener_metrics->requests[slot].add(static_cast<uint16_t>(status));
+  }
+#endif
+  if (params_.access_log == nullptr) return;
+  RequestLogEntry entry;
+  entry.listener = params_.listener->name;
+  std::string client = client_address_.toString();
+  entry.client = client;
+  entry.request_id = request_id_;
+  entry.method = method_;
+  entry.path = path_;
+  entry.status = status;
+  entry.bytes_in = result ? result->request_bytes : 0;
+  entry.bytes_out = bytes_out;
+  entry.upstream = upstream_ ? std::string_view(upstream_->name) : std::string_view();
+  entry.exchange = result;
+  entry.started = request_started_;
+  entry.detail = detail;
+  params_.access_log->write(formatRequestLog(entry));
+}
+
+}  // namespace fulcrum::http
