@@ -1,12 +1,13 @@
 #include "app/counter_carry.h"
 
+#include "config/server_identity.h"
+
 namespace fulcrum::app {
 
 bool sameServer(const Runtime& a, size_t u, uint32_t s, const Runtime& b, size_t v, uint32_t t) {
   const config::UpstreamConfig& first = a.config().upstreams[u];
   const config::UpstreamConfig& second = b.config().upstreams[v];
-  return first.name == second.name &&
-         first.servers[s].address_text == second.servers[t].address_text;
+  return config::sameServer(first, first.servers[s], second, second.servers[t]);
 }
 
 std::vector<int> matchListeners(const Runtime& from, const Runtime& to) {

@@ -1,5 +1,7 @@
 #include "health/monitor.h"
 
+#include "config/server_identity.h"
+
 namespace fulcrum::health {
 
 HealthMonitor::HealthMonitor(net::EventLoop& loop, const std::vector<upstream::Upstream>& upstreams,
@@ -22,12 +24,11 @@ void HealthMonitor::start() {
 void HealthMonitor::inheritFrom(const HealthMonitor& old) {
   for (size_t u = 0; u < upstream_specs_.size(); ++u) {
     for (size_t o = 0; o < old.upstream_specs_.size(); ++o) {
-      if (old.upstream_specs_[o].name != upstream_specs_[u].name) continue;
-      const auto& old_servers = old.configs_[o].servers;
-      const auto& new_servers = configs_[u].servers;
-      for (uint32_t to = 0; to < new_servers.size(); ++to)
-        for (uint32_t from = 0; from < old_servers.size(); ++from)
-          if (old_servers[from].address_text == new_servers[to].address_text)
+      const config::UpstreamConfig& before = old.configs_[o];
+      const config::UpstreamConfig& now = configs_[u];
+      for (uint32_t to = 0; to < now.servers.size(); ++to)
+        for (uint32_t from = 0; from < before.servers.size(); ++from)
+          if (config::sameServer(before, before.servers[from], now, now.servers[to]))
             upstreams_[u]->inherit(*old.upstreams_[o], from, to);
     }
   }

@@ -1,0 +1,18 @@
+// How a reload tells "the same server" in the running and the new config:
+// the same upstream name, and the server's address as written (a name
+// that resolves elsewhere now is still the server the operator meant).
+// The worker's pooled connections, the counters (app/counter_carry.h) and
+// health state (HealthMonitor::inheritFrom) all follow a server by this one
+// rule, so a server keeps its pool, its counts and its health together.
+#pragma once
+
+#include "config/schema.h"
+
+namespace fulcrum::config {
+
+inline bool sameServer(const UpstreamConfig& a, const ServerConfig& server_in_a,
+                       const UpstreamConfig& b, const ServerConfig& server_in_b) {
+  return a.name == b.name && server_in_a.address_text == server_in_b.address_text;
+}
+
+}  // namespace fulcrum::config
