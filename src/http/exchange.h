@@ -61,7 +61,20 @@ struct RequestInfo {
   std::optional<uint64_t> hash;      // the request's hash key, for ring_hash / maglev
 };
 
+// What the session does once an exchange ended.
+enum class ExchangeEnd {
+  ProxyAnswers,  // nothing went to the client: the session answers `status` itself
+  ClientLost,    // the client went away, or can take nothing more: the connection ends
+  Responded,     // a response went to the client (whole, or cut short when `error`)
+};
+
 struct ExchangeResult {
+  ExchangeEnd end() const {
+    if (!response_started && error && status != 0) return ExchangeEnd::ProxyAnswers;
+    if (!response_started || client_gone) return ExchangeEnd::ClientLost;
+    return ExchangeEnd::Responded;
+  }
+
   int status = 0;                 // the status the client got, or must get (error_status)
   bool response_started = false;  // bytes of a response went to the client
   bool error = false;             // failed (when !response_started: answer `status`)

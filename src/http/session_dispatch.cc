@@ -131,7 +131,8 @@ void HttpSession::exchangeFinished(Exchange& exchange, const ExchangeResult& res
   request_timer_.cancel();
   params_.loop->deferDelete(std::move(exchange_));
   state_ = State::WaitingHead;
-  if (!result.response_started && result.error && result.status != 0) {
+  const ExchangeEnd end_as = result.end();
+  if (end_as == ExchangeEnd::ProxyAnswers) {
     // Nothing went to the client yet: answer for the server.
     // A sick upstream answers every request so: a few lines, then a count
     // (each request is in the access log anyway).
@@ -147,7 +148,7 @@ void HttpSession::exchangeFinished(Exchange& exchange, const ExchangeResult& res
   // 499: the client went away before an answer could be sent.
   int status = result.response_started ? result.status : 499;
   logRequest(status, &result, result.response_bytes, result.detail);
-  if (!result.response_started || result.client_gone) {
+  if (end_as == ExchangeEnd::ClientLost) {
     end();
     return;
   }
