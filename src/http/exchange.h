@@ -2,7 +2,10 @@
 // connect (a failed connect moves on to the next server, nothing having
 // been sent), send the rewritten head, stream the request body up and the
 // response down with watermark backpressure, and give the connection back
-// to the pool when both messages ended cleanly.
+// to the pool when both messages ended cleanly. Each try at a server is an
+// UpstreamAttempt (upstream_attempt.h), replaced by the next try; hooks
+// (exchange_hooks.h) may hold the request before it is forwarded, answer
+// it themselves, and watch the response.
 //
 // Owned by an HttpSession, on its worker's loop. It borrows the session's
 // client connection: it reads the request body from it and writes the
