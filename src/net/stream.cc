@@ -109,6 +109,7 @@ void Stream::fail(int error) {
 }
 
 void Stream::readSome() {
+  bool got_bytes = false;
   for (int i = 0; i < kReadsPerEvent; ++i) {
     evbuffer_iovec space;
     if (evbuffer_reserve_space(input_, kReadSize, &space, 1) < 1) return;
@@ -116,6 +117,7 @@ void Stream::readSome() {
     if (result.status == IoResult::Status::Done) {
       space.iov_len = result.bytes;
       evbuffer_commit_space(input_, &space, 1);
+      got_bytes = true;
       if (result.bytes < kReadSize) break;
       continue;
     }
@@ -133,7 +135,10 @@ void Stream::readSome() {
     if (handler_ != nullptr) handler_->onClosed(*this, error, result.error);
     return;
   }
-  if (handler_ != nullptr) handler_->onReadable(*this);
+  // Only with new bytes: a read that moved none (a transport waiting for the
+  // other direction, a spurious wake-up) is no news, and a pooled connection
+  // would take it for the server speaking unasked.
+  if (got_bytes && handler_ != nullptr) handler_->onReadable(*this);
 }
 
 void Stream::writeSome(bool timed_out) {
