@@ -38,8 +38,9 @@ Stream::~Stream() {
 void Stream::setReading(bool reading) {
   if (reading == reading_) return;
   reading_ = reading;
-  // A write waiting for readability keeps the read event armed.
-  if (reading)
+  // A write waiting for readability keeps the read event armed; a read
+  // waiting for writability is resumed by the write event.
+  if (reading && !read_wants_write_)
     event_add(read_event_, nullptr);
   else if (!write_wants_read_)
     event_del(read_event_);
@@ -107,6 +108,7 @@ void Stream::fail(int error) {
 }
 
 void Stream::readSome() {
+  bool got_bytes = false;
   for (int i = 0; i < kReadsPerEvent; ++i) {
     evbuffer_iovec space;
     if (evbuffer_reserve_space(input_.get(), kReadSize, &space, 1) < 1) return;
@@ -114,6 +116,7 @@ void Stream::readSome() {
     if (result.status == IoResult::Status::Done) {
       space.iov_len = result.bytes;
       evbuffer_commit_space(input_.get(), &space, 1);
+      got_bytes = true;
       if (result.bytes < kReadSize) break;
       continue;
     }
@@ -121,6 +124,9 @@ void Stream::readSome() {
     if (result.status == IoResult::Status::WantRead) break;
     if (result.status == IoResult::Status::WantWrite) {
       read_wants_write_ = true;
+      // Nothing more is read until the transport could write: a readable
+      // socket would otherwise wake the loop on every turn.
+      if (!write_wants_read_) event_del(read_event_);
       event_add(write_event_, nullptr);
       break;
     }
@@ -131,7 +137,10 @@ void Stream::readSome() {
     if (handler_ != nullptr) handler_->onClosed(*this, error, result.error);
     return;
   }
-  if (handler_ != nullptr) handler_->onReadable(*this);
+  // Only with new bytes: a read that moved none (a transport waiting for the
+  // other direction, a spurious wake-up) is no news, and a pooled connection
+  // would take it for the server speaking unasked.
+  if (got_bytes && handler_ != nullptr) handler_->onReadable(*this);
 }
 
 void Stream::writeSome(bool timed_out) {
@@ -174,7 +183,10 @@ void Stream::onWriteEvent(evutil_socket_t, short what, void* arg) {
   if (stream->read_wants_write_) {
     stream->read_wants_write_ = false;
     if (!stream->write_armed_) event_del(stream->write_event_);
-    if (stream->reading_) stream->readSome();
+    if (stream->reading_) {
+      event_add(stream->read_event_, nullptr);
+      stream->readSome();
+    }
     if (!stream->write_armed_) return;
   }
   stream->writeSome((what & EV_TIMEOUT) != 0);

@@ -61,14 +61,18 @@ TEST_CASE("weighted_round_robin spreads requests in the ratio of the weights") {
   CHECK(seen["b2"] == 10);
 }
 
-TEST_CASE("random and p2c reach every server; least_conn and least_time share an idle fleet") {
+TEST_CASE("random, p2c and least_conn share an idle fleet, least_time tries every server") {
   for (const char* balance : {"random", "p2c", "least_conn", "least_time"}) {
-    CAPTURE(balance);
+    const std::string strategy = balance;
+    CAPTURE(strategy);
     Fleet fleet(3);
     Proxy proxy(fleet.yaml(balance));
     auto seen = answers(proxy.port("web"), 90, nullptr);
     CHECK(seen.size() == 3);
-    for (const auto& [name, count] : seen) CHECK(count >= 5);
+    // least_time sends one request at a time to the fastest server it has
+    // measured; a server without a sample scores lowest, so each is tried.
+    const int least = strategy == "least_time" ? 1 : 5;
+    for (const auto& [name, count] : seen) CHECK(count >= least);
     CHECK(seen["?"] == 0);
   }
 }
@@ -102,7 +106,7 @@ TEST_CASE("ring_hash and maglev on a header: the same key always lands on the sa
   }
 }
 
-TEST_CASE("cookie hashing keeps a session on one backend; no cookie falls back to round robin") {
+TEST_CASE("cookie hashing keeps a session on one backend, no cookie falls back to round robin") {
   Fleet fleet(3);
   Proxy proxy(fleet.yaml("maglev", "    hash_key: cookie:session\n"));
   uint16_t port = proxy.port("web");

@@ -136,7 +136,7 @@ TEST_CASE("a server that starts down gets no traffic until its first check passe
   CHECK(b.real_requests == 0);
 }
 
-TEST_CASE("a backend killed under load causes no 5xx; after its ejection all traffic is served") {
+TEST_CASE("a backend killed under load causes no 5xx, after its ejection all traffic is served") {
   auto a = std::make_unique<SwitchableBackend>("a");
   auto b = std::make_unique<SwitchableBackend>("b");
   uint16_t b_port = b->port();

@@ -259,7 +259,7 @@ TEST_CASE("an upgrade becomes a byte tunnel after the 101") {
   CHECK(echoed == "echo:hello");
 }
 
-TEST_CASE("routes pick the upstream by host and path prefix; no match is 404") {
+TEST_CASE("routes pick the upstream by host and path prefix, no match is 404") {
   HttpBackend payments("payments");
   HttpBackend wild("wild");
   HttpBackend fallback("fallback");

@@ -144,7 +144,7 @@ TEST_CASE("metrics: connect failures and breaker rejections are counted") {
         3);
 }
 
-TEST_CASE("admin api: drain and enable change picks; the token is enforced") {
+TEST_CASE("admin api: drain and enable change picks, the token is enforced") {
   HttpBackend a("a", named("a")), b("b", named("b"));
   Proxy proxy(yaml({a.port(), b.port()}, "    balance: round_robin\n", 1));
   uint16_t port = proxy.port("web");

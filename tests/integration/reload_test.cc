@@ -578,7 +578,7 @@ TEST_CASE("reload: a server drained through the admin API stays drained") {
   CHECK(spread(web, 10)["b"] == 5);
 }
 
-TEST_CASE("reload: a removed listener stops accepting; its open connection finishes its request") {
+TEST_CASE("reload: a removed listener stops accepting, its open connection finishes its request") {
   Gate gate;
   HttpBackend backend("slow", [&gate](const HttpMessage& request, int) {
     if (request.path == "/slow") gate.wait();

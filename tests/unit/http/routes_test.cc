@@ -39,7 +39,7 @@ TEST_CASE("a wildcard host matches sub-domains, not the domain itself") {
   CHECK(matchRoute(routes, "badexample.com", "/") == nullptr);
 }
 
-TEST_CASE("host and path prefix must both match; no route gives nothing") {
+TEST_CASE("host and path prefix must both match, and no route gives nothing") {
   std::vector<Route> routes{route("api.test", "/v2")};
   CHECK(matchRoute(routes, "api.test", "/v2/x") != nullptr);
   CHECK(matchRoute(routes, "api.test", "/v1/x") == nullptr);

@@ -78,7 +78,7 @@ TEST_CASE("bodies over the limit fail as over limit, in both framings") {
   CHECK(chunked.overLimit());
 }
 
-TEST_CASE("an until-close body ends when the input closes; others are truncated then") {
+TEST_CASE("an until-close body ends when the input closes, others are truncated then") {
   Buffers b;
   BodyForwarder until_close(Framing::UntilClose, 0, Limits{});
   b.add("abc");
