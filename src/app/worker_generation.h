@@ -3,7 +3,8 @@
 // and retry budget, and the worker's counters in the generation's shape.
 // Built from one Runtime when the worker starts and at each reload; the
 // sessions that started on it keep it alive (shared_ptr) until they end, so
-// a reload never pulls state from under a request in flight.
+// a reload never pulls state from under a request in flight (they hold it
+// as a net::Generation, the type the layers below app can name).
 // Worker thread only: made, used and freed on the worker's loop (its pools
 // and wait queues belong to that loop).
 #pragma once
@@ -22,6 +23,7 @@
 #include "http/session.h"
 #include "metrics/worker_metrics.h"
 #include "net/event_loop.h"
+#include "net/session.h"
 #include "upstream/conn_pool.h"
 #include "upstream/picker.h"
 #include "upstream/wait_queue.h"
@@ -44,7 +46,7 @@ struct UpstreamSlot {
   std::unique_ptr<http::RetryBudget> retry_budget;
 };
 
-struct WorkerGeneration {
+struct WorkerGeneration final : net::Generation {
   // Everything below is built from it and points into it.
   std::shared_ptr<const Runtime> runtime;
   std::vector<UpstreamSlot> upstreams;  // by upstream index in the Runtime
