@@ -101,7 +101,8 @@ struct Upstream {
   StrategyEnv env{&random, &load, &options};
 };
 
-using TableBuilderFn = std::shared_ptr<const void> (*)(const HostSet&, const StrategyOptions&);
+using TableBuilderFn = std::shared_ptr<const StrategyTable> (*)(const HostSet&,
+                                                                      const StrategyOptions&);
 
 template <typename Make>
 void benchPick(benchmark::State& state, Make make, TableBuilderFn build_table) {

@@ -7,8 +7,6 @@
 // and must only post to the control loop.
 #pragma once
 
-#include <event2/listener.h>
-
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -17,27 +15,18 @@
 #include <vector>
 
 #include "app/runtime.h"
+#include "app/worker_generation.h"
 #include "core/random.h"
-#include "health/attempt.h"
-#include "health/outlier_reporter.h"
 #include "http/session.h"
-#include "l4/tcp_session.h"
 #include "metrics/worker_metrics.h"
+#include "net/acceptor.h"
 #include "net/connection_limit.h"
 #include "net/event_loop.h"
 #include "net/listen_socket.h"
-#include "net/timer.h"
-#include "upstream/conn_pool.h"
-#include "upstream/picker.h"
-#include "upstream/wait_queue.h"
+#include "net/session.h"
+#include "upstream/host_set.h"
 
 namespace fulcrum::app {
-
-// How a worker's data path reaches outlier detection on the control loop:
-// called on the worker's thread, must only post.
-// `runtime` says which configuration generation the indexes belong to.
-using ReportAttempt = std::function<void(const Runtime* runtime, size_t upstream_index,
-                                         uint32_t server, const health::Attempt& attempt)>;
 
 // One listener of a new configuration generation, for one worker: keep the
 // socket of listener `previous` of the running generation (same address,
@@ -116,33 +105,19 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   uint64_t hostSetUpdates() const { return host_set_updates_.load(std::memory_order_relaxed); }
 
  private:
-  // The per-worker state built from one Runtime; sessions hold it alive.
-  struct Generation {
-    std::shared_ptr<const Runtime> runtime;
-    // By upstream index in the Runtime.
-    std::vector<std::unique_ptr<upstream::UpstreamPicker>> pickers;
-    std::vector<std::unique_ptr<upstream::ConnPool>> pools;
-    std::vector<std::unique_ptr<health::OutlierReporter>> reporters;
-    std::vector<std::shared_ptr<upstream::ConnectionWaitQueue>> wait_queues;
-    std::vector<std::unique_ptr<http::RetryBudget>> retry_budgets;
-    std::vector<http::UpstreamState> http_upstreams;
-    metrics::WorkerMetrics metrics;  // sized for this Runtime, never resized
-  };
   struct Listener {
-    Worker* worker = nullptr;
     size_t index = 0;  // into runtime->listeners()
-    evconnlistener* handle = nullptr;
-    std::unique_ptr<net::Timer> resume_timer;  // after accept errors (EMFILE)
+    std::unique_ptr<net::Acceptor> acceptor;
     // Connections found in the listen backlog when accepting resumed after
     // the connection limit, not accepted yet: the next ones accepted count
     // as limited (the backlog is first in, first out).
     uint64_t waiting = 0;
   };
 
-  std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const Runtime> runtime);
-  // The generation's counters with what the pickers count themselves.
-  static metrics::WorkerMetrics copyCounters(const Generation& generation);
-  void carryCounters(Generation& before, Generation& after, const std::vector<ListenerPlan>& plan);
+  // Re-points the open connections' listener counts at `after` (the
+  // generation replacing `before`, `plan` its listeners).
+  void moveConnectionCounts(const WorkerGeneration& before, WorkerGeneration& after,
+                            const std::vector<ListenerPlan>& plan);
   void fillHttpParams(http::HttpSessionParams& params, size_t listener_index);
   // http::GenerationSource
   uint64_t currentGeneration() const override { return generation_id_; }
@@ -151,9 +126,11 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   void run();
   void openListeners();
   void closeListeners();
-  static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int length,
-                       void* listener);
-  static void onAcceptError(evconnlistener*, void* listener);
+  // The acceptor's callbacks (net/acceptor.h): the Listener owns its
+  // acceptor, and the worker its listeners, so both outlive the calls.
+  void accepted(Listener& listener, std::unique_ptr<net::Stream> connection,
+                const SocketAddress& client);
+  void acceptFailed(const Listener& listener, int error);
   void sessionDone(net::Session& session);
   std::unique_ptr<net::Session> makeSession(const Listener& listener,
                                             std::unique_ptr<net::Stream> connection,
@@ -186,7 +163,7 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   // the destructor; sessions and listeners are freed by run() on exit.
   std::unique_ptr<net::EventLoop> loop_;
   Random random_;
-  std::shared_ptr<Generation> generation_;
+  std::shared_ptr<WorkerGeneration> generation_;
   uint64_t generation_id_ = 0;
   std::vector<std::unique_ptr<Listener>> listeners_;
   struct SessionEntry {

@@ -45,8 +45,8 @@ struct Entry {
 
 }  // namespace
 
-std::shared_ptr<const void> buildMaglevTable(const upstream::HostSet& hosts,
-                                             const upstream::StrategyOptions& options) {
+std::shared_ptr<const upstream::StrategyTable> buildMaglevTable(
+    const upstream::HostSet& hosts, const upstream::StrategyOptions& options) {
   auto table = std::make_shared<MaglevTable>();
   table->hosts = hosts.hosts;
   if (hosts.hosts.empty()) return table;
@@ -91,7 +91,7 @@ std::shared_ptr<const void> buildMaglevTable(const upstream::HostSet& hosts,
 Maglev::Maglev(const upstream::StrategyEnv&) {}
 
 void Maglev::rebuild(const upstream::HostSet& hosts) {
-  table_ = std::static_pointer_cast<const MaglevTable>(hosts.table);
+  table_ = std::dynamic_pointer_cast<const MaglevTable>(hosts.table);
 }
 
 const upstream::Server* Maglev::pick(const upstream::PickContext& ctx) {

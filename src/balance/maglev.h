@@ -24,7 +24,7 @@ namespace fulcrum::balance {
 // The lookup table for one HostSet: built once (buildMaglevTable, any
 // thread), then shared read-only by every worker's Maglev through
 // HostSet::table.
-struct MaglevTable {
+struct MaglevTable final : upstream::StrategyTable {
   std::vector<const upstream::Server*> slots;  // M entries; empty for no hosts
   std::vector<const upstream::Server*> hosts;  // the HostSet's servers, in its order
 };
@@ -32,12 +32,12 @@ struct MaglevTable {
 // The HostSet::table builder for maglev. `options.maglev_table_size` should
 // be a prime (the config validator insists); any other value is raised to
 // the next prime so the fill always ends. Cost: O(M log M) typical.
-std::shared_ptr<const void> buildMaglevTable(const upstream::HostSet& hosts,
-                                             const upstream::StrategyOptions& options);
+std::shared_ptr<const upstream::StrategyTable> buildMaglevTable(
+    const upstream::HostSet& hosts, const upstream::StrategyOptions& options);
 
 // One per worker. rebuild() takes the HostSet's table, which must have been
-// made by buildMaglevTable for that HostSet (or be null: then pick()
-// returns nullptr). pick() is one table lookup and allocates nothing; a
+// made by buildMaglevTable for that HostSet (none, or another strategy's:
+// then pick() returns nullptr). pick() is one table lookup and allocates nothing; a
 // tried server is skipped by walking forward slot by slot to the next
 // distinct untried server. nullptr when the table is empty or every server
 // in it is in ctx.tried.

@@ -21,8 +21,8 @@ bool anyUntried(const std::vector<const upstream::Server*>& hosts,
 
 }  // namespace
 
-std::shared_ptr<const void> buildRing(const upstream::HostSet& hosts,
-                                      const upstream::StrategyOptions& options) {
+std::shared_ptr<const upstream::StrategyTable> buildRing(const upstream::HostSet& hosts,
+                                                         const upstream::StrategyOptions& options) {
   auto ring = std::make_shared<RingTable>();
   ring->hosts = hosts.hosts;
   size_t total = 0;
@@ -51,7 +51,7 @@ std::shared_ptr<const void> buildRing(const upstream::HostSet& hosts,
 RingHash::RingHash(const upstream::StrategyEnv&) {}
 
 void RingHash::rebuild(const upstream::HostSet& hosts) {
-  ring_ = std::static_pointer_cast<const RingTable>(hosts.table);
+  ring_ = std::dynamic_pointer_cast<const RingTable>(hosts.table);
 }
 
 const upstream::Server* RingHash::pick(const upstream::PickContext& ctx) {

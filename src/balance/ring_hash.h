@@ -18,7 +18,7 @@ namespace fulcrum::balance {
 
 // The ring for one HostSet: built once (buildRing, any thread), then shared
 // read-only by every worker's RingHash through HostSet::table.
-struct RingTable {
+struct RingTable final : upstream::StrategyTable {
   struct Point {
     uint64_t hash;
     const upstream::Server* server;
@@ -29,12 +29,12 @@ struct RingTable {
 
 // The HostSet::table builder for ring_hash. An empty HostSet gives an empty
 // ring. Cost: O(P log P) for P = points_per_weight * sum of weights.
-std::shared_ptr<const void> buildRing(const upstream::HostSet& hosts,
-                                      const upstream::StrategyOptions& options);
+std::shared_ptr<const upstream::StrategyTable> buildRing(const upstream::HostSet& hosts,
+                                                         const upstream::StrategyOptions& options);
 
 // One per worker. rebuild() takes the HostSet's table, which must have been
-// made by buildRing for that HostSet (or be null: then pick() returns
-// nullptr). pick() is O(log P), allocates nothing, and returns nullptr when
+// made by buildRing for that HostSet (none, or another strategy's: then
+// pick() returns nullptr). pick() is O(log P), allocates nothing, and returns nullptr when
 // the ring is empty or every server on it is in ctx.tried. A tried server
 // is skipped by walking clockwise to the next distinct untried server.
 class RingHash final : public upstream::Strategy {

@@ -89,8 +89,8 @@ std::shared_ptr<const WrrTable> makeTable(const std::vector<uint32_t>& weights) 
 
 }  // namespace
 
-std::shared_ptr<const void> buildWrrTable(const upstream::HostSet& hosts,
-                                          const upstream::StrategyOptions& /*options*/) {
+std::shared_ptr<const upstream::StrategyTable> buildWrrTable(
+    const upstream::HostSet& hosts, const upstream::StrategyOptions& /*options*/) {
   assert(hosts.weights.size() == hosts.hosts.size() && "fill HostSets with add()");
   return makeTable(hosts.weights);
 }
@@ -100,8 +100,8 @@ WeightedRoundRobin::WeightedRoundRobin(const upstream::StrategyEnv& env) : rando
 void WeightedRoundRobin::rebuild(const upstream::HostSet& hosts) {
   assert(hosts.weights.size() == hosts.hosts.size() && "fill HostSets with add()");
   hosts_ = hosts;
-  table_ = hosts.table ? std::static_pointer_cast<const WrrTable>(hosts.table)
-                       : makeTable(hosts.weights);
+  table_ = std::dynamic_pointer_cast<const WrrTable>(hosts.table);
+  if (!table_) table_ = makeTable(hosts.weights);
   assert(table_->host_count == hosts_.hosts.size() && "a table built for another HostSet");
   const size_t length = table_->sequence.size();
   cursor_ = length == 0 ? 0 : static_cast<size_t>(random_.below(length));

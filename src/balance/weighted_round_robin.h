@@ -18,7 +18,7 @@
 // untried servers keep their ratios among themselves.
 //
 // rebuild() takes the HostSet's table, or builds one on the worker when the
-// HostSet came without (filled by hand). It restarts the cycle at a new
+// HostSet came without (filled by hand) or with another strategy's. It restarts the cycle at a new
 // random point and resets the retry scan.
 #pragma once
 
@@ -34,7 +34,7 @@ namespace fulcrum::balance {
 // One cycle of the smooth WRR sequence for one HostSet: built once (any
 // thread), then shared read-only by every worker's WeightedRoundRobin
 // through HostSet::table.
-struct WrrTable {
+struct WrrTable final : upstream::StrategyTable {
   // Positions in the HostSet, in pick order. Its length is the sum of the
   // weights divided by their greatest common divisor (10,20 -> a b b), or 0
   // for an empty set.
@@ -51,8 +51,8 @@ inline constexpr uint64_t kWrrMaxCycle = uint64_t{1} << 20;
 // The HostSet::table builder for weighted_round_robin (`options` unused).
 // Cost: O(L * k) for a cycle of L picks and k distinct weights, since
 // servers of equal weight take their turns in HostSet order.
-std::shared_ptr<const void> buildWrrTable(const upstream::HostSet& hosts,
-                                          const upstream::StrategyOptions& options);
+std::shared_ptr<const upstream::StrategyTable> buildWrrTable(
+    const upstream::HostSet& hosts, const upstream::StrategyOptions& options);
 
 // One per worker. Reads env.random at rebuild().
 class WeightedRoundRobin final : public upstream::Strategy {

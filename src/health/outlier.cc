@@ -4,6 +4,20 @@
 
 namespace fulcrum::health {
 
+const char* ejectionReasonName(EjectionReason reason) {
+  switch (reason) {
+    case EjectionReason::Errors5xx:
+      return "5xx";
+    case EjectionReason::GatewayErrors:
+      return "gateway";
+    case EjectionReason::ConnectFailures:
+      return "connect";
+    case EjectionReason::Count:
+      break;
+  }
+  return "unknown";
+}
+
 OutlierDetector::OutlierDetector(const OutlierSpec& spec, size_t servers)
     : spec_(spec), servers_(servers) {}
 
@@ -11,19 +25,20 @@ size_t OutlierDetector::cap() const {
   return std::max<size_t>(1, servers_.size() * spec_.max_ejection_percent / 100);
 }
 
-std::optional<std::pair<std::string, const char*>> OutlierDetector::crossed(
+std::optional<std::pair<std::string, EjectionReason>> OutlierDetector::crossed(
     const State& state) const {
   auto over = [](unsigned count, unsigned threshold) {
     return threshold > 0 && count >= threshold;
   };
   if (over(state.connect_failures, spec_.consecutive_connect_failures))
     return std::pair{std::to_string(state.connect_failures) + " consecutive connect failures",
-                     "connect"};
+                     EjectionReason::ConnectFailures};
   if (over(state.gateway_errors, spec_.consecutive_gateway_errors))
     return std::pair{std::to_string(state.gateway_errors) + " consecutive gateway errors",
-                     "gateway"};
+                     EjectionReason::GatewayErrors};
   if (over(state.errors_5xx, spec_.consecutive_5xx))
-    return std::pair{std::to_string(state.errors_5xx) + " consecutive 5xx", "5xx"};
+    return std::pair{std::to_string(state.errors_5xx) + " consecutive 5xx",
+                     EjectionReason::Errors5xx};
   return std::nullopt;
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,19 @@ struct OutlierSpec {
   unsigned max_ejection_percent = 10;
 };
 
+// The threshold an ejection crossed. Logic compares these; their names are
+// for logs and metric labels only.
+enum class EjectionReason : uint8_t {
+  Errors5xx,        // consecutive_5xx
+  GatewayErrors,    // consecutive_gateway_errors
+  ConnectFailures,  // consecutive_connect_failures
+  Count,
+};
+
+// "5xx", "gateway", "connect": the reason label of
+// fulcrum_outlier_ejections_total.
+const char* ejectionReasonName(EjectionReason reason);
+
 class OutlierDetector {
  public:
   using Clock = std::chrono::steady_clock;
@@ -33,9 +47,9 @@ class OutlierDetector {
   struct Ejection {
     uint32_t server = 0;
     std::chrono::milliseconds duration{0};
-    unsigned times = 0;       // this server's ejection count, this one included
-    std::string why;          // "5 consecutive 5xx"
-    const char* reason = "";  // the metric label: "5xx", "gateway" or "connect"
+    unsigned times = 0;  // this server's ejection count, this one included
+    std::string why;     // for people: "5 consecutive 5xx"
+    EjectionReason reason = EjectionReason::Errors5xx;
   };
 
   OutlierDetector(const OutlierSpec& spec, size_t servers);
@@ -73,7 +87,7 @@ class OutlierDetector {
  private:
   using State = ServerState;
   // The threshold crossed, if any: {why, reason}.
-  std::optional<std::pair<std::string, const char*>> crossed(const State& state) const;
+  std::optional<std::pair<std::string, EjectionReason>> crossed(const State& state) const;
 
   OutlierSpec spec_;
   std::vector<State> servers_;

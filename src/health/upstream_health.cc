@@ -47,6 +47,7 @@ OutlierSpec outlierSpecOf(const config::OutlierConfig& config) {
                      config.max_ejection_percent};
 }
 
+// What last_check shows until a probe gives a verdict (has_verdict).
 constexpr const char* kNotChecked = "not checked yet";
 
 std::chrono::milliseconds untilPoint(std::chrono::steady_clock::time_point when) {
@@ -127,14 +128,15 @@ void UpstreamHealth::onProbeResult(uint32_t index, const ProbeResult& result) {
     // Out of our own descriptors (or memory, ports): no verdict on the
     // server. Rise/fall and the pass/fail counts stay as they are; the next
     // probe comes one interval later, as it would have.
-    if (state.last_check != kNotChecked) state.last_check = result.why;
+    if (state.has_verdict) state.last_check = result.why;
     state.timer->arm(state.schedule->baseInterval());
     static log::Limited limited;
     limited.warn("upstream %s: server %s: health check %s", upstream_.name.c_str(), label(index),
                  result.why.c_str());
     return;
   }
-  const bool first = state.last_check == kNotChecked;
+  const bool first = !state.has_verdict;
+  state.has_verdict = true;
   state.last_check = result.passed ? "passed" : result.why;
   ++(result.passed ? state.checks_passed : state.checks_failed);
   Transition transition = state.schedule->record(result.passed, state.probe_started, Clock::now());
@@ -164,10 +166,7 @@ void UpstreamHealth::report(uint32_t server, const Attempt& attempt) {
   if (!ejection) return;
   ServerState& state = servers_[server];
   state.ejected = true;
-  const std::string reason = ejection->reason;
-  ++(reason == "connect"   ? state.ejections_connect
-     : reason == "gateway" ? state.ejections_gateway
-                           : state.ejections_5xx);
+  ++state.ejections[static_cast<size_t>(ejection->reason)];
   noteTransition(server, "ejected for " + formatDuration(ejection->duration) + " (ejection " +
                              std::to_string(ejection->times) + "): " + ejection->why);
   log::warn("upstream %s: server %s %s", upstream_.name.c_str(), label(server),
@@ -236,7 +235,7 @@ void UpstreamHealth::refresh(bool force_publish) {
   // Before every server has had its first check, "none usable" is not news.
   bool undecided = false;
   for (const ServerState& state : servers_)
-    undecided = undecided || state.last_check == kNotChecked;
+    undecided = undecided || (state.checker && !state.has_verdict);
   if (usable == 0 && had_usable_ && !undecided)
     log::error("upstream %s: no usable server (%zu down, %zu ejected, %zu drained)",
                upstream_.name.c_str(), down, ejected, drained);
@@ -293,6 +292,7 @@ void UpstreamHealth::inherit(const UpstreamHealth& old, uint32_t from, uint32_t 
     state.last_check = state.checker ? kNotChecked : "";
   }
   state.inherited = checked;
+  state.has_verdict = checked && before.has_verdict;
   if (outliers)
     outlier_->importState(to, old.outlier_->exportState(from));
   else

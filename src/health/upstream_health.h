@@ -10,7 +10,10 @@
 // destroying it cancels every probe and timer.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,9 +62,8 @@ class UpstreamHealth {
     Clock::time_point last_transition_at;
     uint64_t checks_passed = 0;
     uint64_t checks_failed = 0;
-    uint64_t ejections_5xx = 0;
-    uint64_t ejections_gateway = 0;
-    uint64_t ejections_connect = 0;
+    // By EjectionReason.
+    std::array<uint64_t, static_cast<size_t>(EjectionReason::Count)> ejections{};
   };
   ServerView view(uint32_t server) const;
 
@@ -87,6 +89,10 @@ class UpstreamHealth {
     bool ever_usable = false;
     Clock::time_point usable_since;  // for the slow-start ramp
     bool inherited = false;          // its check state came over a reload
+    // A probe has passed or failed it (last_check says how, for people).
+    // Until then "no usable server" is not news, and the first verdict is
+    // logged as the first.
+    bool has_verdict = false;
   };
   void noteTransition(uint32_t index, std::string text);
 

@@ -189,7 +189,7 @@ void HttpSession::switchGeneration() {
     return;
   // The previous request's exchange may still wait for its deferred
   // delete: its generation stays alive until the next switch.
-  std::shared_ptr<const void> previous = params_.generation;
+  std::shared_ptr<const net::Generation> previous = params_.generation;
   if (params_.source->refresh(params_)) {
     retired_generation_ = std::move(previous);
   } else {

@@ -67,7 +67,7 @@ struct HttpSessionParams {
   net::EventLoop* loop = nullptr;
   GenerationSource* source = nullptr;  // may be null (tests): never switches
   uint64_t generation_id = 0;
-  std::shared_ptr<const void> generation;  // keeps everything below alive
+  std::shared_ptr<const net::Generation> generation;  // keeps everything below alive
   // The generation's upstreams, in the order `upstreams` follows.
   const std::vector<upstream::Upstream>* built_upstreams = nullptr;
   const ListenerSettings* listener = nullptr;
@@ -125,7 +125,7 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   DoneCallback on_done_;
   std::unique_ptr<net::Stream> client_;
   State state_ = State::WaitingHead;
-  std::shared_ptr<const void> retired_generation_;  // see switchGeneration()
+  std::shared_ptr<const net::Generation> retired_generation_;  // see switchGeneration()
   bool listener_gone_ = false;
   bool draining_ = false;
   // The client sent its FIN: answer what it asked, then close.

@@ -31,7 +31,7 @@ namespace fulcrum::l4 {
 // referenced here is kept alive by `generation` for the session's life.
 struct TcpSessionParams {
   net::EventLoop* loop = nullptr;
-  std::shared_ptr<const void> generation;
+  std::shared_ptr<const net::Generation> generation;
   const std::string* listener_name = nullptr;
   upstream::UpstreamPicker* picker = nullptr;
   std::chrono::milliseconds idle_timeout{0};

@@ -8,6 +8,7 @@
 
 #include "core/access_log.h"
 #include "core/local_errors.h"
+#include "health/outlier.h"
 #include "metrics/families.h"
 
 namespace fulcrum::metrics {
@@ -139,11 +140,11 @@ void renderUpstreams(Builder& out, const GenerationShape& shape, health::HealthM
       Builder::gauge(server_up, labels, view.usable ? 1 : 0);
       Builder::counter(checks, with("result", "passed"), static_cast<double>(view.checks_passed));
       Builder::counter(checks, with("result", "failed"), static_cast<double>(view.checks_failed));
-      Builder::counter(ejections, with("reason", "5xx"), static_cast<double>(view.ejections_5xx));
-      Builder::counter(ejections, with("reason", "gateway"),
-                       static_cast<double>(view.ejections_gateway));
-      Builder::counter(ejections, with("reason", "connect"),
-                       static_cast<double>(view.ejections_connect));
+      for (size_t r = 0; r < view.ejections.size(); ++r)
+        Builder::counter(
+            ejections,
+            with("reason", health::ejectionReasonName(static_cast<health::EjectionReason>(r))),
+            static_cast<double>(view.ejections[r]));
       if (counts == nullptr || server.index >= counts->servers.size()) continue;
       const ServerCounters& server_counts = counts->servers[server.index];
       for (const auto& entry : server_counts.responses.entries())

@@ -8,6 +8,14 @@
 
 namespace fulcrum::net {
 
+// The worker's state for the configuration generation a session started
+// on (app::WorkerGeneration derives from it). A session holds it in a
+// shared_ptr for as long as it uses anything that state owns; the layers
+// below app only keep it alive, never look inside.
+struct Generation {
+  virtual ~Generation() = default;
+};
+
 class Session : public DeferredDeletable {
  public:
   virtual void start() = 0;

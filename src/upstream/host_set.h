@@ -16,6 +16,14 @@
 
 namespace fulcrum::upstream {
 
+// The base of a strategy's shared table (ring, Maglev lookup, smooth WRR
+// sequence), so a HostSet can carry any of them with its type known: each
+// strategy takes its own back with a checked cast when it rebuilds (never
+// per pick), and treats a table of another type as no table at all.
+struct StrategyTable {
+  virtual ~StrategyTable() = default;
+};
+
 struct HostSet {
   std::vector<const Server*> hosts;
   // weights[i] is the effective weight of hosts[i]: positive, meaningful only
@@ -28,7 +36,7 @@ struct HostSet {
   // WRR sequence), built once by the registry's TableBuilder and shared
   // read-only by every worker; null when the strategy has no builder or
   // whoever built the set did not call it.
-  std::shared_ptr<const void> table;
+  std::shared_ptr<const StrategyTable> table;
 
   void add(const Server* server, uint32_t weight) {
     hosts.push_back(server);

@@ -64,8 +64,8 @@ class Strategy {
 using StrategyPtr = std::unique_ptr<Strategy>;
 using StrategyFactory = std::function<StrategyPtr(const StrategyEnv& env)>;
 // Builds a strategy's shared table for a HostSet (any thread).
-using TableBuilder = std::function<std::shared_ptr<const void>(const HostSet& hosts,
-                                                               const StrategyOptions& options)>;
+using TableBuilder = std::function<std::shared_ptr<const StrategyTable>(
+    const HostSet& hosts, const StrategyOptions& options)>;
 
 // One strategy as the registry (balance/registry.h) describes it.
 struct StrategyInfo {

@@ -18,15 +18,26 @@ namespace {
 
 struct RingCase {
   using Strategy = balance::RingHash;
-  static std::shared_ptr<const void> build(const HostSet& hosts, const StrategyOptions& options) {
+  static std::shared_ptr<const StrategyTable> build(const HostSet& hosts,
+                                                    const StrategyOptions& options) {
     return balance::buildRing(hosts, options);
+  }
+  // A table of another strategy.
+  static std::shared_ptr<const StrategyTable> buildOther(const HostSet& hosts,
+                                                         const StrategyOptions& options) {
+    return balance::buildMaglevTable(hosts, options);
   }
 };
 
 struct MaglevCase {
   using Strategy = balance::Maglev;
-  static std::shared_ptr<const void> build(const HostSet& hosts, const StrategyOptions& options) {
+  static std::shared_ptr<const StrategyTable> build(const HostSet& hosts,
+                                                    const StrategyOptions& options) {
     return balance::buildMaglevTable(hosts, options);
+  }
+  static std::shared_ptr<const StrategyTable> buildOther(const HostSet& hosts,
+                                                         const StrategyOptions& options) {
+    return balance::buildRing(hosts, options);
   }
 };
 
@@ -99,8 +110,9 @@ TEST_CASE_TEMPLATE("consistent hash ignores tried servers outside its host set",
     CHECK(picker.strategy.pick({tried, keyHash(i)}) == &servers[2]);
 }
 
-TEST_CASE_TEMPLATE("consistent hash over an empty host set or without a table picks nothing", Case,
-                   RingCase, MaglevCase) {
+TEST_CASE_TEMPLATE(
+    "consistent hash over an empty host set, without a table or with another's picks nothing", Case,
+    RingCase, MaglevCase) {
   StrategyOptions options;
   HostSet empty;
   empty.table = Case::build(empty, options);
@@ -111,6 +123,11 @@ TEST_CASE_TEMPLATE("consistent hash over an empty host set or without a table pi
   HostSet no_table = test::hostSetOf(servers);
   Picker<Case> without_table(no_table, options, servers.size());
   CHECK(without_table.pick(keyHash(1)) == nullptr);
+
+  // Another strategy's table is no table for this one.
+  HostSet other_table = test::hashHostSetOf(servers, &Case::buildOther, options);
+  Picker<Case> with_other(other_table, options, servers.size());
+  CHECK(with_other.pick(keyHash(1)) == nullptr);
 
   // Never rebuilt at all.
   test::WorkerEnv worker(0, 1, &options);

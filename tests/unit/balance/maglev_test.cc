@@ -29,7 +29,7 @@ HostSet maglevHostSet(const std::vector<Server>& servers, const StrategyOptions&
 using Picker = test::HashPicker<balance::Maglev, 5>;
 
 const balance::MaglevTable& tableOf(const HostSet& hosts) {
-  return *static_cast<const balance::MaglevTable*>(hosts.table.get());
+  return dynamic_cast<const balance::MaglevTable&>(*hosts.table);
 }
 
 }  // namespace

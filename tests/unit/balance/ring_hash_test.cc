@@ -28,7 +28,7 @@ HostSet ringHostSet(const std::vector<Server>& servers, const StrategyOptions& o
 using Picker = test::HashPicker<balance::RingHash, 3>;
 
 const balance::RingTable& tableOf(const HostSet& hosts) {
-  return *static_cast<const balance::RingTable*>(hosts.table.get());
+  return dynamic_cast<const balance::RingTable&>(*hosts.table);
 }
 
 }  // namespace

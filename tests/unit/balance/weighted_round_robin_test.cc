@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "balance/ring_hash.h"
 #include "balance/weighted_round_robin.h"
 #include "support/balance_fixture.h"
 
@@ -42,8 +43,9 @@ struct Fixture : test::StrategyFixture<balance::WeightedRoundRobin, 3> {
 std::string tableSequence(const std::vector<unsigned>& weights) {
   auto servers = test::makeWeightedServers(weights, test::letterLabel);
   HostSet hosts = test::hostSetOf(servers);
-  auto table = std::static_pointer_cast<const balance::WrrTable>(
+  auto table = std::dynamic_pointer_cast<const balance::WrrTable>(
       balance::buildWrrTable(hosts, StrategyOptions{}));
+  REQUIRE(table);
   CHECK(table->host_count == weights.size());
   std::string out;
   for (uint32_t position : table->sequence) out += hosts.hosts[position]->label;
@@ -156,8 +158,9 @@ TEST_CASE("weighted round robin's table matches nginx's loop for random weights"
       servers[i].index = static_cast<uint32_t>(i);
       hosts.add(&servers[i], weights[i]);
     }
-    auto table = std::static_pointer_cast<const balance::WrrTable>(
+    auto table = std::dynamic_pointer_cast<const balance::WrrTable>(
         balance::buildWrrTable(hosts, StrategyOptions{}));
+    REQUIRE(table);
     INFO("round " << round << ", " << weights.size() << " servers");
     CHECK(table->sequence.size() == cycle);
     CHECK(table->sequence == nginxSequence(weights, cycle));
@@ -172,8 +175,9 @@ TEST_CASE("weighted round robin scales down weights whose cycle would be too lon
   for (uint32_t i = 0; i < 2; ++i) servers[i].index = i;
   hosts.add(&servers[0], 1000003);
   hosts.add(&servers[1], 2000003);
-  auto table = std::static_pointer_cast<const balance::WrrTable>(
+  auto table = std::dynamic_pointer_cast<const balance::WrrTable>(
       balance::buildWrrTable(hosts, StrategyOptions{}));
+  REQUIRE(table);
   CHECK(table->sequence.size() <= balance::kWrrMaxCycle + 2);
   const auto first = std::count(table->sequence.begin(), table->sequence.end(), 0u);
   const double ratio =
@@ -200,6 +204,23 @@ TEST_CASE("weighted round robin workers start at different points but keep exact
   CHECK(starts.size() >= 5);
 }
 
+namespace {
+
+// The first `count` picks of a worker that rebuilt from `hosts` and starts
+// at the beginning of its cycle.
+std::string firstPicks(size_t servers, const HostSet& hosts, int count) {
+  test::WorkerEnv worker(servers, 1);
+  balance::WeightedRoundRobin wrr(worker.env);
+  wrr.rebuild(hosts);
+  wrr.setCursorForTest(0);
+  std::string out;
+  TriedSet none;
+  for (int i = 0; i < count; ++i) out += wrr.pick({none})->label;
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("weighted round robin workers share the host set's table") {
   auto servers = test::makeWeightedServers({5, 1, 1}, test::letterLabel);
   HostSet hosts = test::hostSetOf(servers);
@@ -208,12 +229,12 @@ TEST_CASE("weighted round robin workers share the host set's table") {
   fake->sequence = {2, 2, 1};
   fake->host_count = 3;
   hosts.table = fake;
-  test::WorkerEnv worker(servers.size(), 1);
-  balance::WeightedRoundRobin wrr(worker.env);
-  wrr.rebuild(hosts);
-  wrr.setCursorForTest(0);
-  std::string out;
-  TriedSet none;
-  for (int i = 0; i < 6; ++i) out += wrr.pick({none})->label;
-  CHECK(out == "ccbccb");
+  CHECK(firstPicks(servers.size(), hosts, 6) == "ccbccb");
+}
+
+TEST_CASE("weighted round robin builds its own table when the host set carries another's") {
+  auto servers = test::makeWeightedServers({5, 1, 1}, test::letterLabel);
+  HostSet hosts = test::hostSetOf(servers);
+  hosts.table = balance::buildRing(hosts, StrategyOptions{});
+  CHECK(firstPicks(servers.size(), hosts, 7) == "aabacaa");
 }

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <string>
 #include <vector>
 
 #include "health/outlier.h"
@@ -8,6 +9,7 @@
 using namespace std::chrono_literals;
 using fulcrum::health::Attempt;
 using fulcrum::health::AttemptOutcome;
+using fulcrum::health::EjectionReason;
 using fulcrum::health::OutlierDetector;
 using fulcrum::health::OutlierSpec;
 using Clock = OutlierDetector::Clock;
@@ -57,6 +59,7 @@ TEST_CASE("health: outlier ejects after exactly consecutive_5xx 5xx responses") 
   CHECK(ejection->times == 1);
   CHECK(ejection->duration == 10s);
   CHECK(ejection->why == "3 consecutive 5xx");
+  CHECK(ejection->reason == EjectionReason::Errors5xx);
   CHECK(detector.ejected(1));
   CHECK(detector.ejectedCount() == 1);
   CHECK(detector.timesEjected(1) == 1);
@@ -94,6 +97,7 @@ TEST_CASE("health: outlier consecutive_gateway_errors counts 502, 503, 504, rese
   auto ejection = detector.report(0, kTimeout, kNow);
   REQUIRE(ejection);
   CHECK(ejection->why == "5 consecutive gateway errors");
+  CHECK(ejection->reason == EjectionReason::GatewayErrors);
 }
 
 TEST_CASE("health: outlier gateway errors are reset by a 500 and by a success") {
@@ -137,6 +141,7 @@ TEST_CASE("health: outlier counts connect failures separately") {
   auto ejection = detector.report(0, kConnectFailure, kNow);
   REQUIRE(ejection);
   CHECK(ejection->why == "3 consecutive connect failures");
+  CHECK(ejection->reason == EjectionReason::ConnectFailures);
 }
 
 TEST_CASE("health: outlier connect failures are reset by any response, reset or timeout") {
@@ -293,4 +298,12 @@ TEST_CASE("health: outlier ignores reports for an unknown server index") {
   OutlierDetector detector(only5xx(1), 2);
   CHECK_FALSE(detector.report(2, response(500), kNow));
   CHECK(detector.ejectedCount() == 0);
+}
+
+TEST_CASE("health: outlier ejection reasons name the metric's reason label") {
+  CHECK(std::string(fulcrum::health::ejectionReasonName(EjectionReason::Errors5xx)) == "5xx");
+  CHECK(std::string(fulcrum::health::ejectionReasonName(EjectionReason::GatewayErrors)) ==
+        "gateway");
+  CHECK(std::string(fulcrum::health::ejectionReasonName(EjectionReason::ConnectFailures)) ==
+        "connect");
 }

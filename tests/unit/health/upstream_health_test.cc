@@ -501,6 +501,12 @@ TEST_CASE("health: upstream outlier ejection removes the server until base_eject
   CHECK(health.view(1).ejected);
   CHECK_FALSE(health.view(1).usable);
   CHECK(health.view(1).check_up);  // ejection is not a failed check
+  // Counted under its reason, for fulcrum_outlier_ejections_total.
+  using health::EjectionReason;
+  const auto& ejections = health.view(1).ejections;
+  CHECK(ejections[static_cast<size_t>(EjectionReason::Errors5xx)] == 1);
+  CHECK(ejections[static_cast<size_t>(EjectionReason::GatewayErrors)] == 0);
+  CHECK(ejections[static_cast<size_t>(EjectionReason::ConnectFailures)] == 0);
 
   const bool back =
       harness.runUntil([&] { return contains(harness.published.back().primaries, 1); });

@@ -1,0 +1,63 @@
+#include "net/acceptor.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+namespace fulcrum::net {
+
+Acceptor::Acceptor(EventLoop& loop, int fd, Accepted accepted, Failed failed)
+    : loop_(loop),
+      accepted_(std::move(accepted)),
+      failed_(std::move(failed)),
+      error_pause_(loop, [this] {
+        if (listener_ != nullptr && !paused_) evconnlistener_enable(listener_);
+      }) {
+  listener_ = evconnlistener_new(loop_.base(), &Acceptor::onAccept, this,
+                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+  if (listener_ != nullptr) evconnlistener_set_error_cb(listener_, &Acceptor::onError);
+}
+
+Acceptor::~Acceptor() {
+  if (listener_ != nullptr) evconnlistener_free(listener_);
+}
+
+void Acceptor::pause() {
+  if (paused_) return;
+  paused_ = true;
+  if (listener_ != nullptr) evconnlistener_disable(listener_);
+}
+
+void Acceptor::resume() {
+  if (!paused_) return;
+  paused_ = false;
+  if (listener_ != nullptr && !error_pause_.armed()) evconnlistener_enable(listener_);
+}
+
+uint64_t Acceptor::backlog() const {
+  if (listener_ == nullptr) return 0;
+  tcp_info info{};
+  socklen_t length = sizeof(info);
+  if (getsockopt(evconnlistener_get_fd(listener_), IPPROTO_TCP, TCP_INFO, &info, &length) != 0)
+    return 0;
+  return info.tcpi_unacked;
+}
+
+void Acceptor::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int length,
+                        void* arg) {
+  auto* self = static_cast<Acceptor*>(arg);
+  int on = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+  self->accepted_(Stream::overSocket(self->loop_, fd),
+                  SocketAddress(address, static_cast<socklen_t>(length)));
+}
+
+void Acceptor::onError(evconnlistener* listener, void* arg) {
+  auto* self = static_cast<Acceptor*>(arg);
+  const int error = EVUTIL_SOCKET_ERROR();
+  evconnlistener_disable(listener);
+  self->error_pause_.arm(kErrorPause);
+  if (self->failed_) self->failed_(error);
+}
+
+}  // namespace fulcrum::net
