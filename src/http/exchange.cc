@@ -73,6 +73,7 @@ void Exchange::start() {
   }
   if (context_.hooks != nullptr) {
     awaiting_decision_ = true;
+    self_ = std::make_shared<Exchange*>(this);
     context_.hooks->beforeForwarding(request_, ForwardDecision(self_));
     return;
   }

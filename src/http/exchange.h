@@ -221,7 +221,8 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   bool awaiting_decision_ = false;  // the hooks' step before forwarding runs
   bool answered_locally_ = false;
   // ForwardDecision reaches the exchange through this, and not after it.
-  std::shared_ptr<Exchange*> self_ = std::make_shared<Exchange*>(this);
+  // Made only when there are hooks: no allocation per request otherwise.
+  std::shared_ptr<Exchange*> self_;
 };
 
 }  // namespace fulcrum::http
