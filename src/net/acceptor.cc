@@ -13,8 +13,10 @@ Acceptor::Acceptor(EventLoop& loop, int fd, Accepted accepted, Failed failed)
       error_pause_(loop, [this] {
         if (listener_ != nullptr && !paused_) evconnlistener_enable(listener_);
       }) {
+  // Backlog 0: the socket listens already, with the configured backlog;
+  // a negative value would make libevent listen() again with its own 128.
   listener_ = evconnlistener_new(loop_.base(), &Acceptor::onAccept, this,
-                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
   if (listener_ != nullptr) evconnlistener_set_error_cb(listener_, &Acceptor::onError);
 }
 

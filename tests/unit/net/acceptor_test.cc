@@ -25,13 +25,13 @@ using fulcrum::net::Timer;
 namespace {
 
 // One worker's listening socket on 127.0.0.1, port chosen by the kernel.
-int listenOnLoopback(uint16_t& port) {
+int listenOnLoopback(uint16_t& port, unsigned backlog = 16) {
   SocketAddress address;
   std::string why;
   REQUIRE(fulcrum::parseSocketAddress("127.0.0.1:0", address, why));
   std::vector<fulcrum::net::ListenSocket> sockets;
   SocketAddress bound;
-  REQUIRE_MESSAGE(fulcrum::net::bindListenSockets(address, 1, 16, sockets, bound, why), why);
+  REQUIRE_MESSAGE(fulcrum::net::bindListenSockets(address, 1, backlog, sockets, bound, why), why);
   port = bound.port();
   return sockets[0].release();
 }
@@ -127,4 +127,17 @@ TEST_CASE("net: destroying an acceptor closes its listening socket") {
                                              accepted.onFailed());
   acceptor.reset();
   CHECK_FALSE(fulcrum::test::connectLoopback(port, std::chrono::milliseconds(1000)));
+}
+
+TEST_CASE("net: an acceptor keeps the listen backlog the socket was opened with") {
+  EventLoop loop;
+  uint16_t port = 0;
+  Accepted accepted(loop);
+  const int fd = listenOnLoopback(port, 7);  // the acceptor owns it from here
+  Acceptor acceptor(loop, fd, accepted.onAccepted(), accepted.onFailed());
+  // Linux reports a listening socket's maximum backlog in tcpi_sacked.
+  tcp_info info{};
+  socklen_t length = sizeof(info);
+  REQUIRE(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) == 0);
+  CHECK(info.tcpi_sacked == 7);
 }
