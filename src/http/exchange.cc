@@ -128,6 +128,10 @@ void Exchange::connectNext() {
 }
 
 void Exchange::onConnect(upstream::UpstreamConnectResult result) {
+  // A failed connect holds no connection: its max_connections unit is free
+  // now, for this request's next try or another request, not when this
+  // exchange is finally deleted.
+  if (!result.ok()) admission_.connectionClosed();
   if (!result.ok() && result.local()) {
     // Out of descriptors, ports or memory here: not the server's fault, so
     // nothing counts against it, and no other server is tried (the same
