@@ -49,14 +49,15 @@ RetryDecision decideRetry(const RetryRules& rules, AttemptPhase phase, AttemptFa
   if (phase == AttemptPhase::ResponseStarted) return RetryDecision::GiveUp;
   const unsigned bit = retryOnBit(failure);
   if (bit != 0 && (rules.on & bit) == 0) return RetryDecision::GiveUp;
-  if (attempts_made >= rules.max_attempts) return RetryDecision::GiveUp;
+  const bool uses_attempt = usesAttempt(failure);
+  if (uses_attempt && attempts_made >= rules.max_attempts) return RetryDecision::GiveUp;
   if (phase != AttemptPhase::NotSent) {
     if (!safeToRepeat(rules, request)) return RetryDecision::RefuseNonIdempotent;
     if (!request.body_replayable) return RetryDecision::RefuseBodyTooLarge;
   }
-  // The keep-alive race costs the server nothing: not held to the budget.
-  if (failure != AttemptFailure::StaleConnection && !budget_allows)
-    return RetryDecision::RefuseBudget;
+  // A failed connect and the keep-alive race cost the servers nothing: not
+  // held to the budget.
+  if (uses_attempt && !budget_allows) return RetryDecision::RefuseBudget;
   return RetryDecision::Retry;
 }
 

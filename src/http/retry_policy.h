@@ -53,8 +53,20 @@ enum class RetryDecision : uint8_t {
   RefuseBudget,         // too many retries lately
 };
 
-// `attempts_made` includes the failed one. `budget_allows`: whether the
-// retry budget has room (asked only when everything else says yes).
+// Whether a failed try used up one of `attempts` (and needs the budget to
+// be tried again). A connect that failed sent nothing: it can neither
+// double a payment nor load a sick server, so the request goes on to a
+// server not tried yet, bounded by the upstream's servers and the request's
+// own timeouts. The re-send after the keep-alive race (StaleConnection) is
+// part of the try it repeats: the server never saw that request.
+inline bool usesAttempt(AttemptFailure failure) {
+  return failure != AttemptFailure::ConnectFailure && failure != AttemptFailure::StaleConnection;
+}
+
+// `attempts_made`: the tries that used an attempt (usesAttempt), the
+// failed one included. `budget_allows`: whether the retry budget has room
+// (asked only when everything else says yes, and only for a failure that
+// uses an attempt).
 RetryDecision decideRetry(const RetryRules& rules, AttemptPhase phase, AttemptFailure failure,
                           const RetryRequest& request, unsigned attempts_made, bool budget_allows);
 

@@ -52,11 +52,12 @@ void RetryTracker::attemptEnded(AttemptPhase phase, std::string outcome) {
 }
 
 RetryDecision RetryTracker::decide(AttemptPhase phase, AttemptFailure failure) {
+  if (usesAttempt(failure)) ++attempts_used_;
   RetryDecision first =
-      decideRetry(rules_, phase, failure, request_, attempts(), /*budget_allows=*/true);
+      decideRetry(rules_, phase, failure, request_, attempts_used_, /*budget_allows=*/true);
   RetryDecision decision = first;
-  if (first == RetryDecision::Retry && failure != AttemptFailure::StaleConnection &&
-      budget_ != nullptr && !budget_->tryRetry(std::chrono::steady_clock::now()))
+  if (first == RetryDecision::Retry && usesAttempt(failure) && budget_ != nullptr &&
+      !budget_->tryRetry(std::chrono::steady_clock::now()))
     decision = RetryDecision::RefuseBudget;
 #if FULCRUM_REQUEST_METRICS
   if (metrics_ != nullptr) {

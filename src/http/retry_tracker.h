@@ -69,6 +69,7 @@ class RetryTracker {
   net::Buffer kept_;  // made at the first keep()
   bool replayable_ = true;
   unsigned retries_ = 0;
+  unsigned attempts_used_ = 0;  // failed tries that used an attempt (usesAttempt)
   std::vector<AttemptRecord> log_;
 };
 

@@ -346,6 +346,24 @@ struct PooledRace {
   }
 };
 
+// With `retries` as written, every method whose connect to the primary is
+// refused reaches the backup once: the failed connect used no attempt and
+// no budget.
+void checkRefusedConnectMovesOn(const std::string& retries) {
+  for (Column column : {Column::Get, Column::KeyedPost, Column::UnkeyedPost}) {
+    CAPTURE(columnName(column));
+    PrimaryAndBackup fleet(Behaviour::Refuse, retries);
+    Observed seen = fleet.run(column);
+    INFO("proxy log:\n" << seen.log);
+    REQUIRE(seen.response);
+    CHECK(seen.response->status == 200);
+    CHECK(header(*seen.response, "X-Fulcrum-Attempts") == "2");
+    CHECK(receipts(fleet.b, seen.call).size() == 1);
+    CHECK(seen.retried == std::map<std::string, double>{{"connect_failure", 1}});
+    CHECK(seen.refused.empty());
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -509,6 +527,39 @@ TEST_CASE("retry: a pooled connection closed under a GET or keyed POST is re-sen
 //   tell "closed before reading" from "read, then died", the client gets
 //   502 outcome unknown and nothing is re-sent.
 
+TEST_CASE("retry: the keep-alive race on a server that died moves on to another server") {
+  // A's kept-alive connection closes under the request and A no longer
+  // listens: the fresh connect to A is refused, and the request, which A
+  // never read, goes to B within its two attempts.
+  RecordingBackend a{"a", Behaviour::DieOnPooledRequest};
+  RecordingBackend b{"b"};
+  Proxy proxy(upstreamYaml({&a, &b}, {}, "{ attempts: 2 }"));
+  const uint16_t port = proxy.port("web");
+  for (int i = 0; i < 6 && (a.total() == 0 || b.total() == 0); ++i) {
+    auto response = send(port, makeCall(Column::Get, "warm"));
+    REQUIRE(response);
+    REQUIRE(response->status == 200);
+  }
+  REQUIRE(a.total() >= 1);
+  const int a_before = a.total();
+  bool hit_a = false;
+  for (int i = 0; i < 4; ++i) {
+    const Column column = i % 2 == 0 ? Column::KeyedPost : Column::Get;
+    CAPTURE(columnName(column));
+    Call call = makeCall(column, "died-" + std::to_string(i));
+    auto response = send(port, call);
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    CHECK(header(*response, "X-Fulcrum-Outcome") == "(absent)");
+    CHECK(receipts(b, call).size() == 1);
+    hit_a = hit_a || header(*response, "X-Fulcrum-Attempts") == "3";
+  }
+  // Round robin sent one of them to A's kept-alive connection: its stale
+  // try, its refused connect, then B.
+  CHECK(hit_a);
+  CHECK(a.total() == a_before);
+}
+
 TEST_CASE("retry: an unkeyed POST opens a fresh connection past reuse_safe_window") {
   PooledRace race("{ reuse_safe_window: 1ms }");
   race.warmUp();
@@ -581,6 +632,12 @@ TEST_CASE("retry: an exhausted budget refuses the retry and the failure goes to 
   }
 }
 
+TEST_CASE("retry: a refused connect moves on even with the retry budget spent") {
+  // Nothing was sent: the next server costs the fleet nothing, so a budget
+  // spent by real retries does not turn a dead server into client errors.
+  checkRefusedConnectMovesOn("{ budget_percent: 0, budget_min_per_second: 0 }");
+}
+
 TEST_CASE("retry: the keep-alive race re-send is not held to the budget") {
   PooledRace race("{ budget_percent: 0, budget_min_per_second: 0 }");
   race.warmUp();
@@ -621,7 +678,7 @@ TEST_CASE("retry: a keyed POST body larger than retry_buffer is not replayed") {
   }
 }
 
-TEST_CASE("retry: attempts: 1 never retries") {
+TEST_CASE("retry: attempts: 1 never sends a request twice, but a refused connect moves on") {
   SUBCASE("a GET reset after it was read: 502, nothing sent to the backup") {
     PrimaryAndBackup fleet(Behaviour::ReadThenReset, "{ attempts: 1 }");
     Observed seen = fleet.run(Column::Get);
@@ -635,15 +692,8 @@ TEST_CASE("retry: attempts: 1 never retries") {
     CHECK(seen.retried.empty());
     CHECK(seen.refused.empty());  // no attempt left is not a refusal
   }
-  SUBCASE("a GET whose connect is refused: not tried on the backup either") {
-    PrimaryAndBackup fleet(Behaviour::Refuse, "{ attempts: 1 }");
-    Observed seen = fleet.run(Column::Get);
-    INFO("proxy log:\n" << seen.log);
-    REQUIRE(seen.response);
-    CHECK(seen.response->status != 200);  // 502 or 503: no server could be reached
-    CHECK(header(*seen.response, "X-Fulcrum-Attempts") == "1");
-    CHECK(fleet.b.connections() == 0);
-    CHECK(seen.retried.empty());
+  SUBCASE("a request whose connect is refused goes to the backup: nothing was sent") {
+    checkRefusedConnectMovesOn("{ attempts: 1 }");
   }
 }
 

@@ -76,6 +76,8 @@ const char* behaviourName(Behaviour behaviour) {
       return "Answer503";
     case Behaviour::ClosePooledOnNextRequest:
       return "ClosePooledOnNextRequest";
+    case Behaviour::DieOnPooledRequest:
+      return "DieOnPooledRequest";
   }
   return "?";
 }
@@ -314,6 +316,11 @@ void RecordingBackend::serve(Connection& connection) {
     }
     // The first bytes of a request are here: what happens to it is decided now.
     const Behaviour behaviour = behaviour_.load();
+    if (behaviour == Behaviour::DieOnPooledRequest && index > 0) {
+      setBehaviour(Behaviour::Refuse);  // not listening before the close is seen
+      closeConnection(connection, false);
+      return;
+    }
     if (behaviour == Behaviour::Refuse ||
         (behaviour == Behaviour::ClosePooledOnNextRequest && index > 0)) {
       closeConnection(connection, false);  // unread: not received

@@ -57,6 +57,11 @@ enum class Behaviour {
   // arrive, without reading or answering it: that request is not recorded
   // (the server never processed it). The keep-alive race, made certain.
   ClosePooledOnNextRequest,
+  // Answers like Answer until a request arrives on a connection that
+  // already served one; then it goes down as a killed process would: it
+  // stops listening (it becomes Refuse) and closes that connection unread.
+  // The keep-alive race on a server that is gone, made certain.
+  DieOnPooledRequest,
 };
 
 const char* behaviourName(Behaviour behaviour);

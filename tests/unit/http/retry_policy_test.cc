@@ -177,11 +177,35 @@ TEST_CASE("retry: no attempt left gives up") {
   CHECK(decideRetry(rules, Phase::Sent, Failure::Reset, kIdempotent, 1, true) == Decision::Retry);
   CHECK(decideRetry(rules, Phase::Sent, Failure::Reset, kIdempotent, 2, true) == Decision::GiveUp);
   CHECK(decideRetry(rules, Phase::Sent, Failure::Reset, kIdempotent, 3, true) == Decision::GiveUp);
-  CHECK(decideRetry(rules, Phase::NotSent, Failure::ConnectFailure, kUnkeyed, 2, true) ==
-        Decision::GiveUp);
   CHECK(decideRetry(rules, Phase::Answered, Failure::Status503, kKeyed, 2, true) ==
         Decision::GiveUp);
-  CHECK(decideRetry(rules, Phase::Sent, Failure::StaleConnection, kIdempotent, 2, true) ==
+}
+
+TEST_CASE("retry: a failed connect and the keep-alive re-send use no attempt and no budget") {
+  RetryRules rules = defaults();
+  for (unsigned max_attempts : {1u, 2u}) {
+    rules.max_attempts = max_attempts;
+    CAPTURE(max_attempts);
+    // Nothing was sent: every method goes on to the next server, however
+    // many tries already used an attempt, with the budget spent.
+    for (const RetryRequest& request : {kIdempotent, kKeyed, kUnkeyed})
+      CHECK(decideRetry(rules, Phase::NotSent, Failure::ConnectFailure, request, 5, false) ==
+            Decision::Retry);
+    // The server never saw the request on its closed kept-alive connection.
+    for (const RetryRequest& request : {kIdempotent, kKeyed})
+      CHECK(decideRetry(rules, Phase::Sent, Failure::StaleConnection, request, 5, false) ==
+            Decision::Retry);
+  }
+  CHECK_FALSE(usesAttempt(Failure::ConnectFailure));
+  CHECK_FALSE(usesAttempt(Failure::StaleConnection));
+  for (Failure failure : kSentFailures) CHECK(usesAttempt(failure));
+  for (Failure failure : kAnsweredFailures) CHECK(usesAttempt(failure));
+}
+
+TEST_CASE("retry: a connect failure is still not retried when connect_failure is not in `on`") {
+  RetryRules rules = defaults();
+  rules.on = config::kRetryAll & ~config::kRetryConnectFailure;
+  CHECK(decideRetry(rules, Phase::NotSent, Failure::ConnectFailure, kIdempotent, 0, true) ==
         Decision::GiveUp);
 }
 
@@ -193,11 +217,12 @@ TEST_CASE("retry: with more attempts the third try is allowed and the fourth is 
         Decision::GiveUp);
 }
 
-TEST_CASE("retry: max_attempts 1 never retries") {
+TEST_CASE("retry: max_attempts 1 never sends the request a second time") {
   RetryRules rules = defaults();
   rules.max_attempts = 1;
   for (Phase phase : {Phase::NotSent, Phase::Sent, Phase::Answered, Phase::ResponseStarted}) {
     for (Failure failure : kAllFailures) {
+      if (!usesAttempt(failure)) continue;  // see the test above
       for (const RetryRequest& request : {kIdempotent, kKeyed, kUnkeyed}) {
         CAPTURE(static_cast<int>(phase));
         CAPTURE(failureName(failure));
@@ -274,10 +299,8 @@ TEST_CASE(
 
 // --- ...and the budget. ---
 
-TEST_CASE("retry: an exhausted budget refuses every retryable kind") {
+TEST_CASE("retry: an exhausted budget refuses every kind that uses an attempt") {
   const RetryRules rules = defaults();
-  CHECK(decideRetry(rules, Phase::NotSent, Failure::ConnectFailure, kUnkeyed, 1, false) ==
-        Decision::RefuseBudget);
   for (const RetryRequest& request : {kIdempotent, kKeyed}) {
     CAPTURE(request.idempotent);
     for (Failure failure : kSentFailures) {
@@ -338,8 +361,6 @@ TEST_CASE("retry: no attempt left beats non-idempotent, body too large and budge
   request = kKeyed;
   request.body_replayable = false;
   CHECK(decideRetry(rules, Phase::Answered, Failure::Status502, request, 2, false) ==
-        Decision::GiveUp);
-  CHECK(decideRetry(rules, Phase::NotSent, Failure::ConnectFailure, kIdempotent, 2, false) ==
         Decision::GiveUp);
 }
 
