@@ -198,7 +198,7 @@ void parseHealthCheck(YamlReader& reader, const YAML::Node& node, const std::str
 
 void parseOutlierDetection(YamlReader& reader, const YAML::Node& node, const std::string& path,
                            OutlierConfig& out) {
-  out.enabled = true;
+  out = OutlierConfig::writtenDefaults();
   out.mark = markOf(node);
   if (!reader.expectMap(node, path)) return;
   reader.forEachKey(
@@ -228,6 +228,8 @@ void parseOutlierDetection(YamlReader& reader, const YAML::Node& node, const std
                                     : out.max_ejection) = *d;
         }
       });
+  out.enabled = out.consecutive_5xx > 0 || out.consecutive_gateway_errors > 0 ||
+                out.consecutive_connect_failures > 0;
 }
 
 void parseCircuitBreaker(YamlReader& reader, const YAML::Node& node, const std::string& path,

@@ -95,17 +95,30 @@ struct HealthCheckConfig {
   std::vector<std::pair<Mark, std::string>> tls_only_keys;
 };
 
-// upstreams.NAME.outlier_detection (present = passive ejection on).
+// upstreams.NAME.outlier_detection: passive ejection. Without the block
+// only connect failures eject, for a short, growing time, so a server that
+// is gone leaves rotation on its own; a written block starts from
+// written() and watches 5xx too. A count of 0 turns its rule off.
 struct OutlierConfig {
-  bool enabled = false;
-  unsigned consecutive_5xx = 5;
+  bool enabled = true;   // some rule has a count above 0
+  bool written = false;  // the block is in the file
+  unsigned consecutive_5xx = 0;
   unsigned consecutive_gateway_errors = 0;
   unsigned consecutive_connect_failures = 5;
   Duration interval = 10s;
-  Duration base_ejection = 30s;
-  Duration max_ejection = 300s;
+  Duration base_ejection = 1s;
+  Duration max_ejection = 4s;
   unsigned max_ejection_percent = 10;
   Mark mark;
+
+  static OutlierConfig writtenDefaults() {
+    OutlierConfig config;
+    config.written = true;
+    config.consecutive_5xx = 5;
+    config.base_ejection = 30s;
+    config.max_ejection = 300s;
+    return config;
+  }
 };
 
 // upstreams.NAME.circuit_breaker (present = limits on).

@@ -216,11 +216,20 @@ void UpstreamHealth::refresh(bool force_publish) {
   const auto now = Clock::now();
   bool changed = force_publish;
   size_t usable = 0, down = 0, ejected = 0, drained = 0;
+  // Ejection never leaves the upstream without a server: when every server
+  // that could take requests is ejected, they all take them, so the first
+  // one back is used at once instead of after its ejection time.
+  bool any_unejected = false;
+  for (uint32_t i = 0; i < servers_.size(); ++i) {
+    const ServerState& state = servers_[i];
+    any_unejected = any_unejected || (state.check_up && !state.ejected && !state.admin_drain &&
+                                      upstream_.servers[i].weight > 0);
+  }
   for (uint32_t i = 0; i < servers_.size(); ++i) {
     ServerState& state = servers_[i];
     const bool was = state.usable;
-    state.usable =
-        state.check_up && !state.ejected && !state.admin_drain && upstream_.servers[i].weight > 0;
+    state.usable = state.check_up && (!state.ejected || !any_unejected) && !state.admin_drain &&
+                   upstream_.servers[i].weight > 0;
     if (state.usable && !was) {
       // A server coming back ramps up; the first time one comes up does not.
       state.usable_since = state.ever_usable ? now : Clock::time_point{};

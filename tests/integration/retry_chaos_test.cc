@@ -113,6 +113,8 @@ TEST_CASE(
   // pooled connection to c closed under it (re-sent fresh, one attempt) and
   // that fresh connect refused (another). The budget is opened wide: what
   // it refuses has its own test, and here it would only blur the counts.
+  // Ejection is off: c must take requests again as soon as it is back, for
+  // the test to see that it was restarted (ejection has its own tests).
   Proxy proxy(
       "global: { workers: 1, log: { level: debug, access: stdout },"
       " admin: { listen: 127.0.0.1:0 } }\n"
@@ -120,6 +122,7 @@ TEST_CASE(
       "upstreams:\n  pool:\n    balance: round_robin\n"
       "    timeouts: { connect: 2s, response: 10s }\n"
       "    retries: { attempts: 3, budget_percent: 100, budget_min_per_second: 10000 }\n"
+      "    outlier_detection: { consecutive_connect_failures: 0, consecutive_5xx: 0 }\n"
       "    servers:\n"
       "      - { address: 127.0.0.1:" +
       std::to_string(a.port()) +

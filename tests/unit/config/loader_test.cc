@@ -44,6 +44,36 @@ TEST_CASE("a minimal config gets the documented defaults") {
   CHECK(config.upstreams[0].servers[0].label() == "127.0.0.1:9001");
 }
 
+TEST_CASE("without outlier_detection only connect failures eject, briefly; a block adds 5xx") {
+  const OutlierConfig implicit = load(kMinimal).upstreams[0].outlier;
+  CHECK(implicit.enabled);
+  CHECK_FALSE(implicit.written);
+  CHECK(implicit.consecutive_connect_failures == 5);
+  CHECK(implicit.consecutive_5xx == 0);
+  CHECK(implicit.consecutive_gateway_errors == 0);
+  CHECK(implicit.base_ejection == std::chrono::seconds(1));
+  CHECK(implicit.max_ejection == std::chrono::seconds(4));
+  CHECK(implicit.max_ejection_percent == 10);
+
+  const OutlierConfig written =
+      load(std::string(kMinimal) + "    outlier_detection: { interval: 5s }\n")
+          .upstreams[0]
+          .outlier;
+  CHECK(written.enabled);
+  CHECK(written.written);
+  CHECK(written.consecutive_5xx == 5);
+  CHECK(written.consecutive_connect_failures == 5);
+  CHECK(written.base_ejection == std::chrono::seconds(30));
+  CHECK(written.max_ejection == std::chrono::seconds(300));
+
+  const OutlierConfig off = load(std::string(kMinimal) +
+                                 "    outlier_detection: { consecutive_connect_failures: 0,"
+                                 " consecutive_5xx: 0 }\n")
+                                .upstreams[0]
+                                .outlier;
+  CHECK_FALSE(off.enabled);
+}
+
 TEST_CASE("every supported key is read into the typed config") {
   Config config = load(
       "global:\n"

@@ -534,7 +534,51 @@ TEST_CASE("health: upstream outlier counts only 5xx in a row") {
   CHECK(health.view(0).ejected);
 }
 
-TEST_CASE("health: upstream without outlier_detection ignores reports") {
+TEST_CASE("health: upstream without outlier_detection ejects after 5 connect failures, briefly") {
+  Harness harness(servers({"{ address: 127.0.0.1:9001 }", "{ address: 127.0.0.1:9002 }"}));
+  UpstreamHealth& health = *harness.health;
+  health.start();
+  const Attempt refused{AttemptOutcome::ConnectFailure, 0};
+  for (int i = 0; i < 4; ++i) health.report(1, refused);
+  harness.flush();
+  CHECK_FALSE(health.view(1).ejected);
+  const auto started = Clock::now();
+  health.report(1, refused);
+  REQUIRE_FALSE(harness.published.empty());
+  CHECK(indexesOf(harness.published.back().primaries) == std::vector<uint32_t>{0});
+  CHECK(health.view(1).ejections[static_cast<size_t>(health::EjectionReason::ConnectFailures)] ==
+        1);
+  // The default base ejection is 1s: back on its own soon after.
+  REQUIRE(harness.runUntil([&] { return contains(harness.published.back().primaries, 1); }));
+  CHECK(Clock::now() - started >= 1s);
+  CHECK(Clock::now() - started < 3s);
+}
+
+TEST_CASE("health: an upstream whose every server is ejected keeps them all in rotation") {
+  Harness harness(servers({"{ address: 127.0.0.1:9001 }"}));
+  UpstreamHealth& health = *harness.health;
+  health.start();
+  for (int i = 0; i < 5; ++i) health.report(0, Attempt{AttemptOutcome::ConnectFailure, 0});
+  harness.flush();
+  // Ejected, but the only server: requests still try it, so it is used the
+  // moment it answers again rather than after its ejection time.
+  CHECK(health.view(0).ejected);
+  CHECK(health.view(0).usable);
+  CHECK(harness.published.empty());  // nothing changed for the workers
+}
+
+TEST_CASE("health: outlier_detection with every count at 0 ejects nothing") {
+  Harness harness(
+      "    outlier_detection: { consecutive_connect_failures: 0, consecutive_5xx: 0 }\n" +
+      servers({"{ address: 127.0.0.1:9001 }", "{ address: 127.0.0.1:9002 }"}));
+  for (int i = 0; i < 10; ++i)
+    harness.health->report(0, Attempt{AttemptOutcome::ConnectFailure, 0});
+  harness.flush();
+  CHECK(harness.published.empty());
+  CHECK_FALSE(harness.health->view(0).ejected);
+}
+
+TEST_CASE("health: upstream without outlier_detection ignores 5xx") {
   Harness harness(servers({"{ address: 127.0.0.1:9001 }", "{ address: 127.0.0.1:9002 }"}));
   for (int i = 0; i < 10; ++i) harness.health->report(0, Attempt{AttemptOutcome::Response, 500});
   harness.flush();
