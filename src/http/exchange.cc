@@ -166,6 +166,7 @@ void Exchange::onConnect(upstream::UpstreamConnectResult result) {
 
 void Exchange::useConnection(std::unique_ptr<net::Stream> connection) {
   attempt_->attach(std::move(connection), *this);
+  retry_.attemptConnected();
   net::Stream& stream = *attempt_->stream();
   result_.connected = attempt_->connected();
   stream.setLowWatermark(kHttpMaxBuffered / 2);

@@ -70,6 +70,11 @@ std::string formatRequestLog(const RequestLogEntry& entry) {
       out += kPhases[static_cast<size_t>(attempt.phase)];
       out += "\",\"outcome\":";
       appendJsonString(out, attempt.outcome);
+      // The connect's time (to its failure, when it failed), then the
+      // server's, from the connection to the response head or the failure.
+      const bool connected = isSet(attempt.connected);
+      appendMs(out, "connect_ms", attempt.started, connected ? attempt.connected : attempt.ended);
+      appendMs(out, "response_ms", attempt.connected, attempt.ended);
       out += "}";
     }
     out += "]";

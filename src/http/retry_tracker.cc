@@ -42,13 +42,21 @@ void RetryTracker::replayInto(evbuffer* out) const {
 }
 
 void RetryTracker::attemptStarted(const upstream::Server* server) {
-  log_.push_back(AttemptRecord{server, AttemptPhase::NotSent, ""});
+  AttemptRecord record;
+  record.server = server;
+  record.started = std::chrono::steady_clock::now();
+  log_.push_back(std::move(record));
+}
+
+void RetryTracker::attemptConnected() {
+  if (!log_.empty()) log_.back().connected = std::chrono::steady_clock::now();
 }
 
 void RetryTracker::attemptEnded(AttemptPhase phase, std::string outcome) {
   if (log_.empty()) return;
   log_.back().phase = phase;
   log_.back().outcome = std::move(outcome);
+  log_.back().ended = std::chrono::steady_clock::now();
 }
 
 RetryDecision RetryTracker::decide(AttemptPhase phase, AttemptFailure failure) {

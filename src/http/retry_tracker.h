@@ -25,6 +25,10 @@ struct AttemptRecord {
   const upstream::Server* server = nullptr;
   AttemptPhase phase = AttemptPhase::NotSent;
   std::string outcome;  // "connect refused", "reset", "timeout", "503", "200", ...
+  // Where the attempt spent its time (unset: it never got there).
+  std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point connected;  // or took a pooled connection
+  std::chrono::steady_clock::time_point ended;      // failed, or its response head came
 };
 
 class RetryTracker {
@@ -45,6 +49,7 @@ class RetryTracker {
   void replayInto(evbuffer* out) const;
 
   void attemptStarted(const upstream::Server* server);
+  void attemptConnected();
   // Records how the current attempt ended (for the access log).
   void attemptEnded(AttemptPhase phase, std::string outcome);
   // May the failed attempt be tried again? Counts the retry or the refusal.

@@ -19,8 +19,10 @@
 #include <vector>
 
 #include "support/http.h"
+#include "support/json.h"
 #include "support/proxy.h"
 #include "support/recording_backend.h"
+#include "support/reload.h"
 #include "support/scrape.h"
 #include "support/wait.h"
 
@@ -630,6 +632,33 @@ TEST_CASE("retry: an exhausted budget refuses the retry and the failure goes to 
   SUBCASE("keyed POST") {
     check(Column::KeyedPost);
   }
+}
+
+TEST_CASE("retry: every entry of attempt_log says where its time went") {
+  PrimaryAndBackup fleet(Behaviour::Refuse);
+  Observed seen = fleet.run(Column::KeyedPost);
+  REQUIRE(seen.response);
+  CHECK(seen.response->status == 200);
+  // The access log line is written by its own thread: wait for it.
+  auto line = nthLine(
+      fleet.proxy.process(),
+      [&](const std::string& text) {
+        return text.find(seen.call.request_id) != std::string::npos &&
+               text.find("\"attempt_log\"") != std::string::npos;
+      },
+      1);
+  REQUIRE(line);
+  const Json entry = parseJson(*line);
+  const Json& attempts = entry["attempt_log"];
+  REQUIRE(attempts.size() == 2);
+  // The refused connect: its connect took time, no server time at all.
+  CHECK(attempts[0]["phase"].str() == "not_sent");
+  CHECK(attempts[0]["connect_ms"].num() >= 0);
+  CHECK(attempts[0]["response_ms"].null());
+  // The backup: a connect, then the wait for its response head.
+  CHECK(attempts[1]["phase"].str() == "response");
+  CHECK(attempts[1]["connect_ms"].num() >= 0);
+  CHECK(attempts[1]["response_ms"].num() >= 0);
 }
 
 TEST_CASE("retry: a refused connect moves on even with the retry budget spent") {
