@@ -11,6 +11,7 @@
 #include "balance/registry.h"
 #include "config/loader.h"
 #include "config/validate.h"
+#include "config/warnings.h"
 #include "core/log.h"
 #include "net/event_loop.h"
 
@@ -24,9 +25,10 @@ constexpr const char* kDefaultConfig = "/etc/fulcrum/fulcrum.yaml";
 
 void usage(FILE* out) {
   std::fprintf(out,
-               "usage: fulcrum [-c FILE] [-t] [-v|--version] [-h|--help]\n"
+               "usage: fulcrum [-c FILE] [-t [--strict]] [-v|--version] [-h|--help]\n"
                "  -c FILE    configuration file (default %s)\n"
                "  -t         check the configuration and exit\n"
+               "  --strict   warnings are errors (exit 1), for CI pipelines\n"
                "  -v, --version  print the version and exit\n"
                "  -h, --help     print this help and exit\n",
                kDefaultConfig);
@@ -38,12 +40,15 @@ int main(int argc, char** argv) {
   using namespace fulcrum;
   std::string config_path = kDefaultConfig;
   bool check_only = false;
+  bool strict = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "-c" && i + 1 < argc) {
       config_path = argv[++i];
     } else if (arg == "-t") {
       check_only = true;
+    } else if (arg == "--strict") {
+      strict = true;
     } else if (arg == "-v" || arg == "--version") {
       std::printf("fulcrum %s\n", FULCRUM_VERSION);
       return app::kExitOk;
@@ -65,8 +70,14 @@ int main(int argc, char** argv) {
                  config_path.c_str());
     return app::kExitConfig;
   }
-  for (const auto& warning : config::warnings(*loaded.config))
-    std::fprintf(stderr, "%s\n", warning.toString().c_str());
+  const auto warnings = config::warnings(*loaded.config);
+  for (const auto& warning : warnings) std::fprintf(stderr, "%s\n", warning.toString().c_str());
+  if (strict && !warnings.empty()) {
+    // For CI pipelines: a warning fails the check like an error.
+    std::fprintf(stderr, "fulcrum: %zu warning(s) in %s (--strict)\n", warnings.size(),
+                 config_path.c_str());
+    return app::kExitConfig;
+  }
   if (check_only) {
     std::printf("configuration OK\n");
     return app::kExitOk;

@@ -8,6 +8,7 @@
 #include "balance/registry.h"
 #include "config/loader.h"
 #include "config/validate.h"
+#include "config/warnings.h"
 #include "core/log.h"
 
 namespace fulcrum::app {

@@ -209,6 +209,7 @@ class Parser : public YamlReader {
                                   if (auto n = integer(v, p, 0, 10000))
                                     upstream.keepalive_max_idle = *n;
                                 } else if (auto d = duration(v, p, Duration(1))) {
+                                  upstream.keepalive_idle_timeout_mark = markOf(v);
                                   upstream.keepalive_idle_timeout = *d;
                                 }
                               });

@@ -68,6 +68,7 @@ void parseRetries(YamlReader& reader, const YAML::Node& node, const std::string&
         if (key == "attempts") {
           if (auto n = reader.integer(value, key_path, 1, 10)) out.attempts = *n;
         } else if (key == "budget_percent") {
+          out.budget_percent_mark = markOf(value);
           if (auto n = reader.integer(value, key_path, 0, 100)) out.budget_percent = *n;
         } else if (key == "budget_min_per_second") {
           if (auto n = reader.integer(value, key_path, 0, 10000)) out.budget_min_per_second = *n;
@@ -93,10 +94,12 @@ void parseRetries(YamlReader& reader, const YAML::Node& node, const std::string&
         } else if (key == "retry_buffer") {
           if (auto n = reader.size(value, key_path, 0, 16 * 1024 * 1024)) out.retry_buffer = *n;
         } else if (key == "per_try_timeout") {
+          out.per_try_timeout_mark = markOf(value);
           if (auto d = reader.duration(value, key_path, 1ms)) out.per_try_timeout = *d;
         } else if (key == "backoff") {
           parseBackoff(reader, value, key_path, out);
         } else if (key == "reuse_safe_window") {
+          out.reuse_safe_window_mark = markOf(value);
           if (auto d = reader.duration(value, key_path)) out.reuse_safe_window = *d;
         } else if (key == "attempts_header") {
           if (auto b = reader.boolean(value, key_path)) out.attempts_header = *b;

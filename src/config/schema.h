@@ -157,6 +157,10 @@ struct RetryConfig {
   Duration reuse_safe_window = 2s;
   bool attempts_header = true;
   Mark mark;
+  // Where these were written (line 0: not written), for warnings.
+  Mark budget_percent_mark;
+  Mark per_try_timeout_mark;
+  Mark reuse_safe_window_mark;
 };
 
 struct UpstreamConfig {
@@ -170,6 +174,7 @@ struct UpstreamConfig {
   // HTTP: idle connections kept per server in each worker.
   unsigned keepalive_max_idle = 32;
   Duration keepalive_idle_timeout = 60s;
+  Mark keepalive_idle_timeout_mark;       // line 0: not written
   config::HashKey hash_key;               // ring_hash / maglev
   unsigned ring_points_per_weight = 160;  // ring_hash
   uint32_t maglev_table_size = 65537;     // maglev; a prime

@@ -197,17 +197,6 @@ void validateUpstream(const UpstreamConfig& upstream, const StrategyNames& strat
 
 }  // namespace
 
-std::vector<Diagnostic> warnings(const Config& config) {
-  std::vector<Diagnostic> found;
-  const AdminConfig& admin = config.global.admin;
-  if (!admin.listen.isLoopback() && admin.token.empty())
-    found.push_back(Diagnostic{config.file, admin.listen_mark, "global.admin.listen",
-                               "warning: " + admin.listen.toString() +
-                                   " is reachable from other hosts and global.admin.token is not "
-                                   "set: anyone who can connect may drain servers"});
-  return found;
-}
-
 void validate(const Config& config, const StrategyNames& strategies, Diagnostics& diag) {
   validateListeners(config, diag);
   for (const auto& upstream : config.upstreams) validateUpstream(upstream, strategies, diag);

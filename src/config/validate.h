@@ -21,7 +21,6 @@ using StrategyNames = std::vector<StrategyName>;
 
 void validate(const Config& config, const StrategyNames& strategies, Diagnostics& diag);
 
-// What is allowed but probably a mistake (printed by -t and at start).
-std::vector<Diagnostic> warnings(const Config& config);
+// What is allowed but probably a mistake: config/warnings.h.
 
 }  // namespace fulcrum::config

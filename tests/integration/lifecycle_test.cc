@@ -52,6 +52,33 @@ TEST_CASE("fulcrum -t prints every error with file:line:column and exits 1") {
   CHECK(result.output.find("fulcrum: 2 error(s) in " + path) != std::string::npos);
 }
 
+TEST_CASE("fulcrum -t prints warnings and passes, -t --strict fails on them") {
+  TempDir dir;
+  std::string path = dir.write("risky.yaml",
+                               "listeners:\n"
+                               "  - { name: web, listen: 127.0.0.1:0, protocol: http, upstream: "
+                               "pool }\n"
+                               "upstreams:\n"
+                               "  pool:\n"
+                               "    retries: { reuse_safe_window: 30s }\n"
+                               "    servers: [ { address: 127.0.0.1:9001 } ]\n");
+  CommandResult relaxed = runFulcrum({"-t", "-c", path});
+  CHECK(relaxed.status == 0);
+  CHECK(relaxed.output.find(path + ":5:35: upstreams.pool.retries.reuse_safe_window: warning: ") !=
+        std::string::npos);
+  CHECK(relaxed.output.find("configuration OK") != std::string::npos);
+
+  CommandResult strict = runFulcrum({"-t", "--strict", "-c", path});
+  CHECK(strict.status == 1);
+  CHECK(strict.output.find("fulcrum: 1 warning(s) in " + path + " (--strict)") !=
+        std::string::npos);
+  CHECK(strict.output.find("configuration OK") == std::string::npos);
+
+  // A file without warnings passes --strict.
+  std::string clean = dir.write("clean.yaml", TcpConfig{.primaries = {9001}}.yaml());
+  CHECK(runFulcrum({"-t", "--strict", "-c", clean}).status == 0);
+}
+
 TEST_CASE("fulcrum -v prints the version and a bad option exits 2") {
   CommandResult version = runFulcrum({"--version"});
   CHECK(version.status == 0);

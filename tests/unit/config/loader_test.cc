@@ -5,6 +5,7 @@
 #include "balance/registry.h"
 #include "config/loader.h"
 #include "config/validate.h"
+#include "config/warnings.h"
 #include "support/configs.h"
 
 using namespace fulcrum::config;
@@ -153,6 +154,40 @@ TEST_CASE("an admin listener reachable from other hosts without a token is a war
   CHECK(with_token.global.admin.token == "abcdefghijklmnop0123");
   CHECK(warnings(with_token).empty());
   CHECK(warnings(load(body)).empty());  // the default is loopback
+}
+
+TEST_CASE("settings that risk a stall or a duplicate are warnings at their place") {
+  const std::string head =
+      "listeners:\n  - { name: edge, listen: 127.0.0.1:0, protocol: http, upstream: pool }\n"
+      "upstreams:\n  pool:\n    servers:\n      - { address: 127.0.0.1:9001 }\n";
+  // Defaults, and written values inside the bounds, warn about nothing.
+  CHECK(warnings(load(head)).empty());
+  CHECK(
+      warnings(load(head + "    timeouts: { response: 10s }\n"
+                           "    keepalive: { idle_timeout: 60s }\n"
+                           "    retries: { attempts: 2, per_try_timeout: 5s, reuse_safe_window: 4s,"
+                           " budget_percent: 10 }\n"))
+          .empty());
+
+  auto found =
+      warnings(load(head + "    timeouts: { response: 10s }\n"
+                           "    keepalive: { idle_timeout: 2m }\n"
+                           "    retries: { attempts: 3, per_try_timeout: 4s, reuse_safe_window: 5s,"
+                           " budget_percent: 0 }\n"));
+  std::vector<std::string> lines;
+  for (const auto& warning : found) lines.push_back(warning.toString());
+  REQUIRE(lines.size() == 4);
+  auto has = [&](const std::string& start) {
+    for (const auto& line : lines)
+      if (line.rfind(start, 0) == 0) return true;
+    return false;
+  };
+  CHECK(
+      has("test.yaml:9:46: upstreams.pool.retries.per_try_timeout: warning: 3 attempts of 4s "
+          "can take 12s, longer than timeouts.response (10s)"));
+  CHECK(has("test.yaml:9:69: upstreams.pool.retries.reuse_safe_window: warning: longer than 4s"));
+  CHECK(has("test.yaml:8:32: upstreams.pool.keepalive.idle_timeout: warning: longer than 75s"));
+  CHECK(has("test.yaml:9:89: upstreams.pool.retries.budget_percent: warning: 0 allows no retries"));
 }
 
 TEST_CASE("connection limits: derived unless written, the admin listener's 64 by default") {

@@ -1,0 +1,67 @@
+#include "config/warnings.h"
+
+#include <string>
+
+#include "core/time_text.h"
+
+namespace fulcrum::config {
+namespace {
+
+bool written(const Mark& mark) {
+  return mark.line > 0;
+}
+
+void warnAboutUpstream(const Config& config, const UpstreamConfig& upstream,
+                       std::vector<Diagnostic>& found) {
+  const std::string path = "upstreams." + upstream.name;
+  auto warn = [&](const Mark& mark, const std::string& key, const std::string& message) {
+    found.push_back(Diagnostic{config.file, mark, path + key, "warning: " + message});
+  };
+  const RetryConfig& retries = upstream.retries;
+  if (written(retries.per_try_timeout_mark) && retries.attempts > 1) {
+    const Duration total = retries.per_try_timeout * retries.attempts;
+    if (total > upstream.response_timeout)
+      warn(retries.per_try_timeout_mark, ".retries.per_try_timeout",
+           std::to_string(retries.attempts) + " attempts of " +
+               formatDuration(retries.per_try_timeout) + " can take " + formatDuration(total) +
+               ", longer than timeouts.response (" + formatDuration(upstream.response_timeout) +
+               "): make sure clients wait longer than that, or a client gives up and may send "
+               "again a payment fulcrum is still trying");
+  }
+  if (written(retries.reuse_safe_window_mark) && retries.reuse_safe_window > kShortServerKeepAlive)
+    warn(retries.reuse_safe_window_mark, ".retries.reuse_safe_window",
+         "longer than " + formatDuration(kShortServerKeepAlive) +
+             ": servers that close idle connections after 5s (Node.js, Apache) may close one "
+             "as a POST without a key goes out on it, and that payment's outcome is then "
+             "unknown");
+  if (written(upstream.keepalive_idle_timeout_mark) &&
+      upstream.keepalive_idle_timeout > kCommonServerKeepAlive)
+    warn(upstream.keepalive_idle_timeout_mark, ".keepalive.idle_timeout",
+         "longer than " + formatDuration(kCommonServerKeepAlive) +
+             " (nginx's keepalive_timeout): servers close such idle connections first, often "
+             "as a request goes out on one, and each such request must be sent again");
+  if (written(retries.budget_percent_mark) && retries.budget_percent == 0 && retries.attempts > 1)
+    warn(retries.budget_percent_mark, ".retries.budget_percent",
+         "0 allows no retries beyond budget_min_per_second (" +
+             std::to_string(retries.budget_min_per_second) +
+             " per second per worker): under load, failed requests reach clients although "
+             "attempts: " +
+             std::to_string(retries.attempts) + " says they would be retried");
+}
+
+}  // namespace
+
+std::vector<Diagnostic> warnings(const Config& config) {
+  std::vector<Diagnostic> found;
+  const AdminConfig& admin = config.global.admin;
+  if (!admin.listen.isLoopback() && admin.token.empty())
+    found.push_back(Diagnostic{config.file, admin.listen_mark, "global.admin.listen",
+                               "warning: " + admin.listen.toString() +
+                                   " is reachable from other hosts and global.admin.token is not "
+                                   "set: anyone who can connect may drain servers"});
+  for (const UpstreamConfig& upstream : config.upstreams)
+    warnAboutUpstream(config, upstream, found);
+  return found;
+}
+
+}  // namespace fulcrum::config
