@@ -35,6 +35,7 @@ struct UpstreamStatus {
   std::string name, balance;
   std::vector<ServerStatus> servers;
   size_t usable_servers = 0;
+  bool panic = false;  // below panic_threshold: every primary takes requests
 };
 
 struct ListenerStatus {

@@ -120,6 +120,8 @@ void appendUpstream(std::string& out, const UpstreamStatus& upstream) {
   out += ',';
   appendUnsignedField(out, "usable_servers", upstream.usable_servers);
   out += ',';
+  appendBoolField(out, "panic", upstream.panic);
+  out += ',';
   appendUnsignedField(out, "servers_total", upstream.servers.size());
   out += ',';
   appendArrayField(out, "servers", upstream.servers, appendServer);

@@ -98,7 +98,7 @@ constexpr std::string_view kScript = R"html(<script>
       })));
     s.upstreams.forEach(function (u) {
       var h = el('h2', null, 'Upstream ' + u.name);
-      h.appendChild(el('small', null, u.balance + ' \u00b7 ' + u.usable_servers + '/' + u.servers_total + ' usable'));
+      h.appendChild(el('small', null, u.balance + ' \u00b7 ' + u.usable_servers + '/' + u.servers_total + ' usable' + (u.panic ? ' \u00b7 PANIC: all primaries take requests' : '')));
       content.appendChild(h);
       content.appendChild(table(['Server', 'Address', 'State', 'Weight', 'Ramp', 'Active requests', 'Check', 'Last transition'],
         u.servers.map(function (v) {
@@ -204,7 +204,9 @@ void renderTables(std::string& out, const Status& status) {
     out += "<small>";
     appendEscaped(out, upstream.balance);
     out += " \u00b7 " + std::to_string(upstream.usable_servers) + "/" +
-           std::to_string(upstream.servers.size()) + " usable</small></h2>\n<table>\n";
+           std::to_string(upstream.servers.size()) + " usable";
+    if (upstream.panic) out += " \u00b7 PANIC: all primaries take requests";
+    out += "</small></h2>\n<table>\n";
     out +=
         "<tr><th>Server</th><th>Address</th><th>State</th><th>Weight</th><th>Ramp</th>"
         "<th>Active requests</th><th>Check</th><th>Last transition</th></tr>\n";

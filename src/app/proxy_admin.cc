@@ -120,7 +120,8 @@ admin::Status ProxyAdmin::status() {
   for (size_t u = 0; u < runtime.upstreams().size(); ++u) {
     const upstream::Upstream& upstream = runtime.upstreams()[u];
     const config::UpstreamConfig& spec = runtime.config().upstreams[u];
-    admin::UpstreamStatus entry{upstream.name, spec.balance, {}, 0};
+    admin::UpstreamStatus entry{
+        upstream.name, spec.balance, {}, 0, state_.monitor->upstream(u).panic()};
     for (const upstream::Server& server : upstream.servers) {
       const auto view = state_.monitor->upstream(u).view(server.index);
       admin::ServerStatus row;

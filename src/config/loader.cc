@@ -152,6 +152,7 @@ class Parser : public YamlReader {
                 {"circuit_breaker"},
                 {"retries"},
                 {"slow_start"},
+                {"panic_threshold"},
                 {"keepalive"},
                 {"limits"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
@@ -182,6 +183,19 @@ class Parser : public YamlReader {
                    parseCircuitBreaker(*this, value, key_path, upstream.circuit_breaker);
                  } else if (key == "retries") {
                    parseRetries(*this, value, key_path, upstream.retries);
+                 } else if (key == "panic_threshold") {
+                   // "50%" as Envoy writes it, or a bare 50.
+                   auto text = scalar(value, key_path);
+                   if (!text) return;
+                   std::string digits = *text;
+                   if (!digits.empty() && digits.back() == '%') digits.pop_back();
+                   bool number = !digits.empty() && digits.size() <= 3;
+                   for (char c : digits) number = number && c >= '0' && c <= '9';
+                   if (number && std::stoi(digits) <= 100)
+                     upstream.panic_threshold = static_cast<unsigned>(std::stoi(digits));
+                   else
+                     error(value, key_path,
+                           "expected a percentage from 0% to 100%, got '" + *text + "'");
                  } else if (key == "slow_start") {
                    upstream.slow_start_mark = markOf(value);
                    if (auto d = duration(value, key_path)) {

@@ -189,6 +189,9 @@ struct UpstreamConfig {
   CircuitBreakerConfig circuit_breaker;
   Duration slow_start{0};  // 0 = off
   Mark slow_start_mark;
+  // Percent of the primaries that must be usable; below it (and with no
+  // backup usable) every primary takes requests. 0 = off.
+  unsigned panic_threshold = 0;
   // HTTP: what a server may send before its final response head.
   uint64_t response_head_limit = 64 * 1024;
   unsigned max_interim_responses = 8;  // 1xx heads per request

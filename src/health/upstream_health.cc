@@ -225,17 +225,36 @@ void UpstreamHealth::refresh(bool force_publish) {
     any_unejected = any_unejected || (state.check_up && !state.ejected && !state.admin_drain &&
                                       upstream_.servers[i].weight > 0);
   }
+  std::vector<bool> was(servers_.size());
   for (uint32_t i = 0; i < servers_.size(); ++i) {
     ServerState& state = servers_[i];
-    const bool was = state.usable;
+    was[i] = state.usable;
     state.usable = state.check_up && (!state.ejected || !any_unejected) && !state.admin_drain &&
                    upstream_.servers[i].weight > 0;
-    if (state.usable && !was) {
+  }
+  const bool panic = applyPanicThreshold();
+  for (uint32_t i = 0; i < servers_.size(); ++i) {
+    ServerState& state = servers_[i];
+    if (state.usable && !was[i]) {
       // A server coming back ramps up; the first time one comes up does not.
       state.usable_since = state.ever_usable ? now : Clock::time_point{};
       state.ever_usable = true;
     }
-    changed = changed || was != state.usable;
+    changed = changed || was[i] != state.usable;
+  }
+  if (panic != panic_) {
+    panic_ = panic;
+    changed = true;
+    if (panic)
+      log::warn(
+          "upstream %s: panic: fewer than %u%% of its primaries are usable; all of them "
+          "take requests",
+          upstream_.name.c_str(), spec_.panic_threshold);
+    else
+      log::info("upstream %s: panic over: enough primaries are usable again",
+                upstream_.name.c_str());
+  }
+  for (const ServerState& state : servers_) {
     usable += state.usable;
     down += !state.check_up;
     ejected += state.ejected;
@@ -254,6 +273,29 @@ void UpstreamHealth::refresh(bool force_publish) {
   upstream::HostSet backups;
   buildHostSets(primaries, backups);
   publish_(std::move(primaries), std::move(backups), ++updates_);
+}
+
+bool UpstreamHealth::applyPanicThreshold() {
+  if (spec_.panic_threshold == 0) return false;
+  size_t eligible = 0, usable_primaries = 0;
+  for (uint32_t i = 0; i < servers_.size(); ++i) {
+    const ServerState& state = servers_[i];
+    const upstream::Server& server = upstream_.servers[i];
+    if (state.admin_drain || server.weight == 0) continue;  // the operator's choice stands
+    if (server.backup) {
+      if (state.usable) return false;  // backups come before panic
+      continue;
+    }
+    ++eligible;
+    usable_primaries += state.usable;
+  }
+  if (eligible == 0 || usable_primaries * 100 >= eligible * spec_.panic_threshold) return false;
+  for (uint32_t i = 0; i < servers_.size(); ++i) {
+    ServerState& state = servers_[i];
+    const upstream::Server& server = upstream_.servers[i];
+    if (!server.backup && !state.admin_drain && server.weight > 0) state.usable = true;
+  }
+  return true;
 }
 
 void UpstreamHealth::buildHostSets(upstream::HostSet& primaries, upstream::HostSet& backups) {

@@ -66,6 +66,8 @@ class UpstreamHealth {
     std::array<uint64_t, static_cast<size_t>(EjectionReason::Count)> ejections{};
   };
   ServerView view(uint32_t server) const;
+  // panic_threshold crossed: every primary takes requests, failing ones too.
+  bool panic() const { return panic_; }
 
   // Carries server `from` of `old` (same upstream and address, the config
   // before a reload) into server `to`: check state, ejection, admin drain,
@@ -102,6 +104,8 @@ class UpstreamHealth {
   void armReleaseTimer();
   // Recomputes usability; logs and publishes when anything changed.
   void refresh(bool force_publish);
+  // Below panic_threshold: makes every primary usable; true when it did.
+  bool applyPanicThreshold();
   unsigned rampPercent(const ServerState& state, Clock::time_point now) const;
   const char* label(uint32_t index) const;
 
@@ -116,6 +120,7 @@ class UpstreamHealth {
   net::Timer decay_timer_;    // outlier_detection.interval
   net::Timer ramp_timer_;     // the next slow-start step
   bool had_usable_ = true;
+  bool panic_ = false;
   uint64_t updates_ = 0;
 };
 

@@ -114,6 +114,7 @@ void renderUpstreams(Builder& out, const GenerationShape& shape, health::HealthM
   auto& active = out.family(Family::UpstreamServerActiveRequests);
   auto& healthy = out.family(Family::UpstreamHealthyServers);
   auto& configured = out.family(Family::UpstreamServers);
+  auto& panic = out.family(Family::UpstreamPanic);
   auto& checks = out.family(Family::HealthChecks);
   auto& ejections = out.family(Family::OutlierEjections);
   auto& rejections = out.family(Family::CircuitBreakerRejections);
@@ -167,6 +168,7 @@ void renderUpstreams(Builder& out, const GenerationShape& shape, health::HealthM
                        counts ? static_cast<double>(counts->retries[r]) : 0);
     Builder::gauge(healthy, upstream_label, static_cast<double>(usable));
     Builder::gauge(configured, upstream_label, static_cast<double>(upstream.servers.size()));
+    Builder::gauge(panic, upstream_label, health.panic() ? 1 : 0);
     if (const auto& breaker = upstream.breaker) {
       using upstream::BreakerResource;
       for (auto [resource, limit] : {std::pair{BreakerResource::Connections, "max_connections"},

@@ -36,6 +36,8 @@ constexpr std::array<FamilyInfo, static_cast<size_t>(Family::Count)> kFamilies =
      "Requests (HTTP) or connections (TCP) in flight to the server."},
     {"fulcrum_upstream_healthy_servers", MetricType::Gauge, "Servers of the upstream that are up."},
     {"fulcrum_upstream_servers", MetricType::Gauge, "Servers configured in the upstream."},
+    {"fulcrum_upstream_panic", MetricType::Gauge,
+     "1 while fewer primaries than panic_threshold are usable and all of them take requests."},
     {"fulcrum_health_checks_total", MetricType::Counter, "Active health probes, by result."},
     {"fulcrum_outlier_ejections_total", MetricType::Counter,
      "Servers ejected by outlier detection, by the threshold crossed."},

@@ -26,6 +26,7 @@ enum class Family {
   UpstreamServerActiveRequests,
   UpstreamHealthyServers,
   UpstreamServers,
+  UpstreamPanic,
   HealthChecks,
   OutlierEjections,
   CircuitBreakerRejections,

@@ -190,6 +190,20 @@ TEST_CASE("settings that risk a stall or a duplicate are warnings at their place
   CHECK(has("test.yaml:9:89: upstreams.pool.retries.budget_percent: warning: 0 allows no retries"));
 }
 
+TEST_CASE("panic_threshold is off unless written, as 50% or 50") {
+  CHECK(load(kMinimal).upstreams[0].panic_threshold == 0);
+  CHECK(load(std::string(kMinimal) + "    panic_threshold: 50%\n").upstreams[0].panic_threshold ==
+        50);
+  CHECK(load(std::string(kMinimal) + "    panic_threshold: 30\n").upstreams[0].panic_threshold ==
+        30);
+  auto bad = loadConfigText(std::string(kMinimal) + "    panic_threshold: 150%\n", "test.yaml",
+                            fulcrum::balance::strategyNames());
+  REQUIRE(bad.errors.size() == 1);
+  CHECK(bad.errors[0].toString() ==
+        "test.yaml:7:22: upstreams.pool.panic_threshold: expected a percentage from 0% to 100%, "
+        "got '150%'");
+}
+
 TEST_CASE("connection limits: derived unless written, the admin listener's 64 by default") {
   Config defaults = load(kMinimal);
   CHECK(defaults.global.max_connections == 0);  // derived from the open files limit

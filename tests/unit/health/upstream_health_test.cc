@@ -578,6 +578,47 @@ TEST_CASE("health: outlier_detection with every count at 0 ejects nothing") {
   CHECK_FALSE(harness.health->view(0).ejected);
 }
 
+TEST_CASE("health: below panic_threshold every primary takes requests, and it says so") {
+  Harness harness(
+      "    panic_threshold: 50%\n"
+      "    outlier_detection: { consecutive_5xx: 1, max_ejection_percent: 100 }\n" +
+      servers({"{ address: 127.0.0.1:9001 }", "{ address: 127.0.0.1:9002 }",
+               "{ address: 127.0.0.1:9003 }", "{ address: 127.0.0.1:9004 }"}));
+  UpstreamHealth& health = *harness.health;
+  health.start();
+  const Attempt error500{AttemptOutcome::Response, 500};
+  // 3 of 4 usable: above 50%, the ejected one is out.
+  health.report(1, error500);
+  REQUIRE_FALSE(harness.published.empty());
+  CHECK(indexesOf(harness.published.back().primaries) == std::vector<uint32_t>{0, 2, 3});
+  CHECK_FALSE(health.panic());
+  // 2 of 4 is not below 50% either.
+  health.report(2, error500);
+  CHECK(indexesOf(harness.published.back().primaries) == std::vector<uint32_t>{0, 3});
+  CHECK_FALSE(health.panic());
+  // 1 of 4: panic, and every primary takes requests, the ejected ones too.
+  health.report(3, error500);
+  CHECK(health.panic());
+  CHECK(indexesOf(harness.published.back().primaries) == std::vector<uint32_t>{0, 1, 2, 3});
+  CHECK(health.view(3).ejected);
+}
+
+TEST_CASE("health: backups come before panic") {
+  Harness harness(
+      "    panic_threshold: 50%\n"
+      "    outlier_detection: { consecutive_5xx: 1, max_ejection_percent: 100 }\n" +
+      servers({"{ address: 127.0.0.1:9001 }", "{ address: 127.0.0.1:9002 }",
+               "{ address: 127.0.0.1:9003, backup: true }"}));
+  UpstreamHealth& health = *harness.health;
+  health.start();
+  health.report(0, Attempt{AttemptOutcome::Response, 500});
+  health.report(1, Attempt{AttemptOutcome::Response, 500});
+  REQUIRE_FALSE(harness.published.empty());
+  CHECK_FALSE(health.panic());
+  CHECK(harness.published.back().primaries.hosts.empty());
+  CHECK(indexesOf(harness.published.back().backups) == std::vector<uint32_t>{2});
+}
+
 TEST_CASE("health: upstream without outlier_detection ignores 5xx") {
   Harness harness(servers({"{ address: 127.0.0.1:9001 }", "{ address: 127.0.0.1:9002 }"}));
   for (int i = 0; i < 10; ++i) harness.health->report(0, Attempt{AttemptOutcome::Response, 500});
