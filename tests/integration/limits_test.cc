@@ -268,7 +268,10 @@ TEST_CASE("out of descriptors the admin listener pauses instead of spinning") {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const double cpu = cpuSeconds(pid) - cpu_before;
   MESSAGE("cpu " << cpu << "s over " << wall << "s");
-  CHECK(cpu < wall / 4);
+  // A loop retrying accept() at once would burn a whole core (cpu about
+  // wall); paused, the proxy spends what the scrapes of this wait cost,
+  // which under AddressSanitizer on a loaded machine reaches a quarter.
+  CHECK(cpu < wall / 2);
   // The failures are logged a few at a time, not once per accept().
   CHECK(proxy.process().lines().size() - lines_before <= 40);
 
