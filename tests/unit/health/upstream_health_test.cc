@@ -551,7 +551,7 @@ TEST_CASE("health: upstream without outlier_detection ejects after 5 connect fai
   // The default base ejection is 1s: back on its own soon after.
   REQUIRE(harness.runUntil([&] { return contains(harness.published.back().primaries, 1); }));
   CHECK(Clock::now() - started >= 1s);
-  CHECK(Clock::now() - started < 3s);
+  CHECK(Clock::now() - started < 10s);  // not the 30s of a written block
 }
 
 TEST_CASE("health: an upstream whose every server is ejected keeps them all in rotation") {
