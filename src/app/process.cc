@@ -124,7 +124,7 @@ void Process::startWorkers(std::vector<std::vector<net::ListenSocket>> per_worke
     events.drained = [this] { loop_.post([this] { onWorkerDrained(); }); };
     // Outlier reports hop to the control loop, where the monitor lives.
     ReportAttempt report = [this](const Runtime* runtime, size_t upstream_index, uint32_t server,
-                                  const health::Attempt& attempt) {
+                                  const upstream::Attempt& attempt) {
       loop_.post([this, runtime, upstream_index, server, attempt] {
         // Reports from connections of an older generation are dropped: its
         // indexes mean other servers now.

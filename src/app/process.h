@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "admin/admin_server.h"
+#include "app/metrics_page.h"
 #include "app/proxy_admin.h"
 #include "app/runtime.h"
 #include "app/worker.h"
 #include "health/monitor.h"
-#include "metrics/exposition.h"
 #include "net/connection_limit.h"
 #include "net/event_loop.h"
 #include "net/timer.h"
@@ -71,7 +71,7 @@ class Process {
   std::vector<std::unique_ptr<Worker>> workers_;
   // Health checks and outlier decisions; publishes HostSets to the workers.
   std::unique_ptr<health::HealthMonitor> monitor_;
-  metrics::ReloadStats reloads_;
+  app::ReloadStats reloads_;
   std::vector<std::string> listener_addresses_;  // as bound, by listener index
   std::unique_ptr<ProxyAdmin> admin_backend_;
   std::unique_ptr<admin::AdminServer> admin_server_;

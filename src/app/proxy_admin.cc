@@ -71,18 +71,18 @@ void ProxyAdmin::collectMetrics(std::function<void(std::string text)> done) {
   gather([this](const metrics::WorkerMetrics& merged) {
     *last_ = merged;
     const app::Runtime& runtime = *state_.runtime;
-    metrics::GenerationShape shape{runtime.generation(), {}, runtime.upstreams()};
+    app::GenerationShape shape{runtime.generation(), {}, runtime.upstreams()};
     for (const auto& listener : runtime.listeners()) shape.listener_names.push_back(listener.name);
-    const std::string text = metrics::renderMetrics(shape, *state_.monitor, merged, *state_.reloads,
-                                                    workerProgress(), state_.connection_limit);
+    const std::string text = app::renderMetrics(shape, *state_.monitor, merged, *state_.reloads,
+                                                workerProgress(), state_.connection_limit);
     std::vector<std::function<void(std::string)>> waiters = std::move(scrape_waiters_);
     scrape_waiters_.clear();
     for (auto& waiter : waiters) waiter(text);
   });
 }
 
-std::vector<metrics::WorkerProgress> ProxyAdmin::workerProgress() const {
-  std::vector<metrics::WorkerProgress> progress;
+std::vector<app::WorkerProgress> ProxyAdmin::workerProgress() const {
+  std::vector<app::WorkerProgress> progress;
   for (const auto& worker : *state_.workers)
     progress.push_back({worker->appliedGeneration(), worker->hostSetUpdates()});
   return progress;
@@ -105,7 +105,7 @@ admin::Status ProxyAdmin::status() {
   status.uptime_seconds = std::chrono::duration<double>(now - started_).count();
   status.draining = *state_.draining;
   status.generation = runtime.generation();
-  for (const metrics::WorkerProgress& worker : workerProgress())
+  for (const app::WorkerProgress& worker : workerProgress())
     status.workers.push_back({worker.generation, worker.host_set_updates});
   for (size_t l = 0; l < runtime.listeners().size(); ++l) {
     const ListenerRuntime& listener = runtime.listeners()[l];

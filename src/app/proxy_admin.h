@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "admin/proxy_control.h"
+#include "app/metrics_page.h"
 #include "app/runtime.h"
 #include "app/worker.h"
 #include "health/monitor.h"
-#include "metrics/exposition.h"
 #include "metrics/worker_metrics.h"
 #include "net/connection_limit.h"
 #include "net/event_loop.h"
@@ -28,7 +28,7 @@ struct ProxyState {
   const std::vector<std::unique_ptr<Worker>>* workers = nullptr;
   health::HealthMonitor* monitor = nullptr;
   const bool* draining = nullptr;
-  const metrics::ReloadStats* reloads = nullptr;
+  const app::ReloadStats* reloads = nullptr;
   std::vector<std::string> listener_addresses;             // as bound, by listener index
   const net::ConnectionLimit* connection_limit = nullptr;  // global.max_connections
 };
@@ -51,7 +51,7 @@ class ProxyAdmin final : public admin::ProxyControl {
   // calls `done` on the control loop.
   void gather(std::function<void(const metrics::WorkerMetrics&)> done);
   // What each worker has applied, read now (Worker's atomics), by index.
-  std::vector<metrics::WorkerProgress> workerProgress() const;
+  std::vector<app::WorkerProgress> workerProgress() const;
 
   net::EventLoop& loop_;
   ProxyState state_;

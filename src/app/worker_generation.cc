@@ -20,7 +20,7 @@ std::shared_ptr<WorkerGeneration> WorkerGeneration::build(std::shared_ptr<const 
     const bool outliers = generation->runtime->config().upstreams[index].outlier.enabled;
     health::OutlierReporter::Forward forward;
     if (outliers && report)
-      forward = [report, identity, index](uint32_t server, const health::Attempt& attempt) {
+      forward = [report, identity, index](uint32_t server, const upstream::Attempt& attempt) {
         report(identity, index, server, attempt);
       };
     UpstreamSlot slot;

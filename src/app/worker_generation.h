@@ -17,13 +17,13 @@
 
 #include "app/runtime.h"
 #include "core/random.h"
-#include "health/attempt.h"
 #include "health/outlier_reporter.h"
 #include "http/retry_budget.h"
 #include "http/session.h"
 #include "metrics/worker_metrics.h"
 #include "net/event_loop.h"
 #include "net/session.h"
+#include "upstream/attempt_report.h"
 #include "upstream/conn_pool.h"
 #include "upstream/picker.h"
 #include "upstream/wait_queue.h"
@@ -34,7 +34,7 @@ namespace fulcrum::app {
 // called on the worker's thread, must only post.
 // `runtime` says which configuration generation the indexes belong to.
 using ReportAttempt = std::function<void(const Runtime* runtime, size_t upstream_index,
-                                         uint32_t server, const health::Attempt& attempt)>;
+                                         uint32_t server, const upstream::Attempt& attempt)>;
 
 // One upstream's parts, on one worker, in one generation.
 struct UpstreamSlot {

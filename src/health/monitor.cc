@@ -38,7 +38,8 @@ void HealthMonitor::publishAll() {
   for (auto& upstream : upstreams_) upstream->publishNow();
 }
 
-void HealthMonitor::report(size_t upstream_index, uint32_t server, const Attempt& attempt) {
+void HealthMonitor::report(size_t upstream_index, uint32_t server,
+                           const upstream::Attempt& attempt) {
   if (upstream_index < upstreams_.size()) upstreams_[upstream_index]->report(server, attempt);
 }
 

@@ -34,7 +34,7 @@ class HealthMonitor {
   // Publishes every upstream's current HostSets.
   void publishAll();
   // Control loop only.
-  void report(size_t upstream_index, uint32_t server, const Attempt& attempt);
+  void report(size_t upstream_index, uint32_t server, const upstream::Attempt& attempt);
   UpstreamHealth& upstream(size_t index) { return *upstreams_[index]; }
   size_t size() const { return upstreams_.size(); }
 

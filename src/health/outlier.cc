@@ -43,25 +43,25 @@ std::optional<std::pair<std::string, EjectionReason>> OutlierDetector::crossed(
 }
 
 std::optional<OutlierDetector::Ejection> OutlierDetector::report(uint32_t server,
-                                                                 const Attempt& attempt,
+                                                                 const upstream::Attempt& attempt,
                                                                  Clock::time_point now) {
   if (server >= servers_.size()) return std::nullopt;
   State& state = servers_[server];
   if (state.ejected) return std::nullopt;
   switch (attempt.outcome) {
-    case AttemptOutcome::ConnectFailure:
+    case upstream::AttemptOutcome::ConnectFailure:
       ++state.connect_failures;
       break;
-    case AttemptOutcome::Connected:
+    case upstream::AttemptOutcome::Connected:
       state.connect_failures = 0;
       break;
-    case AttemptOutcome::Reset:
-    case AttemptOutcome::Timeout:
+    case upstream::AttemptOutcome::Reset:
+    case upstream::AttemptOutcome::Timeout:
       state.connect_failures = 0;
       ++state.errors_5xx;
       ++state.gateway_errors;
       break;
-    case AttemptOutcome::Response: {
+    case upstream::AttemptOutcome::Response: {
       state.connect_failures = 0;
       const bool gateway = attempt.status >= 502 && attempt.status <= 504;
       if (attempt.status >= 500) {

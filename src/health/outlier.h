@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "health/attempt.h"
+#include "upstream/attempt_report.h"
 
 namespace fulcrum::health {
 
@@ -56,7 +56,8 @@ class OutlierDetector {
 
   // An ejection when this report tips the server over a threshold (and the
   // cap allows it). Reports about an ejected server are ignored.
-  std::optional<Ejection> report(uint32_t server, const Attempt& attempt, Clock::time_point now);
+  std::optional<Ejection> report(uint32_t server, const upstream::Attempt& attempt,
+                                 Clock::time_point now);
   // Servers whose ejection is over by `now`; they are in again.
   std::vector<uint32_t> release(Clock::time_point now);
   // When the earliest ejection ends; nullopt when none is out.

@@ -9,19 +9,19 @@
 #include <functional>
 #include <vector>
 
-#include "health/attempt.h"
+#include "upstream/attempt_report.h"
 
 namespace fulcrum::health {
 
-class OutlierReporter final : public AttemptSink {
+class OutlierReporter final : public upstream::AttemptSink {
  public:
-  using Forward = std::function<void(uint32_t server, const Attempt& attempt)>;
+  using Forward = std::function<void(uint32_t server, const upstream::Attempt& attempt)>;
 
   // Reports nothing when `forward` is empty (no outlier_detection).
   OutlierReporter(size_t servers, Forward forward)
       : failing_(forward ? servers : 0), forward_(std::move(forward)) {}
 
-  void report(uint32_t server, const Attempt& attempt) override {
+  void report(uint32_t server, const upstream::Attempt& attempt) override {
     if (server >= failing_.size()) return;
     const bool success = attempt.isPlainSuccess();
     if (success && !failing_[server]) return;

@@ -160,7 +160,7 @@ void UpstreamHealth::onProbeResult(uint32_t index, const ProbeResult& result) {
   if (transition != Transition::None || first) refresh(false);
 }
 
-void UpstreamHealth::report(uint32_t server, const Attempt& attempt) {
+void UpstreamHealth::report(uint32_t server, const upstream::Attempt& attempt) {
   if (!outlier_ || server >= servers_.size()) return;
   auto ejection = outlier_->report(server, attempt, Clock::now());
   if (!ejection) return;

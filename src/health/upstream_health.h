@@ -21,12 +21,12 @@
 
 #include "config/schema.h"
 #include "core/random.h"
-#include "health/attempt.h"
 #include "health/checker.h"
 #include "health/outlier.h"
 #include "health/probe_schedule.h"
 #include "net/event_loop.h"
 #include "net/timer.h"
+#include "upstream/attempt_report.h"
 #include "upstream/upstream.h"
 
 namespace fulcrum::health {
@@ -47,7 +47,7 @@ class UpstreamHealth {
   // Starts the first probe of every server.
   void start();
   // An attempt result from a worker's data path.
-  void report(uint32_t server, const Attempt& attempt);
+  void report(uint32_t server, const upstream::Attempt& attempt);
   // The admin API's drain flag: no new picks while set.
   void setAdminDrain(uint32_t server, bool drained);
 

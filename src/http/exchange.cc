@@ -145,7 +145,7 @@ void Exchange::onConnect(upstream::UpstreamConnectResult result) {
     return;
   }
   if (!result.ok()) {
-    attempt_->report(health::AttemptOutcome::ConnectFailure);
+    attempt_->report(upstream::AttemptOutcome::ConnectFailure);
 #if FULCRUM_REQUEST_METRICS
     if (context_.metrics != nullptr)
       ++context_.metrics->servers[result_.server->index].connect_failures;

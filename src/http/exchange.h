@@ -29,7 +29,6 @@
 #include <optional>
 #include <string>
 
-#include "health/attempt.h"
 #include "http/admission.h"
 #include "http/codec/body_forwarder.h"
 #include "http/codec/head_scanner.h"
@@ -42,6 +41,7 @@
 #include "net/event_loop.h"
 #include "net/stream.h"
 #include "net/timer.h"
+#include "upstream/attempt_report.h"
 #include "upstream/conn_pool.h"
 #include "upstream/picker.h"
 #include "upstream/upstream_connector.h"
@@ -120,7 +120,7 @@ struct ExchangeContext {
   // Longest pause in a request body the client is sending (client_body);
   // past it the client gets 408 (or is closed, if the response started).
   std::chrono::milliseconds client_body_timeout{60000};
-  health::AttemptSink* reporter = nullptr;           // outlier detection; may be null
+  upstream::AttemptSink* reporter = nullptr;         // outlier detection; may be null
   upstream::ConnectionWaitQueue* waiters = nullptr;  // circuit breaker queue; may be null
   metrics::UpstreamCounters* metrics = nullptr;      // this worker's counters; may be null
   RetryBudget* retry_budget = nullptr;               // this worker's; may be null

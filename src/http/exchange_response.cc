@@ -95,7 +95,7 @@ void Exchange::readResponseHeads() {
                                      : status == 503 ? AttemptFailure::Status503
                                                      : AttemptFailure::Status504;
       retry_.attemptEnded(AttemptPhase::Answered, std::to_string(status));
-      attempt_->report(health::AttemptOutcome::Response, static_cast<uint16_t>(status));
+      attempt_->report(upstream::AttemptOutcome::Response, static_cast<uint16_t>(status));
       if (retry_.decide(AttemptPhase::Answered, failure) == RetryDecision::Retry) {
         last_status_ = status;
         last_detail_ = "the server answered " + std::to_string(status);
@@ -109,7 +109,7 @@ void Exchange::readResponseHeads() {
     result_.response_started = true;
     result_.response_head = std::chrono::steady_clock::now();
     if (status < 502 || status > 504)
-      attempt_->report(health::AttemptOutcome::Response, static_cast<uint16_t>(status));
+      attempt_->report(upstream::AttemptOutcome::Response, static_cast<uint16_t>(status));
 #if FULCRUM_REQUEST_METRICS
     if (context_.metrics != nullptr) {
       metrics::ServerCounters& counters = context_.metrics->servers[result_.server->index];
@@ -186,7 +186,7 @@ void Exchange::onClosed(net::Stream&, bool error, int code) {
   if (error && code == ETIMEDOUT && !attempt_->body) {
     // The server took no byte of the request for upstream_send: a failed
     // attempt like a response timeout (retried only where that is safe).
-    attempt_->report(health::AttemptOutcome::Timeout);
+    attempt_->report(upstream::AttemptOutcome::Timeout);
     attemptFailed(AttemptPhase::Sent, AttemptFailure::Timeout, 504,
                   "the server took no byte of the request for " +
                       std::to_string(context_.upstream_send_timeout.count()) + "ms");
@@ -206,7 +206,7 @@ void Exchange::onClosed(net::Stream&, bool error, int code) {
   // A reused connection the server closed is the keep-alive race, not a
   // sign that the server is failing; it is retried on the same server.
   const bool reused = attempt_->reused();
-  if (!reused) attempt_->report(health::AttemptOutcome::Reset);
+  if (!reused) attempt_->report(upstream::AttemptOutcome::Reset);
   attemptFailed(AttemptPhase::Sent,
                 reused ? AttemptFailure::StaleConnection : AttemptFailure::Reset, 502,
                 why + (reused ? " (a reused connection) before responding" : " before responding"));
@@ -221,7 +221,7 @@ void Exchange::onResponseTimeout() {
   else if (result_.response_started)
     finish(true, why);
   else {
-    attempt_->report(health::AttemptOutcome::Timeout);
+    attempt_->report(upstream::AttemptOutcome::Timeout);
     attemptFailed(AttemptPhase::Sent, AttemptFailure::Timeout, 504, why);
   }
 }

@@ -18,7 +18,6 @@
 #include "core/access_log.h"
 #include "core/random.h"
 #include "core/socket_address.h"
-#include "health/attempt.h"
 #include "http/codec/head_scanner.h"
 #include "http/codec/parser.h"
 #include "http/exchange.h"
@@ -29,6 +28,7 @@
 #include "net/session.h"
 #include "net/stream.h"
 #include "net/timer.h"
+#include "upstream/attempt_report.h"
 #include "upstream/conn_pool.h"
 #include "upstream/picker.h"
 #include "upstream/wait_queue.h"
@@ -39,7 +39,7 @@ namespace fulcrum::http {
 struct UpstreamState {
   upstream::UpstreamPicker* picker = nullptr;
   upstream::ConnPool* pool = nullptr;
-  health::AttemptSink* reporter = nullptr;
+  upstream::AttemptSink* reporter = nullptr;
   upstream::ConnectionWaitQueue* waiters = nullptr;  // for the circuit breaker
   metrics::UpstreamCounters* metrics = nullptr;
   RetryBudget* retry_budget = nullptr;  // this worker's, for this upstream

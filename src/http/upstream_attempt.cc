@@ -3,7 +3,7 @@
 namespace fulcrum::http {
 
 UpstreamAttempt::UpstreamAttempt(net::EventLoop& loop, upstream::UpstreamPicker& picker,
-                                 health::AttemptSink* reporter, const upstream::Server& server,
+                                 upstream::AttemptSink* reporter, const upstream::Server& server,
                                  bool reused, std::function<void()> on_timeout)
     : loop_(loop),
       picker_(picker),
@@ -47,8 +47,8 @@ void UpstreamAttempt::retire() {
   loop_.deferDelete(std::move(stream_));
 }
 
-void UpstreamAttempt::report(health::AttemptOutcome outcome, uint16_t status) {
-  if (reporter_ != nullptr) reporter_->report(server_.index, health::Attempt{outcome, status});
+void UpstreamAttempt::report(upstream::AttemptOutcome outcome, uint16_t status) {
+  if (reporter_ != nullptr) reporter_->report(server_.index, upstream::Attempt{outcome, status});
 }
 
 }  // namespace fulcrum::http

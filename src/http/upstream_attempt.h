@@ -16,13 +16,13 @@
 #include <functional>
 #include <memory>
 
-#include "health/attempt.h"
 #include "http/codec/body_forwarder.h"
 #include "http/codec/head_scanner.h"
 #include "http/codec/parser.h"
 #include "net/event_loop.h"
 #include "net/stream.h"
 #include "net/timer.h"
+#include "upstream/attempt_report.h"
 #include "upstream/picker.h"
 #include "upstream/server.h"
 
@@ -32,7 +32,7 @@ class UpstreamAttempt final : public net::DeferredDeletable {
  public:
   // `reporter` may be null. `on_timeout` runs when the response timer fires.
   UpstreamAttempt(net::EventLoop& loop, upstream::UpstreamPicker& picker,
-                  health::AttemptSink* reporter, const upstream::Server& server, bool reused,
+                  upstream::AttemptSink* reporter, const upstream::Server& server, bool reused,
                   std::function<void()> on_timeout);
   ~UpstreamAttempt() override;
   UpstreamAttempt(const UpstreamAttempt&) = delete;
@@ -55,7 +55,7 @@ class UpstreamAttempt final : public net::DeferredDeletable {
   void retire();
 
   // Outlier detection hears how this try went.
-  void report(health::AttemptOutcome outcome, uint16_t status = 0);
+  void report(upstream::AttemptOutcome outcome, uint16_t status = 0);
 
   net::Timer& responseTimer() { return response_timer_; }
   // The response: its head as scanned so far, then its body once the final
@@ -70,7 +70,7 @@ class UpstreamAttempt final : public net::DeferredDeletable {
 
   net::EventLoop& loop_;
   upstream::UpstreamPicker& picker_;
-  health::AttemptSink* reporter_;
+  upstream::AttemptSink* reporter_;
   const upstream::Server& server_;
   bool reused_;
   std::unique_ptr<net::Stream> stream_;

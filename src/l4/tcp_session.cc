@@ -37,9 +37,9 @@ void TcpSession::start() {
   connectNext();
 }
 
-void TcpSession::report(health::AttemptOutcome outcome) {
+void TcpSession::report(upstream::AttemptOutcome outcome) {
   if (params_.reporter != nullptr)
-    params_.reporter->report(server_->index, health::Attempt{outcome, 0});
+    params_.reporter->report(server_->index, upstream::Attempt{outcome, 0});
 }
 
 void TcpSession::abandon() {
@@ -77,7 +77,7 @@ void TcpSession::onConnect(upstream::UpstreamConnectResult result) {
     return;
   }
   if (!result.ok()) {
-    report(health::AttemptOutcome::ConnectFailure);
+    report(upstream::AttemptOutcome::ConnectFailure);
     if (params_.metrics != nullptr) ++params_.metrics->servers[server_->index].connect_failures;
     log::debug("listener %s: connect to %s failed (%s): %s", params_.listener_name->c_str(),
                server_->label.c_str(), net::connectFailureName(result.failure),
@@ -85,7 +85,7 @@ void TcpSession::onConnect(upstream::UpstreamConnectResult result) {
     connectNext();
     return;
   }
-  report(health::AttemptOutcome::Connected);
+  report(upstream::AttemptOutcome::Connected);
   // least_conn counts connections; least_time learns from connect times.
   auto now = std::chrono::steady_clock::now();
   upstream::LoadTable& load = params_.picker->load();

@@ -15,12 +15,12 @@
 
 #include "core/access_log.h"
 #include "core/socket_address.h"
-#include "health/attempt.h"
 #include "metrics/worker_metrics.h"
 #include "net/byte_pump.h"
 #include "net/event_loop.h"
 #include "net/session.h"
 #include "net/stream.h"
+#include "upstream/attempt_report.h"
 #include "upstream/breaker_slots.h"
 #include "upstream/picker.h"
 #include "upstream/upstream_connector.h"
@@ -36,7 +36,7 @@ struct TcpSessionParams {
   upstream::UpstreamPicker* picker = nullptr;
   std::chrono::milliseconds idle_timeout{0};
   AccessLog* access_log = nullptr;               // may be null (access log off)
-  health::AttemptSink* reporter = nullptr;       // outlier detection; may be null
+  upstream::AttemptSink* reporter = nullptr;     // outlier detection; may be null
   metrics::UpstreamCounters* metrics = nullptr;  // this worker's; may be null
 };
 
@@ -59,7 +59,7 @@ class TcpSession final : public net::Session {
  private:
   void connectNext();
   void onConnect(upstream::UpstreamConnectResult result);
-  void report(health::AttemptOutcome outcome);
+  void report(upstream::AttemptOutcome outcome);
   void onPumpDone(const net::BytePump::Result& result);
   void end(const char* outcome, const std::string& detail);
   void writeAccessLog(const char* outcome, const std::string& detail);

@@ -1,6 +1,6 @@
 // Every metric fulcrum exports, in one table: name, type and help text.
 // The names and label sets follow DESIGN.md section 9 (README "Monitoring"
-// explains each); exposition.cc fills them, nothing else names a metric.
+// explains each); app/metrics_page.cc fills them, nothing else names a metric.
 #pragma once
 
 #include <prometheus/metric_type.h>

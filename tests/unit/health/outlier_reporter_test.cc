@@ -5,9 +5,9 @@
 
 #include "health/outlier_reporter.h"
 
-using fulcrum::health::Attempt;
-using fulcrum::health::AttemptOutcome;
 using fulcrum::health::OutlierReporter;
+using fulcrum::upstream::Attempt;
+using fulcrum::upstream::AttemptOutcome;
 
 namespace {
 

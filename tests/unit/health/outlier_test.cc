@@ -7,11 +7,11 @@
 #include "health/outlier.h"
 
 using namespace std::chrono_literals;
-using fulcrum::health::Attempt;
-using fulcrum::health::AttemptOutcome;
 using fulcrum::health::EjectionReason;
 using fulcrum::health::OutlierDetector;
 using fulcrum::health::OutlierSpec;
+using fulcrum::upstream::Attempt;
+using fulcrum::upstream::AttemptOutcome;
 using Clock = OutlierDetector::Clock;
 
 namespace {

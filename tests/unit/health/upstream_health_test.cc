@@ -17,18 +17,18 @@
 
 #include "app/runtime.h"
 #include "core/random.h"
-#include "health/attempt.h"
 #include "health/upstream_health.h"
 #include "net/event_loop.h"
 #include "net/timer.h"
 #include "support/configs.h"
 #include "support/net.h"
+#include "upstream/attempt_report.h"
 
 using namespace fulcrum;
 using namespace std::chrono_literals;
-using health::Attempt;
-using health::AttemptOutcome;
 using health::UpstreamHealth;
+using upstream::Attempt;
+using upstream::AttemptOutcome;
 using Clock = std::chrono::steady_clock;
 
 namespace {

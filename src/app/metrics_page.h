@@ -15,7 +15,7 @@
 #include "net/connection_limit.h"
 #include "upstream/upstream.h"
 
-namespace fulcrum::metrics {
+namespace fulcrum::app {
 
 struct ReloadStats {
   uint64_t succeeded = 0;
@@ -41,8 +41,8 @@ struct WorkerProgress {
 // `progress` is by worker index. `limit` (global.max_connections) may be
 // null: its families are left out.
 std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& monitor,
-                          const WorkerMetrics& workers, const ReloadStats& reloads,
+                          const metrics::WorkerMetrics& workers, const ReloadStats& reloads,
                           const std::vector<WorkerProgress>& progress,
                           const net::ConnectionLimit* limit = nullptr);
 
-}  // namespace fulcrum::metrics
+}  // namespace fulcrum::app

@@ -1,4 +1,4 @@
-#include "metrics/exposition.h"
+#include "app/metrics_page.h"
 
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
@@ -11,9 +11,11 @@
 #include "health/outlier.h"
 #include "metrics/families.h"
 
-namespace fulcrum::metrics {
+namespace fulcrum::app {
 namespace {
 
+// The families and counters this page renders are metrics' own.
+using namespace fulcrum::metrics;
 using prometheus::ClientMetric;
 using Labels = std::vector<ClientMetric::Label>;
 
@@ -207,7 +209,7 @@ void renderLimits(Builder& out, const GenerationShape& shape, const net::Connect
 }  // namespace
 
 std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& monitor,
-                          const WorkerMetrics& workers, const ReloadStats& reloads,
+                          const metrics::WorkerMetrics& workers, const ReloadStats& reloads,
                           const std::vector<WorkerProgress>& progress,
                           const net::ConnectionLimit* limit) {
   Builder out;
@@ -218,4 +220,4 @@ std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& m
   return out.text();
 }
 
-}  // namespace fulcrum::metrics
+}  // namespace fulcrum::app

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-namespace fulcrum::health {
+namespace fulcrum::upstream {
 
 enum class AttemptOutcome : uint8_t {
   ConnectFailure,  // refused, timed out, unreachable: nothing was sent
@@ -36,4 +36,4 @@ class AttemptSink {
   ~AttemptSink() = default;
 };
 
-}  // namespace fulcrum::health
+}  // namespace fulcrum::upstream
