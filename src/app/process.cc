@@ -52,10 +52,9 @@ int Process::run() {
   if (!bindAll(per_worker)) return kExitStartup;
   monitor_ = std::make_unique<health::HealthMonitor>(
       loop_, runtime_->upstreams(), runtime_->config().upstreams,
-      [this](size_t upstream_index, upstream::HostSet primaries, upstream::HostSet backups,
-             uint64_t update) {
+      [this](size_t upstream_index, upstream::HostSets hosts, uint64_t update) {
         for (auto& worker : workers_)
-          worker->applyHostSets(runtime_, upstream_index, primaries, backups, update);
+          worker->applyHostSets(runtime_, upstream_index, hosts, update);
       });
   if (!startAdmin()) return kExitStartup;
   startWorkers(std::move(per_worker));

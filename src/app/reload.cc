@@ -95,17 +95,15 @@ void Process::reload() {
 
   auto monitor = std::make_unique<health::HealthMonitor>(
       loop_, next->upstreams(), next->config().upstreams,
-      [this](size_t upstream_index, upstream::HostSet primaries, upstream::HostSet backups,
-             uint64_t update) {
+      [this](size_t upstream_index, upstream::HostSets hosts, uint64_t update) {
         for (auto& worker : workers_)
-          worker->applyHostSets(runtime_, upstream_index, primaries, backups, update);
+          worker->applyHostSets(runtime_, upstream_index, hosts, update);
       });
   monitor->inheritFrom(*monitor_);
   // Workers start the generation with the carried-over health state, in
   // the same task: a checked server that was up never looks down.
-  std::vector<UpstreamHosts> hosts(next->upstreams().size());
-  for (size_t u = 0; u < hosts.size(); ++u)
-    monitor->upstream(u).buildHostSets(hosts[u].primaries, hosts[u].backups);
+  std::vector<upstream::HostSets> hosts(next->upstreams().size());
+  for (size_t u = 0; u < hosts.size(); ++u) hosts[u] = monitor->upstream(u).buildHostSets();
   // From here on nothing can fail: switch.
   std::shared_ptr<const Runtime> previous = std::move(runtime_);
   runtime_ = next;

@@ -1,5 +1,6 @@
 #include "config/warnings.h"
 
+#include <algorithm>
 #include <string>
 
 #include "core/time_text.h"
@@ -17,6 +18,12 @@ void warnAboutUpstream(const Config& config, const UpstreamConfig& upstream,
   auto warn = [&](const Mark& mark, const std::string& key, const std::string& message) {
     found.push_back(Diagnostic{config.file, mark, path + key, "warning: " + message});
   };
+  const bool any_primary = std::any_of(upstream.servers.begin(), upstream.servers.end(),
+                                       [](const ServerConfig& server) { return !server.backup; });
+  if (!any_primary && !upstream.servers.empty())
+    warn(upstream.mark, ".servers",
+         "every server is a backup: with no primary to fail first, the backups take every "
+         "request from the start; a backup is meant to stand in for primaries that are down");
   const RetryConfig& retries = upstream.retries;
   if (written(retries.per_try_timeout_mark) && retries.attempts > 1) {
     const Duration total = retries.per_try_timeout * retries.attempts;

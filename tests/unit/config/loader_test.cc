@@ -190,6 +190,20 @@ TEST_CASE("settings that risk a stall or a duplicate are warnings at their place
   CHECK(has("test.yaml:9:89: upstreams.pool.retries.budget_percent: warning: 0 allows no retries"));
 }
 
+TEST_CASE("an upstream whose every server is a backup loads, with a warning") {
+  const std::string head =
+      "listeners:\n  - { name: edge, listen: 127.0.0.1:0, upstream: pool }\n"
+      "upstreams:\n  pool:\n    servers:\n";
+  Config only_backup = load(head + "      - { address: 127.0.0.1:9001, backup: true }\n");
+  auto found = warnings(only_backup);
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].toString().rfind(
+            "test.yaml:4:3: upstreams.pool.servers: warning: every server is a backup", 0) == 0);
+  CHECK(warnings(load(head + "      - { address: 127.0.0.1:9001, backup: true }\n"
+                             "      - { address: 127.0.0.1:9002 }\n"))
+            .empty());
+}
+
 TEST_CASE("panic_threshold is off unless written, as 50% or 50") {
   CHECK(load(kMinimal).upstreams[0].panic_threshold == 0);
   CHECK(load(std::string(kMinimal) + "    panic_threshold: 50%\n").upstreams[0].panic_threshold ==
