@@ -5,15 +5,10 @@
 
 #include <cctype>
 
+#include "core/hex.h"
+
 namespace fulcrum::admin {
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool decodeSegment(std::string_view raw, std::string& out) {
   out.clear();
@@ -23,7 +18,7 @@ bool decodeSegment(std::string_view raw, std::string& out) {
       continue;
     }
     if (i + 2 >= raw.size()) return false;
-    const int high = hexValue(raw[i + 1]), low = hexValue(raw[i + 2]);
+    const int high = hexDigitValue(raw[i + 1]), low = hexDigitValue(raw[i + 2]);
     if (high < 0 || low < 0) return false;
     const char decoded = static_cast<char>(high * 16 + low);
     if (decoded == '\0') return false;

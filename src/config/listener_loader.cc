@@ -147,6 +147,9 @@ void parseListenerKey(YamlReader& reader, const std::string& key, const YAML::No
   } else if (key == "routes") {
     noteHttpOnly(listener, value, path);
     parseRoutes(reader, value, path, listener.routes);
+  } else if (key == "normalize_path") {
+    noteHttpOnly(listener, value, path);
+    if (auto on = reader.boolean(value, path)) listener.normalize_path = *on;
   } else if (key == "limits") {
     noteHttpOnly(listener, value, path);
     listener.limits_mark = markOf(value);
@@ -177,6 +180,7 @@ void parseListeners(YamlReader& reader, const YAML::Node& node, const std::strin
                        {"routes"},
                        {"timeouts"},
                        {"limits"},
+                       {"normalize_path"},
                        {"backlog"},
                        {"tls", kLater}},
                       [&](const std::string& key, const YAML::Node& value, const std::string& p) {

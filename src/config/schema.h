@@ -235,6 +235,7 @@ struct ListenerConfig {
   Duration upstream_send_timeout = 60s;
   Duration request_timeout{0};  // http: head received to response sent; 0 = none
   HttpLimitsConfig limits;      // http only
+  bool normalize_path = true;   // http: the server gets the canonical path
   unsigned backlog = 511;
   Mark mark;
   Mark listen_mark;

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/rate_limited_log.h"
 #include "http/codec/head_writer.h"
+#include "http/codec/path_normalizer.h"
 #include "http/error_response.h"
 #include "http/request_key.h"
 #include "http/request_log.h"
@@ -50,7 +51,19 @@ void HttpSession::beginRequest() {
   }
   evbuffer* input = client_->input();
   bool has_body = head_.framing != Framing::None;
-  const Route* route = matchRoute(params_.listener->routes, head_.host, head_.path);
+  std::string_view canonical_path = head_.path;
+  const PathVerdict verdict = normalizePath(head_.path, normalized_path_);
+  if (verdict == PathVerdict::Normalized) canonical_path = normalized_path_;
+  if (verdict == PathVerdict::Climbs || verdict == PathVerdict::BadPercent) {
+    evbuffer_drain(input, head_.length);
+    answerError(400,
+                verdict == PathVerdict::Climbs ? "the path climbs above the root"
+                                               : "a broken percent-encoding in the path",
+                has_body || head_.close);
+    return;
+  }
+  if (params_.listener->normalize_path) head_.path = canonical_path;
+  const Route* route = matchRoute(params_.listener->routes, head_.host, canonical_path);
   upstream_ = route != nullptr ? route->upstream : nullptr;
   if (route == nullptr) {
     evbuffer_drain(input, head_.length);

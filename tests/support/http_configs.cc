@@ -11,6 +11,7 @@ std::string HttpConfig::yaml() const {
                     client_header_timeout + ", client_idle: " + client_idle_timeout +
                     ", client_body: " + client_body_timeout + extra_timeouts + " }\n";
   if (!limits.empty()) out += "    limits: " + limits + "\n";
+  out += listener_extra;
   if (routes.empty())
     out += "    upstream: pool\n";
   else
