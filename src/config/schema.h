@@ -37,7 +37,12 @@ struct AdminConfig {
   std::string listen_text = "127.0.0.1:9901";
   SocketAddress listen;  // resolved by the loader
   Mark listen_mark;
-  std::string token;              // empty: /api needs no Authorization
+  std::string token;  // empty: the /api is disabled
+  Mark token_mark;
+  // Names (or literals) the listener answers to besides its own address
+  // and, on loopback, localhost: HostName texts (core/host_name.h).
+  std::vector<std::string> hosts;
+  bool protect_status = false;    // /status and /status.json need the token too
   unsigned max_connections = 64;  // open admin connections; accepting pauses at the cap
 };
 

@@ -61,11 +61,16 @@ void warnAboutUpstream(const Config& config, const UpstreamConfig& upstream,
 std::vector<Diagnostic> warnings(const Config& config) {
   std::vector<Diagnostic> found;
   const AdminConfig& admin = config.global.admin;
-  if (!admin.listen.isLoopback() && admin.token.empty())
-    found.push_back(Diagnostic{config.file, admin.listen_mark, "global.admin.listen",
-                               "warning: " + admin.listen.toString() +
-                                   " is reachable from other hosts and global.admin.token is not "
-                                   "set: anyone who can connect may drain servers"});
+  // Without a token the API is off and the rest only reads: the risk left
+  // is a token that crosses the network in clear text, the listener having
+  // no TLS.
+  if (!admin.listen.isLoopback() && !admin.token.empty())
+    found.push_back(Diagnostic{config.file, admin.token_mark, "global.admin.token",
+                               "warning: the admin listener " + admin.listen.toString() +
+                                   " speaks plain HTTP to other hosts: the token crosses the "
+                                   "network readable by anyone on the path; keep the listener "
+                                   "on loopback or a management network, or reach it through "
+                                   "an SSH tunnel"});
   for (const UpstreamConfig& upstream : config.upstreams)
     warnAboutUpstream(config, upstream, found);
   return found;
