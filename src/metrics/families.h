@@ -38,6 +38,7 @@ enum class Family {
   DownstreamConnectionsLimited,
   LocalResourceErrors,
   AccessLogDropped,
+  AdminRequestsRefused,
   Count,
 };
 

@@ -67,7 +67,10 @@ std::map<std::string, double> samples(const std::string& metrics) {
 Pending::Pending(uint16_t port, const std::string& path, const std::string& extra_fields)
     : fd(connectLoopback(port)) {
   reader = std::make_unique<HttpReader>(fd.get());
-  REQUIRE(writeAll(fd.get(), "GET " + path + " HTTP/1.1\r\nHost: t\r\n" + extra_fields + "\r\n"));
+  // The address dialled, as a client writes it: the admin listener
+  // answers to nothing else.
+  REQUIRE(writeAll(fd.get(), "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" +
+                                 std::to_string(port) + "\r\n" + extra_fields + "\r\n"));
 }
 
 std::optional<HttpMessage> Pending::response() {

@@ -32,7 +32,7 @@ std::optional<double> sample(const std::string& metrics, const std::string& seri
 // Every sample line of `metrics`: "name{labels}" (as served) -> value.
 std::map<std::string, double> samples(const std::string& metrics);
 
-// One GET on its own connection ("Host: t", then `extra_fields`, each ending
+// One GET on its own connection ("Host: 127.0.0.1:PORT", then `extra_fields`, each ending
 // in CRLF); the response is read later. REQUIREs the request to be written.
 struct Pending {
   Pending(uint16_t port, const std::string& path, const std::string& extra_fields = "");
