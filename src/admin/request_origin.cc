@@ -2,24 +2,14 @@
 
 #include <algorithm>
 
+#include "admin/request_parts.h"
+#include "http/codec/parser.h"
+
 namespace fulcrum::admin {
 namespace {
 
 constexpr int kHttpPort = 80;
 constexpr int kHttpsPort = 443;
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
-
-std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 // "" (none), or 1 to 5 digits up to 65535.
 std::optional<int> parsePort(std::string_view digits) {
@@ -68,13 +58,13 @@ bool hostAllowed(const Authority& authority, const SocketAddress& local,
 }
 
 std::optional<Origin> parseOrigin(std::string_view text) {
-  text = trimmed(text);
+  text = trimBlanks(text);
   Origin origin;
   constexpr std::string_view kHttp = "http://", kHttps = "https://";
-  if (text.size() > kHttp.size() && equalsIgnoreCase(text.substr(0, kHttp.size()), kHttp)) {
+  if (text.size() > kHttp.size() && http::equalsIgnoreCase(text.substr(0, kHttp.size()), kHttp)) {
     text.remove_prefix(kHttp.size());
   } else if (text.size() > kHttps.size() &&
-             equalsIgnoreCase(text.substr(0, kHttps.size()), kHttps)) {
+             http::equalsIgnoreCase(text.substr(0, kHttps.size()), kHttps)) {
     origin.https = true;
     text.remove_prefix(kHttps.size());
   } else {
@@ -94,12 +84,12 @@ bool sameOrigin(const Origin& origin, const Authority& target) {
 }
 
 bool sameOriginFetch(std::string_view sec_fetch_site) {
-  return equalsIgnoreCase(trimmed(sec_fetch_site), "same-origin");
+  return http::equalsIgnoreCase(trimBlanks(sec_fetch_site), "same-origin");
 }
 
 bool isJsonMediaType(std::string_view content_type) {
   const size_t semicolon = content_type.find(';');
-  return equalsIgnoreCase(trimmed(content_type.substr(0, semicolon)), "application/json");
+  return http::equalsIgnoreCase(trimBlanks(content_type.substr(0, semicolon)), "application/json");
 }
 
 }  // namespace fulcrum::admin

@@ -45,9 +45,7 @@ bool schemeCredentials(const char* authorization, std::string_view scheme,
     if (std::tolower(static_cast<unsigned char>(value[i])) != scheme[i]) return false;
   value.remove_prefix(scheme.size());
   if (value.front() != ' ') return false;
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-  credentials = value;
+  credentials = trimBlanks(value);
   return true;
 }
 
@@ -61,6 +59,12 @@ bool sameSecret(std::string_view given, const std::string& token) {
 }
 
 }  // namespace
+
+std::string_view trimBlanks(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
 
 bool decodePathSegments(std::string_view path, std::vector<std::string>& segments) {
   segments.clear();

@@ -16,6 +16,9 @@ namespace fulcrum::admin {
 // encoded NUL.
 bool decodePathSegments(std::string_view path, std::vector<std::string>& segments);
 
+// `text` without the spaces and tabs around it (a field value's OWS).
+std::string_view trimBlanks(std::string_view text);
+
 // True when `authorization` (the header value, may be null) is
 // "Bearer <token>" (scheme case-insensitive) carrying exactly `token`. The
 // comparison takes the same time wherever the first difference is, and
