@@ -24,6 +24,7 @@ constexpr StatusText kStatusTexts[] = {
     {431, "headers_too_large", "the request header fields are too large"},
     {502, "bad_gateway", "the server failed to answer properly"},
     {503, "service_unavailable", "no server is available"},
+    {501, "not_implemented", "the request uses a transfer coding the proxy does not support"},
     {504, "gateway_timeout", "the server did not answer in time"},
 };
 constexpr StatusText kOtherStatus{0, "error", "the request failed"};
@@ -78,6 +79,8 @@ const char* reasonPhrase(int status) {
       return "URI Too Long";
     case 431:
       return "Request Header Fields Too Large";
+    case 501:
+      return "Not Implemented";
     case 502:
       return "Bad Gateway";
     case 503:
