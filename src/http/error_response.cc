@@ -18,6 +18,7 @@ struct StatusText {
 constexpr StatusText kStatusTexts[] = {
     {400, "bad_request", "the request is malformed"},
     {404, "no_route", "no route matches this request"},
+    {405, "method_not_allowed", "the method is not allowed for this request target"},
     {408, "request_timeout", "the request did not arrive in time"},
     {413, "body_too_large", "the request body is larger than allowed"},
     {414, "uri_too_long", "the request target is too long"},
@@ -61,6 +62,8 @@ const char* reasonPhrase(int status) {
       return "Bad Request";
     case 404:
       return "Not Found";
+    case 405:
+      return "Method Not Allowed";
     case 408:
       return "Request Timeout";
     case 409:

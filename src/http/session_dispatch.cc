@@ -16,9 +16,11 @@
 namespace fulcrum::http {
 namespace {
 
+// TRACE is idempotent by RFC 9110, but it echoes the request, credentials
+// included: it is refused unless a route allows it, and never sent twice.
 bool isIdempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
-         method == "DELETE" || method == "TRACE";
+         method == "DELETE";
 }
 
 std::string newRequestId(Random& random) {
@@ -55,6 +57,11 @@ void HttpSession::beginRequest() {
   if (route == nullptr) {
     evbuffer_drain(input, head_.length);
     answerError(404, "no route", has_body || head_.close);
+    return;
+  }
+  if (head_.method == "TRACE" && !route->allow_trace) {
+    evbuffer_drain(input, head_.length);
+    answerError(405, "TRACE is not allowed on this route", has_body || head_.close);
     return;
   }
   uint64_t max_body = params_.listener->max_body;

@@ -77,6 +77,7 @@ TEST_CASE("malformed requests get their 4xx, close, and never reach a server") {
       {"a coding before chunked",
        "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
       {"a fragment in the target", "GET /a#b HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+      {"CONNECT", "CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\n", 400},
       {"HTTP/2.0 version", "GET / HTTP/2.0\r\nHost: t\r\n\r\n", 400},
       {"too long a target", "GET /" + long_target + " HTTP/1.1\r\nHost: t\r\n\r\n", 414},
       {"too many fields", "GET / HTTP/1.1\r\nHost: t\r\n" + many_fields + "\r\n", 431},
