@@ -82,12 +82,13 @@ void HttpSession::beginRequest() {
   if (upstream_->hash_key.kind != config::HashKey::Kind::None)
     info.hash = requestHashKey(upstream_->hash_key, head_, client_address_);
   info.idempotent = isIdempotent(head_.method);
-  for (const Field& field : head_.fields)
-    if (!field.value.empty() && equalsIgnoreCase(field.name, upstream_->retries.idempotency_header))
-      info.has_idempotency_key = true;
 
   net::Buffer request_head = net::newBuffer();
-  writeRequestHead(request_head.get(), head_, ForwardedFor{client_ip_, "http", request_id_});
+  // Keyed or not is decided on the head the server gets, not on the one
+  // the client sent: a key that did not reach the server makes no repeat safe.
+  info.has_idempotency_key =
+      writeRequestHead(request_head.get(), head_, ForwardedFor{client_ip_, "http", request_id_},
+                       upstream_->retries.idempotency_header);
   evbuffer_drain(input, head_.length);  // the views in head_ die here
 
   size_t index = static_cast<size_t>(upstream_ - params_.built_upstreams->data());

@@ -18,18 +18,23 @@ void addField(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
-// Fields a Connection header must never be able to strip.
-bool isEndToEnd(std::string_view name) {
-  return isFramingField(name) || equalsIgnoreCase(name, "host");
+// Fields a Connection header must never be able to strip: the framing,
+// Host, and the idempotency header (`end_to_end`, may be empty), whose
+// removal would make a request fulcrum retries as keyed reach the server
+// without its key.
+bool isEndToEnd(std::string_view name, std::string_view end_to_end) {
+  return isFramingField(name) || equalsIgnoreCase(name, "host") ||
+         (!end_to_end.empty() && equalsIgnoreCase(name, end_to_end));
 }
 
 // `keep_upgrade`: Upgrade survives (a WebSocket handshake in flight).
-bool isHopByHop(std::string_view name, const Head& head, bool keep_upgrade) {
+bool isHopByHop(std::string_view name, const Head& head, bool keep_upgrade,
+                std::string_view end_to_end = {}) {
   if (equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive") ||
       equalsIgnoreCase(name, "proxy-connection") || equalsIgnoreCase(name, "te"))
     return true;
   if (equalsIgnoreCase(name, "upgrade")) return !keep_upgrade;
-  if (head.connection_tokens.empty() || isEndToEnd(name)) return false;
+  if (head.connection_tokens.empty() || isEndToEnd(name, end_to_end)) return false;
   for (std::string_view token : head.connection_tokens)
     if (equalsIgnoreCase(token, name)) return !(keep_upgrade && equalsIgnoreCase(name, "upgrade"));
   return false;
@@ -73,17 +78,19 @@ std::string_view clientRequestId(const RequestHead& head) {
   return count == 1 && validRequestId(found) ? found : std::string_view();
 }
 
-void writeRequestHead(evbuffer* buffer, const RequestHead& head, const ForwardedFor& forwarded) {
+bool writeRequestHead(evbuffer* buffer, const RequestHead& head, const ForwardedFor& forwarded,
+                      std::string_view idempotency_header) {
   std::string& out = scratch();
   out.append(head.method).append(" ").append(head.path);
   out.append(head.minor_version == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
   const BodyOut body = requestBodyOut(head.framing);
   bool framed = false;
+  bool keyed = false;
   // Earlier X-Forwarded-For values, in order, then ours: one field.
   thread_local std::string forwarded_for;
   forwarded_for.clear();
   for (const Field& field : head.fields) {
-    if (isHopByHop(field.name, head, head.upgrade)) continue;
+    if (isHopByHop(field.name, head, head.upgrade, idempotency_header)) continue;
     if (rewriteFraming(out, head, field, body, framed)) continue;
     if (equalsIgnoreCase(field.name, "x-forwarded-for")) {
       forwarded_for.append(field.value).append(", ");
@@ -93,6 +100,9 @@ void writeRequestHead(evbuffer* buffer, const RequestHead& head, const Forwarded
         equalsIgnoreCase(field.name, "x-request-id"))
       continue;
     addField(out, field.name, field.value);
+    if (!idempotency_header.empty() && !field.value.empty() &&
+        equalsIgnoreCase(field.name, idempotency_header))
+      keyed = true;
   }
   if (!framed) appendFramingField(out, head, body);
   forwarded_for.append(forwarded.client_ip);
@@ -103,6 +113,7 @@ void writeRequestHead(evbuffer* buffer, const RequestHead& head, const Forwarded
   if (head.upgrade) addField(out, "Connection", "upgrade");
   out.append("\r\n");
   evbuffer_add(buffer, out.data(), out.size());
+  return keyed;
 }
 
 void writeResponseHead(evbuffer* buffer, const ResponseHead& head, ClientConnection connection,

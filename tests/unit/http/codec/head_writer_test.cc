@@ -85,6 +85,26 @@ TEST_CASE("a chunked request says so in one field fulcrum writes") {
             .find("Host: t\r\nTransfer-Encoding: chunked\r\nX-Forwarded-For") != std::string::npos);
 }
 
+TEST_CASE("the idempotency header survives Connection, and is reported only when sent") {
+  RequestHead head;
+  ParseError error;
+  const std::string raw =
+      "POST /pay HTTP/1.1\r\nHost: t\r\nIdempotency-Key: pay-123\r\n"
+      "Connection: keep-alive, Idempotency-Key\r\nContent-Length: 0\r\n\r\n";
+  REQUIRE(parseRequest(raw, Limits{}, head, error) == ParseResult::Complete);
+  evbuffer* out = evbuffer_new();
+  CHECK(writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", "id"}, "idempotency-key"));
+  CHECK(drain(out).find("\r\nIdempotency-Key: pay-123\r\n") != std::string::npos);
+  // Without the name the Connection header strips it, and nothing is keyed.
+  CHECK_FALSE(writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", "id"}));
+  CHECK(drain(out).find("Idempotency-Key") == std::string::npos);
+  const std::string empty = "POST /pay HTTP/1.1\r\nHost: t\r\nIdempotency-Key:\r\n\r\n";
+  REQUIRE(parseRequest(empty, Limits{}, head, error) == ParseResult::Complete);
+  CHECK_FALSE(
+      writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", "id"}, "Idempotency-Key"));
+  evbuffer_free(out);
+}
+
 TEST_CASE("a response's framing field follows how fulcrum sends its body") {
   // Codings before chunked are named again, chunked is fulcrum's.
   CHECK(rewriteResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked"
