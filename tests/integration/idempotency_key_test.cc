@@ -17,13 +17,6 @@ using namespace fulcrum::test;
 namespace {
 
 const RawAnswer kCreated{"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}"};
-// Reads the whole request, then closes without a word: it may have been
-// processed, and no response byte came.
-const RawAnswer kReadThenClose{"", true};
-
-int status(const std::optional<std::string>& response) {
-  return response && response->size() >= 12 ? std::stoi(response->substr(9, 3)) : 0;
-}
 
 }  // namespace
 
@@ -40,13 +33,13 @@ TEST_CASE("payments: an Idempotency-Key named in Connection still reaches every 
       "POST /v1/payments HTTP/1.1\r\nHost: t\r\nIdempotency-Key: pay-123\r\n"
       "Content-Type: application/json\r\nContent-Length: " +
       std::to_string(body.size()) + "\r\n\r\n" + body;
-  RawBackend failing(kReadThenClose);
+  RawBackend failing(closeWithoutAnswer());
   RawBackend backup(kCreated);
   Proxy proxy(HttpConfig{.servers = {failing.port()}, .backups = {backup.port()}}.yaml());
 
   auto response = rawExchange(proxy.port("web"), request);
   REQUIRE(response);
-  CHECK(status(response) == 201);
+  CHECK(rawStatus(response) == 201);
   CHECK(rawField(*response, "X-Fulcrum-Attempts") == "2");
   const std::vector<std::string> first = failing.requests();
   const std::vector<std::string> second = backup.requests();
@@ -60,7 +53,7 @@ TEST_CASE("payments: an Idempotency-Key named in Connection still reaches every 
   std::string unkeyed = request;
   unkeyed.erase(unkeyed.find("Idempotency-Key: pay-123\r\n"), 26);
   auto unknown = rawExchange(proxy.port("web"), unkeyed);
-  CHECK(status(unknown) == 502);
+  CHECK(rawStatus(unknown) == 502);
   CHECK(rawField(*unknown, "X-Fulcrum-Outcome") == "unknown");
   CHECK(failing.requests().size() == 2);
   CHECK(backup.requests().size() == 1);

@@ -48,6 +48,10 @@ std::string withoutForwardingFields(const std::string& message) {
   return out + message.substr(end + 2);
 }
 
+int rawStatus(const std::optional<std::string>& response) {
+  return response && response->size() >= 12 ? std::atoi(response->c_str() + 9) : 0;
+}
+
 std::optional<std::string> rawExchange(uint16_t port, const std::string& bytes, bool head) {
   Fd client = connectLoopback(port);
   if (!client || !writeAll(client.get(), bytes)) return std::nullopt;

@@ -27,11 +27,20 @@ std::string withoutForwardingFields(const std::string& message);
 // raw response (`head` for a HEAD request).
 std::optional<std::string> rawExchange(uint16_t port, const std::string& bytes, bool head = false);
 
+// The status code of a raw response; 0 when there is none.
+int rawStatus(const std::optional<std::string>& response);
+
 // What a RawBackend sends back for one request.
 struct RawAnswer {
   std::string bytes;         // sent as they are; empty sends nothing
   bool close_after = false;  // then the connection is closed
 };
+
+// Reads the whole request, then closes without a word: the request may
+// have been processed, and no response byte comes.
+inline RawAnswer closeWithoutAnswer() {
+  return RawAnswer{"", true};
+}
 
 class RawBackend {
  public:
