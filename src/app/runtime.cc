@@ -94,6 +94,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
       route.host = route.host_wildcard ? route_spec.host.substr(1) : route_spec.host;
       route.path_prefix = route_spec.path_prefix;
       route.upstream = runtime->findUpstream(route_spec.upstream);
+      route.allow_trace = route_spec.allow_trace;
       listener.routes.push_back(std::move(route));
     }
     if (listener.protocol == config::Protocol::Http && listener.upstream != nullptr) {

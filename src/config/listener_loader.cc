@@ -24,11 +24,15 @@ void parseRoute(YamlReader& reader, const YAML::Node& item, const std::string& p
                 RouteConfig& route) {
   route.mark = markOf(item);
   reader.forEachKey(
-      item, path, {{"match"}, {"upstream"}},
+      item, path, {{"match"}, {"upstream"}, {"allow_trace"}},
       [&](const std::string& key, const YAML::Node& value, const std::string& p) {
         if (key == "upstream") {
           route.upstream_mark = markOf(value);
           if (auto n = reader.name(value, p)) route.upstream = *n;
+          return;
+        }
+        if (key == "allow_trace") {
+          if (auto allow = reader.boolean(value, p)) route.allow_trace = *allow;
           return;
         }
         route.has_match = true;

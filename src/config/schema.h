@@ -207,7 +207,8 @@ struct RouteConfig {
   std::string host;         // empty = any; exact name or "*.example.com"
   std::string path_prefix;  // empty = any; starts with '/'
   std::string upstream;
-  bool has_match = false;  // a `match:` was written (even if it was invalid)
+  bool allow_trace = false;  // TRACE reaches the upstream; else it gets 405
+  bool has_match = false;    // a `match:` was written (even if it was invalid)
   Mark mark;
   Mark upstream_mark;
   bool isCatchAll() const { return !has_match; }

@@ -17,9 +17,11 @@
 namespace fulcrum::http {
 namespace {
 
+// TRACE is idempotent by RFC 9110, but it echoes the request, credentials
+// included: it is refused unless a route allows it, and never sent twice.
 bool isIdempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
-         method == "DELETE" || method == "TRACE";
+         method == "DELETE";
 }
 
 std::string newRequestId(Random& random) {
@@ -70,6 +72,11 @@ void HttpSession::beginRequest() {
     answerError(404, "no route", has_body || head_.close);
     return;
   }
+  if (head_.method == "TRACE" && !route->allow_trace) {
+    evbuffer_drain(input, head_.length);
+    answerError(405, "TRACE is not allowed on this route", has_body || head_.close);
+    return;
+  }
   uint64_t max_body = params_.listener->max_body;
   if (max_body != 0 && head_.framing == Framing::ContentLength && head_.content_length > max_body) {
     evbuffer_drain(input, head_.length);
@@ -88,12 +95,13 @@ void HttpSession::beginRequest() {
   if (upstream_->hash_key.kind != config::HashKey::Kind::None)
     info.hash = requestHashKey(upstream_->hash_key, head_, client_address_);
   info.idempotent = isIdempotent(head_.method);
-  for (const Field& field : head_.fields)
-    if (!field.value.empty() && equalsIgnoreCase(field.name, upstream_->retries.idempotency_header))
-      info.has_idempotency_key = true;
 
   net::Buffer request_head = net::newBuffer();
-  writeRequestHead(request_head.get(), head_, ForwardedFor{client_ip_, "http", request_id_});
+  // Keyed or not is decided on the head the server gets, not on the one
+  // the client sent: a key that did not reach the server makes no repeat safe.
+  info.has_idempotency_key =
+      writeRequestHead(request_head.get(), head_, ForwardedFor{client_ip_, "http", request_id_},
+                       upstream_->retries.idempotency_header);
   evbuffer_drain(input, head_.length);  // the views in head_ die here
 
   size_t index = static_cast<size_t>(upstream_ - params_.built_upstreams->data());

@@ -20,6 +20,8 @@ std::string HttpConfig::yaml() const {
          " }\n    servers:\n";
   for (uint16_t port : servers)
     out += "      - { address: 127.0.0.1:" + std::to_string(port) + " }\n";
+  for (uint16_t port : backups)
+    out += "      - { address: 127.0.0.1:" + std::to_string(port) + ", backup: true }\n";
   out += extra_upstreams;
   return out;
 }

@@ -9,6 +9,7 @@ namespace fulcrum::test {
 
 struct HttpConfig {
   std::vector<uint16_t> servers;
+  std::vector<uint16_t> backups;  // after `servers`, with backup: true
   unsigned workers = 1;
   std::string routes;           // raw YAML list items under `routes:`; empty = upstream: pool
   std::string extra_upstreams;  // raw YAML mapping entries under `upstreams:`

@@ -118,6 +118,18 @@ TEST_CASE("every supported key is read into the typed config") {
   CHECK(pool.servers[1].label() == "[::1]:9002");
 }
 
+TEST_CASE("allow_trace is off on a route unless written") {
+  Config config = load(
+      "listeners:\n"
+      "  - name: api\n    listen: 127.0.0.1:0\n    protocol: http\n    routes:\n"
+      "      - { match: { path_prefix: /debug/ }, upstream: pool, allow_trace: true }\n"
+      "      - { upstream: pool }\n"
+      "upstreams:\n  pool:\n    servers:\n      - { address: 127.0.0.1:9001 }\n");
+  REQUIRE(config.listeners[0].routes.size() == 2);
+  CHECK(config.listeners[0].routes[0].allow_trace);
+  CHECK_FALSE(config.listeners[0].routes[1].allow_trace);
+}
+
 TEST_CASE("workers: auto and access: stdout are accepted") {
   Config config =
       load(std::string("global: { workers: auto, log: { access: stdout } }\n") + kMinimal);
