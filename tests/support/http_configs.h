@@ -25,4 +25,20 @@ struct HttpConfig {
   std::string yaml() const;
 };
 
+// The settings an operator writes first (issue #15): listener "web" on
+// 127.0.0.1:0, `round_robin` over `servers` (host:port, as written),
+// retries { attempts: 2, non_idempotent: if_idempotency_key }, timeouts
+// { connect: 1s, response: 3s }, no health_check, no outlier_detection
+// block, one worker. Debug log and the access log on stdout, which tests
+// quote when a request fails.
+struct FirstConfig {
+  std::vector<std::string> servers;
+  std::string more_retries;  // entries added to the retries mapping: ", per_try_timeout: 1s"
+
+  std::string yaml() const;
+};
+
+// "127.0.0.1:port".
+std::string loopbackAddress(uint16_t port);
+
 }  // namespace fulcrum::test
