@@ -1,5 +1,7 @@
 #include "config/listener_loader.h"
 
+#include "config/tls_loader.h"
+
 namespace fulcrum::config {
 namespace {
 
@@ -154,6 +156,8 @@ void parseListenerKey(YamlReader& reader, const std::string& key, const YAML::No
   } else if (key == "normalize_path") {
     noteHttpOnly(listener, value, path);
     if (auto on = reader.boolean(value, path)) listener.normalize_path = *on;
+  } else if (key == "tls") {
+    parseListenerTls(reader, value, path, listener.tls);
   } else if (key == "limits") {
     noteHttpOnly(listener, value, path);
     listener.limits_mark = markOf(value);
@@ -186,7 +190,7 @@ void parseListeners(YamlReader& reader, const YAML::Node& node, const std::strin
                        {"limits"},
                        {"normalize_path"},
                        {"backlog"},
-                       {"tls", kLater}},
+                       {"tls"}},
                       [&](const std::string& key, const YAML::Node& value, const std::string& p) {
                         parseListenerKey(reader, key, value, p, listener);
                       });

@@ -130,6 +130,7 @@ class Parser : public YamlReader {
                 {"retries"},
                 {"slow_start"},
                 {"panic_threshold"},
+                {"tls", kLater},
                 {"keepalive"},
                 {"limits"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
@@ -295,6 +296,10 @@ class Parser : public YamlReader {
 LoadResult finish(const YAML::Node& root, Diagnostics& diag, const std::string& display_name,
                   const StrategyNames& strategies) {
   Parser parser(diag);
+  // Relative file names in the config (certificates, keys) are read from
+  // the config file's folder, whatever the working directory.
+  const size_t slash = display_name.rfind('/');
+  parser.setBaseDir(slash == std::string::npos ? "" : display_name.substr(0, slash));
   Config config;
   try {
     config = parser.parse(root);

@@ -12,6 +12,7 @@
 #include "config/hash_key.h"
 #include "config/units.h"
 #include "core/socket_address.h"
+#include "tls/server_context.h"
 
 namespace fulcrum::config {
 
@@ -221,6 +222,20 @@ struct HttpLimitsConfig {
   uint64_t body = 0;  // request body; 0 = no limit
 };
 
+// listeners[].tls: TLS termination. `settings` holds the file paths as
+// resolved against the config file's folder; the marks say where each
+// file and setting was written, for errors found when the files are read.
+struct ListenerTlsConfig {
+  bool enabled = false;
+  tls::ServerSettings settings;
+  std::vector<Mark> certificate_marks;  // parallel to settings.certificates
+  std::vector<Mark> key_marks;
+  Mark ciphers_mark;
+  Mark client_ca_mark;
+  Duration handshake_timeout = 10s;
+  Mark mark;
+};
+
 struct ListenerConfig {
   std::string name;
   std::string listen_text;
@@ -242,6 +257,7 @@ struct ListenerConfig {
   Duration request_timeout{0};  // http: head received to response sent; 0 = none
   HttpLimitsConfig limits;      // http only
   bool normalize_path = true;   // http: the server gets the canonical path
+  ListenerTlsConfig tls;
   unsigned backlog = 511;
   Mark mark;
   Mark listen_mark;

@@ -1,9 +1,11 @@
 #include "config/validate.h"
 
+#include <ctime>
 #include <map>
 #include <set>
 
 #include "config/hash_key.h"
+#include "config/tls_check.h"
 #include "config/units.h"
 
 namespace fulcrum::config {
@@ -195,6 +197,7 @@ void validateUpstream(const UpstreamConfig& upstream, const StrategyNames& strat
 void validate(const Config& config, const StrategyNames& strategies, Diagnostics& diag) {
   validateListeners(config, diag);
   for (const auto& upstream : config.upstreams) validateUpstream(upstream, strategies, diag);
+  checkTlsFiles(config, diag, std::time(nullptr));
 }
 
 }  // namespace fulcrum::config

@@ -1,8 +1,10 @@
 #include "config/warnings.h"
 
 #include <algorithm>
+#include <ctime>
 #include <string>
 
+#include "config/tls_check.h"
 #include "core/time_text.h"
 
 namespace fulcrum::config {
@@ -73,6 +75,7 @@ std::vector<Diagnostic> warnings(const Config& config) {
                                    "an SSH tunnel"});
   for (const UpstreamConfig& upstream : config.upstreams)
     warnAboutUpstream(config, upstream, found);
+  warnAboutTls(config, found, std::time(nullptr));
   return found;
 }
 

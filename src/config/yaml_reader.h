@@ -34,6 +34,10 @@ class YamlReader {
 
   explicit YamlReader(Diagnostics& diag) : diag_(diag) {}
 
+  // The folder relative file names are read from ("" = the working one).
+  void setBaseDir(std::string dir) { base_dir_ = std::move(dir); }
+  const std::string& baseDir() const { return base_dir_; }
+
   void error(const YAML::Node& node, const std::string& path, std::string message);
   bool expectMap(const YAML::Node& node, const std::string& path);
   // Calls handle(key, value, path) for each supported key with a value, in
@@ -59,6 +63,7 @@ class YamlReader {
 
  private:
   Diagnostics& diag_;
+  std::string base_dir_;
 };
 
 }  // namespace fulcrum::config

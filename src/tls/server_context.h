@@ -44,12 +44,20 @@ struct ServerSettings {
   bool alpn_http11 = false;  // offer "http/1.1" (HTTP listeners)
 };
 
+// Why a load failed: which setting, for the config's file:line:column,
+// and the text ("api.key: does not match the certificate api.pem").
+struct LoadFailure {
+  enum class Setting { Certificate, Key, Ciphers, ClientCa, Other };
+  Setting setting = Setting::Other;
+  size_t index = 0;  // of the certificate, for Certificate and Key
+  std::string text;
+};
+
 class ServerContext {
  public:
-  // Loads every file. On failure: null, and `why` names the file and what
-  // is wrong with it ("api.key: does not match the certificate api.pem").
+  // Loads every file; null on failure, with `failure` saying why.
   static std::shared_ptr<const ServerContext> load(const ServerSettings& settings,
-                                                   std::string& why);
+                                                   LoadFailure& failure);
   ~ServerContext();
   ServerContext(const ServerContext&) = delete;
   ServerContext& operator=(const ServerContext&) = delete;

@@ -18,9 +18,9 @@ TEST_CASE("tls context: SNI picks exact names, then wildcards, else the first") 
   auto wild = pki.issue("wild", {"*.shop.example.com", "shop.example.com"});
   ServerSettings settings;
   settings.certificates = {{api.certificate, api.key}, {wild.certificate, wild.key}};
-  std::string why;
+  LoadFailure why;
   auto context = ServerContext::load(settings, why);
-  REQUIRE_MESSAGE(context, why);
+  REQUIRE_MESSAGE(context, why.text);
   CHECK(context->pick("api.example.com") == 0);
   CHECK(context->pick("API.Example.COM") == 0);
   CHECK(context->pick("a.shop.example.com") == 1);
@@ -42,32 +42,39 @@ TEST_CASE("tls context: SNI picks exact names, then wildcards, else the first") 
 TEST_CASE("tls context: broken files are refused with the file and the reason") {
   TestPki pki;
   auto api = pki.issue("api", {"api.example.com"});
-  std::string why;
+  LoadFailure why;
   ServerSettings settings;
 
   settings.certificates = {{pki.dir() + "/missing.pem", api.key}};
   CHECK_FALSE(ServerContext::load(settings, why));
-  CHECK(why.rfind(pki.dir() + "/missing.pem: cannot read a PEM certificate chain", 0) == 0);
+  CHECK(why.text == pki.dir() + "/missing.pem: cannot open: No such file or directory");
+  CHECK(why.setting == LoadFailure::Setting::Certificate);
 
   settings.certificates = {{api.certificate, pki.strayKey("other")}};
   CHECK_FALSE(ServerContext::load(settings, why));
-  CHECK(why.find("other.key: does not match the certificate " + api.certificate) !=
+  CHECK(why.text.find("other.key: does not match the certificate " + api.certificate) !=
         std::string::npos);
+  CHECK(why.setting == LoadFailure::Setting::Key);
 
   settings.certificates = {{api.certificate, api.certificate}};  // no key in it
   CHECK_FALSE(ServerContext::load(settings, why));
-  CHECK(why.find("api.pem: cannot read a PEM private key") != std::string::npos);
+  CHECK(why.text.find("api.pem: cannot read a PEM private key") != std::string::npos);
 
   settings.certificates = {{api.certificate, api.key}};
   settings.ciphers = "NOT-A-CIPHER";
   CHECK_FALSE(ServerContext::load(settings, why));
-  CHECK(why.rfind("ciphers: ", 0) == 0);
+  CHECK(why.text.rfind("ciphers: ", 0) == 0);
 
   settings.ciphers.clear();
   settings.client_verify = ClientVerify::Required;
   settings.client_ca = pki.dir() + "/no-ca.pem";
   CHECK_FALSE(ServerContext::load(settings, why));
-  CHECK(why.rfind(pki.dir() + "/no-ca.pem: cannot read the client CA certificates", 0) == 0);
+  CHECK(why.text == pki.dir() + "/no-ca.pem: cannot open: No such file or directory");
+  CHECK(why.setting == LoadFailure::Setting::ClientCa);
+
+  settings.client_ca = api.key;  // not a certificate
+  CHECK_FALSE(ServerContext::load(settings, why));
+  CHECK(why.text.rfind(api.key + ": cannot read the client CA certificates", 0) == 0);
 }
 
 TEST_CASE("tls context: an expired certificate still loads and says when it ended") {
@@ -75,8 +82,8 @@ TEST_CASE("tls context: an expired certificate still loads and says when it ende
   auto old = pki.issue("old", {"old.example.com"}, 0);
   ServerSettings settings;
   settings.certificates = {{old.certificate, old.key}};
-  std::string why;
+  LoadFailure why;
   auto context = ServerContext::load(settings, why);
-  REQUIRE_MESSAGE(context, why);
+  REQUIRE_MESSAGE(context, why.text);
   CHECK(context->certificates()[0].not_after == 1580515200);  // 2020-02-01T00:00:00Z
 }
