@@ -75,6 +75,18 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     listener.protocol = spec.protocol;
     listener.idle_timeout = spec.idle_timeout;
     listener.backlog = spec.backlog;
+    if (spec.tls.enabled) {
+      tls::ServerSettings settings = spec.tls.settings;
+      settings.alpn_http11 = spec.protocol == config::Protocol::Http;
+      tls::LoadFailure failure;
+      listener.tls = tls::ServerContext::load(settings, failure);
+      if (!listener.tls) {
+        why = "listener " + spec.name + ": " + failure.text;
+        return nullptr;
+      }
+      listener.handshake_timeout = spec.tls.handshake_timeout;
+      listener.terminates_tls = true;
+    }
     listener.upstream = runtime->findUpstream(spec.upstream);
     listener.client_header_timeout = spec.client_header_timeout;
     listener.client_idle_timeout = spec.client_idle_timeout;

@@ -4,6 +4,7 @@
 // A connection keeps the generation it started with until it ends.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 #include "config/schema.h"
 #include "core/access_log.h"
 #include "http/listener_settings.h"
+#include "tls/server_context.h"
 #include "upstream/upstream.h"
 
 namespace fulcrum::app {
@@ -23,6 +25,10 @@ struct ListenerRuntime : http::ListenerSettings {
   config::Protocol protocol = config::Protocol::Tcp;
   const upstream::Upstream* upstream = nullptr;  // tcp: points into the same Runtime
   unsigned backlog = 511;
+  // TLS termination (null: plain). Loaded from the files at build, so a
+  // reload re-reads renewed certificates; connections keep the old ones.
+  std::shared_ptr<const tls::ServerContext> tls;
+  std::chrono::milliseconds handshake_timeout{0};
 };
 
 class Runtime {

@@ -5,6 +5,8 @@
 #include "core/log.h"
 #include "core/rate_limited_log.h"
 #include "l4/tcp_session.h"
+#include "net/socket_transport.h"
+#include "tls/tls_transport.h"
 
 namespace fulcrum::app {
 
@@ -149,7 +151,14 @@ std::unique_ptr<Worker::Listener> Worker::makeListener(size_t index, int fd) {
       [this, raw](std::unique_ptr<net::Stream> connection, const SocketAddress& client) {
         accepted(*raw, std::move(connection), client);
       },
-      [this, raw](int error) { acceptFailed(*raw, error); });
+      [this, raw](int error) { acceptFailed(*raw, error); },
+      // Looked up at each accept, so a reload that kept the listener
+      // hands new connections the certificates it just read.
+      [this, raw](int fd) -> std::unique_ptr<net::Transport> {
+        const ListenerRuntime& spec = generation_->runtime->listeners()[raw->index];
+        if (!spec.tls) return net::socketTransport(fd);
+        return tls::TlsTransport::create(fd, spec.tls->initial(), tls::TlsTransport::Side::Server);
+      });
   if (limit_paused_) listener->acceptor->pause();
   return listener;
 }
@@ -166,6 +175,43 @@ void Worker::closeListeners() {
 
 void Worker::accepted(Listener& listener, std::unique_ptr<net::Stream> connection,
                       const SocketAddress& client) {
+  if (generation_->runtime->listeners()[listener.index].tls)
+    startHandshake(listener, std::move(connection), client);
+  else
+    startSession(listener, std::move(connection), client);
+}
+
+void Worker::startHandshake(Listener& listener, std::unique_ptr<net::Stream> connection,
+                            const SocketAddress& client) {
+  const ListenerRuntime& spec = generation_->runtime->listeners()[listener.index];
+  net::Stream* raw = connection.get();
+  listener.handshaking.emplace(raw, std::move(connection));
+  Listener* owner = &listener;
+  // The stream, and this callback with it, dies with the listener.
+  raw->handshake(
+      spec.handshake_timeout, [this, owner, client](net::Stream& stream, net::IoResult result) {
+        auto found = owner->handshaking.find(&stream);
+        if (found == owner->handshaking.end()) return;
+        std::unique_ptr<net::Stream> done = std::move(found->second);
+        owner->handshaking.erase(found);
+        if (result.status == net::IoResult::Status::Done && !draining_) {
+          startSession(*owner, std::move(done), client);
+          return;
+        }
+        const auto* transport = dynamic_cast<const tls::TlsTransport*>(&done->transport());
+        const std::string why = result.error == ETIMEDOUT ? std::string("timed out")
+                                : transport != nullptr && !transport->lastError().empty()
+                                    ? transport->lastError()
+                                    : errnoText(result.error);
+        // Per connection at debug only: a scanner must not flood the log.
+        log::debug("worker %u: TLS handshake with %s failed: %s", id_, client.toString().c_str(),
+                   why.c_str());
+        loop_->deferDelete(std::move(done));
+      });
+}
+
+void Worker::startSession(Listener& listener, std::unique_ptr<net::Stream> connection,
+                          const SocketAddress& client) {
   auto session = makeSession(listener, std::move(connection), client);
   net::Session* raw = session.get();
   metrics::ListenerCounters& counts = generation_->metrics.listeners[listener.index];

@@ -106,6 +106,9 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
     // the connection limit, not accepted yet: the next ones accepted count
     // as limited (the backlog is first in, first out).
     uint64_t waiting = 0;
+    // TLS connections whose handshake runs; they become sessions when it
+    // is done, and die with the listener.
+    std::unordered_map<net::Stream*, std::unique_ptr<net::Stream>> handshaking;
   };
 
   // Re-points the open connections' listener counts at `after` (the
@@ -124,6 +127,11 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   // acceptor, and the worker its listeners, so both outlive the calls.
   void accepted(Listener& listener, std::unique_ptr<net::Stream> connection,
                 const SocketAddress& client);
+  // A TLS connection: its handshake first, then accepted().
+  void startHandshake(Listener& listener, std::unique_ptr<net::Stream> connection,
+                      const SocketAddress& client);
+  void startSession(Listener& listener, std::unique_ptr<net::Stream> connection,
+                    const SocketAddress& client);
   void acceptFailed(const Listener& listener, int error);
   void sessionDone(net::Session& session);
   std::unique_ptr<net::Session> makeSession(const Listener& listener,

@@ -31,6 +31,8 @@ struct ListenerSettings {
   // Routes always see the canonical path (codec/path_normalizer.h); this
   // says whether the server gets it too, or the path as the client sent it.
   bool normalize_path = true;
+  // TLS terminates here: X-Forwarded-Proto says https.
+  bool terminates_tls = false;
 };
 
 }  // namespace fulcrum::http

@@ -99,8 +99,9 @@ void HttpSession::beginRequest() {
   net::Buffer request_head = net::newBuffer();
   // Keyed or not is decided on the head the server gets, not on the one
   // the client sent: a key that did not reach the server makes no repeat safe.
+  const char* scheme = params_.listener->terminates_tls ? "https" : "http";
   info.has_idempotency_key =
-      writeRequestHead(request_head.get(), head_, ForwardedFor{client_ip_, "http", request_id_},
+      writeRequestHead(request_head.get(), head_, ForwardedFor{client_ip_, scheme, request_id_},
                        upstream_->retries.idempotency_header);
   evbuffer_drain(input, head_.length);  // the views in head_ die here
 

@@ -6,10 +6,12 @@
 
 namespace fulcrum::net {
 
-Acceptor::Acceptor(EventLoop& loop, int fd, Accepted accepted, Failed failed)
+Acceptor::Acceptor(EventLoop& loop, int fd, Accepted accepted, Failed failed,
+                   TransportFactory transport)
     : loop_(loop),
       accepted_(std::move(accepted)),
       failed_(std::move(failed)),
+      transport_(std::move(transport)),
       error_pause_(loop, [this] {
         if (listener_ != nullptr && !paused_) evconnlistener_enable(listener_);
       }) {
@@ -50,8 +52,15 @@ void Acceptor::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, 
   auto* self = static_cast<Acceptor*>(arg);
   int on = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-  self->accepted_(Stream::overSocket(self->loop_, fd),
-                  SocketAddress(address, static_cast<socklen_t>(length)));
+  std::unique_ptr<Stream> stream;
+  if (!self->transport_) {
+    stream = Stream::overSocket(self->loop_, fd);
+  } else if (auto transport = self->transport_(fd)) {
+    stream = std::make_unique<Stream>(self->loop_, std::move(transport));
+  } else {
+    return;  // the factory closed it (out of memory)
+  }
+  self->accepted_(std::move(stream), SocketAddress(address, static_cast<socklen_t>(length)));
 }
 
 void Acceptor::onError(evconnlistener* listener, void* arg) {

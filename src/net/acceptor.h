@@ -27,6 +27,7 @@
 #include "net/event_loop.h"
 #include "net/stream.h"
 #include "net/timer.h"
+#include "net/transport.h"
 
 namespace fulcrum::net {
 
@@ -39,8 +40,11 @@ class Acceptor {
 
   static constexpr std::chrono::milliseconds kErrorPause{100};
 
-  // Takes ownership of the listening, non-blocking socket `fd`.
-  Acceptor(EventLoop& loop, int fd, Accepted accepted, Failed failed);
+  // Takes ownership of the listening, non-blocking socket `fd`. Each
+  // connection's Stream goes over `transport` (null: the plain socket); a
+  // transport with a handshake (TLS) has not run it yet.
+  Acceptor(EventLoop& loop, int fd, Accepted accepted, Failed failed,
+           TransportFactory transport = nullptr);
   ~Acceptor();
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
@@ -66,6 +70,7 @@ class Acceptor {
   evconnlistener* listener_ = nullptr;
   Accepted accepted_;
   Failed failed_;
+  TransportFactory transport_;
   Timer error_pause_;
   bool paused_ = false;
 };

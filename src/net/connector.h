@@ -49,9 +49,6 @@ struct ConnectResult {
   bool local() const { return failure == ConnectFailure::LocalResource; }
 };
 
-// Makes the transport of a connected socket (owns `fd` from then on).
-using TransportFactory = std::function<std::unique_ptr<Transport>(int fd)>;
-
 class Connector {
  public:
   using Callback = std::function<void(ConnectResult result)>;

@@ -1,5 +1,6 @@
 #include "net/stream.h"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "net/socket_transport.h"
@@ -30,6 +31,7 @@ std::unique_ptr<Stream> Stream::overSocket(EventLoop& loop, int fd) {
 }
 
 Stream::~Stream() {
+  if (handshake_event_ != nullptr) event_free(handshake_event_);
   event_free(read_event_);
   event_free(write_event_);
   // The buffers and the transport (closing the connection) go with their handles.
@@ -99,6 +101,46 @@ void Stream::flush() {
 void Stream::shutdownWrite() {
   shutdown_pending_ = true;
   if (!write_armed_ && !write_wants_read_ && evbuffer_get_length(output_.get()) == 0) endWrites();
+}
+
+void Stream::handshake(std::chrono::milliseconds timeout, HandshakeDone done) {
+  handshake_done_ = std::move(done);
+  handshake_deadline_ = std::chrono::steady_clock::now() + timeout;
+  handshake_event_ = event_new(loop_.base(), transport_->fd(), 0, &Stream::onHandshakeEvent, this);
+  // The first step from the loop, so `done` never runs inside this call.
+  event_active(handshake_event_, 0, 0);
+}
+
+void Stream::onHandshakeEvent(evutil_socket_t, short what, void* self) {
+  auto* stream = static_cast<Stream*>(self);
+  if ((what & EV_TIMEOUT) != 0) {
+    event_free(stream->handshake_event_);
+    stream->handshake_event_ = nullptr;
+    stream->handshake_done_(*stream, IoResult::failed(ETIMEDOUT));
+    return;
+  }
+  stream->shake();
+}
+
+void Stream::shake() {
+  const IoResult step = transport_->handshake();
+  if (step.waits()) {
+    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+        handshake_deadline_ - std::chrono::steady_clock::now());
+    const auto micros = std::max<int64_t>(left.count(), 0);
+    const timeval limit{static_cast<time_t>(micros / 1000000),
+                        static_cast<suseconds_t>(micros % 1000000)};
+    event_del(handshake_event_);
+    event_assign(handshake_event_, loop_.base(), transport_->fd(),
+                 step.status == IoResult::Status::WantRead ? EV_READ : EV_WRITE,
+                 &Stream::onHandshakeEvent, this);
+    event_add(handshake_event_, &limit);
+    return;
+  }
+  event_free(handshake_event_);
+  handshake_event_ = nullptr;
+  handshake_done_(*this,
+                  step.status == IoResult::Status::Eof ? IoResult::failed(ECONNRESET) : step);
 }
 
 void Stream::fail(int error) {

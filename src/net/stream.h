@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 #include "net/buffer.h"
@@ -70,6 +71,15 @@ class Stream final : public DeferredDeletable {
   void setSendTimeout(std::chrono::milliseconds timeout) { send_timeout_ = timeout; }
   // Sends FIN once output() is empty.
   void shutdownWrite();
+
+  // Runs the transport's handshake (TLS, on an accepted connection) to its
+  // end within `timeout`, before anything is read or written; `done` gets
+  // Done, or the Error (ETIMEDOUT when the deadline passed). `done` runs
+  // from the loop, never inside this call, and may hand the stream to
+  // deferDelete but must not destroy it. Destroying the stream cancels it.
+  using HandshakeDone = std::function<void(Stream& stream, IoResult result)>;
+  void handshake(std::chrono::milliseconds timeout, HandshakeDone done);
+  Transport& transport() const { return *transport_; }
   bool writeShut() const { return write_shut_; }
 
  private:
@@ -82,6 +92,8 @@ class Stream final : public DeferredDeletable {
   bool writeOnce();
   void endWrites();
   void fail(int error);
+  static void onHandshakeEvent(evutil_socket_t, short what, void* self);
+  void shake();
 
   EventLoop& loop_;
   std::unique_ptr<Transport> transport_;
@@ -101,6 +113,10 @@ class Stream final : public DeferredDeletable {
   // event resumes the write, the next writable one resumes the read.
   bool write_wants_read_ = false;
   bool read_wants_write_ = false;
+  // handshake(): its one-shot event, the deadline and the callback.
+  event* handshake_event_ = nullptr;
+  std::chrono::steady_clock::time_point handshake_deadline_;
+  HandshakeDone handshake_done_;
 };
 
 }  // namespace fulcrum::net

@@ -12,6 +12,8 @@
 #include <event2/buffer.h>
 
 #include <cstddef>
+#include <functional>
+#include <memory>
 
 namespace fulcrum::net {
 
@@ -54,5 +56,9 @@ class Transport {
   // when the stream's output is empty.
   virtual void shutdownWrite() = 0;
 };
+
+// Makes the transport of a connected socket (owns `fd` from then on); null
+// when it cannot (the fd is then closed).
+using TransportFactory = std::function<std::unique_ptr<Transport>(int fd)>;
 
 }  // namespace fulcrum::net

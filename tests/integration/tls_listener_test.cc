@@ -1,0 +1,128 @@
+// TLS termination through the real binary, with curl and openssl s_client
+// as the clients and certificates made by the openssl CLI: SNI picks the
+// certificate, the protocol floor holds, X-Forwarded-Proto says https, and
+// a client that never finishes its handshake is closed by
+// handshake_timeout.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+
+#include "support/http.h"
+#include "support/http_configs.h"
+#include "support/process.h"
+#include "support/proxy.h"
+#include "support/test_pki.h"
+
+using namespace fulcrum::test;
+
+namespace {
+
+constexpr const char* kCurl = "/usr/bin/curl";
+
+// An HTTP listener "web" with `tls` (a flow mapping) in front of `backend`.
+std::string tlsConfig(uint16_t backend, const std::string& tls) {
+  HttpConfig config{.servers = {backend}};
+  config.listener_extra = "    tls: " + tls + "\n";
+  return config.yaml();
+}
+
+struct CurlResult {
+  int exit = -1;
+  std::string output;
+};
+
+// curl to https://NAME:PORT/PATH resolved to 127.0.0.1, trusting `ca`.
+CurlResult curlGet(uint16_t port, const std::string& name, const std::string& ca,
+                   const std::string& path, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> argv = {kCurl,
+                                   "-sS",
+                                   "--max-time",
+                                   "10",
+                                   "--cacert",
+                                   ca,
+                                   "--resolve",
+                                   name + ":" + std::to_string(port) + ":127.0.0.1",
+                                   "-w",
+                                   "\\n%{http_code} %{ssl_verify_result}\\n",
+                                   "https://" + name + ":" + std::to_string(port) + path};
+  argv.insert(argv.begin() + 1, extra.begin(), extra.end());
+  ChildProcess curl(argv);
+  CurlResult result;
+  result.exit = curl.waitExit().value_or(-1);
+  curl.joinOutput();
+  for (const auto& line : curl.lines()) result.output += line + "\n";
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("tls listener: curl gets its answer, verified, with X-Forwarded-Proto https") {
+  TestPki pki;
+  auto api = pki.issue("api", {"api.example.com"});
+  HttpBackend backend("b1");
+  Proxy proxy(
+      tlsConfig(backend.port(), "{ certificate: " + api.certificate + ", key: " + api.key + " }"));
+  const uint16_t port = proxy.port("web");
+  CurlResult got = curlGet(port, "api.example.com", pki.ca(), "/pay");
+  CHECK_MESSAGE(got.exit == 0, got.output);
+  CHECK(got.output.find("b1 /pay") != std::string::npos);
+  CHECK(got.output.find("200 0") != std::string::npos);
+  auto requests = backend.requests();
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].field("X-Forwarded-Proto") == "https");
+}
+
+TEST_CASE("tls listener: SNI picks the certificate, an unknown name gets the first") {
+  TestPki pki;
+  auto api = pki.issue("api", {"api.example.com"});
+  auto shop = pki.issue("shop", {"*.shop.example.com"});
+  HttpBackend backend("b1");
+  Proxy proxy(tlsConfig(backend.port(), "{ certificates: [ { certificate: " + api.certificate +
+                                            ", key: " + api.key + " }, { certificate: " +
+                                            shop.certificate + ", key: " + shop.key + " } ] }"));
+  const uint16_t port = proxy.port("web");
+  // Each name verifies only against its own certificate.
+  CHECK(curlGet(port, "api.example.com", pki.ca(), "/a").exit == 0);
+  CHECK(curlGet(port, "eu.shop.example.com", pki.ca(), "/b").exit == 0);
+  // An unknown name gets api's certificate, which does not name it: curl refuses.
+  CurlResult unknown = curlGet(port, "other.example.com", pki.ca(), "/c");
+  CHECK(unknown.exit == 60);  // CURLE_PEER_FAILED_VERIFICATION
+  CHECK(backend.requests().size() == 2);
+}
+
+TEST_CASE("tls listener: TLS 1.0 and 1.1 are refused, min_version 1.3 refuses 1.2") {
+  TestPki pki;
+  auto api = pki.issue("api", {"api.example.com"});
+  HttpBackend backend("b1");
+  Proxy modern(tlsConfig(backend.port(), "{ certificate: " + api.certificate + ", key: " + api.key +
+                                             ", min_version: \"1.3\" }"));
+  const uint16_t port = modern.port("web");
+  CHECK(curlGet(port, "api.example.com", pki.ca(), "/13", {"--tlsv1.3"}).exit == 0);
+  CHECK(curlGet(port, "api.example.com", pki.ca(), "/12", {"--tls-max", "1.2"}).exit != 0);
+
+  Proxy fallback(
+      tlsConfig(backend.port(), "{ certificate: " + api.certificate + ", key: " + api.key + " }"));
+  const uint16_t default_port = fallback.port("web");
+  CHECK(curlGet(default_port, "api.example.com", pki.ca(), "/12", {"--tls-max", "1.2"}).exit == 0);
+  CHECK(curlGet(default_port, "api.example.com", pki.ca(), "/11", {"--tls-max", "1.1"}).exit != 0);
+  CHECK(backend.requests().size() == 2);
+}
+
+TEST_CASE("tls listener: a client that stalls in its handshake is closed at handshake_timeout") {
+  TestPki pki;
+  auto api = pki.issue("api", {"api.example.com"});
+  HttpBackend backend("b1");
+  Proxy proxy(tlsConfig(backend.port(), "{ certificate: " + api.certificate + ", key: " + api.key +
+                                            ", handshake_timeout: 300ms }"));
+  const uint16_t port = proxy.port("web");
+  // Connects and says nothing: no ClientHello.
+  Fd stalled = connectLoopback(port);
+  REQUIRE(stalled);
+  // A new client is not held up meanwhile.
+  CHECK(curlGet(port, "api.example.com", pki.ca(), "/ok").exit == 0);
+  // The proxy closes it, well before the test's own deadline.
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(closedByPeer(stalled.get(), std::chrono::seconds(10)));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+}
