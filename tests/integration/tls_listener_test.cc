@@ -20,13 +20,6 @@ namespace {
 
 constexpr const char* kCurl = "/usr/bin/curl";
 
-// An HTTP listener "web" with `tls` (a flow mapping) in front of `backend`.
-std::string tlsConfig(uint16_t backend, const std::string& tls) {
-  HttpConfig config{.servers = {backend}};
-  config.listener_extra = "    tls: " + tls + "\n";
-  return config.yaml();
-}
-
 struct CurlResult {
   int exit = -1;
   std::string output;
@@ -61,8 +54,7 @@ TEST_CASE("tls listener: curl gets its answer, verified, with X-Forwarded-Proto 
   TestPki pki;
   auto api = pki.issue("api", {"api.example.com"});
   HttpBackend backend("b1");
-  Proxy proxy(
-      tlsConfig(backend.port(), "{ certificate: " + api.certificate + ", key: " + api.key + " }"));
+  Proxy proxy(tlsHttpConfig(backend.port(), tlsMapping(api)));
   const uint16_t port = proxy.port("web");
   CurlResult got = curlGet(port, "api.example.com", pki.ca(), "/pay");
   CHECK_MESSAGE(got.exit == 0, got.output);
@@ -78,9 +70,10 @@ TEST_CASE("tls listener: SNI picks the certificate, an unknown name gets the fir
   auto api = pki.issue("api", {"api.example.com"});
   auto shop = pki.issue("shop", {"*.shop.example.com"});
   HttpBackend backend("b1");
-  Proxy proxy(tlsConfig(backend.port(), "{ certificates: [ { certificate: " + api.certificate +
-                                            ", key: " + api.key + " }, { certificate: " +
-                                            shop.certificate + ", key: " + shop.key + " } ] }"));
+  Proxy proxy(tlsHttpConfig(backend.port(), "{ certificates: [ { certificate: " + api.certificate +
+                                                ", key: " + api.key +
+                                                " }, { certificate: " + shop.certificate +
+                                                ", key: " + shop.key + " } ] }"));
   const uint16_t port = proxy.port("web");
   // Each name verifies only against its own certificate.
   CHECK(curlGet(port, "api.example.com", pki.ca(), "/a").exit == 0);
@@ -95,14 +88,12 @@ TEST_CASE("tls listener: TLS 1.0 and 1.1 are refused, min_version 1.3 refuses 1.
   TestPki pki;
   auto api = pki.issue("api", {"api.example.com"});
   HttpBackend backend("b1");
-  Proxy modern(tlsConfig(backend.port(), "{ certificate: " + api.certificate + ", key: " + api.key +
-                                             ", min_version: \"1.3\" }"));
+  Proxy modern(tlsHttpConfig(backend.port(), tlsMapping(api, ", min_version: \"1.3\"")));
   const uint16_t port = modern.port("web");
   CHECK(curlGet(port, "api.example.com", pki.ca(), "/13", {"--tlsv1.3"}).exit == 0);
   CHECK(curlGet(port, "api.example.com", pki.ca(), "/12", {"--tls-max", "1.2"}).exit != 0);
 
-  Proxy fallback(
-      tlsConfig(backend.port(), "{ certificate: " + api.certificate + ", key: " + api.key + " }"));
+  Proxy fallback(tlsHttpConfig(backend.port(), tlsMapping(api)));
   const uint16_t default_port = fallback.port("web");
   CHECK(curlGet(default_port, "api.example.com", pki.ca(), "/12", {"--tls-max", "1.2"}).exit == 0);
   CHECK(curlGet(default_port, "api.example.com", pki.ca(), "/11", {"--tls-max", "1.1"}).exit != 0);
@@ -113,8 +104,7 @@ TEST_CASE("tls listener: a client that stalls in its handshake is closed at hand
   TestPki pki;
   auto api = pki.issue("api", {"api.example.com"});
   HttpBackend backend("b1");
-  Proxy proxy(tlsConfig(backend.port(), "{ certificate: " + api.certificate + ", key: " + api.key +
-                                            ", handshake_timeout: 300ms }"));
+  Proxy proxy(tlsHttpConfig(backend.port(), tlsMapping(api, ", handshake_timeout: 300ms")));
   const uint16_t port = proxy.port("web");
   // Connects and says nothing: no ClientHello.
   Fd stalled = connectLoopback(port);
@@ -125,4 +115,26 @@ TEST_CASE("tls listener: a client that stalls in its handshake is closed at hand
   const auto started = std::chrono::steady_clock::now();
   CHECK(closedByPeer(stalled.get(), std::chrono::seconds(10)));
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+}
+
+TEST_CASE("tls listener: a TCP listener terminates TLS and passes the bytes on") {
+  TestPki pki;
+  auto api = pki.issue("api", {"api.example.com"});
+  HttpBackend backend("b1");
+  Proxy proxy(
+      "global: { workers: 1, admin: { listen: 127.0.0.1:0 } }\n"
+      "listeners:\n"
+      "  - name: web\n    listen: 127.0.0.1:0\n    protocol: tcp\n    upstream: pool\n"
+      "    tls: { certificate: " +
+      api.certificate + ", key: " + api.key +
+      " }\n"
+      "upstreams:\n  pool:\n    servers:\n      - { address: 127.0.0.1:" +
+      std::to_string(backend.port()) + " }\n");
+  CurlResult got = curlGet(proxy.port("web"), "api.example.com", pki.ca(), "/raw");
+  CHECK_MESSAGE(got.exit == 0, got.output);
+  CHECK(got.output.find("b1 /raw") != std::string::npos);
+  auto requests = backend.requests();
+  REQUIRE(requests.size() == 1);
+  // Bytes passed on as they were: no header of fulcrum's.
+  CHECK_FALSE(requests[0].field("X-Forwarded-Proto").has_value());
 }

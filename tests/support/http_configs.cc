@@ -43,4 +43,11 @@ std::string loopbackAddress(uint16_t port) {
   return "127.0.0.1:" + std::to_string(port);
 }
 
+std::string tlsHttpConfig(uint16_t backend, const std::string& tls) {
+  HttpConfig config;
+  config.servers = {backend};
+  config.listener_extra = "    tls: " + tls + "\n";
+  return config.yaml();
+}
+
 }  // namespace fulcrum::test

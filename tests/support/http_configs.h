@@ -41,4 +41,8 @@ struct FirstConfig {
 // "127.0.0.1:port".
 std::string loopbackAddress(uint16_t port);
 
+// One HTTP listener "web" terminating TLS with `tls` (a flow mapping) in
+// front of `backend` (upstream "pool").
+std::string tlsHttpConfig(uint16_t backend, const std::string& tls);
+
 }  // namespace fulcrum::test

@@ -16,6 +16,10 @@ void runOrThrow(const std::vector<std::string>& argv) {
   throw std::runtime_error(text);
 }
 
+std::string tlsMapping(const IssuedCertificate& issued, const std::string& extra) {
+  return "{ certificate: " + issued.certificate + ", key: " + issued.key + extra + " }";
+}
+
 TestPki::TestPki(const std::string& ca_name) {
   ca_certificate_ = dir() + "/ca.pem";
   ca_key_ = dir() + "/ca.key";

@@ -17,6 +17,10 @@ struct IssuedCertificate {
   std::string key;          // PEM file
 };
 
+// "{ certificate: FILE, key: FILE<extra> }": a listener's tls mapping;
+// `extra` adds keys (", min_version: \"1.3\"").
+std::string tlsMapping(const IssuedCertificate& issued, const std::string& extra = "");
+
 class TestPki {
  public:
   // A fresh CA named `ca_name` (its certificate is ca()).

@@ -147,8 +147,18 @@ TEST_CASE("the shipped demo config and every example load without error") {
   for (const auto& file : files) {
     CAPTURE(file);
     LoadResult result = loadConfigFile(file, fulcrum::balance::strategyNames());
-    for (const auto& error : result.errors) MESSAGE(error.toString());
-    CHECK(result.config.has_value());
+    // Example certificates and keys are not shipped: their files may be
+    // missing, nothing else may be wrong.
+    size_t other_errors = 0;
+    for (const auto& error : result.errors) {
+      MESSAGE(error.toString());
+      const bool missing_tls_file =
+          error.key.find(".tls.") != std::string::npos &&
+          error.message.find(": cannot open: No such file or directory") != std::string::npos;
+      other_errors += !missing_tls_file;
+    }
+    CHECK(other_errors == 0);
+    if (file.find("tls.yaml") == std::string::npos) CHECK(result.config.has_value());
   }
 }
 

@@ -1,0 +1,155 @@
+// Client certificates on a TLS listener (client_verify), and a reload that
+// rotates the listener's certificate while a connection made before it
+// goes on with the old one. Certificates come from the openssl CLI.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "support/http.h"
+#include "support/http_configs.h"
+#include "support/proxy.h"
+#include "support/reload.h"
+#include "support/test_pki.h"
+#include "support/tls_client.h"
+
+using namespace fulcrum::test;
+
+namespace {
+
+const std::string kRequest = "GET /who HTTP/1.1\r\nHost: api.example.com\r\n\r\n";
+
+}  // namespace
+
+TEST_CASE("tls listener: client_verify required lets only clients with a certificate through") {
+  TestPki pki;
+  TestPki clients("client CA");
+  auto api = pki.issue("api", {"api.example.com"});
+  auto alice = clients.issue("alice", {"alice"}, 30, true);
+  auto mallory = pki.issue("mallory", {"mallory"}, 30, true);  // signed by the wrong CA
+  HttpBackend backend("b1");
+  Proxy proxy(tlsHttpConfig(backend.port(), tlsMapping(api, ", client_ca: " + clients.ca() +
+                                                                ", client_verify: required")));
+  const uint16_t port = proxy.port("web");
+
+  TlsClient with(port, "api.example.com", {pki.ca(), alice.certificate, alice.key});
+  auto answered = with.exchange(kRequest);
+  REQUIRE_MESSAGE(answered, with.error());
+  CHECK(answered->status == 200);
+
+  TlsClient without(port, "api.example.com", {pki.ca()});
+  CHECK_FALSE(without.exchange(kRequest));
+  TlsClient wrong(port, "api.example.com", {pki.ca(), mallory.certificate, mallory.key});
+  CHECK_FALSE(wrong.exchange(kRequest));
+  CHECK(backend.requests().size() == 1);
+}
+
+TEST_CASE("tls listener: client_verify optional serves clients with or without a certificate") {
+  TestPki pki;
+  TestPki clients("client CA");
+  auto api = pki.issue("api", {"api.example.com"});
+  auto alice = clients.issue("alice", {"alice"}, 30, true);
+  auto mallory = pki.issue("mallory", {"mallory"}, 30, true);
+  HttpBackend backend("b1");
+  Proxy proxy(tlsHttpConfig(backend.port(), tlsMapping(api, ", client_ca: " + clients.ca() +
+                                                                ", client_verify: optional")));
+  const uint16_t port = proxy.port("web");
+  TlsClient with(port, "api.example.com", {pki.ca(), alice.certificate, alice.key});
+  CHECK(with.exchange(kRequest).has_value());
+  TlsClient without(port, "api.example.com", {pki.ca()});
+  CHECK(without.exchange(kRequest).has_value());
+  // A certificate that does not verify is refused even when optional.
+  TlsClient wrong(port, "api.example.com", {pki.ca(), mallory.certificate, mallory.key});
+  CHECK_FALSE(wrong.exchange(kRequest));
+  CHECK(backend.requests().size() == 2);
+}
+
+TEST_CASE("tls listener: ALPN agrees on http/1.1, 200 requests go over one connection") {
+  TestPki pki;
+  auto api = pki.issue("api", {"api.example.com"});
+  HttpBackend backend("b1");
+  Proxy proxy(tlsHttpConfig(backend.port(), tlsMapping(api)));
+  TlsClientOptions options{pki.ca()};
+  options.alpn = "http/1.1";
+  TlsClient client(proxy.port("web"), "api.example.com", options);
+  REQUIRE_MESSAGE(client.handshake(), client.error());
+  CHECK(client.alpn() == "http/1.1");
+  int ok = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto response = client.exchange("GET /n/" + std::to_string(i) +
+                                    " HTTP/1.1\r\nHost: api.example.com\r\n\r\n");
+    if (!response) break;
+    ok += response->status == 200 && response->body == "b1 /n/" + std::to_string(i) + "\n";
+  }
+  CHECK(ok == 200);
+}
+
+TEST_CASE("tls listener: a second connection resumes the first one's session") {
+  TestPki pki;
+  auto api = pki.issue("api", {"api.example.com"});
+  HttpBackend backend("b1");
+  Proxy proxy(tlsHttpConfig(backend.port(), tlsMapping(api)));
+  const uint16_t port = proxy.port("web");
+  TlsClientOptions options{pki.ca()};
+  options.max_version = TLS1_2_VERSION;  // the session is there after the handshake
+  TlsClient first(port, "api.example.com", options);
+  REQUIRE(first.exchange(kRequest));
+  SSL_SESSION* session = first.session();
+  REQUIRE(session != nullptr);
+  TlsClient second(port, "api.example.com", options);
+  second.resumeWith(session);
+  REQUIRE_MESSAGE(second.handshake(), second.error());
+  CHECK(second.resumed());
+  CHECK(second.exchange(kRequest).has_value());
+  SSL_SESSION_free(session);
+}
+
+TEST_CASE("tls listener: a reload rotates the certificate, an open connection keeps working") {
+  TestPki pki;
+  auto first = pki.issue("api", {"api.example.com"});
+  HttpBackend backend("b1");
+  const std::string yaml = tlsHttpConfig(backend.port(), tlsMapping(first));
+  Proxy proxy(yaml);
+  const uint16_t port = proxy.port("web");
+  TlsClient before(port, "api.example.com", {pki.ca()});
+  REQUIRE(before.exchange(kRequest));
+  const std::string old_serial = before.serverSerial();
+
+  // Renewed in place, as certbot or cert-manager do: same files, new certificate.
+  auto renewed = pki.issue("renewed", {"api.example.com"});
+  std::filesystem::copy_file(renewed.certificate, first.certificate,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(renewed.key, first.key,
+                             std::filesystem::copy_options::overwrite_existing);
+  Reloader reloader(proxy, 1);
+  REQUIRE(reloader.succeeds(yaml));
+
+  TlsClient after(port, "api.example.com", {pki.ca()});
+  REQUIRE(after.exchange(kRequest));
+  CHECK(after.serverSerial() != old_serial);
+  // The connection made before the reload still has its old certificate
+  // and still gets answers.
+  auto still = before.exchange(kRequest);
+  REQUIRE(still);
+  CHECK(still->status == 200);
+  CHECK(before.serverSerial() == old_serial);
+}
+
+TEST_CASE("tls listener: a reload with a key that does not match keeps the running certificate") {
+  TestPki pki;
+  auto api = pki.issue("api", {"api.example.com"});
+  HttpBackend backend("b1");
+  const std::string yaml = tlsHttpConfig(backend.port(), tlsMapping(api));
+  Proxy proxy(yaml);
+  const uint16_t port = proxy.port("web");
+  TlsClient before(port, "api.example.com", {pki.ca()});
+  REQUIRE(before.exchange(kRequest));
+
+  const std::string stray = pki.strayKey("stray");
+  Reloader reloader(proxy, 1);
+  CHECK(reloader.fails(tlsHttpConfig(
+      backend.port(), "{ certificate: " + api.certificate + ", key: " + stray + " }")));
+  TlsClient after(port, "api.example.com", {pki.ca()});
+  REQUIRE(after.exchange(kRequest));
+  CHECK(after.serverSerial() == before.serverSerial());
+}
