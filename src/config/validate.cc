@@ -32,6 +32,17 @@ void validateTcpListener(const ListenerConfig& listener, const std::string& path
                "applies to http listeners only (this listener is tcp)");
 }
 
+void validateTrust(const ListenerConfig& listener, const std::string& path, Diagnostics& diag) {
+  if (listener.proxy_protocol != ProxyAccept::Off && listener.trusted_proxies.empty())
+    diag.error(listener.proxy_protocol_mark, path + ".proxy_protocol",
+               "needs trusted_proxies: a PROXY header is believed only from the peers listed "
+               "there");
+  if (listener.protocol == Protocol::Tcp && listener.proxy_protocol == ProxyAccept::Off &&
+      listener.trusted_proxies_mark.line != 0)
+    diag.error(listener.trusted_proxies_mark, path + ".trusted_proxies",
+               "on a tcp listener it only says whose PROXY header to read: set proxy_protocol");
+}
+
 void validateHttpListener(const Config& config, const ListenerConfig& listener,
                           const std::string& path, Diagnostics& diag) {
   if (listener.routes.empty() && listener.upstream.empty() && listener.upstream_mark.line == 0)
@@ -90,6 +101,7 @@ void validateListeners(const Config& config, Diagnostics& diag) {
       diag.error(listener.upstream_mark, path + ".upstream",
                  "upstream '" + target->name + "' hashes on " + target->hash_key.describe() +
                      ", which a tcp listener cannot provide (use hash_key: source_ip)");
+    validateTrust(listener, path, diag);
     if (listener.protocol == Protocol::Tcp)
       validateTcpListener(listener, path, diag);
     else
