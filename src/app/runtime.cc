@@ -87,6 +87,8 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     listener.limits.max_head_bytes = spec.limits.headers;
     listener.limits.max_fields = spec.limits.header_count;
     listener.max_body = spec.limits.body;
+    listener.trusted_proxies = spec.trusted_proxies;
+    listener.trust_client_request_id = spec.trust_client_request_id;
     for (const auto& route_spec : spec.routes) {
       http::Route route;
       route.host_wildcard = route_spec.host.rfind("*.", 0) == 0;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cidr.h"
 #include "http/codec/parser.h"
 #include "http/routes.h"
 
@@ -28,6 +29,10 @@ struct ListenerSettings {
   std::chrono::milliseconds client_send_timeout{0};
   std::chrono::milliseconds upstream_send_timeout{0};
   std::chrono::milliseconds request_timeout{0};  // 0 = none
+  // Whose forwarding fields (and PROXY header) are believed; see
+  // codec/head_writer.h for what a request keeps from whom.
+  CidrList trusted_proxies;
+  bool trust_client_request_id = false;  // request_id.trust_client
 };
 
 }  // namespace fulcrum::http

@@ -42,7 +42,11 @@ void HttpSession::startUnparsedRequest() {
 
 void HttpSession::beginRequest() {
   switchGeneration();
-  std::string_view client_id = clientRequestId(head_);
+  // A trusted proxy's forwarding fields are kept; anyone else's are not.
+  const bool trusted = params_.listener->trusted_proxies.contains(client_address_);
+  std::string_view client_id = trusted || params_.listener->trust_client_request_id
+                                   ? clientRequestId(head_)
+                                   : std::string_view();
   request_id_ = client_id.empty() ? newRequestId(*params_.random) : std::string(client_id);
   if (params_.access_log != nullptr) {
     method_.assign(head_.method);
@@ -80,7 +84,8 @@ void HttpSession::beginRequest() {
       info.has_idempotency_key = true;
 
   net::Buffer request_head = net::newBuffer();
-  writeRequestHead(request_head.get(), head_, ForwardedFor{client_ip_, "http", request_id_});
+  writeRequestHead(request_head.get(), head_,
+                   ForwardedFor{client_ip_, "http", request_id_, trusted});
   evbuffer_drain(input, head_.length);  // the views in head_ die here
 
   size_t index = static_cast<size_t>(upstream_ - params_.built_upstreams->data());

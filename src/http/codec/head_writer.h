@@ -3,9 +3,13 @@
 //    Proxy-Connection, TE, Upgrade (kept while upgrading) and every field
 //    the Connection header names (except the framing fields and Host, which
 //    a Connection header must never be able to strip);
-//  - requests gain X-Forwarded-For (the client's address appended to any it
-//    sent, in one field), X-Forwarded-Proto, Via, and X-Request-Id (the
-//    client's when valid, else the generated one).
+//  - forwarding fields are believed only from a trusted proxy. From one,
+//    X-Forwarded-For is appended to (one field), and X-Forwarded-Proto,
+//    X-Forwarded-*, X-Real-IP and Forwarded pass as sent. From anyone else
+//    all of those are dropped: the client's claims about itself never
+//    reach a server. Then X-Forwarded-For (the client's address),
+//    X-Forwarded-Proto (unless a trusted proxy's was kept), Via and
+//    X-Request-Id (the id the session chose) are added.
 // Bodies are forwarded with their framing as received, so Content-Length
 // and Transfer-Encoding pass through unchanged.
 #pragma once
@@ -19,9 +23,10 @@
 namespace fulcrum::http {
 
 struct ForwardedFor {
-  std::string_view client_ip;   // the peer address, without port
+  std::string_view client_ip;   // the client's address, without port
   std::string_view proto;       // "http" or "https"
   std::string_view request_id;  // the id to send
+  bool trusted = false;         // the client is a trusted proxy: keep its forwarding fields
 };
 
 // True when `value` is acceptable as a client-supplied X-Request-Id.
