@@ -89,6 +89,8 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     listener.max_body = spec.limits.body;
     listener.trusted_proxies = spec.trusted_proxies;
     listener.trust_client_request_id = spec.trust_client_request_id;
+    listener.proxy_protocol = spec.proxy_protocol;
+    listener.proxy_header_timeout = spec.proxy_header_timeout;
     for (const auto& route_spec : spec.routes) {
       http::Route route;
       route.host_wildcard = route_spec.host.rfind("*.", 0) == 0;

@@ -23,6 +23,11 @@ struct ListenerRuntime : http::ListenerSettings {
   config::Protocol protocol = config::Protocol::Tcp;
   const upstream::Upstream* upstream = nullptr;  // tcp: points into the same Runtime
   unsigned backlog = 511;
+  config::ProxyAccept proxy_protocol = config::ProxyAccept::Off;
+  std::chrono::milliseconds proxy_header_timeout{5000};
+  // Some upstream it sends to writes PROXY headers: its sessions need the
+  // address each client connected to.
+  bool sends_proxy_header = false;
 };
 
 class Runtime {

@@ -19,10 +19,10 @@ constexpr std::chrono::milliseconds kLingerTime{2000};
 }  // namespace
 
 HttpSession::HttpSession(HttpSessionParams params, std::unique_ptr<net::Stream> client,
-                         SocketAddress client_address, DoneCallback on_done)
+                         const net::ClientAddresses& addresses, DoneCallback on_done)
     : params_(std::move(params)),
-      client_address_(client_address),
-      client_ip_(client_address.hostToString()),
+      client_address_(addresses.client),
+      client_ip_(addresses.client.hostToString()),
       on_done_(std::move(on_done)),
       client_(std::move(client)),
       header_timer_(*params_.loop,
@@ -55,6 +55,8 @@ void HttpSession::start() {
   client_->setSendTimeout(params_.listener->client_send_timeout);
   client_->setReading(true);
   header_timer_.arm(params_.listener->client_header_timeout);
+  // A request that came with the PROXY header is here already.
+  if (evbuffer_get_length(client_->input()) > 0) readHead();
 }
 
 void HttpSession::drain() {

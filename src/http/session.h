@@ -84,9 +84,10 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
  public:
   using DoneCallback = std::function<void(net::Session&)>;
 
-  // `client`: the accepted connection, nothing read from it yet.
+  // `client`: the accepted connection, minus its PROXY header; bytes
+  // already in its input are read at start().
   HttpSession(HttpSessionParams params, std::unique_ptr<net::Stream> client,
-              SocketAddress client_address, DoneCallback on_done);
+              const net::ClientAddresses& addresses, DoneCallback on_done);
   ~HttpSession() override;
 
   void start() override;

@@ -9,10 +9,10 @@
 namespace fulcrum::l4 {
 
 TcpSession::TcpSession(TcpSessionParams params, std::unique_ptr<net::Stream> client,
-                       SocketAddress client_address, DoneCallback on_done)
+                       const net::ClientAddresses& addresses, DoneCallback on_done)
     : params_(std::move(params)),
       client_(std::move(client)),
-      client_address_(client_address),
+      client_address_(addresses.client),
       on_done_(std::move(on_done)),
       connector_(*params_.loop, *params_.picker),
       started_(std::chrono::steady_clock::now()),

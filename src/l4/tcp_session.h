@@ -47,9 +47,10 @@ class TcpSession final : public net::Session {
  public:
   using DoneCallback = std::function<void(net::Session&)>;
 
-  // `client`: the accepted connection, nothing read from it yet.
+  // `client`: the accepted connection, minus its PROXY header; bytes
+  // already in its input go to the server first.
   TcpSession(TcpSessionParams params, std::unique_ptr<net::Stream> client,
-             SocketAddress client_address, DoneCallback on_done);
+             const net::ClientAddresses& addresses, DoneCallback on_done);
   ~TcpSession() override;
 
   void start() override;
