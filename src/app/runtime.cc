@@ -27,6 +27,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     built.max_interim_responses = spec.max_interim_responses;
     built.keepalive_idle_timeout = spec.keepalive_idle_timeout;
     built.hash_key = spec.hash_key;
+    built.proxy_protocol = spec.proxy_protocol;
     built.retries = spec.retries;
     if (built.retries.per_try_timeout.count() == 0)
       built.retries.per_try_timeout = spec.response_timeout;
@@ -104,6 +105,10 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
       catch_all.upstream = listener.upstream;
       listener.routes.push_back(std::move(catch_all));
     }
+    listener.sends_proxy_header = listener.upstream && listener.upstream->proxy_protocol;
+    for (const http::Route& route : listener.routes)
+      if (route.upstream != nullptr && route.upstream->proxy_protocol)
+        listener.sends_proxy_header = true;
     runtime->listeners_.push_back(std::move(listener));
   }
   runtime->config_ = std::move(config);

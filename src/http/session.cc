@@ -22,6 +22,7 @@ HttpSession::HttpSession(HttpSessionParams params, std::unique_ptr<net::Stream> 
                          const net::ClientAddresses& addresses, DoneCallback on_done)
     : params_(std::move(params)),
       client_address_(addresses.client),
+      local_address_(addresses.local),
       client_ip_(addresses.client.hostToString()),
       on_done_(std::move(on_done)),
       client_(std::move(client)),
@@ -47,6 +48,17 @@ HttpSession::~HttpSession() {
     client_->setHandler(nullptr);
     params_.loop->deferDelete(std::move(client_));
   }
+  // Server connections that carry this client's PROXY header are of no use
+  // to anyone else.
+  for (const std::string& header : proxy_headers_)
+    if (!header.empty())
+      for (const UpstreamState& upstream : *params_.upstreams) upstream.pool->closeKeyed(header);
+}
+
+const std::string& HttpSession::proxyHeader(net::ProxyVersion version) {
+  std::string& header = proxy_headers_[static_cast<size_t>(version) - 1];
+  if (header.empty()) header = net::encodeProxyHeader(version, client_address_, local_address_);
+  return header;
 }
 
 void HttpSession::start() {

@@ -84,6 +84,7 @@ void HttpSession::beginRequest() {
       info.has_idempotency_key = true;
 
   net::Buffer request_head = net::newBuffer();
+  if (upstream_->proxy_protocol) info.proxy_header = proxyHeader(*upstream_->proxy_protocol);
   writeRequestHead(request_head.get(), head_,
                    ForwardedFor{client_ip_, "http", request_id_, trusted});
   evbuffer_drain(input, head_.length);  // the views in head_ die here

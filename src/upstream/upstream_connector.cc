@@ -16,6 +16,8 @@ void UpstreamConnector::connect(const Server& server, Callback done) {
         result.detail = std::move(connected.detail);
         result.took = std::chrono::duration_cast<std::chrono::microseconds>(
             std::chrono::steady_clock::now() - started);
+        if (result.ok() && !preamble_.empty())
+          evbuffer_add(result.stream->output(), preamble_.data(), preamble_.size());
         if (!result.ok()) {
           if (!failures_.empty()) failures_ += "; ";
           // A local failure is ours, whichever server it was meant for.
