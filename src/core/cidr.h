@@ -30,6 +30,7 @@ class Cidr {
 
   // "10.0.0.0/8", "::1/128": the canonical form.
   std::string toString() const;
+  unsigned prefix() const { return prefix_; }
 
  private:
   int family_ = 0;  // AF_INET or AF_INET6

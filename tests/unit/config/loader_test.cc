@@ -253,3 +253,18 @@ TEST_CASE("forwarding trust and PROXY protocol keys: off and untrusting by defau
   CHECK_FALSE(
       load(std::string(kMinimal) + "    proxy_protocol: off\n").upstreams[0].proxy_protocol);
 }
+
+TEST_CASE("trusted_proxies that hold a whole address family are a warning") {
+  const std::string head =
+      "listeners:\n  - { name: api, listen: 127.0.0.1:0, protocol: http, upstream: pool,\n"
+      "      trusted_proxies: ";
+  const std::string tail =
+      " }\nupstreams:\n  pool:\n    servers:\n      - { address: 127.0.0.1:9001 }\n";
+  auto found = warnings(load(head + "[10.0.0.0/8, '::/0', 0.0.0.0/0]" + tail));
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].toString() ==
+        "test.yaml:3:24: listeners[0].trusted_proxies: warning: ::/0 trusts every client of its "
+        "family: any of them may say who it is (X-Forwarded-For, a PROXY header) and be "
+        "believed");
+  CHECK(warnings(load(head + "[10.0.0.0/8, '::1']" + tail)).empty());
+}
