@@ -48,19 +48,21 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j$(JOBS)
 
-# libFuzzer with ASan + UBSan on the HTTP/1 head parser, head scanner and chunked scanner,
+# libFuzzer with ASan + UBSan on the HTTP/1 head parser, head scanner, chunked scanner and
+# the body forwarder's re-framing,
 # for FUZZ_SECONDS, on a copy of the seed corpus (new inputs stay out of the
 # tree). Any crash, leak or hang fails; the input is left in FUZZ_DIR.
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SOURCES := tests/fuzz/parser_fuzz.cc src/http/codec/parser.cc src/http/codec/field_rules.cc \
-  src/http/codec/chunked.cc src/http/codec/head_scanner.cc
+  src/http/codec/chunked.cc src/http/codec/head_scanner.cc src/http/codec/body_forwarder.cc \
+  src/http/codec/framing.cc
 
 fuzz:
 	$(call install_missing,clang libclang-rt-14-dev)
 	mkdir -p $(FUZZ_DIR)/corpus
 	clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc \
-	  $(FUZZ_SOURCES) -o $(FUZZ_DIR)/parser_fuzz
+	  $(FUZZ_SOURCES) -levent_core -o $(FUZZ_DIR)/parser_fuzz
 	cp tests/fuzz/corpus/* $(FUZZ_DIR)/corpus/
 	ASAN_OPTIONS=detect_leaks=1 $(FUZZ_DIR)/parser_fuzz -max_total_time=$(FUZZ_SECONDS) \
 	  -rss_limit_mb=2048 -timeout=10 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -60,6 +61,17 @@ std::string quoted(const std::string& text) {
   return "\"" + text + "\"";
 }
 
+// Client text made fit for a log line: no control bytes (a forged Host
+// could carry terminal escapes), and not too long.
+std::string printable(std::string_view text) {
+  constexpr size_t kMaxLogged = 200;
+  std::string out;
+  for (char c : text.substr(0, kMaxLogged))
+    out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+  if (text.size() > kMaxLogged) out += "...";
+  return out;
+}
+
 std::string peerOf(evhttp_request* request) {
   evhttp_connection* connection = evhttp_request_get_connection(request);
   if (connection == nullptr) return "?";
@@ -80,8 +92,9 @@ struct AdminServer::PendingMetrics {
   bool gzip = false;
 };
 
-AdminServer::AdminServer(net::EventLoop& loop, ProxyControl& proxy, size_t max_connections)
-    : loop_(loop), proxy_(proxy), max_connections_(max_connections) {}
+AdminServer::AdminServer(net::EventLoop& loop, ProxyControl& proxy, RefusalCounts& refusals,
+                         size_t max_connections)
+    : loop_(loop), proxy_(proxy), refusals_(refusals), max_connections_(max_connections) {}
 
 AdminServer::~AdminServer() {
   // A request that libevent detached from its failed connection is ours to
@@ -102,7 +115,7 @@ AdminServer::~AdminServer() {
   pending_.clear();
 }
 
-bool AdminServer::listen(const SocketAddress& address, const std::string& token, std::string& why) {
+bool AdminServer::listen(const SocketAddress& address, AccessPolicy policy, std::string& why) {
   if (http_ != nullptr) {
     why = "the admin listener already listens on " + bound_.toString();
     return false;
@@ -147,7 +160,7 @@ bool AdminServer::listen(const SocketAddress& address, const std::string& token,
   evhttp_set_timeout(http, kTimeoutSeconds);
   evhttp_set_gencb(http, &AdminServer::onRequest, this);
   http_ = http;
-  token_ = token;
+  policy_ = std::move(policy);
   return true;
 }
 
@@ -156,6 +169,8 @@ void AdminServer::onRequest(evhttp_request* request, void* self) {
 }
 
 void AdminServer::handle(evhttp_request* request) {
+  std::optional<Authority> target;
+  if (refused(request, checkHost(request, policy_, target))) return;
   const evhttp_uri* uri = evhttp_request_get_evhttp_uri(request);
   const char* raw_path = uri != nullptr ? evhttp_uri_get_path(uri) : nullptr;
   std::vector<std::string> segments;
@@ -168,48 +183,41 @@ void AdminServer::handle(evhttp_request* request) {
   struct Route {
     std::string_view path;
     void (AdminServer::*serve)(evhttp_request*);
+    bool status;  // guarded by protect_status
   };
   static constexpr Route kReadRoutes[] = {
-      {"metrics", &AdminServer::serveMetrics},
-      {"healthz", &AdminServer::serveHealthz},
-      {"status", &AdminServer::serveStatusPage},
-      {"status.json", &AdminServer::serveStatusJson},
+      {"metrics", &AdminServer::serveMetrics, false},
+      {"healthz", &AdminServer::serveHealthz, false},
+      {"status", &AdminServer::serveStatusPage, true},
+      {"status.json", &AdminServer::serveStatusJson, true},
   };
   if (segments.size() == 1) {
     for (const Route& route : kReadRoutes) {
       if (segments[0] != route.path) continue;
       if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
         replyMethodNotAllowed(request, "GET, HEAD");
-      else
+      else if (!route.status || !refused(request, checkStatusRead(request, policy_)))
         (this->*route.serve)(request);
       return;
     }
   }
-
-  // /api/upstreams/NAME/servers/SERVER/(drain|enable)
-  if (segments.size() == 6 && segments[0] == "api" && segments[1] == "upstreams" &&
-      segments[3] == "servers" && (segments[5] == "drain" || segments[5] == "enable")) {
-    if (method != EVHTTP_REQ_POST) {
-      replyMethodNotAllowed(request, "POST");
-    } else if (!authorized(request)) {
-      static log::Limited limited;
-      limited.warn("admin: refused an /api call from %s: missing or wrong bearer token",
-                   peerOf(request).c_str());
-      evhttp_add_header(evhttp_request_get_output_headers(request), "WWW-Authenticate", "Bearer");
-      replyError(request, 401, "Unauthorized", "missing or wrong bearer token");
-    } else {
-      serveApi(request, segments[2], segments[4], segments[5] == "drain");
-    }
-    return;
-  }
-  replyError(request, 404, "Not Found", "no such path");
+  if (segments[0] == "api")
+    serveApi(request, segments, target);
+  else
+    replyError(request, 404, "Not Found", "no such path");
 }
 
-bool AdminServer::authorized(evhttp_request* request) const {
-  if (token_.empty()) return true;
-  const char* authorization =
-      evhttp_find_header(evhttp_request_get_input_headers(request), "Authorization");
-  return bearerTokenMatches(authorization, token_);
+bool AdminServer::refused(evhttp_request* request, const Verdict& verdict) {
+  if (!verdict.refused()) return false;
+  ++refusals_[static_cast<size_t>(*verdict.refusal)];
+  static log::Limited limited;
+  const char* uri = evhttp_request_get_uri(request);
+  limited.warn("admin: refused %s from %s: %d %s", printable(uri != nullptr ? uri : "?").c_str(),
+               peerOf(request).c_str(), verdict.code, printable(verdict.message).c_str());
+  for (const char* challenge : verdict.challenges)
+    evhttp_add_header(evhttp_request_get_output_headers(request), "WWW-Authenticate", challenge);
+  replyError(request, verdict.code, verdict.reason, verdict.message);
+  return true;
 }
 
 void AdminServer::serveMetrics(evhttp_request* request) {
@@ -283,8 +291,28 @@ void AdminServer::serveStatusJson(evhttp_request* request) {
   reply(request, 200, "OK", kJsonType, statusJson(proxy_.status()));
 }
 
-void AdminServer::serveApi(evhttp_request* request, const std::string& upstream,
-                           const std::string& server, bool drain) {
+void AdminServer::serveApi(evhttp_request* request, const std::vector<std::string>& segments,
+                           const std::optional<Authority>& target) {
+  // The whole API is off without a token, whatever the path or method, so
+  // the answer always says how to turn it on.
+  if (policy_.token.empty()) {
+    refused(request, checkMutation(request, policy_, target));
+    return;
+  }
+  // /api/upstreams/NAME/servers/SERVER/(drain|enable)
+  if (segments.size() != 6 || segments[1] != "upstreams" || segments[3] != "servers" ||
+      (segments[5] != "drain" && segments[5] != "enable")) {
+    replyError(request, 404, "Not Found", "no such path");
+    return;
+  }
+  if (evhttp_request_get_command(request) != EVHTTP_REQ_POST) {
+    replyMethodNotAllowed(request, "POST");
+    return;
+  }
+  if (refused(request, checkMutation(request, policy_, target))) return;
+  const std::string& upstream = segments[2];
+  const std::string& server = segments[4];
+  const bool drain = segments[5] == "drain";
   switch (proxy_.setAdminDrain(upstream, server, drain)) {
     case DrainResult::NoUpstream:
       replyError(request, 404, "Not Found", "no upstream " + quoted(upstream));

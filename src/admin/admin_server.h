@@ -14,17 +14,23 @@
 //
 // Connections are capped (`max_connections`) and accept() errors pause
 // accepting instead of spinning: admin/connection_cap.h.
+//
+// Who may do what (the Host, the token, browsers' cross-site requests) is
+// the AccessPolicy's, checked before any route: admin/request_gate.h.
 #pragma once
 
 #include <event2/http.h>
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "admin/connection_cap.h"
 #include "admin/proxy_control.h"
+#include "admin/request_gate.h"
 #include "core/socket_address.h"
 #include "net/event_loop.h"
 
@@ -32,20 +38,23 @@ namespace fulcrum::admin {
 
 class AdminServer {
  public:
-  // Both must outlive the AdminServer. At most `max_connections` admin
+  // All three must outlive the AdminServer; `refusals` counts the requests
+  // the policy refused, by reason. At most `max_connections` admin
   // connections are open at once; more wait in the listen backlog.
-  AdminServer(net::EventLoop& loop, ProxyControl& proxy, size_t max_connections = 64);
+  AdminServer(net::EventLoop& loop, ProxyControl& proxy, RefusalCounts& refusals,
+              size_t max_connections = 64);
   // Closes the listener and every admin connection; pending /metrics
   // requests are dropped without an answer.
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 
-  // Binds and starts serving (port 0: the kernel picks one, see bound()).
-  // An empty `token` leaves /api open; otherwise every /api call needs
-  // "Authorization: Bearer <token>". Once per AdminServer. Returns false
-  // with the reason (bind failure, already listening).
-  bool listen(const SocketAddress& address, const std::string& token, std::string& why);
+  // Binds and starts serving (port 0: the kernel picks one, see bound())
+  // under `policy`. Once per AdminServer. Returns false with the reason
+  // (bind failure, already listening).
+  bool listen(const SocketAddress& address, AccessPolicy policy, std::string& why);
+  // From the next request on (a reload's new token, hosts, protect_status).
+  void setPolicy(AccessPolicy policy) { policy_ = std::move(policy); }
   // The address actually bound; empty before a successful listen().
   SocketAddress bound() const { return bound_; }
 
@@ -67,18 +76,20 @@ class AdminServer {
   void serveHealthz(evhttp_request* request);
   void serveStatusPage(evhttp_request* request);
   void serveStatusJson(evhttp_request* request);
-  void serveApi(evhttp_request* request, const std::string& upstream, const std::string& server,
-                bool drain);
-  bool authorized(evhttp_request* request) const;
+  void serveApi(evhttp_request* request, const std::vector<std::string>& segments,
+                const std::optional<Authority>& target);
+  // Answers a refused request (and counts and logs it); false: go on.
+  bool refused(evhttp_request* request, const Verdict& verdict);
 
   net::EventLoop& loop_;
   ProxyControl& proxy_;
+  RefusalCounts& refusals_;
   const size_t max_connections_;
   // Hears every connection's close, those of evhttp_free (destructor)
   // included, so it goes after http_.
   std::unique_ptr<ConnectionCap> cap_;
   evhttp* http_ = nullptr;
-  std::string token_;
+  AccessPolicy policy_;
   SocketAddress bound_;
   // Owned here; `done` callbacks refer to them weakly (weak_ptr), closes
   // find them by their connection.

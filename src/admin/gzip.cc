@@ -3,8 +3,10 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cctype>
 #include <limits>
+
+#include "admin/request_parts.h"
+#include "http/codec/parser.h"
 
 namespace fulcrum::admin {
 namespace {
@@ -13,30 +15,17 @@ namespace {
 constexpr int kGzipWindowBits = 15 + 16;
 constexpr int kMemLevel = 8;
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // "q=0", "q=0.0", "q=0.000" refuse the coding (RFC 9110 12.4.2).
 bool zeroQuality(std::string_view parameters) {
   while (!parameters.empty()) {
     size_t semicolon = parameters.find(';');
-    std::string_view parameter = trim(parameters.substr(0, semicolon));
+    std::string_view parameter = trimBlanks(parameters.substr(0, semicolon));
     parameters = semicolon == std::string_view::npos ? "" : parameters.substr(semicolon + 1);
     size_t equals = parameter.find('=');
     if (equals == std::string_view::npos ||
-        !equalsIgnoreCase(trim(parameter.substr(0, equals)), "q"))
+        !http::equalsIgnoreCase(trimBlanks(parameter.substr(0, equals)), "q"))
       continue;
-    std::string_view value = trim(parameter.substr(equals + 1));
+    std::string_view value = trimBlanks(parameter.substr(equals + 1));
     if (value.empty() || value.front() != '0') return false;
     value.remove_prefix(1);
     if (value.empty()) return true;
@@ -77,10 +66,10 @@ bool acceptsGzip(const char* accept_encoding) {
     std::string_view element = list.substr(0, comma);
     list = comma == std::string_view::npos ? "" : list.substr(comma + 1);
     size_t semicolon = element.find(';');
-    std::string_view coding = trim(element.substr(0, semicolon));
+    std::string_view coding = trimBlanks(element.substr(0, semicolon));
     std::string_view parameters =
         semicolon == std::string_view::npos ? "" : element.substr(semicolon + 1);
-    if (equalsIgnoreCase(coding, "gzip") || equalsIgnoreCase(coding, "x-gzip"))
+    if (http::equalsIgnoreCase(coding, "gzip") || http::equalsIgnoreCase(coding, "x-gzip"))
       if (!zeroQuality(parameters)) return true;
   }
   return false;

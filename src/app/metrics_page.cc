@@ -214,17 +214,29 @@ void renderLimits(Builder& out, const GenerationShape& shape, const net::Connect
           static_cast<double>(localErrorCount(static_cast<LocalSite>(site), kind)));
 }
 
+// Every reason from the start, so the first refusal shows in increase().
+void renderAdmin(Builder& out, const admin::RefusalCounts* refusals) {
+  if (refusals == nullptr) return;
+  auto& refused = out.family(Family::AdminRequestsRefused);
+  for (size_t reason = 0; reason < refusals->size(); ++reason)
+    Builder::counter(refused,
+                     {{"reason", admin::refusalLabel(static_cast<admin::Refusal>(reason))}},
+                     static_cast<double>((*refusals)[reason]));
+}
+
 }  // namespace
 
 std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& monitor,
                           const metrics::WorkerMetrics& workers, const ReloadStats& reloads,
                           const std::vector<WorkerProgress>& progress,
-                          const net::ConnectionLimit* limit) {
+                          const net::ConnectionLimit* limit,
+                          const admin::RefusalCounts* admin_refusals) {
   Builder out;
   renderGlobal(out, shape, reloads, progress);
   renderListeners(out, shape, workers);
   renderUpstreams(out, shape, monitor, workers);
   renderLimits(out, shape, limit);
+  renderAdmin(out, admin_refusals);
   return out.text();
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "admin/request_gate.h"
 #include "health/monitor.h"
 #include "metrics/worker_metrics.h"
 #include "net/connection_limit.h"
@@ -39,11 +40,13 @@ struct WorkerProgress {
   uint64_t host_set_updates = 0;  // health publications applied
 };
 
-// `progress` is by worker index. `limit` (global.max_connections) may be
-// null: its families are left out.
+// `progress` is by worker index. `limit` (global.max_connections) and
+// `admin_refusals` (the admin listener's) may be null: their families are
+// left out.
 std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& monitor,
                           const metrics::WorkerMetrics& workers, const ReloadStats& reloads,
                           const std::vector<WorkerProgress>& progress,
-                          const net::ConnectionLimit* limit = nullptr);
+                          const net::ConnectionLimit* limit = nullptr,
+                          const admin::RefusalCounts* admin_refusals = nullptr);
 
 }  // namespace fulcrum::app

@@ -52,10 +52,9 @@ int Process::run() {
   if (!bindAll(per_worker)) return kExitStartup;
   monitor_ = std::make_unique<health::HealthMonitor>(
       loop_, runtime_->upstreams(), runtime_->config().upstreams,
-      [this](size_t upstream_index, upstream::HostSet primaries, upstream::HostSet backups,
-             uint64_t update) {
+      [this](size_t upstream_index, upstream::HostSets hosts, uint64_t update) {
         for (auto& worker : workers_)
-          worker->applyHostSets(runtime_, upstream_index, primaries, backups, update);
+          worker->applyHostSets(runtime_, upstream_index, hosts, update);
       });
   if (!startAdmin()) return kExitStartup;
   startWorkers(std::move(per_worker));
@@ -95,18 +94,20 @@ bool Process::bindAll(std::vector<std::vector<net::ListenSocket>>& per_worker) {
 bool Process::startAdmin() {
   ProxyState state{runtime_, &workers_, monitor_.get(), &draining_, &reloads_, listener_addresses_};
   state.connection_limit = connection_limit_.get();
+  state.admin_refusals = &admin_refusals_;
   admin_backend_ = std::make_unique<ProxyAdmin>(loop_, std::move(state));
   const config::AdminConfig& admin = runtime_->config().global.admin;
-  admin_server_ =
-      std::make_unique<admin::AdminServer>(loop_, *admin_backend_, admin.max_connections);
+  admin_server_ = std::make_unique<admin::AdminServer>(loop_, *admin_backend_, admin_refusals_,
+                                                       admin.max_connections);
   std::string why;
-  if (!admin_server_->listen(admin.listen, admin.token, why)) {
+  if (!admin_server_->listen(admin.listen, accessPolicy(admin), why)) {
     log::error("admin listener %s: cannot listen: %s", admin.listen_text.c_str(), why.c_str());
     return false;
   }
   // Tests and scripts read the bound address (port 0 -> real port) here.
   log::info("admin listener listening on %s (/metrics /healthz /status /api)",
             admin_server_->bound().toString().c_str());
+  if (admin.token.empty()) log::info("admin: /api is disabled: global.admin.token is not set");
   return true;
 }
 

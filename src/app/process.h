@@ -73,6 +73,7 @@ class Process {
   std::unique_ptr<health::HealthMonitor> monitor_;
   app::ReloadStats reloads_;
   std::vector<std::string> listener_addresses_;  // as bound, by listener index
+  admin::RefusalCounts admin_refusals_{};        // read by admin_backend_, counted by admin_server_
   std::unique_ptr<ProxyAdmin> admin_backend_;
   std::unique_ptr<admin::AdminServer> admin_server_;
   std::vector<event*> signal_events_;

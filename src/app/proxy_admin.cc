@@ -18,6 +18,10 @@ std::string serverState(const health::UpstreamHealth::ServerView& view) {
 
 }  // namespace
 
+admin::AccessPolicy accessPolicy(const config::AdminConfig& admin) {
+  return admin::AccessPolicy{admin.token, admin.hosts, admin.protect_status};
+}
+
 ProxyAdmin::ProxyAdmin(net::EventLoop& loop, ProxyState state)
     : loop_(loop),
       state_(std::move(state)),
@@ -76,8 +80,9 @@ void ProxyAdmin::collectMetrics(std::function<void(std::string text)> done) {
       shape.listener_names.push_back(listener.name);
       shape.reads_proxy_header.push_back(listener.proxy_protocol != config::ProxyAccept::Off);
     }
-    const std::string text = app::renderMetrics(shape, *state_.monitor, merged, *state_.reloads,
-                                                workerProgress(), state_.connection_limit);
+    const std::string text =
+        app::renderMetrics(shape, *state_.monitor, merged, *state_.reloads, workerProgress(),
+                           state_.connection_limit, state_.admin_refusals);
     std::vector<std::function<void(std::string)>> waiters = std::move(scrape_waiters_);
     scrape_waiters_.clear();
     for (auto& waiter : waiters) waiter(text);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "admin/proxy_control.h"
+#include "admin/request_gate.h"
 #include "app/metrics_page.h"
 #include "app/runtime.h"
 #include "app/worker.h"
@@ -31,7 +32,11 @@ struct ProxyState {
   const app::ReloadStats* reloads = nullptr;
   std::vector<std::string> listener_addresses;             // as bound, by listener index
   const net::ConnectionLimit* connection_limit = nullptr;  // global.max_connections
+  const admin::RefusalCounts* admin_refusals = nullptr;    // the admin listener's
 };
+
+// What the admin listener lets through, from global.admin.
+admin::AccessPolicy accessPolicy(const config::AdminConfig& admin);
 
 class ProxyAdmin final : public admin::ProxyControl {
  public:

@@ -73,11 +73,13 @@ void Process::reload() {
   if (workers != worker_count_)
     log::warn("reload: changing workers (%u -> %u) needs a restart; keeping %u", worker_count_,
               workers, worker_count_);
-  if (!(loaded.config->global.admin.listen == runtime_->config().global.admin.listen) ||
-      loaded.config->global.admin.token != runtime_->config().global.admin.token)
+  const config::AdminConfig& next_admin = loaded.config->global.admin;
+  const config::AdminConfig& running_admin = runtime_->config().global.admin;
+  if (!(next_admin.listen == running_admin.listen) ||
+      next_admin.max_connections != running_admin.max_connections)
     log::warn(
-        "reload: global.admin changes need a restart; the admin listener keeps its address "
-        "and token");
+        "reload: global.admin.listen and max_connections changes need a restart; the admin "
+        "listener keeps its address and limit (token, hosts and protect_status apply now)");
   std::string why;
   std::shared_ptr<const Runtime> next =
       Runtime::build(std::move(*loaded.config), why, runtime_.get());
@@ -95,17 +97,15 @@ void Process::reload() {
 
   auto monitor = std::make_unique<health::HealthMonitor>(
       loop_, next->upstreams(), next->config().upstreams,
-      [this](size_t upstream_index, upstream::HostSet primaries, upstream::HostSet backups,
-             uint64_t update) {
+      [this](size_t upstream_index, upstream::HostSets hosts, uint64_t update) {
         for (auto& worker : workers_)
-          worker->applyHostSets(runtime_, upstream_index, primaries, backups, update);
+          worker->applyHostSets(runtime_, upstream_index, hosts, update);
       });
   monitor->inheritFrom(*monitor_);
   // Workers start the generation with the carried-over health state, in
   // the same task: a checked server that was up never looks down.
-  std::vector<UpstreamHosts> hosts(next->upstreams().size());
-  for (size_t u = 0; u < hosts.size(); ++u)
-    monitor->upstream(u).buildHostSets(hosts[u].primaries, hosts[u].backups);
+  std::vector<upstream::HostSets> hosts(next->upstreams().size());
+  for (size_t u = 0; u < hosts.size(); ++u) hosts[u] = monitor->upstream(u).buildHostSets();
   // From here on nothing can fail: switch.
   std::shared_ptr<const Runtime> previous = std::move(runtime_);
   runtime_ = next;
@@ -118,6 +118,12 @@ void Process::reload() {
   // sets already).
   monitor_->publishAll();
   admin_backend_->retarget(runtime_, monitor_.get(), listener_addresses_);
+  // A token that leaked must stop working now, not at the next restart.
+  const config::AdminConfig& admin = runtime_->config().global.admin;
+  admin_server_->setPolicy(accessPolicy(admin));
+  if (admin.token != previous->config().global.admin.token)
+    log::info("admin: %s", admin.token.empty() ? "/api is disabled: global.admin.token was removed"
+                                               : "the new global.admin.token applies now");
   updateConnectionLimit(runtime_->config());
   ++reloads_.succeeded;
   reloads_.last_successful = true;

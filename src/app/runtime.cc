@@ -88,6 +88,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     listener.limits.max_head_bytes = spec.limits.headers;
     listener.limits.max_fields = spec.limits.header_count;
     listener.max_body = spec.limits.body;
+    listener.normalize_path = spec.normalize_path;
     listener.trusted_proxies = spec.trusted_proxies;
     listener.trust_client_request_id = spec.trust_client_request_id;
     listener.proxy_protocol = spec.proxy_protocol;
@@ -98,6 +99,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
       route.host = route.host_wildcard ? route_spec.host.substr(1) : route_spec.host;
       route.path_prefix = route_spec.path_prefix;
       route.upstream = runtime->findUpstream(route_spec.upstream);
+      route.allow_trace = route_spec.allow_trace;
       listener.routes.push_back(std::move(route));
     }
     if (listener.protocol == config::Protocol::Http && listener.upstream != nullptr) {

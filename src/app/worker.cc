@@ -42,7 +42,7 @@ void Worker::moveConnectionCounts(const WorkerGeneration& before, WorkerGenerati
 
 void Worker::applyGeneration(std::shared_ptr<const Runtime> runtime,
                              std::vector<ListenerPlan> listeners,
-                             std::vector<UpstreamHosts> hosts) {
+                             std::vector<upstream::HostSets> hosts) {
   // The plan's sockets move into the task (a shared_ptr keeps it copyable).
   auto plan = std::make_shared<std::vector<ListenerPlan>>(std::move(listeners));
   loop_->post([this, runtime = std::move(runtime), plan, hosts = std::move(hosts)] {
@@ -50,7 +50,7 @@ void Worker::applyGeneration(std::shared_ptr<const Runtime> runtime,
     std::shared_ptr<WorkerGeneration> next =
         WorkerGeneration::build(runtime, *loop_, random_, report_);
     for (size_t u = 0; u < hosts.size() && u < next->upstreams.size(); ++u)
-      next->upstreams[u].picker->rebuild(hosts[u].primaries, hosts[u].backups);
+      next->upstreams[u].picker->rebuild(hosts[u]);
     next->adoptIdleConnections(*generation_);
     std::vector<std::unique_ptr<Listener>> kept(plan->size());
     for (size_t i = 0; i < plan->size(); ++i) {
@@ -107,17 +107,16 @@ void Worker::join() {
 }
 
 void Worker::applyHostSets(const std::shared_ptr<const Runtime>& runtime, size_t upstream_index,
-                           upstream::HostSet primaries, upstream::HostSet backups,
-                           uint64_t update) {
-  loop_->post([this, runtime, upstream_index, primaries = std::move(primaries),
-               backups = std::move(backups), update] {
+                           upstream::HostSets hosts, uint64_t update) {
+  loop_->post([this, runtime, upstream_index, hosts = std::move(hosts), update] {
     if (generation_->runtime != runtime) return;
-    generation_->upstreams[upstream_index].picker->rebuild(primaries, backups);
+    generation_->upstreams[upstream_index].picker->rebuild(hosts);
     host_set_updates_.fetch_add(1, std::memory_order_relaxed);
-    log::debug("worker %u: upstream %s: update %llu applied: %zu primary, %zu backup usable", id_,
-               runtime->upstreams()[upstream_index].name.c_str(),
-               static_cast<unsigned long long>(update), primaries.hosts.size(),
-               backups.hosts.size());
+    log::debug(
+        "worker %u: upstream %s: update %llu applied: %zu primary, %zu backup usable, %zu standby",
+        id_, runtime->upstreams()[upstream_index].name.c_str(),
+        static_cast<unsigned long long>(update), hosts.primaries.hosts.size(),
+        hosts.backups.hosts.size(), hosts.standby.size());
   });
 }
 

@@ -44,12 +44,6 @@ struct MetricsSnapshot {
   metrics::WorkerMetrics counts;
 };
 
-// The servers of one upstream to pick from.
-struct UpstreamHosts {
-  upstream::HostSet primaries;
-  upstream::HostSet backups;
-};
-
 struct DrainEvents {
   // The worker's listening sockets are closed; `open` connections remain.
   std::function<void(size_t open)> listeners_closed;
@@ -85,7 +79,7 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   // state carried over): applied in the same task, so no request ever sees
   // the new generation without them.
   void applyGeneration(std::shared_ptr<const Runtime> runtime, std::vector<ListenerPlan> listeners,
-                       std::vector<UpstreamHosts> hosts);
+                       std::vector<upstream::HostSets> hosts);
   // Copies this worker's counters on its own thread and hands the copy,
   // tagged with its generation, to `deliver` there (which must only post).
   // Control thread.
@@ -94,7 +88,7 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   // worker has moved on to another generation). Control thread.
   // `update` numbers the health monitor's publications (for the debug log).
   void applyHostSets(const std::shared_ptr<const Runtime>& runtime, size_t upstream_index,
-                     upstream::HostSet primaries, upstream::HostSet backups, uint64_t update);
+                     upstream::HostSets hosts, uint64_t update);
 
   size_t activeConnections() const { return active_.load(std::memory_order_relaxed); }
   // For /status.json and /metrics; any thread. The configuration generation

@@ -24,11 +24,15 @@ void parseRoute(YamlReader& reader, const YAML::Node& item, const std::string& p
                 RouteConfig& route) {
   route.mark = markOf(item);
   reader.forEachKey(
-      item, path, {{"match"}, {"upstream"}},
+      item, path, {{"match"}, {"upstream"}, {"allow_trace"}},
       [&](const std::string& key, const YAML::Node& value, const std::string& p) {
         if (key == "upstream") {
           route.upstream_mark = markOf(value);
           if (auto n = reader.name(value, p)) route.upstream = *n;
+          return;
+        }
+        if (key == "allow_trace") {
+          if (auto allow = reader.boolean(value, p)) route.allow_trace = *allow;
           return;
         }
         route.has_match = true;
@@ -189,6 +193,9 @@ void parseListenerKey(YamlReader& reader, const std::string& key, const YAML::No
   } else if (key == "routes") {
     noteHttpOnly(listener, value, path);
     parseRoutes(reader, value, path, listener.routes);
+  } else if (key == "normalize_path") {
+    noteHttpOnly(listener, value, path);
+    if (auto on = reader.boolean(value, path)) listener.normalize_path = *on;
   } else if (key == "limits") {
     noteHttpOnly(listener, value, path);
     listener.limits_mark = markOf(value);
@@ -230,6 +237,7 @@ void parseListeners(YamlReader& reader, const YAML::Node& node, const std::strin
                        {"routes"},
                        {"timeouts"},
                        {"limits"},
+                       {"normalize_path"},
                        {"backlog"},
                        {"trusted_proxies"},
                        {"proxy_protocol"},

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/admin_loader.h"
 #include "config/health_loader.h"
 #include "config/listener_loader.h"
 #include "config/retry_loader.h"
@@ -55,7 +56,7 @@ class Parser : public YamlReader {
                      out.workers = *n;
                    }
                  } else if (key == "admin") {
-                   parseAdmin(value, key_path, out.admin);
+                   parseAdmin(*this, value, key_path, out.admin);
                  } else if (key == "log") {
                    parseLog(value, key_path, out.log);
                  } else if (key == "drain_timeout") {
@@ -63,30 +64,6 @@ class Parser : public YamlReader {
                  } else if (key == "max_connections") {
                    if (auto n = integer(value, key_path, 1, 10000000)) out.max_connections = *n;
                  }
-               });
-  }
-
-  void parseAdmin(const YAML::Node& node, const std::string& path, AdminConfig& out) {
-    if (!expectMap(node, path)) return;
-    forEachKey(node, path, {{"listen"}, {"token"}, {"max_connections"}},
-               [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
-                 if (key == "listen") {
-                   out.listen_mark = markOf(value);
-                   address(value, key_path, out.listen_text, out.listen);
-                   return;
-                 }
-                 if (key == "max_connections") {
-                   if (auto n = integer(value, key_path, 1, 10000)) out.max_connections = *n;
-                   return;
-                 }
-                 auto token = scalar(value, key_path);
-                 if (!token) return;
-                 bool printable = token->size() >= 16 && token->size() <= 256;
-                 for (char c : *token) printable = printable && c > 0x20 && c < 0x7f;
-                 if (printable)
-                   out.token = *token;
-                 else
-                   error(value, key_path, "expected 16 to 256 printable characters without spaces");
                });
   }
 

@@ -5,6 +5,21 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Fields no client can make a request keyed with: hop-by-hop ones and the
+// framing (removed or rewritten), Host (every request has one), and those
+// fulcrum writes itself (a request would be keyed without the client asking).
+bool fulcrumOwnsField(const std::string& name) {
+  static const char* const kOwned[] = {
+      "connection", "keep-alive",      "proxy-connection",  "te",
+      "upgrade",    "content-length",  "transfer-encoding", "host",
+      "via",        "x-forwarded-for", "x-forwarded-proto", "x-request-id"};
+  std::string lower = name;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* owned : kOwned)
+    if (lower == owned) return true;
+  return false;
+}
+
 std::optional<unsigned> retryOn(const std::string& text) {
   if (text == "connect_failure") return kRetryConnectFailure;
   if (text == "reset") return kRetryReset;
@@ -87,10 +102,15 @@ void parseRetries(YamlReader& reader, const YAML::Node& node, const std::string&
           if (!text) return;
           bool token = true;
           for (char c : *text) token = token && c > 0x20 && c < 0x7f && c != ':';
-          if (token)
-            out.idempotency_header = *text;
-          else
+          if (!token)
             reader.error(value, key_path, "not a valid header name: '" + *text + "'");
+          else if (fulcrumOwnsField(*text))
+            reader.error(value, key_path,
+                         "'" + *text +
+                             "' is removed or written by fulcrum itself: the key must be a field "
+                             "the client sends and the server gets unchanged");
+          else
+            out.idempotency_header = *text;
         } else if (key == "retry_buffer") {
           if (auto n = reader.size(value, key_path, 0, 16 * 1024 * 1024)) out.retry_buffer = *n;
         } else if (key == "per_try_timeout") {

@@ -47,7 +47,12 @@ struct AdminConfig {
   std::string listen_text = "127.0.0.1:9901";
   SocketAddress listen;  // resolved by the loader
   Mark listen_mark;
-  std::string token;              // empty: /api needs no Authorization
+  std::string token;  // empty: the /api is disabled
+  Mark token_mark;
+  // Names (or literals) the listener answers to besides its own address
+  // and, on loopback, localhost: HostName texts (core/host_name.h).
+  std::vector<std::string> hosts;
+  bool protect_status = false;    // /status and /status.json need the token too
   unsigned max_connections = 64;  // open admin connections; accepting pauses at the cap
 };
 
@@ -214,7 +219,8 @@ struct RouteConfig {
   std::string host;         // empty = any; exact name or "*.example.com"
   std::string path_prefix;  // empty = any; starts with '/'
   std::string upstream;
-  bool has_match = false;  // a `match:` was written (even if it was invalid)
+  bool allow_trace = false;  // TRACE reaches the upstream; else it gets 405
+  bool has_match = false;    // a `match:` was written (even if it was invalid)
   Mark mark;
   Mark upstream_mark;
   bool isCatchAll() const { return !has_match; }
@@ -247,6 +253,7 @@ struct ListenerConfig {
   Duration upstream_send_timeout = 60s;
   Duration request_timeout{0};  // http: head received to response sent; 0 = none
   HttpLimitsConfig limits;      // http only
+  bool normalize_path = true;   // http: the server gets the canonical path
   unsigned backlog = 511;
   // Peers whose PROXY header (proxy_protocol) and forwarding fields
   // (X-Forwarded-For, ...) are believed. Empty: nobody's.

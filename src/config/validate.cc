@@ -185,11 +185,9 @@ void validateUpstream(const UpstreamConfig& upstream, const StrategyNames& strat
   }
   std::map<std::string, size_t> addresses;
   std::map<std::string, size_t> labels;
-  bool any_primary = false;
   for (size_t i = 0; i < upstream.servers.size(); ++i) {
     const ServerConfig& server = upstream.servers[i];
     std::string server_path = path + ".servers[" + std::to_string(i) + "]";
-    any_primary = any_primary || !server.backup;
     if (server.address.length() == 0) continue;  // already reported by the loader
     if (server.address.port() == 0)
       diag.error(server.mark, server_path + ".address", "a server needs a port other than 0");
@@ -202,9 +200,6 @@ void validateUpstream(const UpstreamConfig& upstream, const StrategyNames& strat
       diag.error(server.mark, server_path + ".name",
                  "duplicate server name '" + server.label() + "'");
   }
-  if (!any_primary)
-    diag.error(upstream.mark, path + ".servers",
-               "every server is a backup; at least one must be a primary");
 }
 
 }  // namespace

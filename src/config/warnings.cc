@@ -1,5 +1,6 @@
 #include "config/warnings.h"
 
+#include <algorithm>
 #include <string>
 
 #include "core/time_text.h"
@@ -17,6 +18,12 @@ void warnAboutUpstream(const Config& config, const UpstreamConfig& upstream,
   auto warn = [&](const Mark& mark, const std::string& key, const std::string& message) {
     found.push_back(Diagnostic{config.file, mark, path + key, "warning: " + message});
   };
+  const bool any_primary = std::any_of(upstream.servers.begin(), upstream.servers.end(),
+                                       [](const ServerConfig& server) { return !server.backup; });
+  if (!any_primary && !upstream.servers.empty())
+    warn(upstream.mark, ".servers",
+         "every server is a backup: with no primary to fail first, the backups take every "
+         "request from the start; a backup is meant to stand in for primaries that are down");
   const RetryConfig& retries = upstream.retries;
   if (written(retries.per_try_timeout_mark) && retries.attempts > 1) {
     const Duration total = retries.per_try_timeout * retries.attempts;
@@ -54,11 +61,16 @@ void warnAboutUpstream(const Config& config, const UpstreamConfig& upstream,
 std::vector<Diagnostic> warnings(const Config& config) {
   std::vector<Diagnostic> found;
   const AdminConfig& admin = config.global.admin;
-  if (!admin.listen.isLoopback() && admin.token.empty())
-    found.push_back(Diagnostic{config.file, admin.listen_mark, "global.admin.listen",
-                               "warning: " + admin.listen.toString() +
-                                   " is reachable from other hosts and global.admin.token is not "
-                                   "set: anyone who can connect may drain servers"});
+  // Without a token the API is off and the rest only reads: the risk left
+  // is a token that crosses the network in clear text, the listener having
+  // no TLS.
+  if (!admin.listen.isLoopback() && !admin.token.empty())
+    found.push_back(Diagnostic{config.file, admin.token_mark, "global.admin.token",
+                               "warning: the admin listener " + admin.listen.toString() +
+                                   " speaks plain HTTP to other hosts: the token crosses the "
+                                   "network readable by anyone on the path; keep the listener "
+                                   "on loopback or a management network, or reach it through "
+                                   "an SSH tunnel"});
   for (size_t i = 0; i < config.listeners.size(); ++i) {
     const ListenerConfig& listener = config.listeners[i];
     for (const Cidr& range : listener.trusted_proxies.ranges()) {

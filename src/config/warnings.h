@@ -1,6 +1,6 @@
 // What a valid config allows but an operator most likely did not mean:
 // settings that risk a stalled client, a payment sent twice or an admin
-// API open to the network. Each names its place (file:line:column) and
+// token sent over the network in clear text. Each names its place (file:line:column) and
 // says why in a sentence. `fulcrum -t` and the start print them; they
 // never stop a config from loading, unless `fulcrum -t --strict` (for CI
 // pipelines) makes them errors.

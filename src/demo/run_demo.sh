@@ -43,7 +43,10 @@ cat <<MSG
     TCP (tcp):      curl -i http://127.0.0.1:8081/     (the same backends, round robin per connection)
     access log:     one JSON line per HTTP request and per TCP connection, below
     metrics:        curl http://127.0.0.1:9901/metrics   (Prometheus text; status page: http://127.0.0.1:9901/status)
-    drain a server: curl -X POST http://127.0.0.1:9901/api/upstreams/demo/servers/backend-1/drain
+    drain a server: curl -X POST -H 'Authorization: Bearer demo-only-token-not-a-secret' \\
+                      -H 'Content-Type: application/json' \\
+                      http://127.0.0.1:9901/api/upstreams/demo/servers/backend-1/drain
+                    (the demo config's token, public: see conf/fulcrum.yaml)
     backup:         stop backend-1..3 and backup-1 answers
   Ctrl-C stops the proxy and the demo backends.
 

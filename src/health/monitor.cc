@@ -9,11 +9,11 @@ HealthMonitor::HealthMonitor(net::EventLoop& loop, const std::vector<upstream::U
                              const Publish& publish)
     : upstream_specs_(upstreams), configs_(configs) {
   for (size_t i = 0; i < upstreams.size(); ++i) {
-    upstreams_.push_back(std::make_unique<UpstreamHealth>(
-        loop, upstreams[i], configs[i], random_,
-        [publish, i](upstream::HostSet primaries, upstream::HostSet backups, uint64_t update) {
-          publish(i, std::move(primaries), std::move(backups), update);
-        }));
+    upstreams_.push_back(
+        std::make_unique<UpstreamHealth>(loop, upstreams[i], configs[i], random_,
+                                         [publish, i](upstream::HostSets hosts, uint64_t update) {
+                                           publish(i, std::move(hosts), update);
+                                         }));
   }
 }
 

@@ -20,8 +20,8 @@ namespace fulcrum::health {
 
 class HealthMonitor {
  public:
-  using Publish = std::function<void(size_t upstream_index, upstream::HostSet primaries,
-                                     upstream::HostSet backups, uint64_t update)>;
+  using Publish =
+      std::function<void(size_t upstream_index, upstream::HostSets hosts, uint64_t update)>;
 
   HealthMonitor(net::EventLoop& loop, const std::vector<upstream::Upstream>& upstreams,
                 const std::vector<config::UpstreamConfig>& configs, const Publish& publish);

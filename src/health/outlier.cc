@@ -12,6 +12,8 @@ const char* ejectionReasonName(EjectionReason reason) {
       return "gateway";
     case EjectionReason::ConnectFailures:
       return "connect";
+    case EjectionReason::DefaultConnectFailures:
+      return "connect_default";
     case EjectionReason::Count:
       break;
   }
@@ -32,7 +34,8 @@ std::optional<std::pair<std::string, EjectionReason>> OutlierDetector::crossed(
   };
   if (over(state.connect_failures, spec_.consecutive_connect_failures))
     return std::pair{std::to_string(state.connect_failures) + " consecutive connect failures",
-                     EjectionReason::ConnectFailures};
+                     spec_.default_rule ? EjectionReason::DefaultConnectFailures
+                                        : EjectionReason::ConnectFailures};
   if (over(state.gateway_errors, spec_.consecutive_gateway_errors))
     return std::pair{std::to_string(state.gateway_errors) + " consecutive gateway errors",
                      EjectionReason::GatewayErrors};

@@ -25,18 +25,23 @@ struct OutlierSpec {
   std::chrono::milliseconds base_ejection{30000};
   std::chrono::milliseconds max_ejection{300000};
   unsigned max_ejection_percent = 10;
+  // The upstream has no outlier_detection block: its connect-failure
+  // ejections are the default rule's, labelled apart so an operator can
+  // tell them from the rules they wrote.
+  bool default_rule = false;
 };
 
 // The threshold an ejection crossed. Logic compares these; their names are
 // for logs and metric labels only.
 enum class EjectionReason : uint8_t {
-  Errors5xx,        // consecutive_5xx
-  GatewayErrors,    // consecutive_gateway_errors
-  ConnectFailures,  // consecutive_connect_failures
+  Errors5xx,               // consecutive_5xx
+  GatewayErrors,           // consecutive_gateway_errors
+  ConnectFailures,         // consecutive_connect_failures, written
+  DefaultConnectFailures,  // the same rule, on by default without a block
   Count,
 };
 
-// "5xx", "gateway", "connect": the reason label of
+// "5xx", "gateway", "connect", "connect_default": the reason label of
 // fulcrum_outlier_ejections_total.
 const char* ejectionReasonName(EjectionReason reason);
 

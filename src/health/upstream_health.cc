@@ -51,7 +51,8 @@ OutlierSpec outlierSpecOf(const config::OutlierConfig& config) {
                      config.consecutive_connect_failures,
                      config.base_ejection,
                      config.max_ejection,
-                     config.max_ejection_percent};
+                     config.max_ejection_percent,
+                     !config.written};
 }
 
 // What last_check shows until a probe gives a verdict (has_verdict).
@@ -277,10 +278,7 @@ void UpstreamHealth::refresh(bool force_publish) {
                upstream_.name.c_str(), down, ejected, drained);
   if (!undecided) had_usable_ = usable > 0;
   if (!changed) return;
-  upstream::HostSet primaries;
-  upstream::HostSet backups;
-  buildHostSets(primaries, backups);
-  publish_(std::move(primaries), std::move(backups), ++updates_);
+  publish_(buildHostSets(), ++updates_);
 }
 
 bool UpstreamHealth::applyPanicThreshold() {
@@ -306,15 +304,22 @@ bool UpstreamHealth::applyPanicThreshold() {
   return true;
 }
 
-void UpstreamHealth::buildHostSets(upstream::HostSet& primaries, upstream::HostSet& backups) {
+upstream::HostSets UpstreamHealth::buildHostSets() {
+  upstream::HostSets sets;
+  upstream::HostSet& primaries = sets.primaries;
+  upstream::HostSet& backups = sets.backups;
   const auto now = Clock::now();
   bool ramping = false;
   for (const ServerState& state : servers_) ramping = ramping || rampPercent(state, now) < 100;
   std::optional<Clock::time_point> next_step;
   for (uint32_t i = 0; i < servers_.size(); ++i) {
     const ServerState& state = servers_[i];
-    if (!state.usable) continue;
     const upstream::Server& server = upstream_.servers[i];
+    if (!state.usable) {
+      if (state.ejected && state.check_up && !state.admin_drain && server.weight > 0)
+        sets.standby.push_back(&server);
+      continue;
+    }
     const unsigned percent = rampPercent(state, now);
     // While any server ramps, every weight is in tenths so steps are exact.
     const uint32_t weight = ramping ? server.weight * percent / 10 : server.weight;
@@ -336,6 +341,7 @@ void UpstreamHealth::buildHostSets(upstream::HostSet& primaries, upstream::HostS
     ramp_timer_.arm(untilPoint(*next_step));
   else
     ramp_timer_.cancel();  // nothing ramps any more
+  return sets;
 }
 
 void UpstreamHealth::inherit(const UpstreamHealth& old, uint32_t from, uint32_t to) {

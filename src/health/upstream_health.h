@@ -35,8 +35,7 @@ class UpstreamHealth {
  public:
   using Clock = std::chrono::steady_clock;
   // `update` counts this upstream's publications from 1, for the logs.
-  using Publish =
-      std::function<void(upstream::HostSet primaries, upstream::HostSet backups, uint64_t update)>;
+  using Publish = std::function<void(upstream::HostSets hosts, uint64_t update)>;
 
   UpstreamHealth(net::EventLoop& loop, const upstream::Upstream& upstream,
                  const config::UpstreamConfig& spec, Random& random, Publish publish);
@@ -78,7 +77,7 @@ class UpstreamHealth {
   void publishNow() { refresh(true); }
 
   // The HostSets the upstream would publish now, for the initial ones too.
-  void buildHostSets(upstream::HostSet& primaries, upstream::HostSet& backups);
+  upstream::HostSets buildHostSets();
 
  private:
   // What view() shows, plus what only this object needs.

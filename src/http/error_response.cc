@@ -18,12 +18,14 @@ struct StatusText {
 constexpr StatusText kStatusTexts[] = {
     {400, "bad_request", "the request is malformed"},
     {404, "no_route", "no route matches this request"},
+    {405, "method_not_allowed", "the method is not allowed for this request target"},
     {408, "request_timeout", "the request did not arrive in time"},
     {413, "body_too_large", "the request body is larger than allowed"},
     {414, "uri_too_long", "the request target is too long"},
     {431, "headers_too_large", "the request header fields are too large"},
     {502, "bad_gateway", "the server failed to answer properly"},
     {503, "service_unavailable", "no server is available"},
+    {501, "not_implemented", "the request uses a transfer coding the proxy does not support"},
     {504, "gateway_timeout", "the server did not answer in time"},
 };
 constexpr StatusText kOtherStatus{0, "error", "the request failed"};
@@ -60,6 +62,8 @@ const char* reasonPhrase(int status) {
       return "Bad Request";
     case 404:
       return "Not Found";
+    case 405:
+      return "Method Not Allowed";
     case 408:
       return "Request Timeout";
     case 409:
@@ -78,6 +82,8 @@ const char* reasonPhrase(int status) {
       return "URI Too Long";
     case 431:
       return "Request Header Fields Too Large";
+    case 501:
+      return "Not Implemented";
     case 502:
       return "Bad Gateway";
     case 503:

@@ -1,4 +1,5 @@
-// The proxy's own responses (400, 404, 408, 413, 414, 431, 502, 503, 504):
+// The proxy's own responses (400, 404, 405, 408, 413, 414, 431, 501, 502,
+// 503, 504):
 // small, JSON, carrying the request id so a client can quote it.
 #pragma once
 

@@ -34,7 +34,8 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
       admission_(
           *context.loop, context.picker->upstream(), context.waiters, [this] { connectNext(); },
           [this](const std::string& why) { fail(503, why); }),
-      request_body_(request.framing, request.content_length, *context.limits, request.max_body) {
+      request_body_(request.framing, requestBodyOut(request.framing), request.content_length,
+                    *context.limits, request.max_body) {
   evbuffer_add_buffer(pending_.get(), request_head);
   connector_.setPreamble(request_.proxy_header);
 }

@@ -53,7 +53,8 @@ class ExchangeHooks {
   // The final response from a server (not a 1xx, not a retried 5xx), just
   // before its head goes to the client.
   virtual void responseHead(const ResponseHead& head) { (void)head; }
-  // Body bytes as they go to the client, in the server's framing.
+  // Body bytes as they go to the client, in the framing fulcrum sends
+  // (codec/framing.h).
   virtual void responseBody(std::string_view bytes) { (void)bytes; }
   // The response ended: `complete` when the client got all of it.
   virtual void responseEnded(bool complete) { (void)complete; }

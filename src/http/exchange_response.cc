@@ -105,6 +105,15 @@ void Exchange::readResponseHeads() {
     } else {
       retry_.attemptEnded(AttemptPhase::ResponseStarted, std::to_string(status));
     }
+    // The body bytes that came with the head are judged before the head
+    // goes out: a server's broken chunked framing is a 502 while it can be.
+    const BodyOut body_out = responseBodyOut(head, request_.http10);
+    auto body =
+        std::make_unique<BodyForwarder>(head.framing, body_out, head.content_length, limits);
+    if (const char* why = nullptr; !body->checkAhead(input, head.length, why)) {
+      fail(502, std::string("bad response body from the server: ") + why);
+      return;
+    }
     result_.status = status;
     result_.response_started = true;
     result_.response_head = std::chrono::steady_clock::now();
@@ -124,16 +133,17 @@ void Exchange::readResponseHeads() {
                                                result_.response_head - result_.connected),
                                            result_.response_head);
     if (context_.hooks != nullptr) context_.hooks->responseHead(head);
-    // An until-close body can only be delimited by closing the client too.
-    result_.client_close = request_.client_close || head.framing == Framing::UntilClose;
+    // A body that ends at close can only be delimited by closing the client too.
+    result_.client_close = request_.client_close || body_out == BodyOut::UntilClose;
     writeResponseHead(to_client, head,
                       result_.client_close ? ClientConnection::Close
                       : request_.http10    ? ClientConnection::KeepAlive10
                                            : ClientConnection::KeepAlive11,
-                      context_.picker->upstream().retries.attempts_header ? retry_.attempts() : 0);
+                      context_.picker->upstream().retries.attempts_header ? retry_.attempts() : 0,
+                      body_out);
     evbuffer_drain(input, head.length);
     result_.response_bytes += evbuffer_get_length(to_client) - before;
-    attempt_->body = std::make_unique<BodyForwarder>(head.framing, head.content_length, limits);
+    attempt_->body = std::move(body);
     attempt_->responseTimer().arm(currentTimeout());  // now the silence between body reads
     pumpResponse();
   }
@@ -196,7 +206,11 @@ void Exchange::onClosed(net::Stream&, bool error, int code) {
   if (attempt_->body) {
     pumpResponse();  // what was read before the close
     if (finished_) return;
-    attempt_->body->inputClosed();
+    evbuffer* to_client = context_.client->output();
+    const size_t before = evbuffer_get_length(to_client);
+    attempt_->body->inputClosed(to_client);  // the last chunk, when fulcrum chunks it
+    result_.response_bytes += evbuffer_get_length(to_client) - before;
+    if (context_.hooks != nullptr) observeBody(to_client, before);
     if (attempt_->body->done())
       finish(false, "");
     else

@@ -29,6 +29,9 @@ struct ListenerSettings {
   std::chrono::milliseconds client_send_timeout{0};
   std::chrono::milliseconds upstream_send_timeout{0};
   std::chrono::milliseconds request_timeout{0};  // 0 = none
+  // Routes always see the canonical path (codec/path_normalizer.h); this
+  // says whether the server gets it too, or the path as the client sent it.
+  bool normalize_path = true;
   // Whose forwarding fields (and PROXY header) are believed; see
   // codec/head_writer.h for what a request keeps from whom.
   CidrList trusted_proxies;

@@ -18,6 +18,7 @@ struct Route {
   bool host_wildcard = false;  // host holds ".domain" and matches any sub-domain of it
   std::string path_prefix;     // empty = any path
   const upstream::Upstream* upstream = nullptr;
+  bool allow_trace = false;  // TRACE is forwarded, else answered 405
 };
 
 // `host` is the request's Host (any case, may carry ":port"); `path` is the

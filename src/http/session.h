@@ -151,6 +151,9 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   std::string request_id_;
   std::string method_;
   std::string path_;
+  // The canonical path of the request being routed, when it differs from
+  // what the client sent; reused, so its capacity stays.
+  std::string normalized_path_;
   const upstream::Upstream* upstream_ = nullptr;
   std::chrono::steady_clock::time_point request_started_;
 };

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/rate_limited_log.h"
 #include "http/codec/head_writer.h"
+#include "http/codec/path_normalizer.h"
 #include "http/error_response.h"
 #include "http/request_key.h"
 #include "http/request_log.h"
@@ -16,9 +17,11 @@
 namespace fulcrum::http {
 namespace {
 
+// TRACE is idempotent by RFC 9110, but it echoes the request, credentials
+// included: it is refused unless a route allows it, and never sent twice.
 bool isIdempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
-         method == "DELETE" || method == "TRACE";
+         method == "DELETE";
 }
 
 std::string newRequestId(Random& random) {
@@ -54,11 +57,28 @@ void HttpSession::beginRequest() {
   }
   evbuffer* input = client_->input();
   bool has_body = head_.framing != Framing::None;
-  const Route* route = matchRoute(params_.listener->routes, head_.host, head_.path);
+  std::string_view canonical_path = head_.path;
+  const PathVerdict verdict = normalizePath(head_.path, normalized_path_);
+  if (verdict == PathVerdict::Normalized) canonical_path = normalized_path_;
+  if (verdict == PathVerdict::Climbs || verdict == PathVerdict::BadPercent) {
+    evbuffer_drain(input, head_.length);
+    answerError(400,
+                verdict == PathVerdict::Climbs ? "the path climbs above the root"
+                                               : "a broken percent-encoding in the path",
+                has_body || head_.close);
+    return;
+  }
+  if (params_.listener->normalize_path) head_.path = canonical_path;
+  const Route* route = matchRoute(params_.listener->routes, head_.host, canonical_path);
   upstream_ = route != nullptr ? route->upstream : nullptr;
   if (route == nullptr) {
     evbuffer_drain(input, head_.length);
     answerError(404, "no route", has_body || head_.close);
+    return;
+  }
+  if (head_.method == "TRACE" && !route->allow_trace) {
+    evbuffer_drain(input, head_.length);
+    answerError(405, "TRACE is not allowed on this route", has_body || head_.close);
     return;
   }
   uint64_t max_body = params_.listener->max_body;
@@ -79,14 +99,14 @@ void HttpSession::beginRequest() {
   if (upstream_->hash_key.kind != config::HashKey::Kind::None)
     info.hash = requestHashKey(upstream_->hash_key, head_, client_address_);
   info.idempotent = isIdempotent(head_.method);
-  for (const Field& field : head_.fields)
-    if (!field.value.empty() && equalsIgnoreCase(field.name, upstream_->retries.idempotency_header))
-      info.has_idempotency_key = true;
 
   net::Buffer request_head = net::newBuffer();
   if (upstream_->proxy_protocol) info.proxy_header = proxyHeader(*upstream_->proxy_protocol);
-  writeRequestHead(request_head.get(), head_,
-                   ForwardedFor{client_ip_, "http", request_id_, trusted});
+  // Keyed or not is decided on the head the server gets, not on the one
+  // the client sent: a key that did not reach the server makes no repeat safe.
+  info.has_idempotency_key = writeRequestHead(
+      request_head.get(), head_, ForwardedFor{client_ip_, "http", request_id_, trusted},
+      upstream_->retries.idempotency_header);
   evbuffer_drain(input, head_.length);  // the views in head_ die here
 
   size_t index = static_cast<size_t>(upstream_ - params_.built_upstreams->data());

@@ -64,6 +64,10 @@ constexpr std::array<FamilyInfo, static_cast<size_t>(Family::Count)> kFamilies =
     {"fulcrum_access_log_dropped_total", MetricType::Counter,
      "Access log lines not written: the log's queue was full (its disk or reader too slow) or "
      "a write failed."},
+    {"fulcrum_admin_requests_refused_total", MetricType::Counter,
+     "Admin requests refused, by reason: host (not the listener's name), disabled (/api without "
+     "global.admin.token), cross_origin (a browser's cross-site call), token (missing or "
+     "wrong), content_type (not application/json)."},
 }};
 
 }  // namespace

@@ -39,6 +39,7 @@ enum class Family {
   DownstreamConnectionsLimited,
   LocalResourceErrors,
   AccessLogDropped,
+  AdminRequestsRefused,
   Count,
 };
 

@@ -44,4 +44,18 @@ struct HostSet {
   }
 };
 
+// Everything a worker picks from for one upstream, published together.
+struct HostSets {
+  HostSet primaries;
+  HostSet backups;
+  // Servers out of rotation only because outlier detection ejected them
+  // (their checks pass, nobody drained them). Asked after the usable
+  // primaries and backups. A request
+  // whose every try so far failed to connect may still try them: nothing
+  // was sent, so it cannot load a sick server, and a server that came back
+  // before its ejection ended serves at once instead of the client getting
+  // a 503.
+  std::vector<const Server*> standby;
+};
+
 }  // namespace fulcrum::upstream

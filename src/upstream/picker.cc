@@ -12,16 +12,32 @@ UpstreamPicker::UpstreamPicker(const Upstream& upstream, Random& random)
     fallback_primaries_ = upstream.strategy->keyless(env_);
     fallback_backups_ = upstream.strategy->keyless(env_);
   }
-  rebuild(upstream.primaries, upstream.backups);
+  primaries_->rebuild(upstream.primaries);
+  backups_->rebuild(upstream.backups);
+  if (fallback_primaries_) {
+    fallback_primaries_->rebuild(upstream.primaries);
+    fallback_backups_->rebuild(upstream.backups);
+  }
 }
 
-void UpstreamPicker::rebuild(const HostSet& primaries, const HostSet& backups) {
-  primaries_->rebuild(primaries);
-  backups_->rebuild(backups);
+void UpstreamPicker::rebuild(const HostSets& hosts) {
+  primaries_->rebuild(hosts.primaries);
+  backups_->rebuild(hosts.backups);
   if (fallback_primaries_) {
-    fallback_primaries_->rebuild(primaries);
-    fallback_backups_->rebuild(backups);
+    fallback_primaries_->rebuild(hosts.primaries);
+    fallback_backups_->rebuild(hosts.backups);
   }
+  standby_ = hosts.standby;
+}
+
+const Server* UpstreamPicker::pickStandby(const TriedSet& tried) {
+  for (size_t i = 0; i < standby_.size(); ++i) {
+    const Server* server = standby_[(next_standby_ + i) % standby_.size()];
+    if (tried.contains(server->index)) continue;
+    next_standby_ = (next_standby_ + i + 1) % standby_.size();
+    return server;
+  }
+  return nullptr;
 }
 
 const Server* UpstreamPicker::pick(const TriedSet& tried, std::optional<uint64_t> hash) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "upstream/load.h"
 #include "upstream/upstream.h"
@@ -22,11 +23,14 @@ class UpstreamPicker {
 
   // Rebuilds the strategies from new primaries and backups, filled with
   // HostSet::add() and carrying the registry's table when the strategy has
-  // a TableBuilder.
-  void rebuild(const HostSet& primaries, const HostSet& backups);
+  // a TableBuilder, and keeps the standby list.
+  void rebuild(const HostSets& hosts);
   // A server not in `tried`, primaries first; nullptr when none is left.
   // `hash`: the request's key, for hash strategies.
   const Server* pick(const TriedSet& tried, std::optional<uint64_t> hash = std::nullopt);
+  // An ejected server not in `tried` (HostSets::standby), taken in turn so
+  // that requests spread over them; nullptr when none is left.
+  const Server* pickStandby(const TriedSet& tried);
 
   const Upstream& upstream() const { return upstream_; }
   bool usesHash() const { return upstream_.strategy->uses_hash; }
@@ -44,6 +48,8 @@ class UpstreamPicker {
   // For requests without the hash key: plain round robin over the same hosts.
   StrategyPtr fallback_primaries_;
   StrategyPtr fallback_backups_;
+  std::vector<const Server*> standby_;
+  size_t next_standby_ = 0;
   uint64_t picks_without_key_ = 0;
 };
 

@@ -2,6 +2,15 @@
 
 namespace fulcrum::upstream {
 
+const Server* UpstreamConnector::next(std::optional<uint64_t> hash) {
+  if (const Server* server = picker_.pick(tried_, hash)) return server;
+  // Nothing reached a server yet, so an ejected one cannot be loaded by
+  // this request, and may be the only one that is up.
+  if (connect_failures_ > 0 && connect_failures_ >= tried_.size())
+    return picker_.pickStandby(tried_);
+  return nullptr;
+}
+
 void UpstreamConnector::connect(const Server& server, Callback done) {
   tried_.add(server.index);
   const auto started = std::chrono::steady_clock::now();
@@ -19,6 +28,7 @@ void UpstreamConnector::connect(const Server& server, Callback done) {
         if (result.ok() && !preamble_.empty())
           evbuffer_add(result.stream->output(), preamble_.data(), preamble_.size());
         if (!result.ok()) {
+          ++connect_failures_;
           if (!failures_.empty()) failures_ += "; ";
           // A local failure is ours, whichever server it was meant for.
           failures_ +=

@@ -46,8 +46,10 @@ class UpstreamConnector {
       : picker_(picker), connector_(loop) {}
 
   // The next server this request may use (primaries first, none tried
-  // before), or nullptr when none is left. Does not mark it tried.
-  const Server* next(std::optional<uint64_t> hash) { return picker_.pick(tried_, hash); }
+  // before), or nullptr when none is left. While every try so far failed
+  // to connect, an ejected server (HostSets::standby) comes after the
+  // rest. Does not mark it tried.
+  const Server* next(std::optional<uint64_t> hash);
   // A try that reuses a kept-alive connection to `server`.
   void markTried(const Server& server) { tried_.add(server.index); }
   // Bytes every new connection starts with (a PROXY header), queued in its
@@ -68,6 +70,7 @@ class UpstreamConnector {
   UpstreamPicker& picker_;
   net::Connector connector_;
   TriedSet tried_;
+  size_t connect_failures_ = 0;
   std::string failures_;
   std::string_view preamble_;
 };

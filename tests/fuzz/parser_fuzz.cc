@@ -1,12 +1,14 @@
-// libFuzzer target for the HTTP/1 head parser, the head scanner and the
-// chunked scanner (`make fuzz`). Each input is parsed as a request, as a
-// response to GET and to HEAD, and scanned as a chunked body, whole, split
-// in two at a position taken from its first byte, and byte by byte; every
-// result is checked against the contracts in parser.h, head_scanner.h and
-// chunked.h. Heads fed to a HeadScanner in pieces must get the answer of
-// one parse of the same bytes, for at most three times the bytes fed.
-// Defaults and tight limits both run, so the limit paths are reached by
-// small inputs.
+// libFuzzer target for the HTTP/1 head parser, the head scanner, the
+// chunked scanner and the body forwarder's re-framing (`make fuzz`). Each
+// input is parsed as a request, as a response to GET and to HEAD, and
+// scanned as a chunked body, whole, split in two at a position taken from
+// its first byte, and byte by byte; every result is checked against the
+// contracts in parser.h, head_scanner.h and chunked.h. Heads fed to a
+// HeadScanner in pieces must get the answer of one parse of the same
+// bytes, for at most three times the bytes fed. A chunked body re-framed by
+// BodyForwarder must end where the scanner says, fail where it fails, and
+// come out as bare chunks carrying the same data. Defaults and tight limits
+// both run, so the limit paths are reached by small inputs.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +17,11 @@
 #include <cstring>
 #include <string_view>
 
+#include <event2/buffer.h>
+
+#include <string>
+
+#include "http/codec/body_forwarder.h"
 #include "http/codec/chunked.h"
 #include "http/codec/head_scanner.h"
 #include "http/codec/parser.h"
@@ -127,7 +134,8 @@ void fuzzRequest(std::string_view data, const Limits& limits) {
   ParseError error;
   const ParseResult result = parseRequest(data, limits, head, error);
   if (result == ParseResult::Error) {
-    FUZZ_CHECK(error.status == 400 || error.status == 414 || error.status == 431);
+    FUZZ_CHECK(error.status == 400 || error.status == 414 || error.status == 431 ||
+               error.status == 501);
     FUZZ_CHECK(error.reason != nullptr && error.reason[0] != '\0');
     return;
   }
@@ -242,6 +250,93 @@ void fuzzChunked(std::string_view data, const Limits& limits, size_t split) {
   if (whole.done) FUZZ_CHECK(consumed == whole.consumed);
 }
 
+// The chunk data of a whole chunked body, read with scanFraming/skipData;
+// its end (`consumed`) and verdict must be scan()'s.
+std::string chunkData(std::string_view data, ChunkedScanner& scanner, size_t& consumed) {
+  std::string out;
+  consumed = 0;
+  while (consumed < data.size() && !scanner.done() && !scanner.failed()) {
+    if (scanner.inData()) {
+      const size_t take =
+          static_cast<size_t>(std::min<uint64_t>(scanner.dataLeft(), data.size() - consumed));
+      out.append(data.substr(consumed, take));
+      scanner.skipData(take);
+      consumed += take;
+    } else {
+      consumed += scanner.scanFraming(data.substr(consumed));
+    }
+  }
+  return out;
+}
+
+// True when `body` has nothing but hexadecimal sizes on its size lines and
+// an empty trailer section: what fulcrum writes.
+bool bareChunks(std::string_view body) {
+  size_t at = 0;
+  for (;;) {
+    const size_t end = body.find("\r\n", at);
+    if (end == std::string_view::npos || end == at || end - at > 16) return false;
+    uint64_t size = 0;
+    for (size_t i = at; i < end; ++i) {
+      const char c = body[i];
+      const bool digit = c >= '0' && c <= '9';
+      if (!digit && !(c >= 'a' && c <= 'f')) return false;
+      size = size * 16 + static_cast<uint64_t>(digit ? c - '0' : c - 'a' + 10);
+    }
+    at = end + 2;
+    if (size == 0) return body.substr(at) == "\r\n";
+    if (size > body.size() - at) return false;
+    at += static_cast<size_t>(size) + 2;
+  }
+}
+
+std::string take(evbuffer* buffer) {
+  std::string out(evbuffer_get_length(buffer), '\0');
+  evbuffer_remove(buffer, out.data(), out.size());
+  return out;
+}
+
+void fuzzReframe(std::string_view data, const Limits& limits, size_t split) {
+  ChunkedScanner reference(limits);
+  size_t consumed = 0;
+  const std::string payload = chunkData(data, reference, consumed);
+  ChunkedScanner whole(limits);
+  const size_t scanned = whole.scan(data);
+  FUZZ_CHECK(whole.done() == reference.done() && whole.failed() == reference.failed());
+  if (whole.done()) FUZZ_CHECK(scanned == consumed);
+
+  for (const BodyOut out : {BodyOut::Chunked, BodyOut::UntilClose}) {
+    evbuffer* in = evbuffer_new();
+    evbuffer* to = evbuffer_new();
+    BodyForwarder forwarder(Framing::Chunked, out, 0, limits);
+    size_t written = 0;
+    evbuffer_add(in, data.data(), split);
+    written += forwarder.forward(in, to);
+    evbuffer_add(in, data.data() + split, data.size() - split);
+    written += forwarder.forward(in, to);
+    FUZZ_CHECK(forwarder.done() == reference.done() && forwarder.failed() == reference.failed());
+    FUZZ_CHECK(written == evbuffer_get_length(to));
+    const std::string left = take(in);
+    const std::string sent = take(to);
+    if (forwarder.done()) {
+      FUZZ_CHECK(left == data.substr(consumed));
+      if (out == BodyOut::UntilClose) {
+        FUZZ_CHECK(sent == payload);
+      } else {
+        // What fulcrum wrote is a chunked body a strict reader takes whole,
+        // with nothing but hex digits on its size lines and no trailer.
+        ChunkedScanner again(limits);
+        size_t again_consumed = 0;
+        FUZZ_CHECK(chunkData(sent, again, again_consumed) == payload);
+        FUZZ_CHECK(again.done() && again_consumed == sent.size());
+        FUZZ_CHECK(bareChunks(sent));
+      }
+    }
+    evbuffer_free(in);
+    evbuffer_free(to);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
@@ -257,6 +352,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     fuzzResponse(data, limits, true);
     const size_t split = size == 0 ? 0 : bytes[0] % (size + 1);
     fuzzChunked(data, limits, split);
+    fuzzReframe(data, limits, std::min(split, data.size()));
     const size_t piece = split == 0 ? 1 : split;
     fuzzRequestScanner(data, limits, piece);
     fuzzResponseScanner(data, limits, false, piece);

@@ -4,9 +4,9 @@
 // 127.0.0.2, so a test trusts one loopback address and not the other.
 #include <doctest/doctest.h>
 
+#include "support/connection_recorder.h"
 #include "support/forwarding_config.h"
 #include "support/proxy.h"
-#include "support/raw_backend.h"
 
 using namespace fulcrum::test;
 
@@ -23,7 +23,7 @@ const std::string kForged =
 // listener with the `listener` keys; the client must get the server's answer.
 std::string receivedFor(const std::vector<std::string>& listener, const std::string& source,
                         const std::string& request) {
-  RawBackend backend("b1");
+  ConnectionRecorder backend("b1");
   Proxy proxy(ForwardingConfig{.servers = {backend.port()}, .listener = listener}.yaml());
   Fd client = connectFrom(source, proxy.port("front"));
   REQUIRE(client);
@@ -64,7 +64,7 @@ TEST_CASE("from a trusted proxy, X-Forwarded-For is appended to and its other fi
 }
 
 TEST_CASE("trust is by range: a CIDR that holds the client trusts it, one that does not does not") {
-  RawBackend backend("b1");
+  ConnectionRecorder backend("b1");
   Proxy proxy(ForwardingConfig{.servers = {backend.port()},
                                .listener = {"trusted_proxies: [10.0.0.0/8, 127.0.0.0/31, "
                                             "'::1']"}}
@@ -96,7 +96,7 @@ TEST_CASE("request_id.trust_client keeps a client's request id, and nothing else
 
 TEST_CASE(
     "fulcrum's own answer to an untrusted client carries its own request id, not the client's") {
-  RawBackend backend("b1");
+  ConnectionRecorder backend("b1");
   ForwardingConfig config{.servers = {backend.port()}};
   config.listener = {"routes:", "  - { match: { path_prefix: /v1/ }, upstream: pool }"};
   std::string yaml = config.yaml();

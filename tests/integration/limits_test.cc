@@ -70,7 +70,7 @@ class AdminSession {
  public:
   explicit AdminSession(uint16_t port) : fd_(connectLoopback(port)), reader_(fd_.get()) {}
   std::string metrics() {
-    REQUIRE(writeAll(fd_.get(), "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"));
+    REQUIRE(writeAll(fd_.get(), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
     auto response = reader_.response();
     REQUIRE(response);
     REQUIRE(response->status == 200);
@@ -277,7 +277,7 @@ TEST_CASE("out of descriptors the admin listener pauses instead of spinning") {
 
   clients.clear();
   for (auto& connection : waiting)
-    CHECK(writeAll(connection.get(), "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+    CHECK(writeAll(connection.get(), "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   for (auto& connection : waiting) {
     auto answer = HttpReader(connection.get()).response();
     REQUIRE(answer);

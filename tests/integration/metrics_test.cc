@@ -11,6 +11,7 @@
 #include <regex>
 #include <string>
 
+#include "support/admin_api.h"
 #include "support/http.h"
 #include "support/progress.h"
 #include "support/proxy.h"
@@ -22,20 +23,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kToken = "s3cret-token-for-tests";
-
-std::optional<HttpMessage> call(uint16_t port, const std::string& method, const std::string& path,
-                                const std::string& extra = "") {
-  Fd client = connectLoopback(port);
-  if (!writeAll(client.get(), method + " " + path + " HTTP/1.1\r\nHost: admin\r\n" + extra +
-                                  "Content-Length: 0\r\nConnection: close\r\n\r\n"))
-    return std::nullopt;
-  HttpReader reader(client.get());
-  return reader.response();
-}
-
 std::string scrape(Proxy& proxy) {
-  auto response = call(proxy.adminPort(), "GET", "/metrics");
+  auto response = callOnce(proxy.adminPort(), "GET", "/metrics");
   REQUIRE(response);
   REQUIRE(response->status == 200);
   return response->body;
@@ -44,7 +33,7 @@ std::string scrape(Proxy& proxy) {
 std::string yaml(const std::vector<uint16_t>& ports, const std::string& extra, int workers = 2) {
   std::string out =
       "global: { workers: " + std::to_string(workers) +
-      ", log: { level: debug }, admin: { listen: 127.0.0.1:0, token: " + kToken +
+      ", log: { level: debug }, admin: { listen: 127.0.0.1:0, token: " + kAdminToken +
       " } }\n"
       "listeners:\n  - { name: web, listen: 127.0.0.1:0, protocol: http, upstream: pool }\n"
       "upstreams:\n  pool:\n" +
@@ -57,7 +46,7 @@ std::string yaml(const std::vector<uint16_t>& ports, const std::string& extra, i
 std::map<std::string, int> get(uint16_t port, int count) {
   std::map<std::string, int> seen;
   for (int i = 0; i < count; ++i) {
-    auto response = call(port, "GET", "/pay/" + std::to_string(i));
+    auto response = callOnce(port, "GET", "/pay/" + std::to_string(i));
     if (!response) {
       seen["none"]++;
       continue;
@@ -151,18 +140,18 @@ TEST_CASE("admin api: drain and enable change picks, the token is enforced") {
   uint16_t admin = proxy.adminPort();
   const std::string drain_b =
       "/api/upstreams/pool/servers/127.0.0.1:" + std::to_string(b.port()) + "/drain";
-  const std::string auth = "Authorization: Bearer " + kToken + "\r\n";
+  const std::string auth = adminApiFields();
 
-  auto no_token = call(admin, "POST", drain_b);
+  auto no_token = callOnce(admin, "POST", drain_b);
   REQUIRE(no_token);
   CHECK(no_token->status == 401);
-  auto wrong = call(admin, "POST", drain_b, "Authorization: Bearer not-the-token-at-all\r\n");
+  auto wrong = callOnce(admin, "POST", drain_b, adminApiFields("not-the-token-at-all"));
   REQUIRE(wrong);
   CHECK(wrong->status == 401);
   auto both = get(port, 10);
   CHECK(both["b"] == 5);  // still in rotation: nothing changed
 
-  auto drained = call(admin, "POST", drain_b, auth);
+  auto drained = callOnce(admin, "POST", drain_b, auth);
   REQUIRE(drained);
   CHECK(drained->status == 200);
   CHECK(drained->body.find("\"admin_drain\":true") != std::string::npos);
@@ -170,24 +159,24 @@ TEST_CASE("admin api: drain and enable change picks, the token is enforced") {
   REQUIRE(waitForHostSetUpdates(proxy, 0, 1));
   CHECK(get(port, 10)["a"] == 10);
 
-  auto status = call(admin, "GET", "/status");
+  auto status = callOnce(admin, "GET", "/status");
   REQUIRE(status);
   CHECK(status->status == 200);
   CHECK(status->body.find("127.0.0.1:" + std::to_string(a.port())) != std::string::npos);
   CHECK(status->body.find("127.0.0.1:" + std::to_string(b.port())) != std::string::npos);
-  auto json = call(admin, "GET", "/status.json");
+  auto json = callOnce(admin, "GET", "/status.json");
   REQUIRE(json);
   CHECK(json->body.find("\"state\":\"drained\"") != std::string::npos);
 
   const std::string enable_b =
       "/api/upstreams/pool/servers/127.0.0.1:" + std::to_string(b.port()) + "/enable";
-  auto enabled = call(admin, "POST", enable_b, auth);
+  auto enabled = callOnce(admin, "POST", enable_b, auth);
   REQUIRE(enabled);
   CHECK(enabled->status == 200);
   REQUIRE(waitForHostSetUpdates(proxy, 0, 2));
   CHECK(get(port, 10)["b"] == 5);
 
-  auto unknown = call(admin, "POST", "/api/upstreams/pool/servers/10.9.9.9:1/drain", auth);
+  auto unknown = callOnce(admin, "POST", "/api/upstreams/pool/servers/10.9.9.9:1/drain", auth);
   REQUIRE(unknown);
   CHECK(unknown->status == 404);
 }
@@ -200,7 +189,7 @@ TEST_CASE("admin: /healthz answers 503 while draining") {
   });
   Proxy proxy(yaml({slow.port()}, "", 1));
   uint16_t admin = proxy.adminPort();
-  auto serving = call(admin, "GET", "/healthz");
+  auto serving = callOnce(admin, "GET", "/healthz");
   REQUIRE(serving);
   CHECK(serving->status == 200);
   // A request in flight keeps the drain going long enough to ask.
@@ -209,7 +198,7 @@ TEST_CASE("admin: /healthz answers 503 while draining") {
   REQUIRE(waitUntil([&] { return gate.waiting() == 1; }, 5s));
   proxy.process().signal(SIGTERM);
   REQUIRE(proxy.process().waitForText("stopped accepting"));
-  auto draining = call(admin, "GET", "/healthz");
+  auto draining = callOnce(admin, "GET", "/healthz");
   REQUIRE(draining);
   CHECK(draining->status == 503);
   gate.release();

@@ -5,9 +5,9 @@
 // from 127.0.0.1 (trusted) or 127.0.0.2 (not) and writes the header itself.
 #include <doctest/doctest.h>
 
+#include "support/connection_recorder.h"
 #include "support/forwarding_config.h"
 #include "support/proxy.h"
-#include "support/raw_backend.h"
 #include "support/scrape.h"
 #include "support/wait.h"
 
@@ -25,7 +25,7 @@ std::string forwardedFor(const std::string& client, const std::string& id) {
          "\r\nX-Forwarded-Proto: http\r\nVia: 1.1 fulcrum\r\nX-Request-Id: " + id + "\r\n\r\n";
 }
 
-std::string listenerYaml(RawBackend& backend, const std::string& mode,
+std::string listenerYaml(ConnectionRecorder& backend, const std::string& mode,
                          const std::string& trusted = "[127.0.0.1]",
                          const std::string& timeout = "5s") {
   return ForwardingConfig{.servers = {backend.port()},
@@ -61,7 +61,7 @@ std::optional<double> rejected(Proxy& proxy, const std::string& reason) {
 }  // namespace
 
 TEST_CASE("a trusted balancer's v1 and v2 headers name the client for the server and the log") {
-  RawBackend backend("b1");
+  ConnectionRecorder backend("b1");
   Proxy proxy(listenerYaml(backend, "required"));
   CHECK(
       exchange(proxy, "127.0.0.1", "PROXY TCP4 203.0.113.7 192.0.2.10 40000 8080\r\n" + kRequest) ==
@@ -86,7 +86,7 @@ TEST_CASE("a trusted balancer's v1 and v2 headers name the client for the server
 }
 
 TEST_CASE("a client that a PROXY header names as a trusted proxy keeps its forwarding fields") {
-  RawBackend backend("b1");
+  ConnectionRecorder backend("b1");
   Proxy proxy(listenerYaml(backend, "required", "[127.0.0.1, 10.1.1.1]"));
   CHECK(exchange(proxy, "127.0.0.1", "PROXY TCP4 10.1.1.1 192.0.2.10 40000 8080\r\n" + kRequest) ==
         proxiedAnswer("b1"));
@@ -97,7 +97,7 @@ TEST_CASE("a client that a PROXY header names as a trusted proxy keeps its forwa
 }
 
 TEST_CASE("a v2 LOCAL header (the balancer's own connection) leaves the peer as the client") {
-  RawBackend backend("b1");
+  ConnectionRecorder backend("b1");
   Proxy proxy(listenerYaml(backend, "required"));
   std::string local = kV2Signature + std::string("\x20\x00\x00\x00", 4);
   CHECK(exchange(proxy, "127.0.0.1", local + "GET /pay HTTP/1.1\r\nHost: t\r\n\r\n") ==
@@ -108,7 +108,7 @@ TEST_CASE("a v2 LOCAL header (the balancer's own connection) leaves the peer as 
 
 TEST_CASE(
     "required: untrusted, missing, malformed and late headers close the connection, counted") {
-  RawBackend backend("b1");
+  ConnectionRecorder backend("b1");
   Proxy proxy(listenerYaml(backend, "required", "[127.0.0.1]", "300ms"));
   const std::string header = "PROXY TCP4 203.0.113.7 192.0.2.10 40000 8080\r\n";
   expectClosed(proxy, "127.0.0.2", header + kRequest);  // untrusted peer: closed unread
@@ -137,7 +137,7 @@ TEST_CASE(
 }
 
 TEST_CASE("optional: a trusted peer may omit the header, an untrusted one may not send one") {
-  RawBackend backend("b1");
+  ConnectionRecorder backend("b1");
   Proxy proxy(listenerYaml(backend, "optional"));
   const std::string header = "PROXY TCP4 203.0.113.7 192.0.2.10 40000 8080\r\n";
   CHECK(exchange(proxy, "127.0.0.1", header + "GET /a HTTP/1.1\r\nHost: t\r\n\r\n") ==

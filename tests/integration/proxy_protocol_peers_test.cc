@@ -11,10 +11,10 @@
 
 #include <filesystem>
 
+#include "support/connection_recorder.h"
 #include "support/forwarding_config.h"
 #include "support/http.h"
 #include "support/proxy.h"
-#include "support/raw_backend.h"
 #include "support/temp_dir.h"
 
 using namespace fulcrum::test;
@@ -53,7 +53,7 @@ class Haproxy {
 // 127.0.0.1): one request from 127.0.0.2 through both; returns what the
 // backend received.
 std::string throughHaproxyInFront(const std::string& send_proxy) {
-  RawBackend backend("b1");
+  ConnectionRecorder backend("b1");
   Proxy proxy(
       ForwardingConfig{.servers = {backend.port()},
                        .listener = {"proxy_protocol: required", "trusted_proxies: [127.0.0.1]"}}

@@ -12,9 +12,9 @@
 
 #include <map>
 
+#include "support/connection_recorder.h"
 #include "support/forwarding_config.h"
 #include "support/proxy.h"
-#include "support/raw_backend.h"
 #include "support/wait.h"
 
 using namespace fulcrum::test;
@@ -52,7 +52,7 @@ uint16_t localPort(int fd) {
 
 // Sends `bytes` then FIN on a TCP listener, reads the backend's name line
 // and the end; returns when the backend has seen the FIN too.
-void tcpRoundTrip(Proxy& proxy, RawBackend& backend, const std::string& source,
+void tcpRoundTrip(Proxy& proxy, ConnectionRecorder& backend, const std::string& source,
                   const std::string& bytes, uint16_t* client_port = nullptr) {
   Fd client = connectFrom(source, proxy.port("front"));
   REQUIRE(client);
@@ -68,7 +68,7 @@ void tcpRoundTrip(Proxy& proxy, RawBackend& backend, const std::string& source,
 }  // namespace
 
 TEST_CASE("tcp: a balancer's PROXY header in, fulcrum's v2 header out, naming the same client") {
-  RawBackend backend("b1", RawBackend::Kind::Tcp);
+  ConnectionRecorder backend("b1", ConnectionRecorder::Kind::Tcp);
   Proxy proxy(
       ForwardingConfig{.protocol = "tcp",
                        .servers = {backend.port()},
@@ -81,7 +81,7 @@ TEST_CASE("tcp: a balancer's PROXY header in, fulcrum's v2 header out, naming th
 }
 
 TEST_CASE("tcp: without a header in, the v1 header out names the peer and the listener's address") {
-  RawBackend backend("b1", RawBackend::Kind::Tcp);
+  ConnectionRecorder backend("b1", ConnectionRecorder::Kind::Tcp);
   Proxy proxy(ForwardingConfig{
       .protocol = "tcp", .servers = {backend.port()}, .upstream = {"proxy_protocol: v1"}}
                   .yaml());
@@ -92,7 +92,7 @@ TEST_CASE("tcp: without a header in, the v1 header out names the peer and the li
 }
 
 TEST_CASE("http: one v2 header per server connection, which serves one client connection only") {
-  RawBackend backend("b1");
+  ConnectionRecorder backend("b1");
   Proxy proxy(
       ForwardingConfig{.servers = {backend.port()}, .upstream = {"proxy_protocol: v2"}}.yaml());
   const uint16_t listener = proxy.port("front");
@@ -124,8 +124,8 @@ TEST_CASE("http: one v2 header per server connection, which serves one client co
 }
 
 TEST_CASE("health checks of a proxy_protocol upstream open with a LOCAL header") {
-  RawBackend http_server("b1");
-  RawBackend tcp_server("t1", RawBackend::Kind::Tcp);
+  ConnectionRecorder http_server("b1");
+  ConnectionRecorder tcp_server("t1", ConnectionRecorder::Kind::Tcp);
   Proxy proxy(ForwardingConfig{.servers = {http_server.port()},
                                .upstream = {"proxy_protocol: v2",
                                             "health_check: { type: http, path: /healthz, "
@@ -151,8 +151,8 @@ TEST_CASE("health checks of a proxy_protocol upstream open with a LOCAL header")
 }
 
 TEST_CASE("source_ip hashing hashes the client a PROXY header names, not the balancer") {
-  RawBackend first("b1");
-  RawBackend second("b2");
+  ConnectionRecorder first("b1");
+  ConnectionRecorder second("b2");
   Proxy proxy(
       ForwardingConfig{.servers = {first.port(), second.port()},
                        .listener = {"proxy_protocol: required", "trusted_proxies: [127.0.0.1]"},

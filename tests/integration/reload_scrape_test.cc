@@ -84,7 +84,8 @@ std::string narrowConfig(uint16_t a) {
 std::optional<HttpMessage> tryGet(uint16_t port, const std::string& path) {
   Fd fd = connectLoopback(port);
   if (fd.get() < 0) return std::nullopt;
-  if (!writeAll(fd.get(), "GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"))
+  if (!writeAll(fd.get(),
+                "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
     return std::nullopt;
   return HttpReader(fd.get()).response();
 }

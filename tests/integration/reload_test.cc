@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/admin_api.h"
 #include "support/http.h"
 #include "support/memory.h"
 #include "support/net.h"
@@ -110,23 +111,12 @@ std::string serverLabel(uint16_t port) {
   return "server 127.0.0.1:" + std::to_string(port);
 }
 
-std::optional<HttpMessage> call(uint16_t port, const std::string& method, const std::string& path,
-                                const std::string& extra = "") {
-  Fd client = connectLoopback(port);
-  if (!client) return std::nullopt;
-  if (!writeAll(client.get(), method + " " + path + " HTTP/1.1\r\nHost: t\r\n" + extra +
-                                  "Content-Length: 0\r\nConnection: close\r\n\r\n"))
-    return std::nullopt;
-  HttpReader reader(client.get());
-  return reader.response();
-}
-
 // `count` GETs, each on a new connection: answers by X-Backend ("none" when
 // no answer came, the status when it was not 200).
 std::map<std::string, int> spread(uint16_t port, int count, const std::string& prefix = "/pay/") {
   std::map<std::string, int> seen;
   for (int i = 0; i < count; ++i) {
-    auto response = call(port, "GET", prefix + std::to_string(i));
+    auto response = callOnce(port, "GET", prefix + std::to_string(i));
     if (!response)
       seen["none"]++;
     else if (response->status != 200)
@@ -146,14 +136,14 @@ double sample(const std::string& metrics, const std::string& series) {
 }
 
 std::string scrape(Proxy& proxy) {
-  auto response = call(proxy.adminPort(), "GET", "/metrics");
+  auto response = callOnce(proxy.adminPort(), "GET", "/metrics");
   REQUIRE(response);
   REQUIRE(response->status == 200);
   return "\n" + response->body;
 }
 
 std::string statusJson(Proxy& proxy) {
-  auto response = call(proxy.adminPort(), "GET", "/status.json");
+  auto response = callOnce(proxy.adminPort(), "GET", "/status.json");
   REQUIRE(response);
   REQUIRE(response->status == 200);
   return response->body;
@@ -546,7 +536,9 @@ TEST_CASE("reload: a server drained through the admin API stays drained") {
   NamedBackend a("a"), b("b");
   auto yaml = [&](bool with_other) {
     std::string out =
-        "global: { workers: 1, log: { level: debug }, admin: { listen: 127.0.0.1:0 } }\n"
+        "global: { workers: 1, log: { level: debug }, admin: { listen: 127.0.0.1:0, token: " +
+        kAdminToken +
+        " } }\n"
         "listeners:\n  - { name: web, listen: 127.0.0.1:0, protocol: http, upstream: pool }\n"
         "upstreams:\n  pool:\n    servers:\n" +
         serverLine(a.port()) + serverLine(b.port());
@@ -559,7 +551,7 @@ TEST_CASE("reload: a server drained through the admin API stays drained") {
   Reloader reloader(proxy, 1);
   const std::string b_path = "/api/upstreams/pool/servers/127.0.0.1:" + std::to_string(b.port());
 
-  auto drained = call(admin, "POST", b_path + "/drain");
+  auto drained = adminPost(admin, b_path + "/drain");
   REQUIRE(drained);
   CHECK(drained->status == 200);
   REQUIRE(waitForHostSetUpdates(proxy, 0, 1));
@@ -571,7 +563,7 @@ TEST_CASE("reload: a server drained through the admin API stays drained") {
   REQUIRE(waitForHostSetUpdates(proxy, 0, 3));
   CHECK(spread(web, 10)["a"] == 10);
 
-  auto enabled = call(admin, "POST", b_path + "/enable");
+  auto enabled = adminPost(admin, b_path + "/enable");
   REQUIRE(enabled);
   CHECK(enabled->status == 200);
   REQUIRE(waitForHostSetUpdates(proxy, 0, 4));
@@ -606,7 +598,7 @@ TEST_CASE("reload: a removed listener stops accepting, its open connection finis
   REQUIRE(reloader.succeeds(yaml(false)));
   CHECK(proxy.process().waitForText("configuration reloaded: 1 listener(s)"));
   CHECK_FALSE(connectTo(kOtherLoopback, old, 2s));  // every worker closed its socket
-  auto other = call(web, "GET", "/fast");
+  auto other = callOnce(web, "GET", "/fast");
   REQUIRE(other);
   CHECK(other->status == 200);
 
@@ -652,7 +644,7 @@ TEST_CASE("reload: SIGTERM drains: Connection: close, the slow request finishes,
   proxy.process().signal(SIGTERM);
   REQUIRE(
       proxy.process().waitForText("stopped accepting; waiting up to 30s for 2 open connection(s)"));
-  auto healthz = call(admin, "GET", "/healthz");
+  auto healthz = callOnce(admin, "GET", "/healthz");
   REQUIRE(healthz);
   CHECK(healthz->status == 503);
   CHECK_FALSE(connectLoopback(web, 2s));
@@ -759,7 +751,7 @@ TEST_CASE("reload: two listeners on port 0 each keep their own socket") {
   Reloader reloader(proxy, 1);
   REQUIRE(reloader.succeeds(yaml));
 
-  auto answer = call(web, "GET", "/");
+  auto answer = callOnce(web, "GET", "/");
   CHECK_MESSAGE(answer, "listener web no longer accepts on its port");
   if (answer) CHECK(answer->field("X-Backend") == "a");
   Fd client = connectLoopback(edge, 2s);
@@ -813,7 +805,9 @@ TEST_CASE("reload: counters keep counting across a reload") {
 TEST_CASE("reload: a drain after a reload applies to connections kept alive across it") {
   NamedBackend a("a"), b("b");
   const std::string yaml =
-      "global: { workers: 1, log: { level: debug }, admin: { listen: 127.0.0.1:0 } }\n"
+      "global: { workers: 1, log: { level: debug }, admin: { listen: 127.0.0.1:0, token: " +
+      kAdminToken +
+      " } }\n"
       "listeners:\n  - { name: web, listen: 127.0.0.1:0, protocol: http, upstream: pool }\n"
       "upstreams:\n  pool:\n    servers:\n" +
       serverLine(a.port()) + serverLine(b.port());
@@ -835,8 +829,8 @@ TEST_CASE("reload: a drain after a reload applies to connections kept alive acro
   REQUIRE(waitForHostSetUpdates(proxy, 0, 1));  // the carried-over sets
 
   auto drained =
-      call(proxy.adminPort(), "POST",
-           "/api/upstreams/pool/servers/127.0.0.1:" + std::to_string(b.port()) + "/drain");
+      adminPost(proxy.adminPort(),
+                "/api/upstreams/pool/servers/127.0.0.1:" + std::to_string(b.port()) + "/drain");
   REQUIRE(drained);
   CHECK(drained->status == 200);
   REQUIRE(waitForHostSetUpdates(proxy, 0, 2));

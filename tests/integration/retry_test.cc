@@ -20,6 +20,7 @@
 
 #include "support/http.h"
 #include "support/json.h"
+#include "support/payment_load.h"
 #include "support/proxy.h"
 #include "support/recording_backend.h"
 #include "support/reload.h"
@@ -56,20 +57,6 @@ std::string upstreamYaml(const std::vector<const RecordingBackend*>& primaries,
 }
 
 // ---- requests -------------------------------------------------------------
-
-enum class Column { Get, KeyedPost, UnkeyedPost };
-
-const char* columnName(Column column) {
-  switch (column) {
-    case Column::Get:
-      return "GET";
-    case Column::KeyedPost:
-      return "keyed POST";
-    case Column::UnkeyedPost:
-      return "unkeyed POST";
-  }
-  return "?";
-}
 
 struct Call {
   std::string method;

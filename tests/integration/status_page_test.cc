@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "support/admin_api.h"
 #include "support/http.h"
 #include "support/process.h"
 #include "support/proxy.h"
@@ -42,17 +43,6 @@ std::string keepArtifact(const std::string& file, const std::string& name) {
 std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::optional<HttpMessage> adminCall(uint16_t port, const std::string& method,
-                                     const std::string& path) {
-  Fd client = connectLoopback(port);
-  if (!writeAll(client.get(), method + " " + path +
-                                  " HTTP/1.1\r\nHost: admin\r\nContent-Length: 0\r\n"
-                                  "Connection: close\r\n\r\n"))
-    return std::nullopt;
-  HttpReader reader(client.get());
-  return reader.response();
 }
 
 // Runs headless Chromium on `url` with `extra` flags, stdout to `stdout_path`
@@ -176,7 +166,9 @@ TEST_CASE("status page: Chromium renders every server with its state, and a scre
       {"pay-a", up.port()}, {"pay-b", refusing_port}, {"pay-c", to_drain.port()}};
 
   std::string yaml =
-      "global: { workers: 1, log: { level: debug }, admin: { listen: 127.0.0.1:0 } }\n"
+      "global: { workers: 1, log: { level: debug }, admin: { listen: 127.0.0.1:0, token: " +
+      kAdminToken +
+      " } }\n"
       "listeners:\n  - { name: web, listen: 127.0.0.1:0, protocol: http, upstream: pool }\n"
       "upstreams:\n  pool:\n    health_check: { type: tcp, interval: 200ms }\n    servers:\n";
   for (const auto& [name, port] : ports)
@@ -186,7 +178,7 @@ TEST_CASE("status page: Chromium renders every server with its state, and a scre
 
   REQUIRE(proxy.process().waitForText("server pay-a down -> up: first check passed"));
   REQUIRE(proxy.process().waitForText("server pay-b stays down: first check failed"));
-  auto drained = adminCall(admin, "POST", "/api/upstreams/pool/servers/pay-c/drain");
+  auto drained = adminPost(admin, "/api/upstreams/pool/servers/pay-c/drain");
   REQUIRE(drained);
   CHECK(drained->status == 200);
   CHECK(drained->body.find("\"admin_drain\":true") != std::string::npos);
@@ -195,7 +187,7 @@ TEST_CASE("status page: Chromium renders every server with its state, and a scre
   // The page as served, before any script runs, marks them the same way.
   const std::map<std::string, std::string> expected{
       {"pay-a", "up"}, {"pay-b", "down"}, {"pay-c", "drained"}};
-  auto served = adminCall(admin, "GET", "/status");
+  auto served = callOnce(admin, "GET", "/status");
   REQUIRE(served);
   CHECK(served->status == 200);
   checkServers(served->body, ports, expected);

@@ -147,6 +147,81 @@ bool HttpReader::atEof(std::chrono::milliseconds deadline) {
   return buffer_.empty() && eof_;
 }
 
+std::optional<std::string> HttpReader::rawHead(std::chrono::milliseconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  size_t end;
+  while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)
+    if (!fill(until)) return std::nullopt;
+  return take(end + 4, until);
+}
+
+std::optional<std::string> HttpReader::raw(bool response, bool no_body,
+                                           std::chrono::milliseconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  auto head = rawHead(deadline);
+  if (!head) return std::nullopt;
+  std::string out = *head;
+  int status = response && head->size() >= 12 ? std::atoi(head->c_str() + 9) : 0;
+  bool bodiless = no_body || (response && (status < 200 || status == 204 || status == 304));
+  if (!bodiless && !rawBody(*head, response, out, until)) return std::nullopt;
+  return out;
+}
+
+bool HttpReader::rawBody(const std::string& head, bool response, std::string& out,
+                         std::chrono::steady_clock::time_point until) {
+  HttpMessage fields;
+  for (size_t at = head.find("\r\n") + 2; at + 2 < head.size();) {
+    size_t end = head.find("\r\n", at);
+    size_t colon = head.find(':', at);
+    std::string value = head.substr(colon + 1, end - colon - 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    fields.fields.emplace_back(head.substr(at, colon - at), value);
+    at = end + 2;
+  }
+  auto te = fields.field("Transfer-Encoding");
+  if (te && lower(*te).size() >= 7 && lower(*te).rfind("chunked") == lower(*te).size() - 7) {
+    for (;;) {
+      auto size_line = line(until);
+      if (!size_line) return false;
+      out += *size_line + "\r\n";
+      size_t size = std::stoul(size_line->substr(0, size_line->find(';')), nullptr, 16);
+      if (size == 0) {
+        for (;;) {  // trailers
+          auto trailer = line(until);
+          if (!trailer) return false;
+          out += *trailer + "\r\n";
+          if (trailer->empty()) return true;
+        }
+      }
+      auto data = take(size + 2, until);
+      if (!data) return false;
+      out += *data;
+    }
+  }
+  if (auto length = fields.field("Content-Length")) {
+    auto data = take(std::stoull(*length), until);
+    if (!data) return false;
+    out += *data;
+    return true;
+  }
+  if (!response) return true;
+  auto rest_of = rest(std::chrono::duration_cast<std::chrono::milliseconds>(
+      until - std::chrono::steady_clock::now()));
+  if (!rest_of) return false;
+  out += *rest_of;
+  return true;
+}
+
+std::optional<std::string> HttpReader::rest(std::chrono::milliseconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (fill(until)) {
+  }
+  if (!eof_) return std::nullopt;
+  std::string out = std::move(buffer_);
+  buffer_.clear();
+  return out;
+}
+
 std::string httpResponse(int status, const std::string& body, const std::string& extra_fields) {
   return "HTTP/1.1 " + std::to_string(status) +
          " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_fields + "\r\n" +

@@ -41,7 +41,20 @@ class HttpReader {
   // True when the peer closed (nothing more to read).
   bool atEof(std::chrono::milliseconds deadline = kDeadline);
 
+  // The next message as raw bytes, head and body exactly as framed
+  // (nothing decoded): by a Transfer-Encoding ending in chunked, by
+  // Content-Length, or, for a response, by the peer's close. `no_body` for
+  // answers to HEAD.
+  std::optional<std::string> raw(bool response, bool no_body = false,
+                                 std::chrono::milliseconds deadline = kDeadline);
+  // Only the raw head (through CRLF CRLF), leaving its body to be read.
+  std::optional<std::string> rawHead(std::chrono::milliseconds deadline = kDeadline);
+  // Whatever arrives until the peer closes; nullopt at the deadline.
+  std::optional<std::string> rest(std::chrono::milliseconds deadline = kDeadline);
+
  private:
+  bool rawBody(const std::string& head, bool response, std::string& out,
+               std::chrono::steady_clock::time_point until);
   bool fill(std::chrono::steady_clock::time_point until);
   std::optional<std::string> take(size_t length, std::chrono::steady_clock::time_point until);
   std::optional<std::string> line(std::chrono::steady_clock::time_point until);

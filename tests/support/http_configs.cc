@@ -11,6 +11,7 @@ std::string HttpConfig::yaml() const {
                     client_header_timeout + ", client_idle: " + client_idle_timeout +
                     ", client_body: " + client_body_timeout + extra_timeouts + " }\n";
   if (!limits.empty()) out += "    limits: " + limits + "\n";
+  out += listener_extra;
   if (routes.empty())
     out += "    upstream: pool\n";
   else
@@ -19,8 +20,27 @@ std::string HttpConfig::yaml() const {
          " }\n    servers:\n";
   for (uint16_t port : servers)
     out += "      - { address: 127.0.0.1:" + std::to_string(port) + " }\n";
+  for (uint16_t port : backups)
+    out += "      - { address: 127.0.0.1:" + std::to_string(port) + ", backup: true }\n";
   out += extra_upstreams;
   return out;
+}
+
+std::string FirstConfig::yaml() const {
+  std::string out =
+      "global: { workers: 1, log: { level: debug, access: stdout },"
+      " admin: { listen: 127.0.0.1:0 } }\n"
+      "listeners:\n  - { name: web, listen: 127.0.0.1:0, protocol: http, upstream: pool }\n"
+      "upstreams:\n  pool:\n    balance: round_robin\n"
+      "    timeouts: { connect: 1s, response: 3s }\n"
+      "    retries: { attempts: 2, non_idempotent: if_idempotency_key" +
+      more_retries + " }\n    servers:\n";
+  for (const auto& server : servers) out += "      - { address: " + server + " }\n";
+  return out;
+}
+
+std::string loopbackAddress(uint16_t port) {
+  return "127.0.0.1:" + std::to_string(port);
 }
 
 }  // namespace fulcrum::test

@@ -9,6 +9,7 @@ namespace fulcrum::test {
 
 struct HttpConfig {
   std::vector<uint16_t> servers;
+  std::vector<uint16_t> backups;  // after `servers`, with backup: true
   unsigned workers = 1;
   std::string routes;           // raw YAML list items under `routes:`; empty = upstream: pool
   std::string extra_upstreams;  // raw YAML mapping entries under `upstreams:`
@@ -19,8 +20,25 @@ struct HttpConfig {
   std::string response_timeout = "10s";
   std::string limits;  // raw YAML flow mapping, e.g. "{ body: 1k }"
   std::string access_log = "off";
+  std::string listener_extra;  // raw YAML lines under the listener, e.g. "    key: value\n"
 
   std::string yaml() const;
 };
+
+// The settings an operator writes first (issue #15): listener "web" on
+// 127.0.0.1:0, `round_robin` over `servers` (host:port, as written),
+// retries { attempts: 2, non_idempotent: if_idempotency_key }, timeouts
+// { connect: 1s, response: 3s }, no health_check, no outlier_detection
+// block, one worker. Debug log and the access log on stdout, which tests
+// quote when a request fails.
+struct FirstConfig {
+  std::vector<std::string> servers;
+  std::string more_retries;  // entries added to the retries mapping: ", per_try_timeout: 1s"
+
+  std::string yaml() const;
+};
+
+// "127.0.0.1:port".
+std::string loopbackAddress(uint16_t port);
 
 }  // namespace fulcrum::test

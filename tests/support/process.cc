@@ -129,4 +129,18 @@ long ChildProcess::rssKb() const {
   return 0;
 }
 
+CommandResult runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds deadline) {
+  CommandResult result;
+  ChildProcess child(argv);
+  auto status = child.waitExit(deadline);
+  result.status = status ? *status : -1;
+  if (!status) {
+    child.signal(SIGKILL);
+    child.waitExit();
+  }
+  child.joinOutput();
+  for (const auto& line : child.lines()) result.output += line + "\n";
+  return result;
+}
+
 }  // namespace fulcrum::test

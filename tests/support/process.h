@@ -59,4 +59,14 @@ class ChildProcess {
   std::vector<std::string> lines_;
 };
 
+// Runs `argv` (argv[0] a full path) to completion, bounded by `deadline`
+// (then it is killed), and returns its status (-1 when it did not end) and
+// its output.
+struct CommandResult {
+  int status = -1;
+  std::string output;  // stdout and stderr lines, each with '\n'
+};
+CommandResult runCommand(const std::vector<std::string>& argv,
+                         std::chrono::milliseconds deadline = kDeadline);
+
 }  // namespace fulcrum::test

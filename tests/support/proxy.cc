@@ -41,15 +41,7 @@ uint16_t Proxy::adminPort() {
 CommandResult runFulcrum(const std::vector<std::string>& args) {
   std::vector<std::string> argv{FULCRUM_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
-  CommandResult result;
-  {
-    ChildProcess child(argv);
-    auto status = child.waitExit();
-    result.status = status ? *status : -1;
-    child.joinOutput();
-    for (const auto& line : child.lines()) result.output += line + "\n";
-  }
-  return result;
+  return runCommand(argv);
 }
 
 }  // namespace fulcrum::test

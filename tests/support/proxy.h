@@ -36,10 +36,6 @@ class Proxy {
 };
 
 // Runs `fulcrum ARGS...` to completion (bounded) and returns its status and output.
-struct CommandResult {
-  int status = -1;
-  std::string output;  // stdout and stderr lines, each with '\n'
-};
 CommandResult runFulcrum(const std::vector<std::string>& args);
 
 }  // namespace fulcrum::test

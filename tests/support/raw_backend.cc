@@ -1,191 +1,90 @@
 #include "support/raw_backend.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
+#include <strings.h>
 
-#include <doctest/doctest.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <optional>
-
-#include "support/wait.h"
+#include "support/http.h"
 
 namespace fulcrum::test {
 namespace {
 
-const std::string kV2Signature("\r\n\r\n\0\r\nQUIT\n", 12);
-
-// How many bytes of `bytes` a PROXY header takes at its start: 0 when it
-// does not open with one, nullopt while more bytes are needed to know.
-std::optional<size_t> proxyHeaderLength(const std::string& bytes) {
-  const size_t v2 = std::min(bytes.size(), kV2Signature.size());
-  if (bytes.compare(0, v2, kV2Signature, 0, v2) == 0) {
-    if (bytes.size() < 16) return std::nullopt;
-    return 16 + (static_cast<uint8_t>(bytes[14]) << 8 | static_cast<uint8_t>(bytes[15]));
-  }
-  const std::string v1 = "PROXY ";
-  const size_t prefix = std::min(bytes.size(), v1.size());
-  if (bytes.compare(0, prefix, v1, 0, prefix) != 0) return 0;
-  const size_t end = bytes.find("\r\n");
-  if (end == std::string::npos) return std::nullopt;
-  return end + 2;
-}
-
-// The Content-Length of a request head (0 when absent).
-size_t contentLength(const std::string& head) {
-  std::string lower = head;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  const size_t at = lower.find("\r\ncontent-length:");
-  if (at == std::string::npos) return 0;
-  return std::stoul(head.substr(at + 17));
-}
-
-// One read of what is there (bounded); false at EOF, error or deadline.
-bool readSome(int fd, std::string& into) {
-  pollfd entry{fd, POLLIN, 0};
-  if (poll(&entry, 1, static_cast<int>(std::chrono::milliseconds(kDeadline).count())) <= 0)
-    return false;
-  char buffer[16384];
-  ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-  if (n <= 0) return false;
-  into.append(buffer, static_cast<size_t>(n));
-  return true;
+bool startsWithField(const std::string& message, size_t at, const char* name) {
+  const size_t length = std::char_traits<char>::length(name);
+  return message.size() > at + length && strncasecmp(message.c_str() + at, name, length) == 0 &&
+         message[at + length] == ':';
 }
 
 }  // namespace
 
-std::string rawBackendAnswer(const std::string& name) {
-  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(name.size() + 1) +
-         "\r\nX-Backend: " + name + "\r\n\r\n" + name + "\n";
+std::optional<std::string> rawField(const std::string& message, const std::string& name) {
+  const size_t end = message.find("\r\n\r\n");
+  for (size_t at = message.find("\r\n") + 2; at < end; at = message.find("\r\n", at) + 2) {
+    if (!startsWithField(message, at, name.c_str())) continue;
+    size_t value = message.find_first_not_of(" \t", at + name.size() + 1);
+    return message.substr(value, message.find("\r\n", at) - value);
+  }
+  return std::nullopt;
 }
 
-std::string proxiedAnswer(const std::string& name, bool close) {
-  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(name.size() + 1) +
-         "\r\nX-Backend: " + name + "\r\nX-Fulcrum-Attempts: 1\r\n" +
-         (close ? "Connection: close\r\n" : "") + "\r\n" + name + "\n";
+std::string withoutForwardingFields(const std::string& message) {
+  static const char* const kAdded[] = {"X-Forwarded-For",
+                                       "X-Forwarded-Proto",
+                                       "X-Forwarded-Host",
+                                       "X-Forwarded-Port",
+                                       "Forwarded",
+                                       "X-Real-IP",
+                                       "Via",
+                                       "X-Request-Id",
+                                       "X-Fulcrum-Attempts"};
+  const size_t end = message.find("\r\n\r\n");
+  if (end == std::string::npos) return message;
+  std::string out = message.substr(0, message.find("\r\n") + 2);
+  for (size_t at = out.size(); at < end + 2;) {
+    const size_t next = message.find("\r\n", at) + 2;
+    bool added = false;
+    for (const char* name : kAdded) added = added || startsWithField(message, at, name);
+    if (!added) out += message.substr(at, next - at);
+    at = next;
+  }
+  return out + message.substr(end + 2);
 }
 
-RawBackend::RawBackend(std::string name, Kind kind)
-    : name_(std::move(name)), kind_(kind), server_([this](int fd) {
-        const size_t n = open();
-        if (kind_ == Kind::Http)
-          serveHttp(fd, n);
-        else
-          serveTcp(fd, n);
-        std::lock_guard<std::mutex> lock(mutex_);
-        records_[n].closed = true;
-      }) {}
+int rawStatus(const std::optional<std::string>& response) {
+  return response && response->size() >= 12 ? std::atoi(response->c_str() + 9) : 0;
+}
 
-size_t RawBackend::open() {
+std::optional<std::string> rawExchange(uint16_t port, const std::string& bytes, bool head) {
+  Fd client = connectLoopback(port);
+  if (!client || !writeAll(client.get(), bytes)) return std::nullopt;
+  HttpReader reader(client.get());
+  return reader.raw(true, head);
+}
+
+RawBackend::RawBackend(Answer answer)
+    : answer_(std::move(answer)), server_([this](int fd) { serve(fd); }) {}
+
+RawBackend::RawBackend(RawAnswer answer)
+    : RawBackend([answer](size_t, const std::string&) { return answer; }) {}
+
+std::vector<std::string> RawBackend::requests() {
   std::lock_guard<std::mutex> lock(mutex_);
-  records_.emplace_back();
-  return records_.size() - 1;
+  return requests_;
 }
 
-void RawBackend::append(size_t n, const char* data, size_t length) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  records_[n].bytes.append(data, length);
-}
-
-std::string RawBackend::received(size_t n) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return n < records_.size() ? records_[n].bytes : std::string();
-}
-
-std::string RawBackend::receivedAll() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::string all;
-  for (const Record& record : records_) all += record.bytes;
-  return all;
-}
-
-int RawBackend::answered() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return answered_;
-}
-
-bool RawBackend::waitClosed(size_t n) const {
-  return waitUntil(
-      [&] {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return n < records_.size() && records_[n].closed;
-      },
-      kDeadline);
-}
-
-bool RawBackend::waitAnswered(int count) const {
-  return waitUntil([&] { return answered() >= count; }, kDeadline);
-}
-
-void RawBackend::serveHttp(int fd, size_t n) {
-  std::string pending;
-  // The PROXY header first, if the connection opens with one.
-  std::optional<size_t> header;
-  while (!(header = proxyHeaderLength(pending)) || pending.size() < *header)
-    if (!readSome(fd, pending)) return append(n, pending.data(), pending.size());
-  append(n, pending.data(), *header);
-  pending.erase(0, *header);
+void RawBackend::serve(int fd) {
+  HttpReader reader(fd);
   for (;;) {
-    size_t end;
-    while ((end = pending.find("\r\n\r\n")) == std::string::npos)
-      if (!readSome(fd, pending)) return append(n, pending.data(), pending.size());
-    const size_t whole = end + 4 + contentLength(pending.substr(0, end + 2));
-    while (pending.size() < whole)
-      if (!readSome(fd, pending)) return append(n, pending.data(), pending.size());
-    append(n, pending.data(), whole);
-    pending.erase(0, whole);
+    auto request = reader.raw(false);
+    if (!request) return;
+    size_t index;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      ++answered_;
+      index = requests_.size();
+      requests_.push_back(*request);
     }
-    if (!writeAll(fd, rawBackendAnswer(name_))) return;
+    const RawAnswer answer = answer_(index, *request);
+    if (!answer.bytes.empty() && !writeAll(fd, answer.bytes)) return;
+    if (answer.close_after) return;
   }
-}
-
-void RawBackend::serveTcp(int fd, size_t n) {
-  writeAll(fd, name_ + "\n");
-  std::string bytes;
-  while (readSome(fd, bytes)) {
-    append(n, bytes.data(), bytes.size());
-    bytes.clear();
-  }
-}
-
-Fd connectFrom(const std::string& source, uint16_t port) {
-  Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(port);
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
-      bind(fd.get(), reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0 ||
-      connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0)
-    return Fd();
-  return fd;
-}
-
-std::string readRawResponse(int fd) {
-  std::string head = readHeadBytes(fd);
-  REQUIRE_FALSE(head.empty());
-  const size_t at = head.find("Content-Length: ");
-  const size_t length = at == std::string::npos ? 0 : std::stoul(head.substr(at + 16));
-  std::string body;
-  REQUIRE(readExactly(fd, body, length));
-  return head + body;
-}
-
-std::string requestIdIn(const std::string& head) {
-  const std::string name = "\r\nX-Request-Id: ";
-  const size_t at = head.find(name);
-  if (at == std::string::npos) return std::string();
-  const size_t start = at + name.size();
-  return head.substr(start, head.find("\r\n", start) - start);
 }
 
 }  // namespace fulcrum::test

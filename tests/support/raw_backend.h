@@ -1,22 +1,12 @@
-// A backend that keeps, byte for byte, everything each connection brought
-// it: a PROXY header if one came, then the HTTP requests or TCP bytes. The
-// tests of forwarding fields and of the PROXY protocol compare those bytes
-// with what a server must receive, exactly.
-//
-// Http: a v1 or v2 PROXY header, when the connection opens with one, is
-// framed by its own rules (a v2 header begins with CRLF CRLF), then each
-// request head (and a Content-Length body) is answered with
-// "HTTP/1.1 200 OK", Content-Length, "X-Backend: NAME" and body "NAME\n",
-// kept alive. Tcp: "NAME\n" is sent at accept, then everything is read to
-// EOF.
-//
-// Loopback only, a kernel-chosen port; a thread per connection (TcpBackend);
-// every read bounded by a deadline. Also: connecting to the proxy from
-// another loopback address, to be a trusted or an untrusted peer.
+// A backend for tests of what crosses the proxy byte for byte: it records
+// each request exactly as it arrived (HttpReader::raw: nothing decoded,
+// nothing normalised) and answers with bytes the test chooses, broken ones
+// included. Loopback only; every read has a deadline.
 #pragma once
 
-#include <cstdint>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,61 +14,57 @@
 
 namespace fulcrum::test {
 
-class RawBackend {
- public:
-  enum class Kind { Http, Tcp };
+// The value of field `name` in a raw head (the first one, case-insensitive).
+std::optional<std::string> rawField(const std::string& message, const std::string& name);
+// `message` without the lines of the fields fulcrum adds for forwarding
+// (X-Forwarded-*, Forwarded, X-Real-IP, Via, X-Request-Id, and
+// X-Fulcrum-Attempts on responses): what is left came from the peer
+// through fulcrum's framing and hop-by-hop rules, and is compared byte for
+// byte; the forwarding fields have tests of their own.
+std::string withoutForwardingFields(const std::string& message);
 
-  explicit RawBackend(std::string name, Kind kind = Kind::Http);
-  uint16_t port() const { return server_.port(); }
-  const std::string& name() const { return name_; }
+// Sends `bytes` on a new connection to the proxy's `port` and returns the
+// raw response (`head` for a HEAD request).
+std::optional<std::string> rawExchange(uint16_t port, const std::string& bytes, bool head = false);
 
-  // Connections accepted so far.
-  int connections() const { return server_.accepted(); }
-  // The bytes connection `n` (0 = the first accepted) brought so far.
-  std::string received(size_t n) const;
-  // Every connection's bytes, one after the other in accept order.
-  std::string receivedAll() const;
-  // Requests answered (Http), over every connection.
-  int answered() const;
-  // Waits (bounded) until connection `n` exists and its peer closed it.
-  bool waitClosed(size_t n) const;
-  // Waits (bounded) until `answered()` reaches `count`.
-  bool waitAnswered(int count) const;
+// The status code of a raw response; 0 when there is none.
+int rawStatus(const std::optional<std::string>& response);
 
- private:
-  struct Record {
-    std::string bytes;
-    bool closed = false;
-  };
-  size_t open();
-  void append(size_t n, const char* data, size_t length);
-  void serveHttp(int fd, size_t n);
-  void serveTcp(int fd, size_t n);
-
-  std::string name_;
-  Kind kind_;
-  mutable std::mutex mutex_;
-  std::vector<Record> records_;  // under mutex_
-  int answered_ = 0;             // under mutex_
-  TcpBackend server_;            // last: its threads use the members above
+// What a RawBackend sends back for one request.
+struct RawAnswer {
+  std::string bytes;         // sent as they are; empty sends nothing
+  bool close_after = false;  // then the connection is closed
 };
 
-// The answer a RawBackend in Http mode gives, and that answer as a client
-// gets it through fulcrum (which adds X-Fulcrum-Attempts: 1, and
-// Connection: close when the client asked for it: `close`).
-std::string rawBackendAnswer(const std::string& name);
-std::string proxiedAnswer(const std::string& name, bool close = false);
+// Reads the whole request, then closes without a word: the request may
+// have been processed, and no response byte comes.
+inline RawAnswer closeWithoutAnswer() {
+  return RawAnswer{"", true};
+}
 
-// Connects to 127.0.0.1:port from `source` (another loopback address, such
-// as 127.0.0.2): an invalid Fd on failure.
-Fd connectFrom(const std::string& source, uint16_t port);
+class RawBackend {
+ public:
+  // `answer` gets the request's index (0 = the first over all connections)
+  // and its raw bytes; it runs on the connection's thread, after the request
+  // is recorded.
+  using Answer = std::function<RawAnswer(size_t index, const std::string& request)>;
 
-// One response as a client reads it: the head and a Content-Length body,
-// byte for byte (REQUIREs it whole).
-std::string readRawResponse(int fd);
+  explicit RawBackend(Answer answer);
+  // The same answer to every request.
+  explicit RawBackend(RawAnswer answer);
 
-// The X-Request-Id value in `head` (empty when none): to check a generated
-// id, then compare the rest byte for byte.
-std::string requestIdIn(const std::string& head);
+  uint16_t port() const { return server_.port(); }
+  int connections() const { return server_.accepted(); }
+  // Every request read to its end, in the order read.
+  std::vector<std::string> requests();
+
+ private:
+  void serve(int fd);
+
+  Answer answer_;
+  std::mutex mutex_;
+  std::vector<std::string> requests_;
+  TcpBackend server_;  // last: its threads use the members above
+};
 
 }  // namespace fulcrum::test

@@ -144,6 +144,17 @@ bool RecordingBackend::setBehaviour(Behaviour behaviour) {
   return applied && !listen_failed_;
 }
 
+bool RecordingBackend::kill() {
+  // Not listening first, so no connection is accepted after the sweep below.
+  bool stopped = setBehaviour(Behaviour::Refuse);
+  std::lock_guard lock(mutex_);
+  // A handler wakes from any wait with EOF and closes its socket itself:
+  // closing it here could close a number its thread has not stopped using.
+  for (auto& connection : connections_)
+    if (connection->fd >= 0) shutdown(connection->fd, SHUT_RDWR);
+  return stopped;
+}
+
 std::vector<ReceivedRequest> RecordingBackend::requests() const {
   std::lock_guard lock(mutex_);
   return received_;

@@ -102,6 +102,18 @@ class RecordingBackend {
   bool setBehaviour(Behaviour behaviour);
   Behaviour behaviour() const { return behaviour_.load(); }
 
+  // What SIGKILL does to a server process, where Refuse is a process that
+  // went away cleanly: it stops listening (the behaviour becomes Refuse)
+  // and every open connection ends at once, whatever it was doing: idle,
+  // reading a request (not recorded), holding one (ReadThenStall) or about
+  // to answer one (the answer is not sent). A request already read stays
+  // recorded: the server had it. Each connection is shut down both ways
+  // (the proxy sees a FIN, as the kernel sends for a killed process's
+  // socket with nothing unread). An answer is one send() of a few hundred
+  // bytes, so it is never cut in half: it left whole before the kill, or
+  // not at all. setBehaviour(Answer) is the restart.
+  bool kill();
+
   // Every request received completely, in the order they were read.
   std::vector<ReceivedRequest> requests() const;
   int count(const std::string& method, const std::string& path) const;

@@ -64,10 +64,37 @@ std::map<std::string, double> samples(const std::string& metrics) {
   return out;
 }
 
+std::map<std::string, double> scrapeSamples(uint16_t admin_port) {
+  HttpMessage response = httpGet(admin_port, "/metrics");
+  REQUIRE(response.status == 200);
+  return samples(response.body);
+}
+
+double sumSeries(const std::map<std::string, double>& samples, const std::string& family,
+                 const std::vector<std::string>& parts) {
+  double total = 0;
+  for (const auto& [series, value] : samples) {
+    if (series.compare(0, family.size() + 1, family + "{") != 0) continue;
+    bool all = true;
+    for (const auto& part : parts) all = all && series.find(part) != std::string::npos;
+    if (all) total += value;
+  }
+  return total;
+}
+
+double movedBy(const std::map<std::string, double>& before,
+               const std::map<std::string, double>& after, const std::string& family,
+               const std::vector<std::string>& parts) {
+  return sumSeries(after, family, parts) - sumSeries(before, family, parts);
+}
+
 Pending::Pending(uint16_t port, const std::string& path, const std::string& extra_fields)
     : fd(connectLoopback(port)) {
   reader = std::make_unique<HttpReader>(fd.get());
-  REQUIRE(writeAll(fd.get(), "GET " + path + " HTTP/1.1\r\nHost: t\r\n" + extra_fields + "\r\n"));
+  // The address dialled, as a client writes it: the admin listener
+  // answers to nothing else.
+  REQUIRE(writeAll(fd.get(), "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" +
+                                 std::to_string(port) + "\r\n" + extra_fields + "\r\n"));
 }
 
 std::optional<HttpMessage> Pending::response() {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -31,8 +32,18 @@ std::string gunzip(const std::string& data);
 std::optional<double> sample(const std::string& metrics, const std::string& series);
 // Every sample line of `metrics`: "name{labels}" (as served) -> value.
 std::map<std::string, double> samples(const std::string& metrics);
+// Every sample of the admin listener's /metrics on `admin_port` (REQUIREs a 200).
+std::map<std::string, double> scrapeSamples(uint16_t admin_port);
+// The sum of the series of `family` whose text contains every one of
+// `parts` (as `reason="connect`, which also matches reason="connect_x").
+double sumSeries(const std::map<std::string, double>& samples, const std::string& family,
+                 const std::vector<std::string>& parts = {});
+// How much sumSeries(family, parts) grew from `before` to `after`.
+double movedBy(const std::map<std::string, double>& before,
+               const std::map<std::string, double>& after, const std::string& family,
+               const std::vector<std::string>& parts = {});
 
-// One GET on its own connection ("Host: t", then `extra_fields`, each ending
+// One GET on its own connection ("Host: 127.0.0.1:PORT", then `extra_fields`, each ending
 // in CRLF); the response is read later. REQUIREs the request to be written.
 struct Pending {
   Pending(uint16_t port, const std::string& path, const std::string& extra_fields = "");

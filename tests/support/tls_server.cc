@@ -14,10 +14,7 @@
 #include <stdexcept>
 
 namespace fulcrum::test {
-namespace {
 
-// A self-signed certificate for "localhost" on a fresh P-256 key, both
-// installed into `ctx`.
 void installSelfSigned(SSL_CTX* ctx) {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   X509* cert = X509_new();
@@ -37,6 +34,8 @@ void installSelfSigned(SSL_CTX* ctx) {
   EVP_PKEY_free(key);
   if (!ok) throw std::runtime_error("cannot install a self-signed certificate");
 }
+
+namespace {
 
 void boundIo(int fd) {
   timeval limit{2, 0};

@@ -20,6 +20,10 @@
 
 namespace fulcrum::test {
 
+// A self-signed certificate for "localhost" on a fresh P-256 key, both
+// installed into `ctx`; throws when OpenSSL cannot make them.
+void installSelfSigned(SSL_CTX* ctx);
+
 class TlsServer {
  public:
   TlsServer();

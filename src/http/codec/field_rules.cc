@@ -5,24 +5,6 @@
 namespace fulcrum::http::rules {
 namespace {
 
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Calls `each` with every element of a comma-separated list, OWS-trimmed;
-// empty elements are passed too (RFC 9110 section 5.6.1 lets lists carry them).
-template <typename Each>
-void forEachElement(std::string_view value, Each&& each) {
-  for (;;) {
-    const size_t comma = value.find(',');
-    each(trimOws(value.substr(0, comma)));
-    if (comma == std::string_view::npos) return;
-    value.remove_prefix(comma + 1);
-  }
-}
-
 void noteContentLength(std::string_view value, FieldFacts& facts) {
   // Content-Length is not a list, but a list of identical values is the
   // known result of merging duplicates (RFC 9112 section 6.3), so accept it.
@@ -60,6 +42,10 @@ void noteTransferEncoding(std::string_view value, FieldFacts& facts) {
     if (coding.empty()) return;
     facts.chunked_last = equalsIgnoreCase(coding, "chunked");
     if (facts.chunked_last) ++facts.chunked_count;
+    // A coding is passed on by name, so it must be one name: a coding with
+    // parameters ("gzip;q=1") or odd bytes is refused, not guessed at.
+    if (!facts.chunked_last) facts.other_coding = true;
+    if (!isToken(coding)) facts.invalid_coding = true;
   });
 }
 

@@ -40,6 +40,31 @@ inline bool is(unsigned char c, uint8_t cls) {
   return (kCharClasses[c] & cls) != 0;
 }
 
+inline bool isToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!is(static_cast<unsigned char>(c), kTchar)) return false;
+  return true;
+}
+
+inline std::string_view trimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Calls `each` with every element of a comma-separated list, OWS-trimmed;
+// empty elements are passed too (RFC 9110 section 5.6.1 lets lists carry them).
+template <typename Each>
+void forEachElement(std::string_view value, Each&& each) {
+  for (;;) {
+    const size_t comma = value.find(',');
+    each(trimOws(value.substr(0, comma)));
+    if (comma == std::string_view::npos) return;
+    value.remove_prefix(comma + 1);
+  }
+}
+
 // What the framing and connection fields of one head said, gathered as each
 // field line is read. Nothing is refused here: the caller decides, because a
 // bad Content-Length matters for a request but not for a 204 response.
@@ -50,9 +75,11 @@ struct FieldFacts {
   uint64_t content_length = 0;
   const char* content_length_error = nullptr;  // the first bad or differing value
   bool has_transfer_encoding = false;
-  size_t chunked_count = 0;   // codings named "chunked", over all fields
-  bool chunked_last = false;  // the final coding so far is "chunked"
-  bool token_close = false;   // Connection: close
+  size_t chunked_count = 0;     // codings named "chunked", over all fields
+  bool chunked_last = false;    // the final coding so far is "chunked"
+  bool other_coding = false;    // a coding other than chunked
+  bool invalid_coding = false;  // a coding that is not a token (parameters included)
+  bool token_close = false;     // Connection: close
   bool token_keep_alive = false;
   bool token_upgrade = false;
   bool has_upgrade = false;  // an Upgrade field

@@ -18,18 +18,23 @@ void addField(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
-bool isFramingOrHost(std::string_view name) {
-  return equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "transfer-encoding") ||
-         equalsIgnoreCase(name, "host");
+// Fields a Connection header must never be able to strip: the framing,
+// Host, and the idempotency header (`end_to_end`, may be empty), whose
+// removal would make a request fulcrum retries as keyed reach the server
+// without its key.
+bool isEndToEnd(std::string_view name, std::string_view end_to_end) {
+  return isFramingField(name) || equalsIgnoreCase(name, "host") ||
+         (!end_to_end.empty() && equalsIgnoreCase(name, end_to_end));
 }
 
 // `keep_upgrade`: Upgrade survives (a WebSocket handshake in flight).
-bool isHopByHop(std::string_view name, const Head& head, bool keep_upgrade) {
+bool isHopByHop(std::string_view name, const Head& head, bool keep_upgrade,
+                std::string_view end_to_end = {}) {
   if (equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive") ||
       equalsIgnoreCase(name, "proxy-connection") || equalsIgnoreCase(name, "te"))
     return true;
   if (equalsIgnoreCase(name, "upgrade")) return !keep_upgrade;
-  if (isFramingOrHost(name)) return false;
+  if (head.connection_tokens.empty() || isEndToEnd(name, end_to_end)) return false;
   for (std::string_view token : head.connection_tokens)
     if (equalsIgnoreCase(token, name)) return !(keep_upgrade && equalsIgnoreCase(name, "upgrade"));
   return false;
@@ -48,6 +53,21 @@ Forwarding forwardingField(std::string_view name) {
       equalsIgnoreCase(name, "x-real-ip") || equalsIgnoreCase(name, "forwarded"))
     return Forwarding::Other;
   return Forwarding::None;
+}
+
+// The framing fields of `head` become the one fulcrum writes for `body`, in
+// place of the first of them (or at the end when there was none). Returns
+// true when `field` was one of them.
+bool rewriteFraming(std::string& out, const Head& head, const Field& field, BodyOut body,
+                    bool& framed) {
+  if (!isFramingField(field.name)) return false;
+  if (body == BodyOut::None) {
+    addField(out, field.name, field.value);  // a bodiless response's, as sent
+  } else if (!framed) {
+    appendFramingField(out, head, body);
+    framed = true;
+  }
+  return true;
 }
 
 }  // namespace
@@ -73,16 +93,21 @@ std::string_view clientRequestId(const RequestHead& head) {
   return count == 1 && validRequestId(found) ? found : std::string_view();
 }
 
-void writeRequestHead(evbuffer* buffer, const RequestHead& head, const ForwardedFor& forwarded) {
+bool writeRequestHead(evbuffer* buffer, const RequestHead& head, const ForwardedFor& forwarded,
+                      std::string_view idempotency_header) {
   std::string& out = scratch();
   out.append(head.method).append(" ").append(head.path);
   out.append(head.minor_version == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+  const BodyOut body = requestBodyOut(head.framing);
+  bool framed = false;
+  bool keyed = false;
   // A trusted proxy's X-Forwarded-For values, in order, then ours: one field.
   thread_local std::string forwarded_for;
   forwarded_for.clear();
   bool proto_kept = false;
   for (const Field& field : head.fields) {
-    if (isHopByHop(field.name, head, head.upgrade)) continue;
+    if (isHopByHop(field.name, head, head.upgrade, idempotency_header)) continue;
+    if (rewriteFraming(out, head, field, body, framed)) continue;
     switch (forwardingField(field.name)) {
       case Forwarding::None:
         break;
@@ -99,7 +124,11 @@ void writeRequestHead(evbuffer* buffer, const RequestHead& head, const Forwarded
         break;
     }
     addField(out, field.name, field.value);
+    if (!idempotency_header.empty() && !field.value.empty() &&
+        equalsIgnoreCase(field.name, idempotency_header))
+      keyed = true;
   }
+  if (!framed) appendFramingField(out, head, body);
   forwarded_for.append(forwarded.client_ip);
   addField(out, "X-Forwarded-For", forwarded_for);
   if (!proto_kept) addField(out, "X-Forwarded-Proto", forwarded.proto);
@@ -108,20 +137,25 @@ void writeRequestHead(evbuffer* buffer, const RequestHead& head, const Forwarded
   if (head.upgrade) addField(out, "Connection", "upgrade");
   out.append("\r\n");
   evbuffer_add(buffer, out.data(), out.size());
+  return keyed;
 }
 
 void writeResponseHead(evbuffer* buffer, const ResponseHead& head, ClientConnection connection,
-                       unsigned attempts) {
+                       unsigned attempts, BodyOut body) {
   bool upgrade = connection == ClientConnection::Upgrade;
   std::string& out = scratch();
   char status[3] = {static_cast<char>('0' + head.status / 100),
                     static_cast<char>('0' + head.status / 10 % 10),
                     static_cast<char>('0' + head.status % 10)};
   out.append("HTTP/1.1 ").append(status, 3).append(" ").append(head.reason).append("\r\n");
-  for (const Field& field : head.fields)
-    if (!isHopByHop(field.name, head, upgrade) &&
-        !(attempts > 0 && equalsIgnoreCase(field.name, "x-fulcrum-attempts")))
+  bool framed = false;
+  for (const Field& field : head.fields) {
+    if (isHopByHop(field.name, head, upgrade)) continue;
+    if (rewriteFraming(out, head, field, body, framed)) continue;
+    if (!(attempts > 0 && equalsIgnoreCase(field.name, "x-fulcrum-attempts")))
       addField(out, field.name, field.value);
+  }
+  if (!framed) appendFramingField(out, head, body);
   if (attempts > 0) {
     char count[12];
     int length = std::snprintf(count, sizeof(count), "%u", attempts);

@@ -108,6 +108,11 @@ ParseResult readRequestLine(const Input& in, const Limits& limits, size_t& pos, 
   if (p == stop) return pastStop();
   if (d[p] != ' ' || p == target) return in.fail(400, "invalid request target");
   out.target = in.view(target, p);
+  // A fragment is the client's own business (RFC 9110 section 7.1): one
+  // sent anyway is a target that servers would split differently.
+  if (out.target.find('#') != std::string_view::npos) {
+    return in.fail(400, "fragment in request target");
+  }
 
   ++p;
   const ParseResult version = readVersion(in, p, stop, out.minor_version);
@@ -247,6 +252,10 @@ ParseResult finishRequest(const Input& in, const FieldFacts& facts, RequestHead&
     if (facts.chunked_count != 1 || !facts.chunked_last) {
       return in.fail(400, "Transfer-Encoding must end with chunked, once");
     }
+    if (facts.invalid_coding) return in.fail(400, "invalid transfer coding");
+    // RFC 9112 section 6.1: a coding the proxy cannot undo is 501. Only
+    // chunked is re-framed; anything else would reach the server unchecked.
+    if (facts.other_coding) return in.fail(501, "transfer coding other than chunked");
     out.framing = Framing::Chunked;
   } else if (facts.content_length_error != nullptr) {
     return in.fail(400, facts.content_length_error);
@@ -274,6 +283,7 @@ ParseResult finishResponse(const Input& in, const FieldFacts& facts, bool reques
       return in.fail(502, "both Content-Length and Transfer-Encoding");
     }
     if (facts.chunked_count > 1) return in.fail(502, "chunked named twice");
+    if (facts.invalid_coding) return in.fail(502, "invalid transfer coding");
     out.framing = facts.chunked_last ? Framing::Chunked : Framing::UntilClose;
   } else if (!bodiless && facts.content_length_error != nullptr) {
     return in.fail(502, facts.content_length_error);

@@ -16,18 +16,27 @@
 // What is refused, and with which status (the status a proxy answers):
 //  - 400: bare CR or bare LF line endings, NUL or other control characters
 //    (HTAB allowed in values), obs-fold, whitespace between a field name and
-//    its colon, invalid characters in the method / field name / target,
+//    its colon, invalid characters in the method / field name / target, a
+//    target with a fragment ('#'),
 //    an HTTP version other than HTTP/1.0 or HTTP/1.1, both Content-Length and
 //    Transfer-Encoding, Content-Length values that differ or are not digits
 //    (or overflow), a Transfer-Encoding whose final coding is not chunked or
-//    that names chunked twice, Transfer-Encoding on an HTTP/1.0 request,
+//    that names chunked twice or a coding that is not a token,
+//    Transfer-Encoding on an HTTP/1.0 request,
 //    a missing Host on HTTP/1.1, more than one Host, an absolute-form target
 //    whose authority differs from Host, CONNECT and authority-form targets.
 //  - 414: the request line is longer than max_request_line.
 //  - 431: the head is longer than max_head_bytes, or has more than
 //    max_fields fields.
+//  - 501: a transfer coding other than chunked before the final chunked
+//    ("gzip, chunked").
+// Identical Content-Length values ("5, 5", or two fields) are one length;
+// the head writer then sends one field. Methods are not judged here
+// (TRACE is a routing decision).
 // For responses every refusal is reported as status 502 (the server sent
-// something a client must not see).
+// something a client must not see); a response may carry codings other
+// than chunked (passed on by name), and one whose final coding is not
+// chunked is read until the server closes.
 #pragma once
 
 #include <cstddef>
@@ -90,7 +99,7 @@ struct ResponseHead : Head {
 enum class ParseResult { Complete, Incomplete, Error };
 
 struct ParseError {
-  int status = 400;         // 400, 414 or 431 for requests; 502 for responses
+  int status = 400;         // 400, 414, 431 or 501 for requests; 502 for responses
   const char* reason = "";  // short, static, for logs and error bodies
 };
 

@@ -118,6 +118,18 @@ TEST_CASE("every supported key is read into the typed config") {
   CHECK(pool.servers[1].label() == "[::1]:9002");
 }
 
+TEST_CASE("allow_trace is off on a route unless written") {
+  Config config = load(
+      "listeners:\n"
+      "  - name: api\n    listen: 127.0.0.1:0\n    protocol: http\n    routes:\n"
+      "      - { match: { path_prefix: /debug/ }, upstream: pool, allow_trace: true }\n"
+      "      - { upstream: pool }\n"
+      "upstreams:\n  pool:\n    servers:\n      - { address: 127.0.0.1:9001 }\n");
+  REQUIRE(config.listeners[0].routes.size() == 2);
+  CHECK(config.listeners[0].routes[0].allow_trace);
+  CHECK_FALSE(config.listeners[0].routes[1].allow_trace);
+}
+
 TEST_CASE("workers: auto and access: stdout are accepted") {
   Config config =
       load(std::string("global: { workers: auto, log: { access: stdout } }\n") + kMinimal);
@@ -140,20 +152,43 @@ TEST_CASE("the shipped demo config and every example load without error") {
   }
 }
 
-TEST_CASE("an admin listener reachable from other hosts without a token is a warning") {
+TEST_CASE("a token on an admin listener reachable from other hosts is a warning") {
   const std::string body =
       "listeners:\n  - { name: edge, listen: 127.0.0.1:0, upstream: pool }\n"
       "upstreams:\n  pool:\n    servers:\n      - { address: 127.0.0.1:9001 }\n";
-  Config open_admin = load("global:\n  admin: { listen: 0.0.0.0:9901 }\n" + body);
-  auto found = warnings(open_admin);
-  REQUIRE(found.size() == 1);
-  CHECK(found[0].toString().rfind("test.yaml:2:20: global.admin.listen: warning: 0.0.0.0:9901",
-                                  0) == 0);
+  // Without a token the API is off: /metrics and /status for the network
+  // is a common, read-only setup.
+  CHECK(warnings(load("global:\n  admin: { listen: 0.0.0.0:9901 }\n" + body)).empty());
   Config with_token =
       load("global:\n  admin: { listen: 0.0.0.0:9901, token: abcdefghijklmnop0123 }\n" + body);
   CHECK(with_token.global.admin.token == "abcdefghijklmnop0123");
-  CHECK(warnings(with_token).empty());
-  CHECK(warnings(load(body)).empty());  // the default is loopback
+  auto found = warnings(with_token);
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].toString().rfind("test.yaml:2:41: global.admin.token: warning: the admin "
+                                  "listener 0.0.0.0:9901 speaks plain HTTP",
+                                  0) == 0);
+  CHECK(
+      warnings(load("global:\n  admin: { listen: 127.0.0.1:9901, token: abcdefghijklmnop0123 }\n" +
+                    body))
+          .empty());
+  CHECK(warnings(load(body)).empty());  // the default is loopback, without a token
+}
+
+TEST_CASE("admin hosts and protect_status are read, names in one form") {
+  const std::string body =
+      "listeners:\n  - { name: edge, listen: 127.0.0.1:0, upstream: pool }\n"
+      "upstreams:\n  pool:\n    servers:\n      - { address: 127.0.0.1:9001 }\n";
+  Config config = load(
+      "global:\n  admin:\n    token: abcdefghijklmnop0123\n    protect_status: true\n"
+      "    hosts: [Admin.Example.COM., 192.0.2.7, '[2001:DB8::1]', fulcrum-1]\n" +
+      body);
+  CHECK(config.global.admin.protect_status);
+  CHECK(config.global.admin.hosts ==
+        std::vector<std::string>{"admin.example.com", "192.0.2.7", "2001:db8::1", "fulcrum-1"});
+  Config defaults = load(body);
+  CHECK_FALSE(defaults.global.admin.protect_status);
+  CHECK(defaults.global.admin.hosts.empty());
+  CHECK(defaults.global.admin.token.empty());
 }
 
 TEST_CASE("settings that risk a stall or a duplicate are warnings at their place") {
@@ -188,6 +223,20 @@ TEST_CASE("settings that risk a stall or a duplicate are warnings at their place
   CHECK(has("test.yaml:9:69: upstreams.pool.retries.reuse_safe_window: warning: longer than 4s"));
   CHECK(has("test.yaml:8:32: upstreams.pool.keepalive.idle_timeout: warning: longer than 75s"));
   CHECK(has("test.yaml:9:89: upstreams.pool.retries.budget_percent: warning: 0 allows no retries"));
+}
+
+TEST_CASE("an upstream whose every server is a backup loads, with a warning") {
+  const std::string head =
+      "listeners:\n  - { name: edge, listen: 127.0.0.1:0, upstream: pool }\n"
+      "upstreams:\n  pool:\n    servers:\n";
+  Config only_backup = load(head + "      - { address: 127.0.0.1:9001, backup: true }\n");
+  auto found = warnings(only_backup);
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].toString().rfind(
+            "test.yaml:4:3: upstreams.pool.servers: warning: every server is a backup", 0) == 0);
+  CHECK(warnings(load(head + "      - { address: 127.0.0.1:9001, backup: true }\n"
+                             "      - { address: 127.0.0.1:9002 }\n"))
+            .empty());
 }
 
 TEST_CASE("panic_threshold is off unless written, as 50% or 50") {

@@ -306,4 +306,6 @@ TEST_CASE("health: outlier ejection reasons name the metric's reason label") {
         "gateway");
   CHECK(std::string(fulcrum::health::ejectionReasonName(EjectionReason::ConnectFailures)) ==
         "connect");
+  CHECK(std::string(fulcrum::health::ejectionReasonName(EjectionReason::DefaultConnectFailures)) ==
+        "connect_default");
 }

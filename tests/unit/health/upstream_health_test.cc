@@ -64,6 +64,7 @@ std::string loopbackServer(uint16_t port, unsigned weight = 1) {
 struct Publication {
   upstream::HostSet primaries;
   upstream::HostSet backups;
+  std::vector<const upstream::Server*> standby;
   uint64_t update = 0;
   Clock::time_point at;
   std::vector<UpstreamHealth::ServerView> views;  // of every server, when it was published
@@ -99,10 +100,13 @@ struct Harness : ThreadsEnabled {
                  }),
         pause(loop, [this] { loop.stop(); }) {
     health = std::make_unique<UpstreamHealth>(
-        loop, upstream(), spec(), random,
-        [this](upstream::HostSet primaries, upstream::HostSet backups, uint64_t update) {
-          Publication publication{
-              std::move(primaries), std::move(backups), update, Clock::now(), {}};
+        loop, upstream(), spec(), random, [this](upstream::HostSets hosts, uint64_t update) {
+          Publication publication{std::move(hosts.primaries),
+                                  std::move(hosts.backups),
+                                  std::move(hosts.standby),
+                                  update,
+                                  Clock::now(),
+                                  {}};
           for (uint32_t i = 0; i < upstream().servers.size(); ++i)
             publication.views.push_back(health->view(i));
           published.push_back(std::move(publication));
@@ -189,11 +193,10 @@ TEST_CASE("health: upstream admin drain removes the server and enabling brings i
   harness.flush();
   CHECK(harness.published.empty());  // no check, nothing changed: nothing to say
 
-  upstream::HostSet primaries, backups;
-  health.buildHostSets(primaries, backups);
-  CHECK(indexesOf(primaries) == std::vector<uint32_t>{0, 1, 2});
-  CHECK(primaries.weights == std::vector<uint32_t>{3, 2, 1});
-  CHECK(backups.hosts.empty());
+  const upstream::HostSets sets = health.buildHostSets();
+  CHECK(indexesOf(sets.primaries) == std::vector<uint32_t>{0, 1, 2});
+  CHECK(sets.primaries.weights == std::vector<uint32_t>{3, 2, 1});
+  CHECK(sets.backups.hosts.empty());
 
   health.setAdminDrain(1, true);
   REQUIRE(harness.published.size() == 1);
@@ -546,8 +549,13 @@ TEST_CASE("health: upstream without outlier_detection ejects after 5 connect fai
   health.report(1, refused);
   REQUIRE_FALSE(harness.published.empty());
   CHECK(indexesOf(harness.published.back().primaries) == std::vector<uint32_t>{0});
-  CHECK(health.view(1).ejections[static_cast<size_t>(health::EjectionReason::ConnectFailures)] ==
-        1);
+  // Under the default rule's own reason, not the written rule's.
+  using health::EjectionReason;
+  CHECK(health.view(1).ejections[static_cast<size_t>(EjectionReason::DefaultConnectFailures)] == 1);
+  CHECK(health.view(1).ejections[static_cast<size_t>(EjectionReason::ConnectFailures)] == 0);
+  // Still a standby: a request that failed to connect everywhere else tries it.
+  REQUIRE(harness.published.back().standby.size() == 1);
+  CHECK(harness.published.back().standby[0]->index == 1);
   // The default base ejection is 1s: back on its own soon after.
   REQUIRE(harness.runUntil([&] { return contains(harness.published.back().primaries, 1); }));
   CHECK(Clock::now() - started >= 1s);

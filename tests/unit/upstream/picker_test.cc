@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <set>
+#include <string>
 
 #include "balance/registry.h"  // a real strategy to pick with
 #include "upstream/picker.h"
@@ -56,10 +57,9 @@ TEST_CASE("with no primary usable, backups take the traffic") {
   Upstream upstream;
   fillUpstream(upstream, 2, 1);
   UpstreamPicker picker(upstream, random);
-  HostSet no_primaries;
-  HostSet backups;
-  backups.add(&upstream.servers[2], upstream.servers[2].weight);
-  picker.rebuild(no_primaries, backups);
+  HostSets hosts;
+  hosts.backups.add(&upstream.servers[2], upstream.servers[2].weight);
+  picker.rebuild(hosts);
   TriedSet none;
   CHECK(picker.pick(none)->label == "b2");
 }
@@ -75,4 +75,59 @@ TEST_CASE("the tried set holds indexes past the inline 64") {
   CHECK_FALSE(tried.contains(199));
   CHECK_FALSE(tried.contains(1000));
   CHECK(tried.size() == 4);
+}
+
+TEST_CASE("an upstream of backups only takes every request on them") {
+  // Hash strategies need their table built from the config; the keyless
+  // ones show that an empty primary set hands every pick to the backups.
+  for (std::string name : {"round_robin", "least_conn", "random"}) {
+    CAPTURE(name);
+    Random random(7);
+    Upstream upstream;
+    fillUpstream(upstream, 0, 2);
+    upstream.strategy = balance::findStrategy(name);
+    REQUIRE(upstream.strategy != nullptr);
+    UpstreamPicker picker(upstream, random);
+    TriedSet tried;
+    for (int i = 0; i < 2; ++i) {
+      const Server* server = picker.pick(tried, uint64_t{42});
+      REQUIRE(server != nullptr);
+      CHECK(server->backup);
+      tried.add(server->index);
+    }
+    CHECK(picker.pick(tried, uint64_t{42}) == nullptr);
+  }
+}
+
+TEST_CASE("standby servers are taken in turn, never twice for one request") {
+  Random random(9);
+  Upstream upstream;
+  fillUpstream(upstream, 3, 0);
+  UpstreamPicker picker(upstream, random);
+  HostSets hosts;
+  hosts.primaries.add(&upstream.servers[0], 1);
+  hosts.standby = {&upstream.servers[1], &upstream.servers[2]};
+  picker.rebuild(hosts);
+
+  TriedSet first;
+  CHECK(picker.pick(first)->label == "p0");  // standby is not in the rotation
+  first.add(0);
+  CHECK(picker.pick(first) == nullptr);
+  const Server* a = picker.pickStandby(first);
+  REQUIRE(a != nullptr);
+  first.add(a->index);
+  const Server* b = picker.pickStandby(first);
+  REQUIRE(b != nullptr);
+  CHECK(a != b);
+  first.add(b->index);
+  CHECK(picker.pickStandby(first) == nullptr);
+
+  // The next request starts where the last one left off.
+  TriedSet second;
+  second.add(0);
+  const Server* c = picker.pickStandby(second);
+  REQUIRE(c != nullptr);
+  CHECK(c == a);
+  TriedSet third;
+  CHECK(picker.pickStandby(third) != c);
 }

@@ -119,6 +119,66 @@ TEST_CASE("http chunked: chunk sizes are hexadecimal in either case") {
 TEST_CASE("http chunked: chunk extensions, with whitespace before the semicolon, are accepted") {
   CHECK(completes("1;a\r\nx\r\n1;a=b;c=\"d;e\"\r\nx\r\n0;last\r\n\r\n"));
   CHECK(completes("1 ;a\r\nx\r\n0\t; b\r\n\r\n"));
+  CHECK(completes("1;a = b ;c\r\nx\r\n0\r\n\r\n"));  // BWS around '=' too (RFC 9112 7.1.1)
+  CHECK(completes("1;a=\"q\\\"uote\\\\\"\r\nx\r\n0\r\n\r\n"));  // quoted-pairs
+}
+
+TEST_CASE("http chunked: whitespace after a chunk size with no extension fails") {
+  CHECK(fails("5 \r\nhello\r\n0\r\n\r\n"));
+  CHECK(fails("5\t\r\nhello\r\n0\r\n\r\n"));
+  CHECK(fails("5;a=b \r\nhello\r\n0\r\n\r\n"));
+  CHECK(fails("5;a \r\nhello\r\n0\r\n\r\n"));
+}
+
+TEST_CASE("http chunked: a bare semicolon fails") {
+  CHECK(fails("5;\r\nhello\r\n0\r\n\r\n"));
+  CHECK(fails("5 ;\r\nhello\r\n0\r\n\r\n"));
+  CHECK(fails("5;a;\r\nhello\r\n0\r\n\r\n"));
+  CHECK(fails("5;=b\r\nhello\r\n0\r\n\r\n"));
+  CHECK(fails("5;a=\r\nhello\r\n0\r\n\r\n"));
+}
+
+TEST_CASE("http chunked: an extension byte outside a token fails") {
+  CHECK(fails("5;a@b\r\nhello\r\n0\r\n\r\n"));
+  CHECK(fails("5;a=b@c\r\nhello\r\n0\r\n\r\n"));
+  CHECK(fails("5;a=b c\r\nhello\r\n0\r\n\r\n"));
+  CHECK(fails("5;a=(b)\r\nhello\r\n0\r\n\r\n"));
+  CHECK(fails("5;a=\"b\"c\r\nhello\r\n0\r\n\r\n"));
+  CHECK(fails("5;\x80\r\nhello\r\n0\r\n\r\n"));
+}
+
+TEST_CASE("http chunked: unbalanced quotes in an extension fail") {
+  CHECK(fails("5;a=\"b\r\nhello\r\n0\r\n\r\n"));
+  CHECK(fails("5;a=\"b\\\"\r\nhello\r\n0\r\n\r\n"));  // the last quote is escaped
+  CHECK(fails("5;a=b\"\r\nhello\r\n0\r\n\r\n"));
+}
+
+TEST_CASE("http chunked: framing is read up to the chunk data, which the caller skips") {
+  ChunkedScanner scanner(Limits{});
+  const std::string wire = "5;ext=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\nnext";
+  size_t at = scanner.scanFraming(wire);
+  CHECK(at == 9);
+  REQUIRE(scanner.inData());
+  CHECK(scanner.chunkSize() == 5);
+  CHECK(scanner.dataLeft() == 5);
+  CHECK(scanner.scanFraming(std::string_view(wire).substr(at)) == 0);  // data is not framing
+  scanner.skipData(3);
+  CHECK(scanner.dataLeft() == 2);
+  scanner.skipData(2);
+  CHECK_FALSE(scanner.inData());
+  at += 5;
+  at += scanner.scanFraming(std::string_view(wire).substr(at));
+  CHECK(scanner.done());
+  CHECK(wire.substr(at) == "next");
+  CHECK(scanner.payloadBytes() == 5);
+}
+
+TEST_CASE("http chunked: a trailer line that is not a field line fails") {
+  CHECK(fails("0\r\nX A: 1\r\n\r\n"));
+  CHECK(fails("0\r\nX-A : 1\r\n\r\n"));
+  CHECK(fails("0\r\n: v\r\n\r\n"));
+  CHECK(fails("0\r\nno colon\r\n\r\n"));
+  CHECK(fails("0\r\nX-A: 1\r\n\rx"));
 }
 
 TEST_CASE("http chunked: trailer fields are accepted") {

@@ -27,12 +27,13 @@ std::string rewriteRequest(const std::string& raw, std::string_view request_id =
   return text;
 }
 
-std::string rewriteResponse(const std::string& raw, ClientConnection connection) {
+std::string rewriteResponse(const std::string& raw, ClientConnection connection,
+                            bool http10_client = false, bool request_was_head = false) {
   ResponseHead head;
   ParseError error;
-  REQUIRE(parseResponse(raw, Limits{}, false, head, error) == ParseResult::Complete);
+  REQUIRE(parseResponse(raw, Limits{}, request_was_head, head, error) == ParseResult::Complete);
   evbuffer* out = evbuffer_new();
-  writeResponseHead(out, head, connection);
+  writeResponseHead(out, head, connection, 0, responseBodyOut(head, http10_client));
   std::string text = drain(out);
   evbuffer_free(out);
   return text;
@@ -67,6 +68,65 @@ TEST_CASE("Connection cannot strip the framing fields or Host") {
       "Content-Length: 3\r\n\r\n");
   CHECK(out.find("Content-Length: 3\r\n") != std::string::npos);
   CHECK(out.find("Host: t\r\n") != std::string::npos);
+}
+
+TEST_CASE("identical Content-Length values become one field in the place of the first") {
+  CHECK(rewriteRequest("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 05, 5\r\nX-A: 1\r\n"
+                       "content-length: 5\r\n\r\n") ==
+        "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nX-A: 1\r\nX-Forwarded-For: "
+        "192.0.2.7\r\nX-Forwarded-Proto: http\r\nVia: 1.1 fulcrum\r\nX-Request-Id: id-1\r\n\r\n");
+  CHECK(rewriteResponse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\n",
+                        ClientConnection::KeepAlive11) ==
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+}
+
+TEST_CASE("a chunked request says so in one field fulcrum writes") {
+  CHECK(rewriteRequest("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: ,\r\n"
+                       "transfer-encoding: CHUNKED\r\n\r\n")
+            .find("Host: t\r\nTransfer-Encoding: chunked\r\nX-Forwarded-For") != std::string::npos);
+}
+
+TEST_CASE("the idempotency header survives Connection, and is reported only when sent") {
+  RequestHead head;
+  ParseError error;
+  const std::string raw =
+      "POST /pay HTTP/1.1\r\nHost: t\r\nIdempotency-Key: pay-123\r\n"
+      "Connection: keep-alive, Idempotency-Key\r\nContent-Length: 0\r\n\r\n";
+  REQUIRE(parseRequest(raw, Limits{}, head, error) == ParseResult::Complete);
+  evbuffer* out = evbuffer_new();
+  CHECK(writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", "id"}, "idempotency-key"));
+  CHECK(drain(out).find("\r\nIdempotency-Key: pay-123\r\n") != std::string::npos);
+  // Without the name the Connection header strips it, and nothing is keyed.
+  CHECK_FALSE(writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", "id"}));
+  CHECK(drain(out).find("Idempotency-Key") == std::string::npos);
+  const std::string empty = "POST /pay HTTP/1.1\r\nHost: t\r\nIdempotency-Key:\r\n\r\n";
+  REQUIRE(parseRequest(empty, Limits{}, head, error) == ParseResult::Complete);
+  CHECK_FALSE(
+      writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", "id"}, "Idempotency-Key"));
+  evbuffer_free(out);
+}
+
+TEST_CASE("a response's framing field follows how fulcrum sends its body") {
+  // Codings before chunked are named again, chunked is fulcrum's.
+  CHECK(rewriteResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked"
+                        "\r\nX-A: 1\r\n\r\n",
+                        ClientConnection::KeepAlive11) ==
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nX-A: 1\r\n\r\n");
+  // A final coding other than chunked: chunked by fulcrum, never "chunked, deflate".
+  CHECK(rewriteResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, deflate\r\n\r\n",
+                        ClientConnection::KeepAlive11) ==
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: deflate, chunked\r\n\r\n");
+  CHECK(rewriteResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+                        ClientConnection::KeepAlive11) ==
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+  // An HTTP/1.0 client gets the data until close, and no framing field.
+  CHECK(rewriteResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                        ClientConnection::Close,
+                        true) == "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+  // A bodiless response's fields describe another message: kept as sent.
+  CHECK(rewriteResponse("HTTP/1.1 200 OK\r\nContent-Length: 7, 7\r\n\r\n",
+                        ClientConnection::KeepAlive11, false,
+                        true) == "HTTP/1.1 200 OK\r\nContent-Length: 7, 7\r\n\r\n");
 }
 
 TEST_CASE("from a trusted proxy, X-Forwarded-For fields merge and are appended to, the rest kept") {

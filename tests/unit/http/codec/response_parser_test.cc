@@ -157,6 +157,19 @@ TEST_CASE("http response: differing or invalid Content-Length is refused with 50
 TEST_CASE("http response: a response naming chunked twice is refused with 502") {
   CHECK(refusal(response("HTTP/1.1 200 OK", "Transfer-Encoding: chunked, chunked\r\n")) == 502);
 }
+TEST_CASE("http response: a transfer coding that is not a token is refused with 502") {
+  CHECK(refusal(response("HTTP/1.1 200 OK", "Transfer-Encoding: gzip;q=1, chunked\r\n")) == 502);
+  CHECK(refusal(response("HTTP/1.1 200 OK", "Transfer-Encoding: g zip\r\n")) == 502);
+}
+TEST_CASE("http response: a final coding other than chunked makes the body end at close") {
+  for (const char* te : {"chunked, deflate", "chunked, identity", "gzip"}) {
+    CAPTURE(te);
+    const Parsed parsed = parse(response("HTTP/1.1 200 OK", "Transfer-Encoding: "s + te + "\r\n"));
+    REQUIRE(parsed.result == ParseResult::Complete);
+    CHECK(parsed.head.framing == Framing::UntilClose);
+    CHECK(parsed.head.close);
+  }
+}
 TEST_CASE("http response: Transfer-Encoding on an HTTP/1.0 response is refused with 502") {
   CHECK(refusal(response("HTTP/1.0 200 OK", "Transfer-Encoding: chunked\r\n")) == 502);
 }

@@ -1,0 +1,119 @@
+#include "tls/tls_transport.h"
+
+#include <openssl/err.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "tls/error_text.h"
+
+namespace fulcrum::tls {
+namespace {
+
+constexpr size_t kMaxRecord = 16 * 1024;
+
+}  // namespace
+
+std::unique_ptr<TlsTransport> TlsTransport::create(int fd, SSL_CTX* ctx, Side side,
+                                                   const std::string& server_name) {
+  SSL* ssl = SSL_new(ctx);
+  if (ssl == nullptr || SSL_set_fd(ssl, fd) != 1) {
+    SSL_free(ssl);
+    ERR_clear_error();
+    ::close(fd);
+    return nullptr;
+  }
+  SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                        SSL_MODE_RELEASE_BUFFERS);
+  if (side == Side::Client) {
+    SSL_set_connect_state(ssl);
+    if (!server_name.empty()) SSL_set_tlsext_host_name(ssl, server_name.c_str());
+  } else {
+    SSL_set_accept_state(ssl);
+  }
+  return std::unique_ptr<TlsTransport>(new TlsTransport(fd, ssl));
+}
+
+TlsTransport::~TlsTransport() {
+  SSL_free(ssl_);
+  ::close(fd_);
+}
+
+net::IoResult TlsTransport::failure(int ret) {
+  const int error = SSL_get_error(ssl_, ret);
+  switch (error) {
+    case SSL_ERROR_WANT_READ:
+      return net::IoResult::wantRead();
+    case SSL_ERROR_WANT_WRITE:
+      return net::IoResult::wantWrite();
+    case SSL_ERROR_ZERO_RETURN:
+      return net::IoResult::eof();  // close_notify
+    case SSL_ERROR_SYSCALL: {
+      const int saved = errno;
+      last_error_ = drainErrors();
+      if (saved == EAGAIN || saved == EWOULDBLOCK || saved == EINTR)
+        return SSL_want_write(ssl_) ? net::IoResult::wantWrite() : net::IoResult::wantRead();
+      // A FIN without close_notify: HTTP's own framing says whether a
+      // message was cut short, as it does over plain TCP.
+      if (saved == 0) return net::IoResult::eof();
+      if (last_error_.empty()) last_error_ = "socket error";
+      return net::IoResult::failed(saved);
+    }
+    default:
+      last_error_ = drainErrors();
+      if (last_error_.empty()) last_error_ = "TLS error";
+      return net::IoResult::failed(EPROTO);
+  }
+}
+
+net::IoResult TlsTransport::handshake() {
+  ERR_clear_error();
+  const int ret = SSL_do_handshake(ssl_);
+  if (ret == 1) return net::IoResult::done(0);
+  net::IoResult result = failure(ret);
+  // The peer closed in the middle of the handshake: a failure, not an end.
+  if (result.status == net::IoResult::Status::Eof) {
+    if (last_error_.empty()) last_error_ = "the peer closed the connection during the handshake";
+    return net::IoResult::failed(ECONNRESET);
+  }
+  return result;
+}
+
+net::IoResult TlsTransport::read(void* into, size_t size) {
+  ERR_clear_error();
+  size_t got = 0;
+  const int ret = SSL_read_ex(ssl_, into, size, &got);
+  if (ret == 1) return net::IoResult::done(got);
+  return failure(ret);
+}
+
+net::IoResult TlsTransport::write(evbuffer* from) {
+  const size_t pending = evbuffer_get_length(from);
+  if (pending == 0) return net::IoResult::done(0);
+  const size_t size = std::min(pending, kMaxRecord);
+  // One record's bytes in a row: a copy only when they span chunks.
+  const unsigned char* bytes = evbuffer_pullup(from, static_cast<ev_ssize_t>(size));
+  if (bytes == nullptr) return net::IoResult::failed(ENOMEM);
+  ERR_clear_error();
+  size_t sent = 0;
+  const int ret = SSL_write_ex(ssl_, bytes, size, &sent);
+  if (ret == 1) {
+    evbuffer_drain(from, sent);
+    return net::IoResult::done(sent);
+  }
+  net::IoResult result = failure(ret);
+  if (result.status == net::IoResult::Status::Eof) return net::IoResult::failed(EPIPE);
+  return result;
+}
+
+void TlsTransport::shutdownWrite() {
+  ERR_clear_error();
+  // close_notify; a peer that is gone or slow does not stop the FIN.
+  SSL_shutdown(ssl_);
+  ERR_clear_error();
+  ::shutdown(fd_, SHUT_WR);
+}
+
+}  // namespace fulcrum::tls

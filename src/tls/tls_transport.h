@@ -1,0 +1,58 @@
+// The TLS transport (net/transport.h) over a non-blocking socket it owns:
+// OpenSSL reads and writes the socket itself (SSL_set_fd), so a record
+// costs one recv or send, without libevent's bufferevent_openssl layer in
+// between. Client and server side differ only in the handshake's
+// direction, set at construction.
+//
+// Writes are at most one record (16 KiB) at a time, taken from the front
+// of the evbuffer and drained only once OpenSSL has sent them; partial
+// writes and moving buffers are enabled so a retry after WantWrite may
+// come with more bytes behind the same front.
+//
+// One loop thread at a time; the SSL object is the transport's.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+
+#include "net/transport.h"
+
+namespace fulcrum::tls {
+
+class TlsTransport final : public net::Transport {
+ public:
+  enum class Side { Client, Server };
+
+  // Takes ownership of the connected, non-blocking `fd`; null when OpenSSL
+  // cannot make the SSL object (the fd is then closed). A client sends
+  // `server_name` as SNI when it is not empty.
+  static std::unique_ptr<TlsTransport> create(int fd, SSL_CTX* ctx, Side side,
+                                              const std::string& server_name = "");
+  ~TlsTransport() override;
+  TlsTransport(const TlsTransport&) = delete;
+  TlsTransport& operator=(const TlsTransport&) = delete;
+
+  int fd() const override { return fd_; }
+  net::IoResult handshake() override;
+  net::IoResult read(void* into, size_t size) override;
+  net::IoResult write(evbuffer* from) override;
+  void shutdownWrite() override;
+
+  SSL* ssl() const { return ssl_; }
+  // Why the last Error happened, for logs: OpenSSL's reason
+  // ("certificate verify failed", "wrong version number").
+  const std::string& lastError() const { return last_error_; }
+
+ private:
+  TlsTransport(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
+  // Maps SSL_get_error() for a call that returned `ret`.
+  net::IoResult failure(int ret);
+
+  int fd_;
+  SSL* ssl_;
+  std::string last_error_;
+};
+
+}  // namespace fulcrum::tls
