@@ -1,17 +1,12 @@
 #include "core/cidr.h"
+#include "support/configs.h"
 
 #include <doctest/doctest.h>
 
 using namespace fulcrum;
+using fulcrum::test::validAddress;
 
 namespace {
-
-SocketAddress address(const std::string& text) {
-  SocketAddress out;
-  std::string why;
-  REQUIRE_MESSAGE(parseSocketAddress(text, out, why), why);
-  return out;
-}
 
 Cidr range(const std::string& text) {
   Cidr out;
@@ -24,40 +19,40 @@ Cidr range(const std::string& text) {
 
 TEST_CASE("an IPv4 range holds exactly the addresses under its prefix") {
   Cidr ten = range("10.0.0.0/8");
-  CHECK(ten.contains(address("10.0.0.1:80")));
-  CHECK(ten.contains(address("10.255.255.255:1")));
-  CHECK_FALSE(ten.contains(address("11.0.0.0:80")));
-  CHECK_FALSE(ten.contains(address("9.255.255.255:80")));
+  CHECK(ten.contains(validAddress("10.0.0.1:80")));
+  CHECK(ten.contains(validAddress("10.255.255.255:1")));
+  CHECK_FALSE(ten.contains(validAddress("11.0.0.0:80")));
+  CHECK_FALSE(ten.contains(validAddress("9.255.255.255:80")));
   Cidr odd = range("192.0.2.128/25");
-  CHECK(odd.contains(address("192.0.2.200:1")));
-  CHECK_FALSE(odd.contains(address("192.0.2.127:1")));
+  CHECK(odd.contains(validAddress("192.0.2.200:1")));
+  CHECK_FALSE(odd.contains(validAddress("192.0.2.127:1")));
   CHECK(ten.toString() == "10.0.0.0/8");
 }
 
 TEST_CASE("a plain address is a range of one, for IPv4 and IPv6") {
   Cidr one = range("192.0.2.7");
   CHECK(one.toString() == "192.0.2.7/32");
-  CHECK(one.contains(address("192.0.2.7:5000")));
-  CHECK_FALSE(one.contains(address("192.0.2.8:5000")));
+  CHECK(one.contains(validAddress("192.0.2.7:5000")));
+  CHECK_FALSE(one.contains(validAddress("192.0.2.8:5000")));
   Cidr loopback6 = range("::1");
   CHECK(loopback6.toString() == "::1/128");
-  CHECK(loopback6.contains(address("[::1]:80")));
-  CHECK_FALSE(loopback6.contains(address("127.0.0.1:80")));
+  CHECK(loopback6.contains(validAddress("[::1]:80")));
+  CHECK_FALSE(loopback6.contains(validAddress("127.0.0.1:80")));
 }
 
 TEST_CASE("an IPv6 range matches IPv6 addresses, and /0 matches its whole family") {
   Cidr doc = range("2001:db8::/32");
-  CHECK(doc.contains(address("[2001:db8:1::5]:443")));
-  CHECK_FALSE(doc.contains(address("[2001:db9::1]:443")));
-  CHECK_FALSE(doc.contains(address("10.0.0.1:443")));
-  CHECK(range("0.0.0.0/0").contains(address("203.0.113.9:1")));
-  CHECK_FALSE(range("0.0.0.0/0").contains(address("[2001:db8::1]:1")));
-  CHECK(range("::/0").contains(address("[2001:db8::1]:1")));
+  CHECK(doc.contains(validAddress("[2001:db8:1::5]:443")));
+  CHECK_FALSE(doc.contains(validAddress("[2001:db9::1]:443")));
+  CHECK_FALSE(doc.contains(validAddress("10.0.0.1:443")));
+  CHECK(range("0.0.0.0/0").contains(validAddress("203.0.113.9:1")));
+  CHECK_FALSE(range("0.0.0.0/0").contains(validAddress("[2001:db8::1]:1")));
+  CHECK(range("::/0").contains(validAddress("[2001:db8::1]:1")));
 }
 
 TEST_CASE("an IPv4-mapped IPv6 peer is matched as its IPv4 address") {
-  CHECK(range("10.0.0.0/8").contains(address("[::ffff:10.1.2.3]:80")));
-  CHECK_FALSE(range("10.0.0.0/8").contains(address("[::ffff:11.1.2.3]:80")));
+  CHECK(range("10.0.0.0/8").contains(validAddress("[::ffff:10.1.2.3]:80")));
+  CHECK_FALSE(range("10.0.0.0/8").contains(validAddress("[::ffff:11.1.2.3]:80")));
 }
 
 TEST_CASE("bad ranges are refused with a reason") {
@@ -80,9 +75,9 @@ TEST_CASE("bad ranges are refused with a reason") {
 
 TEST_CASE("a list trusts an address when any range holds it, and an empty list trusts nobody") {
   CidrList list({range("10.0.0.0/8"), range("192.0.2.7"), range("2001:db8::/32")});
-  CHECK(list.contains(address("10.9.9.9:1")));
-  CHECK(list.contains(address("192.0.2.7:1")));
-  CHECK(list.contains(address("[2001:db8::9]:1")));
-  CHECK_FALSE(list.contains(address("192.0.2.8:1")));
-  CHECK_FALSE(CidrList().contains(address("127.0.0.1:1")));
+  CHECK(list.contains(validAddress("10.9.9.9:1")));
+  CHECK(list.contains(validAddress("192.0.2.7:1")));
+  CHECK(list.contains(validAddress("[2001:db8::9]:1")));
+  CHECK_FALSE(list.contains(validAddress("192.0.2.8:1")));
+  CHECK_FALSE(CidrList().contains(validAddress("127.0.0.1:1")));
 }

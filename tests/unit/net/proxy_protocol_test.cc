@@ -1,24 +1,19 @@
 // The PROXY protocol parser and writer against the examples and limits of
 // HAProxy's doc/proxy-protocol.txt, and against malformed input.
 #include "net/proxy_protocol.h"
+#include "support/configs.h"
 
 #include <doctest/doctest.h>
 
 #include <string>
 
 using namespace fulcrum;
+using fulcrum::test::validAddress;
 using namespace fulcrum::net;
 
 namespace {
 
 const std::string kV2Signature("\r\n\r\n\0\r\nQUIT\n", 12);
-
-SocketAddress address(const std::string& text) {
-  SocketAddress out;
-  std::string why;
-  REQUIRE_MESSAGE(parseSocketAddress(text, out, why), why);
-  return out;
-}
 
 struct Parsed {
   ProxyParse result;
@@ -210,13 +205,13 @@ TEST_CASE("v2 accepts the longest length field and waits for all of it") {
 }
 
 TEST_CASE("written headers are byte for byte the spec's, and read back") {
-  SocketAddress client = address("192.168.0.1:56324");
-  SocketAddress server = address("192.168.0.11:443");
+  SocketAddress client = validAddress("192.168.0.1:56324");
+  SocketAddress server = validAddress("192.168.0.11:443");
   CHECK(encodeProxyHeader(ProxyVersion::V1, client, server) ==
         "PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n");
   CHECK(encodeProxyHeader(ProxyVersion::V2, client, server) == v2(0x21, 0x11, kInet4Block));
-  SocketAddress client6 = address("[2001:db8::1]:12345");
-  SocketAddress server6 = address("[::2]:80");
+  SocketAddress client6 = validAddress("[2001:db8::1]:12345");
+  SocketAddress server6 = validAddress("[::2]:80");
   CHECK(encodeProxyHeader(ProxyVersion::V1, client6, server6) ==
         "PROXY TCP6 2001:db8::1 ::2 12345 80\r\n");
   for (ProxyVersion version : {ProxyVersion::V1, ProxyVersion::V2}) {
@@ -230,8 +225,8 @@ TEST_CASE("written headers are byte for byte the spec's, and read back") {
 }
 
 TEST_CASE("a client and destination of different families go out as TCP6, IPv4-mapped") {
-  SocketAddress client = address("203.0.113.9:4000");
-  SocketAddress server = address("[2001:db8::2]:443");
+  SocketAddress client = validAddress("203.0.113.9:4000");
+  SocketAddress server = validAddress("[2001:db8::2]:443");
   CHECK(encodeProxyHeader(ProxyVersion::V1, client, server) ==
         "PROXY TCP6 ::ffff:203.0.113.9 2001:db8::2 4000 443\r\n");
   Parsed parsed = parse(encodeProxyHeader(ProxyVersion::V2, client, server));
