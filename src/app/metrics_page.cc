@@ -10,6 +10,7 @@
 #include "core/local_errors.h"
 #include "health/outlier.h"
 #include "metrics/families.h"
+#include "net/proxy_header_session.h"
 
 namespace fulcrum::app {
 namespace {
@@ -87,6 +88,7 @@ void renderGlobal(Builder& out, const GenerationShape& shape, const ReloadStats&
 void renderListeners(Builder& out, const GenerationShape& shape, const WorkerMetrics& workers) {
   auto& active = out.family(Family::DownstreamConnectionsActive);
   auto& total = out.family(Family::DownstreamConnections);
+  auto& proxy_rejected = out.family(Family::ProxyProtocolRejected);
   auto& requests = out.family(Family::HttpRequests);
   const auto& upstreams = shape.upstreams;
   for (size_t l = 0; l < shape.listener_names.size() && l < workers.listeners.size(); ++l) {
@@ -94,6 +96,12 @@ void renderListeners(Builder& out, const GenerationShape& shape, const WorkerMet
     const ListenerCounters& counts = workers.listeners[l];
     Builder::gauge(active, {{"listener", name}}, static_cast<double>(counts.connections_active));
     Builder::counter(total, {{"listener", name}}, static_cast<double>(counts.connections_total));
+    if (l < shape.reads_proxy_header.size() && shape.reads_proxy_header[l])
+      for (size_t r = 0; r < counts.proxy_rejected.size(); ++r)
+        Builder::counter(proxy_rejected,
+                         {{"listener", name},
+                          {"reason", net::proxyRejectionName(static_cast<net::ProxyRejection>(r))}},
+                         static_cast<double>(counts.proxy_rejected[r]));
     // Counts are in this Runtime's shape (app/counter_carry.h); the bound
     // keeps a mismatch from ever reading past the upstreams.
     for (size_t slot = 0; slot < counts.requests.size() && slot <= upstreams.size(); ++slot) {

@@ -30,6 +30,7 @@ struct GenerationShape {
   uint64_t number = 0;                      // 1 at start, +1 per reload
   std::vector<std::string> listener_names;  // in the generation's order
   const std::vector<upstream::Upstream>& upstreams;
+  std::vector<bool> reads_proxy_header = {};  // by listener: proxy_protocol is not off
 };
 
 // What one worker has applied of the control loop's changes (read when

@@ -75,8 +75,11 @@ void ProxyAdmin::collectMetrics(std::function<void(std::string text)> done) {
   gather([this](const metrics::WorkerMetrics& merged) {
     *last_ = merged;
     const app::Runtime& runtime = *state_.runtime;
-    app::GenerationShape shape{runtime.generation(), {}, runtime.upstreams()};
-    for (const auto& listener : runtime.listeners()) shape.listener_names.push_back(listener.name);
+    app::GenerationShape shape{runtime.generation(), {}, runtime.upstreams(), {}};
+    for (const auto& listener : runtime.listeners()) {
+      shape.listener_names.push_back(listener.name);
+      shape.reads_proxy_header.push_back(listener.proxy_protocol != config::ProxyAccept::Off);
+    }
     const std::string text =
         app::renderMetrics(shape, *state_.monitor, merged, *state_.reloads, workerProgress(),
                            state_.connection_limit, state_.admin_refusals);

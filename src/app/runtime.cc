@@ -27,6 +27,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     built.max_interim_responses = spec.max_interim_responses;
     built.keepalive_idle_timeout = spec.keepalive_idle_timeout;
     built.hash_key = spec.hash_key;
+    built.proxy_protocol = spec.proxy_protocol;
     built.retries = spec.retries;
     if (built.retries.per_try_timeout.count() == 0)
       built.retries.per_try_timeout = spec.response_timeout;
@@ -100,6 +101,10 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     listener.limits.max_fields = spec.limits.header_count;
     listener.max_body = spec.limits.body;
     listener.normalize_path = spec.normalize_path;
+    listener.trusted_proxies = spec.trusted_proxies;
+    listener.trust_client_request_id = spec.trust_client_request_id;
+    listener.proxy_protocol = spec.proxy_protocol;
+    listener.proxy_header_timeout = spec.proxy_header_timeout;
     for (const auto& route_spec : spec.routes) {
       http::Route route;
       route.host_wildcard = route_spec.host.rfind("*.", 0) == 0;
@@ -114,6 +119,10 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
       catch_all.upstream = listener.upstream;
       listener.routes.push_back(std::move(catch_all));
     }
+    listener.sends_proxy_header = listener.upstream && listener.upstream->proxy_protocol;
+    for (const http::Route& route : listener.routes)
+      if (route.upstream != nullptr && route.upstream->proxy_protocol)
+        listener.sends_proxy_header = true;
     runtime->listeners_.push_back(std::move(listener));
   }
   runtime->config_ = std::move(config);

@@ -29,6 +29,11 @@ struct ListenerRuntime : http::ListenerSettings {
   // reload re-reads renewed certificates; connections keep the old ones.
   std::shared_ptr<const tls::ServerContext> tls;
   std::chrono::milliseconds handshake_timeout{0};
+  config::ProxyAccept proxy_protocol = config::ProxyAccept::Off;
+  std::chrono::milliseconds proxy_header_timeout{5000};
+  // Some upstream it sends to writes PROXY headers: its sessions need the
+  // address each client connected to.
+  bool sends_proxy_header = false;
 };
 
 class Runtime {

@@ -235,49 +235,90 @@ void Worker::startSession(Listener& listener, std::unique_ptr<net::Stream> conne
 
 std::unique_ptr<net::Session> Worker::makeSession(const Listener& listener,
                                                   std::unique_ptr<net::Stream> connection,
-                                                  const SocketAddress& client) {
-  const WorkerGeneration& generation = *generation_;
-  const Runtime& runtime = *generation.runtime;
-  const ListenerRuntime& spec = runtime.listeners()[listener.index];
+                                                  const SocketAddress& peer) {
+  const ListenerRuntime& spec = generation_->runtime->listeners()[listener.index];
+  net::ClientAddresses addresses{peer, peer, {}};
+  if (spec.sends_proxy_header) addresses.local = net::localAddressOf(connection->fd());
   auto done = [this](net::Session& session) { sessionDone(session); };
+  if (spec.proxy_protocol == config::ProxyAccept::Off)
+    return makeListenerSession(generation_, generation_id_, listener.index, std::move(connection),
+                               addresses, done);
+  net::ProxyHeaderSession::Params params;
+  params.loop = loop_.get();
+  params.trusted = &spec.trusted_proxies;
+  params.listener_name = &spec.name;
+  params.required = spec.proxy_protocol == config::ProxyAccept::Required;
+  params.timeout = spec.proxy_header_timeout;
+  // The generation is held until the header is read: the listener's
+  // session starts on the generation its connection was accepted on.
+  auto make = [this, generation = generation_, id = generation_id_, index = listener.index](
+                  std::unique_ptr<net::Stream> stream, const net::ClientAddresses& client,
+                  std::function<void(net::Session&)> inner_done) {
+    return makeListenerSession(generation, id, index, std::move(stream), client,
+                               std::move(inner_done));
+  };
+  return std::make_unique<net::ProxyHeaderSession>(
+      params, std::move(connection), addresses, std::move(make),
+      [this](net::Session& session, net::ProxyRejection reason) {
+        countProxyRejection(session, reason);
+      },
+      done);
+}
+
+std::unique_ptr<net::Session> Worker::makeListenerSession(
+    const std::shared_ptr<WorkerGeneration>& generation, uint64_t generation_id,
+    size_t listener_index, std::unique_ptr<net::Stream> connection,
+    const net::ClientAddresses& addresses, std::function<void(net::Session&)> done) {
+  const Runtime& runtime = *generation->runtime;
+  const ListenerRuntime& spec = runtime.listeners()[listener_index];
   if (spec.protocol == config::Protocol::Http) {
     http::HttpSessionParams params;
     params.loop = loop_.get();
     params.source = this;
     params.random = &random_;
-    fillHttpParams(params, listener.index);
-    return std::make_unique<http::HttpSession>(std::move(params), std::move(connection), client,
-                                               done);
+    fillHttpParams(params, generation, generation_id, listener_index);
+    return std::make_unique<http::HttpSession>(std::move(params), std::move(connection), addresses,
+                                               std::move(done));
   }
   size_t upstream_index = static_cast<size_t>(spec.upstream - runtime.upstreams().data());
   l4::TcpSessionParams params;
   params.loop = loop_.get();
-  params.generation = generation_;
+  params.generation = generation;
   params.listener_name = &spec.name;
-  params.picker = generation.upstreams[upstream_index].picker.get();
-  params.reporter = generation.upstreams[upstream_index].reporter.get();
-  params.metrics = &generation_->metrics.upstreams[upstream_index];
+  params.picker = generation->upstreams[upstream_index].picker.get();
+  params.reporter = generation->upstreams[upstream_index].reporter.get();
+  params.metrics = &generation->metrics.upstreams[upstream_index];
   params.idle_timeout = spec.idle_timeout;
   params.access_log = runtime.accessLog();
-  return std::make_unique<l4::TcpSession>(std::move(params), std::move(connection), client, done);
+  return std::make_unique<l4::TcpSession>(std::move(params), std::move(connection), addresses,
+                                          std::move(done));
 }
 
-void Worker::fillHttpParams(http::HttpSessionParams& params, size_t listener_index) {
-  const Runtime& runtime = *generation_->runtime;
-  params.generation_id = generation_id_;
-  params.generation = generation_;
+void Worker::fillHttpParams(http::HttpSessionParams& params,
+                            const std::shared_ptr<WorkerGeneration>& generation,
+                            uint64_t generation_id, size_t listener_index) {
+  const Runtime& runtime = *generation->runtime;
+  params.generation_id = generation_id;
+  params.generation = generation;
   params.built_upstreams = &runtime.upstreams();
   params.listener = &runtime.listeners()[listener_index];
-  params.upstreams = &generation_->http_upstreams;
-  params.listener_metrics = &generation_->metrics.listeners[listener_index];
+  params.upstreams = &generation->http_upstreams;
+  params.listener_metrics = &generation->metrics.listeners[listener_index];
   params.access_log = runtime.accessLog();
+}
+
+void Worker::countProxyRejection(net::Session& session, net::ProxyRejection reason) {
+  static_assert(net::kProxyRejections == metrics::kProxyRejectionReasons);
+  auto found = sessions_.find(&session);
+  if (found != sessions_.end() && found->second.counters != nullptr)
+    ++found->second.counters->proxy_rejected[static_cast<size_t>(reason)];
 }
 
 bool Worker::refresh(http::HttpSessionParams& params) {
   const auto& listeners = generation_->runtime->listeners();
   for (size_t i = 0; i < listeners.size(); ++i) {
     if (listeners[i].name != params.listener->name) continue;
-    fillHttpParams(params, i);
+    fillHttpParams(params, generation_, generation_id_, i);
     return true;
   }
   return false;

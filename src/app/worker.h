@@ -23,6 +23,7 @@
 #include "net/connection_limit.h"
 #include "net/event_loop.h"
 #include "net/listen_socket.h"
+#include "net/proxy_header_session.h"
 #include "net/session.h"
 #include "upstream/host_set.h"
 
@@ -115,7 +116,9 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   // generation replacing `before`, `plan` its listeners).
   void moveConnectionCounts(const WorkerGeneration& before, WorkerGeneration& after,
                             const std::vector<ListenerPlan>& plan);
-  void fillHttpParams(http::HttpSessionParams& params, size_t listener_index);
+  void fillHttpParams(http::HttpSessionParams& params,
+                      const std::shared_ptr<WorkerGeneration>& generation, uint64_t generation_id,
+                      size_t listener_index);
   // http::GenerationSource
   uint64_t currentGeneration() const override { return generation_id_; }
   bool refresh(http::HttpSessionParams& params) override;
@@ -134,9 +137,18 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
                     const SocketAddress& client);
   void acceptFailed(const Listener& listener, int error);
   void sessionDone(net::Session& session);
+  // The session for a connection just accepted: the listener's own, or
+  // first the reading of its PROXY header.
   std::unique_ptr<net::Session> makeSession(const Listener& listener,
                                             std::unique_ptr<net::Stream> connection,
-                                            const SocketAddress& client);
+                                            const SocketAddress& peer);
+  // The listener's own session, on `generation` (the one the connection
+  // was accepted on), whose number is `generation_id`.
+  std::unique_ptr<net::Session> makeListenerSession(
+      const std::shared_ptr<WorkerGeneration>& generation, uint64_t generation_id,
+      size_t listener_index, std::unique_ptr<net::Stream> connection,
+      const net::ClientAddresses& addresses, std::function<void(net::Session&)> done);
+  void countProxyRejection(net::Session& session, net::ProxyRejection reason);
   void maybeDrained();
   // net::ConnectionLimit::Member: any thread; posts applyLimit().
   void limitChanged() override;

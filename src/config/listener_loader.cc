@@ -95,6 +95,43 @@ void parseLimits(YamlReader& reader, const YAML::Node& node, const std::string& 
                     });
 }
 
+void parseTrustedProxies(YamlReader& reader, const YAML::Node& node, const std::string& path,
+                         ListenerConfig& listener) {
+  if (!node.IsSequence()) {
+    reader.error(node, path, "expected a list of addresses and CIDR ranges");
+    return;
+  }
+  listener.trusted_proxies_mark = markOf(node);
+  std::vector<Cidr> ranges;
+  for (size_t i = 0; i < node.size(); ++i) {
+    std::string item_path = path + "[" + std::to_string(i) + "]";
+    auto text = reader.scalar(node[i], item_path);
+    if (!text) continue;
+    Cidr range;
+    std::string why;
+    if (Cidr::parse(*text, range, why))
+      ranges.push_back(range);
+    else
+      reader.error(node[i], item_path, why);
+  }
+  listener.trusted_proxies = CidrList(std::move(ranges));
+}
+
+void parseProxyAccept(YamlReader& reader, const YAML::Node& node, const std::string& path,
+                      ListenerConfig& listener) {
+  listener.proxy_protocol_mark = markOf(node);
+  auto text = reader.scalar(node, path);
+  if (!text) return;
+  if (*text == "off")
+    listener.proxy_protocol = ProxyAccept::Off;
+  else if (*text == "required")
+    listener.proxy_protocol = ProxyAccept::Required;
+  else if (*text == "optional")
+    listener.proxy_protocol = ProxyAccept::Optional;
+  else
+    reader.error(node, path, "expected off, required or optional, got '" + *text + "'");
+}
+
 void parseTimeouts(YamlReader& reader, const YAML::Node& node, const std::string& path,
                    ListenerConfig& listener) {
   if (!reader.expectMap(node, path)) return;
@@ -106,7 +143,8 @@ void parseTimeouts(YamlReader& reader, const YAML::Node& node, const std::string
                      {"client_body_total"},
                      {"client_send"},
                      {"upstream_send"},
-                     {"request"}},
+                     {"request"},
+                     {"proxy_header"}},
                     [&](const std::string& key, const YAML::Node& value, const std::string& p) {
                       // The two whole-message deadlines are optional: 0 turns them off.
                       const bool optional = key == "client_body_total" || key == "request";
@@ -114,6 +152,10 @@ void parseTimeouts(YamlReader& reader, const YAML::Node& node, const std::string
                       if (!d) return;
                       if (key == "idle") {
                         listener.idle_timeout = *d;
+                        return;
+                      }
+                      if (key == "proxy_header") {
+                        listener.proxy_header_timeout = *d;
                         return;
                       }
                       noteHttpOnly(listener, value, p);
@@ -162,6 +204,17 @@ void parseListenerKey(YamlReader& reader, const std::string& key, const YAML::No
     noteHttpOnly(listener, value, path);
     listener.limits_mark = markOf(value);
     parseLimits(reader, value, path, listener.limits);
+  } else if (key == "trusted_proxies") {
+    parseTrustedProxies(reader, value, path, listener);
+  } else if (key == "proxy_protocol") {
+    parseProxyAccept(reader, value, path, listener);
+  } else if (key == "request_id") {
+    noteHttpOnly(listener, value, path);
+    if (!reader.expectMap(value, path)) return;
+    reader.forEachKey(value, path, {{"trust_client"}},
+                      [&](const std::string&, const YAML::Node& v, const std::string& p) {
+                        if (auto b = reader.boolean(v, p)) listener.trust_client_request_id = *b;
+                      });
   }
 }
 
@@ -190,6 +243,9 @@ void parseListeners(YamlReader& reader, const YAML::Node& node, const std::strin
                        {"limits"},
                        {"normalize_path"},
                        {"backlog"},
+                       {"trusted_proxies"},
+                       {"proxy_protocol"},
+                       {"request_id"},
                        {"tls"}},
                       [&](const std::string& key, const YAML::Node& value, const std::string& p) {
                         parseListenerKey(reader, key, value, p, listener);

@@ -132,7 +132,8 @@ class Parser : public YamlReader {
                 {"panic_threshold"},
                 {"tls", kLater},
                 {"keepalive"},
-                {"limits"}},
+                {"limits"},
+                {"proxy_protocol"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
                  if (key == "balance") {
                    upstream.balance_mark = markOf(value);
@@ -193,6 +194,12 @@ class Parser : public YamlReader {
                                   upstream.max_interim_responses = *n;
                                 }
                               });
+                 } else if (key == "proxy_protocol") {
+                   auto text = scalar(value, key_path);
+                   if (text && *text == "v1") upstream.proxy_protocol = net::ProxyVersion::V1;
+                   if (text && *text == "v2") upstream.proxy_protocol = net::ProxyVersion::V2;
+                   if (text && *text != "v1" && *text != "v2" && *text != "off")
+                     error(value, key_path, "expected v1, v2 or off, got '" + *text + "'");
                  } else if (key == "keepalive") {
                    if (!expectMap(value, key_path)) return;
                    forEachKey(value, key_path, {{"max_idle"}, {"idle_timeout"}},

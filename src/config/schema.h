@@ -6,12 +6,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/hash_key.h"
 #include "config/units.h"
+#include "core/cidr.h"
 #include "core/socket_address.h"
+#include "net/proxy_protocol.h"
 #include "tls/server_context.h"
 
 namespace fulcrum::config {
@@ -25,6 +28,13 @@ struct Mark {
 };
 
 enum class Protocol { Tcp, Http };
+
+// listeners[].proxy_protocol: whether connections open with a PROXY header.
+enum class ProxyAccept {
+  Off,       // never read one: the peer is the client
+  Required,  // every connection comes from trusted_proxies and opens with one
+  Optional,  // a trusted peer may send one; an untrusted peer that does is closed
+};
 
 enum class AccessLogTarget { Off, Stdout, File };
 
@@ -184,6 +194,8 @@ struct UpstreamConfig {
   config::HashKey hash_key;               // ring_hash / maglev
   unsigned ring_points_per_weight = 160;  // ring_hash
   uint32_t maglev_table_size = 65537;     // maglev; a prime
+  // A PROXY header opens every connection to a server (off when unset).
+  std::optional<net::ProxyVersion> proxy_protocol;
   Mark mark;
   Mark balance_mark;
   Mark hash_key_mark;
@@ -259,6 +271,16 @@ struct ListenerConfig {
   bool normalize_path = true;   // http: the server gets the canonical path
   ListenerTlsConfig tls;
   unsigned backlog = 511;
+  // Peers whose PROXY header (proxy_protocol) and forwarding fields
+  // (X-Forwarded-For, ...) are believed. Empty: nobody's.
+  CidrList trusted_proxies;
+  Mark trusted_proxies_mark;
+  ProxyAccept proxy_protocol = ProxyAccept::Off;
+  Mark proxy_protocol_mark;
+  Duration proxy_header_timeout = 5s;  // from accept to the end of the PROXY header
+  // http: a client's X-Request-Id is kept when the client is not a trusted
+  // proxy (request_id.trust_client).
+  bool trust_client_request_id = false;
   Mark mark;
   Mark listen_mark;
   Mark upstream_mark;

@@ -34,6 +34,22 @@ void validateTcpListener(const ListenerConfig& listener, const std::string& path
                "applies to http listeners only (this listener is tcp)");
 }
 
+void validateTrust(const ListenerConfig& listener, const std::string& path, Diagnostics& diag) {
+  if (listener.proxy_protocol != ProxyAccept::Off && listener.trusted_proxies.empty())
+    diag.error(listener.proxy_protocol_mark, path + ".proxy_protocol",
+               "needs trusted_proxies: a PROXY header is believed only from the peers listed "
+               "there");
+  if (listener.protocol == Protocol::Tcp && listener.proxy_protocol == ProxyAccept::Off &&
+      listener.trusted_proxies_mark.line != 0)
+    diag.error(listener.trusted_proxies_mark, path + ".trusted_proxies",
+               "on a tcp listener it only says whose PROXY header to read: set proxy_protocol");
+  // The PROXY header comes before the ClientHello, in clear; this version
+  // runs the handshake first, so the two cannot share a listener yet.
+  if (listener.proxy_protocol != ProxyAccept::Off && listener.tls.enabled)
+    diag.error(listener.proxy_protocol_mark, path + ".proxy_protocol",
+               "not supported yet together with tls on the same listener");
+}
+
 void validateHttpListener(const Config& config, const ListenerConfig& listener,
                           const std::string& path, Diagnostics& diag) {
   if (listener.routes.empty() && listener.upstream.empty() && listener.upstream_mark.line == 0)
@@ -92,6 +108,7 @@ void validateListeners(const Config& config, Diagnostics& diag) {
       diag.error(listener.upstream_mark, path + ".upstream",
                  "upstream '" + target->name + "' hashes on " + target->hash_key.describe() +
                      ", which a tcp listener cannot provide (use hash_key: source_ip)");
+    validateTrust(listener, path, diag);
     if (listener.protocol == Protocol::Tcp)
       validateTcpListener(listener, path, diag);
     else

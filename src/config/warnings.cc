@@ -73,6 +73,19 @@ std::vector<Diagnostic> warnings(const Config& config) {
                                    "network readable by anyone on the path; keep the listener "
                                    "on loopback or a management network, or reach it through "
                                    "an SSH tunnel"});
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    const ListenerConfig& listener = config.listeners[i];
+    for (const Cidr& range : listener.trusted_proxies.ranges()) {
+      if (range.prefix() != 0) continue;
+      found.push_back(
+          Diagnostic{config.file, listener.trusted_proxies_mark,
+                     "listeners[" + std::to_string(i) + "].trusted_proxies",
+                     "warning: " + range.toString() +
+                         " trusts every client of its family: any of them may say who it is "
+                         "(X-Forwarded-For, a PROXY header) and be believed"});
+      break;
+    }
+  }
   for (const UpstreamConfig& upstream : config.upstreams)
     warnAboutUpstream(config, upstream, found);
   warnAboutTls(config, found, std::time(nullptr));

@@ -55,6 +55,10 @@ struct CheckSpec {
   std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
   // tls
   std::string server_name;  // SNI; empty = none
+  // Sent first on every probe connection, before the check's own bytes:
+  // the LOCAL PROXY header a server behind proxy_protocol expects. Empty:
+  // none.
+  std::string proxy_header;
 };
 
 struct ProbeResult {

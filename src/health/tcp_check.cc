@@ -24,7 +24,7 @@ class TcpChecker final : public Checker {
 
   std::unique_ptr<Probe> start(const SocketAddress& address, Done done) override {
     auto probe = std::make_unique<ConnectProbe>(loop_, spec_.timeout, std::move(done));
-    probe->begin(probedAddress(address, spec_));
+    probe->begin(probedAddress(address, spec_), spec_.proxy_header);
     return probe;
   }
 
@@ -51,13 +51,19 @@ ConnectProbe::ConnectProbe(net::EventLoop& loop, std::chrono::milliseconds timeo
 
 ConnectProbe::~ConnectProbe() = default;
 
-void ConnectProbe::begin(const SocketAddress& address) {
+void ConnectProbe::begin(const SocketAddress& address, std::string_view preamble) {
   deadline_->arm(timeout_);
   // The connector gets the same deadline as a backstop; ours, armed first,
   // fires first and names the phase.
-  connector_->connect(address, timeout_, [this](net::ConnectResult result) {
+  connector_->connect(address, timeout_, [this, preamble](net::ConnectResult result) {
     switch (result.failure) {
       case net::ConnectFailure::None:
+        // A fresh socket takes these few bytes at once, ahead of anything
+        // the check writes (a TLS handshake writes to the socket itself).
+        if (!preamble.empty()) {
+          evbuffer_add(result.stream->output(), preamble.data(), preamble.size());
+          result.stream->flush();
+        }
         onConnected(std::move(result.stream));
         return;
       case net::ConnectFailure::LocalResource:

@@ -1,10 +1,10 @@
 // The tcp check, and the connect phase that every check begins with.
 //
 // tcp: pass = a TCP connect to the probed address succeeded within the
-// timeout; the socket is closed at once. Failures: "connect refused",
-// "connect failed: <errno text>", "timed out after 1s while connecting".
-// A connect that fails for want of our own resources (EMFILE, ...) ends the
-// probe as local (ProbeResult::local), counted as a local error.
+// timeout; the socket is closed at once (after the PROXY header, if any). Failures: "connect
+// refused", "connect failed: <errno text>", "timed out after 1s while connecting". A connect that
+// fails for want of our own resources (EMFILE, ...) ends the probe as local (ProbeResult::local),
+// counted as a local error.
 //
 // ConnectProbe is the tcp probe and the base of the http and tls probes:
 // it owns the deadline timer (armed for the whole probe) and the connect;
@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/socket_address.h"
 #include "health/checker.h"
@@ -47,7 +48,8 @@ class ConnectProbe : public Probe {
   ConnectProbe& operator=(const ConnectProbe&) = delete;
 
   // Arms the deadline and starts connecting; results come from the loop.
-  void begin(const SocketAddress& address);
+  // `preamble` (a PROXY header) is sent as soon as the connect succeeds.
+  void begin(const SocketAddress& address, std::string_view preamble = {});
   // A probe that cannot run: fails with `why`, from the loop.
   void beginFailed(std::string why);
 

@@ -131,7 +131,7 @@ class TlsChecker final : public Checker {
   std::unique_ptr<Probe> start(const SocketAddress& address, Done done) override {
     auto probe = std::make_unique<TlsProbe>(loop_, spec_, context_, std::move(done));
     if (context_)
-      probe->begin(probedAddress(address, spec_));
+      probe->begin(probedAddress(address, spec_), spec_.proxy_header);
     else
       probe->beginFailed(setup_error_);
     return probe;

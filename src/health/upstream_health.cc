@@ -3,12 +3,19 @@
 #include "core/log.h"
 #include "core/rate_limited_log.h"
 #include "core/time_text.h"
+#include "net/proxy_protocol.h"
 
 namespace fulcrum::health {
 namespace {
 
-CheckSpec checkSpecOf(const config::HealthCheckConfig& config, const std::string& address_text) {
+// `proxy`: the upstream's proxy_protocol. A server that expects a PROXY
+// header on its traffic port gets a LOCAL one with each check there (as
+// HAProxy's check-send-proxy does by default); a check on another port is
+// taken to be a plain one.
+CheckSpec checkSpecOf(const config::HealthCheckConfig& config, const std::string& address_text,
+                      std::optional<net::ProxyVersion> proxy) {
   CheckSpec spec;
+  if (proxy && config.port == 0) spec.proxy_header = net::encodeLocalProxyHeader(*proxy);
   spec.type = config.type == config::CheckType::Http  ? CheckType::Http
               : config.type == config::CheckType::Tls ? CheckType::Tls
                                                       : CheckType::Tcp;
@@ -81,8 +88,9 @@ UpstreamHealth::UpstreamHealth(net::EventLoop& loop, const upstream::Upstream& u
     state.usable = state.check_up && upstream_.servers[i].weight > 0;
     state.ever_usable = state.usable;
     if (!checked) continue;
-    state.checker =
-        makeChecker(loop_, checkSpecOf(spec_.health_check, spec_.servers[i].address_text));
+    state.checker = makeChecker(
+        loop_,
+        checkSpecOf(spec_.health_check, spec_.servers[i].address_text, spec_.proxy_protocol));
     state.timer = std::make_unique<net::Timer>(loop_, [this, i] { startProbe(i); });
     state.last_check = kNotChecked;
   }

@@ -37,6 +37,7 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
       request_body_(request.framing, requestBodyOut(request.framing), request.content_length,
                     *context.limits, request.max_body) {
   evbuffer_add_buffer(pending_.get(), request_head);
+  connector_.setPreamble(request_.proxy_header);
 }
 
 Exchange::~Exchange() {
@@ -100,8 +101,10 @@ void Exchange::connectNext() {
   }
   // A request that must not be repeated avoids old kept-alive connections,
   // the ones a server is most likely to be closing right now.
-  auto pooled = retry_.safeToRepeat() ? context_.pool->take(next->index)
-                                      : context_.pool->take(next->index, retry_.reuseSafeWindow());
+  const std::string& key = request_.proxy_header;
+  auto pooled = retry_.safeToRepeat()
+                    ? context_.pool->take(next->index, key)
+                    : context_.pool->take(next->index, retry_.reuseSafeWindow(), key);
   if (pooled) {
     admission_.adoptPooledConnection();
     connector_.markTried(*next);
@@ -361,7 +364,7 @@ void Exchange::releaseServerConnection(bool reusable) {
     const uint32_t index = attempt_->server().index;
     std::unique_ptr<net::Stream> connection = attempt_->release();
     admission_.handOverConnection();
-    context_.pool->give(index, std::move(connection));
+    context_.pool->give(index, std::move(connection), request_.proxy_header);
     endAttempt();
     // A request waiting for a connection may take this one.
     if (context_.waiters != nullptr && !context_.waiters->empty()) context_.waiters->wakeAll();

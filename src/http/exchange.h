@@ -62,6 +62,10 @@ struct RequestInfo {
   bool idempotent = false;           // GET HEAD OPTIONS PUT DELETE TRACE
   bool has_idempotency_key = false;  // the upstream's idempotency header, not empty
   std::optional<uint64_t> hash;      // the request's hash key, for ring_hash / maglev
+  // The PROXY header a new server connection opens with (the upstream's
+  // proxy_protocol); such a connection is pooled for this client
+  // connection only. Empty: none.
+  std::string proxy_header;
 };
 
 // What the session does once an exchange ended.

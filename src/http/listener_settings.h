@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cidr.h"
 #include "http/codec/parser.h"
 #include "http/routes.h"
 
@@ -33,6 +34,10 @@ struct ListenerSettings {
   bool normalize_path = true;
   // TLS terminates here: X-Forwarded-Proto says https.
   bool terminates_tls = false;
+  // Whose forwarding fields (and PROXY header) are believed; see
+  // codec/head_writer.h for what a request keeps from whom.
+  CidrList trusted_proxies;
+  bool trust_client_request_id = false;  // request_id.trust_client
 };
 
 }  // namespace fulcrum::http

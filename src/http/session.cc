@@ -19,10 +19,11 @@ constexpr std::chrono::milliseconds kLingerTime{2000};
 }  // namespace
 
 HttpSession::HttpSession(HttpSessionParams params, std::unique_ptr<net::Stream> client,
-                         SocketAddress client_address, DoneCallback on_done)
+                         const net::ClientAddresses& addresses, DoneCallback on_done)
     : params_(std::move(params)),
-      client_address_(client_address),
-      client_ip_(client_address.hostToString()),
+      client_address_(addresses.client),
+      local_address_(addresses.local),
+      client_ip_(addresses.client.hostToString()),
       on_done_(std::move(on_done)),
       client_(std::move(client)),
       header_timer_(*params_.loop,
@@ -47,6 +48,17 @@ HttpSession::~HttpSession() {
     client_->setHandler(nullptr);
     params_.loop->deferDelete(std::move(client_));
   }
+  // Server connections that carry this client's PROXY header are of no use
+  // to anyone else.
+  for (const std::string& header : proxy_headers_)
+    if (!header.empty())
+      for (const UpstreamState& upstream : *params_.upstreams) upstream.pool->closeKeyed(header);
+}
+
+const std::string& HttpSession::proxyHeader(net::ProxyVersion version) {
+  std::string& header = proxy_headers_[static_cast<size_t>(version) - 1];
+  if (header.empty()) header = net::encodeProxyHeader(version, client_address_, local_address_);
+  return header;
 }
 
 void HttpSession::start() {
@@ -55,6 +67,8 @@ void HttpSession::start() {
   client_->setSendTimeout(params_.listener->client_send_timeout);
   client_->setReading(true);
   header_timer_.arm(params_.listener->client_header_timeout);
+  // A request that came with the PROXY header is here already.
+  if (evbuffer_get_length(client_->input()) > 0) readHead();
 }
 
 void HttpSession::drain() {

@@ -25,6 +25,7 @@
 #include "http/retry_budget.h"
 #include "metrics/worker_metrics.h"
 #include "net/byte_pump.h"
+#include "net/proxy_protocol.h"
 #include "net/session.h"
 #include "net/stream.h"
 #include "net/timer.h"
@@ -84,9 +85,10 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
  public:
   using DoneCallback = std::function<void(net::Session&)>;
 
-  // `client`: the accepted connection, nothing read from it yet.
+  // `client`: the accepted connection, minus its PROXY header; bytes
+  // already in its input are read at start().
   HttpSession(HttpSessionParams params, std::unique_ptr<net::Stream> client,
-              SocketAddress client_address, DoneCallback on_done);
+              const net::ClientAddresses& addresses, DoneCallback on_done);
   ~HttpSession() override;
 
   void start() override;
@@ -118,10 +120,16 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   void end();
   void logRequest(int status, const ExchangeResult* result, uint64_t bytes_out,
                   const std::string& detail);
+  // The PROXY header that names this session's client, in `version`.
+  const std::string& proxyHeader(net::ProxyVersion version);
 
   HttpSessionParams params_;
   SocketAddress client_address_;
+  SocketAddress local_address_;  // where the client connected to (for PROXY headers)
   std::string client_ip_;
+  // By ProxyVersion - 1; made on first use. Server connections pooled under
+  // them serve this session only and close with it.
+  std::string proxy_headers_[2];
   DoneCallback on_done_;
   std::unique_ptr<net::Stream> client_;
   State state_ = State::WaitingHead;

@@ -45,7 +45,11 @@ void HttpSession::startUnparsedRequest() {
 
 void HttpSession::beginRequest() {
   switchGeneration();
-  std::string_view client_id = clientRequestId(head_);
+  // A trusted proxy's forwarding fields are kept; anyone else's are not.
+  const bool trusted = params_.listener->trusted_proxies.contains(client_address_);
+  std::string_view client_id = trusted || params_.listener->trust_client_request_id
+                                   ? clientRequestId(head_)
+                                   : std::string_view();
   request_id_ = client_id.empty() ? newRequestId(*params_.random) : std::string(client_id);
   if (params_.access_log != nullptr) {
     method_.assign(head_.method);
@@ -97,12 +101,13 @@ void HttpSession::beginRequest() {
   info.idempotent = isIdempotent(head_.method);
 
   net::Buffer request_head = net::newBuffer();
+  if (upstream_->proxy_protocol) info.proxy_header = proxyHeader(*upstream_->proxy_protocol);
   // Keyed or not is decided on the head the server gets, not on the one
   // the client sent: a key that did not reach the server makes no repeat safe.
   const char* scheme = params_.listener->terminates_tls ? "https" : "http";
-  info.has_idempotency_key =
-      writeRequestHead(request_head.get(), head_, ForwardedFor{client_ip_, scheme, request_id_},
-                       upstream_->retries.idempotency_header);
+  info.has_idempotency_key = writeRequestHead(
+      request_head.get(), head_, ForwardedFor{client_ip_, scheme, request_id_, trusted},
+      upstream_->retries.idempotency_header);
   evbuffer_drain(input, head_.length);  // the views in head_ die here
 
   size_t index = static_cast<size_t>(upstream_ - params_.built_upstreams->data());

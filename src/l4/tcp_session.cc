@@ -4,19 +4,25 @@
 #include "core/log.h"
 #include "core/rate_limited_log.h"
 #include "core/time_text.h"
+#include "net/proxy_protocol.h"
 #include "upstream/hash_key.h"
 
 namespace fulcrum::l4 {
 
 TcpSession::TcpSession(TcpSessionParams params, std::unique_ptr<net::Stream> client,
-                       SocketAddress client_address, DoneCallback on_done)
+                       const net::ClientAddresses& addresses, DoneCallback on_done)
     : params_(std::move(params)),
       client_(std::move(client)),
-      client_address_(client_address),
+      client_address_(addresses.client),
       on_done_(std::move(on_done)),
       connector_(*params_.loop, *params_.picker),
       started_(std::chrono::steady_clock::now()),
-      slots_(params_.picker->upstream().breaker.get()) {}
+      slots_(params_.picker->upstream().breaker.get()) {
+  if (const auto& version = params_.picker->upstream().proxy_protocol) {
+    proxy_header_ = net::encodeProxyHeader(*version, addresses.client, addresses.local);
+    connector_.setPreamble(proxy_header_);
+  }
+}
 
 TcpSession::~TcpSession() {
   if (counted_) params_.picker->load().finished(server_->index);
@@ -92,6 +98,8 @@ void TcpSession::onConnect(upstream::UpstreamConnectResult result) {
   load.started(server_->index);
   counted_ = true;
   load.observeLatency(server_->index, result.took, now);
+  // The PROXY header goes now, even to a server that speaks first.
+  result.stream->flush();
   pump_ = std::make_unique<net::BytePump>(
       *params_.loop, std::move(client_), std::move(result.stream), kMaxBufferedPerDirection,
       params_.idle_timeout, [this](const net::BytePump::Result& r) { onPumpDone(r); });

@@ -2,7 +2,9 @@
 // try the next server not yet tried, primaries before backups), then pump
 // bytes both ways until both sides are done, an error, or idle timeout.
 // Over the upstream's circuit breaker max_connections the client is closed
-// at once. Connect results go to outlier detection.
+// at once. Connect results go to outlier detection. With the upstream's
+// proxy_protocol, each server connection opens with a PROXY header that
+// names the client.
 // Owned by the worker that accepted it; runs on that worker's loop only.
 // When it ends it calls `on_done` exactly once; the owner must then hand the
 // session to deferDelete (it is still inside the session's callbacks).
@@ -47,9 +49,10 @@ class TcpSession final : public net::Session {
  public:
   using DoneCallback = std::function<void(net::Session&)>;
 
-  // `client`: the accepted connection, nothing read from it yet.
+  // `client`: the accepted connection, minus its PROXY header; bytes
+  // already in its input go to the server first.
   TcpSession(TcpSessionParams params, std::unique_ptr<net::Stream> client,
-             SocketAddress client_address, DoneCallback on_done);
+             const net::ClientAddresses& addresses, DoneCallback on_done);
   ~TcpSession() override;
 
   void start() override;
@@ -67,6 +70,7 @@ class TcpSession final : public net::Session {
   TcpSessionParams params_;
   std::unique_ptr<net::Stream> client_;  // until the pump takes it
   SocketAddress client_address_;
+  std::string proxy_header_;  // what each server connection opens with; empty: none
   DoneCallback on_done_;
   upstream::UpstreamConnector connector_;
   std::unique_ptr<net::BytePump> pump_;

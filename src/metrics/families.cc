@@ -21,6 +21,9 @@ constexpr std::array<FamilyInfo, static_cast<size_t>(Family::Count)> kFamilies =
      "Health publications (new sets of usable servers) each worker has applied."},
     {"fulcrum_downstream_connections_active", MetricType::Gauge, "Client connections open."},
     {"fulcrum_downstream_connections_total", MetricType::Counter, "Client connections accepted."},
+    {"fulcrum_proxy_protocol_rejected_total", MetricType::Counter,
+     "Client connections closed for their PROXY header: from a peer not in trusted_proxies "
+     "(untrusted), without one (missing), malformed, or not whole in time (timeout)."},
     {"fulcrum_http_requests_total", MetricType::Counter,
      "HTTP requests answered, by the status sent to the client (upstream is empty when no "
      "route matched)."},

@@ -18,6 +18,7 @@ enum class Family {
   WorkerHostSetUpdates,
   DownstreamConnectionsActive,
   DownstreamConnections,
+  ProxyProtocolRejected,
   HttpRequests,
   UpstreamRequests,
   UpstreamResponseSeconds,

@@ -21,6 +21,7 @@ void UpstreamCounters::mergeTotals(const UpstreamCounters& other) {
 void ListenerCounters::mergeTotals(const ListenerCounters& other) {
   connections_total += other.connections_total;
   connections_active += other.connections_active;
+  for (size_t r = 0; r < proxy_rejected.size(); ++r) proxy_rejected[r] += other.proxy_rejected[r];
 }
 
 void WorkerMetrics::merge(const WorkerMetrics& other) {

@@ -96,9 +96,13 @@ struct UpstreamCounters {
   void mergeTotals(const UpstreamCounters& other);
 };
 
+// fulcrum_proxy_protocol_rejected_total reasons, by net::ProxyRejection.
+inline constexpr size_t kProxyRejectionReasons = 4;
+
 struct ListenerCounters {
   uint64_t connections_total = 0;
   uint64_t connections_active = 0;
+  std::array<uint64_t, kProxyRejectionReasons> proxy_rejected{};
   // By upstream index + 1; 0 = no upstream (no route).
   std::vector<CodeCounts> requests;
 

@@ -4,9 +4,21 @@
 // the worker then hands it to deferDelete.
 #pragma once
 
+#include "core/socket_address.h"
 #include "net/event_loop.h"
 
 namespace fulcrum::net {
+
+// Who a client connection is for. Without a PROXY header the peer is the
+// client; with one (from a trusted peer), the header names the client and
+// the address it connected to, and the peer is the balancer in between.
+struct ClientAddresses {
+  SocketAddress peer;    // the TCP peer
+  SocketAddress client;  // the client: access logs, X-Forwarded-For, source_ip hashing
+  // The address the client connected to; filled only for listeners whose
+  // sessions send PROXY headers to servers (it costs a getsockname).
+  SocketAddress local;
+};
 
 // The worker's state for the configuration generation a session started
 // on (app::WorkerGeneration derives from it). A session holds it in a

@@ -21,11 +21,16 @@ void ConnPool::countClosed(size_t connections) {
     breaker_->release(upstream::BreakerResource::Connections);
 }
 
-std::unique_ptr<net::Stream> ConnPool::take(uint32_t index) {
+std::list<ConnPool::Idle>::iterator ConnPool::find(uint32_t index, std::string_view key) {
   auto& list = idle_[index];
-  if (list.empty()) return nullptr;
-  std::unique_ptr<net::Stream> stream = std::move(list.front().stream);
-  list.pop_front();
+  auto it = list.begin();
+  while (it != list.end() && it->key != key) ++it;
+  return it;
+}
+
+std::unique_ptr<net::Stream> ConnPool::takeAt(uint32_t index, std::list<Idle>::iterator at) {
+  std::unique_ptr<net::Stream> stream = std::move(at->stream);
+  idle_[index].erase(at);
   --idle_total_;
   // Still reading: a close or stray bytes would have been seen as an event
   // already. The caller installs its handler before the loop runs.
@@ -33,12 +38,18 @@ std::unique_ptr<net::Stream> ConnPool::take(uint32_t index) {
   return stream;
 }
 
-std::unique_ptr<net::Stream> ConnPool::take(uint32_t index, std::chrono::milliseconds max_age) {
-  const auto& list = idle_[index];
-  // Most recent first: if the front is too old, all are.
-  if (list.empty() || std::chrono::steady_clock::now() - list.front().since >= max_age)
+std::unique_ptr<net::Stream> ConnPool::take(uint32_t index, std::string_view key) {
+  auto found = find(index, key);
+  return found == idle_[index].end() ? nullptr : takeAt(index, found);
+}
+
+std::unique_ptr<net::Stream> ConnPool::take(uint32_t index, std::chrono::milliseconds max_age,
+                                            std::string_view key) {
+  // Most recent first: if the first with this key is too old, all are.
+  auto found = find(index, key);
+  if (found == idle_[index].end() || std::chrono::steady_clock::now() - found->since >= max_age)
     return nullptr;
-  return take(index);
+  return takeAt(index, found);
 }
 
 void ConnPool::adopt(ConnPool& from, uint32_t from_index, uint32_t to_index) {
@@ -49,9 +60,7 @@ void ConnPool::adopt(ConnPool& from, uint32_t from_index, uint32_t to_index) {
     --from.idle_total_;
     auto& list = idle_[to_index];
     if (list.size() >= max_idle_) {
-      idle.stream->setHandler(nullptr);
-      loop_.deferDelete(std::move(idle.stream));
-      countClosed(1);
+      closeIdle(idle.stream);
       continue;
     }
     idle.stream->setHandler(this);
@@ -60,30 +69,52 @@ void ConnPool::adopt(ConnPool& from, uint32_t from_index, uint32_t to_index) {
   }
 }
 
-void ConnPool::give(uint32_t index, std::unique_ptr<net::Stream> connection) {
+void ConnPool::give(uint32_t index, std::unique_ptr<net::Stream> connection, std::string_view key) {
   auto& list = idle_[index];
+  // The oldest keyed connection's client is the likeliest to have left.
+  if (!key.empty() && max_idle_ > 0 && list.size() >= max_idle_) {
+    closeIdle(list.back().stream);
+    list.pop_back();
+    --idle_total_;
+  }
   if (list.size() >= max_idle_) {
-    connection->setHandler(nullptr);
-    loop_.deferDelete(std::move(connection));  // may be inside its own callback
-    countClosed(1);
+    closeIdle(connection);  // may be inside its own callback
     return;
   }
   connection->setHandler(this);
   connection->setReading(true);
-  list.push_front(Idle{std::move(connection), std::chrono::steady_clock::now()});
+  list.push_front(Idle{std::move(connection), std::chrono::steady_clock::now(), std::string(key)});
   if (++idle_total_ == 1) sweep_timer_.arm(idle_timeout_);
+}
+
+void ConnPool::closeKeyed(std::string_view key) {
+  for (auto& list : idle_) {
+    for (auto it = list.begin(); it != list.end();) {
+      if (it->key != key) {
+        ++it;
+        continue;
+      }
+      closeIdle(it->stream);
+      it = list.erase(it);
+      --idle_total_;
+    }
+  }
+}
+
+void ConnPool::closeIdle(std::unique_ptr<net::Stream>& stream) {
+  stream->setHandler(nullptr);
+  stream->setReading(false);
+  loop_.deferDelete(std::move(stream));
+  countClosed(1);
 }
 
 void ConnPool::drop(net::Stream& stream) {
   for (auto& list : idle_) {
     for (auto it = list.begin(); it != list.end(); ++it) {
       if (it->stream.get() != &stream) continue;
-      it->stream->setHandler(nullptr);
-      it->stream->setReading(false);
-      loop_.deferDelete(std::move(it->stream));  // we are inside its callback
+      closeIdle(it->stream);  // we are inside its callback
       list.erase(it);
       --idle_total_;
-      countClosed(1);
       return;
     }
   }

@@ -5,12 +5,18 @@
 // the server already has `max_idle` waiting (then it is closed at once).
 // A pooled connection still counts against the upstream's circuit breaker
 // (max_connections): the pool gives that unit back when it closes one.
+// A connection may carry a key: one that opened with a client's PROXY
+// header serves that client connection only (as HAProxy hashes the PROXY
+// line into its idle connections' key), so it is taken only with the same
+// key, and a full server list makes room for it by closing its oldest.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/event_loop.h"
@@ -29,15 +35,20 @@ class ConnPool final : private net::StreamHandler {
   ConnPool(const ConnPool&) = delete;
   ConnPool& operator=(const ConnPool&) = delete;
 
-  // The most recently used idle connection to server `index`, or nullptr.
-  // The caller owns it: no handler, still reading (set a handler before the
-  // loop runs again). One the server closed was dropped when that was seen.
-  std::unique_ptr<net::Stream> take(uint32_t index);
+  // The most recently used idle connection to server `index` given back
+  // with `key`, or nullptr. The caller owns it: no handler, still reading
+  // (set a handler before the loop runs again). One the server closed was
+  // dropped when that was seen.
+  std::unique_ptr<net::Stream> take(uint32_t index, std::string_view key = {});
   // The same, but only a connection given back less than `max_age` ago
   // (older ones stay for other requests).
-  std::unique_ptr<net::Stream> take(uint32_t index, std::chrono::milliseconds max_age);
-  // Keeps `connection` for reuse (or closes it when the server's slots are full).
-  void give(uint32_t index, std::unique_ptr<net::Stream> connection);
+  std::unique_ptr<net::Stream> take(uint32_t index, std::chrono::milliseconds max_age,
+                                    std::string_view key = {});
+  // Keeps `connection` for reuse under `key`; when the server's slots are
+  // full, an unkeyed one is closed, a keyed one replaces the oldest.
+  void give(uint32_t index, std::unique_ptr<net::Stream> connection, std::string_view key = {});
+  // Closes every idle connection given back with `key` (its client left).
+  void closeKeyed(std::string_view key);
   size_t idleCount(uint32_t index) const { return idle_[index].size(); }
   // Takes over `from`'s idle connections to its server `from_index` as this
   // pool's server `to_index` (a reload keeps the connections of servers that
@@ -48,13 +59,21 @@ class ConnPool final : private net::StreamHandler {
   struct Idle {
     std::unique_ptr<net::Stream> stream;
     std::chrono::steady_clock::time_point since;
+    std::string key;
   };
+
+  // The most recent idle connection to `index` with `key`, if any.
+  std::list<Idle>::iterator find(uint32_t index, std::string_view key);
+  std::unique_ptr<net::Stream> takeAt(uint32_t index, std::list<Idle>::iterator at);
 
   // Any event on an idle connection means the server closed it or broke
   // protocol: it is dropped.
   void onReadable(net::Stream& stream) override { drop(stream); }
   void onClosed(net::Stream& stream, bool, int) override { drop(stream); }
   void drop(net::Stream& stream);
+  // Closes an idle connection (it may be inside its own callback) and
+  // gives its max_connections unit back.
+  void closeIdle(std::unique_ptr<net::Stream>& stream);
   void sweep();
   void countClosed(size_t connections);
 

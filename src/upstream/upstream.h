@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct Upstream {
   std::shared_ptr<upstream::CircuitBreaker> breaker;
   // HTTP: money-safe retries; per_try_timeout is already resolved (never 0).
   config::RetryConfig retries;
+  // Every new connection to a server opens with a PROXY header naming the
+  // client (TCP, HTTP) or with a LOCAL one (health checks); unset: none.
+  std::optional<net::ProxyVersion> proxy_protocol;
 };
 
 }  // namespace fulcrum::upstream

@@ -25,6 +25,8 @@ void UpstreamConnector::connect(const Server& server, Callback done) {
         result.detail = std::move(connected.detail);
         result.took = std::chrono::duration_cast<std::chrono::microseconds>(
             std::chrono::steady_clock::now() - started);
+        if (result.ok() && !preamble_.empty())
+          evbuffer_add(result.stream->output(), preamble_.data(), preamble_.size());
         if (!result.ok()) {
           ++connect_failures_;
           if (!failures_.empty()) failures_ += "; ";

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "net/connector.h"
 #include "net/event_loop.h"
@@ -51,6 +52,10 @@ class UpstreamConnector {
   const Server* next(std::optional<uint64_t> hash);
   // A try that reuses a kept-alive connection to `server`.
   void markTried(const Server& server) { tried_.add(server.index); }
+  // Bytes every new connection starts with (a PROXY header), queued in its
+  // output before the callback sees it; the caller sends them with its own
+  // first bytes. `bytes` must outlive the connector's connects.
+  void setPreamble(std::string_view bytes) { preamble_ = bytes; }
   // Marks `server` tried and connects to it. A connect already pending is
   // cancelled first.
   void connect(const Server& server, Callback done);
@@ -67,6 +72,7 @@ class UpstreamConnector {
   TriedSet tried_;
   size_t connect_failures_ = 0;
   std::string failures_;
+  std::string_view preamble_;
 };
 
 }  // namespace fulcrum::upstream

@@ -43,7 +43,9 @@ TEST_CASE(
   Proxy proxy(
       "global: { workers: 1, log: { level: debug, access: stdout },"
       " admin: { listen: 127.0.0.1:0 } }\n"
-      "listeners:\n  - { name: web, listen: 127.0.0.1:0, protocol: http, upstream: pool }\n"
+      // The test's own request ids tie each backend's records to a request.
+      "listeners:\n  - { name: web, listen: 127.0.0.1:0, protocol: http, upstream: pool,\n"
+      "      request_id: { trust_client: true } }\n"
       "upstreams:\n  pool:\n    balance: round_robin\n"
       "    timeouts: { connect: 2s, response: 10s }\n"
       "    retries: { attempts: 3, budget_percent: 100, budget_min_per_second: 10000 }\n"

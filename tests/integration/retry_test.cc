@@ -42,7 +42,9 @@ std::string upstreamYaml(const std::vector<const RecordingBackend*>& primaries,
   std::string out =
       "global: { workers: 1, log: { level: debug, access: stdout },"
       " admin: { listen: 127.0.0.1:0 } }\n"
-      "listeners:\n  - { name: web, listen: 127.0.0.1:0, protocol: http, upstream: pool }\n"
+      // The tests' own request ids tie what each backend received to a call.
+      "listeners:\n  - { name: web, listen: 127.0.0.1:0, protocol: http, upstream: pool,\n"
+      "      request_id: { trust_client: true } }\n"
       "upstreams:\n  pool:\n    balance: round_robin\n"
       "    timeouts: { connect: 2s, response: 10s }\n";
   if (!retries.empty()) out += "    retries: " + retries + "\n";

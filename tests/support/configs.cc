@@ -26,6 +26,13 @@ std::string TcpConfig::yaml() const {
   return out;
 }
 
+SocketAddress validAddress(const std::string& text) {
+  SocketAddress out;
+  std::string why;
+  REQUIRE_MESSAGE(parseSocketAddress(text, out, why), why);
+  return out;
+}
+
 config::Config loadValidConfig(const std::string& yaml) {
   config::LoadResult result = config::loadConfigText(yaml, "test.yaml", balance::strategyNames());
   for (const auto& error : result.errors) MESSAGE(error.toString());

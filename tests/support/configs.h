@@ -1,6 +1,6 @@
 // Config text for integration tests: one TCP listener "edge" on
-// 127.0.0.1:0 in front of upstream "pool". And loading config text that a
-// test needs to be valid.
+// 127.0.0.1:0 in front of upstream "pool". And loading config text, or an
+// address, that a test needs to be valid.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +23,10 @@ struct TcpConfig {
 
   std::string yaml() const;
 };
+
+// The address "host:port" names, which must parse (REQUIREd, with the
+// reason shown).
+SocketAddress validAddress(const std::string& text);
 
 // The Config of `yaml`, which must load without errors (each error is
 // shown, then the test stops with doctest's REQUIRE).

@@ -74,6 +74,21 @@ Fd refusingPort(uint16_t& port) {
   return fd;
 }
 
+uint16_t freeLoopbackPort() {
+  uint16_t port = 0;
+  Fd probe = listenLoopback(port);
+  return port;
+}
+
+bool waitAccepting(ChildProcess& process, uint16_t port) {
+  auto until = std::chrono::steady_clock::now() + kDeadline;
+  while (std::chrono::steady_clock::now() < until && process.running()) {
+    if (connectLoopback(port, 1s)) return true;
+    process.waitForText("\x01", 20ms);  // a bounded pause while it binds
+  }
+  return false;
+}
+
 Fd connectLoopback(uint16_t port, std::chrono::milliseconds deadline) {
   Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   sockaddr_in address = loopback(port);

@@ -45,6 +45,12 @@ Fd listenLoopback(uint16_t& port, int backlog = 128);
 int acceptUntilWoken(int listener, int wake);
 // A port that refuses connections: bound on 127.0.0.1, never listening.
 Fd refusingPort(uint16_t& port);
+// A free port on 127.0.0.1: bound by the kernel, then released, for a peer
+// that cannot be told to listen on port 0 (nginx, HAProxy).
+uint16_t freeLoopbackPort();
+// Waits (bounded) until `process` accepts connections on 127.0.0.1:port;
+// false if it exited or the deadline passed first.
+bool waitAccepting(ChildProcess& process, uint16_t port);
 // Connects to 127.0.0.1:port; an invalid Fd on failure.
 Fd connectLoopback(uint16_t port, std::chrono::milliseconds deadline = kDeadline);
 

@@ -40,6 +40,21 @@ bool isHopByHop(std::string_view name, const Head& head, bool keep_upgrade,
   return false;
 }
 
+enum class Forwarding { None, For, Proto, RequestId, Other };
+
+// The fields a proxy sets about the client, which a client must not be
+// able to set about itself.
+Forwarding forwardingField(std::string_view name) {
+  if (equalsIgnoreCase(name, "x-forwarded-for")) return Forwarding::For;
+  if (equalsIgnoreCase(name, "x-forwarded-proto")) return Forwarding::Proto;
+  if (equalsIgnoreCase(name, "x-request-id")) return Forwarding::RequestId;
+  constexpr std::string_view kPrefix = "x-forwarded-";
+  if ((name.size() > kPrefix.size() && equalsIgnoreCase(name.substr(0, kPrefix.size()), kPrefix)) ||
+      equalsIgnoreCase(name, "x-real-ip") || equalsIgnoreCase(name, "forwarded"))
+    return Forwarding::Other;
+  return Forwarding::None;
+}
+
 // The framing fields of `head` become the one fulcrum writes for `body`, in
 // place of the first of them (or at the end when there was none). Returns
 // true when `field` was one of them.
@@ -86,19 +101,28 @@ bool writeRequestHead(evbuffer* buffer, const RequestHead& head, const Forwarded
   const BodyOut body = requestBodyOut(head.framing);
   bool framed = false;
   bool keyed = false;
-  // Earlier X-Forwarded-For values, in order, then ours: one field.
+  // A trusted proxy's X-Forwarded-For values, in order, then ours: one field.
   thread_local std::string forwarded_for;
   forwarded_for.clear();
+  bool proto_kept = false;
   for (const Field& field : head.fields) {
     if (isHopByHop(field.name, head, head.upgrade, idempotency_header)) continue;
     if (rewriteFraming(out, head, field, body, framed)) continue;
-    if (equalsIgnoreCase(field.name, "x-forwarded-for")) {
-      forwarded_for.append(field.value).append(", ");
-      continue;
+    switch (forwardingField(field.name)) {
+      case Forwarding::None:
+        break;
+      case Forwarding::RequestId:
+        continue;  // the session chose which one to send
+      case Forwarding::For:
+        if (forwarded.trusted) forwarded_for.append(field.value).append(", ");
+        continue;
+      case Forwarding::Proto:
+        proto_kept = proto_kept || forwarded.trusted;
+        [[fallthrough]];
+      case Forwarding::Other:
+        if (!forwarded.trusted) continue;
+        break;
     }
-    if (equalsIgnoreCase(field.name, "x-forwarded-proto") ||
-        equalsIgnoreCase(field.name, "x-request-id"))
-      continue;
     addField(out, field.name, field.value);
     if (!idempotency_header.empty() && !field.value.empty() &&
         equalsIgnoreCase(field.name, idempotency_header))
@@ -107,7 +131,7 @@ bool writeRequestHead(evbuffer* buffer, const RequestHead& head, const Forwarded
   if (!framed) appendFramingField(out, head, body);
   forwarded_for.append(forwarded.client_ip);
   addField(out, "X-Forwarded-For", forwarded_for);
-  addField(out, "X-Forwarded-Proto", forwarded.proto);
+  if (!proto_kept) addField(out, "X-Forwarded-Proto", forwarded.proto);
   addField(out, "Via", head.minor_version == 0 ? "1.0 fulcrum" : "1.1 fulcrum");
   addField(out, "X-Request-Id", forwarded.request_id);
   if (head.upgrade) addField(out, "Connection", "upgrade");

@@ -6,9 +6,13 @@
 //    strip);
 //  - the framing fields become the one field fulcrum writes for the way it
 //    sends the body (framing.h);
-//  - requests gain X-Forwarded-For (the client's address appended to any it
-//    sent, in one field), X-Forwarded-Proto, Via, and X-Request-Id (the
-//    client's when valid, else the generated one).
+//  - forwarding fields are believed only from a trusted proxy. From one,
+//    X-Forwarded-For is appended to (one field), and X-Forwarded-Proto,
+//    X-Forwarded-*, X-Real-IP and Forwarded pass as sent. From anyone else
+//    all of those are dropped: the client's claims about itself never
+//    reach a server. Then X-Forwarded-For (the client's address),
+//    X-Forwarded-Proto (unless a trusted proxy's was kept), Via and
+//    X-Request-Id (the id the session chose) are added.
 #pragma once
 
 #include <event2/buffer.h>
@@ -21,9 +25,10 @@
 namespace fulcrum::http {
 
 struct ForwardedFor {
-  std::string_view client_ip;   // the peer address, without port
+  std::string_view client_ip;   // the client's address, without port
   std::string_view proto;       // "http" or "https"
   std::string_view request_id;  // the id to send
+  bool trusted = false;         // the client is a trusted proxy: keep its forwarding fields
 };
 
 // True when `value` is acceptable as a client-supplied X-Request-Id.

@@ -7,25 +7,20 @@
 
 #include "admin/request_origin.h"
 #include "admin/request_parts.h"
+#include "support/configs.h"
 
 using namespace fulcrum;
+using fulcrum::test::validAddress;
 using namespace fulcrum::admin;
 
 namespace {
-
-SocketAddress address(const std::string& text) {
-  SocketAddress out;
-  std::string why;
-  REQUIRE_MESSAGE(parseSocketAddress(text, out, why), why);
-  return out;
-}
 
 // Whether a listener reached at `local` answers to the Host field `host`.
 bool answers(const std::string& host, const std::string& local,
              const std::vector<std::string>& hosts = {}) {
   auto authority = parseAuthority(host);
   REQUIRE_MESSAGE(authority, host);
-  return hostAllowed(*authority, address(local), hosts);
+  return hostAllowed(*authority, validAddress(local), hosts);
 }
 
 bool sameOriginAs(const std::string& origin, const std::string& host) {

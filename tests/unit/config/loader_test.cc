@@ -272,3 +272,58 @@ TEST_CASE("connection limits: derived unless written, the admin listener's 64 by
   CHECK(written.global.max_connections == 5000);
   CHECK(written.global.admin.max_connections == 8);
 }
+
+TEST_CASE("forwarding trust and PROXY protocol keys: off and untrusting by default, as written") {
+  Config defaults = load(kMinimal);
+  CHECK(defaults.listeners[0].trusted_proxies.empty());
+  CHECK(defaults.listeners[0].proxy_protocol == ProxyAccept::Off);
+  CHECK(defaults.listeners[0].proxy_header_timeout == std::chrono::seconds(5));
+  CHECK_FALSE(defaults.listeners[0].trust_client_request_id);
+  CHECK_FALSE(defaults.upstreams[0].proxy_protocol);
+
+  Config config = load(
+      "listeners:\n"
+      "  - name: api\n"
+      "    listen: 127.0.0.1:0\n"
+      "    protocol: http\n"
+      "    upstream: pool\n"
+      "    trusted_proxies: [10.0.0.0/8, 192.0.2.7, '2001:db8::/32']\n"
+      "    proxy_protocol: optional\n"
+      "    timeouts: { proxy_header: 2s }\n"
+      "    request_id: { trust_client: true }\n"
+      "  - { name: edge, listen: 127.0.0.1:0, upstream: pool, proxy_protocol: required,\n"
+      "      trusted_proxies: ['::1'] }\n"
+      "upstreams:\n"
+      "  pool:\n"
+      "    proxy_protocol: v2\n"
+      "    servers:\n"
+      "      - { address: 127.0.0.1:9001 }\n");
+  const ListenerConfig& api = config.listeners[0];
+  REQUIRE(api.trusted_proxies.ranges().size() == 3);
+  CHECK(api.trusted_proxies.ranges()[1].toString() == "192.0.2.7/32");
+  CHECK(api.trusted_proxies.ranges()[2].toString() == "2001:db8::/32");
+  CHECK(api.proxy_protocol == ProxyAccept::Optional);
+  CHECK(api.proxy_header_timeout == std::chrono::seconds(2));
+  CHECK(api.trust_client_request_id);
+  CHECK(config.listeners[1].proxy_protocol == ProxyAccept::Required);
+  CHECK(config.upstreams[0].proxy_protocol == fulcrum::net::ProxyVersion::V2);
+  Config v1 = load(std::string(kMinimal) + "    proxy_protocol: v1\n");
+  CHECK(v1.upstreams[0].proxy_protocol == fulcrum::net::ProxyVersion::V1);
+  CHECK_FALSE(
+      load(std::string(kMinimal) + "    proxy_protocol: off\n").upstreams[0].proxy_protocol);
+}
+
+TEST_CASE("trusted_proxies that hold a whole address family are a warning") {
+  const std::string head =
+      "listeners:\n  - { name: api, listen: 127.0.0.1:0, protocol: http, upstream: pool,\n"
+      "      trusted_proxies: ";
+  const std::string tail =
+      " }\nupstreams:\n  pool:\n    servers:\n      - { address: 127.0.0.1:9001 }\n";
+  auto found = warnings(load(head + "[10.0.0.0/8, '::/0', 0.0.0.0/0]" + tail));
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].toString() ==
+        "test.yaml:3:24: listeners[0].trusted_proxies: warning: ::/0 trusts every client of its "
+        "family: any of them may say who it is (X-Forwarded-For, a PROXY header) and be "
+        "believed");
+  CHECK(warnings(load(head + "[10.0.0.0/8, '::1']" + tail)).empty());
+}

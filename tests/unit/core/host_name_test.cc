@@ -3,21 +3,16 @@
 #include <string>
 
 #include "core/host_name.h"
+#include "support/configs.h"
 
 using namespace fulcrum;
+using fulcrum::test::validAddress;
 
 namespace {
 
 std::string canonical(const std::string& text) {
   auto host = parseHostName(text);
   return host ? host->text : "<invalid>";
-}
-
-SocketAddress address(const std::string& text) {
-  SocketAddress out;
-  std::string why;
-  REQUIRE_MESSAGE(parseSocketAddress(text, out, why), why);
-  return out;
 }
 
 }  // namespace
@@ -63,11 +58,11 @@ TEST_CASE("what is not a bare host is refused") {
 }
 
 TEST_CASE("an address's host name is its literal, without port") {
-  CHECK(hostNameOf(address("127.0.0.1:9901")).text == "127.0.0.1");
-  CHECK(hostNameOf(address("127.0.0.1:9901")).loopback);
-  CHECK(hostNameOf(address("[::1]:9901")).text == "::1");
-  CHECK(hostNameOf(address("[::ffff:10.0.0.1]:80")).text == "10.0.0.1");
-  CHECK(hostNameOf(address("192.0.2.1:80")).ip);
-  CHECK_FALSE(hostNameOf(address("192.0.2.1:80")).loopback);
+  CHECK(hostNameOf(validAddress("127.0.0.1:9901")).text == "127.0.0.1");
+  CHECK(hostNameOf(validAddress("127.0.0.1:9901")).loopback);
+  CHECK(hostNameOf(validAddress("[::1]:9901")).text == "::1");
+  CHECK(hostNameOf(validAddress("[::ffff:10.0.0.1]:80")).text == "10.0.0.1");
+  CHECK(hostNameOf(validAddress("192.0.2.1:80")).ip);
+  CHECK_FALSE(hostNameOf(validAddress("192.0.2.1:80")).loopback);
   CHECK(hostNameOf(SocketAddress()).text.empty());
 }

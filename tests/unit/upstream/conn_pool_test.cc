@@ -32,11 +32,13 @@ struct PoolTest {
     return test::pairedStream(loop, servers.back());
   }
   // Gives a new connection to server `index`; returns it, to compare with take().
-  net::Stream* giveNew(uint32_t index) { return giveNew(pool, index); }
-  net::Stream* giveNew(ConnPool& to, uint32_t index) {
+  net::Stream* giveNew(uint32_t index, std::string_view key = {}) {
+    return giveNew(pool, index, key);
+  }
+  net::Stream* giveNew(ConnPool& to, uint32_t index, std::string_view key = {}) {
     auto stream = connection();
     net::Stream* raw = stream.get();
-    to.give(index, std::move(stream));
+    to.give(index, std::move(stream), key);
     return raw;
   }
   uint64_t unitsHeld() const { return breaker.inUse(BreakerResource::Connections); }
@@ -200,4 +202,42 @@ TEST_CASE(
   CHECK(t.unitsHeld() == 0);
   CHECK(t.waitClosed(0));
   CHECK(t.waitClosed(1));
+}
+
+TEST_CASE("conn pool: a keyed connection is taken only with its key, an unkeyed one only without") {
+  PoolTest t;
+  net::Stream* alice = t.giveNew(0, "PROXY alice");
+  net::Stream* plain = t.giveNew(0);
+  CHECK(t.pool.take(0, "PROXY bob") == nullptr);
+  CHECK(t.pool.take(0, 1min, "PROXY bob") == nullptr);
+  CHECK(t.pool.take(0, "PROXY alice").get() == alice);
+  CHECK(t.pool.take(0, "PROXY alice") == nullptr);
+  CHECK(t.pool.take(0).get() == plain);
+}
+
+TEST_CASE("conn pool: a keyed connection given to a full server replaces the oldest") {
+  PoolTest t(/*max_idle=*/2);
+  t.giveNew(0, "PROXY a");  // servers[0], the oldest
+  t.giveNew(0, "PROXY b");
+  net::Stream* newest = t.giveNew(0, "PROXY c");
+  CHECK(t.pool.idleCount(0) == 2);
+  CHECK(t.waitClosed(0));
+  CHECK(t.unitsHeld() == 2);
+  CHECK(t.pool.take(0, "PROXY a") == nullptr);
+  CHECK(t.pool.take(0, "PROXY c").get() == newest);
+}
+
+TEST_CASE("conn pool: closeKeyed closes that key's connections on every server, and only those") {
+  PoolTest t;
+  t.giveNew(0, "PROXY gone");  // servers[0]
+  t.giveNew(1, "PROXY gone");  // servers[1]
+  net::Stream* stays = t.giveNew(1, "PROXY here");
+  t.pool.closeKeyed("PROXY gone");
+  CHECK(t.pool.idleCount(0) == 0);
+  CHECK(t.pool.idleCount(1) == 1);
+  CHECK(t.waitClosed(0));
+  CHECK(t.waitClosed(1));
+  CHECK_FALSE(t.closed(2));
+  CHECK(t.unitsHeld() == 1);
+  CHECK(t.pool.take(1, "PROXY here").get() == stays);
 }

@@ -15,12 +15,13 @@ std::string drain(evbuffer* buffer) {
   return out;
 }
 
-std::string rewriteRequest(const std::string& raw, std::string_view request_id = "id-1") {
+std::string rewriteRequest(const std::string& raw, std::string_view request_id = "id-1",
+                           bool trusted = false) {
   RequestHead head;
   ParseError error;
   REQUIRE(parseRequest(raw, Limits{}, head, error) == ParseResult::Complete);
   evbuffer* out = evbuffer_new();
-  writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", request_id});
+  writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", request_id, trusted});
   std::string text = drain(out);
   evbuffer_free(out);
   return text;
@@ -128,17 +129,40 @@ TEST_CASE("a response's framing field follows how fulcrum sends its body") {
                         true) == "HTTP/1.1 200 OK\r\nContent-Length: 7, 7\r\n\r\n");
 }
 
-TEST_CASE("X-Forwarded-For fields merge into one, client claims of proto and id are replaced") {
+TEST_CASE("from a trusted proxy, X-Forwarded-For fields merge and are appended to, the rest kept") {
   std::string out = rewriteRequest(
-      "GET / HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2, "
-      "10.0.0.3\r\n"
-      "X-Forwarded-Proto: https\r\nX-Request-Id: forged\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n"
+      "X-Forwarded-For: 10.0.0.2, 10.0.0.3\r\nX-Real-IP: 10.0.0.1\r\n"
+      "Forwarded: for=10.0.0.1;proto=https\r\nX-Forwarded-Host: shop.test\r\n"
+      "X-Request-Id: upstream-id\r\n\r\n",
+      "upstream-id", /*trusted=*/true);
+  CHECK(out ==
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Forwarded-Proto: https\r\nX-Real-IP: 10.0.0.1\r\n"
+        "Forwarded: for=10.0.0.1;proto=https\r\nX-Forwarded-Host: shop.test\r\n"
+        "X-Forwarded-For: 10.0.0.1, 10.0.0.2, 10.0.0.3, 192.0.2.7\r\nVia: 1.1 fulcrum\r\n"
+        "X-Request-Id: upstream-id\r\n\r\n");
+}
+
+TEST_CASE("from anyone else, every forwarding field is replaced by fulcrum's own") {
+  std::string out = rewriteRequest(
+      "GET / HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 10.0.0.1\r\nx-forwarded-for: 10.0.0.2\r\n"
+      "X-Forwarded-Proto: https\r\nX-Real-IP: 10.0.0.1\r\nForwarded: for=10.0.0.1\r\n"
+      "X-Forwarded-Host: evil.test\r\nX-Forwarded-Port: 443\r\n"
+      "X-Forwarded-Client-Cert: Hash=forged\r\nX-Request-Id: forged\r\n"
+      "X-Forwardedness: kept\r\nX-Forwarded: kept\r\n\r\n",
       "chosen");
-  CHECK(out.find("X-Forwarded-For: 10.0.0.1, 10.0.0.2, 10.0.0.3, 192.0.2.7\r\n") !=
-        std::string::npos);
-  CHECK(out.find("https") == std::string::npos);
-  CHECK(out.find("forged") == std::string::npos);
-  CHECK(out.find("X-Request-Id: chosen\r\n") != std::string::npos);
+  CHECK(out ==
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Forwardedness: kept\r\nX-Forwarded: kept\r\n"
+        "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\nVia: 1.1 fulcrum\r\n"
+        "X-Request-Id: chosen\r\n\r\n");
+}
+
+TEST_CASE("a trusted proxy that names no protocol gets fulcrum's X-Forwarded-Proto") {
+  std::string out = rewriteRequest("GET / HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n",
+                                   "id-1", /*trusted=*/true);
+  CHECK(out ==
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 10.0.0.1, 192.0.2.7\r\n"
+        "X-Forwarded-Proto: http\r\nVia: 1.1 fulcrum\r\nX-Request-Id: id-1\r\n\r\n");
 }
 
 TEST_CASE("an upgrade request keeps Upgrade and says Connection: upgrade") {
