@@ -87,6 +87,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
       }
       listener.handshake_timeout = spec.tls.handshake_timeout;
       listener.terminates_tls = true;
+      listener.verifies_client_certs = settings.client_verify != tls::ClientVerify::Off;
     }
     listener.upstream = runtime->findUpstream(spec.upstream);
     listener.client_header_timeout = spec.client_header_timeout;

@@ -34,6 +34,9 @@ struct ListenerSettings {
   bool normalize_path = true;
   // TLS terminates here: X-Forwarded-Proto says https.
   bool terminates_tls = false;
+  // client_verify is optional or required: the server gets fulcrum's own
+  // X-Forwarded-Client-Cert, never a client's.
+  bool verifies_client_certs = false;
   // Whose forwarding fields (and PROXY header) are believed; see
   // codec/head_writer.h for what a request keeps from whom.
   CidrList trusted_proxies;

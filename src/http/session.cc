@@ -8,6 +8,8 @@
 
 #include <cerrno>
 
+#include "tls/client_cert.h"
+
 namespace fulcrum::http {
 namespace {
 
@@ -26,6 +28,9 @@ HttpSession::HttpSession(HttpSessionParams params, std::unique_ptr<net::Stream> 
       client_ip_(addresses.client.hostToString()),
       on_done_(std::move(on_done)),
       client_(std::move(client)),
+      client_cert_(params_.listener->verifies_client_certs
+                       ? tls::forwardedClientCert(client_->transport())
+                       : std::string()),
       header_timer_(*params_.loop,
                     [this] {
                       if (state_ != State::WaitingHead) return;

@@ -132,6 +132,9 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   std::string proxy_headers_[2];
   DoneCallback on_done_;
   std::unique_ptr<net::Stream> client_;
+  // X-Forwarded-Client-Cert for every request of this connection: the
+  // verified client certificate, on a listener that asks for one.
+  std::string client_cert_;
   State state_ = State::WaitingHead;
   std::shared_ptr<const net::Generation> retired_generation_;  // see switchGeneration()
   bool listener_gone_ = false;

@@ -105,9 +105,11 @@ void HttpSession::beginRequest() {
   // Keyed or not is decided on the head the server gets, not on the one
   // the client sent: a key that did not reach the server makes no repeat safe.
   const char* scheme = params_.listener->terminates_tls ? "https" : "http";
-  info.has_idempotency_key = writeRequestHead(
-      request_head.get(), head_, ForwardedFor{client_ip_, scheme, request_id_, trusted},
-      upstream_->retries.idempotency_header);
+  info.has_idempotency_key =
+      writeRequestHead(request_head.get(), head_,
+                       ForwardedFor{client_ip_, scheme, request_id_, trusted,
+                                    params_.listener->verifies_client_certs, client_cert_},
+                       upstream_->retries.idempotency_header);
   evbuffer_drain(input, head_.length);  // the views in head_ die here
 
   size_t index = static_cast<size_t>(upstream_ - params_.built_upstreams->data());

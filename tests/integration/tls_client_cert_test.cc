@@ -3,6 +3,7 @@
 // goes on with the old one. Certificates come from the openssl CLI.
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <filesystem>
 #include <string>
 
@@ -19,6 +20,22 @@ namespace {
 
 const std::string kRequest = "GET /who HTTP/1.1\r\nHost: api.example.com\r\n\r\n";
 
+// The SHA-256 of a certificate's DER, lower-case hex, as openssl computes it.
+std::string sha256Fingerprint(const std::string& certificate) {
+  ChildProcess openssl(
+      {"/usr/bin/openssl", "x509", "-in", certificate, "-noout", "-fingerprint", "-sha256"});
+  REQUIRE(openssl.waitExit() == 0);
+  openssl.joinOutput();
+  std::string hex;
+  for (const auto& line : openssl.lines()) {
+    const size_t equals = line.find('=');
+    if (equals == std::string::npos) continue;
+    for (char c : line.substr(equals + 1))
+      if (c != ':') hex.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return hex;
+}
+
 }  // namespace
 
 TEST_CASE("tls listener: client_verify required lets only clients with a certificate through") {
@@ -33,9 +50,17 @@ TEST_CASE("tls listener: client_verify required lets only clients with a certifi
   const uint16_t port = proxy.port("web");
 
   TlsClient with(port, "api.example.com", {pki.ca(), alice.certificate, alice.key});
-  auto answered = with.exchange(kRequest);
+  auto answered = with.exchange(
+      "GET /who HTTP/1.1\r\nHost: api.example.com\r\nX-Forwarded-Client-Cert: Hash=forged\r\n\r\n");
   REQUIRE_MESSAGE(answered, with.error());
   CHECK(answered->status == 200);
+  // The server learns who the client is, in Envoy's format, and nothing the
+  // client claimed about itself.
+  auto seen = backend.requests();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].count("X-Forwarded-Client-Cert") == 1);
+  CHECK(seen[0].field("X-Forwarded-Client-Cert") ==
+        "Hash=" + sha256Fingerprint(alice.certificate) + ";Subject=\"CN=alice\"");
 
   TlsClient without(port, "api.example.com", {pki.ca()});
   CHECK_FALSE(without.exchange(kRequest));

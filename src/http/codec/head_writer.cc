@@ -108,6 +108,8 @@ bool writeRequestHead(evbuffer* buffer, const RequestHead& head, const Forwarded
   for (const Field& field : head.fields) {
     if (isHopByHop(field.name, head, head.upgrade, idempotency_header)) continue;
     if (rewriteFraming(out, head, field, body, framed)) continue;
+    if (forwarded.verifies_client_certs && equalsIgnoreCase(field.name, "x-forwarded-client-cert"))
+      continue;
     switch (forwardingField(field.name)) {
       case Forwarding::None:
         break;
@@ -134,6 +136,8 @@ bool writeRequestHead(evbuffer* buffer, const RequestHead& head, const Forwarded
   if (!proto_kept) addField(out, "X-Forwarded-Proto", forwarded.proto);
   addField(out, "Via", head.minor_version == 0 ? "1.0 fulcrum" : "1.1 fulcrum");
   addField(out, "X-Request-Id", forwarded.request_id);
+  if (!forwarded.client_cert.empty())
+    addField(out, "X-Forwarded-Client-Cert", forwarded.client_cert);
   if (head.upgrade) addField(out, "Connection", "upgrade");
   out.append("\r\n");
   evbuffer_add(buffer, out.data(), out.size());

@@ -29,6 +29,11 @@ struct ForwardedFor {
   std::string_view proto;       // "http" or "https"
   std::string_view request_id;  // the id to send
   bool trusted = false;         // the client is a trusted proxy: keep its forwarding fields
+  // The listener verifies client certificates: any X-Forwarded-Client-Cert
+  // is removed, even a trusted proxy's, and `client_cert` (when not empty)
+  // is sent instead.
+  bool verifies_client_certs = false;
+  std::string_view client_cert;
 };
 
 // True when `value` is acceptable as a client-supplied X-Request-Id.

@@ -21,7 +21,7 @@ std::string rewriteRequest(const std::string& raw, std::string_view request_id =
   ParseError error;
   REQUIRE(parseRequest(raw, Limits{}, head, error) == ParseResult::Complete);
   evbuffer* out = evbuffer_new();
-  writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", request_id, trusted});
+  writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", request_id, trusted, false, {}});
   std::string text = drain(out);
   evbuffer_free(out);
   return text;
@@ -94,15 +94,17 @@ TEST_CASE("the idempotency header survives Connection, and is reported only when
       "Connection: keep-alive, Idempotency-Key\r\nContent-Length: 0\r\n\r\n";
   REQUIRE(parseRequest(raw, Limits{}, head, error) == ParseResult::Complete);
   evbuffer* out = evbuffer_new();
-  CHECK(writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", "id"}, "idempotency-key"));
+  CHECK(writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", "id", false, false, {}},
+                         "idempotency-key"));
   CHECK(drain(out).find("\r\nIdempotency-Key: pay-123\r\n") != std::string::npos);
   // Without the name the Connection header strips it, and nothing is keyed.
-  CHECK_FALSE(writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", "id"}));
+  CHECK_FALSE(
+      writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", "id", false, false, {}}));
   CHECK(drain(out).find("Idempotency-Key") == std::string::npos);
   const std::string empty = "POST /pay HTTP/1.1\r\nHost: t\r\nIdempotency-Key:\r\n\r\n";
   REQUIRE(parseRequest(empty, Limits{}, head, error) == ParseResult::Complete);
-  CHECK_FALSE(
-      writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", "id"}, "Idempotency-Key"));
+  CHECK_FALSE(writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "http", "id", false, false, {}},
+                               "Idempotency-Key"));
   evbuffer_free(out);
 }
 
@@ -199,4 +201,29 @@ TEST_CASE("a response loses hop-by-hop fields and says what happens to the clien
   CHECK(rewriteResponse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
                         ClientConnection::KeepAlive10) ==
         "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n");
+}
+
+TEST_CASE("X-Forwarded-Client-Cert is fulcrum's own where the listener verifies certificates") {
+  const std::string raw =
+      "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Client-Cert: Hash=forged\r\n\r\n";
+  RequestHead head;
+  ParseError error;
+  REQUIRE(parseRequest(raw, Limits{}, head, error) == ParseResult::Complete);
+  auto write = [&](bool trusted, bool verifies, std::string_view cert) {
+    evbuffer* out = evbuffer_new();
+    writeRequestHead(out, head, ForwardedFor{"192.0.2.7", "https", "id", trusted, verifies, cert});
+    std::string text = drain(out);
+    evbuffer_free(out);
+    return text;
+  };
+  // Verified: ours replaces the client's, even a trusted proxy's.
+  std::string verified = write(true, true, "Hash=ab;Subject=\"CN=alice\"");
+  CHECK(verified.find("forged") == std::string::npos);
+  CHECK(verified.find("\r\nX-Forwarded-Client-Cert: Hash=ab;Subject=\"CN=alice\"\r\n") !=
+        std::string::npos);
+  // Verifying, but this client sent no certificate: none at all.
+  CHECK(write(true, true, "").find("X-Forwarded-Client-Cert") == std::string::npos);
+  // Not verifying: a trusted proxy's passes, an untrusted client's does not.
+  CHECK(write(true, false, "").find("X-Forwarded-Client-Cert: Hash=forged") != std::string::npos);
+  CHECK(write(false, false, "").find("X-Forwarded-Client-Cert") == std::string::npos);
 }
