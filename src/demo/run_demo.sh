@@ -22,6 +22,19 @@ done
 "$build/fulcrum-demo-backend" --name backup-1 --listen 127.0.0.1:9004 &
 pids="$pids $!"
 
+# The demo's TLS listener needs a certificate: made once, never committed.
+tls_dir="$(dirname "$config")/demo-tls"
+if grep -q 'demo-tls/' "$config" && [ ! -f "$tls_dir/localhost.pem" ]; then
+  mkdir -p "$tls_dir"
+  if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -keyout "$tls_dir/localhost.key" -out "$tls_dir/localhost.pem" -days 365 \
+      -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null; then
+    echo "cannot make the demo certificate in $tls_dir (is openssl installed?)" >&2
+    stop
+  fi
+  chmod 600 "$tls_dir/localhost.key"
+fi
+
 "$build/fulcrum" -c "$config" &
 proxy=$!
 pids="$pids $proxy"
@@ -40,6 +53,8 @@ cat <<MSG
 
   fulcrum is running (config: $config)
     HTTP (web):     curl -i http://127.0.0.1:8080/     (X-Backend: backend-1..3, round robin per request)
+    HTTPS (web-tls): curl -i --cacert $tls_dir/localhost.pem https://localhost:8443/
+                    (a self-signed certificate made on the first run, in $tls_dir)
     TCP (tcp):      curl -i http://127.0.0.1:8081/     (the same backends, round robin per connection)
     access log:     one JSON line per HTTP request and per TCP connection, below
     metrics:        curl http://127.0.0.1:9901/metrics   (Prometheus text; status page: http://127.0.0.1:9901/status)

@@ -147,8 +147,8 @@ TEST_CASE("the shipped demo config and every example load without error") {
   for (const auto& file : files) {
     CAPTURE(file);
     LoadResult result = loadConfigFile(file, fulcrum::balance::strategyNames());
-    // Example certificates and keys are not shipped: their files may be
-    // missing, nothing else may be wrong.
+    // Certificates and keys are not shipped (the demo's are made by
+    // `make run`): their files may be missing, nothing else may be wrong.
     size_t other_errors = 0;
     for (const auto& error : result.errors) {
       MESSAGE(error.toString());
@@ -158,7 +158,7 @@ TEST_CASE("the shipped demo config and every example load without error") {
       other_errors += !missing_tls_file;
     }
     CHECK(other_errors == 0);
-    if (file.find("tls.yaml") == std::string::npos) CHECK(result.config.has_value());
+    if (result.errors.empty()) CHECK(result.config.has_value());
   }
 }
 
