@@ -56,7 +56,7 @@ FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SOURCES := tests/fuzz/parser_fuzz.cc src/http/codec/parser.cc src/http/codec/field_rules.cc \
   src/http/codec/chunked.cc src/http/codec/head_scanner.cc src/http/codec/body_forwarder.cc \
-  src/http/codec/framing.cc
+  src/http/codec/framing.cc src/http/codec/path_normalizer.cc
 
 fuzz:
 	$(call install_missing,clang libclang-rt-14-dev)

@@ -10,6 +10,7 @@
 // come out as bare chunks carrying the same data. Defaults and tight limits
 // both run, so the limit paths are reached by small inputs.
 #include <algorithm>
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -25,6 +26,7 @@
 #include "http/codec/chunked.h"
 #include "http/codec/head_scanner.h"
 #include "http/codec/parser.h"
+#include "http/codec/path_normalizer.h"
 
 using namespace fulcrum::http;
 
@@ -339,6 +341,45 @@ void fuzzReframe(std::string_view data, const Limits& limits, size_t split) {
 
 }  // namespace
 
+// A canonical path is a fixed point, has no empty or dot segment, and its
+// percent-encodings are upper-case and never of an unreserved character.
+void checkCanonicalPath(std::string_view target) {
+  std::string again;
+  FUZZ_CHECK(normalizePath(target, again) == PathVerdict::Canonical);
+  const std::string_view path = target.substr(0, target.find('?'));
+  FUZZ_CHECK(path.find("//") == std::string_view::npos);
+  FUZZ_CHECK(path.find("/./") == std::string_view::npos &&
+             path.find("/../") == std::string_view::npos);
+  FUZZ_CHECK(!(path.size() >= 2 && path.substr(path.size() - 2) == "/.") &&
+             !(path.size() >= 3 && path.substr(path.size() - 3) == "/.."));
+  for (size_t i = path.find('%'); i != std::string_view::npos; i = path.find('%', i + 1)) {
+    FUZZ_CHECK(i + 2 < path.size());
+    for (char c : path.substr(i + 1, 2))
+      FUZZ_CHECK((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'));
+    const int value = std::stoi(std::string(path.substr(i + 1, 2)), nullptr, 16);
+    const bool unreserved =
+        std::isalnum(value) || value == '-' || value == '.' || value == '_' || value == '~';
+    FUZZ_CHECK(!unreserved);
+  }
+}
+
+// The route-matching path of every input that starts like one, and of
+// every request target that parses.
+void fuzzPath(std::string_view data) {
+  std::string path = "/";
+  path.append(data.substr(0, std::min<size_t>(data.size(), 256)));
+  for (std::string_view target : {std::string_view(path), data}) {
+    if (target.empty() || target.front() != '/') continue;
+    std::string out;
+    const PathVerdict verdict = normalizePath(target, out);
+    if (verdict == PathVerdict::Canonical) checkCanonicalPath(target);
+    if (verdict == PathVerdict::Normalized) {
+      FUZZ_CHECK(!out.empty() && out.front() == '/');
+      checkCanonicalPath(out);
+    }
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   const std::string_view data(reinterpret_cast<const char*>(bytes), size);
   Limits tight;
@@ -346,6 +387,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   tight.max_head_bytes = 160;
   tight.max_fields = 4;
   tight.max_chunk_extension = 12;
+  fuzzPath(data);
   for (const Limits& limits : {Limits{}, tight}) {
     fuzzRequest(data, limits);
     fuzzResponse(data, limits, false);
