@@ -37,6 +37,12 @@ std::unique_ptr<TlsTransport> TlsTransport::create(int fd, SSL_CTX* ctx, Side si
 }
 
 TlsTransport::~TlsTransport() {
+  // OpenSSL drops the session of a connection freed without close_notify
+  // from the cache, and marks it unusable for tickets too: every client
+  // that just hangs up would cost the next one a full handshake. A
+  // connection ends here for good either way, so say it was shut down
+  // cleanly, as nginx does.
+  if (SSL_is_init_finished(ssl_)) SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   SSL_free(ssl_);
   ::close(fd_);
 }

@@ -109,24 +109,34 @@ TEST_CASE("tls listener: ALPN agrees on http/1.1, 200 requests go over one conne
   CHECK(ok == 200);
 }
 
-TEST_CASE("tls listener: a second connection resumes the first one's session") {
+TEST_CASE("tls listener: sessions resume on every worker, by ticket or by session cache") {
   TestPki pki;
   auto api = pki.issue("api", {"api.example.com"});
   HttpBackend backend("b1");
-  Proxy proxy(tlsHttpConfig(backend.port(), tlsMapping(api)));
-  const uint16_t port = proxy.port("web");
-  TlsClientOptions options{pki.ca()};
-  options.max_version = TLS1_2_VERSION;  // the session is there after the handshake
-  TlsClient first(port, "api.example.com", options);
-  REQUIRE(first.exchange(kRequest));
-  SSL_SESSION* session = first.session();
-  REQUIRE(session != nullptr);
-  TlsClient second(port, "api.example.com", options);
-  second.resumeWith(session);
-  REQUIRE_MESSAGE(second.handshake(), second.error());
-  CHECK(second.resumed());
-  CHECK(second.exchange(kRequest).has_value());
-  SSL_SESSION_free(session);
+  for (const char* tickets : {"true", "false"}) {
+    CAPTURE(tickets);
+    Proxy proxy(tlsHttpConfig(backend.port(),
+                              tlsMapping(api, std::string(", session_tickets: ") + tickets), 2));
+    const uint16_t port = proxy.port("web");
+    TlsClientOptions options{pki.ca()};
+    options.max_version = TLS1_2_VERSION;  // the session is there after the handshake
+    TlsClient first(port, "api.example.com", options);
+    REQUIRE(first.exchange(kRequest));
+    SSL_SESSION* session = first.session();
+    REQUIRE(session != nullptr);
+    // Two workers share the listening socket: eight connections land on
+    // both, and every one resumes the session the first one made.
+    int resumed = 0;
+    for (int i = 0; i < 8; ++i) {
+      TlsClient next(port, "api.example.com", options);
+      next.resumeWith(session);
+      REQUIRE_MESSAGE(next.handshake(), next.error());
+      resumed += next.resumed();
+      CHECK(next.exchange(kRequest).has_value());
+    }
+    CHECK(resumed == 8);
+    SSL_SESSION_free(session);
+  }
 }
 
 TEST_CASE("tls listener: a reload rotates the certificate, an open connection keeps working") {

@@ -43,9 +43,10 @@ std::string loopbackAddress(uint16_t port) {
   return "127.0.0.1:" + std::to_string(port);
 }
 
-std::string tlsHttpConfig(uint16_t backend, const std::string& tls) {
+std::string tlsHttpConfig(uint16_t backend, const std::string& tls, unsigned workers) {
   HttpConfig config;
   config.servers = {backend};
+  config.workers = workers;
   config.listener_extra = "    tls: " + tls + "\n";
   return config.yaml();
 }

@@ -43,6 +43,6 @@ std::string loopbackAddress(uint16_t port);
 
 // One HTTP listener "web" terminating TLS with `tls` (a flow mapping) in
 // front of `backend` (upstream "pool").
-std::string tlsHttpConfig(uint16_t backend, const std::string& tls);
+std::string tlsHttpConfig(uint16_t backend, const std::string& tls, unsigned workers = 1);
 
 }  // namespace fulcrum::test

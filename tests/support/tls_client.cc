@@ -92,7 +92,10 @@ void TlsClient::resumeWith(SSL_SESSION* session) {
 }
 
 TlsClient::~TlsClient() {
-  if (ssl_ != nullptr) SSL_free(ssl_);
+  if (ssl_ != nullptr) {
+    if (connected_) SSL_shutdown(ssl_);  // close_notify keeps the session resumable
+    SSL_free(ssl_);
+  }
   if (ctx_ != nullptr) SSL_CTX_free(ctx_);
 }
 
