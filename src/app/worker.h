@@ -24,6 +24,7 @@
 #include "net/event_loop.h"
 #include "net/listen_socket.h"
 #include "net/session.h"
+#include "tls/handshake_result.h"
 #include "upstream/host_set.h"
 
 namespace fulcrum::app {
@@ -130,6 +131,9 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   // A TLS connection: its handshake first, then accepted().
   void startHandshake(Listener& listener, std::unique_ptr<net::Stream> connection,
                       const SocketAddress& client);
+  // Logs a failed handshake (debug; a sample at info) and says why it failed.
+  tls::HandshakeResult handshakeFailed(const Listener& listener, const net::Stream& stream,
+                                       int error, const SocketAddress& client);
   void startSession(Listener& listener, std::unique_ptr<net::Stream> connection,
                     const SocketAddress& client);
   void acceptFailed(const Listener& listener, int error);

@@ -39,6 +39,8 @@ enum class Family {
   LocalResourceErrors,
   AccessLogDropped,
   AdminRequestsRefused,
+  TlsHandshakes,
+  TlsCertificateExpiry,
   Count,
 };
 

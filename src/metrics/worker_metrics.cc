@@ -21,6 +21,7 @@ void UpstreamCounters::mergeTotals(const UpstreamCounters& other) {
 void ListenerCounters::mergeTotals(const ListenerCounters& other) {
   connections_total += other.connections_total;
   connections_active += other.connections_active;
+  for (size_t r = 0; r < handshakes.size(); ++r) handshakes[r] += other.handshakes[r];
 }
 
 void WorkerMetrics::merge(const WorkerMetrics& other) {

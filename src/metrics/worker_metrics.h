@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "tls/handshake_result.h"
+
 #ifndef FULCRUM_REQUEST_METRICS
 #define FULCRUM_REQUEST_METRICS 1
 #endif
@@ -97,8 +99,10 @@ struct UpstreamCounters {
 };
 
 struct ListenerCounters {
-  uint64_t connections_total = 0;
+  uint64_t connections_total = 0;  // TLS: counted once the handshake is done
   uint64_t connections_active = 0;
+  // TLS listeners: every handshake, by how it ended (tls::HandshakeResult).
+  std::array<uint64_t, tls::kHandshakeResults> handshakes{};
   // By upstream index + 1; 0 = no upstream (no route).
   std::vector<CodeCounts> requests;
 
