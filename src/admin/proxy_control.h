@@ -38,9 +38,21 @@ struct UpstreamStatus {
   bool panic = false;  // below panic_threshold: every primary takes requests
 };
 
+// A certificate a TLS listener presents, from its file as last loaded
+// (at start or by the last successful reload).
+struct CertificateStatus {
+  std::string file;
+  std::string subject;             // the subject's CN, or the whole subject line
+  std::vector<std::string> names;  // its DNS names (the CN when it has none)
+  std::string not_after;           // UTC, ISO 8601: "2027-01-05T12:00:00Z"
+  int64_t days_left = 0;           // whole days until not_after; negative once expired
+  bool expires_soon = false;       // expired, or expires within the 14 days `fulcrum -t` warns of
+};
+
 struct ListenerStatus {
   std::string name, protocol, address;
   uint64_t active_connections = 0;
+  std::vector<CertificateStatus> certificates;  // empty for a plain listener
 };
 
 // What one worker thread has applied of the control loop's changes.

@@ -136,6 +136,27 @@ void appendWorker(std::string& out, const WorkerStatus& worker) {
   out += '}';
 }
 
+void appendName(std::string& out, const std::string& name) {
+  appendJsonString(out, name);
+}
+
+void appendCertificate(std::string& out, const CertificateStatus& certificate) {
+  out += '{';
+  appendStringField(out, "file", certificate.file);
+  out += ',';
+  appendStringField(out, "subject", certificate.subject);
+  out += ',';
+  appendArrayField(out, "names", certificate.names, appendName);
+  out += ',';
+  appendStringField(out, "not_after", certificate.not_after);
+  out += ',';
+  appendField(out, "days_left");
+  out += std::to_string(certificate.days_left);
+  out += ',';
+  appendBoolField(out, "expires_soon", certificate.expires_soon);
+  out += '}';
+}
+
 void appendListener(std::string& out, const ListenerStatus& listener) {
   out += '{';
   appendStringField(out, "name", listener.name);
@@ -145,6 +166,8 @@ void appendListener(std::string& out, const ListenerStatus& listener) {
   appendStringField(out, "address", listener.address);
   out += ',';
   appendUnsignedField(out, "active_connections", listener.active_connections);
+  out += ',';
+  appendArrayField(out, "certificates", listener.certificates, appendCertificate);
   out += '}';
 }
 

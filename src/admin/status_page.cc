@@ -34,6 +34,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .state-ejected { background: #bc4c00; }
 .state-drained { background: #0969da; }
 .draining { color: #cf222e; font-weight: 600; }
+.expiring { color: #cf222e; font-weight: 600; }
 .muted { color: #8c959f; }
 </style>
 </head>
@@ -96,6 +97,17 @@ constexpr std::string_view kScript = R"html(<script>
       s.listeners.map(function (l) {
         return [td(l.name), td(l.protocol), td(l.address), td(l.active_connections, 'num')];
       })));
+    var certificates = [];
+    s.listeners.forEach(function (l) {
+      (l.certificates || []).forEach(function (c) {
+        certificates.push([td(l.name), td(c.subject), td(c.names.join(', ')), td(c.file), td(c.not_after),
+                           td(c.days_left < 0 ? 'expired' : c.days_left, 'num' + (c.expires_soon ? ' expiring' : ''))]);
+      });
+    });
+    if (certificates.length) {
+      content.appendChild(el('h2', null, 'Certificates'));
+      content.appendChild(table(['Listener', 'Subject', 'Names', 'File', 'Expires (UTC)', 'Days left'], certificates));
+    }
     s.upstreams.forEach(function (u) {
       var h = el('h2', null, 'Upstream ' + u.name);
       h.appendChild(el('small', null, u.balance + ' \u00b7 ' + u.usable_servers + '/' + u.servers_total + ' usable' + (u.panic ? ' \u00b7 PANIC: all primaries take requests' : '')));
@@ -186,6 +198,35 @@ void appendServerRow(std::string& out, const ServerStatus& server) {
   out += "</tr>\n";
 }
 
+// The certificates of every TLS listener; nothing when there is none.
+void renderCertificates(std::string& out, const Status& status) {
+  bool any = false;
+  for (const ListenerStatus& listener : status.listeners) {
+    for (const CertificateStatus& certificate : listener.certificates) {
+      if (!any) {
+        out += "<h2>Certificates</h2>\n<table>\n";
+        out +=
+            "<tr><th>Listener</th><th>Subject</th><th>Names</th><th>File</th>"
+            "<th>Expires (UTC)</th><th>Days left</th></tr>\n";
+        any = true;
+      }
+      std::string names;
+      for (const std::string& name : certificate.names) names += (names.empty() ? "" : ", ") + name;
+      out += "<tr>";
+      appendCell(out, listener.name);
+      appendCell(out, certificate.subject);
+      appendCell(out, names);
+      appendCell(out, certificate.file);
+      appendCell(out, certificate.not_after);
+      out += certificate.expires_soon ? "<td class=\"num expiring\">" : "<td class=\"num\">";
+      appendEscaped(out, certificate.days_left < 0 ? std::string("expired")
+                                                   : std::to_string(certificate.days_left));
+      out += "</td></tr>\n";
+    }
+  }
+  if (any) out += "</table>\n";
+}
+
 void renderTables(std::string& out, const Status& status) {
   out += "<main id=\"content\">\n<h2>Listeners</h2>\n<table>\n";
   out += "<tr><th>Listener</th><th>Protocol</th><th>Address</th><th>Active connections</th></tr>\n";
@@ -198,6 +239,7 @@ void renderTables(std::string& out, const Status& status) {
     out += "</tr>\n";
   }
   out += "</table>\n";
+  renderCertificates(out, status);
   for (const UpstreamStatus& upstream : status.upstreams) {
     out += "<h2>Upstream ";
     appendEscaped(out, upstream.name);

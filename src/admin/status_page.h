@@ -11,7 +11,9 @@
 
 namespace fulcrum::admin {
 
-// Every listener (name, protocol, address, active connections) and every
+// Every listener (name, protocol, address, active connections), the
+// certificates of TLS listeners (subject, names, file, expiry, days left;
+// class "expiring" within 14 days or past), and every
 // server of every upstream (name, address, state colour-coded by class
 // "state-up|down|ejected|drained", weight, backup, ramp, active requests,
 // check result, last transition). All text from the snapshot is

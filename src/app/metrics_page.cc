@@ -3,6 +3,7 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -214,6 +215,48 @@ void renderLimits(Builder& out, const GenerationShape& shape, const net::Connect
           static_cast<double>(localErrorCount(static_cast<LocalSite>(site), kind)));
 }
 
+// TLS listeners only: a handshake result series on a plain listener would
+// always be 0. Every result from the start, so the first failure of a kind
+// shows in increase().
+void renderHandshakes(Builder& out, const GenerationShape& shape, const WorkerMetrics& workers) {
+  auto& handshakes = out.family(Family::TlsHandshakes);
+  for (size_t l = 0; l < shape.listener_tls.size() && l < shape.listener_names.size(); ++l) {
+    if (shape.listener_tls[l] == nullptr) continue;
+    const ListenerCounters* counts = l < workers.listeners.size() ? &workers.listeners[l] : nullptr;
+    for (size_t r = 0; r < tls::kHandshakeResults; ++r)
+      Builder::counter(
+          handshakes,
+          {{"listener", shape.listener_names[l]},
+           {"result",
+            std::string(tls::handshakeResultLabel(static_cast<tls::HandshakeResult>(r)))}},
+          counts ? static_cast<double>(counts->handshakes[r]) : 0);
+  }
+}
+
+// One series per certificate fulcrum presents: scope "listener:NAME" (and
+// "upstream:NAME" once upstreams present client certificates), name its
+// subject's CN. Two certificates of one scope with the same subject (an
+// RSA and an ECDSA one) share a series, which shows the earlier expiry:
+// the one an alert must see, and a family may not repeat a label set.
+void renderCertificates(Builder& out, const GenerationShape& shape) {
+  auto& expiry = out.family(Family::TlsCertificateExpiry);
+  for (size_t l = 0; l < shape.listener_tls.size() && l < shape.listener_names.size(); ++l) {
+    if (shape.listener_tls[l] == nullptr) continue;
+    std::vector<std::pair<std::string, int64_t>> earliest;  // subject -> not_after
+    for (const tls::CertificateInfo& certificate : shape.listener_tls[l]->certificates()) {
+      auto same = std::find_if(earliest.begin(), earliest.end(),
+                               [&](const auto& seen) { return seen.first == certificate.subject; });
+      if (same == earliest.end())
+        earliest.emplace_back(certificate.subject, certificate.not_after);
+      else
+        same->second = std::min(same->second, certificate.not_after);
+    }
+    const std::string scope = "listener:" + shape.listener_names[l];
+    for (const auto& [subject, not_after] : earliest)
+      Builder::gauge(expiry, {{"scope", scope}, {"name", subject}}, static_cast<double>(not_after));
+  }
+}
+
 // Every reason from the start, so the first refusal shows in increase().
 void renderAdmin(Builder& out, const admin::RefusalCounts* refusals) {
   if (refusals == nullptr) return;
@@ -237,6 +280,8 @@ std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& m
   renderUpstreams(out, shape, monitor, workers);
   renderLimits(out, shape, limit);
   renderAdmin(out, admin_refusals);
+  renderHandshakes(out, shape, workers);
+  renderCertificates(out, shape);
   return out.text();
 }
 

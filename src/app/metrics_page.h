@@ -1,7 +1,8 @@
 // Renders the Prometheus text (format 0.0.4) from one scrape's inputs: the
 // workers' counters summed, the health monitor's state and counts, the
-// circuit breakers' rejection counts, the reload history and what each
-// worker has applied (configuration generation, health publications).
+// circuit breakers' rejection counts, the reload history, what each
+// worker has applied (configuration generation, health publications) and
+// the TLS listeners' handshakes and certificates.
 // Control loop only (it reads the monitor); allocation is fine here, it is
 // per scrape.
 #pragma once
@@ -14,6 +15,7 @@
 #include "health/monitor.h"
 #include "metrics/worker_metrics.h"
 #include "net/connection_limit.h"
+#include "tls/server_context.h"
 #include "upstream/upstream.h"
 
 namespace fulcrum::app {
@@ -31,6 +33,9 @@ struct GenerationShape {
   std::vector<std::string> listener_names;  // in the generation's order
   const std::vector<upstream::Upstream>& upstreams;
   std::vector<bool> reads_proxy_header = {};  // by listener: proxy_protocol is not off
+  // By listener, in the same order: its TLS context, null for a plain one
+  // (or when left out: no TLS family is rendered for it then).
+  std::vector<const tls::ServerContext*> listener_tls = {};
 };
 
 // What one worker has applied of the control loop's changes (read when

@@ -1,12 +1,30 @@
 #include "app/proxy_admin.h"
 
 #include "app/counter_carry.h"
+#include "config/tls_check.h"
+#include "core/time_text.h"
 
 namespace fulcrum::app {
 namespace {
 
 const char* protocolName(config::Protocol protocol) {
   return protocol == config::Protocol::Tcp ? "tcp" : "http";
+}
+
+// What the status page shows of each certificate, `now` in Unix seconds.
+std::vector<admin::CertificateStatus> certificateStatus(const tls::ServerContext& context,
+                                                        int64_t now) {
+  constexpr int64_t kDay = 24 * 60 * 60;
+  const int64_t soon = std::chrono::seconds(config::kExpirySoon).count();
+  std::vector<admin::CertificateStatus> out;
+  for (const tls::CertificateInfo& info : context.certificates()) {
+    const int64_t left = info.not_after - now;
+    // Whole days, rounded down: 10 hours left is 0 days, 1 hour past is -1.
+    const int64_t days = left >= 0 ? left / kDay : -((-left + kDay - 1) / kDay);
+    out.push_back(
+        {info.file, info.subject, info.names, formatUtcTime(info.not_after), days, left <= soon});
+  }
+  return out;
 }
 
 std::string serverState(const health::UpstreamHealth::ServerView& view) {
@@ -75,10 +93,11 @@ void ProxyAdmin::collectMetrics(std::function<void(std::string text)> done) {
   gather([this](const metrics::WorkerMetrics& merged) {
     *last_ = merged;
     const app::Runtime& runtime = *state_.runtime;
-    app::GenerationShape shape{runtime.generation(), {}, runtime.upstreams(), {}};
+    app::GenerationShape shape{runtime.generation(), {}, runtime.upstreams(), {}, {}};
     for (const auto& listener : runtime.listeners()) {
       shape.listener_names.push_back(listener.name);
       shape.reads_proxy_header.push_back(listener.proxy_protocol != config::ProxyAccept::Off);
+      shape.listener_tls.push_back(listener.tls.get());
     }
     const std::string text =
         app::renderMetrics(shape, *state_.monitor, merged, *state_.reloads, workerProgress(),
@@ -108,6 +127,9 @@ admin::Status ProxyAdmin::status() {
   }
   const Runtime& runtime = *state_.runtime;
   const auto now = std::chrono::steady_clock::now();
+  const int64_t unix_now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
   admin::Status status;
   status.version = FULCRUM_VERSION;
   status.uptime_seconds = std::chrono::duration<double>(now - started_).count();
@@ -117,10 +139,13 @@ admin::Status ProxyAdmin::status() {
     status.workers.push_back({worker.generation, worker.host_set_updates});
   for (size_t l = 0; l < runtime.listeners().size(); ++l) {
     const ListenerRuntime& listener = runtime.listeners()[l];
-    admin::ListenerStatus entry{listener.name, protocolName(listener.protocol),
+    admin::ListenerStatus entry{listener.name,
+                                protocolName(listener.protocol),
                                 l < state_.listener_addresses.size() ? state_.listener_addresses[l]
                                                                      : listener.address.toString(),
-                                0};
+                                0,
+                                {}};
+    if (listener.tls) entry.certificates = certificateStatus(*listener.tls, unix_now);
     if (l < last_->listeners.size())
       entry.active_connections = last_->listeners[l].connections_active;
     status.listeners.push_back(std::move(entry));

@@ -194,20 +194,46 @@ void Worker::startHandshake(Listener& listener, std::unique_ptr<net::Stream> con
         if (found == owner->handshaking.end()) return;
         std::unique_ptr<net::Stream> done = std::move(found->second);
         owner->handshaking.erase(found);
-        if (result.status == net::IoResult::Status::Done && !draining_) {
-          startSession(*owner, std::move(done), client);
-          return;
+        // The listener's index is the running generation's (a reload
+        // re-points it), so the count lands where a scrape looks for it.
+        auto& handshakes = generation_->metrics.listeners[owner->index].handshakes;
+        if (result.status == net::IoResult::Status::Done) {
+          ++handshakes[static_cast<size_t>(tls::HandshakeResult::Ok)];
+          if (!draining_) {
+            startSession(*owner, std::move(done), client);
+            return;
+          }
+        } else {
+          const tls::HandshakeResult why = handshakeFailed(*owner, *done, result.error, client);
+          ++handshakes[static_cast<size_t>(why)];
         }
-        const auto* transport = dynamic_cast<const tls::TlsTransport*>(&done->transport());
-        const std::string why = result.error == ETIMEDOUT ? std::string("timed out")
-                                : transport != nullptr && !transport->lastError().empty()
-                                    ? transport->lastError()
-                                    : errnoText(result.error);
-        // Per connection at debug only: a scanner must not flood the log.
-        log::debug("worker %u: TLS handshake with %s failed: %s", id_, client.toString().c_str(),
-                   why.c_str());
         loop_->deferDelete(std::move(done));
       });
+}
+
+tls::HandshakeResult Worker::handshakeFailed(const Listener& listener, const net::Stream& stream,
+                                             int error, const SocketAddress& client) {
+  const auto* transport = dynamic_cast<const tls::TlsTransport*>(&stream.transport());
+  const tls::HandshakeResult result =
+      tls::classifyHandshakeFailure(error, transport ? transport->lastErrorCode() : 0);
+  const std::string why = error == ETIMEDOUT ? std::string("timed out")
+                          : transport != nullptr && !transport->lastError().empty()
+                              ? transport->lastError()
+                              : errnoText(error);
+  const std::string& name = generation_->runtime->listeners()[listener.index].name;
+  const std::string label(tls::handshakeResultLabel(result));
+  // Every one at debug; at info a sample now and then, with how many more
+  // there were: a scanner must not flood the log, and the counts are in
+  // fulcrum_tls_handshakes_total anyway.
+  if (log::enabled(log::Level::Debug)) {
+    log::debug("worker %u: listener %s: TLS handshake with %s failed (%s): %s", id_, name.c_str(),
+               client.toString().c_str(), label.c_str(), why.c_str());
+  } else {
+    static log::Limited limited(1, std::chrono::minutes(1));
+    limited.info("listener %s: TLS handshake with %s failed (%s): %s", name.c_str(),
+                 client.toString().c_str(), label.c_str(), why.c_str());
+  }
+  return result;
 }
 
 void Worker::startSession(Listener& listener, std::unique_ptr<net::Stream> connection,

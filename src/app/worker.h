@@ -25,6 +25,7 @@
 #include "net/listen_socket.h"
 #include "net/proxy_header_session.h"
 #include "net/session.h"
+#include "tls/handshake_result.h"
 #include "upstream/host_set.h"
 
 namespace fulcrum::app {
@@ -133,6 +134,9 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   // A TLS connection: its handshake first, then accepted().
   void startHandshake(Listener& listener, std::unique_ptr<net::Stream> connection,
                       const SocketAddress& client);
+  // Logs a failed handshake (debug; a sample at info) and says why it failed.
+  tls::HandshakeResult handshakeFailed(const Listener& listener, const net::Stream& stream,
+                                       int error, const SocketAddress& client);
   void startSession(Listener& listener, std::unique_ptr<net::Stream> connection,
                     const SocketAddress& client);
   void acceptFailed(const Listener& listener, int error);

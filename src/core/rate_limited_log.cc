@@ -32,6 +32,13 @@ RateLimit::Pass RateLimit::admit(Clock::time_point now) {
   return pass;
 }
 
+void Limited::info(const char* fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  write(Level::Info, fmt, args);
+  va_end(args);
+}
+
 void Limited::warn(const char* fmt, ...) {
   va_list args;
   va_start(args, fmt);
@@ -60,8 +67,10 @@ void Limited::write(Level level, const char* fmt, va_list args) {
   // Qualified: the members of the same names would be found first.
   if (level == Level::Error)
     log::error("%s%s", message, more);
-  else
+  else if (level == Level::Warn)
     log::warn("%s%s", message, more);
+  else
+    log::info("%s%s", message, more);
 }
 
 }  // namespace fulcrum::log

@@ -57,6 +57,7 @@ class Limited {
                    std::chrono::milliseconds interval = std::chrono::seconds(10))
       : limit_(burst, interval) {}
 
+  void info(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
   void warn(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
   void error(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 

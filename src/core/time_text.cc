@@ -19,6 +19,15 @@ size_t formatUtcNow(char* out, size_t size) {
   return used < 0 ? 0 : static_cast<size_t>(used);
 }
 
+std::string formatUtcTime(int64_t unix_seconds) {
+  const auto time = static_cast<std::time_t>(unix_seconds);
+  tm utc{};
+  gmtime_r(&time, &utc);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
 std::string formatDuration(std::chrono::milliseconds d) {
   auto ms = static_cast<uint64_t>(d.count());
   if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";

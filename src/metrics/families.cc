@@ -68,6 +68,13 @@ constexpr std::array<FamilyInfo, static_cast<size_t>(Family::Count)> kFamilies =
      "Admin requests refused, by reason: host (not the listener's name), disabled (/api without "
      "global.admin.token), cross_origin (a browser's cross-site call), token (missing or "
      "wrong), content_type (not application/json)."},
+    {"fulcrum_tls_handshakes_total", MetricType::Counter,
+     "TLS handshakes on a listener, by result: ok, or why it failed (timeout, peer_closed, "
+     "not_tls, protocol_version, no_shared_cipher, client_certificate, server_certificate, "
+     "other)."},
+    {"fulcrum_tls_certificate_expiry_timestamp_seconds", MetricType::Gauge,
+     "When each loaded certificate expires (its notAfter, Unix seconds), by scope "
+     "(listener:NAME) and name (the subject's common name)."},
 }};
 
 }  // namespace

@@ -40,6 +40,8 @@ enum class Family {
   LocalResourceErrors,
   AccessLogDropped,
   AdminRequestsRefused,
+  TlsHandshakes,
+  TlsCertificateExpiry,
   Count,
 };
 

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "tls/handshake_result.h"
+
 #ifndef FULCRUM_REQUEST_METRICS
 #define FULCRUM_REQUEST_METRICS 1
 #endif
@@ -100,9 +102,11 @@ struct UpstreamCounters {
 inline constexpr size_t kProxyRejectionReasons = 4;
 
 struct ListenerCounters {
-  uint64_t connections_total = 0;
+  uint64_t connections_total = 0;  // TLS: counted once the handshake is done
   uint64_t connections_active = 0;
   std::array<uint64_t, kProxyRejectionReasons> proxy_rejected{};
+  // TLS listeners: every handshake, by how it ended (tls::HandshakeResult).
+  std::array<uint64_t, tls::kHandshakeResults> handshakes{};
   // By upstream index + 1; 0 = no upstream (no route).
   std::vector<CodeCounts> requests;
 

@@ -10,12 +10,14 @@ constexpr int kMaxEntries = 4;
 
 }  // namespace
 
-std::string drainErrors() {
+std::string drainErrors(unsigned long* first_code) {
+  if (first_code != nullptr) *first_code = 0;
   std::string text;
   int entries = 0;
   const char* data = nullptr;
   int flags = 0;
   while (unsigned long code = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) {
+    if (entries == 0 && first_code != nullptr) *first_code = code;
     if (++entries > kMaxEntries) continue;  // keep draining, stop describing
     if (!text.empty()) text += "; ";
     if (const char* reason = ERR_reason_error_string(code)) {

@@ -58,7 +58,7 @@ net::IoResult TlsTransport::failure(int ret) {
       return net::IoResult::eof();  // close_notify
     case SSL_ERROR_SYSCALL: {
       const int saved = errno;
-      last_error_ = drainErrors();
+      last_error_ = drainErrors(&last_error_code_);
       if (saved == EAGAIN || saved == EWOULDBLOCK || saved == EINTR)
         return SSL_want_write(ssl_) ? net::IoResult::wantWrite() : net::IoResult::wantRead();
       // A FIN without close_notify: HTTP's own framing says whether a
@@ -68,7 +68,7 @@ net::IoResult TlsTransport::failure(int ret) {
       return net::IoResult::failed(saved);
     }
     default:
-      last_error_ = drainErrors();
+      last_error_ = drainErrors(&last_error_code_);
       if (last_error_.empty()) last_error_ = "TLS error";
       return net::IoResult::failed(EPROTO);
   }

@@ -44,6 +44,10 @@ class TlsTransport final : public net::Transport {
   // Why the last Error happened, for logs: OpenSSL's reason
   // ("certificate verify failed", "wrong version number").
   const std::string& lastError() const { return last_error_; }
+  // The oldest OpenSSL error code behind it (ERR_GET_REASON gives
+  // SSL_R_...), 0 when the socket failed without one: what
+  // tls/handshake_result.h classifies.
+  unsigned long lastErrorCode() const { return last_error_code_; }
 
  private:
   TlsTransport(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
@@ -53,6 +57,7 @@ class TlsTransport final : public net::Transport {
   int fd_;
   SSL* ssl_;
   std::string last_error_;
+  unsigned long last_error_code_ = 0;
 };
 
 }  // namespace fulcrum::tls

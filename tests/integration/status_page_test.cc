@@ -1,9 +1,9 @@
 // The admin listener's /status page as a browser shows it: the real proxy
 // with one server up, one refusing (its tcp check fails) and one drained
-// through the API, and headless Chromium loading the page (its inline script
-// included) and dumping the DOM, then taking a screenshot. The screenshot is
-// kept under the build tree as the test's artifact. Chromium is a required
-// tool here (CI installs it from .ci/packages.txt): without it the test fails.
+// through the API, and a TLS listener whose certificate is listed, and headless Chromium loading
+// the page (its inline script included) and dumping the DOM, then taking a screenshot. The
+// screenshot is kept under the build tree as the test's artifact. Chromium is a required tool here
+// (CI installs it from .ci/packages.txt): without it the test fails.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -20,6 +20,7 @@
 #include "support/proxy.h"
 #include "support/scrape.h"
 #include "support/temp_dir.h"
+#include "support/test_pki.h"
 
 using namespace fulcrum::test;
 using namespace std::chrono_literals;
@@ -142,6 +143,22 @@ void checkServers(const std::string& html, const std::map<std::string, uint16_t>
   }
 }
 
+// The certificate row of listener `listener` (Listener, Subject, Names,
+// File, Expires, Days left) says what the certificate file does.
+void checkCertificate(const std::string& html, const std::string& listener,
+                      const IssuedCertificate& issued, const std::string& subject) {
+  std::optional<Row> row;
+  for (const Row& candidate : tableRows(html))
+    if (candidate.size() == 6 && textOf(candidate[0]) == listener) row = candidate;
+  REQUIRE_MESSAGE(row.has_value(), "no certificate row for listener " << listener);
+  CHECK(textOf((*row)[1]) == subject);
+  CHECK(textOf((*row)[2]) == subject);
+  CHECK(textOf((*row)[3]) == issued.certificate);
+  CHECK(textOf((*row)[4]) == notAfter(issued.certificate));
+  const std::string days = textOf((*row)[5]);
+  CHECK((days == "29" || days == "30"));  // issued for 30 days, to the second
+}
+
 // The element with this id ("<p id=\"refresh\" ...>text</p>"), as text.
 std::string elementText(const std::string& dom, const std::string& id) {
   const size_t at = dom.find("id=\"" + id + "\"");
@@ -165,11 +182,17 @@ TEST_CASE("status page: Chromium renders every server with its state, and a scre
   const std::map<std::string, uint16_t> ports{
       {"pay-a", up.port()}, {"pay-b", refusing_port}, {"pay-c", to_drain.port()}};
 
+  TestPki pki;
+  const IssuedCertificate api = pki.issue("api", {"api.example.com"});
   std::string yaml =
       "global: { workers: 1, log: { level: debug }, admin: { listen: 127.0.0.1:0, token: " +
       kAdminToken +
       " } }\n"
       "listeners:\n  - { name: web, listen: 127.0.0.1:0, protocol: http, upstream: pool }\n"
+      "  - { name: secure, listen: 127.0.0.1:0, protocol: http, upstream: pool,\n"
+      "      tls: { certificate: " +
+      api.certificate + ", key: " + api.key +
+      " } }\n"
       "upstreams:\n  pool:\n    health_check: { type: tcp, interval: 200ms }\n    servers:\n";
   for (const auto& [name, port] : ports)
     yaml += "      - { name: " + name + ", address: 127.0.0.1:" + std::to_string(port) + " }\n";
@@ -191,6 +214,7 @@ TEST_CASE("status page: Chromium renders every server with its state, and a scre
   REQUIRE(served);
   CHECK(served->status == 200);
   checkServers(served->body, ports, expected);
+  checkCertificate(served->body, "secure", api, "api.example.com");
 
   TempDir scratch;  // Chromium's profiles and output; the artifacts are copies
   const std::string url = "http://127.0.0.1:" + std::to_string(admin) + "/status";
@@ -209,6 +233,7 @@ TEST_CASE("status page: Chromium renders every server with its state, and a scre
   CHECK(elementText(dom, "refresh").rfind("updated ", 0) == 0);  // the script's refresh ran
 
   checkServers(dom, ports, expected);
+  checkCertificate(dom, "secure", api, "api.example.com");
   CHECK(dom.find("round_robin \u00b7 1/3 usable</small>") != std::string::npos);
 
   const std::string png_path = scratch.path() + "/status.png";

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <string>
 
+#include "support/curl.h"
 #include "support/http.h"
 #include "support/http_configs.h"
 #include "support/process.h"
@@ -15,40 +16,6 @@
 #include "support/test_pki.h"
 
 using namespace fulcrum::test;
-
-namespace {
-
-constexpr const char* kCurl = "/usr/bin/curl";
-
-struct CurlResult {
-  int exit = -1;
-  std::string output;
-};
-
-// curl to https://NAME:PORT/PATH resolved to 127.0.0.1, trusting `ca`.
-CurlResult curlGet(uint16_t port, const std::string& name, const std::string& ca,
-                   const std::string& path, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> argv = {kCurl,
-                                   "-sS",
-                                   "--max-time",
-                                   "10",
-                                   "--cacert",
-                                   ca,
-                                   "--resolve",
-                                   name + ":" + std::to_string(port) + ":127.0.0.1",
-                                   "-w",
-                                   "\\n%{http_code} %{ssl_verify_result}\\n",
-                                   "https://" + name + ":" + std::to_string(port) + path};
-  argv.insert(argv.begin() + 1, extra.begin(), extra.end());
-  ChildProcess curl(argv);
-  CurlResult result;
-  result.exit = curl.waitExit().value_or(-1);
-  curl.joinOutput();
-  for (const auto& line : curl.lines()) result.output += line + "\n";
-  return result;
-}
-
-}  // namespace
 
 TEST_CASE("tls listener: curl gets its answer, verified, with X-Forwarded-Proto https") {
   TestPki pki;

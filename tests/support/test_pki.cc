@@ -20,6 +20,19 @@ std::string tlsMapping(const IssuedCertificate& issued, const std::string& extra
   return "{ certificate: " + issued.certificate + ", key: " + issued.key + extra + " }";
 }
 
+std::string notAfter(const std::string& certificate) {
+  const CommandResult printed = runCommand({"/usr/bin/openssl", "x509", "-in", certificate,
+                                            "-noout", "-enddate", "-dateopt", "iso_8601"});
+  // "notAfter=2027-01-05 13:22:51Z\n"
+  const size_t start = printed.output.find('=');
+  const size_t space = printed.output.find(' ', start);
+  if (printed.status != 0 || start == std::string::npos || space == std::string::npos)
+    throw std::runtime_error("openssl cannot read " + certificate + ": " + printed.output);
+  std::string text = printed.output.substr(start + 1, printed.output.find('\n') - start - 1);
+  text[space - start - 1] = 'T';
+  return text;
+}
+
 TestPki::TestPki(const std::string& ca_name) {
   ca_certificate_ = dir() + "/ca.pem";
   ca_key_ = dir() + "/ca.key";

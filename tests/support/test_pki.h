@@ -44,6 +44,11 @@ class TestPki {
   int serial_ = 1;
 };
 
+// A certificate file's notAfter as the openssl CLI reads it, written the
+// way fulcrum writes it: "2027-01-05T13:22:51Z" (UTC). Throws when openssl
+// cannot read the file.
+std::string notAfter(const std::string& certificate);
+
 // Runs `argv` (argv[0] a full path) to completion; throws with its output
 // when it fails.
 void runOrThrow(const std::vector<std::string>& argv);

@@ -4,6 +4,7 @@
 
 using namespace fulcrum::config;
 using fulcrum::formatDuration;
+using fulcrum::formatUtcTime;
 
 TEST_CASE("durations need a unit and convert to milliseconds") {
   std::string why;
@@ -40,4 +41,11 @@ TEST_CASE("durations print in their shortest exact unit") {
   CHECK(formatDuration(Duration(120000)) == "2m");
   CHECK(formatDuration(Duration(7200000)) == "2h");
   CHECK(formatDuration(Duration(0)) == "0ms");
+}
+
+TEST_CASE("a Unix time prints as UTC in ISO 8601, to the second") {
+  CHECK(formatUtcTime(0) == "1970-01-01T00:00:00Z");
+  CHECK(formatUtcTime(1799155371) == "2027-01-05T13:22:51Z");
+  // Past 2038: a certificate may well be valid that long.
+  CHECK(formatUtcTime(4102444800) == "2100-01-01T00:00:00Z");
 }
