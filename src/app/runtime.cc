@@ -1,6 +1,7 @@
 #include "app/runtime.h"
 
 #include "balance/registry.h"
+#include "config/tls_loader.h"
 
 namespace fulcrum::app {
 
@@ -49,10 +50,19 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     }
     built.strategy_options.ring_points_per_weight = spec.ring_points_per_weight;
     built.strategy_options.maglev_table_size = spec.maglev_table_size;
+    if (spec.tls.enabled) {
+      tls::LoadFailure failure;
+      built.tls = tls::ClientContext::load(spec.tls.settings, failure);
+      if (!built.tls) {
+        why = "upstream " + spec.name + ": " + failure.text;
+        return nullptr;
+      }
+    }
     for (const auto& server : spec.servers) {
-      built.servers.push_back(upstream::Server{server.label(), server.address, server.weight,
-                                               server.backup,
-                                               static_cast<uint32_t>(built.servers.size())});
+      built.servers.push_back(upstream::Server{
+          server.label(), server.address, server.weight, server.backup,
+          static_cast<uint32_t>(built.servers.size()),
+          spec.tls.enabled ? config::serverTlsName(spec.tls, server) : std::string()});
     }
     runtime->upstreams_.push_back(std::move(built));
     upstream::Upstream& placed = runtime->upstreams_.back();

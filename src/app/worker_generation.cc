@@ -1,6 +1,7 @@
 #include "app/worker_generation.h"
 
 #include "app/counter_carry.h"
+#include "config/server_identity.h"
 
 namespace fulcrum::app {
 
@@ -49,6 +50,11 @@ void WorkerGeneration::adoptIdleConnections(WorkerGeneration& before) {
     for (size_t o = 0; o < old_runtime.upstreams().size(); ++o) {
       const upstream::Upstream& old = old_runtime.upstreams()[o];
       if (old.name != now.name || old.breaker != now.breaker) continue;
+      // A connection made with other TLS settings (or none) is not one the
+      // new settings would make.
+      if (!config::sameOrigination(old_runtime.config().upstreams[o],
+                                   runtime->config().upstreams[u]))
+        continue;
       for (const upstream::Server& server : now.servers)
         for (const upstream::Server& previous : old.servers)
           if (sameServer(old_runtime, o, previous.index, *runtime, u, server.index))

@@ -13,6 +13,7 @@
 #include "config/health_loader.h"
 #include "config/listener_loader.h"
 #include "config/retry_loader.h"
+#include "config/tls_loader.h"
 #include "config/validate.h"
 #include "config/yaml_reader.h"
 #include "core/log.h"
@@ -130,7 +131,7 @@ class Parser : public YamlReader {
                 {"retries"},
                 {"slow_start"},
                 {"panic_threshold"},
-                {"tls", kLater},
+                {"tls"},
                 {"keepalive"},
                 {"limits"},
                 {"proxy_protocol"}},
@@ -194,6 +195,8 @@ class Parser : public YamlReader {
                                   upstream.max_interim_responses = *n;
                                 }
                               });
+                 } else if (key == "tls") {
+                   parseUpstreamTls(*this, value, key_path, upstream.tls);
                  } else if (key == "proxy_protocol") {
                    auto text = scalar(value, key_path);
                    if (text && *text == "v1") upstream.proxy_protocol = net::ProxyVersion::V1;

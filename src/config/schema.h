@@ -15,6 +15,7 @@
 #include "core/cidr.h"
 #include "core/socket_address.h"
 #include "net/proxy_protocol.h"
+#include "tls/client_context.h"
 #include "tls/server_context.h"
 
 namespace fulcrum::config {
@@ -179,6 +180,21 @@ struct RetryConfig {
   Mark reuse_safe_window_mark;
 };
 
+// upstreams.NAME.tls: TLS to the servers (origination). `settings` holds
+// the file paths as resolved against the config file's folder; the marks
+// say where each key was written, for errors found when the files are read.
+struct UpstreamTlsConfig {
+  bool enabled = false;
+  tls::ClientSettings settings;
+  std::string server_name;  // SNI and the verified name; empty = each server's host
+  Mark mark;
+  Mark ca_mark;
+  Mark verify_mark;
+  Mark certificate_mark;
+  Mark key_mark;
+  Mark server_name_mark;
+};
+
 struct UpstreamConfig {
   std::string name;
   std::string balance = "round_robin";
@@ -196,6 +212,7 @@ struct UpstreamConfig {
   uint32_t maglev_table_size = 65537;     // maglev; a prime
   // A PROXY header opens every connection to a server (off when unset).
   std::optional<net::ProxyVersion> proxy_protocol;
+  UpstreamTlsConfig tls;
   Mark mark;
   Mark balance_mark;
   Mark hash_key_mark;

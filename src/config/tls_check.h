@@ -1,8 +1,10 @@
-// Reads every TLS file a config names, as a start or a reload will, so
-// `fulcrum -t` finds what would fail there: unreadable files, a key that
-// does not match its certificate, a chain that does not parse, an unknown
-// cipher list, an expired certificate (errors, at the file's key), and a
-// certificate that expires within kExpirySoon (a warning).
+// Reads every TLS file a config names, listeners' and upstreams' alike, as
+// a start or a reload will, so `fulcrum -t` finds what would fail there:
+// unreadable files, a key that does not match its certificate, a chain or
+// CA file that does not parse, an unknown cipher list, an expired
+// certificate (errors, at the file's key), and a certificate that expires
+// within kExpirySoon (a warning). An upstream with `verify: false` is a
+// warning too.
 #pragma once
 
 #include <chrono>

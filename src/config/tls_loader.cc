@@ -1,5 +1,7 @@
 #include "config/tls_loader.h"
 
+#include "core/host_name.h"
+
 namespace fulcrum::config {
 namespace {
 
@@ -125,6 +127,56 @@ void parseListenerTls(YamlReader& reader, const YAML::Node& node, const std::str
   if (out.settings.client_verify != tls::ClientVerify::Off && out.settings.client_ca.empty())
     reader.error(node, path + ".client_ca",
                  "client_verify needs client_ca, the CA that signs client certificates");
+}
+
+void parseUpstreamTls(YamlReader& reader, const YAML::Node& node, const std::string& path,
+                      UpstreamTlsConfig& out) {
+  const std::string& base_dir = reader.baseDir();
+  out.mark = markOf(node);
+  if (!reader.expectMap(node, path)) return;
+  out.enabled = true;
+  tls::ClientSettings& settings = out.settings;
+  reader.forEachKey(
+      node, path, {{"ca"}, {"verify"}, {"server_name"}, {"certificate"}, {"key"}},
+      [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+        if (key == "verify") {
+          out.verify_mark = markOf(value);
+          if (auto on = reader.boolean(value, p)) settings.verify = *on;
+          return;
+        }
+        auto text = reader.scalar(value, p);
+        if (!text) return;
+        if (key == "ca") {
+          settings.ca = resolvePath(base_dir, *text);
+          out.ca_mark = markOf(value);
+        } else if (key == "certificate") {
+          settings.client.certificate = resolvePath(base_dir, *text);
+          out.certificate_mark = markOf(value);
+        } else if (key == "key") {
+          settings.client.key = resolvePath(base_dir, *text);
+          out.key_mark = markOf(value);
+        } else if (key == "server_name") {
+          out.server_name_mark = markOf(value);
+          const std::optional<HostName> host = parseHostName(*text);
+          if (host)
+            out.server_name = host->text;
+          else
+            reader.error(value, p, "expected a host name or an IP address, got '" + *text + "'");
+        }
+      });
+  if (node["certificate"] && !node["key"])
+    reader.error(node, path + ".key", "a key file is needed with certificate");
+  if (node["key"] && !node["certificate"])
+    reader.error(node, path + ".certificate", "a certificate file is needed with key");
+}
+
+std::string serverTlsName(const UpstreamTlsConfig& tls, const ServerConfig& server) {
+  if (!tls.server_name.empty()) return tls.server_name;
+  HostPort parts;
+  std::string why;
+  if (!splitHostPort(server.address_text, parts, why) || parts.host == "*") return "";
+  const std::optional<HostName> host = parseHostName(parts.host);
+  return host ? host->text : parts.host;
 }
 
 }  // namespace fulcrum::config

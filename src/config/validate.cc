@@ -6,6 +6,7 @@
 
 #include "config/hash_key.h"
 #include "config/tls_check.h"
+#include "config/tls_loader.h"
 #include "config/units.h"
 
 namespace fulcrum::config {
@@ -198,6 +199,11 @@ void validateUpstream(const UpstreamConfig& upstream, const StrategyNames& strat
     if (server.address.length() == 0) continue;  // already reported by the loader
     if (server.address.port() == 0)
       diag.error(server.mark, server_path + ".address", "a server needs a port other than 0");
+    if (upstream.tls.enabled && upstream.tls.settings.verify &&
+        serverTlsName(upstream.tls, server).empty())
+      diag.error(server.mark, server_path + ".address",
+                 "names no host for TLS to verify the certificate against: write "
+                 "tls.server_name");
     auto [it, fresh] = addresses.emplace(server.address.toString(), i);
     if (!fresh)
       diag.error(server.mark, server_path + ".address",

@@ -26,6 +26,7 @@
 
 #include "core/socket_address.h"
 #include "net/event_loop.h"
+#include "tls/client_context.h"
 
 namespace fulcrum::health {
 
@@ -53,8 +54,12 @@ struct CheckSpec {
   std::vector<StatusRange> expect_status{{200, 399}};
   std::string expect_body;  // substring of the first 64 KiB of the body; empty = no check
   std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
-  // tls
-  std::string server_name;  // SNI; empty = none
+  // tls (and http with `tls`)
+  std::string server_name;  // SNI; empty = none. With `tls`: the name verified too
+  // The upstream's TLS (null: it has none). A tls check then makes its
+  // handshake with it, verifying the certificate as traffic does, and an
+  // http check speaks HTTP over it (tls_check.h).
+  std::shared_ptr<const tls::ClientContext> tls;
   // Sent first on every probe connection, before the check's own bytes:
   // the LOCAL PROXY header a server behind proxy_protocol expects. Empty:
   // none.

@@ -117,7 +117,7 @@ class HttpChecker final : public Checker {
     bool valid = buildHttpRequest(spec_, address, request, why);
     auto probe = std::make_unique<HttpProbe>(loop_, spec_, std::move(request), std::move(done));
     if (valid)
-      probe->begin(address, spec_.proxy_header);
+      probe->begin(address, spec_.proxy_header, upstreamTransport(spec_));
     else
       probe->beginFailed("invalid http check: " + why);
     return probe;

@@ -51,20 +51,26 @@ ConnectProbe::ConnectProbe(net::EventLoop& loop, std::chrono::milliseconds timeo
 
 ConnectProbe::~ConnectProbe() = default;
 
-void ConnectProbe::begin(const SocketAddress& address, std::string_view preamble) {
+net::TransportFactory upstreamTransport(const CheckSpec& spec) {
+  if (!spec.tls) return nullptr;
+  return [tls = spec.tls, name = spec.server_name](int fd) {
+    return tls->open(fd, name, std::nullopt);
+  };
+}
+
+void ConnectProbe::begin(const SocketAddress& address, std::string_view preamble,
+                         net::TransportFactory transport) {
   deadline_->arm(timeout_);
+  tls_ = transport != nullptr;
   // The connector gets the same deadline as a backstop; ours, armed first,
   // fires first and names the phase.
-  connector_->connect(address, timeout_, [this, preamble](net::ConnectResult result) {
+  auto connected = [this](net::ConnectResult result) {
     switch (result.failure) {
       case net::ConnectFailure::None:
-        // A fresh socket takes these few bytes at once, ahead of anything
-        // the check writes (a TLS handshake writes to the socket itself).
-        if (!preamble.empty()) {
-          evbuffer_add(result.stream->output(), preamble.data(), preamble.size());
-          result.stream->flush();
-        }
         onConnected(std::move(result.stream));
+        return;
+      case net::ConnectFailure::Handshake:
+        finish(false, "TLS " + result.detail);  // "TLS handshake failed: <reason>"
         return;
       case net::ConnectFailure::LocalResource:
         countLocalError(LocalSite::HealthCheck, result.error_number);
@@ -76,7 +82,7 @@ void ConnectProbe::begin(const SocketAddress& address, std::string_view preamble
         return;
       case net::ConnectFailure::Timeout:
         if (result.error_number == 0) {  // our deadline, not the kernel's
-          onDeadline();
+          timedOut(result.in_handshake);
           return;
         }
         break;
@@ -84,7 +90,8 @@ void ConnectProbe::begin(const SocketAddress& address, std::string_view preamble
         break;
     }
     finish(false, "connect failed: " + result.detail);
-  });
+  };
+  connector_->connect(address, timeout_, std::move(connected), std::move(transport), preamble);
 }
 
 void ConnectProbe::beginFailed(std::string why) {
@@ -102,7 +109,12 @@ void ConnectProbe::onDeadline() {
     finish(false, *failed_before_start_);
     return;
   }
-  finish(false, "timed out after " + formatDuration(timeout_) + " " + phase_);
+  timedOut(connector_ && connector_->handshaking());
+}
+
+void ConnectProbe::timedOut(bool in_handshake) {
+  finish(false, "timed out after " + formatDuration(timeout_) + " " +
+                    (tls_ && in_handshake ? "during the TLS handshake" : phase_));
 }
 
 void ConnectProbe::finish(bool passed, std::string why, bool local) {

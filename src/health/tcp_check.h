@@ -40,6 +40,11 @@ std::unique_ptr<Checker> makeTcpChecker(net::EventLoop& loop, const CheckSpec& s
 // `server` with the spec's port override applied.
 SocketAddress probedAddress(const SocketAddress& server, const CheckSpec& spec);
 
+// A probe's TLS client with the upstream's context (spec.tls), for
+// spec.server_name, making a full handshake and keeping no session; null
+// when the upstream has no TLS.
+net::TransportFactory upstreamTransport(const CheckSpec& spec);
+
 class ConnectProbe : public Probe {
  public:
   ConnectProbe(net::EventLoop& loop, std::chrono::milliseconds timeout, Checker::Done done);
@@ -48,8 +53,12 @@ class ConnectProbe : public Probe {
   ConnectProbe& operator=(const ConnectProbe&) = delete;
 
   // Arms the deadline and starts connecting; results come from the loop.
-  // `preamble` (a PROXY header) is sent as soon as the connect succeeds.
-  void begin(const SocketAddress& address, std::string_view preamble = {});
+  // `preamble` (a PROXY header) is sent in clear as soon as the connect
+  // succeeds; `transport` (a TLS client; null: the plain socket) then makes
+  // its handshake, and a failed one ends the probe with "TLS handshake
+  // failed: <reason>".
+  void begin(const SocketAddress& address, std::string_view preamble = {},
+             net::TransportFactory transport = nullptr);
   // A probe that cannot run: fails with `why`, from the loop.
   void beginFailed(std::string why);
 
@@ -68,6 +77,8 @@ class ConnectProbe : public Probe {
 
  private:
   void onDeadline();
+  // `in_handshake`: the TCP connect was done (the TLS handshake is named).
+  void timedOut(bool in_handshake);
 
   net::EventLoop& loop_;
   std::chrono::milliseconds timeout_;
@@ -75,6 +86,7 @@ class ConnectProbe : public Probe {
   std::unique_ptr<net::Timer> deadline_;
   std::unique_ptr<net::Connector> connector_;
   const char* phase_ = "while connecting";
+  bool tls_ = false;  // begin() was given a transport: past the connect, a handshake runs
   std::optional<std::string> failed_before_start_;
 };
 

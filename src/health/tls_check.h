@@ -1,20 +1,25 @@
 // The tls check: connect (tcp_check.h), then a TLS handshake as a client.
 //
 // Pass: the handshake completed (TLS 1.2 or newer) within the timeout; the
-// probe then sends close_notify (best effort) and closes. The server's
-// certificate is NOT verified (tls/probe_context.h): the check proves the
-// server speaks TLS, not that it is trusted. SNI is sent when
-// spec.server_name is set.
+// probe then sends close_notify (best effort) and closes. Each probe makes
+// a full handshake (no session is resumed). Which certificate passes:
+//  - an upstream without tls: any (tls/probe_context.h). The check proves
+//    the server speaks TLS, not that it is trusted. SNI is sent when
+//    spec.server_name is set.
+//  - an upstream with tls (spec.tls): only one its traffic would take,
+//    verified against its ca and for spec.server_name (the check's own
+//    server_name, else the server's TLS name), with its client
+//    certificate; a server whose certificate fails verification is down.
 // Failures: "TLS handshake failed: <OpenSSL's reason>" (for instance
-// "wrong version number" from a server that does not speak TLS),
-// "TLS handshake failed: connection closed by the server",
-// "timed out after 1s during the TLS handshake", the connect failures of
-// tcp_check.h, and "TLS setup failed: ..." when OpenSSL cannot make the
-// checker's context or a connection (every probe then fails).
+// "wrong version number" from a server that does not speak TLS, or
+// "certificate verify failed (hostname mismatch)"), "TLS handshake failed:
+// the server closed the connection", "timed out after 1s during the TLS
+// handshake", the connect failures of tcp_check.h, and "TLS setup failed:
+// ..." when OpenSSL cannot make the checker's context (every probe then
+// fails).
 //
-// One SSL_CTX per checker; each probe owns its SSL, socket and events
-// (non-blocking SSL on the socket, driven by libevent read/write events).
-// Destroying the probe frees all of them.
+// The connector (net/connector.h) runs the handshake over a TLS transport;
+// each probe owns its connection, and destroying the probe closes it.
 #pragma once
 
 #include <memory>

@@ -88,9 +88,14 @@ UpstreamHealth::UpstreamHealth(net::EventLoop& loop, const upstream::Upstream& u
     state.usable = state.check_up && upstream_.servers[i].weight > 0;
     state.ever_usable = state.usable;
     if (!checked) continue;
-    state.checker = makeChecker(
-        loop_,
-        checkSpecOf(spec_.health_check, spec_.servers[i].address_text, spec_.proxy_protocol));
+    CheckSpec check =
+        checkSpecOf(spec_.health_check, spec_.servers[i].address_text, spec_.proxy_protocol);
+    if (upstream_.tls) {
+      // Checked as its traffic connects: the same context and name.
+      check.tls = upstream_.tls;
+      if (check.server_name.empty()) check.server_name = upstream_.servers[i].tls_name;
+    }
+    state.checker = makeChecker(loop_, check);
     state.timer = std::make_unique<net::Timer>(loop_, [this, i] { startProbe(i); });
     state.last_check = kNotChecked;
   }

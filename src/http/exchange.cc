@@ -149,23 +149,34 @@ void Exchange::onConnect(upstream::UpstreamConnectResult result) {
     return;
   }
   if (!result.ok()) {
-    attempt_->report(upstream::AttemptOutcome::ConnectFailure);
-#if FULCRUM_REQUEST_METRICS
-    if (context_.metrics != nullptr)
-      ++context_.metrics->servers[result_.server->index].connect_failures;
-#endif
-    retry_.attemptEnded(AttemptPhase::NotSent, result.detail);
-    if (retry_.decide(AttemptPhase::NotSent, AttemptFailure::ConnectFailure) ==
-        RetryDecision::Retry)
-      connectNext();  // nothing was sent: the next server at once
-    else if (last_status_ != 0)
-      failUnanswered(last_status_, connector_.failures());  // an earlier attempt was sent
-    else
-      fail(503, connector_.failures());
+    connectFailed(result.detail, /*handed_over=*/false);
     return;
   }
   admission_.connected();
   useConnection(std::move(result.stream));
+}
+
+void Exchange::connectFailed(const std::string& detail, bool handed_over) {
+  attempt_->report(upstream::AttemptOutcome::ConnectFailure);
+#if FULCRUM_REQUEST_METRICS
+  if (context_.metrics != nullptr)
+    ++context_.metrics->servers[result_.server->index].connect_failures;
+#endif
+  retry_.attemptEnded(AttemptPhase::NotSent, detail);
+  // Bytes handed to the connection come back only from the replay buffer.
+  const bool can_resend = !handed_over || retry_.replayable();
+  if (can_resend && retry_.decide(AttemptPhase::NotSent, AttemptFailure::ConnectFailure) ==
+                        RetryDecision::Retry) {
+    // Nothing reached a server: the next one at once.
+    if (handed_over)
+      retryAfter(std::chrono::milliseconds(0), /*same_server=*/false);
+    else
+      connectNext();
+  } else if (last_status_ != 0) {
+    failUnanswered(last_status_, connector_.failures());  // an earlier attempt was sent
+  } else {
+    fail(503, connector_.failures());
+  }
 }
 
 void Exchange::useConnection(std::unique_ptr<net::Stream> connection) {

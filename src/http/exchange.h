@@ -176,6 +176,11 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   // The current try's server connection; null between tries.
   net::Stream* server() const { return attempt_ ? attempt_->stream() : nullptr; }
   void onConnect(upstream::UpstreamConnectResult result);
+  // The try reached no server's application: its connect failed, or
+  // (`handed_over`: the request already went to the connection) its TLS
+  // handshake was refused late. Moves on to the next server when the
+  // rules allow and the request can be sent again; otherwise answers.
+  void connectFailed(const std::string& detail, bool handed_over);
   void useConnection(std::unique_ptr<net::Stream> connection);
   void pumpRequest();
   void startResponseClock();

@@ -191,7 +191,7 @@ void Exchange::clientWritable() {
   }
 }
 
-void Exchange::onClosed(net::Stream&, bool error, int code) {
+void Exchange::onClosed(net::Stream& stream, bool error, int code) {
   if (finished_) return;
   if (error && code == ETIMEDOUT && !attempt_->body) {
     // The server took no byte of the request for upstream_send: a failed
@@ -200,6 +200,14 @@ void Exchange::onClosed(net::Stream&, bool error, int code) {
     attemptFailed(AttemptPhase::Sent, AttemptFailure::Timeout, 504,
                   "the server took no byte of the request for " +
                       std::to_string(context_.upstream_send_timeout.count()) + "ms");
+    return;
+  }
+  if (error && !attempt_->body && stream.transport().refusedHandshake()) {
+    // TLS 1.3: the server refused our certificate after our side of the
+    // handshake had ended; it processed nothing of the request.
+    const std::string detail = "handshake failed: " + stream.transport().failureReason();
+    connector_.noteFailure(*result_.server, detail);
+    connectFailed(detail, /*handed_over=*/true);
     return;
   }
   std::string why = error ? "connection to the server failed" : "the server closed the connection";

@@ -79,10 +79,11 @@ void Connector::cancel() {
 }
 
 void Connector::connect(const SocketAddress& address, std::chrono::milliseconds timeout,
-                        Callback callback, TransportFactory transport) {
+                        Callback callback, TransportFactory transport, std::string_view preamble) {
   cancel();
   callback_ = std::move(callback);
   make_transport_ = std::move(transport);
+  preamble_.assign(preamble);
   timeout_ = timeout;
   deadline_ = std::chrono::steady_clock::now() + timeout;
   immediate_error_ = 0;
@@ -110,7 +111,8 @@ void Connector::onEvent(evutil_socket_t, short what, void* self) {
   if (what & EV_TIMEOUT) {
     ConnectResult result;
     result.failure = ConnectFailure::Timeout;
-    result.detail = std::string(connector->transport_ ? "handshake" : "connect") +
+    result.in_handshake = connector->transport_ != nullptr;
+    result.detail = std::string(result.in_handshake ? "handshake" : "connect") +
                     " timed out after " + formatDuration(connector->timeout_);
     connector->finish(std::move(result));
     return;
@@ -134,10 +136,33 @@ void Connector::connected() {
   int fd = fd_;
   fd_ = -1;  // the transport owns it now
   transport_ = make_transport_ ? make_transport_(fd) : socketTransport(fd);
+  if (!transport_) {
+    // The factory closed the socket; it fails only for want of memory.
+    failWith(ENOMEM);
+    return;
+  }
   shake();
 }
 
+bool Connector::sendPreamble() {
+  while (!preamble_.empty()) {
+    const ssize_t sent =
+        ::send(transport_->fd(), preamble_.data(), preamble_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent > 0) {
+      preamble_.erase(0, static_cast<size_t>(sent));
+    } else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      wait(EV_WRITE);
+      return false;
+    } else if (sent < 0 && errno != EINTR) {
+      failWith(errno);
+      return false;
+    }
+  }
+  return true;
+}
+
 void Connector::shake() {
+  if (!sendPreamble()) return;
   IoResult step = transport_->handshake();
   switch (step.status) {
     case IoResult::Status::Done: {
@@ -157,9 +182,11 @@ void Connector::shake() {
       ConnectResult result;
       result.failure = ConnectFailure::Handshake;
       result.error_number = step.error;
-      result.detail = step.status == IoResult::Status::Eof
-                          ? "handshake failed: the server closed the connection"
-                          : "handshake failed: " + errnoText(step.error);
+      const std::string reason = transport_->failureReason();
+      result.detail =
+          step.status == IoResult::Status::Eof
+              ? "handshake failed: the server closed the connection"
+              : "handshake failed: " + (reason.empty() ? errnoText(step.error) : reason);
       finish(std::move(result));
       return;
     }

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace fulcrum::net {
 
@@ -55,6 +56,15 @@ class Transport {
   // Ends the sending side (FIN; TLS: close_notify, then FIN). Called once,
   // when the stream's output is empty.
   virtual void shutdownWrite() = 0;
+  // Why the last Error happened, in the transport's own words (TLS:
+  // OpenSSL's reason, "certificate verify failed (hostname mismatch)");
+  // empty when the errno says it all, as for a plain socket.
+  virtual std::string failureReason() const { return {}; }
+  // The last Error was the peer refusing the handshake after this side had
+  // finished its own part of it (TLS 1.3: a server that rejects the client
+  // certificate says so only then, at the client's first read): nothing
+  // sent over the connection was processed.
+  virtual bool refusedHandshake() const { return false; }
 };
 
 // Makes the transport of a connected socket (owns `fd` from then on); null

@@ -1,13 +1,6 @@
 #include "tls/server_context.h"
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-
-#include "tls/error_text.h"
 
 namespace fulcrum::tls {
 
@@ -31,44 +24,13 @@ int selectHttp11(SSL*, const unsigned char** out, unsigned char* out_length,
   return SSL_TLSEXT_ERR_OK;
 }
 
-EVP_PKEY* readKey(const std::string& file) {
-  FILE* in = std::fopen(file.c_str(), "r");
-  if (in == nullptr) return nullptr;
-  EVP_PKEY* key = PEM_read_PrivateKey(in, nullptr, nullptr, nullptr);
-  std::fclose(in);
-  return key;
-}
-
-// "api.key: " + OpenSSL's reason.
-std::string failure(const std::string& file, const std::string& what) {
-  std::string reason = drainErrors();
-  return file + ": " + what + (reason.empty() ? "" : " (" + reason + ")");
-}
-
 using Setting = LoadFailure::Setting;
-
-void fail(LoadFailure& failure, Setting setting, size_t index, std::string text) {
-  failure.setting = setting;
-  failure.index = index;
-  failure.text = std::move(text);
-}
-
-// OpenSSL's text for a missing file is its call stack; say it plainly.
-bool opens(const std::string& file, Setting setting, size_t index, LoadFailure& why) {
-  FILE* in = std::fopen(file.c_str(), "r");
-  if (in != nullptr) {
-    std::fclose(in);
-    return true;
-  }
-  fail(why, setting, index, file + ": cannot open: " + std::strerror(errno));
-  return false;
-}
 
 // A context set up as `settings` says, without its certificate.
 SSL_CTX* newContext(const ServerSettings& settings, LoadFailure& why) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) {
-    fail(why, Setting::Other, 0, failure("OpenSSL", "cannot make a TLS context"));
+    fail(why, Setting::Other, 0, fileFailure("OpenSSL", "cannot make a TLS context"));
     return nullptr;
   }
   SSL_CTX_set_min_proto_version(ctx, settings.min_version);
@@ -77,7 +39,8 @@ SSL_CTX* newContext(const ServerSettings& settings, LoadFailure& why) {
   const std::string& ciphers =
       settings.ciphers.empty() ? std::string(kIntermediateCiphers) : settings.ciphers;
   if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
-    fail(why, Setting::Ciphers, 0, failure("ciphers", "no cipher of the list is known to OpenSSL"));
+    fail(why, Setting::Ciphers, 0,
+         fileFailure("ciphers", "no cipher of the list is known to OpenSSL"));
     SSL_CTX_free(ctx);
     return nullptr;
   }
@@ -87,13 +50,7 @@ SSL_CTX* newContext(const ServerSettings& settings, LoadFailure& why) {
   if (!settings.session_tickets) SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   if (settings.alpn_http11) SSL_CTX_set_alpn_select_cb(ctx, selectHttp11, nullptr);
   if (settings.client_verify != ClientVerify::Off) {
-    if (!opens(settings.client_ca, Setting::ClientCa, 0, why)) {
-      SSL_CTX_free(ctx);
-      return nullptr;
-    }
-    if (SSL_CTX_load_verify_locations(ctx, settings.client_ca.c_str(), nullptr) != 1) {
-      fail(why, Setting::ClientCa, 0,
-           failure(settings.client_ca, "cannot read the client CA certificates"));
+    if (!trustCaFile(ctx, settings.client_ca, Setting::ClientCa, why)) {
       SSL_CTX_free(ctx);
       return nullptr;
     }
@@ -116,30 +73,10 @@ std::shared_ptr<const ServerContext> ServerContext::load(const ServerSettings& s
   std::shared_ptr<ServerContext> context(new ServerContext());
   for (size_t i = 0; i < settings.certificates.size(); ++i) {
     const CertificateFiles& files = settings.certificates[i];
-    if (!opens(files.certificate, Setting::Certificate, i, why) ||
-        !opens(files.key, Setting::Key, i, why))
-      return nullptr;
     SSL_CTX* ctx = newContext(settings, why);
     if (ctx == nullptr) return nullptr;
     context->entries_.push_back(Entry{ctx});
-    if (SSL_CTX_use_certificate_chain_file(ctx, files.certificate.c_str()) != 1) {
-      fail(why, Setting::Certificate, i,
-           failure(files.certificate, "cannot read a PEM certificate chain"));
-      return nullptr;
-    }
-    EVP_PKEY* key = readKey(files.key);
-    if (key == nullptr) {
-      fail(why, Setting::Key, i, failure(files.key, "cannot read a PEM private key"));
-      return nullptr;
-    }
-    const bool matches =
-        SSL_CTX_use_PrivateKey(ctx, key) == 1 && SSL_CTX_check_private_key(ctx) == 1;
-    EVP_PKEY_free(key);
-    if (!matches) {
-      fail(why, Setting::Key, i,
-           failure(files.key, "does not match the certificate " + files.certificate));
-      return nullptr;
-    }
+    if (!useCertificate(ctx, files, i, why)) return nullptr;
     context->certificates_.push_back(
         describeCertificate(SSL_CTX_get0_certificate(ctx), files.certificate));
   }

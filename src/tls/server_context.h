@@ -23,16 +23,12 @@
 #include <string>
 #include <vector>
 
+#include "tls/certificate_files.h"
 #include "tls/certificate_info.h"
 
 namespace fulcrum::tls {
 
 enum class ClientVerify { Off, Optional, Required };
-
-struct CertificateFiles {
-  std::string certificate;  // PEM: the leaf first, then its chain
-  std::string key;          // PEM private key
-};
 
 struct ServerSettings {
   std::vector<CertificateFiles> certificates;  // at least one; the first is the default
@@ -42,15 +38,6 @@ struct ServerSettings {
   ClientVerify client_verify = ClientVerify::Off;
   bool session_tickets = true;
   bool alpn_http11 = false;  // offer "http/1.1" (HTTP listeners)
-};
-
-// Why a load failed: which setting, for the config's file:line:column,
-// and the text ("api.key: does not match the certificate api.pem").
-struct LoadFailure {
-  enum class Setting { Certificate, Key, Ciphers, ClientCa, Other };
-  Setting setting = Setting::Other;
-  size_t index = 0;  // of the certificate, for Certificate and Key
-  std::string text;
 };
 
 class ServerContext {

@@ -14,6 +14,26 @@ namespace {
 
 constexpr size_t kMaxRecord = 16 * 1024;
 
+// The alerts a server sends when it refuses the client's certificate (or
+// the lack of one). They belong to the handshake only: fulcrum never
+// allows post-handshake authentication.
+bool refusesCertificate(int reason) {
+  switch (reason) {
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+    case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<TlsTransport> TlsTransport::create(int fd, SSL_CTX* ctx, Side side,
@@ -67,10 +87,18 @@ net::IoResult TlsTransport::failure(int ret) {
       if (last_error_.empty()) last_error_ = "socket error";
       return net::IoResult::failed(saved);
     }
-    default:
+    default: {
+      // OpenSSL says only "certificate verify failed"; the verification
+      // result says which check failed ("hostname mismatch").
+      const bool unverified =
+          ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_CERTIFICATE_VERIFY_FAILED;
       last_error_ = drainErrors(&last_error_code_);
       if (last_error_.empty()) last_error_ = "TLS error";
+      const long verified = SSL_get_verify_result(ssl_);
+      if (unverified && verified != X509_V_OK)
+        last_error_ += std::string(" (") + X509_verify_cert_error_string(verified) + ")";
       return net::IoResult::failed(EPROTO);
+    }
   }
 }
 
@@ -91,8 +119,38 @@ net::IoResult TlsTransport::read(void* into, size_t size) {
   ERR_clear_error();
   size_t got = 0;
   const int ret = SSL_read_ex(ssl_, into, size, &got);
-  if (ret == 1) return net::IoResult::done(got);
+  if (ret == 1) {
+    read_any_ = true;
+    return net::IoResult::done(got);
+  }
+  // A TLS 1.3 client finishes its handshake before the server has checked
+  // the client's certificate; a refusal arrives as an alert instead of
+  // the first response byte.
+  refused_handshake_ = mayBeRefused() && SSL_get_error(ssl_, ret) == SSL_ERROR_SSL &&
+                       refusesCertificate(ERR_GET_REASON(ERR_peek_last_error()));
   return failure(ret);
+}
+
+bool TlsTransport::mayBeRefused() const {
+  return !read_any_ && SSL_is_server(ssl_) == 0;
+}
+
+void TlsTransport::lookForRefusal() {
+  if (!mayBeRefused()) return;
+  // A server that refused the handshake sent its alert, then closed,
+  // often with our request unread, so its kernel reset the connection and
+  // our write failed first. The alert came before the reset: it is still
+  // there to read. A peek leaves any application data where it is.
+  ERR_clear_error();
+  char byte = 0;
+  size_t got = 0;
+  const int ret = SSL_peek_ex(ssl_, &byte, 1, &got);
+  if (ret != 1 && SSL_get_error(ssl_, ret) == SSL_ERROR_SSL &&
+      refusesCertificate(ERR_GET_REASON(ERR_peek_last_error()))) {
+    refused_handshake_ = true;
+    last_error_ = drainErrors();
+  }
+  ERR_clear_error();
 }
 
 net::IoResult TlsTransport::write(evbuffer* from) {
@@ -110,7 +168,8 @@ net::IoResult TlsTransport::write(evbuffer* from) {
     return net::IoResult::done(sent);
   }
   net::IoResult result = failure(ret);
-  if (result.status == net::IoResult::Status::Eof) return net::IoResult::failed(EPIPE);
+  if (result.status == net::IoResult::Status::Eof) result = net::IoResult::failed(EPIPE);
+  if (result.status == net::IoResult::Status::Error) lookForRefusal();
   return result;
 }
 

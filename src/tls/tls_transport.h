@@ -41,23 +41,33 @@ class TlsTransport final : public net::Transport {
   void shutdownWrite() override;
 
   SSL* ssl() const { return ssl_; }
-  // Why the last Error happened, for logs: OpenSSL's reason
-  // ("certificate verify failed", "wrong version number").
+  // Why the last Error happened, for logs: OpenSSL's reason ("wrong
+  // version number"; a failed verification says which check failed:
+  // "certificate verify failed (hostname mismatch)").
   const std::string& lastError() const { return last_error_; }
   // The oldest OpenSSL error code behind it (ERR_GET_REASON gives
   // SSL_R_...), 0 when the socket failed without one: what
   // tls/handshake_result.h classifies.
   unsigned long lastErrorCode() const { return last_error_code_; }
+  std::string failureReason() const override { return last_error_; }
+  bool refusedHandshake() const override { return refused_handshake_; }
 
  private:
   TlsTransport(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
   // Maps SSL_get_error() for a call that returned `ret`.
   net::IoResult failure(int ret);
+  // A client that has read nothing yet: a failure now may be the server
+  // refusing the handshake (refusedHandshake()).
+  bool mayBeRefused() const;
+  // After a failed write: reads the server's refusal if it sent one.
+  void lookForRefusal();
 
   int fd_;
   SSL* ssl_;
   std::string last_error_;
   unsigned long last_error_code_ = 0;
+  bool read_any_ = false;  // a byte of application data came
+  bool refused_handshake_ = false;
 };
 
 }  // namespace fulcrum::tls

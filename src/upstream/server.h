@@ -16,6 +16,9 @@ struct Server {
   unsigned weight = 1;    // 1..256
   bool backup = false;
   uint32_t index = 0;  // position in its upstream's server list
+  // When its upstream speaks TLS: the name sent as SNI and verified (a DNS
+  // name or an IP literal; tls::ClientContext::open()).
+  std::string tls_name;
 };
 
 }  // namespace fulcrum::upstream

@@ -11,6 +11,7 @@
 
 #include "config/hash_key.h"
 #include "config/schema.h"
+#include "tls/client_context.h"
 #include "upstream/circuit_breaker.h"
 #include "upstream/host_set.h"
 #include "upstream/server.h"
@@ -42,6 +43,9 @@ struct Upstream {
   // Every new connection to a server opens with a PROXY header naming the
   // client (TCP, HTTP) or with a LOCAL one (health checks); unset: none.
   std::optional<net::ProxyVersion> proxy_protocol;
+  // TLS to the servers (null: plain TCP), loaded with the generation and
+  // shared by its workers and health checks.
+  std::shared_ptr<const tls::ClientContext> tls;
 };
 
 }  // namespace fulcrum::upstream

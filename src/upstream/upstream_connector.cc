@@ -14,6 +14,10 @@ const Server* UpstreamConnector::next(std::optional<uint64_t> hash) {
 void UpstreamConnector::connect(const Server& server, Callback done) {
   tried_.add(server.index);
   const auto started = std::chrono::steady_clock::now();
+  net::TransportFactory transport;
+  if (const tls::ClientContext* tls = picker_.upstream().tls.get())
+    // The Upstream (so its context and the server) outlives its connects.
+    transport = [tls, &server](int fd) { return tls->open(fd, server.tls_name, server.index); };
   connector_.connect(
       server.address, picker_.upstream().connect_timeout,
       [this, &server, started, done = std::move(done)](net::ConnectResult connected) {
@@ -25,19 +29,24 @@ void UpstreamConnector::connect(const Server& server, Callback done) {
         result.detail = std::move(connected.detail);
         result.took = std::chrono::duration_cast<std::chrono::microseconds>(
             std::chrono::steady_clock::now() - started);
-        if (result.ok() && !preamble_.empty())
-          evbuffer_add(result.stream->output(), preamble_.data(), preamble_.size());
-        if (!result.ok()) {
-          ++connect_failures_;
-          if (!failures_.empty()) failures_ += "; ";
-          // A local failure is ours, whichever server it was meant for.
-          failures_ +=
-              (result.local() ? std::string("local") : server.label) + ": " + result.detail;
-        }
+        // A local failure is ours, whichever server it was meant for.
+        if (!result.ok())
+          recordFailure(result.local() ? std::string("local") : server.label, result.detail);
         // net::Connector holds this lambda outside itself while it runs, so
         // `done` may start the next connect.
         done(std::move(result));
-      });
+      },
+      std::move(transport), preamble_);
+}
+
+void UpstreamConnector::noteFailure(const Server& server, const std::string& detail) {
+  recordFailure(server.label, detail);
+}
+
+void UpstreamConnector::recordFailure(const std::string& who, const std::string& detail) {
+  ++connect_failures_;
+  if (!failures_.empty()) failures_ += "; ";
+  failures_ += who + ": " + detail;
 }
 
 }  // namespace fulcrum::upstream

@@ -1,9 +1,11 @@
 // One request's or connection's way to its upstream's servers, as the TCP
 // proxy and the HTTP exchange both walk it: pick a server not tried yet,
-// connect to it within the upstream's connect timeout, and hand back a
-// stream or a typed failure. What a failure means for the server (outlier
-// detection, metrics, logs) is the caller's to report; the connector only
-// keeps the failures' text together for the client's error and the log.
+// connect to it within the upstream's connect timeout (for a TLS upstream,
+// the handshake and the certificate's verification too, resuming the
+// server's last session), and hand back a stream or a typed failure. What
+// a failure means for the server (outlier detection, metrics, logs) is the
+// caller's to report; the connector only keeps the failures' text together
+// for the client's error and the log.
 //
 // Owned by the session or exchange it serves, on one worker's loop. The
 // callback runs from the loop, never inside connect(); it may call
@@ -52,14 +54,19 @@ class UpstreamConnector {
   const Server* next(std::optional<uint64_t> hash);
   // A try that reuses a kept-alive connection to `server`.
   void markTried(const Server& server) { tried_.add(server.index); }
-  // Bytes every new connection starts with (a PROXY header), queued in its
-  // output before the callback sees it; the caller sends them with its own
-  // first bytes. `bytes` must outlive the connector's connects.
+  // Bytes every new connection starts with (a PROXY header), sent in clear
+  // before the TLS handshake, if any, and before the callback sees the
+  // stream. `bytes` must outlive the connector's connects.
   void setPreamble(std::string_view bytes) { preamble_ = bytes; }
   // Marks `server` tried and connects to it. A connect already pending is
   // cancelled first.
   void connect(const Server& server, Callback done);
   void cancel() { connector_.cancel(); }
+
+  // A try at `server` that turned out to be a failed connect after the
+  // callback had a stream (a TLS handshake the server refused late): kept
+  // with the others, as if the connect had failed.
+  void noteFailure(const Server& server, const std::string& detail);
 
   size_t triedCount() const { return tried_.size(); }
   // "pay-a: Connection refused; local: Too many open files": every failed
@@ -67,6 +74,8 @@ class UpstreamConnector {
   const std::string& failures() const { return failures_; }
 
  private:
+  void recordFailure(const std::string& who, const std::string& detail);
+
   UpstreamPicker& picker_;
   net::Connector connector_;
   TriedSet tried_;

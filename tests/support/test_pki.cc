@@ -1,10 +1,21 @@
 #include "support/test_pki.h"
 
+#include <arpa/inet.h>
+
 #include <stdexcept>
 
 #include "support/process.h"
 
 namespace fulcrum::test {
+namespace {
+
+bool isIpLiteral(const std::string& name) {
+  unsigned char address[sizeof(in6_addr)];
+  return inet_pton(AF_INET, name.c_str(), address) == 1 ||
+         inet_pton(AF_INET6, name.c_str(), address) == 1;
+}
+
+}  // namespace
 
 void runOrThrow(const std::vector<std::string>& argv) {
   ChildProcess child(argv);
@@ -65,7 +76,8 @@ IssuedCertificate TestPki::issue(const std::string& file_stem,
   const std::string leaf = dir() + "/" + file_stem + ".leaf.pem";
   const std::string extensions = dir() + "/" + file_stem + ".ext";
   std::string san = "subjectAltName=";
-  for (size_t i = 0; i < names.size(); ++i) san += (i ? ",DNS:" : "DNS:") + names[i];
+  for (size_t i = 0; i < names.size(); ++i)
+    san += std::string(i ? "," : "") + (isIpLiteral(names[i]) ? "IP:" : "DNS:") + names[i];
   dir_.write(file_stem + ".ext", san + "\nbasicConstraints=CA:FALSE\nextendedKeyUsage=" +
                                      (client ? "clientAuth" : "serverAuth") + "\n");
   runOrThrow({"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",

@@ -29,7 +29,8 @@ class TestPki {
   const std::string& ca() const { return ca_certificate_; }
   const std::string& dir() const { return dir_.path(); }
 
-  // A leaf for `names` (the first is the CN; all are SANs), valid from an
+  // A leaf for `names` (the first is the CN; all are SANs, IP literals as
+  // IP addresses, the others as DNS names), valid from an
   // hour ago for `days` days (0 or less: one that expired in 2020);
   // `client` makes a client certificate (extendedKeyUsage clientAuth).
   IssuedCertificate issue(const std::string& file_stem, const std::vector<std::string>& names,

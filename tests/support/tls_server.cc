@@ -46,10 +46,25 @@ void boundIo(int fd) {
 }  // namespace
 
 TlsServer::TlsServer() {
-  std::signal(SIGPIPE, SIG_IGN);
   ctx_ = SSL_CTX_new(TLS_server_method());
   if (ctx_ == nullptr) throw std::runtime_error("SSL_CTX_new");
   installSelfSigned(ctx_);
+  start();
+}
+
+TlsServer::TlsServer(const std::string& certificate, const std::string& key) {
+  ctx_ = SSL_CTX_new(TLS_server_method());
+  if (ctx_ == nullptr) throw std::runtime_error("SSL_CTX_new");
+  if (SSL_CTX_use_certificate_chain_file(ctx_, certificate.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(ctx_, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    SSL_CTX_free(ctx_);
+    throw std::runtime_error("cannot read " + certificate + " and " + key);
+  }
+  start();
+}
+
+void TlsServer::start() {
+  std::signal(SIGPIPE, SIG_IGN);
   SSL_CTX_set_tlsext_servername_callback(ctx_, &TlsServer::onServerName);
   SSL_CTX_set_tlsext_servername_arg(ctx_, this);
   listener_ = listenLoopback(port_);
@@ -96,6 +111,7 @@ void TlsServer::handshake(int fd) {
   if (ssl == nullptr) return;
   SSL_set_fd(ssl, fd);
   if (SSL_accept(ssl) == 1) {
+    resumed_.fetch_add(SSL_session_reused(ssl) == 1 ? 1 : 0);
     handshakes_.fetch_add(1);
     SSL_shutdown(ssl);
   }

@@ -5,10 +5,12 @@
 
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include "balance/registry.h"
 #include "config/loader.h"
 #include "config/tls_check.h"
+#include "config/tls_loader.h"
 #include "config/warnings.h"
 #include "support/test_pki.h"
 
@@ -28,6 +30,24 @@ LoadResult loadBeside(const TestPki& pki, const std::string& tls) {
       tls +
       "\n"
       "upstreams:\n  pool:\n    servers:\n      - { address: 127.0.0.1:9001 }\n";
+  return loadConfigText(yaml, pki.dir() + "/fulcrum.yaml", fulcrum::balance::strategyNames());
+}
+
+// An upstream "pool" with `tls` (a flow mapping) and `servers` (address
+// texts), as if the file were `pki.dir()/fulcrum.yaml`. The tls mapping
+// starts at line 7, column 10.
+LoadResult loadUpstreamBeside(const TestPki& pki, const std::string& tls,
+                              const std::vector<std::string>& servers = {"127.0.0.1:9001"}) {
+  std::string yaml =
+      "listeners:\n"
+      "  - name: edge\n"
+      "    listen: 127.0.0.1:0\n"
+      "    upstream: pool\n"
+      "upstreams:\n"
+      "  pool:\n"
+      "    tls: " +
+      tls + "\n    servers:\n";
+  for (const std::string& server : servers) yaml += "      - { address: " + server + " }\n";
   return loadConfigText(yaml, pki.dir() + "/fulcrum.yaml", fulcrum::balance::strategyNames());
 }
 
@@ -123,4 +143,105 @@ TEST_CASE("tls config: an expired certificate is an error, one expiring soon a w
   LoadResult fine = loadBeside(pki, "{ certificate: fine.pem, key: fine.key }");
   REQUIRE_MESSAGE(fine.config, errorsOf(fine));
   CHECK(warnings(*fine.config).empty());
+}
+
+TEST_CASE("tls config: an upstream's tls names its files beside the config, verify on by default") {
+  TestPki pki;
+  pki.issue("client", {"fulcrum"}, 30, true);
+  LoadResult plain = loadUpstreamBeside(pki, "{ ca: ca.pem }");
+  REQUIRE_MESSAGE(plain.config, errorsOf(plain));
+  const UpstreamTlsConfig& tls = plain.config->upstreams[0].tls;
+  CHECK(tls.enabled);
+  CHECK(tls.settings.ca == pki.dir() + "/ca.pem");
+  CHECK(tls.settings.verify);
+  CHECK(tls.server_name.empty());
+  CHECK(serverTlsName(tls, plain.config->upstreams[0].servers[0]) == "127.0.0.1");
+
+  LoadResult full = loadUpstreamBeside(
+      pki,
+      "{ ca: ca.pem, server_name: Payments.Internal., certificate: client.pem, key: "
+      "client.key }",
+      {"localhost:9001"});
+  REQUIRE_MESSAGE(full.config, errorsOf(full));
+  const UpstreamTlsConfig& mtls = full.config->upstreams[0].tls;
+  CHECK(mtls.server_name == "payments.internal");
+  CHECK(mtls.settings.client.certificate == pki.dir() + "/client.pem");
+  CHECK(mtls.settings.client.key == pki.dir() + "/client.key");
+  CHECK(serverTlsName(mtls, full.config->upstreams[0].servers[0]) == "payments.internal");
+
+  // Without server_name, a server written by name is verified for it.
+  LoadResult named = loadUpstreamBeside(pki, "{ ca: ca.pem }", {"LocalHost:9001"});
+  REQUIRE_MESSAGE(named.config, errorsOf(named));
+  CHECK(serverTlsName(named.config->upstreams[0].tls, named.config->upstreams[0].servers[0]) ==
+        "localhost");
+}
+
+TEST_CASE("tls config: an upstream's tls keys are checked where they are written") {
+  TestPki pki;
+  pki.issue("client", {"fulcrum"}, 30, true);
+  const std::string file = pki.dir() + "/fulcrum.yaml";
+  LoadResult half = loadUpstreamBeside(pki, "{ certificate: client.pem }");
+  CHECK(errorsOf(half) ==
+        file + ":7:10: upstreams.pool.tls.key: a key file is needed with certificate\n");
+
+  LoadResult bad =
+      loadUpstreamBeside(pki, "{ server_name: \"*.internal\", verify: maybe, ciphers: ALL }");
+  const std::string text = errorsOf(bad);
+  CHECK(text.find(file + ":7:25: upstreams.pool.tls.server_name: expected a host name or an IP "
+                         "address, got '*.internal'") != std::string::npos);
+  CHECK(text.find("upstreams.pool.tls.verify: ") != std::string::npos);
+  CHECK(text.find("upstreams.pool.tls.ciphers: ") != std::string::npos);
+
+  LoadResult no_host = loadUpstreamBeside(pki, "{ ca: ca.pem }", {":9001"});
+  CHECK(errorsOf(no_host).find("upstreams.pool.servers[0].address: names no host for TLS") !=
+        std::string::npos);
+}
+
+TEST_CASE("tls config: an upstream's files are read by the check, errors at their keys") {
+  TestPki pki;
+  pki.issue("client", {"fulcrum"}, 30, true);
+  pki.issue("old", {"fulcrum"}, 0, true);
+  pki.strayKey("stray");
+  const std::string file = pki.dir() + "/fulcrum.yaml";
+
+  LoadResult missing = loadUpstreamBeside(pki, "{ ca: nope.pem }");
+  REQUIRE(missing.errors.size() == 1);
+  CHECK(missing.errors[0].toString() == file + ":7:16: upstreams.pool.tls.ca: " + pki.dir() +
+                                            "/nope.pem: cannot open: No such file or directory");
+
+  LoadResult mismatch =
+      loadUpstreamBeside(pki, "{ ca: ca.pem, certificate: client.pem, key: stray.key }");
+  REQUIRE(mismatch.errors.size() == 1);
+  CHECK(mismatch.errors[0].toString().starts_with(
+      file + ":7:54: upstreams.pool.tls.key: " + pki.dir() +
+      "/stray.key: does not match the certificate " + pki.dir() + "/client.pem"));
+
+  LoadResult expired = loadUpstreamBeside(pki, "{ certificate: old.pem, key: old.key }");
+  REQUIRE(expired.errors.size() == 1);
+  CHECK(expired.errors[0].toString() ==
+        file + ":7:25: upstreams.pool.tls.certificate: " + pki.dir() +
+            "/old.pem: the certificate for fulcrum expired on 2020-02-01 00:00 UTC");
+}
+
+TEST_CASE("tls config: verify false and a client certificate expiring soon are warnings") {
+  TestPki pki;
+  pki.issue("soon", {"fulcrum"}, 10, true);
+  const std::string file = pki.dir() + "/fulcrum.yaml";
+  LoadResult loaded =
+      loadUpstreamBeside(pki, "{ verify: false, certificate: soon.pem, key: soon.key }");
+  REQUIRE_MESSAGE(loaded.config, errorsOf(loaded));
+  auto found = warnings(*loaded.config);
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].toString().starts_with(
+      file +
+      ":7:20: upstreams.pool.tls.verify: warning: the servers' certificates are not "
+      "verified"));
+  CHECK(found[1].toString().starts_with(
+      file + ":7:40: upstreams.pool.tls.certificate: warning: " + pki.dir() +
+      "/soon.pem: the certificate for fulcrum "
+      "expires on"));
+
+  LoadResult verified = loadUpstreamBeside(pki, "{ ca: ca.pem }");
+  REQUIRE_MESSAGE(verified.config, errorsOf(verified));
+  CHECK(warnings(*verified.config).empty());
 }

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <functional>
@@ -35,8 +36,8 @@ net::Connector::Callback recordInto(Outcome& outcome) {
 // The plain socket with a handshake of the test's making, as TLS's would be.
 class ScriptedHandshake final : public net::Transport {
  public:
-  ScriptedHandshake(int fd, std::function<IoResult(int fd)> step, int& calls)
-      : socket_(fd), step_(std::move(step)), calls_(calls) {}
+  ScriptedHandshake(int fd, std::function<IoResult(int fd)> step, int& calls, std::string reason)
+      : socket_(fd), step_(std::move(step)), calls_(calls), reason_(std::move(reason)) {}
   int fd() const override { return socket_.fd(); }
   IoResult handshake() override {
     ++calls_;
@@ -45,16 +46,20 @@ class ScriptedHandshake final : public net::Transport {
   IoResult read(void* into, size_t size) override { return socket_.read(into, size); }
   IoResult write(evbuffer* from) override { return socket_.write(from); }
   void shutdownWrite() override { socket_.shutdownWrite(); }
+  std::string failureReason() const override { return reason_; }
 
  private:
   net::SocketTransport socket_;
   std::function<IoResult(int fd)> step_;
   int& calls_;
+  std::string reason_;
 };
 
-net::TransportFactory handshakeAnswering(std::function<IoResult(int fd)> step, int& calls) {
-  return [step = std::move(step), &calls](int fd) {
-    return std::make_unique<ScriptedHandshake>(fd, step, calls);
+// `reason`: what the transport says of its failures ("" = the errno).
+net::TransportFactory handshakeAnswering(std::function<IoResult(int fd)> step, int& calls,
+                                         std::string reason = "") {
+  return [step = std::move(step), &calls, reason = std::move(reason)](int fd) {
+    return std::make_unique<ScriptedHandshake>(fd, step, calls, reason);
   };
 }
 
@@ -141,6 +146,57 @@ TEST_CASE("connector: a failed handshake is a Handshake failure, with its errno"
   REQUIRE(t.waitFor(closed));
   CHECK(closed.result.failure == ConnectFailure::Handshake);
   CHECK(closed.result.detail == "handshake failed: the server closed the connection");
+}
+
+TEST_CASE("connector: a failed handshake says the transport's own reason when it has one") {
+  ConnectTest t;
+  int calls = 0;
+  t.connector.connect(t.listening(), 5s, recordInto(t.outcome),
+                      handshakeAnswering([](int) { return IoResult::failed(EPROTO); }, calls,
+                                         "certificate verify failed (hostname mismatch)"));
+  REQUIRE(t.waitFor(t.outcome));
+  CHECK(t.outcome.result.failure == ConnectFailure::Handshake);
+  CHECK(t.outcome.result.detail ==
+        "handshake failed: certificate verify failed (hostname mismatch)");
+}
+
+TEST_CASE("connector: the preamble goes out in clear before the transport's handshake") {
+  ConnectTest t;
+  int calls = 0;
+  // The handshake's first bytes, as a ClientHello would be.
+  auto step = [](int fd) {
+    return send(fd, "HELLO", 5, MSG_NOSIGNAL) == 5 ? IoResult::done(0) : IoResult::failed(EIO);
+  };
+  t.connector.connect(t.listening(), 5s, recordInto(t.outcome), handshakeAnswering(step, calls),
+                      "PROXY LOCAL\r\n");
+  REQUIRE(t.waitFor(t.outcome));
+  REQUIRE(t.outcome.result.ok());
+  test::Fd accepted(accept4(t.listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  std::string got;
+  REQUIRE(test::readExactly(accepted.get(), got, 18));
+  CHECK(got == "PROXY LOCAL\r\nHELLO");
+  // A plain socket sends it too, before anything the stream sends.
+  Outcome plain;
+  t.connector.connect(t.listening(), 5s, recordInto(plain), nullptr, "P1");
+  REQUIRE(t.waitFor(plain));
+  REQUIRE(plain.result.ok());
+  evbuffer_add(plain.result.stream->output(), "GET", 3);
+  plain.result.stream->flush();
+  test::Fd second(accept4(t.listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  got.clear();
+  REQUIRE(test::readExactly(second.get(), got, 5));
+  CHECK(got == "P1GET");
+}
+
+TEST_CASE("connector: a transport that cannot be made is fulcrum's own failure") {
+  ConnectTest t;
+  t.connector.connect(t.listening(), 5s, recordInto(t.outcome), [](int fd) {
+    ::close(fd);  // as a factory that fails must
+    return std::unique_ptr<net::Transport>();
+  });
+  REQUIRE(t.waitFor(t.outcome));
+  CHECK_FALSE(t.outcome.result.ok());
+  CHECK(t.outcome.result.local());
 }
 
 TEST_CASE("connector: a handshake that waits for the server's bytes completes when they come") {
