@@ -68,8 +68,10 @@ fuzz:
 	  -rss_limit_mb=2048 -timeout=10 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus
 
 # fulcrum vs HAProxy vs nginx in one run: one thread each, round robin over two
-# local nginx backends, wrk on loopback; requests/s, p50/p99, CPU per request.
-# The table is printed and written to bench/results/latest.txt (bench/README.md).
+# local nginx backends, wrk on loopback; requests/s, p50/p99, CPU per request,
+# over plain HTTP and over TLS, and CPU per TLS handshake, full and resumed
+# (openssl s_time). BENCH_SUITES picks some ("http tls tls-new tls-resumed").
+# The tables are printed and written to bench/results/latest.txt (bench/README.md).
 BENCH_SECONDS ?= 10
 
 bench: deps build
@@ -85,7 +87,7 @@ bench-metrics: deps build
 	  -DFULCRUM_REQUEST_METRICS=0 >/dev/null
 	cmake --build build-nometrics -j$$(nproc) --target fulcrum
 	BUILD_DIR=$(BUILD_DIR) BENCH_SECONDS=$(BENCH_SECONDS) \
-	  BENCH_PROXIES="fulcrum fulcrum_nometrics haproxy" \
+	  BENCH_PROXIES="fulcrum fulcrum_nometrics haproxy" BENCH_SUITES=http \
 	  BENCH_RESULTS=bench/results/metrics.txt bash bench/run.sh
 
 # Google Benchmark of Strategy::pick() for every balancing strategy with 3, 30

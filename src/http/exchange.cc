@@ -360,9 +360,11 @@ void Exchange::finish(bool error, const std::string& detail) {
   // The request body must be complete too, or the server may still be
   // waiting for it: then neither connection can carry another request.
   bool clean = !error && request_body_.done();
-  // The client connection can carry another request only if this one was
-  // read to its end and no response is left half sent.
-  if (!request_body_.done() || (error && result_.response_started)) result_.client_close = true;
+  // The client connection can carry another request only if the client
+  // did not ask to close it (so a 5xx of the proxy's own closes it too),
+  // this request was read to its end and no response is left half sent.
+  if (request_.client_close || !request_body_.done() || (error && result_.response_started))
+    result_.client_close = true;
   releaseServerConnection(clean && attempt_ && attempt_->head.framing != Framing::UntilClose &&
                           !attempt_->head.close);
   owner_.exchangeFinished(*this, result_);

@@ -148,6 +148,19 @@ TEST_CASE("every server refusing gives 503 with Retry-After") {
   CHECK(response->field("Retry-After") == "1");
 }
 
+TEST_CASE("the proxy's own 503 closes the connection when the client asked to") {
+  uint16_t down = 0;
+  Fd refused = refusingPort(down);
+  Proxy proxy(HttpConfig{.servers = {down}}.yaml());
+  for (const char* request :
+       {"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", "GET / HTTP/1.0\r\n\r\n"}) {
+    auto response = send(proxy.port("web"), request);  // which checks that the close follows
+    REQUIRE(response);
+    CHECK(response->status == 503);
+    CHECK(response->field("Connection") == "close");
+  }
+}
+
 TEST_CASE("a refused server is skipped before anything is sent") {
   uint16_t down = 0;
   Fd refused = refusingPort(down);

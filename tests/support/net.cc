@@ -172,6 +172,24 @@ bool closedByPeer(int fd, std::chrono::milliseconds deadline) {
   }
 }
 
+std::optional<size_t> bytesBeforeClose(int fd, std::chrono::steady_clock::time_point until) {
+  char buffer[65536];
+  size_t total = 0;
+  for (;;) {
+    if (!waitFor(fd, POLLIN, until)) return std::nullopt;
+    ssize_t n = recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) return total;
+    if (n < 0) return std::nullopt;
+    total += static_cast<size_t>(n);
+  }
+}
+
+bool stillOpen(int fd) {
+  pollfd entry{fd, POLLRDHUP, 0};
+  return poll(&entry, 1, 0) == 0;  // POLLHUP and POLLERR come unasked
+}
+
 std::string patternBytes(size_t length, uint64_t seed) {
   std::string out(length, '\0');
   uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;

@@ -67,6 +67,11 @@ bool readExactly(int fd, std::string& out, size_t length,
 std::string readHeadBytes(int fd, std::chrono::milliseconds deadline = kDeadline);
 // True when the peer closed (EOF or reset) before the deadline, reading nothing.
 bool closedByPeer(int fd, std::chrono::milliseconds deadline = kDeadline);
+// Reads and drops what the peer sends until it closes (EOF or reset):
+// how many bytes came first, or nullopt at the deadline.
+std::optional<size_t> bytesBeforeClose(int fd, std::chrono::steady_clock::time_point until);
+// Without waiting or reading: false when the peer has closed (EOF or reset).
+bool stillOpen(int fd);
 
 // Deterministic pseudo-random bytes for payloads.
 std::string patternBytes(size_t length, uint64_t seed);

@@ -70,7 +70,8 @@ TestPki::TestPki(const std::string& ca_name) {
 }
 
 IssuedCertificate TestPki::issue(const std::string& file_stem,
-                                 const std::vector<std::string>& names, int days, bool client) {
+                                 const std::vector<std::string>& names, int days, bool client,
+                                 KeyType key) {
   IssuedCertificate issued{dir() + "/" + file_stem + ".pem", dir() + "/" + file_stem + ".key"};
   const std::string request = dir() + "/" + file_stem + ".csr";
   const std::string leaf = dir() + "/" + file_stem + ".leaf.pem";
@@ -80,8 +81,14 @@ IssuedCertificate TestPki::issue(const std::string& file_stem,
     san += std::string(i ? "," : "") + (isIpLiteral(names[i]) ? "IP:" : "DNS:") + names[i];
   dir_.write(file_stem + ".ext", san + "\nbasicConstraints=CA:FALSE\nextendedKeyUsage=" +
                                      (client ? "clientAuth" : "serverAuth") + "\n");
-  runOrThrow({"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-              "-nodes", "-keyout", issued.key, "-out", request, "-subj", "/CN=" + names.at(0)});
+  std::vector<std::string> request_argv = {"/usr/bin/openssl", "req", "-newkey"};
+  if (key == KeyType::Rsa2048)
+    request_argv.push_back("rsa:2048");
+  else
+    request_argv.insert(request_argv.end(), {"ec", "-pkeyopt", "ec_paramgen_curve:P-256"});
+  request_argv.insert(request_argv.end(), {"-nodes", "-keyout", issued.key, "-out", request,
+                                           "-subj", "/CN=" + names.at(0)});
+  runOrThrow(request_argv);
   if (days > 0) {
     runOrThrow({"/usr/bin/openssl", "x509", "-req", "-in", request, "-CA", ca_certificate_,
                 "-CAkey", ca_key_, "-out", leaf, "-extfile", extensions, "-set_serial",

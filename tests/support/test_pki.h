@@ -12,6 +12,9 @@
 
 namespace fulcrum::test {
 
+// The key of a certificate issue() makes.
+enum class KeyType { EcP256, Rsa2048 };
+
 struct IssuedCertificate {
   std::string certificate;  // PEM file: the leaf, then the CA
   std::string key;          // PEM file
@@ -32,9 +35,10 @@ class TestPki {
   // A leaf for `names` (the first is the CN; all are SANs, IP literals as
   // IP addresses, the others as DNS names), valid from an
   // hour ago for `days` days (0 or less: one that expired in 2020);
-  // `client` makes a client certificate (extendedKeyUsage clientAuth).
+  // `client` makes a client certificate (extendedKeyUsage clientAuth);
+  // `key` is the leaf's key (the CA's is P-256 either way).
   IssuedCertificate issue(const std::string& file_stem, const std::vector<std::string>& names,
-                          int days = 30, bool client = false);
+                          int days = 30, bool client = false, KeyType key = KeyType::EcP256);
   // A private key that belongs to no certificate.
   std::string strayKey(const std::string& file_stem);
 

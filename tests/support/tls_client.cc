@@ -141,6 +141,21 @@ std::string TlsClient::serverSerial() const {
   return serial;
 }
 
+std::string clientHello(const std::string& name) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = SSL_new(ctx);
+  BIO* out = BIO_new(BIO_s_mem());
+  SSL_set_bio(ssl, BIO_new(BIO_s_mem()), out);  // `ssl` owns both
+  SSL_set_tlsext_host_name(ssl, name.c_str());
+  SSL_connect(ssl);  // writes the ClientHello, then wants the server's answer
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(out, &data);
+  std::string hello(data, static_cast<size_t>(length));
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  return hello;
+}
+
 std::string TlsClient::alpn() const {
   const unsigned char* data = nullptr;
   unsigned int length = 0;

@@ -60,4 +60,8 @@ class TlsClient {
   std::string error_;
 };
 
+// The first flight of an OpenSSL client asking for `name` by SNI: a whole
+// ClientHello record, made in memory (no socket), to send by hand.
+std::string clientHello(const std::string& name);
+
 }  // namespace fulcrum::test
