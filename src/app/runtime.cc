@@ -5,6 +5,26 @@
 
 namespace fulcrum::app {
 
+namespace {
+
+std::shared_ptr<tls::TicketKeys> previousTicketKeys(const Runtime* previous,
+                                                    const std::string& listener) {
+  if (previous == nullptr) return nullptr;
+  for (const ListenerRuntime& before : previous->listeners())
+    if (before.name == listener) return before.ticket_keys;
+  return nullptr;
+}
+
+// A listener's sessions resume on that listener only, and only while its
+// client verification is the same: a session made without a client
+// certificate never resumes where one is required.
+std::string sessionContext(const std::string& listener, const tls::ServerSettings& settings) {
+  return listener + '\n' + std::to_string(static_cast<int>(settings.client_verify)) + '\n' +
+         (settings.client_verify == tls::ClientVerify::Off ? std::string() : settings.client_ca);
+}
+
+}  // namespace
+
 std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string& why,
                                               const Runtime* previous) {
   std::shared_ptr<Runtime> runtime(new Runtime());
@@ -89,6 +109,10 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     if (spec.tls.enabled) {
       tls::ServerSettings settings = spec.tls.settings;
       settings.alpn_http11 = spec.protocol == config::Protocol::Http;
+      listener.ticket_keys = previousTicketKeys(previous, spec.name);
+      if (!listener.ticket_keys) listener.ticket_keys = std::make_shared<tls::TicketKeys>();
+      settings.ticket_keys = listener.ticket_keys;
+      settings.session_context = sessionContext(spec.name, settings);
       tls::LoadFailure failure;
       listener.tls = tls::ServerContext::load(settings, failure);
       if (!listener.tls) {

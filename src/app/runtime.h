@@ -28,6 +28,9 @@ struct ListenerRuntime : http::ListenerSettings {
   // TLS termination (null: plain). Loaded from the files at build, so a
   // reload re-reads renewed certificates; connections keep the old ones.
   std::shared_ptr<const tls::ServerContext> tls;
+  // Kept from the previous generation's listener of the same name, so a
+  // reload keeps every client's session ticket valid.
+  std::shared_ptr<tls::TicketKeys> ticket_keys;
   std::chrono::milliseconds handshake_timeout{0};
   config::ProxyAccept proxy_protocol = config::ProxyAccept::Off;
   std::chrono::milliseconds proxy_header_timeout{5000};

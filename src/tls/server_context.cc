@@ -1,6 +1,9 @@
 #include "tls/server_context.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
 
 namespace fulcrum::tls {
 
@@ -12,6 +15,18 @@ const char* const kIntermediateCiphers =
 namespace {
 
 constexpr unsigned char kSessionContext[] = "fulcrum";
+
+// At most SSL_MAX_SID_CTX_LENGTH (32) bytes: a SHA-256 of the text.
+void setSessionContext(SSL_CTX* ctx, const std::string& text) {
+  if (text.empty()) {
+    SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1);
+    return;
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
+  SSL_CTX_set_session_id_context(ctx, digest, std::min(size, unsigned{SSL_MAX_SID_CTX_LENGTH}));
+}
 
 int selectHttp11(SSL*, const unsigned char** out, unsigned char* out_length,
                  const unsigned char* offered, unsigned int offered_length, void*) {
@@ -45,9 +60,12 @@ SSL_CTX* newContext(const ServerSettings& settings, LoadFailure& why) {
     return nullptr;
   }
   SSL_CTX_set_dh_auto(ctx, 1);  // the DHE suites of the intermediate list
-  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1);
+  setSessionContext(ctx, settings.session_context);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-  if (!settings.session_tickets) SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  if (!settings.session_tickets)
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  else if (settings.ticket_keys)
+    TicketKeys::install(ctx, settings.ticket_keys);
   if (settings.alpn_http11) SSL_CTX_set_alpn_select_cb(ctx, selectHttp11, nullptr);
   if (settings.client_verify != ClientVerify::Off) {
     if (!trustCaFile(ctx, settings.client_ca, Setting::ClientCa, why)) {

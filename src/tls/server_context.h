@@ -5,10 +5,10 @@
 // One OpenSSL context per certificate, all set up alike; a handshake starts
 // on the first one, and the servername callback moves it to the context
 // whose certificate names the requested host. Session tickets are sealed
-// with the first context's keys whatever certificate was picked (OpenSSL
-// keeps the session context of the first), so one ticket key set serves
-// the listener; the contexts are shared by every worker, so a session made
-// on one worker resumes on any other.
+// with the listener's TicketKeys whatever certificate was picked, and
+// those keys outlive the context (a reload keeps them); the contexts are
+// shared by every worker, so a session made on one worker resumes on any
+// other.
 //
 // Immutable once loaded, and shared read-only by the workers of a Runtime
 // (SSL_new on a shared context is thread-safe); a reload loads a new one,
@@ -25,6 +25,7 @@
 
 #include "tls/certificate_files.h"
 #include "tls/certificate_info.h"
+#include "tls/ticket_keys.h"
 
 namespace fulcrum::tls {
 
@@ -38,6 +39,13 @@ struct ServerSettings {
   ClientVerify client_verify = ClientVerify::Off;
   bool session_tickets = true;
   bool alpn_http11 = false;  // offer "http/1.1" (HTTP listeners)
+  // Seals tickets; kept across reloads by the Runtime. Null: OpenSSL's own
+  // keys, made per context (the config check).
+  std::shared_ptr<TicketKeys> ticket_keys;
+  // What a session is valid for: a session resumes only on a context of the
+  // same text, so a session of one listener never skips another's client
+  // verification. Empty: one fixed context.
+  std::string session_context;
 };
 
 class ServerContext {

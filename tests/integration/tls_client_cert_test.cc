@@ -1,6 +1,8 @@
-// Client certificates on a TLS listener (client_verify), and a reload that
-// rotates the listener's certificate while a connection made before it
-// goes on with the old one. Certificates come from the openssl CLI.
+// Client certificates on a TLS listener (client_verify), sessions that
+// resume on every worker and across a reload (but never past a change of
+// client verification), and a reload that rotates the listener's
+// certificate while a connection made before it goes on with the old one.
+// Certificates come from the openssl CLI.
 #include <doctest/doctest.h>
 
 #include <cctype>
@@ -34,6 +36,24 @@ std::string sha256Fingerprint(const std::string& certificate) {
       if (c != ':') hex.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
   return hex;
+}
+
+// TLS 1.2: the session is there as soon as the handshake ends.
+TlsClientOptions tls12(const std::string& ca, const std::string& certificate = "",
+                       const std::string& key = "") {
+  TlsClientOptions options{ca, certificate, key};
+  options.max_version = TLS1_2_VERSION;
+  return options;
+}
+
+// The session of a first connection, once it got its answer (the caller
+// frees it). `first` stays open: OpenSSL's client context, once freed,
+// would no longer offer the session.
+SSL_SESSION* sessionAfterExchange(TlsClient& first) {
+  REQUIRE(first.exchange(kRequest));
+  SSL_SESSION* session = first.session();
+  REQUIRE(session != nullptr);
+  return session;
 }
 
 }  // namespace
@@ -118,12 +138,9 @@ TEST_CASE("tls listener: sessions resume on every worker, by ticket or by sessio
     Proxy proxy(tlsHttpConfig(backend.port(),
                               tlsMapping(api, std::string(", session_tickets: ") + tickets), 2));
     const uint16_t port = proxy.port("web");
-    TlsClientOptions options{pki.ca()};
-    options.max_version = TLS1_2_VERSION;  // the session is there after the handshake
+    const TlsClientOptions options = tls12(pki.ca());
     TlsClient first(port, "api.example.com", options);
-    REQUIRE(first.exchange(kRequest));
-    SSL_SESSION* session = first.session();
-    REQUIRE(session != nullptr);
+    SSL_SESSION* session = sessionAfterExchange(first);
     // Two workers share the listening socket: eight connections land on
     // both, and every one resumes the session the first one made.
     int resumed = 0;
@@ -137,6 +154,45 @@ TEST_CASE("tls listener: sessions resume on every worker, by ticket or by sessio
     CHECK(resumed == 8);
     SSL_SESSION_free(session);
   }
+}
+
+TEST_CASE("tls listener: tickets resume after a reload, unless client verification changed") {
+  TestPki pki;
+  TestPki clients("client CA");
+  auto api = pki.issue("api", {"api.example.com"});
+  auto alice = clients.issue("alice", {"alice"}, 30, true);
+  HttpBackend backend("b1");
+  const std::string yaml =
+      tlsHttpConfig(backend.port(), tlsMapping(api, ", session_tickets: true"), 2);
+  Proxy proxy(yaml);
+  const uint16_t port = proxy.port("web");
+  const TlsClientOptions options = tls12(pki.ca());
+  TlsClient first(port, "api.example.com", options);
+  SSL_SESSION* session = sessionAfterExchange(first);
+
+  Reloader reloader(proxy, 2);
+  REQUIRE(reloader.succeeds(yaml));
+  TlsClient resumed(port, "api.example.com", options);
+  resumed.resumeWith(session);
+  REQUIRE_MESSAGE(resumed.handshake(), resumed.error());
+  CHECK(resumed.resumed());
+  CHECK(resumed.exchange(kRequest).has_value());
+
+  // The same ticket keys, but now a certificate is required: the session
+  // made without one must not let a client skip it.
+  REQUIRE(reloader.succeeds(tlsHttpConfig(
+      backend.port(), tlsMapping(api, ", client_ca: " + clients.ca() + ", client_verify: required"),
+      2)));
+  TlsClient anonymous(port, "api.example.com", options);
+  anonymous.resumeWith(session);
+  const bool anonymous_through = anonymous.handshake() && anonymous.exchange(kRequest);
+  CHECK_FALSE(anonymous_through);
+  TlsClient alice_client(port, "api.example.com", tls12(pki.ca(), alice.certificate, alice.key));
+  alice_client.resumeWith(session);
+  REQUIRE_MESSAGE(alice_client.handshake(), alice_client.error());
+  CHECK_FALSE(alice_client.resumed());  // a full handshake, with her certificate
+  CHECK(alice_client.exchange(kRequest).has_value());
+  SSL_SESSION_free(session);
 }
 
 TEST_CASE("tls listener: a reload rotates the certificate, an open connection keeps working") {
