@@ -31,15 +31,9 @@ struct ServerStatus {
   double last_transition_seconds_ago = -1;  // negative: no transition yet
 };
 
-struct UpstreamStatus {
-  std::string name, balance;
-  std::vector<ServerStatus> servers;
-  size_t usable_servers = 0;
-  bool panic = false;  // below panic_threshold: every primary takes requests
-};
-
-// A certificate a TLS listener presents, from its file as last loaded
-// (at start or by the last successful reload).
+// A certificate fulcrum presents (a TLS listener's, or an upstream's client
+// certificate), from its file as last loaded (at start or by the last
+// successful reload).
 struct CertificateStatus {
   std::string file;
   std::string subject;             // the subject's CN, or the whole subject line
@@ -47,6 +41,14 @@ struct CertificateStatus {
   std::string not_after;           // UTC, ISO 8601: "2027-01-05T12:00:00Z"
   int64_t days_left = 0;           // whole days until not_after; negative once expired
   bool expires_soon = false;       // expired, or expires within the 14 days `fulcrum -t` warns of
+};
+
+struct UpstreamStatus {
+  std::string name, balance;
+  std::vector<ServerStatus> servers;
+  size_t usable_servers = 0;
+  bool panic = false;  // below panic_threshold: every primary takes requests
+  std::vector<CertificateStatus> certificates;  // the client certificate, when it presents one
 };
 
 struct ListenerStatus {

@@ -112,30 +112,6 @@ void appendServer(std::string& out, const ServerStatus& server) {
   out += '}';
 }
 
-void appendUpstream(std::string& out, const UpstreamStatus& upstream) {
-  out += '{';
-  appendStringField(out, "name", upstream.name);
-  out += ',';
-  appendStringField(out, "balance", upstream.balance);
-  out += ',';
-  appendUnsignedField(out, "usable_servers", upstream.usable_servers);
-  out += ',';
-  appendBoolField(out, "panic", upstream.panic);
-  out += ',';
-  appendUnsignedField(out, "servers_total", upstream.servers.size());
-  out += ',';
-  appendArrayField(out, "servers", upstream.servers, appendServer);
-  out += '}';
-}
-
-void appendWorker(std::string& out, const WorkerStatus& worker) {
-  out += '{';
-  appendUnsignedField(out, "generation", worker.generation);
-  out += ',';
-  appendUnsignedField(out, "host_set_updates", worker.host_set_updates);
-  out += '}';
-}
-
 void appendName(std::string& out, const std::string& name) {
   appendJsonString(out, name);
 }
@@ -154,6 +130,32 @@ void appendCertificate(std::string& out, const CertificateStatus& certificate) {
   out += std::to_string(certificate.days_left);
   out += ',';
   appendBoolField(out, "expires_soon", certificate.expires_soon);
+  out += '}';
+}
+
+void appendUpstream(std::string& out, const UpstreamStatus& upstream) {
+  out += '{';
+  appendStringField(out, "name", upstream.name);
+  out += ',';
+  appendStringField(out, "balance", upstream.balance);
+  out += ',';
+  appendUnsignedField(out, "usable_servers", upstream.usable_servers);
+  out += ',';
+  appendBoolField(out, "panic", upstream.panic);
+  out += ',';
+  appendUnsignedField(out, "servers_total", upstream.servers.size());
+  out += ',';
+  appendArrayField(out, "servers", upstream.servers, appendServer);
+  out += ',';
+  appendArrayField(out, "certificates", upstream.certificates, appendCertificate);
+  out += '}';
+}
+
+void appendWorker(std::string& out, const WorkerStatus& worker) {
+  out += '{';
+  appendUnsignedField(out, "generation", worker.generation);
+  out += ',';
+  appendUnsignedField(out, "host_set_updates", worker.host_set_updates);
   out += '}';
 }
 

@@ -98,15 +98,17 @@ constexpr std::string_view kScript = R"html(<script>
         return [td(l.name), td(l.protocol), td(l.address), td(l.active_connections, 'num')];
       })));
     var certificates = [];
-    s.listeners.forEach(function (l) {
-      (l.certificates || []).forEach(function (c) {
-        certificates.push([td(l.name), td(c.subject), td(c.names.join(', ')), td(c.file), td(c.not_after),
+    function addCertificates(scope, list) {
+      (list || []).forEach(function (c) {
+        certificates.push([td(scope), td(c.subject), td(c.names.join(', ')), td(c.file), td(c.not_after),
                            td(c.days_left < 0 ? 'expired' : c.days_left, 'num' + (c.expires_soon ? ' expiring' : ''))]);
       });
-    });
+    }
+    s.listeners.forEach(function (l) { addCertificates('listener ' + l.name, l.certificates); });
+    s.upstreams.forEach(function (u) { addCertificates('upstream ' + u.name, u.certificates); });
     if (certificates.length) {
       content.appendChild(el('h2', null, 'Certificates'));
-      content.appendChild(table(['Listener', 'Subject', 'Names', 'File', 'Expires (UTC)', 'Days left'], certificates));
+      content.appendChild(table(['Presented by', 'Subject', 'Names', 'File', 'Expires (UTC)', 'Days left'], certificates));
     }
     s.upstreams.forEach(function (u) {
       var h = el('h2', null, 'Upstream ' + u.name);
@@ -198,32 +200,40 @@ void appendServerRow(std::string& out, const ServerStatus& server) {
   out += "</tr>\n";
 }
 
-// The certificates of every TLS listener; nothing when there is none.
+// The rows of one scope's certificates ("listener web", "upstream payments").
+void renderCertificateRows(std::string& out, bool& any, const std::string& scope,
+                           const std::vector<CertificateStatus>& certificates) {
+  for (const CertificateStatus& certificate : certificates) {
+    if (!any) {
+      out += "<h2>Certificates</h2>\n<table>\n";
+      out +=
+          "<tr><th>Presented by</th><th>Subject</th><th>Names</th><th>File</th>"
+          "<th>Expires (UTC)</th><th>Days left</th></tr>\n";
+      any = true;
+    }
+    std::string names;
+    for (const std::string& name : certificate.names) names += (names.empty() ? "" : ", ") + name;
+    out += "<tr>";
+    appendCell(out, scope);
+    appendCell(out, certificate.subject);
+    appendCell(out, names);
+    appendCell(out, certificate.file);
+    appendCell(out, certificate.not_after);
+    out += certificate.expires_soon ? "<td class=\"num expiring\">" : "<td class=\"num\">";
+    appendEscaped(out, certificate.days_left < 0 ? std::string("expired")
+                                                 : std::to_string(certificate.days_left));
+    out += "</td></tr>\n";
+  }
+}
+
+// Every certificate fulcrum presents: TLS listeners', and upstreams'
+// client certificates; nothing when there is none.
 void renderCertificates(std::string& out, const Status& status) {
   bool any = false;
-  for (const ListenerStatus& listener : status.listeners) {
-    for (const CertificateStatus& certificate : listener.certificates) {
-      if (!any) {
-        out += "<h2>Certificates</h2>\n<table>\n";
-        out +=
-            "<tr><th>Listener</th><th>Subject</th><th>Names</th><th>File</th>"
-            "<th>Expires (UTC)</th><th>Days left</th></tr>\n";
-        any = true;
-      }
-      std::string names;
-      for (const std::string& name : certificate.names) names += (names.empty() ? "" : ", ") + name;
-      out += "<tr>";
-      appendCell(out, listener.name);
-      appendCell(out, certificate.subject);
-      appendCell(out, names);
-      appendCell(out, certificate.file);
-      appendCell(out, certificate.not_after);
-      out += certificate.expires_soon ? "<td class=\"num expiring\">" : "<td class=\"num\">";
-      appendEscaped(out, certificate.days_left < 0 ? std::string("expired")
-                                                   : std::to_string(certificate.days_left));
-      out += "</td></tr>\n";
-    }
-  }
+  for (const ListenerStatus& listener : status.listeners)
+    renderCertificateRows(out, any, "listener " + listener.name, listener.certificates);
+  for (const UpstreamStatus& upstream : status.upstreams)
+    renderCertificateRows(out, any, "upstream " + upstream.name, upstream.certificates);
   if (any) out += "</table>\n";
 }
 

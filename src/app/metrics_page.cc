@@ -233,28 +233,37 @@ void renderHandshakes(Builder& out, const GenerationShape& shape, const WorkerMe
   }
 }
 
-// One series per certificate fulcrum presents: scope "listener:NAME" (and
-// "upstream:NAME" once upstreams present client certificates), name its
-// subject's CN. Two certificates of one scope with the same subject (an
-// RSA and an ECDSA one) share a series, which shows the earlier expiry:
-// the one an alert must see, and a family may not repeat a label set.
+// One series per certificate of a scope ("listener:NAME" or
+// "upstream:NAME"), name its subject's CN. Two certificates of one scope
+// with the same subject (an RSA and an ECDSA one) share a series, which
+// shows the earlier expiry: the one an alert must see, and a family may
+// not repeat a label set.
+void renderScopeCertificates(prometheus::MetricFamily& expiry, const std::string& scope,
+                             const std::vector<tls::CertificateInfo>& certificates) {
+  std::vector<std::pair<std::string, int64_t>> earliest;  // subject -> not_after
+  for (const tls::CertificateInfo& certificate : certificates) {
+    auto same = std::find_if(earliest.begin(), earliest.end(),
+                             [&](const auto& seen) { return seen.first == certificate.subject; });
+    if (same == earliest.end())
+      earliest.emplace_back(certificate.subject, certificate.not_after);
+    else
+      same->second = std::min(same->second, certificate.not_after);
+  }
+  for (const auto& [subject, not_after] : earliest)
+    Builder::gauge(expiry, {{"scope", scope}, {"name", subject}}, static_cast<double>(not_after));
+}
+
+// Every certificate fulcrum presents: the listeners' and the client
+// certificates of upstreams.
 void renderCertificates(Builder& out, const GenerationShape& shape) {
   auto& expiry = out.family(Family::TlsCertificateExpiry);
-  for (size_t l = 0; l < shape.listener_tls.size() && l < shape.listener_names.size(); ++l) {
-    if (shape.listener_tls[l] == nullptr) continue;
-    std::vector<std::pair<std::string, int64_t>> earliest;  // subject -> not_after
-    for (const tls::CertificateInfo& certificate : shape.listener_tls[l]->certificates()) {
-      auto same = std::find_if(earliest.begin(), earliest.end(),
-                               [&](const auto& seen) { return seen.first == certificate.subject; });
-      if (same == earliest.end())
-        earliest.emplace_back(certificate.subject, certificate.not_after);
-      else
-        same->second = std::min(same->second, certificate.not_after);
-    }
-    const std::string scope = "listener:" + shape.listener_names[l];
-    for (const auto& [subject, not_after] : earliest)
-      Builder::gauge(expiry, {{"scope", scope}, {"name", subject}}, static_cast<double>(not_after));
-  }
+  for (size_t l = 0; l < shape.listener_tls.size() && l < shape.listener_names.size(); ++l)
+    if (shape.listener_tls[l] != nullptr)
+      renderScopeCertificates(expiry, "listener:" + shape.listener_names[l],
+                              shape.listener_tls[l]->certificates());
+  for (const upstream::Upstream& upstream : shape.upstreams)
+    if (upstream.tls && upstream.tls->certificate())
+      renderScopeCertificates(expiry, "upstream:" + upstream.name, {*upstream.tls->certificate()});
 }
 
 // Every reason from the start, so the first refusal shows in increase().

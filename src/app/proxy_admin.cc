@@ -12,12 +12,12 @@ const char* protocolName(config::Protocol protocol) {
 }
 
 // What the status page shows of each certificate, `now` in Unix seconds.
-std::vector<admin::CertificateStatus> certificateStatus(const tls::ServerContext& context,
-                                                        int64_t now) {
+std::vector<admin::CertificateStatus> certificateStatus(
+    const std::vector<tls::CertificateInfo>& certificates, int64_t now) {
   constexpr int64_t kDay = 24 * 60 * 60;
   const int64_t soon = std::chrono::seconds(config::kExpirySoon).count();
   std::vector<admin::CertificateStatus> out;
-  for (const tls::CertificateInfo& info : context.certificates()) {
+  for (const tls::CertificateInfo& info : certificates) {
     const int64_t left = info.not_after - now;
     // Whole days, rounded down: 10 hours left is 0 days, 1 hour past is -1.
     const int64_t days = left >= 0 ? left / kDay : -((-left + kDay - 1) / kDay);
@@ -145,7 +145,8 @@ admin::Status ProxyAdmin::status() {
                                                                      : listener.address.toString(),
                                 0,
                                 {}};
-    if (listener.tls) entry.certificates = certificateStatus(*listener.tls, unix_now);
+    if (listener.tls)
+      entry.certificates = certificateStatus(listener.tls->certificates(), unix_now);
     if (l < last_->listeners.size())
       entry.active_connections = last_->listeners[l].connections_active;
     status.listeners.push_back(std::move(entry));
@@ -154,7 +155,9 @@ admin::Status ProxyAdmin::status() {
     const upstream::Upstream& upstream = runtime.upstreams()[u];
     const config::UpstreamConfig& spec = runtime.config().upstreams[u];
     admin::UpstreamStatus entry{
-        upstream.name, spec.balance, {}, 0, state_.monitor->upstream(u).panic()};
+        upstream.name, spec.balance, {}, 0, state_.monitor->upstream(u).panic(), {}};
+    if (upstream.tls && upstream.tls->certificate())
+      entry.certificates = certificateStatus({*upstream.tls->certificate()}, unix_now);
     for (const upstream::Server& server : upstream.servers) {
       const auto view = state_.monitor->upstream(u).view(server.index);
       admin::ServerStatus row;

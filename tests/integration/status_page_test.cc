@@ -143,13 +143,13 @@ void checkServers(const std::string& html, const std::map<std::string, uint16_t>
   }
 }
 
-// The certificate row of listener `listener` (Listener, Subject, Names,
+// The certificate row of listener `listener` (Presented by, Subject, Names,
 // File, Expires, Days left) says what the certificate file does.
 void checkCertificate(const std::string& html, const std::string& listener,
                       const IssuedCertificate& issued, const std::string& subject) {
   std::optional<Row> row;
   for (const Row& candidate : tableRows(html))
-    if (candidate.size() == 6 && textOf(candidate[0]) == listener) row = candidate;
+    if (candidate.size() == 6 && textOf(candidate[0]) == "listener " + listener) row = candidate;
   REQUIRE_MESSAGE(row.has_value(), "no certificate row for listener " << listener);
   CHECK(textOf((*row)[1]) == subject);
   CHECK(textOf((*row)[2]) == subject);

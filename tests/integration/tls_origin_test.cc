@@ -238,6 +238,15 @@ TEST_CASE("tls upstream: a client certificate gets through to a server that requ
   REQUIRE(seen.size() == 1);
   CHECK(seen[0].field("X-Forwarded-Client-Cert").value_or("").find("CN=fulcrum-a") !=
         std::string::npos);
+  // The client certificate's expiry is watched like a listener's.
+  const std::string metrics = httpGet(with.adminPort(), "/metrics").body;
+  CHECK(metrics.find("fulcrum_tls_certificate_expiry_timestamp_seconds{scope=\"upstream:pool\","
+                     "name=\"fulcrum-a\"}") != std::string::npos);
+  const Json status = parseJson(httpGet(with.adminPort(), "/status.json").body);
+  CHECK(status["upstreams"][0]["certificates"][0]["subject"].str() == "fulcrum-a");
+  CHECK(status["upstreams"][0]["certificates"][0]["file"].str() == fulcrum.certificate);
+  CHECK(httpGet(with.adminPort(), "/status").body.find("<td>upstream pool</td>") !=
+        std::string::npos);
 
   // Without one, B refuses the handshake (in TLS 1.3 only after A's side
   // of it ended and the request left): a failed connect all the same.

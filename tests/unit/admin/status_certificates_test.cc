@@ -36,6 +36,10 @@ Status withCertificates() {
                               -5,
                               true});
   status.listeners = {web, ListenerStatus{"db", "tcp", "127.0.0.1:5432", 0, {}}};
+  UpstreamStatus payments{"payments", "round_robin", {}, 0, false, {}};
+  payments.certificates.push_back(
+      {"/etc/fulcrum/client.pem", "fulcrum-a", {"fulcrum-a"}, "2027-02-01T00:00:00Z", 57, false});
+  status.upstreams = {payments};
   return status;
 }
 
@@ -48,14 +52,20 @@ bool contains(const std::string& text, const std::string& part) {
 TEST_CASE("status page: a row per certificate, the expiring marked, the expired said so") {
   const std::string html = statusPage(withCertificates());
   CHECK(contains(html, "<h2>Certificates</h2>"));
-  CHECK(contains(html,
-                 "<tr><td>web</td><td>api.example.com</td><td>api.example.com, www.example.com</td>"
-                 "<td>/etc/fulcrum/api.pem</td><td>2027-03-01T12:00:00Z</td>"
-                 "<td class=\"num\">84</td></tr>"));
+  CHECK(contains(
+      html,
+      "<tr><td>listener web</td><td>api.example.com</td><td>api.example.com, www.example.com</td>"
+      "<td>/etc/fulcrum/api.pem</td><td>2027-03-01T12:00:00Z</td>"
+      "<td class=\"num\">84</td></tr>"));
   CHECK(contains(html, "<td>/etc/fulcrum/&lt;shop&gt;.pem</td>"));
   CHECK(contains(html, "<td class=\"num expiring\">3</td>"));
   CHECK(contains(html, "<td class=\"num expiring\">expired</td>"));
   CHECK_FALSE(contains(html, "<shop>"));
+  // An upstream's client certificate is listed by its upstream.
+  CHECK(contains(html,
+                 "<tr><td>upstream payments</td><td>fulcrum-a</td><td>fulcrum-a</td>"
+                 "<td>/etc/fulcrum/client.pem</td><td>2027-02-01T00:00:00Z</td>"
+                 "<td class=\"num\">57</td></tr>"));
 }
 
 TEST_CASE("status page: no certificate section without a TLS listener") {
@@ -80,4 +90,5 @@ TEST_CASE("status.json: each listener lists its certificates, a plain one none")
   CHECK(certificates[1]["expires_soon"].boolean());
   CHECK(certificates[2]["days_left"].num() == -5);
   CHECK(json["listeners"][1]["certificates"].size() == 0);
+  CHECK(json["upstreams"][0]["certificates"][0]["subject"].str() == "fulcrum-a");
 }
