@@ -33,7 +33,10 @@ uint64_t reservedDescriptors(const config::Config& config, unsigned workers) {
   uint64_t idle_per_worker = 0;
   for (const config::UpstreamConfig& upstream : config.upstreams) {
     if (upstream.health_check.enabled) reserved += upstream.servers.size();
-    idle_per_worker += upstream.servers.size() * uint64_t{upstream.keepalive_max_idle};
+    // Without a cap, the pool holds no more than the requests in flight at
+    // the recent peak, each of which already counts 2 per client connection.
+    if (upstream.keepalive_max_idle)
+      idle_per_worker += upstream.servers.size() * uint64_t{*upstream.keepalive_max_idle};
   }
   return reserved + idle_per_worker * w;
 }

@@ -121,6 +121,7 @@ void renderUpstreams(Builder& out, const GenerationShape& shape, health::HealthM
   auto& requests = out.family(Family::UpstreamRequests);
   auto& response_time = out.family(Family::UpstreamResponseSeconds);
   auto& connect_failures = out.family(Family::UpstreamConnectFailures);
+  auto& opened = out.family(Family::UpstreamConnectionsOpened);
   auto& server_up = out.family(Family::UpstreamServerUp);
   auto& active = out.family(Family::UpstreamServerActiveRequests);
   auto& healthy = out.family(Family::UpstreamHealthyServers);
@@ -165,6 +166,7 @@ void renderUpstreams(Builder& out, const GenerationShape& shape, health::HealthM
       Builder::histogram(response_time, labels, server_counts.response_time);
       Builder::counter(connect_failures, labels,
                        static_cast<double>(server_counts.connect_failures));
+      Builder::counter(opened, labels, static_cast<double>(server_counts.connections_opened));
       Builder::gauge(active, labels, static_cast<double>(server_counts.active));
     }
     Labels upstream_label{{"upstream", upstream.name}};

@@ -43,7 +43,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     built.strategy = balance::findStrategy(spec.balance);
     built.connect_timeout = spec.connect_timeout;
     built.response_timeout = spec.response_timeout;
-    built.keepalive_max_idle = spec.keepalive_max_idle;
+    built.keepalive_max_idle = spec.keepalive_max_idle.value_or(upstream::kNoIdleCap);
     built.response_head_limit = spec.response_head_limit;
     built.max_interim_responses = spec.max_interim_responses;
     built.keepalive_idle_timeout = spec.keepalive_idle_timeout;

@@ -203,8 +203,10 @@ struct UpstreamConfig {
   // HTTP: from the end of the request to the response head, then between
   // two reads of the response (not while the client is slow to read it).
   Duration response_timeout = 30s;
-  // HTTP: idle connections kept per server in each worker.
-  unsigned keepalive_max_idle = 32;
+  // HTTP: idle connections kept per server in each worker. None: no count
+  // cap, as HAProxy's pools: what the recent peak load needed stays until
+  // keepalive_idle_timeout closes it.
+  std::optional<unsigned> keepalive_max_idle;
   Duration keepalive_idle_timeout = 60s;
   Mark keepalive_idle_timeout_mark;       // line 0: not written
   config::HashKey hash_key;               // ring_hash / maglev

@@ -153,6 +153,10 @@ void Exchange::onConnect(upstream::UpstreamConnectResult result) {
     return;
   }
   admission_.connected();
+#if FULCRUM_REQUEST_METRICS
+  if (context_.metrics != nullptr)
+    ++context_.metrics->servers[result_.server->index].connections_opened;
+#endif
   useConnection(std::move(result.stream));
 }
 

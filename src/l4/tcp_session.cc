@@ -92,6 +92,7 @@ void TcpSession::onConnect(upstream::UpstreamConnectResult result) {
     return;
   }
   report(upstream::AttemptOutcome::Connected);
+  if (params_.metrics != nullptr) ++params_.metrics->servers[server_->index].connections_opened;
   // least_conn counts connections; least_time learns from connect times.
   auto now = std::chrono::steady_clock::now();
   upstream::LoadTable& load = params_.picker->load();

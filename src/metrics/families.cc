@@ -33,6 +33,9 @@ constexpr std::array<FamilyInfo, static_cast<size_t>(Family::Count)> kFamilies =
      "Time from sending a request to a server to its response head."},
     {"fulcrum_upstream_connect_failures_total", MetricType::Counter,
      "Connects to a server that failed or timed out."},
+    {"fulcrum_upstream_connections_opened_total", MetricType::Counter,
+     "Connections to a server opened for traffic (not health checks): a kept-alive pool "
+     "that serves a steady load opens none after its warm-up."},
     {"fulcrum_upstream_server_up", MetricType::Gauge,
      "1 when the server takes new requests (check up, not ejected, not drained, weight > 0)."},
     {"fulcrum_upstream_server_active_requests", MetricType::Gauge,

@@ -23,6 +23,7 @@ enum class Family {
   UpstreamRequests,
   UpstreamResponseSeconds,
   UpstreamConnectFailures,
+  UpstreamConnectionsOpened,
   UpstreamServerUp,
   UpstreamServerActiveRequests,
   UpstreamHealthyServers,

@@ -6,6 +6,7 @@ void ServerCounters::merge(const ServerCounters& other) {
   responses.merge(other.responses);
   response_time.merge(other.response_time);
   connect_failures += other.connect_failures;
+  connections_opened += other.connections_opened;
   active += other.active;
 }
 

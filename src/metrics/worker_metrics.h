@@ -73,6 +73,7 @@ struct ServerCounters {
   CodeCounts responses;
   Histogram response_time;
   uint64_t connect_failures = 0;
+  uint64_t connections_opened = 0;
   uint64_t active = 0;  // filled from the worker's LoadTable when copied
 
   void merge(const ServerCounters& other);

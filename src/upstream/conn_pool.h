@@ -3,6 +3,10 @@
 // waits here, most recently used first, until it is taken again, its server
 // closes it, it sends something unasked, it idles past `idle_timeout`, or
 // the server already has `max_idle` waiting (then it is closed at once).
+// Without a cap (max_idle = kNoIdleCap, the default), the pool holds what
+// the recent peak concurrency needed: most recently used first, so under a
+// lower load the surplus stays unused at the back and idles out, and a
+// steady load opens no connection after its warm-up.
 // A pooled connection still counts against the upstream's circuit breaker
 // (max_connections): the pool gives that unit back when it closes one.
 // A connection may carry a key: one that opened with a client's PROXY

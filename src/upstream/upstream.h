@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,10 @@
 
 namespace fulcrum::upstream {
 
+// keepalive_max_idle when none is written: idle connections are closed by
+// their idle timeout only.
+inline constexpr unsigned kNoIdleCap = std::numeric_limits<unsigned>::max();
+
 struct Upstream {
   std::string name;
   std::vector<Server> servers;
@@ -31,7 +36,7 @@ struct Upstream {
   HostSet backups;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds response_timeout{30000};  // HTTP only
-  unsigned keepalive_max_idle = 32;                   // HTTP: per server, per worker
+  unsigned keepalive_max_idle = kNoIdleCap;           // HTTP: per server, per worker
   uint64_t response_head_limit = 64 * 1024;           // HTTP: bytes of a response head
   unsigned max_interim_responses = 8;                 // HTTP: 1xx heads per request
   std::chrono::milliseconds keepalive_idle_timeout{60000};
