@@ -51,6 +51,7 @@ install:
 	install -D -m 644 conf/logrotate/fulcrum $(DESTDIR)$(SYSCONFDIR)/logrotate.d/fulcrum
 	install -D -m 644 conf/prometheus/alerts.yaml $(DESTDIR)$(DATADIR)/prometheus/alerts.yaml
 	install -D -m 644 conf/prometheus/prometheus.yml $(DESTDIR)$(DATADIR)/prometheus/prometheus.yml
+	install -D -m 644 conf/grafana/fulcrum.json $(DESTDIR)$(DATADIR)/grafana/fulcrum.json
 	install -d $(DESTDIR)$(DOCDIR)/examples
 	install -m 644 conf/examples/*.yaml conf/examples/README.md $(DESTDIR)$(DOCDIR)/examples/
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/fulcrum/fulcrum.yaml ]; then \

@@ -25,7 +25,7 @@ stage=$tmp/stage
 install_into DESTDIR="$stage" PREFIX=/usr
 for f in usr/sbin/fulcrum usr/share/man/man8/fulcrum.8 usr/share/man/man5/fulcrum.yaml.5 \
   etc/fulcrum/fulcrum.yaml lib/systemd/system/fulcrum.service etc/logrotate.d/fulcrum \
-  usr/share/fulcrum/prometheus/alerts.yaml usr/share/doc/fulcrum/examples/http.yaml; do
+  usr/share/fulcrum/prometheus/alerts.yaml usr/share/fulcrum/grafana/fulcrum.json usr/share/doc/fulcrum/examples/http.yaml; do
   [ -f "$stage/$f" ] || fail "make install DESTDIR PREFIX=/usr: no $f"
 done
 [ -x "$stage/usr/sbin/fulcrum" ] || fail "the binary is not executable"
