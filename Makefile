@@ -13,7 +13,7 @@ INSTALL_PACKAGES := sh .ci/install-packages
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES = $(shell find src tests -name '*.cc' -o -name '*.h')
 
-.PHONY: all build build-run install deps test-deps dev-deps run test test-asan fuzz bench bench-metrics bench-pick format format-check lint clean
+.PHONY: all build build-run install deb deb-test deps test-deps dev-deps run test test-asan fuzz bench bench-metrics bench-pick format format-check lint clean
 
 all: build
 
@@ -61,6 +61,31 @@ install:
 	  install -D -m 644 conf/etc/fulcrum.yaml $(DESTDIR)$(SYSCONFDIR)/fulcrum/fulcrum.yaml; \
 	fi
 	install -m 644 conf/etc/fulcrum.yaml $(DESTDIR)$(DOCDIR)/examples/fulcrum.yaml
+
+# make deb: the Debian package, built by dpkg-buildpackage (debian/) from a
+# copy of the sources in DEB_DIR, where the .deb lands; then lintian, which
+# must report no error.
+VERSION := $(shell sed -n 's/^project.fulcrum VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+DEB_DIR ?= build-deb
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB = $(DEB_DIR)/fulcrum_$(VERSION)_$(DEB_ARCH).deb
+
+deb:
+	@$(INSTALL_PACKAGES) build deb
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/fulcrum-$(VERSION)
+	tar -c CMakeLists.txt Makefile src man conf debian | tar -x -C $(DEB_DIR)/fulcrum-$(VERSION)
+	cd $(DEB_DIR)/fulcrum-$(VERSION) && DEB_BUILD_OPTIONS=parallel=$(JOBS) dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB)
+	@echo "built $(DEB)"
+
+# make deb-test: the package installed into a clean Debian 12 root (made
+# once with debootstrap, then copied for each run): fulcrum -t on the
+# shipped config, systemd-analyze verify of the unit, the user, the
+# conffiles, logrotate, purge (tests/packaging/deb_test.sh). As root.
+deb-test: deb
+	@$(INSTALL_PACKAGES) deb-test
+	bash tests/packaging/deb_test.sh $(DEB)
 
 # apt-get only when something is missing, so these are quick once done.
 deps:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The package lists (.ci/packages-*.txt) are the only place packages are
 # named: `make run` installs the build and run lists and no test peer,
-# `make test` the test list too, and .ci/run and the Dockerfile install
-# through .ci/install-packages. Prints each failure; exits 1 on any.
+# `make test` the test list too, .ci/run and the Dockerfile install
+# through .ci/install-packages, and debian/control builds with the build
+# list at the project's version. Prints each failure; exits 1 on any.
 #   usage: package_lists_test.sh SOURCE_DIR
 set -uo pipefail
 cd "$1" || exit 2
@@ -18,7 +19,7 @@ for peer in doctest-dev nginx-light prometheus chromium haproxy testssl.sh; do
   grep -qx "$peer" <<<"$tests" || fail "$peer is not in packages-test.txt"
   grep -qx "$peer" <<<"$lean" && fail "make run would install the test package $peer"
 done
-all=$(sh .ci/install-packages --list build run runtime test dev fuzz bench bench-pick deb) ||
+all=$(sh .ci/install-packages --list build run runtime test dev fuzz bench bench-pick deb deb-test) ||
   fail "cannot list every list"
 for name in $all; do
   [[ $name =~ ^[a-z0-9][a-z0-9+.-]+$ ]] || fail "not a Debian package name: $name"
@@ -39,6 +40,18 @@ grep -q "apt-get install" docker/Dockerfile Makefile .ci/run && fail "apt-get in
 grep -q "install-packages build" docker/Dockerfile || fail "the Dockerfile does not install the build list"
 grep -q "install-packages runtime" docker/Dockerfile || fail "the Dockerfile does not install the runtime list"
 grep -q "install-packages build run test" .ci/run || fail ".ci/run does not install the lists"
+
+# debian/: its Build-Depends are the build list (less build-essential's
+# g++ and make), and its version is the project's.
+build_list=$(sh .ci/install-packages --list build | grep -vx -e g++ -e make | sort)
+build_depends=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' debian/control | sed -e 's/^Build-Depends://' -e '/^[A-Z]/d' |
+  tr ',' '\n' | sed -e 's/(.*)//' -e 's/[[:space:]]//g' | grep -v -e '^$' -e '^debhelper-compat$' | sort)
+[ "$build_list" = "$build_depends" ] ||
+  fail "debian/control Build-Depends differ from packages-build.txt: $(diff <(echo "$build_list") <(echo "$build_depends") | grep '^[<>]' | tr '\n' ' ')"
+project_version=$(sed -n 's/^project(fulcrum VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+deb_version=$(sed -n '1s/^fulcrum (\([^)]*\)).*/\1/p' debian/changelog)
+[ -n "$project_version" ] && [ "$project_version" = "$deb_version" ] ||
+  fail "debian/changelog says $deb_version, CMakeLists.txt $project_version"
 
 echo "$failures failure(s)"
 [ "$failures" = 0 ]
