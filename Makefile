@@ -1,16 +1,19 @@
 # The interface to building, running and testing fulcrum. Each of `make run`
 # and `make test` works as the first command on a fresh Debian 12 machine:
-# both install what they need first (`make deps`).
+# both install what they need first, `make run` only what building and
+# running fulcrum needs (`make deps`), `make test` the test peers too
+# (`make test-deps`). The package lists are .ci/packages-*.txt, one per
+# purpose, installed by .ci/install-packages (also used by .ci/run and
+# docker/Dockerfile).
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG ?= conf/fulcrum.yaml
-PACKAGES := $(shell cat .ci/packages.txt)
-DEV_PACKAGES := clang-format clang-tidy
+INSTALL_PACKAGES := sh .ci/install-packages
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES = $(shell find src tests -name '*.cc' -o -name '*.h')
 
-.PHONY: all build deps dev-deps run test test-asan fuzz bench bench-metrics bench-pick format format-check lint clean
+.PHONY: all build build-run install deb deb-test deps test-deps dev-deps run test test-asan fuzz bench bench-metrics bench-pick format format-check lint clean
 
 all: build
 
@@ -18,31 +21,89 @@ build:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
-# apt-get only when something is missing, so this is quick once done.
-define install_missing
-	@missing=""; for p in $(1); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
-endef
+# The proxy and the demo backends only, not the tests.
+build-run:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target fulcrum fulcrum-demo-backend
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, both man pages,
+# the systemd unit, the logrotate file, the Prometheus alert rules, the
+# Grafana dashboard and the config examples; and /etc/fulcrum/fulcrum.yaml
+# (SYSCONFDIR) unless one is there already: an edited config is never
+# overwritten. The unit goes where systemd looks for it: /lib/systemd/system
+# for PREFIX=/usr, else PREFIX/lib/systemd/system; its paths follow PREFIX
+# and SYSCONFDIR. Builds the binary first (build-run) when it is missing.
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+DATADIR = $(PREFIX)/share/fulcrum
+DOCDIR ?= $(PREFIX)/share/doc/fulcrum
+
+install:
+	@[ -x $(BUILD_DIR)/fulcrum ] || $(MAKE) --no-print-directory build-run
+	install -D -m 755 $(BUILD_DIR)/fulcrum $(DESTDIR)$(PREFIX)/sbin/fulcrum
+	install -D -m 644 man/fulcrum.8 $(DESTDIR)$(PREFIX)/share/man/man8/fulcrum.8
+	install -D -m 644 man/fulcrum.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/fulcrum.yaml.5
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/sbin/fulcrum|$(PREFIX)/sbin/fulcrum|g' -e 's|/etc/fulcrum/|$(SYSCONFDIR)/fulcrum/|g' \
+	  conf/examples/fulcrum.service > $(DESTDIR)$(UNITDIR)/fulcrum.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/fulcrum.service
+	install -D -m 644 conf/logrotate/fulcrum $(DESTDIR)$(SYSCONFDIR)/logrotate.d/fulcrum
+	install -D -m 644 conf/prometheus/alerts.yaml $(DESTDIR)$(DATADIR)/prometheus/alerts.yaml
+	install -D -m 644 conf/prometheus/prometheus.yml $(DESTDIR)$(DATADIR)/prometheus/prometheus.yml
+	install -D -m 644 conf/grafana/fulcrum.json $(DESTDIR)$(DATADIR)/grafana/fulcrum.json
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 644 conf/examples/*.yaml conf/examples/README.md $(DESTDIR)$(DOCDIR)/examples/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/fulcrum/fulcrum.yaml ]; then \
+	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/fulcrum/fulcrum.yaml (the new example: $(DESTDIR)$(DOCDIR)/examples/fulcrum.yaml)"; \
+	else \
+	  echo "install -D -m 644 conf/etc/fulcrum.yaml $(DESTDIR)$(SYSCONFDIR)/fulcrum/fulcrum.yaml"; \
+	  install -D -m 644 conf/etc/fulcrum.yaml $(DESTDIR)$(SYSCONFDIR)/fulcrum/fulcrum.yaml; \
+	fi
+	install -m 644 conf/etc/fulcrum.yaml $(DESTDIR)$(DOCDIR)/examples/fulcrum.yaml
+
+# make deb: the Debian package, built by dpkg-buildpackage (debian/) from a
+# copy of the sources in DEB_DIR, where the .deb lands; then lintian, which
+# must report no error.
+VERSION := $(shell sed -n 's/^project.fulcrum VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+DEB_DIR ?= build-deb
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB = $(DEB_DIR)/fulcrum_$(VERSION)_$(DEB_ARCH).deb
+
+deb:
+	@$(INSTALL_PACKAGES) build deb
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/fulcrum-$(VERSION)
+	tar -c CMakeLists.txt Makefile src man conf debian | tar -x -C $(DEB_DIR)/fulcrum-$(VERSION)
+	cd $(DEB_DIR)/fulcrum-$(VERSION) && DEB_BUILD_OPTIONS=parallel=$(JOBS) dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB)
+	@echo "built $(DEB)"
+
+# make deb-test: the package installed into a clean Debian 12 root (made
+# once with debootstrap, then copied for each run): fulcrum -t on the
+# shipped config, systemd-analyze verify of the unit, the user, the
+# conffiles, logrotate, purge (tests/packaging/deb_test.sh). As root.
+deb-test: deb
+	@$(INSTALL_PACKAGES) deb-test
+	bash tests/packaging/deb_test.sh $(DEB)
+
+# apt-get only when something is missing, so these are quick once done.
 deps:
-	$(call install_missing,$(PACKAGES))
+	@$(INSTALL_PACKAGES) build run
+
+test-deps:
+	@$(INSTALL_PACKAGES) build test
 
 dev-deps:
-	$(call install_missing,$(DEV_PACKAGES))
+	@$(INSTALL_PACKAGES) dev
 
-run: deps build
+run: deps build-run
 	@sh src/demo/run_demo.sh $(BUILD_DIR) $(CONFIG)
 
-test: deps build
+test: test-deps build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)
 
-test-asan: deps
+test-asan: test-deps
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=asan >/dev/null
 	cmake --build $(ASAN_DIR) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -59,7 +120,7 @@ FUZZ_SOURCES := tests/fuzz/parser_fuzz.cc src/http/codec/parser.cc src/http/code
   src/http/codec/framing.cc src/http/codec/path_normalizer.cc
 
 fuzz:
-	$(call install_missing,clang libclang-rt-14-dev)
+	@$(INSTALL_PACKAGES) fuzz
 	mkdir -p $(FUZZ_DIR)/corpus
 	clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc \
 	  $(FUZZ_SOURCES) -levent_core -o $(FUZZ_DIR)/parser_fuzz
@@ -74,15 +135,15 @@ fuzz:
 # The tables are printed and written to bench/results/latest.txt (bench/README.md).
 BENCH_SECONDS ?= 10
 
-bench: deps build
-	$(call install_missing,wrk haproxy nginx-light)
+bench: deps build-run
+	@$(INSTALL_PACKAGES) bench
 	BUILD_DIR=$(BUILD_DIR) BENCH_SECONDS=$(BENCH_SECONDS) bash bench/run.sh
 
 # The price of /metrics: the same bench, fulcrum against a build with the
 # per-request metric updates compiled out (FULCRUM_REQUEST_METRICS=0), in one
 # run (bench/README.md).
-bench-metrics: deps build
-	$(call install_missing,wrk haproxy nginx-light)
+bench-metrics: deps build-run
+	@$(INSTALL_PACKAGES) bench
 	cmake -S . -B build-nometrics -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
 	  -DFULCRUM_REQUEST_METRICS=0 >/dev/null
 	cmake --build build-nometrics -j$$(nproc) --target fulcrum
@@ -98,7 +159,7 @@ PICK_BENCH_SOURCES := bench/pick_bench.cc src/core/random.cc src/upstream/load.c
     weighted_random.cc p2c.cc ring_hash.cc maglev.cc)
 
 bench-pick:
-	$(call install_missing,libbenchmark-dev)
+	@$(INSTALL_PACKAGES) bench-pick
 	mkdir -p $(BUILD_DIR)
 	g++ -std=c++20 -O2 -Wall -Wextra -Isrc $(PICK_BENCH_SOURCES) -lbenchmark -lpthread -lxxhash \
 	  -o $(BUILD_DIR)/pick_bench
@@ -109,7 +170,7 @@ format: dev-deps
 
 # CI: fails when a file differs from what `make format` would write.
 format-check:
-	$(call install_missing,clang-format)
+	@$(INSTALL_PACKAGES) dev
 	clang-format --dry-run -Werror $(SOURCES)
 
 lint: dev-deps build

@@ -142,7 +142,7 @@ void Process::startWorkers(std::vector<std::vector<net::ListenSocket>> per_worke
 }
 
 void Process::installSignals() {
-  for (int signal : {SIGTERM, SIGINT, SIGHUP}) {
+  for (int signal : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
     event* ev = evsignal_new(loop_.base(), signal, &Process::onSignal, this);
     evsignal_add(ev, nullptr);
     signal_events_.push_back(ev);
@@ -155,6 +155,10 @@ void Process::onSignal(evutil_socket_t signal, short, void* arg) {
     self->reload();
     return;
   }
+  if (signal == SIGUSR1) {
+    self->reopenLogs();
+    return;
+  }
   if (self->draining_) {
     log::warn("%s during drain: stopping now", signal == SIGINT ? "SIGINT" : "SIGTERM");
     self->stopAll();
@@ -162,6 +166,19 @@ void Process::onSignal(evutil_socket_t signal, short, void* arg) {
   }
   log::info("%s: draining", signal == SIGINT ? "SIGINT" : "SIGTERM");
   self->beginDrain();
+}
+
+void Process::reopenLogs() {
+  AccessLog* access = runtime_->accessLog();
+  if (access == nullptr || runtime_->config().global.log.access != config::AccessLogTarget::File) {
+    log::info("SIGUSR1: no log file to reopen");
+    return;
+  }
+  std::string why;
+  if (access->reopen(why))
+    log::info("SIGUSR1: reopened %s", runtime_->config().global.log.access_path.c_str());
+  else
+    log::error("SIGUSR1: %s; still writing to the file opened before", why.c_str());
 }
 
 void Process::beginDrain() {

@@ -7,6 +7,9 @@
 //    keep serving on the running generation, untouched; else hand the new
 //    generation to every worker (listening sockets of unchanged addresses
 //    stay open, health state of unchanged servers carries over).
+//  - SIGUSR1: reopen the access log file (after logrotate moved it); lines
+//    go whole to the old file or to the new one. A successful reload opens
+//    the file again too (the new generation's log).
 //  - SIGPIPE: ignored; a peer that went away is an error on that socket.
 #pragma once
 
@@ -53,6 +56,7 @@ class Process {
   void installSignals();
   void beginDrain();
   void reload();
+  void reopenLogs();
   void failReload(const std::string& why);
   bool planListeners(const Runtime& next, std::vector<std::vector<ListenerPlan>>& per_worker,
                      std::vector<std::string>& addresses);

@@ -36,12 +36,11 @@ size_t pieceEnd(std::string_view batch, size_t from, size_t limit) {
 std::unique_ptr<AccessLog> AccessLog::open(const std::string& path, std::string& why) {
   if (path != "-") {
     // A FIFO blocks here until a reader opens it, as it always has.
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0) {
-      why = "cannot open access log " + path + ": " + errnoText(errno);
-      return nullptr;
-    }
-    return adopt(fd, kMaxQueuedBytes, why);
+    Output out = openFile(path, false, why);
+    if (out.fd < 0) return nullptr;
+    std::unique_ptr<AccessLog> log = start(out, kMaxQueuedBytes, why);
+    if (log) log->path_ = path;
+    return log;
   }
   int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
   struct stat st {};
@@ -71,6 +70,21 @@ std::unique_ptr<AccessLog> AccessLog::open(const std::string& path, std::string&
 }
 
 std::unique_ptr<AccessLog> AccessLog::adopt(int fd, size_t max_queued_bytes, std::string& why) {
+  return start(describe(fd), max_queued_bytes, why);
+}
+
+AccessLog::Output AccessLog::openFile(const std::string& path, bool nonblocking_open,
+                                      std::string& why) {
+  const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | (nonblocking_open ? O_NONBLOCK : 0);
+  const int fd = ::open(path.c_str(), flags, 0640);
+  if (fd < 0) {
+    why = "cannot open access log " + path + ": " + errnoText(errno);
+    return Output{};
+  }
+  return describe(fd);
+}
+
+AccessLog::Output AccessLog::describe(int fd) {
   Output out;
   out.fd = fd;
   struct stat st {};
@@ -82,7 +96,27 @@ std::unique_ptr<AccessLog> AccessLog::adopt(int fd, size_t max_queued_bytes, std
     const int flags = fcntl(fd, F_GETFL);
     out.nonblocking = flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
   }
-  return start(out, max_queued_bytes, why);
+  return out;
+}
+
+bool AccessLog::reopen(std::string& why) {
+  if (path_.empty()) return true;
+  // Never blocks the caller: a FIFO without a reader fails (ENXIO) instead
+  // of waiting for one.
+  Output next = openFile(path_, true, why);
+  if (next.fd < 0) return false;
+  int replaced = -1;
+  bool idle = false;
+  {
+    std::lock_guard lock(mutex_);
+    replaced = std::exchange(reopened_.fd, -1);  // a reopen the writer has not taken yet
+    reopened_ = next;
+    idle = std::exchange(writer_idle_, false);
+  }
+  if (replaced >= 0) ::close(replaced);
+  // An idle writer switches now, so the old file is closed at once.
+  if (idle) wake();
+  return true;
 }
 
 std::unique_ptr<AccessLog> AccessLog::start(Output out, size_t max_queued_bytes, std::string& why) {
@@ -129,6 +163,7 @@ AccessLog::~AccessLog() {
   }
   ::close(wake_fd_);
   ::close(out_.fd);
+  if (reopened_.fd >= 0) ::close(reopened_.fd);
 }
 
 void AccessLog::write(std::string_view line) {
@@ -167,16 +202,25 @@ void AccessLog::wake() {
 void AccessLog::run() {
   std::string batch;
   for (;;) {
+    Output next;
+    bool done = false;
     {
       std::lock_guard lock(mutex_);
+      // Between two batches: no line is split across the old and new file.
+      next = std::exchange(reopened_, Output{});
       if (queue_.empty()) {
-        if (closing_) return;
-        writer_idle_ = true;
+        done = closing_;
+        writer_idle_ = !done;
       } else {
         // The queue takes the old batch's buffer: no allocation per batch.
         batch.swap(queue_);
       }
     }
+    if (next.fd >= 0) {
+      ::close(out_.fd);
+      out_ = next;
+    }
+    if (done) return;
     if (batch.empty()) {
       pollfd woken{wake_fd_, POLLIN, 0};
       if (::poll(&woken, 1, -1) > 0) {

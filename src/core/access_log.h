@@ -27,6 +27,10 @@
 // (a worker dropping the last reference to an old generation) it never
 // waits for a reader: what does not fit at once is dropped and counted.
 // So neither a worker nor the process exit hangs on a reader that is gone.
+//
+// reopen() (SIGUSR1, after logrotate moved the file) opens the path again
+// and hands the new descriptor to the writer, which switches between two
+// batches: every line goes whole to the old file or whole to the new one.
 #pragma once
 
 #include <atomic>
@@ -65,6 +69,13 @@ class AccessLog {
   // Any thread; a newline is added. Never waits for I/O.
   void write(std::string_view line);
 
+  // A file log: opens the path again (creating it) and switches the writer
+  // to it; lines already written stay in the old file. False with `why`
+  // when the path cannot be opened: the log keeps its old file. Stdout and
+  // adopted descriptors have no path: nothing to do, true. Call on the
+  // opening thread; never waits for the writer.
+  bool reopen(std::string& why);
+
   // Lines of this log that were dropped.
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   // Lines dropped by every access log of this process, ever. Process-wide
@@ -80,6 +91,11 @@ class AccessLog {
     bool nonblocking = false;  // write() returns EAGAIN instead of blocking
   };
 
+  // Opens `path` for appending; fd -1 with `why` on failure.
+  static Output openFile(const std::string& path, bool nonblocking_open, std::string& why);
+  // What fstat says about out.fd; sets O_NONBLOCK on anything but a
+  // regular file (the description must be ours).
+  static Output describe(int fd);
   // Starts the writer; closes out.fd and returns nullptr on failure.
   static std::unique_ptr<AccessLog> start(Output out, size_t max_queued_bytes, std::string& why);
   AccessLog(Output output, size_t max_queued_bytes, int wake_fd);
@@ -92,7 +108,8 @@ class AccessLog {
   void wake();
   void countDropped(uint64_t lines);
 
-  const Output out_;
+  Output out_;        // the writer's (and the destructor's, after the join)
+  std::string path_;  // empty: stdout or adopted, never reopened
   const size_t max_queued_;
   const std::thread::id opener_;
   const int wake_fd_;  // eventfd: lines for an idle writer, or closing
@@ -100,6 +117,7 @@ class AccessLog {
   std::mutex mutex_;   // guards what follows, up to dropped_
   std::string queue_;  // whole lines, each ending in '\n'
   size_t held_ = 0;    // bytes queued or being written: the bound applies to it
+  Output reopened_;    // fd -1, or the descriptor the writer switches to
   bool writer_idle_ = false;
   bool closing_ = false;
   std::chrono::steady_clock::time_point close_deadline_;

@@ -49,7 +49,7 @@ class NginxBackend {
 }  // namespace
 
 TEST_CASE("nginx as a backend: answers through the proxy over one kept-alive connection") {
-  REQUIRE_MESSAGE(std::filesystem::exists(kNginx), "nginx is installed by make deps");
+  REQUIRE_MESSAGE(std::filesystem::exists(kNginx), "nginx is installed by make test-deps");
   NginxBackend nginx;
   Proxy proxy(HttpConfig{.servers = {nginx.port()}}.yaml());
   Fd client = connectLoopback(proxy.port("web"));
@@ -71,7 +71,7 @@ TEST_CASE("nginx as a backend: answers through the proxy over one kept-alive con
 }
 
 TEST_CASE("curl gets its answers through the proxy") {
-  REQUIRE_MESSAGE(std::filesystem::exists(kCurl), "curl is installed by make deps");
+  REQUIRE_MESSAGE(std::filesystem::exists(kCurl), "curl is installed by make test-deps");
   HttpBackend backend("b1");
   Proxy proxy(HttpConfig{.servers = {backend.port()}, .access_log = "stdout"}.yaml());
   std::string base = "http://127.0.0.1:" + std::to_string(proxy.port("web"));

@@ -4,7 +4,7 @@
 // `promtool check metrics` must accept the text as served, plain and
 // gzip-compressed. The request series and the histograms' +Inf buckets are
 // checked against the traffic. promtool is a required tool here (Debian
-// package prometheus, which CI installs from .ci/packages.txt): without it
+// package prometheus, which CI installs from .ci/packages-test.txt): without it
 // the test fails.
 #include <doctest/doctest.h>
 #include <map>
@@ -45,9 +45,10 @@ std::vector<std::string> lines(const std::string& text) {
 
 TEST_CASE("promtool: /metrics after real traffic passes promtool check metrics") {
   const auto promtool = findProgram("promtool");
-  REQUIRE_MESSAGE(promtool.has_value(),
-                  "promtool is not installed: this test needs Prometheus' promtool "
-                  "(Debian: apt-get install prometheus; CI installs it from .ci/packages.txt)");
+  REQUIRE_MESSAGE(
+      promtool.has_value(),
+      "promtool is not installed: this test needs Prometheus' promtool "
+      "(Debian: apt-get install prometheus; CI installs it from .ci/packages-test.txt)");
 
   Gate gate;
   HttpBackend a("a", holding(gate, "a"));

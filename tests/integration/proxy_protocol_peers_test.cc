@@ -96,7 +96,7 @@ const std::string kSaysWho =
 }  // namespace
 
 TEST_CASE("HAProxy send-proxy-v2 in front: the server sees HAProxy's client") {
-  REQUIRE_MESSAGE(std::filesystem::exists(kHaproxy), "haproxy is installed by make deps");
+  REQUIRE_MESSAGE(std::filesystem::exists(kHaproxy), "haproxy is installed by make test-deps");
   std::string seen = throughHaproxyInFront("send-proxy-v2");
   CHECK(seen ==
         "GET /pay HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 127.0.0.2\r\n"
@@ -105,14 +105,14 @@ TEST_CASE("HAProxy send-proxy-v2 in front: the server sees HAProxy's client") {
 }
 
 TEST_CASE("HAProxy send-proxy (v1) in front: the server sees HAProxy's client") {
-  REQUIRE_MESSAGE(std::filesystem::exists(kHaproxy), "haproxy is installed by make deps");
+  REQUIRE_MESSAGE(std::filesystem::exists(kHaproxy), "haproxy is installed by make test-deps");
   std::string seen = throughHaproxyInFront("send-proxy");
   CHECK(seen.find("\r\nX-Forwarded-For: 127.0.0.2\r\n") != std::string::npos);
   CHECK(seen.find("10.6.6.6") == std::string::npos);
 }
 
 TEST_CASE("HAProxy accept-proxy behind an HTTP upstream with proxy_protocol: v2, checks included") {
-  REQUIRE_MESSAGE(std::filesystem::exists(kHaproxy), "haproxy is installed by make deps");
+  REQUIRE_MESSAGE(std::filesystem::exists(kHaproxy), "haproxy is installed by make test-deps");
   Haproxy haproxy("http", kSaysWho);
   // Traffic flows only once a check (with its LOCAL header) has passed.
   Proxy proxy(ForwardingConfig{.servers = {haproxy.port()},
@@ -129,7 +129,7 @@ TEST_CASE("HAProxy accept-proxy behind an HTTP upstream with proxy_protocol: v2,
 }
 
 TEST_CASE("HAProxy accept-proxy behind a TCP upstream with proxy_protocol: v2") {
-  REQUIRE_MESSAGE(std::filesystem::exists(kHaproxy), "haproxy is installed by make deps");
+  REQUIRE_MESSAGE(std::filesystem::exists(kHaproxy), "haproxy is installed by make test-deps");
   Haproxy haproxy("http", kSaysWho);
   Proxy proxy(ForwardingConfig{
       .protocol = "tcp", .servers = {haproxy.port()}, .upstream = {"proxy_protocol: v2"}}

@@ -3,7 +3,7 @@
 // through the API, and a TLS listener whose certificate is listed, and headless Chromium loading
 // the page (its inline script included) and dumping the DOM, then taking a screenshot. The
 // screenshot is kept under the build tree as the test's artifact. Chromium is a required tool here
-// (CI installs it from .ci/packages.txt): without it the test fails.
+// (CI installs it from .ci/packages-test.txt): without it the test fails.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -173,7 +173,7 @@ TEST_CASE("status page: Chromium renders every server with its state, and a scre
   const auto chromium = findProgram("chromium");
   REQUIRE_MESSAGE(chromium.has_value(),
                   "chromium is not installed: this test needs headless Chromium "
-                  "(Debian: apt-get install chromium; CI installs it from .ci/packages.txt)");
+                  "(Debian: apt-get install chromium; CI installs it from .ci/packages-test.txt)");
 
   HttpBackend up("pay-a", [](const HttpMessage&, int) { return httpResponse(200, "pay-a"); });
   HttpBackend to_drain("pay-c", [](const HttpMessage&, int) { return httpResponse(200, "pay-c"); });

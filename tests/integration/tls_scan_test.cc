@@ -52,7 +52,7 @@ std::map<std::string, Json> findingsById(const Json& report) {
 }  // namespace
 
 TEST_CASE("tls listener: testssl.sh finds nothing HIGH or CRITICAL with the default settings") {
-  REQUIRE_MESSAGE(std::filesystem::exists(kTestssl), "testssl.sh is installed by make deps");
+  REQUIRE_MESSAGE(std::filesystem::exists(kTestssl), "testssl.sh is installed by make test-deps");
   TestPki pki;
   // RSA: six of the nine default TLS 1.2 suites (ECDHE-RSA, DHE-RSA) are
   // offered only with an RSA certificate, and the scan should see them.

@@ -1,12 +1,16 @@
 // The access log's queue: lines arrive whole and in order, a full queue
 // drops and counts instead of waiting, and destruction writes what is
-// queued without hanging on a reader that never reads.
+// queued without hanging on a reader that never reads; reopen() moves to a
+// new file between two lines.
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,8 +19,13 @@
 #include <vector>
 
 #include "core/access_log.h"
+#include "support/net.h"
+#include "support/temp_dir.h"
+#include "support/wait.h"
 
 using namespace fulcrum;
+using namespace std::chrono_literals;
+using fulcrum::test::Fd;
 
 namespace {
 
@@ -169,4 +178,100 @@ TEST_CASE("access log: lines longer than PIPE_BUF are written whole too") {
   for (int i = 0; i < 5; ++i) log->write(numbered(i, 10000));
   log.reset();
   CHECK(numbersOf(splitLines(readToEof(pipe.fds[0])), 10000) == std::vector<int>{0, 1, 2, 3, 4});
+}
+
+namespace {
+
+std::string fileText(const std::string& path) {
+  std::string text;
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  REQUIRE(fd);
+  char buffer[65536];
+  for (ssize_t n; (n = read(fd.get(), buffer, sizeof(buffer))) > 0;)
+    text.append(buffer, static_cast<size_t>(n));
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("access log: reopen while another thread writes splits no line and loses none") {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/access.log";
+  std::string why;
+  auto log = AccessLog::open(path, why);
+  REQUIRE(log);
+  // 21 chunks of lines, the 20 rotations each in the middle of one: the
+  // writer thread waits for a rotation before its next chunk, so at most
+  // two chunks (300 KB) are ever queued and no line is dropped for room.
+  constexpr int kRotations = 20;
+  constexpr int kChunk = 500;
+  constexpr int kLines = (kRotations + 1) * kChunk;
+  constexpr size_t kSize = 300;
+  std::atomic<int> written{0};
+  std::atomic<int> rotated{0};
+  std::atomic<bool> stalled{false};
+  std::thread writer([&] {
+    for (int i = 0; i < kLines; ++i) {
+      if (i > 0 && i % kChunk == 0 &&
+          !test::waitUntil([&] { return rotated.load() >= i / kChunk; }, 10s)) {
+        stalled = true;
+        return;
+      }
+      log->write(numbered(i, kSize));
+      written.store(i + 1);
+    }
+  });
+  std::vector<std::string> files;
+  for (int rotation = 0; rotation < kRotations; ++rotation) {
+    CHECK(test::waitUntil([&] { return written.load() >= rotation * kChunk + kChunk / 2; }, 10s));
+    files.push_back(path + "." + std::to_string(rotation));
+    REQUIRE(rename(path.c_str(), files.back().c_str()) == 0);
+    REQUIRE(log->reopen(why));
+    struct stat st {};
+    CHECK(stat(path.c_str(), &st) == 0);  // opened (created) before reopen returns
+    rotated.store(rotation + 1);
+  }
+  writer.join();
+  REQUIRE_FALSE(stalled.load());
+  CHECK(log->dropped() == 0);
+  log.reset();  // writes what is queued
+  files.push_back(path);
+
+  std::vector<int> numbers;
+  for (const std::string& file : files) {
+    CAPTURE(file);
+    for (int n : numbersOf(splitLines(fileText(file)), kSize)) numbers.push_back(n);
+  }
+  // In order within and across files, none twice, none missing.
+  REQUIRE(numbers.size() == static_cast<size_t>(kLines));
+  for (int i = 0; i < kLines; ++i) REQUIRE(numbers[static_cast<size_t>(i)] == i);
+}
+
+TEST_CASE("access log: a reopen that cannot open the path keeps writing to the old file") {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/access.log";
+  const std::string moved = path + ".1";
+  std::string why;
+  auto log = AccessLog::open(path, why);
+  REQUIRE(log);
+  log->write(numbered(0, 50));
+  REQUIRE(rename(path.c_str(), moved.c_str()) == 0);
+  REQUIRE(mkdir(path.c_str(), 0700) == 0);  // a directory cannot be opened for writing
+  CHECK_FALSE(log->reopen(why));
+  CHECK(why.find(path) != std::string::npos);
+  log->write(numbered(1, 50));
+  log.reset();
+  CHECK(numbersOf(splitLines(fileText(moved)), 50) == std::vector<int>{0, 1});
+}
+
+TEST_CASE("access log: reopen of a log without a path (a pipe) changes nothing") {
+  Pipe pipe;
+  std::string why;
+  auto log = AccessLog::adopt(pipe.giveWriteEnd(), AccessLog::kMaxQueuedBytes, why);
+  REQUIRE(log);
+  log->write(numbered(0, 40));
+  CHECK(log->reopen(why));
+  log->write(numbered(1, 40));
+  log.reset();
+  CHECK(numbersOf(splitLines(readToEof(pipe.fds[0])), 40) == std::vector<int>{0, 1});
 }
