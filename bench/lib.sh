@@ -123,16 +123,36 @@ start() {
 # stop NAME: stops what `start` started for NAME (TERM, up to 5 s, then KILL)
 # and forgets its PID.
 stop() {
-  local pid rest=() c deadline=$((SECONDS + 5))
+  local pid deadline=$((SECONDS + 5))
   pid=$(eval echo "\${PID_$1:-}")
   [[ -n $pid ]] || return 0
   kill -TERM "$pid" 2>/dev/null
   while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
   kill -KILL "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
-  for c in "${children[@]}"; do [[ $c == "$pid" ]] || rest+=("$c"); done
-  children=("${rest[@]}")
+  forget "$pid"
   printf -v "PID_$1" %s ""
+}
+
+forget() { # PID: takes PID, which has ended, off the list of children
+  local c rest=()
+  for c in "${children[@]}"; do [[ $c == "$1" ]] || rest+=("$c"); done
+  children=("${rest[@]}")
+}
+
+# perf_start PIDS SECONDS OUT: `perf record -g` of PIDS (comma-separated, all
+# their threads) for SECONDS into OUT, in the background (sets $perf_pid);
+# perf_stop waits for it and writes OUT.txt, the top symbols by self time.
+perf_start() {
+  perf record -g -F 999 -o "$3" -p "$1" -- sleep "$2" >"$tmp/perf.log" 2>&1 </dev/null &
+  perf_pid=$!
+  children+=("$perf_pid")
+}
+perf_stop() { # OUT
+  wait "$perf_pid" 2>/dev/null
+  forget "$perf_pid"
+  perf report -i "$1" --stdio --no-children --sort symbol --percent-limit 0.7 -g none 2>/dev/null |
+    grep -v '^#' | grep '%' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' >"$1.txt" || note "perf report of $1 failed: $(tail -n 3 "$tmp/perf.log")"
 }
 
 # --- readings ---------------------------------------------------------------

@@ -43,6 +43,9 @@
 #   BENCH_CELLS     which cells                        (default: all, above)
 #   BENCH_IDLE      1: run the idle probe, 0: skip it  (default: 1)
 #   BENCH_RESULTS   the folder the table goes to       (default: bench/results)
+#   BENCH_PERF      cells in which the proxies' measured runs are profiled with
+#                   `perf record -g` (default: none); the profiles and their
+#                   top symbols go to the results folder, fulcrum's top symbols into the table
 # It writes RESULTS/matrix-<UTC date and time>.txt and RESULTS/latest.txt.
 # exit status: 0 when every run answered only 2xx/3xx; 1 otherwise.
 # (PORT_<name> etc. are set by `start` through printf -v; functions called
@@ -65,6 +68,7 @@ cells=${BENCH_CELLS:-$all_cells}
 idle=${BENCH_IDLE:-1}
 idle_http=10000 idle_tcp=8000
 results_dir=${BENCH_RESULTS:-$here/results}
+perf_cells=${BENCH_PERF:-}
 host=127.0.0.1 # every socket of this script is on loopback, nothing else
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fulcrum-bench.XXXXXX") || {
@@ -90,6 +94,7 @@ done
 for c in $cells; do
   [[ " $all_cells " == *" $c "* ]] || die "unknown cell '$c' in BENCH_CELLS (cells: $all_cells)"
 done
+[[ -n $perf_cells ]] && { command -v perf >/dev/null 2>&1 || die "BENCH_PERF needs perf (Debian linux-perf)"; }
 for tool in wrk haproxy nginx curl timeout openssl taskset python3; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found (make bench installs what it needs)"
 done
@@ -124,7 +129,20 @@ nofile=$(ulimit -Sn)
 (((nofile - 200) / 2 < idle_tcp)) && idle_tcp=$(((nofile - 200) / 2))
 ((idle_http < 10000)) && note "open files limit $nofile: the idle probe holds $idle_http HTTP connections"
 
+# Whether CELL runs against TARGET: direct has the HTTP cells only, nginx
+# TCP cells only with its stream module.
+applies() { # CELL TARGET
+  case $2:$1 in
+  direct:tcp-* | direct:tls*) return 1 ;;
+  nginx:tcp-*) [[ -r $stream_module ]] ;;
+  *) return 0 ;;
+  esac
+}
+
 # --- set-up -----------------------------------------------------------------
+
+mkdir -p "$results_dir" || die "cannot create $results_dir"
+stamp=$(date -u '+%Y%m%d-%H%M%S')
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=localhost \
   -addext subjectAltName=DNS:localhost,IP:$host -keyout "$tmp/tls.key" -out "$tmp/tls.pem" \
@@ -156,9 +174,9 @@ PORT_direct=$PORT_backend1
 # Every proxy answers "ok" from both backends, over HTTP, TCP and TLS, and
 # s_time's request over TLS with a 200.
 for p in $proxies; do
-  for url in "http://$host:$(eval echo "\$PORT_$p")/" "https://$host:$(eval echo "\$TLSPORT_$p")/" \
-    "http://$host:$(eval echo "\$TCPPORT_$p")/"; do
-    [[ $p == nginx && ! -r $stream_module && $url == *TCPPORT* ]] && continue
+  urls=("http://$host:$(eval echo "\$PORT_$p")/" "https://$host:$(eval echo "\$TLSPORT_$p")/")
+  applies tcp-1 "$p" && urls+=("http://$host:$(eval echo "\$TCPPORT_$p")/")
+  for url in "${urls[@]}"; do
     for i in 1 2; do
       body=$(curl -sk -m 2 "$url") || die "$p: request $i to $url failed"
       [[ $body == ok ]] || die "$p: request $i to $url answered '$body', not 'ok'"
@@ -205,16 +223,6 @@ run_s_time() { # -new|-reuse PORT SECONDS OUT
   return "$rc"
 }
 
-# Whether CELL runs against TARGET: direct has the HTTP cells only, nginx
-# TCP cells only with its stream module.
-applies() { # CELL TARGET
-  case $2:$1 in
-  direct:tcp-* | direct:tls*) return 1 ;;
-  nginx:tcp-*) [[ -r $stream_module ]] ;;
-  *) return 0 ;;
-  esac
-}
-
 run_cell() { # CELL TARGET SECONDS OUT
   local c=$1 t=$2 s=$3 out=$4
   local port tls tcp
@@ -248,6 +256,9 @@ measure() { # CELL TARGET ROUND
   children_seconds
   w0=$children_s
   wall0=$EPOCHREALTIME
+  local profile=""
+  [[ $t != direct && " $perf_cells " == *" $c "* ]] && profile="$results_dir/perf-$stamp-$c-$t-r$r.data"
+  [[ -n $profile ]] && perf_start "$(IFS=,; echo "${pids[*]}")" "$seconds" "$profile"
   t0=$(cpu_ticks "${pids[@]}") || die "$t died before the measured run"
   run_cell "$c" "$t" "$seconds" "$out"
   rc=$?
@@ -259,6 +270,7 @@ measure() { # CELL TARGET ROUND
   m1=$(machine_ticks)
   a1=$(backend_accepts) || die "a backend's status page did not answer"
   [[ $t == fulcrum* ]] && f1=$(fulcrum_opened "$t")
+  [[ -n $profile ]] && perf_stop "$profile"
   ((rc == 0)) || { cat "$out"* >&2; die "the load $c against $t failed (exit $rc)"; }
   local proxy_ticks=$((t1 - t0))
   [[ $t == direct ]] && proxy_ticks=0 # backend1's CPU is in the backends' share
@@ -366,8 +378,6 @@ m_end=$(machine_ticks)
 
 # --- report -----------------------------------------------------------------
 
-mkdir -p "$results_dir" || die "cannot create $results_dir"
-stamp=$(date -u '+%Y%m%d-%H%M%S')
 {
   echo "fulcrum bench matrix  $started  commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "$rounds rounds of ${seconds}s runs (warm-up ${warmup}s each), targets rotated per round; $(nproc) cores:" \
@@ -383,6 +393,11 @@ stamp=$(date -u '+%Y%m%d-%H%M%S')
     grep -v ' listening on \|max_connections' "$tmp/fulcrum-matrix.log" 2>/dev/null | sort | uniq -c | sort -rn |
       head -n 5 | sed 's/^/  /'
   fi
+  for f in "$results_dir/perf-$stamp-"*-fulcrum-*.data.txt; do
+    [[ -f $f ]] || continue
+    echo "fulcrum's top symbols by self time, perf record -g -F 999 ($(basename "${f%.data.txt}")):"
+    head -n 15 "$f"
+  done
   for f in "${failures[@]}"; do echo "FAILED: $f"; done
 } | tee "$results_dir/matrix-$stamp.txt"
 cp "$results_dir/matrix-$stamp.txt" "$results_dir/latest.txt"
