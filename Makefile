@@ -128,28 +128,28 @@ fuzz:
 	ASAN_OPTIONS=detect_leaks=1 $(FUZZ_DIR)/parser_fuzz -max_total_time=$(FUZZ_SECONDS) \
 	  -rss_limit_mb=2048 -timeout=10 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus
 
-# fulcrum vs HAProxy vs nginx in one run: one thread each, round robin over two
-# local nginx backends, wrk on loopback; requests/s, p50/p99, CPU per request,
-# over plain HTTP and over TLS, and CPU per TLS handshake, full and resumed
-# (openssl s_time). BENCH_SUITES picks some ("http tls tls-new tls-resumed").
-# The tables are printed and written to bench/results/latest.txt (bench/README.md).
-BENCH_SECONDS ?= 10
-
+# The bench matrix: fulcrum vs HAProxy vs nginx (and "direct", no proxy), in
+# one run: HTTP keep-alive and TCP at 16/64/256 connections, a new connection
+# per request, 4 KiB and 64 KiB bodies, TLS (keep-alive, full and resumed
+# handshakes), and RSS per idle connection; each proxy on one core with one
+# thread. CPU per request, req/s, p99 and server connections opened per
+# request, as medians of rounds. `make bench QUICK=1` takes a few minutes;
+# BENCH_CELLS, BENCH_TARGETS, BENCH_ROUNDS, BENCH_SECONDS pick and size
+# (bench/README.md). The table goes to bench/results/ (a dated file and latest.txt).
 bench: deps build-run
 	@$(INSTALL_PACKAGES) bench
-	BUILD_DIR=$(BUILD_DIR) BENCH_SECONDS=$(BENCH_SECONDS) bash bench/run.sh
+	BUILD_DIR=$(BUILD_DIR) bash bench/run.sh
 
-# The price of /metrics: the same bench, fulcrum against a build with the
-# per-request metric updates compiled out (FULCRUM_REQUEST_METRICS=0), in one
-# run (bench/README.md).
+# The price of /metrics: HTTP keep-alive at 64 connections against a fulcrum
+# with the per-request metric updates compiled out (FULCRUM_REQUEST_METRICS=0),
+# in the same run (bench/README.md); the table goes to bench/results/metrics/.
 bench-metrics: deps build-run
 	@$(INSTALL_PACKAGES) bench
 	cmake -S . -B build-nometrics -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
 	  -DFULCRUM_REQUEST_METRICS=0 >/dev/null
 	cmake --build build-nometrics -j$$(nproc) --target fulcrum
-	BUILD_DIR=$(BUILD_DIR) BENCH_SECONDS=$(BENCH_SECONDS) \
-	  BENCH_PROXIES="fulcrum fulcrum_nometrics haproxy" BENCH_SUITES=http \
-	  BENCH_RESULTS=bench/results/metrics.txt bash bench/run.sh
+	BUILD_DIR=$(BUILD_DIR) BENCH_TARGETS="fulcrum fulcrum_nometrics haproxy" BENCH_CELLS=http-64 \
+	  BENCH_IDLE=0 BENCH_RESULTS=bench/results/metrics bash bench/run.sh
 
 # Google Benchmark of Strategy::pick() for every balancing strategy with 3, 30
 # and 300 servers: ns per pick and allocations per pick (must be 0; the run

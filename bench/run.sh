@@ -1,408 +1,208 @@
 #!/usr/bin/env bash
-# `make bench`: fulcrum against HAProxy and nginx, in one run, on this machine.
+# `make bench`: the matrix of fulcrum against HAProxy and nginx, with "direct"
+# (wrk straight to one backend, no proxy) as the ceiling, in one run.
 #
-# What it measures: for each proxy, HTTP/1.1 throughput (requests/s), latency
-# (p50, p99) and the CPU time the proxy process spent per request, with one
-# thread/worker each and the same set-up:
-#   wrk (2 threads, 64 keep-alive connections)
-#     -> proxy on 127.0.0.1 (fulcrum `workers: 1` | HAProxy `nbthread 1` |
-#        nginx `worker_processes 1`), round robin, keep-alive to the backends
-#     -> two nginx backends (one process each) that answer `200 "ok\n"`.
-# That is the suite `http`. Each proxy also terminates TLS on a second port
-# (an EC P-256 certificate made here with the openssl CLI), measured by
-# three more suites:
-#   tls          the same wrk run over https (keep-alive: few handshakes)
-#   tls-new      a new connection per request, each a full handshake:
-#                BENCH_THREADS `openssl s_time -new` clients at once
-#   tls-resumed  the same with `s_time -reuse`: every handshake but the
-#                first of each client resumes the session
-# For these two the figure is CPU per connection (handshake + request).
+# Cells (BENCH_CELLS picks some, in the order given):
+#   http-16 http-64 http-256   HTTP keep-alive, wrk with 16/64/256 connections
+#   tcp-16 tcp-64 tcp-256      the same through each proxy's TCP (layer 4) listener
+#   new-64                     a new client connection per request (Connection: close)
+#   body4k-64 body64k-64       responses of 4 KiB and 64 KiB, keep-alive
+#   tls-64                     HTTP keep-alive over https
+#   tls-new tls-resumed        BENCH_THREADS `openssl s_time` clients, a full
+#                              (resp. resumed) TLS handshake and one request per connection
+# and the idle probe (BENCH_IDLE=0 skips it): 10,000 HTTP keep-alive and
+# 8,000 TCP client connections held open at once, RSS per connection.
 #
-# How: the backends and the three proxies are started on free loopback ports,
-# with configs written to a temporary directory (removed at exit). Each proxy
-# gets a short warm-up (BENCH_WARMUP seconds), then one measured wrk run of
-# BENCH_SECONDS; the proxy's CPU time is utime+stime from /proc/PID/stat (all
-# threads; for nginx the master and its worker summed), read right before and
-# right after the measured run. Its resident memory (VmRSS) is read at start,
-# after the warm-up and after the run. The CPU the rest of the machine used
-# meanwhile is shown too ("other CPU s"): high means a noisy run. A response
-# other than 2xx/3xx (as wrk counts them) fails the run; socket errors are
-# reported. s_time shows no status, so before measuring each proxy must
-# answer s_time's request over TLS with a 200; a tls-new run that resumed,
-# or a tls-resumed run that mostly did not, fails.
-# The tables are printed and written to bench/results/latest.txt.
+# Set-up: two nginx backends (one process each) answer "ok\n", /4k and /64k.
+# Every proxy runs one thread (fulcrum `workers: 1`, HAProxy `nbthread 1`,
+# nginx `worker_processes 1`) pinned with taskset to core 0; wrk, s_time and
+# the backends are pinned to core 1. Configs: bench/configs.sh.
+#
+# Method: BENCH_ROUNDS rounds; in each, every cell runs against every target
+# (direct has HTTP cells only) one after the other, the order of the targets
+# rotated by one from round to round. Each run is a BENCH_WARMUP warm-up then
+# a measured BENCH_SECONDS. Per run: req/s, p99 (wrk --latency), the CPU µs
+# per request of the proxy process(es) (utime+stime deltas from /proc/PID/stat,
+# nginx master and worker summed), the server connections opened per request
+# (connections the backends accepted, from their stub_status; for fulcrum also
+# its fulcrum_upstream_connections_opened_total), and "other CPU s", the CPU
+# the rest of the machine used meanwhile (high = noisy). bench/report.py
+# prints medians and the medians of the paired per-round ratios
+# fulcrum/HAProxy and fulcrum/nginx with their range.
 #
 # usage: bench/run.sh            (from the repository root; `make bench`)
+#        QUICK=1 bench/run.sh    (one round of 2 s runs: a few minutes)
 # environment:
-#   BUILD_DIR          where build/fulcrum is             (default: build)
-#   BENCH_SECONDS      length of each measured run, s     (default: 10)
-#   BENCH_WARMUP       length of each warm-up run, s      (default: 2)
-#   BENCH_THREADS      wrk threads, s_time clients        (default: 2)
-#   BENCH_CONNECTIONS  wrk connections                    (default: 64)
-#   BENCH_PROXIES      which proxies, in order            (default: "fulcrum haproxy nginx")
-#   BENCH_SUITES       which suites, in order             (default: "http tls tls-new tls-resumed")
-#   BENCH_RESULTS      where the table is written         (default: bench/results/latest.txt)
-# exit status: 0 when every proxy ran and answered only 2xx/3xx; 1 otherwise.
-# (PORT_<name>, TLSPORT_<name> and PID_<name> are set by `start` through printf -v; the
-# functions called from traps and as config renderers look unused to shellcheck.)
-# shellcheck disable=SC2154,SC2317
+#   BUILD_DIR       where fulcrum is                  (default: build)
+#   BENCH_ROUNDS    rounds                             (default: 3; QUICK: 1)
+#   BENCH_SECONDS   length of each measured run, s     (default: 5; QUICK: 2)
+#   BENCH_WARMUP    length of each warm-up, s          (default: 1)
+#   BENCH_THREADS   wrk threads, s_time clients        (default: 2)
+#   BENCH_TARGETS   which targets                      (default: "direct fulcrum haproxy nginx";
+#                   also fulcrum_nometrics, see `make bench-metrics`)
+#   BENCH_CELLS     which cells                        (default: all, above)
+#   BENCH_IDLE      1: run the idle probe, 0: skip it  (default: 1)
+#   BENCH_RESULTS   the folder the table goes to       (default: bench/results)
+#   BENCH_PERF      cells in which the proxies' measured runs are profiled with
+#                   `perf record -g` (default: none); the profiles and their
+#                   top symbols go to the results folder, fulcrum's top symbols into the table
+# It writes RESULTS/matrix-<UTC date and time>.txt and RESULTS/latest.txt.
+# exit status: 0 when every run answered only 2xx/3xx; 1 otherwise.
+# (PORT_<name> etc. are set by `start` through printf -v; functions called
+# from traps and as config renderers look unused to shellcheck.)
+# shellcheck disable=SC2154,SC2317,SC2034
 set -u -o pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 build=${BUILD_DIR:-build}
 case $build in /*) ;; *) build="$root/$build" ;; esac
-seconds=${BENCH_SECONDS:-10}
-warmup=${BENCH_WARMUP:-2}
+if [[ ${QUICK:-0} == 1 ]]; then q_rounds=1 q_seconds=2; else q_rounds=3 q_seconds=5; fi
+rounds=${BENCH_ROUNDS:-$q_rounds}
+seconds=${BENCH_SECONDS:-$q_seconds}
+warmup=${BENCH_WARMUP:-1}
 threads=${BENCH_THREADS:-2}
-conns=${BENCH_CONNECTIONS:-64}
-proxies=${BENCH_PROXIES:-fulcrum haproxy nginx}
-suites=${BENCH_SUITES:-http tls tls-new tls-resumed}
-results=${BENCH_RESULTS:-$here/results/latest.txt}
+targets=${BENCH_TARGETS:-direct fulcrum haproxy nginx}
+all_cells="http-16 http-64 http-256 tcp-16 tcp-64 tcp-256 new-64 body4k-64 body64k-64 tls-64 tls-new tls-resumed"
+cells=${BENCH_CELLS:-$all_cells}
+idle=${BENCH_IDLE:-1}
+idle_http=10000 idle_tcp=8000
+results_dir=${BENCH_RESULTS:-$here/results}
+perf_cells=${BENCH_PERF:-}
 host=127.0.0.1 # every socket of this script is on loopback, nothing else
 
-die() {
-  echo "bench: error: $*" >&2
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fulcrum-bench.XXXXXX") || {
+  echo "bench: mktemp failed" >&2
   exit 1
 }
-note() { echo "bench: $*" >&2; }
-
-for v in seconds warmup threads conns; do
-  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
-done
-for p in $proxies; do
-  case $p in fulcrum | fulcrum_nometrics | haproxy | nginx) ;; *) die "unknown proxy '$p' in BENCH_PROXIES" ;; esac
-done
-for s in $suites; do
-  case $s in http | tls | tls-new | tls-resumed) ;; *) die "unknown suite '$s' in BENCH_SUITES" ;; esac
-done
-for tool in wrk haproxy nginx curl timeout openssl; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool not found (make bench installs wrk, haproxy, nginx-light, openssl)"
-done
-[[ -x $build/fulcrum ]] || die "$build/fulcrum not found: run 'make build' first"
-# The same fulcrum with its per-request metric updates compiled out
-# (FULCRUM_REQUEST_METRICS=0): `make bench-metrics` prices /metrics with it.
-nometrics=${NOMETRICS_BUILD_DIR:-build-nometrics}
-case $nometrics in /*) ;; *) nometrics="$root/$nometrics" ;; esac
-if [[ " $proxies " == *" fulcrum_nometrics "* ]]; then
-  [[ -x $nometrics/fulcrum ]] || die "$nometrics/fulcrum not found: run 'make bench-metrics'"
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/fulcrum-bench.XXXXXX") || die "mktemp failed"
 children=()  # PIDs this script started, each stopped at exit
-load_pids=() # the load generators running (wrk, s_time), stopped at exit
-
-cleanup() {
-  local pid deadline
-  trap - EXIT INT TERM
-  for pid in "${load_pids[@]}" "${children[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  # Bounded: 5 s for a clean stop, then SIGKILL.
-  deadline=$((SECONDS + 5))
-  for pid in "${load_pids[@]}" "${children[@]}"; do
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  rm -rf "$tmp"
-}
+load_pids=() # the load generators running (wrk, s_time, idle_hold), stopped at exit
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+# shellcheck source=bench/configs.sh
+. "$here/configs.sh"
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# --- certificate ------------------------------------------------------------
+for v in rounds seconds warmup threads; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
+done
+for t in $targets; do
+  case $t in direct | fulcrum | fulcrum_nometrics | haproxy | nginx) ;; *) die "unknown target '$t' in BENCH_TARGETS" ;; esac
+done
+for c in $cells; do
+  [[ " $all_cells " == *" $c "* ]] || die "unknown cell '$c' in BENCH_CELLS (cells: $all_cells)"
+done
+[[ -n $perf_cells ]] && { command -v perf >/dev/null 2>&1 || die "BENCH_PERF needs perf (Debian linux-perf)"; }
+for tool in wrk haproxy nginx curl timeout openssl taskset python3; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool not found (make bench installs what it needs)"
+done
+[[ -x $build/fulcrum ]] || die "$build/fulcrum not found: run 'make build' first"
+# fulcrum_nometrics: the same fulcrum with its per-request metric updates
+# compiled out (FULCRUM_REQUEST_METRICS=0), which `make bench-metrics` builds.
+nometrics=${NOMETRICS_BUILD_DIR:-build-nometrics}
+case $nometrics in /*) ;; *) nometrics="$root/$nometrics" ;; esac
+if [[ " $targets " == *" fulcrum_nometrics "* ]]; then
+  [[ -x $nometrics/fulcrum ]] || die "$nometrics/fulcrum not found: run 'make bench-metrics'"
+fi
+[[ -r $stream_module ]] || note "no $stream_module (Debian libnginx-mod-stream): nginx has no TCP cells"
 
-# One self-signed EC P-256 certificate for every proxy's TLS listener (the
-# clients do not verify it); HAProxy reads it and its key from one file.
+# Core 0 for the proxy under test, core 1 for everything else; on one core,
+# no pinning.
+if (($(nproc) >= 2)); then
+  proxy_cpu=(taskset -c 0) load_cpu=(taskset -c 1)
+else
+  proxy_cpu=() load_cpu=()
+  note "one core: nothing pinned"
+fi
+
+# 10,000 held connections and what the proxies open for them: raise the open
+# files limit (the hard one too where allowed). HAProxy refuses a maxconn
+# whose two descriptors per connection exceed the limit, so below 20,200 the
+# HTTP probe holds fewer: (limit - 200) / 2.
+ulimit -Hn 65536 2>/dev/null
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null
+nofile=$(ulimit -Sn)
+[[ $nofile == unlimited ]] && nofile=65536
+(((nofile - 200) / 2 < idle_http)) && idle_http=$(((nofile - 200) / 2))
+(((nofile - 200) / 2 < idle_tcp)) && idle_tcp=$(((nofile - 200) / 2))
+((idle_http < 10000)) && note "open files limit $nofile: the idle probe holds $idle_http HTTP connections"
+
+# Whether CELL runs against TARGET: direct has the HTTP cells only, nginx
+# TCP cells only with its stream module.
+applies() { # CELL TARGET
+  case $2:$1 in
+  direct:tcp-* | direct:tls*) return 1 ;;
+  nginx:tcp-*) [[ -r $stream_module ]] ;;
+  *) return 0 ;;
+  esac
+}
+
+# --- set-up -----------------------------------------------------------------
+
+mkdir -p "$results_dir" || die "cannot create $results_dir"
+stamp=$(date -u '+%Y%m%d-%H%M%S')
+
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=localhost \
   -addext subjectAltName=DNS:localhost,IP:$host -keyout "$tmp/tls.key" -out "$tmp/tls.pem" \
   >"$tmp/openssl.log" 2>&1 || { cat "$tmp/openssl.log" >&2; die "openssl could not make a certificate"; }
 cat "$tmp/tls.pem" "$tmp/tls.key" >"$tmp/tls-combined.pem"
+mkdir -p "$tmp/www"
+head -c 4096 /dev/zero | tr '\0' x >"$tmp/www/4k"
+head -c 65536 /dev/zero | tr '\0' x >"$tmp/www/64k"
 
-# --- ports ------------------------------------------------------------------
-
-used_ports=" "
-picked=""
-# Ports are drawn below the kernel's ephemeral range (from which the proxies'
-# own connections to the backends take their source ports), else above it.
-port_lo=20000 port_hi=32767
-if read -r eph_lo eph_hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null; then
-  if ((eph_lo > 12000)); then
-    port_lo=10000 port_hi=$((eph_lo - 1))
-  elif ((eph_hi < 63000)); then
-    port_lo=$((eph_hi + 1)) port_hi=65535
-  fi
-fi
-# Sets $picked to a random port in that range that nothing on 127.0.0.1
-# accepts on and that this script has not handed out yet (another program may
-# still take it first: see start).
-pick_port() {
-  local p i
-  for ((i = 0; i < 200; i++)); do
-    p=$((port_lo + (RANDOM * 32768 + RANDOM) % (port_hi - port_lo + 1)))
-    [[ $used_ports == *" $p "* ]] && continue
-    if ! (exec 3<>"/dev/tcp/$host/$p") 2>/dev/null; then
-      used_ports+="$p "
-      picked=$p
-      return 0
-    fi
-  done
-  die "no free port found on $host"
+for backend in backend1 backend2; do
+  start "$backend" render_backend "${load_cpu[@]}" nginx -p "$tmp/$backend.d/" -e "$tmp/$backend.d/error.log" -c @CONF@
+done
+start_proxy() { # NAME
+  case $1 in
+  fulcrum) start fulcrum render_fulcrum "${proxy_cpu[@]}" "$build/fulcrum" -c @CONF@ ;;
+  fulcrum_nometrics) start fulcrum_nometrics render_fulcrum "${proxy_cpu[@]}" "$nometrics/fulcrum" -c @CONF@ ;;
+  haproxy) start haproxy render_haproxy "${proxy_cpu[@]}" haproxy -db -f @CONF@ ;;
+  nginx) start nginx render_nginx "${proxy_cpu[@]}" nginx -p "$tmp/nginx.d/" -e "$tmp/nginx.d/error.log" -c @CONF@ ;;
+  esac
 }
+proxies=""
+for t in $targets; do
+  [[ $t == direct ]] && continue
+  start_proxy "$t"
+  proxies+="$t "
+done
+PORT_direct=$PORT_backend1
 
-# --- processes --------------------------------------------------------------
-
-# wait_http NAME PID PORT LOG: up to 10 s for PID to answer 200 on PORT.
-wait_http() {
-  local name=$1 pid=$2 port=$3 log=$4 code deadline=$((SECONDS + 10))
-  while ((SECONDS < deadline)); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      note "$name exited during start"
-      [[ -s $log ]] && sed 's/^/  | /' "$log" | tail -n 15 >&2
-      return 1
-    fi
-    code=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "http://$host:$port/" 2>/dev/null)
-    [[ $code == 200 ]] && return 0
-    sleep 0.1
-  done
-  note "$name did not answer 200 on $host:$port within 10 s (last status '${code:-none}')"
-  [[ -s $log ]] && sed 's/^/  | /' "$log" | tail -n 15 >&2
-  return 1
-}
-
-# start NAME RENDER CMD...: starts NAME on a free port; RENDER PORT writes its
-# config for that port (and a proxy's TLS listener for the port in
-# $tls_port), CMD runs it with the word @CONF@ replaced by the config's path.
-# Tried again on new ports (three tries in all) only when a port was taken
-# meanwhile. Sets PORT_<NAME>, TLSPORT_<NAME> and PID_<NAME>.
-tls_port=""
-start() {
-  local name=$1 render=$2 try port pid conf log
-  shift 2
-  for try in 1 2 3; do
-    pick_port
-    port=$picked
-    pick_port
-    tls_port=$picked
-    conf="$tmp/$name.conf"
-    log="$tmp/$name.log"
-    "$render" "$port" >"$conf" || die "cannot write $conf"
-    local cmd=() w
-    for w in "$@"; do cmd+=("${w//@CONF@/$conf}"); done
-    "${cmd[@]}" >"$log" 2>&1 </dev/null &
-    pid=$!
-    children+=("$pid")
-    if wait_http "$name" "$pid" "$port" "$log"; then
-      printf -v "PORT_$name" %s "$port"
-      printf -v "TLSPORT_$name" %s "$tls_port"
-      printf -v "PID_$name" %s "$pid"
-      note "$name up on $host:$port (pid $pid)"
-      return 0
-    fi
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    # Another try only when the port was taken meanwhile.
-    grep -qi 'in use' "$log" "$tmp/$name.d/error.log" 2>/dev/null || break
-    note "$name: start $try of 3 failed: port $port or $tls_port taken"
-  done
-  die "$name failed to start (messages above)"
-}
-
-# --- configs ----------------------------------------------------------------
-
-nginx_common() { # NAME: the paths every nginx instance needs under $tmp
-  local d="$tmp/$1.d"
-  mkdir -p "$d"
-  cat <<EOF
-daemon off;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-worker_rlimit_nofile 8192;
-events { worker_connections 4096; }
-EOF
-}
-nginx_http_common() {
-  local d="$tmp/$1.d"
-  cat <<EOF
-  access_log off;
-  client_body_temp_path $d/client_body;
-  proxy_temp_path $d/proxy;
-  fastcgi_temp_path $d/fastcgi;
-  uwsgi_temp_path $d/uwsgi;
-  scgi_temp_path $d/scgi;
-  keepalive_requests 100000;
-  keepalive_timeout 60s;
-EOF
-}
-
-render_backend() { # PORT (name from $backend)
-  nginx_common "$backend"
-  cat <<EOF
-master_process off;
-worker_processes 1;
-http {
-$(nginx_http_common "$backend")
-  server {
-    listen $host:$1 backlog=4096;
-    location / { default_type text/plain; return 200 "ok\n"; }
-  }
-}
-EOF
-}
-
-render_fulcrum() {
-  cat <<EOF
-global: { workers: 1, log: { level: warn, access: off }, admin: { listen: $host:0 } }
-listeners:
-  - { name: web, listen: $host:$1, protocol: http, upstream: backends }
-  - name: web_tls
-    listen: $host:$tls_port
-    protocol: http
-    upstream: backends
-    tls: { certificate: $tmp/tls.pem, key: $tmp/tls.key }
-upstreams:
-  backends:
-    balance: round_robin
-    keepalive: { max_idle: 64, idle_timeout: 60s }
-    servers:
-      - { address: $host:$PORT_backend1 }
-      - { address: $host:$PORT_backend2 }
-EOF
-}
-
-render_haproxy() {
-  cat <<EOF
-global
-  nbthread 1
-  maxconn 4096
-defaults
-  mode http
-  option http-keep-alive
-  http-reuse always
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  timeout http-keep-alive 60s
-frontend web
-  bind $host:$1
-  default_backend backends
-frontend web_tls
-  bind $host:$tls_port ssl crt $tmp/tls-combined.pem
-  default_backend backends
-backend backends
-  balance roundrobin
-  server b1 $host:$PORT_backend1
-  server b2 $host:$PORT_backend2
-EOF
-}
-
-render_nginx() {
-  nginx_common nginx
-  cat <<EOF
-worker_processes 1;
-http {
-$(nginx_http_common nginx)
-  upstream backends {
-    server $host:$PORT_backend1;
-    server $host:$PORT_backend2;
-    keepalive 64;
-    keepalive_requests 100000;
-    keepalive_timeout 60s;
-  }
-  proxy_http_version 1.1;
-  proxy_set_header Connection "";
-  server {
-    listen $host:$1 backlog=4096;
-    location / { proxy_pass http://backends; }
-  }
-  server {
-    listen $host:$tls_port ssl backlog=4096;
-    ssl_certificate $tmp/tls.pem;
-    ssl_certificate_key $tmp/tls.key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_session_cache shared:SSL:10m;
-    location / { proxy_pass http://backends; }
-  }
-}
-EOF
-}
-
-# --- measuring --------------------------------------------------------------
-
-clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
-
-# The PIDs whose CPU counts for PROXY: nginx's master and its worker(s).
-proxy_pids() {
-  local pid
-  pid=$(eval echo "\$PID_$1")
-  echo "$pid"
-  if [[ $1 == nginx ]]; then
-    local f ppid line rest
-    for f in /proc/[0-9]*/stat; do
-      # field 4 (ppid), counted after the ')' that closes the command name
-      read -r line 2>/dev/null <"$f" || continue
-      rest=${line##*) }
-      read -r _ ppid _ <<<"$rest"
-      [[ $ppid == "$pid" ]] && basename "$(dirname "$f")"
+# Every proxy answers "ok" from both backends, over HTTP, TCP and TLS, and
+# s_time's request over TLS with a 200.
+for p in $proxies; do
+  urls=("http://$host:$(eval echo "\$PORT_$p")/" "https://$host:$(eval echo "\$TLSPORT_$p")/")
+  applies tcp-1 "$p" && urls+=("http://$host:$(eval echo "\$TCPPORT_$p")/")
+  for url in "${urls[@]}"; do
+    for i in 1 2; do
+      body=$(curl -sk -m 2 "$url") || die "$p: request $i to $url failed"
+      [[ $body == ok ]] || die "$p: request $i to $url answered '$body', not 'ok'"
     done
-  fi
-}
-
-# utime+stime in clock ticks, summed over the PIDs given; fails when one is gone.
-cpu_ticks() {
-  local pid total=0 line f
-  for pid in "$@"; do
-    read -r line 2>/dev/null <"/proc/$pid/stat" || return 1
-    # after the ')' that closes the command name: field 3 (state) onwards,
-    # so utime (field 14) is f[11] and stime (field 15) f[12]
-    read -r -a f <<<"${line##*) }"
-    total=$((total + f[11] + f[12]))
   done
-  echo "$total"
-}
+done
+# s_time sends "GET <page> HTTP/1.0": the page ends the request line itself,
+# so that the request is HTTP/1.1 with Connection: close (as in bench/README.md).
+s_time_page=$'/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Sent-By:'
+s_time_request="GET $s_time_page HTTP/1.0"$'\r\n\r\n'
+for p in $proxies; do
+  status=$(printf '%s' "$s_time_request" |
+    timeout 5 openssl s_client -quiet -connect "$host:$(eval echo "\$TLSPORT_$p")" 2>/dev/null |
+    head -n 1 | tr -d '\r')
+  [[ $status == "HTTP/1.1 200 "* ]] || die "$p: s_time's request over TLS answered '$status', not 200"
+done
 
-rss_kb() { # VmRSS in kB, summed over the PIDs given
-  local pid total=0 v
-  for pid in "$@"; do
-    v=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
-    total=$((total + ${v:-0}))
-  done
-  echo "$total"
-}
-
-# Busy clock ticks of the whole machine (every core), from /proc/stat.
-machine_ticks() {
-  local user nice system irq softirq steal
-  read -r _ user nice system _ _ irq softirq steal _ </proc/stat
-  echo $((user + nice + system + irq + softirq + steal))
-}
-
-# CPU seconds (user + system) of this shell's finished children (wrk, curl),
-# from the second line of `times`, e.g. "0m1.234s 0m0.567s". `times` runs in
-# this shell (a subshell would report its own children); call it directly,
-# not inside $(...): it sets $children_s.
-children_seconds() {
-  times >"$tmp/times"
-  children_s=$(awk 'NR == 2 {
-    t = 0
-    for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] }
-    printf "%.3f", t }' "$tmp/times")
-}
-
-# A wrk latency value (e.g. 812.00us, 1.23ms, 1.01s) in milliseconds.
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    n = v + 0
-    if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /m$/) n *= 60000; else if (v ~ /s$/) n *= 1000
-    printf "%.3f", n }'
-}
+# --- load -------------------------------------------------------------------
 
 # The load generators run in the background and are waited for, so that
-# SIGINT/SIGTERM stop the bench at once (bash runs a trap only after a
-# foreground command ends).
-run_wrk() { # URL SECONDS OUT [wrk options]
-  local url=$1 secs=$2 out=$3 rc
-  shift 3
-  timeout -k 5 $((secs + 30)) wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "$@" \
+# SIGINT/SIGTERM stop the bench at once.
+run_wrk() { # CONNS URL SECONDS OUT [wrk options]
+  local c=$1 url=$2 secs=$3 out=$4 rc t=$threads
+  shift 4
+  ((t > c)) && t=$c
+  timeout -k 5 $((secs + 30)) "${load_cpu[@]}" wrk -t"$t" -c"$c" -d"${secs}s" --latency "$@" \
     "$url" >"$out" 2>&1 </dev/null &
   load_pids=($!)
   wait "${load_pids[0]}"
@@ -411,23 +211,11 @@ run_wrk() { # URL SECONDS OUT [wrk options]
   return "$rc"
 }
 
-# s_time sends "GET <page> HTTP/1.0\r\n\r\n". An HTTP/1.0 request costs
-# fulcrum a new server connection (it goes to the server as HTTP/1.0, which
-# the server closes after its answer) where HAProxy and nginx reuse theirs:
-# a page that ends the request line itself makes it an HTTP/1.1 request that
-# asks to close, "HTTP/1.0" the value of a field of its own, so that these
-# suites measure TLS and not that.
-s_time_page=$'/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Sent-By:'
-s_time_request="GET $s_time_page HTTP/1.0"$'\r\n\r\n'
-
-# $threads `openssl s_time` clients at once, each one connection at a time,
-# each connection a handshake (-new: full; -reuse: resumed but the first)
-# and that request, read to the close. Their outputs go to OUT.1...
 run_s_time() { # -new|-reuse PORT SECONDS OUT
   local i pid rc=0
   for ((i = 1; i <= threads; i++)); do
-    timeout -k 5 $(($3 + 30)) openssl s_time -connect "$host:$2" "$1" -www "$s_time_page" -time "$3" \
-      >"$4.$i" 2>&1 </dev/null &
+    timeout -k 5 $(($3 + 30)) "${load_cpu[@]}" openssl s_time -connect "$host:$2" "$1" -www "$s_time_page" \
+      -time "$3" >"$4.$i" 2>&1 </dev/null &
     load_pids+=($!)
   done
   for pid in "${load_pids[@]}"; do wait "$pid" || rc=$?; done
@@ -435,215 +223,183 @@ run_s_time() { # -new|-reuse PORT SECONDS OUT
   return "$rc"
 }
 
-run_load() { # SUITE PORT SECONDS OUT
-  case $1 in
-  http) run_wrk "http://$host:$2/" "$3" "$4" ;;
-  tls) run_wrk "https://$host:$2/" "$3" "$4" ;;
-  tls-new) run_s_time -new "$2" "$3" "$4" ;;
-  tls-resumed) run_s_time -reuse "$2" "$3" "$4" ;;
+run_cell() { # CELL TARGET SECONDS OUT
+  local c=$1 t=$2 s=$3 out=$4
+  local port tls tcp
+  port=$(eval echo "\$PORT_$t") tls=$(eval echo "\${TLSPORT_$t:-}") tcp=$(eval echo "\${TCPPORT_$t:-}")
+  case $c in
+  http-*) run_wrk "${c#http-}" "http://$host:$port/" "$s" "$out" ;;
+  tcp-*) run_wrk "${c#tcp-}" "http://$host:$tcp/" "$s" "$out" ;;
+  new-*) run_wrk "${c#new-}" "http://$host:$port/" "$s" "$out" -H "Connection: close" ;;
+  body4k-*) run_wrk "${c#body4k-}" "http://$host:$port/4k" "$s" "$out" ;;
+  body64k-*) run_wrk "${c#body64k-}" "http://$host:$port/64k" "$s" "$out" ;;
+  tls-new) run_s_time -new "$tls" "$s" "$out" ;;
+  tls-resumed) run_s_time -reuse "$tls" "$s" "$out" ;;
+  tls-*) run_wrk "${c#tls-}" "https://$host:$tls/" "$s" "$out" ;;
   esac
 }
 
-# The results, by "SUITE PROXY". N is what was counted (requests for wrk,
-# connections for s_time), RATE it per second; RESUMED is s_time's count of
-# resumed handshakes.
-declare -A R_OTHER R_RATE R_N R_CPU R_US R_P50 R_P99 R_NON2XX R_SOCK R_RSSS R_RSS0 R_RSS1 R_RESUMED
 failures=()
+rows="$tmp/rows.tsv"
+printf 'cell\ttarget\tround\trate\tn\tus\tp99\topened\tmetric_opened\tother\twall\n' >"$rows"
 
-parse_wrk() { # KEY OUT
-  local k=$1 out=$2 sock
-  R_N[$k]=$(awk '/requests in/ {print $1}' "$out")
-  R_RATE[$k]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
-  R_P50[$k]=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
-  R_P99[$k]=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
-  R_NON2XX[$k]=$(awk -F': *' '/Non-2xx or 3xx responses/ {print $2}' "$out")
-  R_NON2XX[$k]=${R_NON2XX[$k]:-0}
-  # "Socket errors: connect 0, read 0, write 0, timeout 0" -> total and detail
-  sock=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10, "(c" $4 " r" $6 " w" $8 " t" $10 ")"}' "$out")
-  R_SOCK[$k]=${sock:-0}
-  [[ -n ${R_N[$k]} && ${R_N[$k]} -gt 0 ]] || { cat "$out" >&2; die "wrk reported no requests ($k)"; }
-  ((R_NON2XX[$k] == 0)) || failures+=("$k: ${R_NON2XX[$k]} responses were not 2xx/3xx")
-  [[ ${R_SOCK[$k]} == 0 ]] || note "warning: $k: wrk socket errors ${R_SOCK[$k]}"
-}
-
-# s_time prints a '*' for each full handshake and an 'r' for each resumed
-# one, then "N connections in T real seconds, ...".
-parse_s_time() { # KEY OUT WALL_SECONDS
-  local k=$1 out=$2
-  R_N[$k]=$(cat "$out".* | awk '/connections in .* real seconds/ {n += $1} END {print n + 0}')
-  R_RESUMED[$k]=$(cat "$out".* | grep -E '^[*r]+$' | tr -cd 'r' | wc -c)
-  R_RATE[$k]=$(awk -v n="${R_N[$k]}" -v t="$3" 'BEGIN {printf "%.0f", n / t}')
-  ((R_N[$k] > 0)) || { cat "$out".* >&2; die "s_time reported no connections ($k)"; }
-  case $k in
-  tls-new\ *) ((R_RESUMED[$k] == 0)) || failures+=("$k: ${R_RESUMED[$k]} handshakes resumed") ;;
-  tls-resumed\ *) # all but the first of each client; below 90 % the row means little
-    ((R_RESUMED[$k] * 10 >= R_N[$k] * 9)) ||
-      failures+=("$k: only ${R_RESUMED[$k]} of ${R_N[$k]} handshakes resumed") ;;
-  esac
-}
-
-measure() { # SUITE PROXY
-  local s=$1 p=$2 k="$1 $2"
-  local port pids t0 t1 out="$tmp/load-$1-$2.txt" rc
-  if [[ $s == http ]]; then port=$(eval echo "\$PORT_$p"); else port=$(eval echo "\$TLSPORT_$p"); fi
-  mapfile -t pids < <(proxy_pids "$p")
-  R_RSSS[$k]=$(rss_kb "${pids[@]}")
-  note "$k: warm-up ${warmup}s"
-  run_load "$s" "$port" "$warmup" "$tmp/warm-$1-$2.txt" || true
-  # again: nginx may have replaced a worker
-  mapfile -t pids < <(proxy_pids "$p")
-  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || die "$p (pid $pid) died during warm-up"; done
-  R_RSS0[$k]=$(rss_kb "${pids[@]}")
-  note "$k: measuring ${seconds}s (CPU of pid ${pids[*]})"
-  local m0 m1 b0 b1 w0 w1 wall0 wall1
+measure() { # CELL TARGET ROUND
+  local c=$1 t=$2 r=$3 out="$tmp/load.txt" rc pids pid
+  if [[ $t == direct ]]; then pids=("$PID_backend1"); else mapfile -t pids < <(proxy_pids "$t"); fi
+  run_cell "$c" "$t" "$warmup" "$tmp/warm.txt" || true
+  [[ $t == nginx ]] && mapfile -t pids < <(proxy_pids "$t") # a worker may have been replaced
+  local m0 m1 b0 b1 w0 w1 wall0 wall1 t0 t1 a0 a1 f0=0 f1=0
+  a0=$(backend_accepts) || die "a backend's status page did not answer"
+  [[ $t == fulcrum* ]] && f0=$(fulcrum_opened "$t")
   m0=$(machine_ticks)
   b0=$(cpu_ticks "$PID_backend1" "$PID_backend2") || die "a backend died"
   children_seconds
   w0=$children_s
   wall0=$EPOCHREALTIME
-  t0=$(cpu_ticks "${pids[@]}") || die "$p died before the measured run"
-  run_load "$s" "$port" "$seconds" "$out"
+  local profile=""
+  [[ $t != direct && " $perf_cells " == *" $c "* ]] && profile="$results_dir/perf-$stamp-$c-$t-r$r.data"
+  [[ -n $profile ]] && perf_start "$(IFS=,; echo "${pids[*]}")" "$seconds" "$profile"
+  t0=$(cpu_ticks "${pids[@]}") || die "$t died before the measured run"
+  run_cell "$c" "$t" "$seconds" "$out"
   rc=$?
-  t1=$(cpu_ticks "${pids[@]}") || die "$p died during the measured run"
+  t1=$(cpu_ticks "${pids[@]}") || die "$t died during the measured run"
   wall1=$EPOCHREALTIME
-  b1=$(cpu_ticks "$PID_backend1" "$PID_backend2") || die "a backend died during the run against $p"
+  b1=$(cpu_ticks "$PID_backend1" "$PID_backend2") || die "a backend died during the run against $t"
   children_seconds
   w1=$children_s
   m1=$(machine_ticks)
-  # What the rest of the machine used meanwhile: a sign of a noisy run.
-  R_OTHER[$k]=$(awk -v m=$((m1 - m0)) -v x=$((t1 - t0 + b1 - b0)) -v w0="$w0" -v w1="$w1" \
+  a1=$(backend_accepts) || die "a backend's status page did not answer"
+  [[ $t == fulcrum* ]] && f1=$(fulcrum_opened "$t")
+  [[ -n $profile ]] && perf_stop "$profile"
+  ((rc == 0)) || { cat "$out"* >&2; die "the load $c against $t failed (exit $rc)"; }
+  local proxy_ticks=$((t1 - t0))
+  [[ $t == direct ]] && proxy_ticks=0 # backend1's CPU is in the backends' share
+  local other n rate p99 non2xx resumed
+  other=$(awk -v m=$((m1 - m0)) -v x=$((proxy_ticks + b1 - b0)) -v w0="$w0" -v w1="$w1" \
     -v hz="$clk_tck" 'BEGIN { o = (m - x) / hz - (w1 - w0); if (o < 0) o = 0; printf "%.1f", o }')
-  R_RSS1[$k]=$(rss_kb "${pids[@]}")
-  ((rc == 0)) || { cat "$out"* >&2; die "the load against $p ($s) failed (exit $rc)"; }
-  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || failures+=("$p (pid $pid) died during the run"); done
+  if [[ $c == tls-new || $c == tls-resumed ]]; then
+    n=$(cat "$out".* | awk '/connections in .* real seconds/ {n += $1} END {print n + 0}')
+    resumed=$(cat "$out".* | grep -E '^[*r]+$' | tr -cd 'r' | wc -c)
+    rate=$(awk -v n="$n" -v a="$wall0" -v b="$wall1" 'BEGIN {printf "%.0f", n / (b - a)}')
+    p99=-
+    ((n > 0)) || { cat "$out".* >&2; die "s_time reported no connections ($c $t)"; }
+    if [[ $c == tls-new ]]; then
+      ((resumed == 0)) || failures+=("$c $t round $r: $resumed handshakes resumed")
+    else
+      ((resumed * 10 >= n * 9)) || failures+=("$c $t round $r: only $resumed of $n handshakes resumed")
+    fi
+  else
+    n=$(awk '/requests in/ {print $1}' "$out")
+    rate=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
+    p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+    non2xx=$(awk -F': *' '/Non-2xx or 3xx responses/ {print $2}' "$out")
+    [[ -n $n && $n -gt 0 ]] || { cat "$out" >&2; die "wrk reported no requests ($c $t)"; }
+    ((${non2xx:-0} == 0)) || failures+=("$c $t round $r: $non2xx responses were not 2xx/3xx")
+    grep -q 'Socket errors' "$out" && note "warning: $c $t: $(grep 'Socket errors' "$out")"
+  fi
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || failures+=("$t (pid $pid) died during $c"); done
+  local us opened mopened=-
+  us=$(awk -v t="$proxy_ticks" -v hz="$clk_tck" -v n="$n" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
+  [[ $t == direct ]] && us=-
+  # the second reading's own connections (one per backend) are not the load's
+  opened=$(awk -v a=$((a1 - a0 - 2)) -v n="$n" 'BEGIN {printf "%.4f", a / n}')
+  [[ $t == fulcrum* ]] && mopened=$(awk -v a=$((f1 - f0)) -v n="$n" 'BEGIN {printf "%.4f", a / n}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$t" "$r" "$rate" "$n" "$us" "$p99" "$opened" \
+    "$mopened" "$other" "$(awk -v a="$wall0" -v b="$wall1" 'BEGIN {printf "%.2f", b - a}')" >>"$rows"
+  note "$c $t round $r: $rate/s, $us us/req, p99 $p99 ms, opened/req $opened, other CPU ${other}s"
+}
 
-  case $s in
-  http | tls) parse_wrk "$k" "$out" ;;
-  *) parse_s_time "$k" "$out" "$(awk -v a="$wall0" -v b="$wall1" 'BEGIN {print b - a}')" ;;
-  esac
-  R_CPU[$k]=$(awk -v t=$((t1 - t0)) -v hz="$clk_tck" 'BEGIN {printf "%.2f", t / hz}')
-  R_US[$k]=$(awk -v t=$((t1 - t0)) -v hz="$clk_tck" -v n="${R_N[$k]}" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
+# --- idle probe -------------------------------------------------------------
+
+idle_rows="$tmp/idle.tsv"
+printf 'kind\ttarget\tconns\trss0\trss1\n' >"$idle_rows"
+
+# idle_probe PROXY http|tcp N: RSS of PROXY before, and with N client
+# connections held idle after one request each (bench/idle_hold.py).
+# Each probe has a proxy of its own, started afresh and warmed by a short wrk
+# run, so that memory freed after an earlier load does not hide what the
+# connections take.
+idle_probe() {
+  local p=$1 kind=$2 count=$3 port pids rss0 rss1 hold out="$tmp/idle-$1-$2.txt" deadline
+  stop "$p"
+  start_proxy "$p"
+  if [[ $kind == http ]]; then port=$(eval echo "\$PORT_$p"); else port=$(eval echo "\$TCPPORT_$p"); fi
+  run_wrk 64 "http://$host:$port/" 1 "$tmp/idle-warm.txt" || die "the warm-up of $p before the idle probe failed"
+  sleep 0.5
+  mapfile -t pids < <(proxy_pids "$p")
+  rss0=$(rss_kb "${pids[@]}")
+  "${load_cpu[@]}" python3 "$here/idle_hold.py" "$host" "$port" "$count" 300 >"$out" 2>&1 </dev/null &
+  hold=$!
+  load_pids=("$hold")
+  deadline=$((SECONDS + 150))
+  while ! grep -q '^ready\|^failed' "$out" && kill -0 "$hold" 2>/dev/null && ((SECONDS < deadline)); do
+    sleep 0.2
+  done
+  if grep -q '^ready' "$out"; then
+    sleep 1
+    rss1=$(rss_kb "${pids[@]}")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$kind" "$p" "$count" "$rss0" "$rss1" >>"$idle_rows"
+    note "idle $kind $p: $count connections, RSS $rss0 -> $rss1 kB"
+  else
+    failures+=("idle $kind $p: $(head -c 300 "$out")")
+  fi
+  kill -TERM "$hold" 2>/dev/null
+  wait "$hold" 2>/dev/null
+  load_pids=()
+  sleep 2 # the proxy closes what it held
 }
 
 # --- run --------------------------------------------------------------------
 
-# 64 client connections, as many to the backends, plus the listeners: raise
-# the descriptor limit where the hard limit allows.
-ulimit -Sn 65536 2>/dev/null || ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
-
-for backend in backend1 backend2; do
-  start "$backend" render_backend nginx -p "$tmp/$backend.d/" -e "$tmp/$backend.d/error.log" -c @CONF@
-done
-for p in $proxies; do
-  case $p in
-  fulcrum) start fulcrum render_fulcrum "$build/fulcrum" -c @CONF@ ;;
-  fulcrum_nometrics) start fulcrum_nometrics render_fulcrum "$nometrics/fulcrum" -c @CONF@ ;;
-  haproxy) start haproxy render_haproxy haproxy -db -f @CONF@ ;;
-  nginx) start nginx render_nginx nginx -p "$tmp/nginx.d/" -e "$tmp/nginx.d/error.log" -c @CONF@ ;;
-  esac
-done
-# Both backends must be in the rotation of every proxy: two requests each
-# through a fresh connection must both be 200 "ok".
-for p in $proxies; do
-  port=$(eval echo "\$PORT_$p")
-  for i in 1 2; do
-    body=$(curl -s -m 2 "http://$host:$port/") || die "$p: request $i failed"
-    [[ $body == ok ]] || die "$p: request $i answered '$body', not 'ok'"
+read -r -a target_list <<<"$targets"
+started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+m_start=$(machine_ticks)
+wall_start=$SECONDS
+for ((r = 1; r <= rounds; r++)); do
+  # rotate the targets by one each round
+  order=()
+  for ((i = 0; i < ${#target_list[@]}; i++)); do
+    order+=("${target_list[(i + r - 1) % ${#target_list[@]}]}")
+  done
+  note "round $r of $rounds: ${order[*]}"
+  for c in $cells; do
+    for t in "${order[@]}"; do
+      applies "$c" "$t" && measure "$c" "$t" "$r"
+    done
   done
 done
-# Over TLS too: curl's request, and s_time's, which must get a 200. And what
-# each proxy negotiates with OpenSSL's client defaults (wrk and s_time use
-# them too).
-declare -A NEGOTIATED
-for p in $proxies; do
-  port=$(eval echo "\$TLSPORT_$p")
-  body=$(curl -sk -m 2 "https://$host:$port/") || die "$p: the request over TLS failed"
-  [[ $body == ok ]] || die "$p: the request over TLS answered '$body', not 'ok'"
-  status=$(printf '%s' "$s_time_request" | timeout 5 openssl s_client -quiet -connect "$host:$port" 2>/dev/null |
-    head -n 1 | tr -d '\r')
-  [[ $status == "HTTP/1.1 200 "* ]] || die "$p: s_time's request over TLS answered '$status', not 200"
-  NEGOTIATED[$p]=$(timeout 5 openssl s_client -brief -connect "$host:$port" </dev/null 2>&1 |
-    awk -F': ' '/^Protocol version/ {v = $2} /^Ciphersuite/ {c = $2} /Temp Key/ {split($2, g, ","); t = g[1]}
-      END {print v, c, t}')
-done
-
-for s in $suites; do
-  for p in $proxies; do measure "$s" "$p"; done
-done
+# What fulcrum logged during the matrix (the idle probe starts it afresh).
+[[ -f $tmp/fulcrum.log ]] && cp "$tmp/fulcrum.log" "$tmp/fulcrum-matrix.log"
+if [[ $idle == 1 ]]; then
+  for p in $proxies; do idle_probe "$p" http "$idle_http"; done
+  for p in $proxies; do applies tcp-1 "$p" && idle_probe "$p" tcp "$idle_tcp"; done
+fi
+m_end=$(machine_ticks)
 
 # --- report -----------------------------------------------------------------
 
-ratio() { # SUITE OTHER: fulcrum's CPU per request (or connection) over OTHER's
-  local a=${R_US[$1 fulcrum]:-} b=${R_US[$1 $2]:-}
-  [[ -n $a && -n $b ]] || { echo "n/a"; return; }
-  awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'
-}
-
-suite_title() {
-  case $1 in
-  http) echo "http: wrk -t$threads -c$conns -d${seconds}s, keep-alive both sides" ;;
-  tls) echo "tls: the same over https (keep-alive: one handshake per connection)" ;;
-  tls-new) echo "tls-new: $threads x openssl s_time -new for ${seconds}s: a full handshake and one request per connection" ;;
-  tls-resumed) echo "tls-resumed: $threads x openssl s_time -reuse for ${seconds}s: the same, the handshakes resumed" ;;
-  esac
-}
-
-mkdir -p "$(dirname "$results")" || die "cannot create $(dirname "$results")"
 {
-  echo "fulcrum bench  $(date -u '+%Y-%m-%d %H:%M:%S UTC')  commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "warm-up ${warmup}s, $(nproc) cores, 1 proxy thread, 2 nginx backends, keep-alive to them"
-  echo "$(haproxy -v 2>/dev/null | head -n 1 | cut -d' ' -f1-3), $(nginx -v 2>&1 | cut -d' ' -f3), $(openssl version | cut -d' ' -f1-2)"
-  if [[ $suites == *tls* ]]; then
-    for p in $proxies; do printf 'TLS negotiated by %-17s %s\n' "$p:" "${NEGOTIATED[$p]}"; done
-  fi
-  for s in $suites; do
-    echo
-    suite_title "$s"
-    if [[ $s == http || $s == tls ]]; then
-      printf '%-17s %10s %10s %7s %10s %8s %8s %7s %-18s %11s  %s\n' \
-        proxy "req/s" requests "CPU s" "CPU us/req" "p50 ms" "p99 ms" non-2xx "socket errors" "other CPU s" "RSS kB start/warm/end"
-      for p in $proxies; do
-        k="$s $p"
-        printf '%-17s %10s %10s %7s %10s %8s %8s %7s %-18s %11s  %s\n' "$p" "${R_RATE[$k]}" "${R_N[$k]}" \
-          "${R_CPU[$k]}" "${R_US[$k]}" "${R_P50[$k]}" "${R_P99[$k]}" "${R_NON2XX[$k]}" "${R_SOCK[$k]}" \
-          "${R_OTHER[$k]}" "${R_RSSS[$k]}/${R_RSS0[$k]}/${R_RSS1[$k]}"
-      done
-      unit=request
-    else
-      printf '%-17s %10s %11s %7s %11s %8s %11s  %s\n' \
-        proxy "conn/s" connections "CPU s" "CPU us/conn" resumed "other CPU s" "RSS kB start/warm/end"
-      for p in $proxies; do
-        k="$s $p"
-        printf '%-17s %10s %11s %7s %11s %8s %11s  %s\n' "$p" "${R_RATE[$k]}" "${R_N[$k]}" "${R_CPU[$k]}" \
-          "${R_US[$k]}" "${R_RESUMED[$k]}" "${R_OTHER[$k]}" "${R_RSSS[$k]}/${R_RSS0[$k]}/${R_RSS1[$k]}"
-      done
-      unit=connection
-    fi
-    [[ " $proxies " == *" fulcrum "* && " $proxies " == *" haproxy "* ]] &&
-      echo "fulcrum CPU per $unit / HAProxy's: $(ratio "$s" haproxy)   (above 1 = fulcrum spends more)"
-    [[ " $proxies " == *" fulcrum "* && " $proxies " == *" nginx "* ]] &&
-      echo "fulcrum CPU per $unit / nginx's:   $(ratio "$s" nginx)"
-    [[ " $proxies " == *" fulcrum "* && " $proxies " == *" fulcrum_nometrics "* ]] &&
-      echo "fulcrum CPU per $unit / the same without per-request metrics: $(ratio "$s" fulcrum_nometrics)"
-  done
-  echo
-  echo "(CPU = utime+stime of the proxy's process(es) during the measured run; other CPU = what processes"
-  echo " outside the bench (proxy, backends, wrk, s_time) used meanwhile, high = noisy run; RSS = VmRSS at start / after warm-up / after the run)"
+  echo "fulcrum bench matrix  $started  commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "$rounds rounds of ${seconds}s runs (warm-up ${warmup}s each), targets rotated per round; $(nproc) cores:" \
+    "proxy on core 0 (one thread), wrk/s_time/backends on core 1"
+  echo "$(haproxy -v 2>/dev/null | head -n 1 | cut -d' ' -f1-3), $(nginx -v 2>&1 | cut -d' ' -f3)," \
+    "$(openssl version | cut -d' ' -f1-2), $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
+  awk -v m=$((m_end - m_start)) -v hz="$clk_tck" -v w=$((SECONDS - wall_start)) -v n="$(nproc)" 'BEGIN {
+    printf "machine busy %.0f%% of %d cores over the %d s of the run, the bench included\n", m / hz / w / n * 100, n, w }'
+  python3 "$here/report.py" "$rows" "$idle_rows" || echo "(report.py failed)"
   if [[ " $proxies " == *" fulcrum "* ]]; then
-    flog="$tmp/fulcrum.log"
-    n=$(grep -cv ' listening on ' "$flog" 2>/dev/null)
-    echo "fulcrum log lines at level warn and above (start message excluded): ${n:-0}"
-    grep -v ' listening on ' "$flog" 2>/dev/null | sort | uniq -c | sort -rn | head -n 5 | sed 's/^/  /'
+    local_n=$(grep -cv ' listening on \|max_connections' "$tmp/fulcrum-matrix.log" 2>/dev/null)
+    echo "fulcrum log lines at level warn and above during the matrix (start messages excluded): ${local_n:-0}"
+    grep -v ' listening on \|max_connections' "$tmp/fulcrum-matrix.log" 2>/dev/null | sort | uniq -c | sort -rn |
+      head -n 5 | sed 's/^/  /'
   fi
-  if ((${#failures[@]})); then
-    echo
-    for f in "${failures[@]}"; do echo "FAILED: $f"; done
-  fi
-} | tee "$results"
-echo "bench: table written to $results" >&2
-
-if ((${#failures[@]})); then
-  for f in "${failures[@]}"; do note "FAILED: $f"; done
-  exit 1
-fi
-exit 0
+  for f in "$results_dir/perf-$stamp-"*-fulcrum-*.data.txt; do
+    [[ -f $f ]] || continue
+    echo "fulcrum's top symbols by self time, perf record -g -F 999 ($(basename "${f%.data.txt}")):"
+    head -n 15 "$f"
+  done
+  for f in "${failures[@]}"; do echo "FAILED: $f"; done
+} | tee "$results_dir/matrix-$stamp.txt"
+cp "$results_dir/matrix-$stamp.txt" "$results_dir/latest.txt"
+note "table written to $results_dir/matrix-$stamp.txt and $results_dir/latest.txt"
+((${#failures[@]} == 0))

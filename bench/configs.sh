@@ -1,0 +1,175 @@
+# Sourced by bench/run.sh: the configs of the two nginx backends and of the
+# three proxies, each written for the ports `start` picked (lib.sh). Every
+# proxy gets the same three listeners: HTTP on $1, HTTPS on $tls_port and TCP
+# (layer 4) on $tcp_port, round robin over the two backends, one thread, no
+# logging, keep-alive to the backends, and room for the idle-connection probe
+# (10,000 HTTP and 8,000 TCP client connections held at once: $idle_http and
+# $idle_tcp), within the open files limit $nofile.
+# shellcheck shell=bash disable=SC2154
+
+stream_module=/usr/lib/nginx/modules/ngx_stream_module.so
+
+nginx_common() { # NAME: the paths every nginx instance needs under $tmp
+  local d="$tmp/$1.d"
+  mkdir -p "$d"
+  cat <<EOF
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+worker_rlimit_nofile $nofile;
+events { worker_connections $((nofile - 64)); }
+EOF
+}
+nginx_http_common() {
+  local d="$tmp/$1.d"
+  cat <<EOF
+  access_log off;
+  client_body_temp_path $d/client_body;
+  proxy_temp_path $d/proxy;
+  fastcgi_temp_path $d/fastcgi;
+  uwsgi_temp_path $d/uwsgi;
+  scgi_temp_path $d/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+EOF
+}
+
+# A backend: "ok\n" on /, the bodies /4k and /64k from files, and its
+# stub_status (accepted connections) on $aux_port.
+render_backend() { # PORT (name from $backend)
+  nginx_common "$backend"
+  cat <<EOF
+master_process off;
+worker_processes 1;
+http {
+$(nginx_http_common "$backend")
+  server {
+    listen $host:$1 backlog=4096;
+    location = / { default_type text/plain; return 200 "ok\n"; }
+    location / { root $tmp/www; default_type application/octet-stream; }
+  }
+  server {
+    listen $host:$aux_port;
+    location / { stub_status; }
+  }
+}
+EOF
+}
+
+render_fulcrum() {
+  cat <<EOF
+global:
+  workers: 1
+  max_connections: $((idle_http + 50))
+  log: { level: warn, access: off }
+  admin: { listen: $host:$aux_port }
+listeners:
+  - { name: web, listen: $host:$1, protocol: http, upstream: backends }
+  - name: web_tls
+    listen: $host:$tls_port
+    protocol: http
+    upstream: backends
+    tls: { certificate: $tmp/tls.pem, key: $tmp/tls.key }
+  - { name: l4, listen: $host:$tcp_port, protocol: tcp, upstream: l4 }
+upstreams:
+  backends:
+    balance: round_robin
+    keepalive: { idle_timeout: 60s }
+    servers:
+      - { address: $host:$PORT_backend1 }
+      - { address: $host:$PORT_backend2 }
+  l4:
+    balance: round_robin
+    servers:
+      - { address: $host:$PORT_backend1 }
+      - { address: $host:$PORT_backend2 }
+EOF
+}
+
+render_haproxy() {
+  cat <<EOF
+global
+  nbthread 1
+  ulimit-n $nofile
+  maxconn $((idle_http + 50))
+defaults
+  maxconn $((idle_http + 50))
+  timeout connect 5s
+  timeout client 120s
+  timeout server 120s
+frontend web
+  mode http
+  option http-keep-alive
+  timeout http-keep-alive 120s
+  bind $host:$1
+  default_backend backends
+frontend web_tls
+  mode http
+  option http-keep-alive
+  timeout http-keep-alive 120s
+  bind $host:$tls_port ssl crt $tmp/tls-combined.pem
+  default_backend backends
+backend backends
+  mode http
+  http-reuse always
+  balance roundrobin
+  server b1 $host:$PORT_backend1
+  server b2 $host:$PORT_backend2
+frontend l4
+  mode tcp
+  bind $host:$tcp_port
+  default_backend l4
+backend l4
+  mode tcp
+  balance roundrobin
+  server b1 $host:$PORT_backend1
+  server b2 $host:$PORT_backend2
+EOF
+}
+
+# nginx keeps up to `keepalive` idle connections per worker for the whole
+# upstream: 1024, so that 256 client connections need no new ones either.
+render_nginx() {
+  [[ -r $stream_module ]] && echo "load_module $stream_module;"
+  nginx_common nginx
+  cat <<EOF
+worker_processes 1;
+http {
+$(nginx_http_common nginx)
+  upstream backends {
+    server $host:$PORT_backend1;
+    server $host:$PORT_backend2;
+    keepalive 1024;
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+  }
+  proxy_http_version 1.1;
+  proxy_set_header Connection "";
+  server {
+    listen $host:$1 backlog=4096;
+    location / { proxy_pass http://backends; }
+  }
+  server {
+    listen $host:$tls_port ssl backlog=4096;
+    ssl_certificate $tmp/tls.pem;
+    ssl_certificate_key $tmp/tls.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:SSL:10m;
+    location / { proxy_pass http://backends; }
+  }
+}
+EOF
+  [[ -r $stream_module ]] && cat <<EOF
+stream {
+  upstream l4 {
+    server $host:$PORT_backend1;
+    server $host:$PORT_backend2;
+  }
+  server {
+    listen $host:$tcp_port backlog=4096;
+    proxy_pass l4;
+  }
+}
+EOF
+  return 0
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""The bench matrix's tables, from the rows bench/run.sh wrote.
+
+usage: report.py ROWS.tsv IDLE.tsv
+
+ROWS has one line per measured run: cell, target, round, req/s, requests,
+CPU us per request of the proxy, p99 ms, server connections opened per
+request (counted at the backends), the same from fulcrum's own metric, and
+the CPU seconds the rest of the machine used meanwhile. IDLE has the idle
+probe: kind, target, connections held, RSS kB before and while holding.
+
+Figures are medians over the rounds; a ratio is the median of the per-round
+ratios fulcrum/HAProxy (or fulcrum/nginx) of runs of the same round, with
+their range [min-max] when there are several rounds.
+"""
+import csv
+import statistics
+import sys
+from collections import defaultdict
+
+PROXIES = ("fulcrum", "fulcrum_nometrics", "haproxy", "nginx")
+LABEL = {"haproxy": "HAProxy", "nginx": "nginx", "fulcrum_nometrics": "fulcrum_nometrics"}
+
+
+def num(v):
+    try:
+        return float(v)
+    except ValueError:
+        return None
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(v, digits=2):
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def fmt_rate(v):
+    return "-" if v is None else f"{v:.0f}"
+
+
+def ratio_text(pairs):
+    """pairs: per-round (fulcrum, other) values."""
+    ratios = [a / b for a, b in pairs if a is not None and b]
+    if not ratios:
+        return "-"
+    text = f"{statistics.median(ratios):.2f}"
+    if len(ratios) > 1:
+        text += f" [{min(ratios):.2f}-{max(ratios):.2f}]"
+    return text
+
+
+def main():
+    rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+    idle = list(csv.DictReader(open(sys.argv[2]), delimiter="\t"))
+    cells = list(dict.fromkeys(r["cell"] for r in rows))
+    targets = list(dict.fromkeys(r["target"] for r in rows))
+    by = defaultdict(dict)  # (cell, target) -> round -> row
+    for r in rows:
+        by[(r["cell"], r["target"])][r["round"]] = r
+
+    def values(cell, target, field):
+        return [num(r[field]) for r in by[(cell, target)].values()]
+
+    def paired(cell, other, field):
+        a, b = by[(cell, "fulcrum")], by[(cell, other)]
+        return [(num(a[k][field]), num(b[k][field])) for k in a if k in b]
+
+    proxies = [p for p in PROXIES if p in targets]
+    others = [p for p in proxies if p != "fulcrum"] if "fulcrum" in proxies else []
+    unit = {"tls-new": "conn", "tls-resumed": "conn"}
+
+    print()
+    print("CPU per request (per connection for tls-new, tls-resumed) of the proxy process;")
+    print("ratios: median of per-round fulcrum/other [range], above 1.00 = fulcrum spends more")
+    head = ["cell"] + [f"fulcrum/{LABEL[o]}" for o in others] + [f"{p} us" for p in proxies]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for c in cells:
+        line = [c + (" (per conn)" if c in unit else "")] + [ratio_text(paired(c, o, "us")) for o in others]
+        line += [fmt(med(values(c, p, "us"))) for p in proxies]
+        print("| " + " | ".join(line) + " |")
+
+    print()
+    print("req/s (connections/s for tls-new, tls-resumed) and wrk's p99 in ms, medians; direct = wrk to one backend")
+    head = ["cell"] + [f"{t} req/s" for t in targets] + [f"fulcrum/{LABEL[o]} req/s" for o in others]
+    head += [f"{t} p99" for t in targets]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for c in cells:
+        line = [c] + [fmt_rate(med(values(c, t, "rate"))) for t in targets]
+        line += [ratio_text(paired(c, o, "rate")) for o in others]
+        line += [fmt(med(values(c, t, "p99"))) for t in targets]
+        print("| " + " | ".join(line) + " |")
+
+    print()
+    print("server connections opened per request, after the warm-up (accepted by the backends; fulcrum also by")
+    print("its fulcrum_upstream_connections_opened_total), and the CPU s the rest of the machine used per run")
+    head = ["cell"] + [f"{p} opened/req" for p in proxies]
+    if "fulcrum" in proxies:
+        head.append("fulcrum (metric)")
+    head.append("other CPU s median [max]")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for c in cells:
+        line = [c] + [fmt(med(values(c, p, "opened")), 4) for p in proxies]
+        if "fulcrum" in proxies:
+            line.append(fmt(med(values(c, "fulcrum", "metric_opened")), 4))
+        other = [num(r["other"]) for t in targets for r in by[(c, t)].values()]
+        other = [o for o in other if o is not None]
+        line.append(f"{statistics.median(other):.1f} [{max(other):.1f}]" if other else "-")
+        print("| " + " | ".join(line) + " |")
+
+    other = sum(num(r["other"]) or 0 for r in rows)
+    wall = sum(num(r["wall"]) or 0 for r in rows)
+    if wall:
+        print()
+        print(f"other processes (not the bench's) used {other:.0f} CPU s during the {wall:.0f} s of measured runs:"
+              f" {other / wall:.2f} cores on average")
+
+    if idle:
+        print()
+        print("idle probe: client connections held open after one request each; RSS growth per connection, KiB")
+        head = ["probe", "connections"] + [f"{p} KiB/conn" for p in proxies] + [f"fulcrum/{LABEL[o]}" for o in others]
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        per = {}
+        for r in idle:
+            per[(r["kind"], r["target"])] = (int(r["rss1"]) - int(r["rss0"])) / int(r["conns"])
+        for kind in ("http", "tcp"):
+            conns = next((r["conns"] for r in idle if r["kind"] == kind), None)
+            if conns is None:
+                continue
+            line = [f"idle {kind}", conns] + [fmt(per.get((kind, p))) for p in proxies]
+            f = per.get((kind, "fulcrum"))
+            for o in others:
+                v = per.get((kind, o))
+                line.append(f"{f / v:.2f}" if f is not None and v else "-")
+            print("| " + " | ".join(line) + " |")
+    print()
+
+
+if __name__ == "__main__":
+    main()
