@@ -1,5 +1,6 @@
 // fulcrum command line: parse flags, load and check the config, run.
 // Exit codes are listed in app/process.h and man/fulcrum.8.
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -85,6 +86,12 @@ int main(int argc, char** argv) {
 
   // A peer closing while we write must be a socket error, not a dead process.
   signal(SIGPIPE, SIG_IGN);
+  // glibc gives a worker arena's free top back to the kernel as soon as it
+  // passes 128 KiB, so with a new connection per request each connection's
+  // buffers regrow the arena and fault its pages in again (some 11 % of the
+  // CPU in a profile of that load). Keeping 4 MiB free per arena costs
+  // little and stops it.
+  mallopt(M_TRIM_THRESHOLD, 4 << 20);
   log::setLevel(*log::parseLevel(loaded.config->global.log.level));
   net::EventLoop::enableThreads();
 
