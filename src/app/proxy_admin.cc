@@ -93,9 +93,18 @@ void ProxyAdmin::collectMetrics(std::function<void(std::string text)> done) {
   gather([this](const metrics::WorkerMetrics& merged) {
     *last_ = merged;
     const app::Runtime& runtime = *state_.runtime;
-    app::GenerationShape shape{runtime.generation(), {}, runtime.upstreams(), {}, {}};
+    app::GenerationShape shape{runtime.generation(),
+                               {},
+                               runtime.upstreams(),
+                               {},
+                               {},
+                               {},
+                               runtime.idempotencyStore().get()};
     for (const auto& listener : runtime.listeners()) {
       shape.listener_names.push_back(listener.name);
+      bool ledger = false;
+      for (const auto& route : listener.routes) ledger = ledger || route.idempotency != nullptr;
+      shape.has_ledger.push_back(ledger);
       shape.reads_proxy_header.push_back(listener.proxy_protocol != config::ProxyAccept::Off);
       shape.listener_tls.push_back(listener.tls.get());
     }

@@ -2,8 +2,30 @@
 
 #include "balance/registry.h"
 #include "config/tls_loader.h"
+#include "ledger/memory_store.h"
 
 namespace fulcrum::app {
+namespace {
+
+std::shared_ptr<const http::IdempotencySettings> idempotencySettings(
+    const config::RouteIdempotencyConfig& spec, const config::IdempotencyStoreConfig& store_spec,
+    const std::shared_ptr<ledger::Store>& store) {
+  auto settings = std::make_shared<http::IdempotencySettings>();
+  settings->header = spec.header;
+  settings->methods = spec.methods;
+  settings->require_key = spec.require_key;
+  settings->scope_header = spec.scope_header;
+  settings->ttl = spec.ttl;
+  settings->in_flight_timeout = spec.in_flight_timeout;
+  settings->max_response = spec.max_response;
+  settings->forward_on_store_error = spec.forward_on_store_error;
+  settings->hold_unknown = spec.hold_unknown;
+  settings->key_prefix = store_spec.key_prefix;
+  settings->store = store;
+  return settings;
+}
+
+}  // namespace
 
 std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string& why,
                                               const Runtime* previous) {
@@ -79,6 +101,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
       placed.backups.table = build_table(placed.backups, placed.strategy_options);
     }
   }
+  runtime->buildIdempotencyStore(config, previous);
   for (const auto& spec : config.listeners) {
     ListenerRuntime listener;
     listener.name = spec.name;
@@ -123,6 +146,9 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
       route.path_prefix = route_spec.path_prefix;
       route.upstream = runtime->findUpstream(route_spec.upstream);
       route.allow_trace = route_spec.allow_trace;
+      if (route_spec.idempotency.enabled)
+        route.idempotency = idempotencySettings(
+            route_spec.idempotency, config.global.idempotency_store, runtime->idempotency_store_);
       listener.routes.push_back(std::move(route));
     }
     if (listener.protocol == config::Protocol::Http && listener.upstream != nullptr) {
@@ -138,6 +164,23 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
   }
   runtime->config_ = std::move(config);
   return runtime;
+}
+
+void Runtime::buildIdempotencyStore(const config::Config& config, const Runtime* previous) {
+  bool used = false;
+  for (const auto& listener : config.listeners)
+    for (const auto& route : listener.routes) used = used || route.idempotency.enabled;
+  if (!used) return;
+  const config::IdempotencyStoreConfig& spec = config.global.idempotency_store;
+  // A reload with the same store settings keeps the ledger: the answers
+  // it holds stay valid across generations.
+  if (previous != nullptr && previous->idempotency_store_ &&
+      previous->config().global.idempotency_store == spec) {
+    idempotency_store_ = previous->idempotency_store_;
+    return;
+  }
+  idempotency_store_ = std::make_shared<ledger::MemoryStore>(
+      ledger::MemoryStoreLimits{spec.max_entries, spec.max_memory});
 }
 
 const upstream::Upstream* Runtime::findUpstream(const std::string& name) const {

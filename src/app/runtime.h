@@ -13,6 +13,7 @@
 #include "config/schema.h"
 #include "core/access_log.h"
 #include "http/listener_settings.h"
+#include "ledger/store.h"
 #include "tls/server_context.h"
 #include "upstream/upstream.h"
 
@@ -56,15 +57,20 @@ class Runtime {
   const std::vector<ListenerRuntime>& listeners() const { return listeners_; }
   AccessLog* accessLog() const { return access_log_.get(); }  // null when off
   const upstream::Upstream* findUpstream(const std::string& name) const;
+  // The ledger every route's idempotency block shares; null when no route
+  // has one.
+  const std::shared_ptr<ledger::Store>& idempotencyStore() const { return idempotency_store_; }
 
  private:
   Runtime() = default;
+  void buildIdempotencyStore(const config::Config& config, const Runtime* previous);
 
   uint64_t generation_ = 1;
   config::Config config_;
   std::vector<upstream::Upstream> upstreams_;
   std::vector<ListenerRuntime> listeners_;
   std::unique_ptr<AccessLog> access_log_;
+  std::shared_ptr<ledger::Store> idempotency_store_;
 };
 
 }  // namespace fulcrum::app

@@ -42,6 +42,8 @@ enum class Family {
   AdminRequestsRefused,
   TlsHandshakes,
   TlsCertificateExpiry,
+  IdempotencyRequests,
+  IdempotencyEntries,
   Count,
 };
 

@@ -21,6 +21,7 @@ struct HttpConfig {
   std::string limits;  // raw YAML flow mapping, e.g. "{ body: 1k }"
   std::string access_log = "off";
   std::string listener_extra;  // raw YAML lines under the listener, e.g. "    key: value\n"
+  std::string global_extra;    // raw YAML lines under global, e.g. "  key: value\n"
 
   std::string yaml() const;
 };
