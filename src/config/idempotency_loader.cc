@@ -57,6 +57,21 @@ std::optional<bool> choice(YamlReader& reader, const YAML::Node& node, const std
   return std::nullopt;
 }
 
+// host:port (a numeric address or a name resolved now, never on a worker's
+// loop) or unix:/path.
+void parseStoreAddress(YamlReader& reader, const YAML::Node& node, const std::string& path,
+                       IdempotencyStoreConfig& out) {
+  out.address_mark = markOf(node);
+  auto text = reader.scalar(node, path);
+  if (!text) return;
+  if (text->rfind("unix:", 0) == 0 && text->size() > 5) {
+    out.address_text = *text;
+    out.unix_path = text->substr(5);
+  } else {
+    reader.address(node, path, out.address_text, out.address);
+  }
+}
+
 }  // namespace
 
 void parseIdempotencyStore(YamlReader& reader, const YAML::Node& node, const std::string& path,
@@ -82,7 +97,7 @@ void parseIdempotencyStore(YamlReader& reader, const YAML::Node& node, const std
                         if (auto n = reader.size(value, p, 64 * 1024, uint64_t{1} << 40))
                           out.max_memory = *n;
                       } else if (key == "address") {
-                        if (auto text = reader.scalar(value, p)) out.address_text = *text;
+                        parseStoreAddress(reader, value, p, out);
                       } else if (key == "password_file") {
                         if (auto text = reader.scalar(value, p))
                           out.password_file =
@@ -95,9 +110,8 @@ void parseIdempotencyStore(YamlReader& reader, const YAML::Node& node, const std
                         out.timeout = *d;
                       }
                     });
-  if (out.type == StoreType::Redis)
-    reader.error(node["type"], path + ".type",
-                 "the redis store is not available in this build; use type: memory");
+  if (out.type == StoreType::Redis && !node["address"])
+    reader.error(node, path + ".address", "type: redis needs an address (host:port or unix:/path)");
 }
 
 void parseRouteIdempotency(YamlReader& reader, const YAML::Node& node, const std::string& path,

@@ -66,11 +66,14 @@ struct IdempotencyStoreConfig {
   uint64_t max_entries = 1000000;              // memory
   uint64_t max_memory = 256ull * 1024 * 1024;  // memory, bytes
   std::string address_text;                    // redis: host:port or unix:/path
+  SocketAddress address;                       // redis over TCP
+  std::string unix_path;                       // redis over a Unix socket
   std::string password_file;                   // redis; resolved against the config's folder
   std::string key_prefix = "fulcrum:idem:";
   Duration timeout = 50ms;  // per store operation
   Mark mark;
   Mark type_mark;
+  Mark address_mark;
 
   bool operator==(const IdempotencyStoreConfig& other) const {
     return type == other.type && max_entries == other.max_entries &&

@@ -1,17 +1,14 @@
 // A route's idempotency ledger (routes[].idempotency), as one config
 // generation built it: which requests it watches, how long it keeps what,
-// and the store it keeps them in. Immutable and shared by every worker;
-// the store is shared across generations whose store settings match.
+// and under which key prefix. Immutable and shared by every worker; the
+// store is the worker's (HttpSessionParams::ledger_store).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "ledger/store.h"
 
 namespace fulcrum::http {
 
@@ -26,7 +23,6 @@ struct IdempotencySettings {
   bool forward_on_store_error = false;  // on_store_error: forward (else reject: 503)
   bool hold_unknown = true;             // on_unknown_outcome: hold (else release)
   std::string key_prefix = "fulcrum:idem:";
-  std::shared_ptr<ledger::Store> store;
 
   bool watches(std::string_view method) const {
     for (const std::string& watched : methods)

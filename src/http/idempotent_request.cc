@@ -7,9 +7,11 @@ namespace fulcrum::http {
 
 static_assert(static_cast<size_t>(LedgerResult::UnknownHeld) + 1 == metrics::kIdempotencyResults);
 
-IdempotentRequest::IdempotentRequest(const IdempotencySettings& settings, KeyedRequest request,
-                                     metrics::ListenerCounters* counters, uint64_t claim_token)
+IdempotentRequest::IdempotentRequest(const IdempotencySettings& settings, ledger::Store& store,
+                                     KeyedRequest request, metrics::ListenerCounters* counters,
+                                     uint64_t claim_token)
     : settings_(settings),
+      store_(store),
       request_(std::move(request)),
       counters_(counters),
       claim_token_(claim_token),
@@ -63,10 +65,10 @@ void IdempotentRequest::beforeForwarding(const RequestInfo&, ForwardDecision dec
   builder_.reset();
   std::weak_ptr<IdempotentRequest*> alive = alive_;
   // Held while the store answers: the store calls back on this thread.
-  settings_.store->claim(storage_key_, fingerprint_, claim_token_, settings_.in_flight_timeout,
-                         [alive, decision](ledger::ClaimResult result) {
-                           if (auto self = alive.lock()) (*self)->claimed(result, decision);
-                         });
+  store_.claim(storage_key_, fingerprint_, claim_token_, settings_.in_flight_timeout,
+               [alive, decision](ledger::ClaimResult result) {
+                 if (auto self = alive.lock()) (*self)->claimed(result, decision);
+               });
 }
 
 void IdempotentRequest::claimed(const ledger::ClaimResult& result,
@@ -173,12 +175,12 @@ void IdempotentRequest::settle(ledger::EntryState state) {
   entry.fingerprint = fingerprint_;
   entry.claim = claim_token_;
   if (state == ledger::EntryState::Done) entry.answer = std::move(answer_);
-  settings_.store->settle(storage_key_, std::move(entry), settings_.ttl);
+  store_.settle(storage_key_, std::move(entry), settings_.ttl);
 }
 
 void IdempotentRequest::release() {
   holds_claim_ = false;
-  settings_.store->release(storage_key_, claim_token_);
+  store_.release(storage_key_, claim_token_);
 }
 
 void IdempotentRequest::unknownOutcome() {

@@ -56,8 +56,9 @@ struct KeyedRequest {
 
 class IdempotentRequest final : public ExchangeHooks, public net::DeferredDeletable {
  public:
-  // `settings` outlives this (the generation holds it); `counters` may be null.
-  IdempotentRequest(const IdempotencySettings& settings, KeyedRequest request,
+  // `settings` and `store` outlive this (the generation holds them);
+  // `counters` may be null.
+  IdempotentRequest(const IdempotencySettings& settings, ledger::Store& store, KeyedRequest request,
                     metrics::ListenerCounters* counters, uint64_t claim_token);
   ~IdempotentRequest() override;
 
@@ -82,6 +83,7 @@ class IdempotentRequest final : public ExchangeHooks, public net::DeferredDeleta
   void unknownOutcome();
 
   const IdempotencySettings& settings_;
+  ledger::Store& store_;
   KeyedRequest request_;
   metrics::ListenerCounters* counters_;
   uint64_t claim_token_;

@@ -80,6 +80,9 @@ struct HttpSessionParams {
   // Given to every exchange (exchange_hooks.h); null: requests go straight
   // to their upstream.
   ExchangeHooks* hooks = nullptr;
+  // Where routes' idempotency ledgers keep their entries: the process's
+  // memory store or this worker's Redis connection; null: no route has one.
+  ledger::Store* ledger_store = nullptr;
 };
 
 class HttpSession final : public net::Session, private ExchangeOwner, private net::StreamHandler {

@@ -129,13 +129,14 @@ void HttpSession::beginRequest() {
   if (upstream_->hash_key.kind != config::HashKey::Kind::None)
     info.hash = requestHashKey(upstream_->hash_key, head_, client_address_);
   info.idempotent = isIdempotent(head_.method);
-  if (route->idempotency && route->idempotency->watches(head_.method)) {
+  if (route->idempotency && params_.ledger_store != nullptr &&
+      route->idempotency->watches(head_.method)) {
     KeyedRequest keyed = findKey(*route->idempotency, head_);
     keyed.request_id = request_id_;
     // Odd: a token is never 0, which no claim holds.
-    idempotent_ =
-        std::make_unique<IdempotentRequest>(*route->idempotency, std::move(keyed),
-                                            params_.listener_metrics, params_.random->next() | 1);
+    idempotent_ = std::make_unique<IdempotentRequest>(*route->idempotency, *params_.ledger_store,
+                                                      std::move(keyed), params_.listener_metrics,
+                                                      params_.random->next() | 1);
   }
 
   net::Buffer request_head = net::newBuffer();

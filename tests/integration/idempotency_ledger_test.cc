@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/http_configs.h"
+#include "support/ledger_requests.h"
 #include "support/proxy.h"
 #include "support/raw_backend.h"
 #include "support/scrape.h"
@@ -19,65 +20,16 @@
 using namespace fulcrum::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-// "charge N" for the Nth request the backend got (from 0), 201.
-RawAnswer charge(size_t index, int status = 201) {
-  const std::string body = "{\"charge\":" + std::to_string(index) + "}";
-  return RawAnswer{
-      "HTTP/1.1 " + std::to_string(status) +
-          " Created Here\r\nContent-Type: application/json\r\nX-Charge: " + std::to_string(index) +
-          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body,
-      false};
-}
-
-std::string post(const std::string& key, const std::string& body,
-                 const std::string& extra_fields = "", const std::string& path = "/v1/payments") {
-  return "POST " + path + " HTTP/1.1\r\nHost: t\r\n" +
-         (key.empty() ? "" : "Idempotency-Key: " + key + "\r\n") + extra_fields +
-         "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\n\r\n" + body;
-}
-
-// A ledger on /v1/payments with `options` (flow mapping entries).
-HttpConfig ledgerConfig(uint16_t backend, const std::string& options = "",
-                        const std::string& store = "") {
-  HttpConfig config;
-  config.servers = {backend};
-  config.routes =
-      "      - match: { path_prefix: /v1/payments }\n        upstream: pool\n"
-      "        idempotency: { " +
-      options + " }\n      - upstream: pool\n";
-  if (!store.empty()) config.global_extra = "  idempotency_store: { " + store + " }\n";
-  return config;
-}
-
-std::string body(const std::optional<std::string>& response) {
-  if (!response) return "";
-  const size_t end = response->find("\r\n\r\n");
-  return end == std::string::npos ? "" : response->substr(end + 4);
-}
-
-// A response without the lines fulcrum adds, and without the replay mark.
-std::string comparable(const std::string& response) {
-  std::string out = withoutForwardingFields(response);
-  const std::string mark = "Idempotent-Replayed: true\r\n";
-  if (const size_t at = out.find(mark); at != std::string::npos) out.erase(at, mark.size());
-  return out;
-}
-
-}  // namespace
-
 TEST_CASE("ledger: a repeated payment gets the first answer byte for byte; the server sees one") {
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerConfig(backend.port()).yaml());
+  Proxy proxy(ledgerYaml(backend.port()));
   const uint16_t port = proxy.port("web");
-  auto first = rawExchange(port, post("pay-1", "{\"amount\":100}"));
+  auto first = rawExchange(port, keyedPost("pay-1", "{\"amount\":100}"));
   REQUIRE(rawStatus(first) == 201);
-  CHECK(body(first) == "{\"charge\":0}");
+  CHECK(responseBody(first) == "{\"charge\":0}");
   CHECK_FALSE(rawField(*first, "Idempotent-Replayed"));
 
-  auto again = rawExchange(port, post("pay-1", "{\"amount\":100}"));
+  auto again = rawExchange(port, keyedPost("pay-1", "{\"amount\":100}"));
   REQUIRE(rawStatus(again) == 201);
   CHECK(rawField(*again, "Idempotent-Replayed") == "true");
   CHECK(comparable(*again) == comparable(*first));
@@ -85,31 +37,32 @@ TEST_CASE("ledger: a repeated payment gets the first answer byte for byte; the s
   CHECK(backend.requests().size() == 1);
 
   // Another key is another payment; a request with no key is not watched.
-  CHECK(body(rawExchange(port, post("pay-2", "{\"amount\":100}"))) == "{\"charge\":1}");
-  CHECK(body(rawExchange(port, post("", "{\"amount\":100}"))) == "{\"charge\":2}");
-  CHECK(body(rawExchange(port, post("", "{\"amount\":100}"))) == "{\"charge\":3}");
+  CHECK(responseBody(rawExchange(port, keyedPost("pay-2", "{\"amount\":100}"))) ==
+        "{\"charge\":1}");
+  CHECK(responseBody(rawExchange(port, keyedPost("", "{\"amount\":100}"))) == "{\"charge\":2}");
+  CHECK(responseBody(rawExchange(port, keyedPost("", "{\"amount\":100}"))) == "{\"charge\":3}");
   CHECK(backend.requests().size() == 4);
 }
 
 TEST_CASE("ledger: the same key with another body, method or target gets 422 and no server") {
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerConfig(backend.port()).yaml());
+  Proxy proxy(ledgerYaml(backend.port()));
   const uint16_t port = proxy.port("web");
-  REQUIRE(rawStatus(rawExchange(port, post("pay-1", "{\"amount\":100}"))) == 201);
-  auto other_body = rawExchange(port, post("pay-1", "{\"amount\":999}"));
+  REQUIRE(rawStatus(rawExchange(port, keyedPost("pay-1", "{\"amount\":100}"))) == 201);
+  auto other_body = rawExchange(port, keyedPost("pay-1", "{\"amount\":999}"));
   CHECK(rawStatus(other_body) == 422);
   CHECK(rawField(*other_body, "Content-Type") == "application/problem+json");
-  CHECK(body(other_body).find("\"code\":\"idempotency_key_reused\"") != std::string::npos);
-  CHECK(body(other_body).find("\"status\":422") != std::string::npos);
+  CHECK(responseBody(other_body).find("\"code\":\"idempotency_key_reused\"") != std::string::npos);
+  CHECK(responseBody(other_body).find("\"status\":422") != std::string::npos);
   auto other_target =
-      rawExchange(port, post("pay-1", "{\"amount\":100}", "", "/v1/payments/refund"));
+      rawExchange(port, keyedPost("pay-1", "{\"amount\":100}", "", "/v1/payments/refund"));
   CHECK(rawStatus(other_target) == 422);
   CHECK(backend.requests().size() == 1);
 }
 
 TEST_CASE("ledger: a chunked body is judged by its data, not by how it was cut") {
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerConfig(backend.port()).yaml());
+  Proxy proxy(ledgerYaml(backend.port()));
   const uint16_t port = proxy.port("web");
   const std::string head =
       "POST /v1/payments HTTP/1.1\r\nHost: t\r\nIdempotency-Key: chunky\r\n"
@@ -128,10 +81,10 @@ TEST_CASE("ledger: 50 repeats at once with one key: one reaches the server, the 
     gate.wait();
     return charge(index);
   });
-  Proxy proxy(ledgerConfig(backend.port()).yaml());
+  Proxy proxy(ledgerYaml(backend.port()));
   const uint16_t port = proxy.port("web");
   std::optional<std::string> first;
-  std::thread first_client([&] { first = rawExchange(port, post("once", "{\"amount\":5}")); });
+  std::thread first_client([&] { first = rawExchange(port, keyedPost("once", "{\"amount\":5}")); });
   REQUIRE(waitUntil([&] { return gate.waiting() == 1; }, 5s));
 
   std::atomic<int> conflicts{0};
@@ -139,7 +92,7 @@ TEST_CASE("ledger: 50 repeats at once with one key: one reaches the server, the 
   std::vector<std::thread> clients;
   for (int i = 0; i < 49; ++i)
     clients.emplace_back([&] {
-      auto response = rawExchange(port, post("once", "{\"amount\":5}"));
+      auto response = rawExchange(port, keyedPost("once", "{\"amount\":5}"));
       if (rawStatus(response) == 409) ++conflicts;
       if (response && rawField(*response, "Retry-After") == "1") ++retry_after;
     });
@@ -151,7 +104,7 @@ TEST_CASE("ledger: 50 repeats at once with one key: one reaches the server, the 
   CHECK(rawStatus(first) == 201);
   CHECK(backend.requests().size() == 1);
   // Now the answer is kept: a repeat gets it.
-  auto later = rawExchange(port, post("once", "{\"amount\":5}"));
+  auto later = rawExchange(port, keyedPost("once", "{\"amount\":5}"));
   CHECK(rawStatus(later) == 201);
   CHECK(rawField(*later, "Idempotent-Replayed") == "true");
   CHECK(backend.requests().size() == 1);
@@ -159,33 +112,33 @@ TEST_CASE("ledger: 50 repeats at once with one key: one reaches the server, the 
 
 TEST_CASE("ledger: an answer over max_response is not kept: a repeat gets 409 saying so") {
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerConfig(backend.port(), "max_response: 4").yaml());
+  Proxy proxy(ledgerYaml(backend.port(), "max_response: 4"));
   const uint16_t port = proxy.port("web");
-  REQUIRE(rawStatus(rawExchange(port, post("big", "{}"))) == 201);
-  auto repeat = rawExchange(port, post("big", "{}"));
+  REQUIRE(rawStatus(rawExchange(port, keyedPost("big", "{}"))) == 201);
+  auto repeat = rawExchange(port, keyedPost("big", "{}"));
   CHECK(rawStatus(repeat) == 409);
-  CHECK(body(repeat).find("idempotency_answer_not_kept") != std::string::npos);
+  CHECK(responseBody(repeat).find("idempotency_answer_not_kept") != std::string::npos);
   CHECK(backend.requests().size() == 1);
 }
 
 TEST_CASE("ledger: an answer that asks for a retry releases the key; the repeat is forwarded") {
   RawBackend backend(
       [](size_t index, const std::string&) { return charge(index, index == 0 ? 429 : 201); });
-  Proxy proxy(ledgerConfig(backend.port()).yaml());
+  Proxy proxy(ledgerYaml(backend.port()));
   const uint16_t port = proxy.port("web");
-  CHECK(rawStatus(rawExchange(port, post("busy", "{}"))) == 429);
-  auto repeat = rawExchange(port, post("busy", "{}"));
+  CHECK(rawStatus(rawExchange(port, keyedPost("busy", "{}"))) == 429);
+  auto repeat = rawExchange(port, keyedPost("busy", "{}"));
   CHECK(rawStatus(repeat) == 201);
-  CHECK(body(repeat) == "{\"charge\":1}");
+  CHECK(responseBody(repeat) == "{\"charge\":1}");
   CHECK(backend.requests().size() == 2);
 }
 
 TEST_CASE("ledger: a server's 500 is a final answer and is kept, as Stripe keeps it") {
   RawBackend backend([](size_t index, const std::string&) { return charge(index, 500); });
-  Proxy proxy(ledgerConfig(backend.port()).yaml());
+  Proxy proxy(ledgerYaml(backend.port()));
   const uint16_t port = proxy.port("web");
-  CHECK(rawStatus(rawExchange(port, post("err", "{}"))) == 500);
-  auto repeat = rawExchange(port, post("err", "{}"));
+  CHECK(rawStatus(rawExchange(port, keyedPost("err", "{}"))) == 500);
+  auto repeat = rawExchange(port, keyedPost("err", "{}"));
   CHECK(rawStatus(repeat) == 500);
   CHECK(rawField(*repeat, "Idempotent-Replayed") == "true");
   CHECK(backend.requests().size() == 1);
@@ -199,8 +152,8 @@ TEST_CASE("ledger: fulcrum's own error releases the key") {
     closed = gone.port();
   }
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  HttpConfig config = ledgerConfig(closed);
-  config.backups = {backend.port()};
+  HttpConfig config;
+  config.servers = {backend.port()};
   config.routes =
       "      - match: { path_prefix: /v1/payments }\n        upstream: pool\n"
       "        idempotency: {}\n      - match: { path_prefix: /down }\n"
@@ -209,9 +162,9 @@ TEST_CASE("ledger: fulcrum's own error releases the key") {
       "  down:\n    servers:\n      - { address: 127.0.0.1:" + std::to_string(closed) + " }\n";
   Proxy proxy(config.yaml());
   const uint16_t port = proxy.port("web");
-  CHECK(rawStatus(rawExchange(port, post("k", "{}", "", "/down"))) == 503);
+  CHECK(rawStatus(rawExchange(port, keyedPost("k", "{}", "", "/down"))) == 503);
   // The key is free again: the repeat is tried, not answered 409.
-  CHECK(rawStatus(rawExchange(port, post("k", "{}", "", "/down"))) == 503);
+  CHECK(rawStatus(rawExchange(port, keyedPost("k", "{}", "", "/down"))) == 503);
 }
 
 TEST_CASE("ledger: outcome unknown is held (409, X-Fulcrum-Outcome) or released as configured") {
@@ -220,20 +173,18 @@ TEST_CASE("ledger: outcome unknown is held (409, X-Fulcrum-Outcome) or released 
     RawBackend backend([](size_t index, const std::string&) {
       return index == 0 ? closeWithoutAnswer() : charge(index);
     });
-    HttpConfig config = ledgerConfig(
-        backend.port(), hold ? "on_unknown_outcome: hold" : "on_unknown_outcome: release");
-    config.extra_upstreams = "";
-    Proxy proxy(config.yaml());
+    Proxy proxy(ledgerYaml(backend.port(),
+                           hold ? "on_unknown_outcome: hold" : "on_unknown_outcome: release"));
     const uint16_t port = proxy.port("web");
-    auto first = rawExchange(port, post("lost", "{}"));
+    auto first = rawExchange(port, keyedPost("lost", "{}"));
     CHECK(rawStatus(first) == 502);
     CHECK(rawField(*first, "X-Fulcrum-Outcome") == "unknown");
     const size_t seen = backend.requests().size();
-    auto repeat = rawExchange(port, post("lost", "{}"));
+    auto repeat = rawExchange(port, keyedPost("lost", "{}"));
     if (hold) {
       CHECK(rawStatus(repeat) == 409);
       CHECK(rawField(*repeat, "X-Fulcrum-Outcome") == "unknown");
-      CHECK(body(repeat).find("idempotency_outcome_unknown") != std::string::npos);
+      CHECK(responseBody(repeat).find("idempotency_outcome_unknown") != std::string::npos);
       CHECK(backend.requests().size() == seen);
     } else {
       CHECK(rawStatus(repeat) == 201);
@@ -244,61 +195,62 @@ TEST_CASE("ledger: outcome unknown is held (409, X-Fulcrum-Outcome) or released 
 
 TEST_CASE("ledger: require_key: a missing or invalid key gets 400 naming the header") {
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerConfig(backend.port(), "require_key: true").yaml());
+  Proxy proxy(ledgerYaml(backend.port(), "require_key: true"));
   const uint16_t port = proxy.port("web");
-  auto missing = rawExchange(port, post("", "{}"));
+  auto missing = rawExchange(port, keyedPost("", "{}"));
   CHECK(rawStatus(missing) == 400);
   CHECK(rawField(*missing, "Content-Type") == "application/problem+json");
-  CHECK(body(missing).find("Idempotency-Key") != std::string::npos);
-  CHECK(body(missing).find("idempotency_key_missing") != std::string::npos);
-  auto too_long = rawExchange(port, post(std::string(256, 'k'), "{}"));
+  CHECK(responseBody(missing).find("Idempotency-Key") != std::string::npos);
+  CHECK(responseBody(missing).find("idempotency_key_missing") != std::string::npos);
+  auto too_long = rawExchange(port, keyedPost(std::string(256, 'k'), "{}"));
   CHECK(rawStatus(too_long) == 400);
-  CHECK(body(too_long).find("idempotency_key_invalid") != std::string::npos);
-  CHECK(rawStatus(rawExchange(port, post("a,b", "{}"))) == 400);
-  CHECK(rawStatus(rawExchange(port, post("k", "{}", "Idempotency-Key: k2\r\n"))) == 400);
+  CHECK(responseBody(too_long).find("idempotency_key_invalid") != std::string::npos);
+  CHECK(rawStatus(rawExchange(port, keyedPost("a,b", "{}"))) == 400);
+  CHECK(rawStatus(rawExchange(port, keyedPost("k", "{}", "Idempotency-Key: k2\r\n"))) == 400);
   // Other methods and other routes are not watched.
   CHECK(rawStatus(rawExchange(port, "GET /v1/payments HTTP/1.1\r\nHost: t\r\n\r\n")) == 201);
-  CHECK(rawStatus(rawExchange(port, post("", "{}", "", "/v1/other"))) == 201);
+  CHECK(rawStatus(rawExchange(port, keyedPost("", "{}", "", "/v1/other"))) == 201);
   CHECK(backend.requests().size() == 2);
-  // Without require_key an invalid key is still refused, never ignored.
 }
 
 TEST_CASE("ledger: a scope keeps two clients' equal keys apart") {
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerConfig(backend.port(), "scope: header:Authorization").yaml());
+  Proxy proxy(ledgerYaml(backend.port(), "scope: header:Authorization"));
   const uint16_t port = proxy.port("web");
-  auto alice = rawExchange(port, post("same", "{}", "Authorization: Bearer alice\r\n"));
-  auto bob = rawExchange(port, post("same", "{}", "Authorization: Bearer bob\r\n"));
-  CHECK(body(alice) == "{\"charge\":0}");
-  CHECK(body(bob) == "{\"charge\":1}");
-  CHECK(body(rawExchange(port, post("same", "{}", "Authorization: Bearer alice\r\n"))) ==
-        "{\"charge\":0}");
-  CHECK(body(rawExchange(port, post("same", "{}", "Authorization: Bearer bob\r\n"))) ==
+  auto alice = rawExchange(port, keyedPost("same", "{}", "Authorization: Bearer alice\r\n"));
+  auto bob = rawExchange(port, keyedPost("same", "{}", "Authorization: Bearer bob\r\n"));
+  CHECK(responseBody(alice) == "{\"charge\":0}");
+  CHECK(responseBody(bob) == "{\"charge\":1}");
+  CHECK(responseBody(rawExchange(
+            port, keyedPost("same", "{}", "Authorization: Bearer alice\r\n"))) == "{\"charge\":0}");
+  CHECK(responseBody(rawExchange(port, keyedPost("same", "{}", "Authorization: Bearer bob\r\n"))) ==
         "{\"charge\":1}");
   CHECK(backend.requests().size() == 2);
 }
 
 TEST_CASE("ledger: a kept answer expires after ttl; then the key is new again") {
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerConfig(backend.port(), "ttl: 1s, in_flight_timeout: 1s").yaml());
+  Proxy proxy(ledgerYaml(backend.port(), "ttl: 1s, in_flight_timeout: 1s"));
   const uint16_t port = proxy.port("web");
-  REQUIRE(body(rawExchange(port, post("short", "{}"))) == "{\"charge\":0}");
-  CHECK(rawField(*rawExchange(port, post("short", "{}")), "Idempotent-Replayed") == "true");
+  REQUIRE(responseBody(rawExchange(port, keyedPost("short", "{}"))) == "{\"charge\":0}");
+  CHECK(rawField(*rawExchange(port, keyedPost("short", "{}")), "Idempotent-Replayed") == "true");
   // Each repeat inside the ttl is a replay; the first after it is charged.
-  CHECK(pollUntil([&] { return body(rawExchange(port, post("short", "{}"))) == "{\"charge\":1}"; },
-                  5s, 50ms, 200ms));
+  CHECK(pollUntil(
+      [&] { return responseBody(rawExchange(port, keyedPost("short", "{}"))) == "{\"charge\":1}"; },
+      5s, 50ms, 200ms));
   CHECK(backend.requests().size() == 2);
 }
 
 TEST_CASE("ledger: max_entries bounds the memory store; the coldest answer goes first") {
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerConfig(backend.port(), "", "type: memory, max_entries: 2").yaml());
+  Proxy proxy(ledgerYaml(backend.port(), "", "type: memory, max_entries: 2"));
   const uint16_t port = proxy.port("web");
   for (const char* key : {"a", "b", "c"})
-    REQUIRE(rawStatus(rawExchange(port, post(key, "{}"))) == 201);
+    REQUIRE(rawStatus(rawExchange(port, keyedPost(key, "{}"))) == 201);
   CHECK(backend.requests().size() == 3);
-  CHECK(body(rawExchange(port, post("c", "{}"))) == "{\"charge\":2}");  // kept
-  CHECK(body(rawExchange(port, post("a", "{}"))) == "{\"charge\":3}");  // pushed out: charged again
+  CHECK(responseBody(rawExchange(port, keyedPost("c", "{}"))) == "{\"charge\":2}");  // kept
+  CHECK(responseBody(rawExchange(port, keyedPost("a", "{}"))) ==
+        "{\"charge\":3}");  // pushed out: charged again
   CHECK(backend.requests().size() == 4);
   const auto samples = scrapeSamples(proxy.adminPort());
   CHECK(samples.at("fulcrum_idempotency_entries") == 2);
@@ -306,12 +258,12 @@ TEST_CASE("ledger: max_entries bounds the memory store; the coldest answer goes 
 
 TEST_CASE("ledger: /metrics counts keyed requests by result") {
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerConfig(backend.port()).yaml());
+  Proxy proxy(ledgerYaml(backend.port()));
   const uint16_t port = proxy.port("web");
-  REQUIRE(rawStatus(rawExchange(port, post("m", "{}"))) == 201);
-  REQUIRE(rawStatus(rawExchange(port, post("m", "{}"))) == 201);
-  REQUIRE(rawStatus(rawExchange(port, post("m", "{\"x\":1}"))) == 422);
-  REQUIRE(rawStatus(rawExchange(port, post("", "{}"))) == 201);
+  REQUIRE(rawStatus(rawExchange(port, keyedPost("m", "{}"))) == 201);
+  REQUIRE(rawStatus(rawExchange(port, keyedPost("m", "{}"))) == 201);
+  REQUIRE(rawStatus(rawExchange(port, keyedPost("m", "{\"x\":1}"))) == 422);
+  REQUIRE(rawStatus(rawExchange(port, keyedPost("", "{}"))) == 201);
   const auto samples = scrapeSamples(proxy.adminPort());
   auto count = [&](const std::string& result) {
     return samples.at("fulcrum_idempotency_requests_total{listener=\"web\",result=\"" + result +
