@@ -50,15 +50,13 @@ void IdempotentRequest::requestBody(std::string_view bytes) {
 
 void IdempotentRequest::beforeForwarding(const RequestInfo&, ForwardDecision decision) {
   if (request_.key != KeyedRequest::Key::Valid) {
+    // Missing (where a key is required) or invalid: the session makes no
+    // hooks for a request that may go without one.
     count(LedgerResult::MissingKey);
-    if (request_.key == KeyedRequest::Key::Invalid || settings_.require_key) {
-      decision.answer(problemAnswer(request_.key == KeyedRequest::Key::Invalid
-                                        ? LedgerProblem::InvalidKey
-                                        : LedgerProblem::MissingKey,
-                                    settings_.header, request_.request_id));
-      return;
-    }
-    decision.proceed();  // no key, none required: the ledger has nothing to say
+    decision.answer(problemAnswer(request_.key == KeyedRequest::Key::Invalid
+                                      ? LedgerProblem::InvalidKey
+                                      : LedgerProblem::MissingKey,
+                                  settings_.header, request_.request_id));
     return;
   }
   fingerprint_ = builder_->finish();

@@ -7,13 +7,12 @@
 // kept or of unknown outcome, or releases the key.
 //
 // Made by the HttpSession for each request whose method the route's
-// ledger watches, owned by it beside the Exchange and deferDeleted when
-// the exchange ends (after exchangeEnded()), on the session's loop. A
-// claim the store answers later reaches it only while it lives (a weak
-// token): a store that answers after the client left changes nothing but
-// the entry. Destroyed with its key claimed and not settled (the session
-// died mid-request), it settles as on_unknown_outcome says if the request
-// may have been sent, else releases.
+// ledger watches and that carries a key (or must: require_key), owned by it beside the Exchange and
+// deferDeleted when the exchange ends (after exchangeEnded()), on the session's loop. A claim the
+// store answers later reaches it only while it lives (a weak token): a store that answers after the
+// client left changes nothing but the entry. Destroyed with its key claimed and not settled (the
+// session died mid-request), it settles as on_unknown_outcome says if the request may have been
+// sent, else releases.
 #pragma once
 
 #include <memory>

@@ -119,6 +119,9 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   void exchangeFinished(Exchange& exchange, const ExchangeResult& result) override;
   void exchangeUpgraded(Exchange& exchange, const ExchangeResult& result,
                         std::unique_ptr<net::Stream> server) override;
+  // A request of a method the route's ledger watches: its hooks, unless it
+  // has no key and needs none. Reads head_.
+  void watchIdempotency(const IdempotencySettings& settings);
   // The request's ledger hooks, if any, learn how it ended and go.
   void endIdempotent(const ExchangeResult& result);
   void afterResponse(bool close);

@@ -130,14 +130,8 @@ void HttpSession::beginRequest() {
     info.hash = requestHashKey(upstream_->hash_key, head_, client_address_);
   info.idempotent = isIdempotent(head_.method);
   if (route->idempotency && params_.ledger_store != nullptr &&
-      route->idempotency->watches(head_.method)) {
-    KeyedRequest keyed = findKey(*route->idempotency, head_);
-    keyed.request_id = request_id_;
-    // Odd: a token is never 0, which no claim holds.
-    idempotent_ = std::make_unique<IdempotentRequest>(*route->idempotency, *params_.ledger_store,
-                                                      std::move(keyed), params_.listener_metrics,
-                                                      params_.random->next() | 1);
-  }
+      route->idempotency->watches(head_.method))
+    watchIdempotency(*route->idempotency);
 
   net::Buffer request_head = net::newBuffer();
   if (upstream_->proxy_protocol) info.proxy_header = proxyHeader(*upstream_->proxy_protocol);
@@ -173,6 +167,21 @@ void HttpSession::beginRequest() {
   if (params_.listener->request_timeout.count() > 0)
     request_timer_.arm(params_.listener->request_timeout);
   exchange_->start();
+}
+
+void HttpSession::watchIdempotency(const IdempotencySettings& settings) {
+  KeyedRequest keyed = findKey(settings, head_);
+  if (keyed.key == KeyedRequest::Key::Missing && !settings.require_key) {
+    // Nothing for the ledger to guard: counted, and forwarded as it is.
+    if (params_.listener_metrics != nullptr)
+      ++params_.listener_metrics->idempotency[static_cast<size_t>(LedgerResult::MissingKey)];
+    return;
+  }
+  keyed.request_id = request_id_;
+  // Odd: a token is never 0, which no claim holds.
+  idempotent_ =
+      std::make_unique<IdempotentRequest>(settings, *params_.ledger_store, std::move(keyed),
+                                          params_.listener_metrics, params_.random->next() | 1);
 }
 
 void HttpSession::answerError(int status, const std::string& detail, bool close, int retry_after,

@@ -149,7 +149,9 @@ void RedisStore::finishClaim(uint64_t id, ClaimResult result) {
 
 void RedisStore::claim(const std::string& key, const std::string& fingerprint, uint64_t claim,
                        std::chrono::milliseconds in_flight_timeout, ClaimDone done) {
-  if (!connected_ || context_ == nullptr) {
+  // While a connection is being made the claim waits in hiredis's queue,
+  // under the same timeout; with none at all it fails now.
+  if (context_ == nullptr) {
     done(ClaimResult{ClaimStatus::StoreError, {}, "redis is not connected"});
     return;
   }

@@ -7,8 +7,9 @@
 // expiring after in_flight_timeout) or else returns the entry that holds
 // the key. Settling and releasing are one round trip each, and act only
 // while the key still holds this claim (its token). A claim with no answer
-// within `timeout`, or asked while the connection is down, fails with a
-// store error at once (on_store_error decides). A lost connection is made
+// within `timeout` (one asked while a connection is being made waits for
+// it, within the same timeout), or asked while there is no connection,
+// fails with a store error (on_store_error decides). A lost connection is made
 // again with backoff (100 ms doubling to 5 s); settles and releases sent
 // while it is down are lost, and their claims expire on their own.
 //
