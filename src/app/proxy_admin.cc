@@ -3,6 +3,8 @@
 #include "app/counter_carry.h"
 #include "config/tls_check.h"
 #include "core/time_text.h"
+#include "ledger/fingerprint.h"
+#include "ledger/memory_store.h"
 
 namespace fulcrum::app {
 namespace {
@@ -214,6 +216,32 @@ admin::DrainResult ProxyAdmin::setAdminDrain(const std::string& upstream, const 
     return admin::DrainResult::NoServer;
   }
   return admin::DrainResult::NoUpstream;
+}
+
+admin::LedgerKey ProxyAdmin::ledgerKey(const std::string& key, const std::string& scope,
+                                       bool release) {
+  using Result = admin::LedgerKey::Result;
+  const app::Runtime& runtime = *state_.runtime;
+  admin::LedgerKey out;
+  if (runtime.redisSettings()) {
+    out.result = Result::NotSupported;  // each worker has its connection; none is here
+    return out;
+  }
+  auto* store = dynamic_cast<ledger::MemoryStore*>(runtime.idempotencyStore().get());
+  if (store == nullptr) return out;  // no route has a ledger
+  const std::string stored =
+      ledger::storageKey(runtime.config().global.idempotency_store.key_prefix, scope, key);
+  ledger::Entry entry;
+  if (!store->peek(stored, entry)) {
+    out.result = Result::NotFound;
+    return out;
+  }
+  static constexpr const char* kStates[] = {"in_flight", "done", "not_kept", "unknown"};
+  out.result = Result::Found;
+  out.state = kStates[static_cast<size_t>(entry.state)];
+  if (entry.state == ledger::EntryState::Done) out.status = entry.answer.status;
+  if (release) out.released = store->forget(stored);
+  return out;
 }
 
 }  // namespace fulcrum::app
