@@ -299,6 +299,10 @@ void AdminServer::serveApi(evhttp_request* request, const std::vector<std::strin
     refused(request, checkMutation(request, policy_, target));
     return;
   }
+  if (segments.size() >= 3 && segments[1] == "idempotency") {
+    serveLedgerKey(request, segments, target);
+    return;
+  }
   // /api/upstreams/NAME/servers/SERVER/(drain|enable)
   if (segments.size() != 6 || segments[1] != "upstreams" || segments[3] != "servers" ||
       (segments[5] != "drain" && segments[5] != "enable")) {
@@ -331,6 +335,54 @@ void AdminServer::serveApi(evhttp_request* request, const std::vector<std::strin
   body += ",\"server\":";
   appendJsonString(body, server);
   body += drain ? ",\"admin_drain\":true}" : ",\"admin_drain\":false}";
+  reply(request, 200, "OK", kJsonType, body);
+}
+
+// GET /api/idempotency/KEY shows a key's entry; POST
+// /api/idempotency/KEY/release removes it (an operator who looked an
+// unknown outcome up frees its key). The scope value, if the route has a
+// scope, comes in X-Idempotency-Scope.
+void AdminServer::serveLedgerKey(evhttp_request* request, const std::vector<std::string>& segments,
+                                 const std::optional<Authority>& target) {
+  const bool release = segments.size() == 4 && segments[3] == "release";
+  if (segments.size() != 3 && !release) {
+    replyError(request, 404, "Not Found", "no such path");
+    return;
+  }
+  const evhttp_cmd_type method = evhttp_request_get_command(request);
+  if (release && method != EVHTTP_REQ_POST) {
+    replyMethodNotAllowed(request, "POST");
+    return;
+  }
+  if (!release && method != EVHTTP_REQ_GET) {
+    replyMethodNotAllowed(request, "GET");
+    return;
+  }
+  // Reading an entry needs the token as much as changing one: it tells
+  // whether a payment was made.
+  if (refused(request, checkMutation(request, policy_, target))) return;
+  const char* scope =
+      evhttp_find_header(evhttp_request_get_input_headers(request), "X-Idempotency-Scope");
+  const LedgerKey found = proxy_.ledgerKey(segments[2], scope ? scope : "", release);
+  switch (found.result) {
+    case LedgerKey::Result::NoLedger:
+      replyError(request, 404, "Not Found", "no route has an idempotency ledger");
+      return;
+    case LedgerKey::Result::NotSupported:
+      replyError(request, 501, "Not Implemented",
+                 "the admin API reads only the memory store; use redis-cli for a redis one");
+      return;
+    case LedgerKey::Result::NotFound:
+      replyError(request, 404, "Not Found", "no entry for this key");
+      return;
+    case LedgerKey::Result::Found:
+      break;
+  }
+  if (release) log::info("admin: released an idempotency key (from %s)", peerOf(request).c_str());
+  std::string body = "{\"state\":";
+  appendJsonString(body, found.state);
+  if (found.status != 0) body += ",\"status\":" + std::to_string(found.status);
+  body += found.released ? ",\"released\":true}" : ",\"released\":false}";
   reply(request, 200, "OK", kJsonType, body);
 }
 

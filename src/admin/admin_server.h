@@ -78,6 +78,8 @@ class AdminServer {
   void serveStatusJson(evhttp_request* request);
   void serveApi(evhttp_request* request, const std::vector<std::string>& segments,
                 const std::optional<Authority>& target);
+  void serveLedgerKey(evhttp_request* request, const std::vector<std::string>& segments,
+                      const std::optional<Authority>& target);
   // Answers a refused request (and counts and logs it); false: go on.
   bool refused(evhttp_request* request, const Verdict& verdict);
 

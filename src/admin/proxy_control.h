@@ -77,6 +77,14 @@ struct Status {
 
 enum class DrainResult { Ok, NoUpstream, NoServer };
 
+// One key of the idempotency ledger, as the admin API shows it.
+struct LedgerKey {
+  enum class Result { NoLedger, NotSupported, NotFound, Found } result = Result::NoLedger;
+  std::string state;  // in_flight, done, not_kept, unknown
+  int status = 0;     // the kept answer's status (done)
+  bool released = false;
+};
+
 class ProxyControl {  // implemented by the proxy; called on the control loop only
  public:
   virtual ~ProxyControl() = default;
@@ -93,6 +101,15 @@ class ProxyControl {  // implemented by the proxy; called on the control loop on
   // (name or address as written), already percent-decoded.
   virtual DrainResult setAdminDrain(const std::string& upstream, const std::string& server,
                                     bool drained) = 0;
+  // The ledger's entry for `key` within `scope` (the scope field's value,
+  // empty for none); with `release`, the entry is removed too, whatever
+  // holds it, so the next request with the key goes to a server.
+  virtual LedgerKey ledgerKey(const std::string& key, const std::string& scope, bool release) {
+    (void)key;
+    (void)scope;
+    (void)release;
+    return LedgerKey{};
+  }
 };
 
 }  // namespace fulcrum::admin

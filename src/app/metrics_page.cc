@@ -21,6 +21,11 @@ using namespace fulcrum::metrics;
 using prometheus::ClientMetric;
 using Labels = std::vector<ClientMetric::Label>;
 
+// fulcrum_idempotency_requests_total results, by index (see
+// metrics::kIdempotencyResults and http::LedgerResult).
+constexpr const char* kLedgerResults[kIdempotencyResults] = {
+    "first", "replayed", "conflict", "mismatch", "missing_key", "store_error", "unknown_held"};
+
 class Builder {
  public:
   // Families are handed out by reference while more are added: no
@@ -103,6 +108,11 @@ void renderListeners(Builder& out, const GenerationShape& shape, const WorkerMet
                          {{"listener", name},
                           {"reason", net::proxyRejectionName(static_cast<net::ProxyRejection>(r))}},
                          static_cast<double>(counts.proxy_rejected[r]));
+    if (l < shape.has_ledger.size() && shape.has_ledger[l])
+      for (size_t r = 0; r < counts.idempotency.size(); ++r)
+        Builder::counter(out.family(Family::IdempotencyRequests),
+                         {{"listener", name}, {"result", kLedgerResults[r]}},
+                         static_cast<double>(counts.idempotency[r]));
     // Counts are in this Runtime's shape (app/counter_carry.h); the bound
     // keeps a mismatch from ever reading past the upstreams.
     for (size_t slot = 0; slot < counts.requests.size() && slot <= upstreams.size(); ++slot) {
@@ -293,6 +303,9 @@ std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& m
   renderAdmin(out, admin_refusals);
   renderHandshakes(out, shape, workers);
   renderCertificates(out, shape);
+  if (shape.idempotency_store != nullptr && shape.idempotency_store->entries() >= 0)
+    Builder::gauge(out.family(Family::IdempotencyEntries), {},
+                   static_cast<double>(shape.idempotency_store->entries()));
   return out.text();
 }
 

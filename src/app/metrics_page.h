@@ -13,6 +13,7 @@
 
 #include "admin/request_gate.h"
 #include "health/monitor.h"
+#include "ledger/store.h"
 #include "metrics/worker_metrics.h"
 #include "net/connection_limit.h"
 #include "tls/server_context.h"
@@ -36,6 +37,8 @@ struct GenerationShape {
   // By listener, in the same order: its TLS context, null for a plain one
   // (or when left out: no TLS family is rendered for it then).
   std::vector<const tls::ServerContext*> listener_tls = {};
+  std::vector<bool> has_ledger = {};  // by listener: some route has an idempotency ledger
+  const ledger::Store* idempotency_store = nullptr;  // null: no route has a ledger
 };
 
 // What one worker has applied of the control loop's changes (read when

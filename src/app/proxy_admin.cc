@@ -3,6 +3,8 @@
 #include "app/counter_carry.h"
 #include "config/tls_check.h"
 #include "core/time_text.h"
+#include "ledger/fingerprint.h"
+#include "ledger/memory_store.h"
 
 namespace fulcrum::app {
 namespace {
@@ -93,9 +95,18 @@ void ProxyAdmin::collectMetrics(std::function<void(std::string text)> done) {
   gather([this](const metrics::WorkerMetrics& merged) {
     *last_ = merged;
     const app::Runtime& runtime = *state_.runtime;
-    app::GenerationShape shape{runtime.generation(), {}, runtime.upstreams(), {}, {}};
+    app::GenerationShape shape{runtime.generation(),
+                               {},
+                               runtime.upstreams(),
+                               {},
+                               {},
+                               {},
+                               runtime.idempotencyStore().get()};
     for (const auto& listener : runtime.listeners()) {
       shape.listener_names.push_back(listener.name);
+      bool ledger = false;
+      for (const auto& route : listener.routes) ledger = ledger || route.idempotency != nullptr;
+      shape.has_ledger.push_back(ledger);
       shape.reads_proxy_header.push_back(listener.proxy_protocol != config::ProxyAccept::Off);
       shape.listener_tls.push_back(listener.tls.get());
     }
@@ -208,6 +219,32 @@ admin::DrainResult ProxyAdmin::setAdminDrain(const std::string& upstream, const 
     return admin::DrainResult::NoServer;
   }
   return admin::DrainResult::NoUpstream;
+}
+
+admin::LedgerKey ProxyAdmin::ledgerKey(const std::string& key, const std::string& scope,
+                                       bool release) {
+  using Result = admin::LedgerKey::Result;
+  const app::Runtime& runtime = *state_.runtime;
+  admin::LedgerKey out;
+  if (runtime.redisSettings()) {
+    out.result = Result::NotSupported;  // each worker has its connection; none is here
+    return out;
+  }
+  auto* store = dynamic_cast<ledger::MemoryStore*>(runtime.idempotencyStore().get());
+  if (store == nullptr) return out;  // no route has a ledger
+  const std::string stored =
+      ledger::storageKey(runtime.config().global.idempotency_store.key_prefix, scope, key);
+  ledger::Entry entry;
+  if (!store->peek(stored, entry)) {
+    out.result = Result::NotFound;
+    return out;
+  }
+  static constexpr const char* kStates[] = {"in_flight", "done", "not_kept", "unknown"};
+  out.result = Result::Found;
+  out.state = kStates[static_cast<size_t>(entry.state)];
+  if (entry.state == ledger::EntryState::Done) out.status = entry.answer.status;
+  if (release) out.released = store->forget(stored);
+  return out;
 }
 
 }  // namespace fulcrum::app

@@ -45,6 +45,8 @@ class ProxyAdmin final : public admin::ProxyControl {
   void collectMetrics(std::function<void(std::string text)> done) override;
   bool draining() const override { return *state_.draining; }
   admin::Status status() override;
+  admin::LedgerKey ledgerKey(const std::string& key, const std::string& scope,
+                             bool release) override;
   admin::DrainResult setAdminDrain(const std::string& upstream, const std::string& server,
                                    bool drained) override;
   // After a reload: the new generation, its monitor and its listeners.

@@ -1,9 +1,42 @@
 #include "app/runtime.h"
 
+#include <fstream>
 #include "balance/registry.h"
 #include "config/tls_loader.h"
 
+#include "ledger/memory_store.h"
+
 namespace fulcrum::app {
+namespace {
+
+std::shared_ptr<const http::IdempotencySettings> idempotencySettings(
+    const config::RouteIdempotencyConfig& spec, const config::IdempotencyStoreConfig& store_spec) {
+  auto settings = std::make_shared<http::IdempotencySettings>();
+  settings->header = spec.header;
+  settings->methods = spec.methods;
+  settings->require_key = spec.require_key;
+  settings->scope_header = spec.scope_header;
+  settings->ttl = spec.ttl;
+  settings->in_flight_timeout = spec.in_flight_timeout;
+  settings->max_response = spec.max_response;
+  settings->forward_on_store_error = spec.forward_on_store_error;
+  settings->hold_unknown = spec.hold_unknown;
+  settings->key_prefix = store_spec.key_prefix;
+  return settings;
+}
+
+// The Redis password: the file's first line.
+bool readPassword(const std::string& path, std::string& password, std::string& why) {
+  std::ifstream in(path);
+  if (!in || !std::getline(in, password) || password.empty()) {
+    why = "idempotency_store.password_file: cannot read a password from " + path;
+    return false;
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  return true;
+}
+
+}  // namespace
 
 namespace {
 
@@ -99,6 +132,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
       placed.backups.table = build_table(placed.backups, placed.strategy_options);
     }
   }
+  if (!runtime->buildIdempotencyStore(config, previous, why)) return nullptr;
   for (const auto& spec : config.listeners) {
     ListenerRuntime listener;
     listener.name = spec.name;
@@ -147,6 +181,9 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
       route.path_prefix = route_spec.path_prefix;
       route.upstream = runtime->findUpstream(route_spec.upstream);
       route.allow_trace = route_spec.allow_trace;
+      if (route_spec.idempotency.enabled)
+        route.idempotency =
+            idempotencySettings(route_spec.idempotency, config.global.idempotency_store);
       listener.routes.push_back(std::move(route));
     }
     if (listener.protocol == config::Protocol::Http && listener.upstream != nullptr) {
@@ -162,6 +199,39 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
   }
   runtime->config_ = std::move(config);
   return runtime;
+}
+
+bool Runtime::buildIdempotencyStore(const config::Config& config, const Runtime* previous,
+                                    std::string& why) {
+  bool used = false;
+  for (const auto& listener : config.listeners)
+    for (const auto& route : listener.routes) used = used || route.idempotency.enabled;
+  if (!used) return true;
+  const config::IdempotencyStoreConfig& spec = config.global.idempotency_store;
+  if (spec.type == config::StoreType::Redis) {
+    // Each worker connects on its own loop (WorkerGeneration).
+    ledger::RedisSettings redis;
+    redis.unix_path = spec.unix_path;
+    if (redis.unix_path.empty()) {
+      redis.host = spec.address.hostToString();
+      redis.port = spec.address.port();
+    }
+    redis.timeout = spec.timeout;
+    if (!spec.password_file.empty() && !readPassword(spec.password_file, redis.password, why))
+      return false;
+    redis_settings_ = std::move(redis);
+    return true;
+  }
+  // A reload with the same store settings keeps the ledger: the answers
+  // it holds stay valid across generations.
+  if (previous != nullptr && previous->idempotency_store_ &&
+      previous->config().global.idempotency_store == spec) {
+    idempotency_store_ = previous->idempotency_store_;
+    return true;
+  }
+  idempotency_store_ = std::make_shared<ledger::MemoryStore>(
+      ledger::MemoryStoreLimits{spec.max_entries, spec.max_memory});
+  return true;
 }
 
 const upstream::Upstream* Runtime::findUpstream(const std::string& name) const {

@@ -7,12 +7,15 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/schema.h"
 #include "core/access_log.h"
 #include "http/listener_settings.h"
+#include "ledger/redis_store.h"
+#include "ledger/store.h"
 #include "tls/server_context.h"
 #include "upstream/upstream.h"
 
@@ -59,15 +62,25 @@ class Runtime {
   const std::vector<ListenerRuntime>& listeners() const { return listeners_; }
   AccessLog* accessLog() const { return access_log_.get(); }  // null when off
   const upstream::Upstream* findUpstream(const std::string& name) const;
+  // The ledger every route's idempotency block shares; null when no route
+  // has one.
+  // The memory one; null with a Redis store, which each worker reaches
+  // through its own connection, made from redisSettings().
+  const std::shared_ptr<ledger::Store>& idempotencyStore() const { return idempotency_store_; }
+  const std::optional<ledger::RedisSettings>& redisSettings() const { return redis_settings_; }
 
  private:
   Runtime() = default;
+  bool buildIdempotencyStore(const config::Config& config, const Runtime* previous,
+                             std::string& why);
 
   uint64_t generation_ = 1;
   config::Config config_;
   std::vector<upstream::Upstream> upstreams_;
   std::vector<ListenerRuntime> listeners_;
   std::unique_ptr<AccessLog> access_log_;
+  std::shared_ptr<ledger::Store> idempotency_store_;
+  std::optional<ledger::RedisSettings> redis_settings_;
 };
 
 }  // namespace fulcrum::app

@@ -331,6 +331,8 @@ void Worker::fillHttpParams(http::HttpSessionParams& params,
   params.upstreams = &generation->http_upstreams;
   params.listener_metrics = &generation->metrics.listeners[listener_index];
   params.access_log = runtime.accessLog();
+  params.ledger_store =
+      generation->redis ? generation->redis.get() : runtime.idempotencyStore().get();
 }
 
 void Worker::countProxyRejection(net::Session& session, net::ProxyRejection reason) {

@@ -40,6 +40,8 @@ std::shared_ptr<WorkerGeneration> WorkerGeneration::build(std::shared_ptr<const 
         &counts.upstreams[index], slot.retry_budget.get()});
     generation->upstreams.push_back(std::move(slot));
   }
+  if (const auto& redis = generation->runtime->redisSettings())
+    generation->redis = std::make_unique<ledger::RedisStore>(loop, *redis);
   return generation;
 }
 
@@ -89,6 +91,7 @@ void WorkerGeneration::closeConnections() {
     slot.pool.reset();
     slot.wait_queue.reset();
   }
+  if (redis) redis->close();
 }
 
 }  // namespace fulcrum::app

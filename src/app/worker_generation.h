@@ -20,6 +20,7 @@
 #include "health/outlier_reporter.h"
 #include "http/retry_budget.h"
 #include "http/session.h"
+#include "ledger/redis_store.h"
 #include "metrics/worker_metrics.h"
 #include "net/event_loop.h"
 #include "net/session.h"
@@ -53,6 +54,8 @@ struct WorkerGeneration final : net::Generation {
   // What HTTP sessions read of `upstreams`, by the same index.
   std::vector<http::UpstreamState> http_upstreams;
   metrics::WorkerMetrics metrics;  // sized for this Runtime, never resized
+  // This worker's connection to a Redis idempotency store; null otherwise.
+  std::unique_ptr<ledger::RedisStore> redis;
 
   // Pickers start with no servers: rebuild them with the HostSets.
   // `report` is empty when no upstream has outlier_detection. `loop` and

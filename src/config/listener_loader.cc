@@ -1,5 +1,6 @@
 #include "config/listener_loader.h"
 
+#include "config/idempotency_loader.h"
 #include "config/tls_loader.h"
 
 namespace fulcrum::config {
@@ -26,8 +27,12 @@ void parseRoute(YamlReader& reader, const YAML::Node& item, const std::string& p
                 RouteConfig& route) {
   route.mark = markOf(item);
   reader.forEachKey(
-      item, path, {{"match"}, {"upstream"}, {"allow_trace"}},
+      item, path, {{"match"}, {"upstream"}, {"allow_trace"}, {"idempotency"}},
       [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+        if (key == "idempotency") {
+          parseRouteIdempotency(reader, value, p, route.idempotency);
+          return;
+        }
         if (key == "upstream") {
           route.upstream_mark = markOf(value);
           if (auto n = reader.name(value, p)) route.upstream = *n;

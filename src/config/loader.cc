@@ -11,6 +11,7 @@
 
 #include "config/admin_loader.h"
 #include "config/health_loader.h"
+#include "config/idempotency_loader.h"
 #include "config/listener_loader.h"
 #include "config/retry_loader.h"
 #include "config/tls_loader.h"
@@ -48,7 +49,12 @@ class Parser : public YamlReader {
   void parseGlobal(const YAML::Node& node, const std::string& path, GlobalConfig& out) {
     if (!expectMap(node, path)) return;
     forEachKey(node, path,
-               {{"workers"}, {"admin"}, {"log"}, {"drain_timeout"}, {"max_connections"}},
+               {{"workers"},
+                {"admin"},
+                {"log"},
+                {"drain_timeout"},
+                {"max_connections"},
+                {"idempotency_store"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
                  if (key == "workers") {
                    if (value.IsScalar() && value.Scalar() == "auto") {
@@ -62,6 +68,8 @@ class Parser : public YamlReader {
                    parseLog(value, key_path, out.log);
                  } else if (key == "drain_timeout") {
                    if (auto d = duration(value, key_path)) out.drain_timeout = *d;
+                 } else if (key == "idempotency_store") {
+                   parseIdempotencyStore(*this, value, key_path, out.idempotency_store);
                  } else if (key == "max_connections") {
                    if (auto n = integer(value, key_path, 1, 10000000)) out.max_connections = *n;
                  }

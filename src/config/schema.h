@@ -58,6 +58,46 @@ struct AdminConfig {
   unsigned max_connections = 64;  // open admin connections; accepting pauses at the cap
 };
 
+// global.idempotency_store: where route ledgers keep their entries.
+enum class StoreType { Memory, Redis };
+
+struct IdempotencyStoreConfig {
+  StoreType type = StoreType::Memory;
+  uint64_t max_entries = 1000000;              // memory
+  uint64_t max_memory = 256ull * 1024 * 1024;  // memory, bytes
+  std::string address_text;                    // redis: host:port or unix:/path
+  SocketAddress address;                       // redis over TCP
+  std::string unix_path;                       // redis over a Unix socket
+  std::string password_file;                   // redis; resolved against the config's folder
+  std::string key_prefix = "fulcrum:idem:";
+  Duration timeout = 50ms;  // per store operation
+  Mark mark;
+  Mark type_mark;
+  Mark address_mark;
+
+  bool operator==(const IdempotencyStoreConfig& other) const {
+    return type == other.type && max_entries == other.max_entries &&
+           max_memory == other.max_memory && address_text == other.address_text &&
+           password_file == other.password_file && key_prefix == other.key_prefix &&
+           timeout == other.timeout;
+  }
+};
+
+// routes[].idempotency: the route's ledger (present = on).
+struct RouteIdempotencyConfig {
+  bool enabled = false;
+  std::string header = "Idempotency-Key";
+  std::vector<std::string> methods{"POST", "PATCH"};
+  bool require_key = false;
+  std::string scope_header;  // scope: header:NAME; empty = none
+  Duration ttl = 24h;
+  Duration in_flight_timeout = 60s;
+  uint64_t max_response = 64 * 1024;
+  bool forward_on_store_error = false;  // on_store_error: forward | reject
+  bool hold_unknown = true;             // on_unknown_outcome: hold | release
+  Mark mark;
+};
+
 struct GlobalConfig {
   unsigned workers = 0;  // 0 = auto: one per core
   AdminConfig admin;
@@ -66,6 +106,7 @@ struct GlobalConfig {
   // Client connections of the whole process; 0 = derived from the open
   // files limit at startup (app/fd_budget.h).
   unsigned max_connections = 0;
+  IdempotencyStoreConfig idempotency_store;
 };
 
 struct ServerConfig {
@@ -240,7 +281,8 @@ struct RouteConfig {
   std::string path_prefix;  // empty = any; starts with '/'
   std::string upstream;
   bool allow_trace = false;  // TRACE reaches the upstream; else it gets 405
-  bool has_match = false;    // a `match:` was written (even if it was invalid)
+  RouteIdempotencyConfig idempotency;
+  bool has_match = false;  // a `match:` was written (even if it was invalid)
   Mark mark;
   Mark upstream_mark;
   bool isCatchAll() const { return !has_match; }

@@ -37,6 +37,7 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
       request_body_(request.framing, requestBodyOut(request.framing), request.content_length,
                     *context.limits, request.max_body) {
   evbuffer_add_buffer(pending_.get(), request_head);
+  head_length_ = evbuffer_get_length(pending_.get());
   connector_.setPreamble(request_.proxy_header);
 }
 
@@ -76,6 +77,11 @@ void Exchange::start() {
   if (context_.hooks != nullptr) {
     awaiting_decision_ = true;
     self_ = std::make_shared<Exchange*>(this);
+    body_before_decision_ = context_.hooks->bodyBeforeDecision(request_);
+    if (body_before_decision_ > 0) {
+      collectBody();
+      return;
+    }
     context_.hooks->beforeForwarding(request_, ForwardDecision(self_));
     return;
   }
@@ -220,6 +226,10 @@ void Exchange::clientReadable() {
 }
 
 void Exchange::pumpRequest() {
+  if (!finished_ && awaiting_decision_ && body_before_decision_ > 0) {
+    collectBody();
+    return;
+  }
   if (finished_ || server() == nullptr || request_body_.done()) return;
   evbuffer* output = server()->output();
   size_t moved;

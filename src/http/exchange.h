@@ -164,6 +164,9 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   // The hooks' step before forwarding ended (exchange_hooks.h).
   void proceedForwarding();
   void answerLocally(LocalAnswer answer);
+  // Reads the request body into pending_ for hooks that decide on it
+  // (bodyBeforeDecision), then asks them.
+  void collectBody();
   void admitAndConnect();
   // Hooks see the body bytes appended to the client's output from `from` on.
   void observeBody(evbuffer* to_client, size_t from);
@@ -225,9 +228,11 @@ class Exchange final : public net::DeferredDeletable, private net::StreamHandler
   BodyForwarder request_body_;
   ExchangeResult result_;
   bool finished_ = false;
-  bool response_done_ = false;      // the response is through; the request body is not yet
-  unsigned interim_responses_ = 0;  // 1xx heads received for this request
-  bool awaiting_decision_ = false;  // the hooks' step before forwarding runs
+  bool response_done_ = false;         // the response is through; the request body is not yet
+  unsigned interim_responses_ = 0;     // 1xx heads received for this request
+  bool awaiting_decision_ = false;     // the hooks' step before forwarding runs
+  uint64_t body_before_decision_ = 0;  // > 0: the body is read whole before it
+  size_t head_length_ = 0;             // of the rewritten head at the front of pending_
   bool answered_locally_ = false;
   // ForwardDecision reaches the exchange through this, and not after it.
   // Made only when there are hooks: no allocation per request otherwise.

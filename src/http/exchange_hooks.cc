@@ -5,6 +5,8 @@
 
 #include <event2/buffer.h>
 
+#include <algorithm>
+#include <string>
 #include <vector>
 
 #include "http/codec/head_writer.h"
@@ -27,13 +29,54 @@ void Exchange::proceedForwarding() {
   admitAndConnect();
 }
 
+void Exchange::collectBody() {
+  if (!request_body_.done()) {
+    const size_t moved = request_body_.forward(context_.client->input(), pending_.get());
+    result_.request_bytes += moved;
+    if (request_body_.failed()) {
+      fail(request_body_.overLimit() ? 413 : 400, request_body_.error());
+      return;
+    }
+    if (evbuffer_get_length(pending_.get()) - head_length_ > body_before_decision_) {
+      fail(413, "the request body is longer than " + std::to_string(body_before_decision_) +
+                    " bytes, the most the idempotency ledger reads before forwarding");
+      return;
+    }
+    if (!request_body_.done()) {
+      if (moved > 0 || !body_timer_.armed()) body_timer_.arm(context_.client_body_timeout);
+      return;
+    }
+  }
+  body_timer_.cancel();
+  body_deadline_timer_.cancel();
+  body_before_decision_ = 0;  // from here the body is forwarded from pending_
+  // The hooks see the body as the server will get it, from the buffer.
+  evbuffer_ptr start;
+  evbuffer_ptr_set(pending_.get(), &start, head_length_, EVBUFFER_PTR_SET);
+  const size_t body = evbuffer_get_length(pending_.get()) - head_length_;
+  const int pieces =
+      evbuffer_peek(pending_.get(), static_cast<ev_ssize_t>(body), &start, nullptr, 0);
+  if (pieces > 0) {
+    std::vector<evbuffer_iovec> spans(static_cast<size_t>(pieces));
+    evbuffer_peek(pending_.get(), static_cast<ev_ssize_t>(body), &start, spans.data(), pieces);
+    size_t left = body;
+    for (const evbuffer_iovec& span : spans) {
+      const size_t take = std::min(left, span.iov_len);
+      context_.hooks->requestBody(std::string_view(static_cast<const char*>(span.iov_base), take));
+      left -= take;
+    }
+  }
+  context_.hooks->beforeForwarding(request_, ForwardDecision(self_));
+}
+
 void Exchange::answerLocally(LocalAnswer answer) {
   if (finished_ || !awaiting_decision_) return;
   awaiting_decision_ = false;
   answered_locally_ = true;
   ResponseHead head;
   head.status = answer.status;
-  head.reason = reasonPhrase(answer.status);
+  head.reason = answer.reason.empty() ? std::string_view(reasonPhrase(answer.status))
+                                      : std::string_view(answer.reason);
   for (const auto& [name, value] : answer.headers) head.fields.push_back(Field{name, value});
   const std::string length = std::to_string(answer.body.size());
   head.fields.push_back(Field{"Content-Length", length});

@@ -28,6 +28,7 @@ struct LocalAnswer {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::string reason;  // empty: the standard phrase for `status`
 };
 
 // How the step before forwarding ends: exactly one of proceed() and
@@ -47,8 +48,21 @@ class ForwardDecision {
 
 class ExchangeHooks {
  public:
-  // Once the request head is in and the body bytes that came with it are
-  // checked, before the circuit breaker and before any server is picked.
+  // Asked once, at the start: how many request body bytes the hooks must
+  // see before they decide (a fingerprint covers the body). With more than
+  // 0, the exchange reads the whole body before beforeForwarding() (it is
+  // held for the server), passing it to requestBody(); a body longer than
+  // that gets 413. 0: the decision comes on the head alone.
+  virtual uint64_t bodyBeforeDecision(const RequestInfo& request) {
+    (void)request;
+    return 0;
+  }
+  // The request body as the server gets it (re-chunked by fulcrum when it
+  // is chunked: codec/framing.h), in order, before beforeForwarding().
+  virtual void requestBody(std::string_view bytes) { (void)bytes; }
+  // Once the request head is in and the body bytes that came with it (or
+  // all of it, see above) are checked, before the circuit breaker and
+  // before any server is picked.
   virtual void beforeForwarding(const RequestInfo& request, ForwardDecision decision) = 0;
   // The final response from a server (not a 1xx, not a retried 5xx), just
   // before its head goes to the client.

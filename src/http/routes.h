@@ -3,9 +3,12 @@
 // Routes are part of an immutable Runtime; matching allocates nothing.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "http/idempotency_settings.h"
 
 namespace fulcrum::upstream {
 struct Upstream;
@@ -19,6 +22,8 @@ struct Route {
   std::string path_prefix;     // empty = any path
   const upstream::Upstream* upstream = nullptr;
   bool allow_trace = false;  // TRACE is forwarded, else answered 405
+  // The route's idempotency ledger; null: none.
+  std::shared_ptr<const IdempotencySettings> idempotency;
 };
 
 // `host` is the request's Host (any case, may carry ":port"); `path` is the

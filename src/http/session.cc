@@ -222,6 +222,7 @@ void HttpSession::exchangeUpgraded(Exchange& exchange, const ExchangeResult& res
   (void)exchange;
   logRequest(101, &result, result.response_bytes, "");
   params_.loop->deferDelete(std::move(exchange_));
+  endIdempotent(result);
   state_ = State::Tunnel;
   header_timer_.cancel();
   idle_timer_.cancel();

@@ -21,6 +21,7 @@
 #include "http/codec/head_scanner.h"
 #include "http/codec/parser.h"
 #include "http/exchange.h"
+#include "http/idempotent_request.h"
 #include "http/listener_settings.h"
 #include "http/retry_budget.h"
 #include "metrics/worker_metrics.h"
@@ -79,6 +80,9 @@ struct HttpSessionParams {
   // Given to every exchange (exchange_hooks.h); null: requests go straight
   // to their upstream.
   ExchangeHooks* hooks = nullptr;
+  // Where routes' idempotency ledgers keep their entries: the process's
+  // memory store or this worker's Redis connection; null: no route has one.
+  ledger::Store* ledger_store = nullptr;
 };
 
 class HttpSession final : public net::Session, private ExchangeOwner, private net::StreamHandler {
@@ -115,6 +119,11 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   void exchangeFinished(Exchange& exchange, const ExchangeResult& result) override;
   void exchangeUpgraded(Exchange& exchange, const ExchangeResult& result,
                         std::unique_ptr<net::Stream> server) override;
+  // A request of a method the route's ledger watches: its hooks, unless it
+  // has no key and needs none. Reads head_.
+  void watchIdempotency(const IdempotencySettings& settings);
+  // The request's ledger hooks, if any, learn how it ended and go.
+  void endIdempotent(const ExchangeResult& result);
   void afterResponse(bool close);
   void closeGracefully();
   void end();
@@ -148,6 +157,9 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   net::Timer request_timer_;    // timeouts.request: the whole exchange, when set
   RequestHead head_;
   HeadScanner head_scanner_;  // reads head_; starts over by itself for each pipelined request
+  // The ledger's hooks of the request in flight (declared before the
+  // exchange, which points at them, so they outlive it).
+  std::unique_ptr<IdempotentRequest> idempotent_;
   std::unique_ptr<Exchange> exchange_;
   std::unique_ptr<net::BytePump> tunnel_;
   // The request in flight, for the access log.

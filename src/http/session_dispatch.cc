@@ -9,10 +9,12 @@
 #include "http/codec/head_writer.h"
 #include "http/codec/path_normalizer.h"
 #include "http/error_response.h"
+#include "http/idempotent_request.h"
 #include "http/request_key.h"
 #include "http/request_log.h"
 #include "http/routes.h"
 #include "http/session.h"
+#include "ledger/verdict.h"
 
 namespace fulcrum::http {
 namespace {
@@ -22,6 +24,34 @@ namespace {
 bool isIdempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
          method == "DELETE";
+}
+
+// The key and scope of a request on a ledger route. A key sent twice is
+// invalid: two values cannot both name the request.
+KeyedRequest findKey(const IdempotencySettings& settings, const RequestHead& head) {
+  KeyedRequest keyed;
+  int keys = 0;
+  std::string_view value;
+  for (const Field& field : head.fields) {
+    if (equalsIgnoreCase(field.name, settings.header)) {
+      ++keys;
+      value = field.value;
+    } else if (!settings.scope_header.empty() &&
+               equalsIgnoreCase(field.name, settings.scope_header)) {
+      keyed.scope.assign(field.value);
+    }
+  }
+  if (keys == 0)
+    keyed.key = KeyedRequest::Key::Missing;
+  else if (keys == 1 && ledger::parseKey(value, keyed.value))
+    keyed.key = KeyedRequest::Key::Valid;
+  else
+    keyed.key = KeyedRequest::Key::Invalid;
+  keyed.method.assign(head.method);
+  keyed.target.assign(head.path);
+  keyed.framing = head.framing;
+  keyed.http10 = head.minor_version == 0;
+  return keyed;
 }
 
 std::string newRequestId(Random& random) {
@@ -99,6 +129,9 @@ void HttpSession::beginRequest() {
   if (upstream_->hash_key.kind != config::HashKey::Kind::None)
     info.hash = requestHashKey(upstream_->hash_key, head_, client_address_);
   info.idempotent = isIdempotent(head_.method);
+  if (route->idempotency && params_.ledger_store != nullptr &&
+      route->idempotency->watches(head_.method))
+    watchIdempotency(*route->idempotency);
 
   net::Buffer request_head = net::newBuffer();
   if (upstream_->proxy_protocol) info.proxy_header = proxyHeader(*upstream_->proxy_protocol);
@@ -127,13 +160,28 @@ void HttpSession::beginRequest() {
                           params_.random,
                           params_.listener->client_body_total_timeout,
                           params_.listener->upstream_send_timeout,
-                          params_.hooks};
+                          idempotent_ ? idempotent_.get() : params_.hooks};
   ExchangeOwner& owner = *this;
   exchange_ = std::make_unique<Exchange>(context, owner, info, request_head.get());
   state_ = State::Exchanging;
   if (params_.listener->request_timeout.count() > 0)
     request_timer_.arm(params_.listener->request_timeout);
   exchange_->start();
+}
+
+void HttpSession::watchIdempotency(const IdempotencySettings& settings) {
+  KeyedRequest keyed = findKey(settings, head_);
+  if (keyed.key == KeyedRequest::Key::Missing && !settings.require_key) {
+    // Nothing for the ledger to guard: counted, and forwarded as it is.
+    if (params_.listener_metrics != nullptr)
+      ++params_.listener_metrics->idempotency[static_cast<size_t>(LedgerResult::MissingKey)];
+    return;
+  }
+  keyed.request_id = request_id_;
+  // Odd: a token is never 0, which no claim holds.
+  idempotent_ =
+      std::make_unique<IdempotentRequest>(settings, *params_.ledger_store, std::move(keyed),
+                                          params_.listener_metrics, params_.random->next() | 1);
 }
 
 void HttpSession::answerError(int status, const std::string& detail, bool close, int retry_after,
@@ -159,6 +207,7 @@ void HttpSession::exchangeFinished(Exchange& exchange, const ExchangeResult& res
   (void)exchange;
   request_timer_.cancel();
   params_.loop->deferDelete(std::move(exchange_));
+  endIdempotent(result);
   state_ = State::WaitingHead;
   const ExchangeEnd end_as = result.end();
   if (end_as == ExchangeEnd::ProxyAnswers) {
@@ -182,6 +231,13 @@ void HttpSession::exchangeFinished(Exchange& exchange, const ExchangeResult& res
     return;
   }
   afterResponse(result.client_close || result.error);
+}
+
+void HttpSession::endIdempotent(const ExchangeResult& result) {
+  if (!idempotent_) return;
+  idempotent_->exchangeEnded(result);
+  // Its claim callback or hooks may be on the stack.
+  params_.loop->deferDelete(std::move(idempotent_));
 }
 
 void HttpSession::logRequest(int status, const ExchangeResult* result, uint64_t bytes_out,

@@ -78,6 +78,14 @@ constexpr std::array<FamilyInfo, static_cast<size_t>(Family::Count)> kFamilies =
     {"fulcrum_tls_certificate_expiry_timestamp_seconds", MetricType::Gauge,
      "When each loaded certificate expires (its notAfter, Unix seconds), by scope "
      "(listener:NAME) and name (the subject's common name)."},
+    {"fulcrum_idempotency_requests_total", MetricType::Counter,
+     "Requests of a watched method on routes with an idempotency ledger, by result: first "
+     "(claimed and forwarded), replayed (the kept answer), conflict (409: in flight or not "
+     "kept), mismatch (422), missing_key (400, or forwarded unguarded without require_key), "
+     "store_error (503, or forwarded with on_store_error: forward), unknown_held (409: outcome "
+     "unknown)."},
+    {"fulcrum_idempotency_entries", MetricType::Gauge,
+     "Entries in the memory idempotency ledger: claims in flight and kept answers."},
 }};
 
 }  // namespace

@@ -43,6 +43,8 @@ enum class Family {
   AdminRequestsRefused,
   TlsHandshakes,
   TlsCertificateExpiry,
+  IdempotencyRequests,
+  IdempotencyEntries,
   Count,
 };
 

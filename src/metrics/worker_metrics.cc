@@ -23,6 +23,7 @@ void ListenerCounters::mergeTotals(const ListenerCounters& other) {
   connections_total += other.connections_total;
   connections_active += other.connections_active;
   for (size_t r = 0; r < proxy_rejected.size(); ++r) proxy_rejected[r] += other.proxy_rejected[r];
+  for (size_t r = 0; r < idempotency.size(); ++r) idempotency[r] += other.idempotency[r];
   for (size_t r = 0; r < handshakes.size(); ++r) handshakes[r] += other.handshakes[r];
 }
 

@@ -102,12 +102,18 @@ struct UpstreamCounters {
 // fulcrum_proxy_protocol_rejected_total reasons, by net::ProxyRejection.
 inline constexpr size_t kProxyRejectionReasons = 4;
 
+// fulcrum_idempotency_requests_total results, by index: first, replayed,
+// conflict, mismatch, missing_key, store_error, unknown_held.
+inline constexpr size_t kIdempotencyResults = 7;
+
 struct ListenerCounters {
   uint64_t connections_total = 0;  // TLS: counted once the handshake is done
   uint64_t connections_active = 0;
   std::array<uint64_t, kProxyRejectionReasons> proxy_rejected{};
   // TLS listeners: every handshake, by how it ended (tls::HandshakeResult).
   std::array<uint64_t, tls::kHandshakeResults> handshakes{};
+  // Keyed requests on routes with an idempotency ledger, by result.
+  std::array<uint64_t, kIdempotencyResults> idempotency{};
   // By upstream index + 1; 0 = no upstream (no route).
   std::vector<CodeCounts> requests;
 

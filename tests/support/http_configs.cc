@@ -5,7 +5,7 @@ namespace fulcrum::test {
 std::string HttpConfig::yaml() const {
   std::string out = "global:\n  workers: " + std::to_string(workers) +
                     "\n  log: { level: debug, access: " + access_log +
-                    " }\n  admin: { listen: 127.0.0.1:0 }\n"
+                    " }\n  admin: { listen: 127.0.0.1:0" + admin_extra + " }\n" + global_extra +
                     "listeners:\n  - name: web\n    listen: 127.0.0.1:0\n    protocol: http\n"
                     "    timeouts: { client_header: " +
                     client_header_timeout + ", client_idle: " + client_idle_timeout +

@@ -21,6 +21,8 @@ struct HttpConfig {
   std::string limits;  // raw YAML flow mapping, e.g. "{ body: 1k }"
   std::string access_log = "off";
   std::string listener_extra;  // raw YAML lines under the listener, e.g. "    key: value\n"
+  std::string global_extra;    // raw YAML lines under global, e.g. "  key: value\n"
+  std::string admin_extra;     // entries after admin's listen, e.g. ", token: T"
 
   std::string yaml() const;
 };

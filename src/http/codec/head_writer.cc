@@ -72,6 +72,10 @@ bool rewriteFraming(std::string& out, const Head& head, const Field& field, Body
 
 }  // namespace
 
+bool isHopByHopField(std::string_view name, const Head& head) {
+  return isHopByHop(name, head, /*keep_upgrade=*/false);
+}
+
 bool validRequestId(std::string_view value) {
   if (value.empty() || value.size() > 128) return false;
   for (char c : value) {

@@ -36,6 +36,10 @@ struct ForwardedFor {
   std::string_view client_cert;
 };
 
+// A field a proxy does not pass on (see above), of a message whose head
+// is `head` (its Connection tokens), not upgrading.
+bool isHopByHopField(std::string_view name, const Head& head);
+
 // True when `value` is acceptable as a client-supplied X-Request-Id.
 bool validRequestId(std::string_view value);
 // The client's X-Request-Id when there is exactly one valid one, else empty.

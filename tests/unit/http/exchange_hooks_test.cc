@@ -42,7 +42,7 @@ struct RecordingHooks final : http::ExchangeHooks {
 TEST_CASE("exchange: the hooks' local answer goes to the client and no server is asked") {
   test::RecordingBackend backend("b");
   RecordingHooks hooks;
-  hooks.answer_at_once = http::LocalAnswer{201, {{"X-Answer", "kept"}}, "first answer"};
+  hooks.answer_at_once = http::LocalAnswer{201, {{"X-Answer", "kept"}}, "first answer", "Kept"};
   test::ExchangeHarness harness(backend.port(), &hooks);
   harness.exchange().start();
   REQUIRE(harness.runUntil([&] { return harness.result().has_value(); }));
@@ -52,7 +52,7 @@ TEST_CASE("exchange: the hooks' local answer goes to the client and no server is
   REQUIRE(harness.runUntil(
       [&] { return harness.clientReceived().find("first answer") != std::string::npos; }));
   const std::string sent = harness.clientReceived();
-  CHECK(sent.rfind("HTTP/1.1 201 Created\r\n", 0) == 0);
+  CHECK(sent.rfind("HTTP/1.1 201 Kept\r\n", 0) == 0);
   CHECK(sent.find("X-Answer: kept\r\n") != std::string::npos);
   CHECK(sent.find("Content-Length: 12\r\n") != std::string::npos);
   CHECK(backend.connections() == 0);
@@ -83,7 +83,7 @@ TEST_CASE(
   CHECK(hooks.ended == 1);
   // A second call, and a late one, change nothing.
   hooks.pending->proceed();
-  hooks.pending->answer(http::LocalAnswer{500, {}, "late"});
+  hooks.pending->answer(http::LocalAnswer{500, {}, "late", ""});
   CHECK(backend.total() == 1);
 }
 

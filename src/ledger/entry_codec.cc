@@ -1,0 +1,93 @@
+#include "ledger/entry_codec.h"
+
+#include <charconv>
+
+namespace fulcrum::ledger {
+namespace {
+
+// "fl1 STATE CLAIM STATUS FINGERPRINT\n", then each of reason, the header
+// count, every header's name and value, and the body as "LENGTH:" bytes.
+constexpr std::string_view kMagic = "fl1 ";
+
+void appendBytes(std::string& out, std::string_view bytes) {
+  out += std::to_string(bytes.size());
+  out += ':';
+  out.append(bytes);
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view text) : rest_(text) {}
+
+  bool number(uint64_t& value, char end) {
+    const char* last = rest_.data() + rest_.size();
+    auto [ptr, error] = std::from_chars(rest_.data(), last, value);
+    if (error != std::errc() || ptr == last || *ptr != end) return false;
+    rest_.remove_prefix(static_cast<size_t>(ptr - rest_.data()) + 1);
+    return true;
+  }
+  bool word(std::string& out, char end) {
+    const size_t at = rest_.find(end);
+    if (at == std::string_view::npos) return false;
+    out.assign(rest_.substr(0, at));
+    rest_.remove_prefix(at + 1);
+    return true;
+  }
+  bool bytes(std::string& out) {
+    uint64_t length = 0;
+    if (!number(length, ':') || length > rest_.size()) return false;
+    out.assign(rest_.substr(0, length));
+    rest_.remove_prefix(length);
+    return true;
+  }
+  bool prefix(std::string_view expected) {
+    if (rest_.substr(0, expected.size()) != expected) return false;
+    rest_.remove_prefix(expected.size());
+    return true;
+  }
+  bool empty() const { return rest_.empty(); }
+
+ private:
+  std::string_view rest_;
+};
+
+}  // namespace
+
+std::string encodeEntry(const Entry& entry) {
+  std::string out(kMagic);
+  out += std::to_string(static_cast<int>(entry.state)) + ' ' + std::to_string(entry.claim) + ' ' +
+         std::to_string(entry.answer.status) + ' ' + entry.fingerprint + '\n';
+  if (entry.state != EntryState::Done) return out;
+  appendBytes(out, entry.answer.reason);
+  out += std::to_string(entry.answer.headers.size()) + ';';
+  for (const auto& [name, value] : entry.answer.headers) {
+    appendBytes(out, name);
+    appendBytes(out, value);
+  }
+  appendBytes(out, entry.answer.body);
+  return out;
+}
+
+bool decodeEntry(std::string_view text, Entry& out) {
+  Reader in(text);
+  uint64_t state = 0;
+  uint64_t status = 0;
+  if (!in.prefix(kMagic) || !in.number(state, ' ') || state > 3 || !in.number(out.claim, ' ') ||
+      !in.number(status, ' ') || !in.word(out.fingerprint, '\n'))
+    return false;
+  out.state = static_cast<EntryState>(state);
+  out.answer = Answer{};
+  out.answer.status = static_cast<int>(status);
+  if (out.state != EntryState::Done) return in.empty();
+  uint64_t headers = 0;
+  if (!in.bytes(out.answer.reason) || !in.number(headers, ';')) return false;
+  for (uint64_t i = 0; i < headers; ++i) {
+    std::string name;
+    std::string value;
+    if (!in.bytes(name) || !in.bytes(value)) return false;
+    out.answer.headers.emplace_back(std::move(name), std::move(value));
+  }
+  return in.bytes(out.answer.body) && in.empty();
+}
+
+}  // namespace fulcrum::ledger

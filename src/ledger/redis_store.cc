@@ -1,0 +1,214 @@
+#include "ledger/redis_store.h"
+
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <vector>
+
+#include "core/log.h"
+#include "core/rate_limited_log.h"
+#include "ledger/entry_codec.h"
+
+namespace fulcrum::ledger {
+namespace {
+
+// KEYS[1]: the key; ARGV[1]: the claim's entry; ARGV[2]: its expiry (ms).
+// 1: claimed; otherwise the entry that holds the key.
+constexpr const char* kClaimScript =
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end "
+    "local held = redis.call('GET', KEYS[1]) if held then return held end return 0";
+// ARGV[1]: the claim's prefix; ARGV[2]: the settled entry; ARGV[3]: its ttl (ms).
+constexpr const char* kSettleScript =
+    "local held = redis.call('GET', KEYS[1]) "
+    "if held and string.sub(held, 1, #ARGV[1]) == ARGV[1] then "
+    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0";
+// ARGV[1]: the claim's prefix.
+constexpr const char* kReleaseScript =
+    "local held = redis.call('GET', KEYS[1]) "
+    "if held and string.sub(held, 1, #ARGV[1]) == ARGV[1] then "
+    "return redis.call('DEL', KEYS[1]) end return 0";
+
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
+
+// What the text of an in-flight entry with token `claim` starts with
+// (entry_codec.h): "still my claim" is a prefix compare in the script.
+std::string claimPrefix(uint64_t claim) {
+  Entry entry;
+  entry.claim = claim;
+  std::string text = encodeEntry(entry);
+  return text.substr(0, text.find(' ', text.find(' ', 4) + 1) + 1);
+}
+
+// Sends a command whose reply does not matter (`callback` may be null).
+void send(redisAsyncContext* context, const std::vector<std::string>& args,
+          redisCallbackFn* callback = nullptr, void* data = nullptr) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (const std::string& arg : args) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  redisAsyncCommandArgv(context, callback, data, static_cast<int>(args.size()), argv.data(),
+                        lengths.data());
+}
+
+}  // namespace
+
+RedisStore::RedisStore(net::EventLoop& loop, RedisSettings settings)
+    : loop_(loop), settings_(std::move(settings)), reconnect_timer_(loop, [this] { connect(); }) {
+  connect();
+}
+
+RedisStore::~RedisStore() {
+  close();
+}
+
+void RedisStore::close() {
+  if (closing_) return;
+  closing_ = true;
+  reconnect_timer_.cancel();
+  pending_.clear();  // their requests are gone too, or going
+  if (context_ != nullptr) {
+    redisAsyncContext* context = context_;
+    context_ = nullptr;
+    redisAsyncFree(context);  // replies come back empty, and are ignored
+  }
+}
+
+void RedisStore::connect() {
+  if (closing_) return;
+  redisAsyncContext* context = settings_.unix_path.empty()
+                                   ? redisAsyncConnect(settings_.host.c_str(), settings_.port)
+                                   : redisAsyncConnectUnix(settings_.unix_path.c_str());
+  if (context == nullptr) std::abort();  // out of memory (STYLE.md)
+  if (context->err != 0) {
+    const std::string why = context->errstr;
+    redisAsyncFree(context);
+    lost(why);
+    return;
+  }
+  context->data = this;
+  redisLibeventAttach(context, loop_.base());
+  redisAsyncSetConnectCallback(context, &RedisStore::onConnect);
+  redisAsyncSetDisconnectCallback(context, &RedisStore::onDisconnect);
+  context_ = context;
+  // Queued until the connection is up: AUTH goes first.
+  if (!settings_.password.empty()) send(context_, {"AUTH", settings_.password});
+}
+
+void RedisStore::onConnect(const redisAsyncContext* context, int status) {
+  auto* self = static_cast<RedisStore*>(context->data);
+  if (self == nullptr || self->closing_) return;
+  if (status != REDIS_OK) {
+    // hiredis frees the context after this callback.
+    self->context_ = nullptr;
+    self->lost(context->errstr);
+    return;
+  }
+  self->connected_ = true;
+  self->backoff_ = std::chrono::milliseconds(100);
+  log::info("idempotency store: connected to redis");
+}
+
+void RedisStore::onDisconnect(const redisAsyncContext* context, int status) {
+  auto* self = static_cast<RedisStore*>(context->data);
+  if (self == nullptr || self->closing_) return;
+  self->context_ = nullptr;  // hiredis frees it after this callback
+  self->lost(status == REDIS_OK ? "closed" : context->errstr);
+}
+
+void RedisStore::lost(const std::string& why) {
+  static log::Limited limited;
+  if (connected_ || backoff_.count() == 100)
+    limited.warn("idempotency store: redis unreachable (%s); retrying in %lldms", why.c_str(),
+                 static_cast<long long>(backoff_.count()));
+  connected_ = false;
+  // Claims waiting on the lost connection fail now rather than at their timeout.
+  std::vector<uint64_t> ids;
+  for (const auto& [id, pending] : pending_) ids.push_back(id);
+  for (uint64_t id : ids) finishClaim(id, ClaimResult{ClaimStatus::StoreError, {}, why});
+  scheduleReconnect();
+}
+
+void RedisStore::scheduleReconnect() {
+  if (closing_ || reconnect_timer_.armed()) return;
+  reconnect_timer_.arm(backoff_);
+  backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+}
+
+void RedisStore::finishClaim(uint64_t id, ClaimResult result) {
+  auto found = pending_.find(id);
+  if (found == pending_.end()) return;  // timed out already
+  ClaimDone done = std::move(found->second.done);
+  pending_.erase(found);  // its timer may be the caller: Timer allows that
+  done(std::move(result));
+}
+
+void RedisStore::claim(const std::string& key, const std::string& fingerprint, uint64_t claim,
+                       std::chrono::milliseconds in_flight_timeout, ClaimDone done) {
+  // While a connection is being made the claim waits in hiredis's queue,
+  // under the same timeout; with none at all it fails now.
+  if (context_ == nullptr) {
+    done(ClaimResult{ClaimStatus::StoreError, {}, "redis is not connected"});
+    return;
+  }
+  Entry entry;
+  entry.fingerprint = fingerprint;
+  entry.claim = claim;
+  const uint64_t id = next_id_++;
+  Pending& pending = pending_[id];
+  pending.done = std::move(done);
+  pending.timer = std::make_unique<net::Timer>(loop_, [this, id] {
+    finishClaim(id, ClaimResult{ClaimStatus::StoreError,
+                                {},
+                                "redis did not answer within " +
+                                    std::to_string(settings_.timeout.count()) + "ms"});
+  });
+  pending.timer->arm(settings_.timeout);
+  send(context_,
+       {"EVAL", kClaimScript, "1", key, encodeEntry(entry),
+        std::to_string(in_flight_timeout.count())},
+       &RedisStore::onClaimReply, reinterpret_cast<void*>(static_cast<uintptr_t>(id)));
+}
+
+void RedisStore::onClaimReply(redisAsyncContext* context, void* reply_data, void* id_data) {
+  auto* self = static_cast<RedisStore*>(context->data);
+  if (self == nullptr || self->closing_) return;
+  const uint64_t id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(id_data));
+  const auto* reply = static_cast<const redisReply*>(reply_data);
+  ClaimResult result;
+  if (reply == nullptr) {
+    result.error = "the connection to redis ended";
+  } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+    result.status = ClaimStatus::Claimed;
+  } else if (reply->type == REDIS_REPLY_STRING &&
+             decodeEntry(std::string_view(reply->str, reply->len), result.entry)) {
+    result.status = ClaimStatus::Exists;
+  } else {
+    result.error = reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len)
+                                                    : "an unreadable entry in redis";
+  }
+  self->finishClaim(id, std::move(result));
+}
+
+void RedisStore::settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl) {
+  if (context_ == nullptr) return;  // the claim expires on its own
+  send(context_, {"EVAL", kSettleScript, "1", key, claimPrefix(entry.claim), encodeEntry(entry),
+                  std::to_string(ttl.count())});
+}
+
+void RedisStore::release(const std::string& key, uint64_t claim) {
+  if (context_ == nullptr) return;
+  send(context_, {"EVAL", kReleaseScript, "1", key, claimPrefix(claim)});
+}
+
+bool RedisStore::forget(const std::string& key) {
+  if (context_ == nullptr) return false;
+  send(context_, {"DEL", key});
+  return true;
+}
+
+}  // namespace fulcrum::ledger

@@ -1,0 +1,82 @@
+// The idempotency ledger in Redis (idempotency_store: type: redis), shared
+// by every fulcrum instance that points at the same server: one hiredis
+// connection per worker, driven by the worker's own libevent loop
+// (hiredis/adapters/libevent.h), so no call ever blocks a loop.
+//
+// A claim is one round trip: a script that does SET NX PX (the claim,
+// expiring after in_flight_timeout) or else returns the entry that holds
+// the key. Settling and releasing are one round trip each, and act only
+// while the key still holds this claim (its token). A claim with no answer
+// within `timeout` (one asked while a connection is being made waits for
+// it, within the same timeout), or asked while there is no connection,
+// fails with a store error (on_store_error decides). A lost connection is made
+// again with backoff (100 ms doubling to 5 s); settles and releases sent
+// while it is down are lost, and their claims expire on their own.
+//
+// Made, used and closed on its loop's thread; close() before the loop
+// goes (the destructor closes too, if the loop is still there).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "ledger/store.h"
+#include "net/event_loop.h"
+#include "net/timer.h"
+
+struct redisAsyncContext;
+
+namespace fulcrum::ledger {
+
+struct RedisSettings {
+  std::string host;  // a numeric address (no name lookup on a loop)
+  uint16_t port = 6379;
+  std::string unix_path;  // set: connect to this socket instead
+  std::string password;   // empty: no AUTH
+  std::chrono::milliseconds timeout{50};
+};
+
+class RedisStore final : public Store {
+ public:
+  RedisStore(net::EventLoop& loop, RedisSettings settings);
+  ~RedisStore() override;
+
+  void claim(const std::string& key, const std::string& fingerprint, uint64_t claim,
+             std::chrono::milliseconds in_flight_timeout, ClaimDone done) override;
+  void settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl) override;
+  void release(const std::string& key, uint64_t claim) override;
+  bool forget(const std::string& key) override;
+  int64_t entries() const override { return -1; }
+
+  void close();
+  bool connected() const { return connected_; }
+
+ private:
+  struct Pending {
+    ClaimDone done;
+    std::unique_ptr<net::Timer> timer;
+  };
+
+  void connect();
+  void scheduleReconnect();
+  void lost(const std::string& why);
+  void finishClaim(uint64_t id, ClaimResult result);
+  static void onConnect(const redisAsyncContext* context, int status);
+  static void onDisconnect(const redisAsyncContext* context, int status);
+  static void onClaimReply(redisAsyncContext* context, void* reply, void* id);
+
+  net::EventLoop& loop_;
+  RedisSettings settings_;
+  redisAsyncContext* context_ = nullptr;
+  bool connected_ = false;
+  bool closing_ = false;
+  std::chrono::milliseconds backoff_{100};
+  net::Timer reconnect_timer_;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, Pending> pending_;
+};
+
+}  // namespace fulcrum::ledger

@@ -1,0 +1,84 @@
+// Where the idempotency ledger keeps its entries (DESIGN.md section 12):
+// one entry per storage key (fingerprint.h), claimed by the first request
+// that carries the key, then settled with the final answer, marked as not
+// kept or of unknown outcome, or released.
+//
+// A Store is shared by every worker of the process (the memory store) or
+// reached from each worker's loop (a networked store). claim() answers
+// through its callback, on the caller's thread, exactly once; the memory
+// store answers before claim() returns. The other calls answer nothing:
+// their failures are the store's to count. The caller keeps the Store
+// alive for as long as it may call it (routes hold it by shared_ptr).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fulcrum::ledger {
+
+// A server's final answer, as the client got it: status line, end-to-end
+// header fields in order, and the whole body (its framing removed).
+struct Answer {
+  int status = 0;
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // What keeping it costs, in bytes (for the memory store's bound).
+  size_t size() const;
+};
+
+enum class EntryState : uint8_t {
+  InFlight,  // claimed; no final answer yet
+  Done,      // the final answer is kept
+  NotKept,   // the request was answered, but the answer was too large to keep
+  Unknown,   // sent, no answer: the outcome is unknown (on_unknown_outcome: hold)
+};
+
+struct Entry {
+  EntryState state = EntryState::InFlight;
+  std::string fingerprint;  // of the request the entry answers (fingerprint.h)
+  uint64_t claim = 0;       // the claim's token: only its holder settles it
+  Answer answer;            // when Done
+};
+
+enum class ClaimStatus {
+  Claimed,     // the caller holds the key now
+  Exists,      // someone holds it, or its entry is settled: see `entry`
+  StoreError,  // the store could not answer (down, timed out, full)
+};
+
+struct ClaimResult {
+  ClaimStatus status = ClaimStatus::StoreError;
+  Entry entry;        // when Exists
+  std::string error;  // when StoreError, for the log
+};
+
+class Store {
+ public:
+  using ClaimDone = std::function<void(ClaimResult)>;
+  virtual ~Store() = default;
+
+  // Claims `key` for a request with `fingerprint`, under the token
+  // `claim` (random, non-zero). An in-flight claim older than
+  // `in_flight_timeout` is abandoned (its instance died) and may be taken.
+  virtual void claim(const std::string& key, const std::string& fingerprint, uint64_t claim,
+                     std::chrono::milliseconds in_flight_timeout, ClaimDone done) = 0;
+  // Settles the entry `key` holds under token `entry.claim` (Done,
+  // NotKept or Unknown) for `ttl`; nothing when someone else holds it now.
+  virtual void settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl) = 0;
+  // Frees `key` if token `claim` still holds it: the next request with it
+  // goes to a server.
+  virtual void release(const std::string& key, uint64_t claim) = 0;
+  // Frees `key` whatever holds it (the operator's release); false if there
+  // was no entry.
+  virtual bool forget(const std::string& key) = 0;
+  // Entries held now; -1 when the store cannot say cheaply.
+  virtual int64_t entries() const = 0;
+};
+
+}  // namespace fulcrum::ledger

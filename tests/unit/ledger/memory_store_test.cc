@@ -1,0 +1,146 @@
+// The memory ledger: claims, settling, release by the holder only, expiry
+// on a fake clock, and the max_entries / max_memory bounds.
+#include "ledger/memory_store.h"
+
+#include <doctest/doctest.h>
+
+#include <optional>
+
+using namespace fulcrum;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct FakeClock {
+  ledger::MemoryStore::Clock::time_point now{};
+  ledger::MemoryStore::Now fn() {
+    return [this] { return now; };
+  }
+};
+
+ledger::ClaimResult claim(ledger::Store& store, const std::string& key, uint64_t token,
+                          const std::string& fingerprint = "f1") {
+  std::optional<ledger::ClaimResult> got;
+  store.claim(key, fingerprint, token, 60s, [&](ledger::ClaimResult r) { got = std::move(r); });
+  REQUIRE(got.has_value());  // the memory store answers before claim() returns
+  return *got;
+}
+
+ledger::Entry done(uint64_t token, std::string body) {
+  ledger::Entry entry;
+  entry.state = ledger::EntryState::Done;
+  entry.fingerprint = "f1";
+  entry.claim = token;
+  entry.answer.status = 201;
+  entry.answer.body = std::move(body);
+  return entry;
+}
+
+}  // namespace
+
+TEST_CASE("memory ledger: the first claim holds the key, a second sees it in flight") {
+  ledger::MemoryStore store({});
+  CHECK(claim(store, "k", 1).status == ledger::ClaimStatus::Claimed);
+  const ledger::ClaimResult second = claim(store, "k", 2, "f2");
+  CHECK(second.status == ledger::ClaimStatus::Exists);
+  CHECK(second.entry.state == ledger::EntryState::InFlight);
+  CHECK(second.entry.fingerprint == "f1");
+  CHECK(claim(store, "other", 3).status == ledger::ClaimStatus::Claimed);
+  CHECK(store.entries() == 2);
+}
+
+TEST_CASE("memory ledger: a settled answer is what later claims get, until its ttl") {
+  FakeClock clock;
+  ledger::MemoryStore store({}, clock.fn());
+  REQUIRE(claim(store, "k", 1).status == ledger::ClaimStatus::Claimed);
+  store.settle("k", done(1, "paid"), 10s);
+  const ledger::ClaimResult again = claim(store, "k", 2);
+  REQUIRE(again.status == ledger::ClaimStatus::Exists);
+  CHECK(again.entry.state == ledger::EntryState::Done);
+  CHECK(again.entry.answer.status == 201);
+  CHECK(again.entry.answer.body == "paid");
+  clock.now += 11s;
+  CHECK(claim(store, "k", 3).status == ledger::ClaimStatus::Claimed);
+}
+
+TEST_CASE("memory ledger: only the claim's holder settles or releases it") {
+  ledger::MemoryStore store({});
+  REQUIRE(claim(store, "k", 1).status == ledger::ClaimStatus::Claimed);
+  store.release("k", 99);
+  store.settle("k", done(99, "not mine"), 10s);
+  CHECK(claim(store, "k", 2).entry.state == ledger::EntryState::InFlight);
+  store.release("k", 1);
+  CHECK(claim(store, "k", 3).status == ledger::ClaimStatus::Claimed);
+  CHECK(store.entries() == 1);
+}
+
+TEST_CASE("memory ledger: a claim older than in_flight_timeout is abandoned and can be taken") {
+  FakeClock clock;
+  ledger::MemoryStore store({}, clock.fn());
+  REQUIRE(claim(store, "k", 1).status == ledger::ClaimStatus::Claimed);
+  clock.now += 59s;
+  CHECK(claim(store, "k", 2).status == ledger::ClaimStatus::Exists);
+  clock.now += 2s;
+  CHECK(claim(store, "k", 3).status == ledger::ClaimStatus::Claimed);
+  // The abandoned holder's late answer does not overwrite the new claim.
+  store.settle("k", done(1, "late"), 10s);
+  CHECK(claim(store, "k", 4).entry.state == ledger::EntryState::InFlight);
+}
+
+TEST_CASE("memory ledger: max_entries pushes out the least recently used settled answer") {
+  ledger::MemoryStore store({3, 1ull << 30});
+  for (uint64_t i = 1; i <= 3; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    REQUIRE(claim(store, key, i).status == ledger::ClaimStatus::Claimed);
+    store.settle(key, done(i, "answer"), 60s);
+  }
+  // k1 is used again: k2 is now the coldest.
+  CHECK(claim(store, "k1", 10).status == ledger::ClaimStatus::Exists);
+  CHECK(claim(store, "k4", 4).status == ledger::ClaimStatus::Claimed);
+  CHECK(store.entries() == 3);
+  ledger::Entry entry;
+  CHECK(store.peek("k1", entry));
+  CHECK_FALSE(store.peek("k2", entry));
+  CHECK(store.peek("k3", entry));
+}
+
+TEST_CASE("memory ledger: claims in flight are never pushed out; a store full of them refuses") {
+  ledger::MemoryStore store({2, 1ull << 30});
+  REQUIRE(claim(store, "a", 1).status == ledger::ClaimStatus::Claimed);
+  REQUIRE(claim(store, "b", 2).status == ledger::ClaimStatus::Claimed);
+  const ledger::ClaimResult refused = claim(store, "c", 3);
+  CHECK(refused.status == ledger::ClaimStatus::StoreError);
+  CHECK_FALSE(refused.error.empty());
+  CHECK(claim(store, "a", 4).status == ledger::ClaimStatus::Exists);
+}
+
+TEST_CASE("memory ledger: max_memory bounds the bytes kept; an answer too large is not kept") {
+  ledger::MemoryStore store({1000, 4096});
+  REQUIRE(claim(store, "small1", 1).status == ledger::ClaimStatus::Claimed);
+  store.settle("small1", done(1, std::string(1500, 'a')), 60s);
+  REQUIRE(claim(store, "small2", 2).status == ledger::ClaimStatus::Claimed);
+  store.settle("small2", done(2, std::string(1500, 'b')), 60s);
+  CHECK(store.memoryUsed() <= 4096);
+  // A third pushes out the first.
+  REQUIRE(claim(store, "small3", 3).status == ledger::ClaimStatus::Claimed);
+  store.settle("small3", done(3, std::string(1500, 'c')), 60s);
+  CHECK(store.memoryUsed() <= 4096);
+  ledger::Entry entry;
+  CHECK_FALSE(store.peek("small1", entry));
+  CHECK(store.peek("small3", entry));
+  // Larger than the whole store: answered, but not kept.
+  REQUIRE(claim(store, "huge", 4).status == ledger::ClaimStatus::Claimed);
+  store.settle("huge", done(4, std::string(10000, 'h')), 60s);
+  REQUIRE(store.peek("huge", entry));
+  CHECK(entry.state == ledger::EntryState::NotKept);
+  CHECK(entry.answer.body.empty());
+  CHECK(store.memoryUsed() <= 4096);
+}
+
+TEST_CASE("memory ledger: forget frees a key whatever holds it") {
+  ledger::MemoryStore store({});
+  REQUIRE(claim(store, "k", 1).status == ledger::ClaimStatus::Claimed);
+  CHECK(store.forget("k"));
+  CHECK_FALSE(store.forget("k"));
+  CHECK(claim(store, "k", 2).status == ledger::ClaimStatus::Claimed);
+}
