@@ -44,6 +44,7 @@ metrics::WorkerMetrics countersShapedFor(const Runtime& runtime) {
 
 void carryCounters(const Runtime& from, const metrics::WorkerMetrics& counts, const Runtime& to,
                    const std::vector<int>& listener_from, metrics::WorkerMetrics& into) {
+  into.ledger_store.merge(counts.ledger_store);
   // `to`'s upstream index for each of `from`'s (-1: gone), by name.
   std::vector<int> upstream_to(from.upstreams().size(), -1);
   for (size_t u = 0; u < to.upstreams().size(); ++u) {

@@ -51,16 +51,23 @@ class Builder {
     family.metric.push_back(std::move(metric));
   }
   static void histogram(prometheus::MetricFamily& family, Labels labels, const Histogram& data) {
+    histogram(family, std::move(labels), data.counts, kResponseBuckets, data.sum, data.count);
+  }
+  // `counts` by bucket, the last one past every bound (+Inf).
+  template <size_t Bounds>
+  static void histogram(prometheus::MetricFamily& family, Labels labels,
+                        const std::array<uint64_t, Bounds + 1>& counts,
+                        const std::array<double, Bounds>& bounds, double sum, uint64_t count) {
     ClientMetric metric;
     metric.label = std::move(labels);
-    metric.histogram.sample_count = data.count;
-    metric.histogram.sample_sum = data.sum;
+    metric.histogram.sample_count = count;
+    metric.histogram.sample_sum = sum;
     uint64_t cumulative = 0;
-    for (size_t i = 0; i < kResponseBuckets.size(); ++i) {
-      cumulative += data.counts[i];
-      metric.histogram.bucket.push_back({cumulative, kResponseBuckets[i]});
+    for (size_t i = 0; i < Bounds; ++i) {
+      cumulative += counts[i];
+      metric.histogram.bucket.push_back({cumulative, bounds[i]});
     }
-    cumulative += data.counts.back();
+    cumulative += counts.back();
     metric.histogram.bucket.push_back({cumulative, std::numeric_limits<double>::infinity()});
     family.metric.push_back(std::move(metric));
   }
@@ -303,9 +310,19 @@ std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& m
   renderAdmin(out, admin_refusals);
   renderHandshakes(out, shape, workers);
   renderCertificates(out, shape);
-  if (shape.idempotency_store != nullptr && shape.idempotency_store->entries() >= 0)
-    Builder::gauge(out.family(Family::IdempotencyEntries), {},
-                   static_cast<double>(shape.idempotency_store->entries()));
+  if (shape.idempotency_store != nullptr) {
+    if (shape.idempotency_store->entries() >= 0)
+      Builder::gauge(out.family(Family::IdempotencyEntries), {},
+                     static_cast<double>(shape.idempotency_store->entries()));
+    // Every operation from the start, so the first one shows in rate().
+    auto& store_seconds = out.family(Family::IdempotencyStoreSeconds);
+    for (size_t o = 0; o < ledger::kStoreOperations; ++o)
+      Builder::histogram(
+          store_seconds,
+          {{"operation", ledger::storeOperationName(static_cast<ledger::StoreOperation>(o))}},
+          workers.ledger_store.by_operation[o].counts, ledger::kStoreBuckets,
+          workers.ledger_store.by_operation[o].sum, workers.ledger_store.by_operation[o].count);
+  }
   return out.text();
 }
 

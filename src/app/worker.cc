@@ -333,6 +333,7 @@ void Worker::fillHttpParams(http::HttpSessionParams& params,
   params.access_log = runtime.accessLog();
   params.ledger_store =
       generation->redis ? generation->redis.get() : runtime.idempotencyStore().get();
+  params.ledger_timings = &generation->metrics.ledger_store;
 }
 
 void Worker::countProxyRejection(net::Session& session, net::ProxyRejection reason) {

@@ -9,11 +9,12 @@ static_assert(static_cast<size_t>(LedgerResult::UnknownHeld) + 1 == metrics::kId
 
 IdempotentRequest::IdempotentRequest(const IdempotencySettings& settings, ledger::Store& store,
                                      KeyedRequest request, metrics::ListenerCounters* counters,
-                                     uint64_t claim_token)
+                                     ledger::StoreTimings* timings, uint64_t claim_token)
     : settings_(settings),
       store_(store),
       request_(std::move(request)),
       counters_(counters),
+      timings_(timings),
       claim_token_(claim_token),
       alive_(std::make_shared<IdempotentRequest*>(this)) {
   if (request_.key != KeyedRequest::Key::Valid) return;
@@ -63,9 +64,17 @@ void IdempotentRequest::beforeForwarding(const RequestInfo&, ForwardDecision dec
   builder_.reset();
   std::weak_ptr<IdempotentRequest*> alive = alive_;
   // Held while the store answers: the store calls back on this thread.
+  // The claim's time is what this request waited (a timeout included); one
+  // whose request is gone is not counted (its generation may be gone too).
+  const auto asked = std::chrono::steady_clock::now();
   store_.claim(storage_key_, fingerprint_, claim_token_, settings_.in_flight_timeout,
-               [alive, decision](ledger::ClaimResult result) {
-                 if (auto self = alive.lock()) (*self)->claimed(result, decision);
+               [alive, decision, asked](ledger::ClaimResult result) {
+                 auto self = alive.lock();
+                 if (!self) return;
+                 if ((*self)->timings_ != nullptr)
+                   (*self)->timings_->observe(ledger::StoreOperation::Claim,
+                                              std::chrono::steady_clock::now() - asked);
+                 (*self)->claimed(result, decision);
                });
 }
 
@@ -173,12 +182,12 @@ void IdempotentRequest::settle(ledger::EntryState state) {
   entry.fingerprint = fingerprint_;
   entry.claim = claim_token_;
   if (state == ledger::EntryState::Done) entry.answer = std::move(answer_);
-  store_.settle(storage_key_, std::move(entry), settings_.ttl);
+  store_.settle(storage_key_, std::move(entry), settings_.ttl, timings_);
 }
 
 void IdempotentRequest::release() {
   holds_claim_ = false;
-  store_.release(storage_key_, claim_token_);
+  store_.release(storage_key_, claim_token_, timings_);
 }
 
 void IdempotentRequest::unknownOutcome() {

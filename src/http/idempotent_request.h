@@ -56,9 +56,10 @@ struct KeyedRequest {
 class IdempotentRequest final : public ExchangeHooks, public net::DeferredDeletable {
  public:
   // `settings` and `store` outlive this (the generation holds them);
-  // `counters` may be null.
+  // `counters` and `timings` may be null.
   IdempotentRequest(const IdempotencySettings& settings, ledger::Store& store, KeyedRequest request,
-                    metrics::ListenerCounters* counters, uint64_t claim_token);
+                    metrics::ListenerCounters* counters, ledger::StoreTimings* timings,
+                    uint64_t claim_token);
   ~IdempotentRequest() override;
 
   // ExchangeHooks
@@ -85,6 +86,7 @@ class IdempotentRequest final : public ExchangeHooks, public net::DeferredDeleta
   ledger::Store& store_;
   KeyedRequest request_;
   metrics::ListenerCounters* counters_;
+  ledger::StoreTimings* timings_;
   uint64_t claim_token_;
   std::string storage_key_;
   std::string fingerprint_;

@@ -83,6 +83,8 @@ struct HttpSessionParams {
   // Where routes' idempotency ledgers keep their entries: the process's
   // memory store or this worker's Redis connection; null: no route has one.
   ledger::Store* ledger_store = nullptr;
+  // Where the time of its operations is counted (this worker generation's).
+  ledger::StoreTimings* ledger_timings = nullptr;
 };
 
 class HttpSession final : public net::Session, private ExchangeOwner, private net::StreamHandler {

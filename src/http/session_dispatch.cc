@@ -179,9 +179,9 @@ void HttpSession::watchIdempotency(const IdempotencySettings& settings) {
   }
   keyed.request_id = request_id_;
   // Odd: a token is never 0, which no claim holds.
-  idempotent_ =
-      std::make_unique<IdempotentRequest>(settings, *params_.ledger_store, std::move(keyed),
-                                          params_.listener_metrics, params_.random->next() | 1);
+  idempotent_ = std::make_unique<IdempotentRequest>(
+      settings, *params_.ledger_store, std::move(keyed), params_.listener_metrics,
+      params_.ledger_timings, params_.random->next() | 1);
 }
 
 void HttpSession::answerError(int status, const std::string& detail, bool close, int retry_after,

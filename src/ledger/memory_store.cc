@@ -10,6 +10,25 @@ namespace {
 // the slot itself, roughly.
 constexpr size_t kSlotOverhead = 192;
 
+// Adds the time from its making to its end (the wait for the lock
+// included: that is what the request waits) to `timings`, if any.
+class TimedCall {
+ public:
+  TimedCall(StoreTimings* timings, StoreOperation operation)
+      : timings_(timings), operation_(operation), start_(std::chrono::steady_clock::now()) {}
+  ~TimedCall() {
+    if (timings_ != nullptr)
+      timings_->observe(operation_, std::chrono::steady_clock::now() - start_);
+  }
+  TimedCall(const TimedCall&) = delete;
+  TimedCall& operator=(const TimedCall&) = delete;
+
+ private:
+  StoreTimings* timings_;
+  StoreOperation operation_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 }  // namespace
 
 MemoryStore::MemoryStore(MemoryStoreLimits limits, Now now)
@@ -89,7 +108,9 @@ void MemoryStore::claim(const std::string& key, const std::string& fingerprint, 
   done(std::move(result));
 }
 
-void MemoryStore::settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl) {
+void MemoryStore::settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl,
+                         StoreTimings* timings) {
+  const TimedCall timed(timings, StoreOperation::Settle);
   std::lock_guard lock(mutex_);
   auto found = slots_.find(key);
   if (found == slots_.end() || found->second.entry.claim != entry.claim ||
@@ -117,7 +138,8 @@ void MemoryStore::settle(const std::string& key, Entry entry, std::chrono::milli
   slot.in_lru = true;
 }
 
-void MemoryStore::release(const std::string& key, uint64_t claim) {
+void MemoryStore::release(const std::string& key, uint64_t claim, StoreTimings* timings) {
+  const TimedCall timed(timings, StoreOperation::Release);
   std::lock_guard lock(mutex_);
   auto found = slots_.find(key);
   if (found != slots_.end() && found->second.entry.claim == claim &&

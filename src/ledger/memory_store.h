@@ -38,8 +38,9 @@ class MemoryStore final : public Store {
 
   void claim(const std::string& key, const std::string& fingerprint, uint64_t claim,
              std::chrono::milliseconds in_flight_timeout, ClaimDone done) override;
-  void settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl) override;
-  void release(const std::string& key, uint64_t claim) override;
+  void settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl,
+              StoreTimings* timings) override;
+  void release(const std::string& key, uint64_t claim, StoreTimings* timings) override;
   bool forget(const std::string& key) override;
   int64_t entries() const override;
 

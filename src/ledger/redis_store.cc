@@ -194,15 +194,33 @@ void RedisStore::onClaimReply(redisAsyncContext* context, void* reply_data, void
   self->finishClaim(id, std::move(result));
 }
 
-void RedisStore::settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl) {
+void RedisStore::settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl,
+                        StoreTimings* timings) {
   if (context_ == nullptr) return;  // the claim expires on its own
-  send(context_, {"EVAL", kSettleScript, "1", key, claimPrefix(entry.claim), encodeEntry(entry),
-                  std::to_string(ttl.count())});
+  send(context_,
+       {"EVAL", kSettleScript, "1", key, claimPrefix(entry.claim), encodeEntry(entry),
+        std::to_string(ttl.count())},
+       &RedisStore::onTimedReply, timedReply(timings, StoreOperation::Settle));
 }
 
-void RedisStore::release(const std::string& key, uint64_t claim) {
+void RedisStore::release(const std::string& key, uint64_t claim, StoreTimings* timings) {
   if (context_ == nullptr) return;
-  send(context_, {"EVAL", kReleaseScript, "1", key, claimPrefix(claim)});
+  send(context_, {"EVAL", kReleaseScript, "1", key, claimPrefix(claim)}, &RedisStore::onTimedReply,
+       timedReply(timings, StoreOperation::Release));
+}
+
+void* RedisStore::timedReply(StoreTimings* timings, StoreOperation operation) {
+  if (timings == nullptr) return nullptr;
+  return new TimedReply{timings, operation, std::chrono::steady_clock::now()};
+}
+
+void RedisStore::onTimedReply(redisAsyncContext* context, void* reply, void* timed_data) {
+  // hiredis calls every callback once, with a null reply when the
+  // connection ends or is freed: the record is freed here in every case.
+  std::unique_ptr<TimedReply> timed(static_cast<TimedReply*>(timed_data));
+  auto* self = static_cast<RedisStore*>(context->data);
+  if (timed == nullptr || reply == nullptr || self == nullptr || self->closing_) return;
+  timed->timings->observe(timed->operation, std::chrono::steady_clock::now() - timed->start);
 }
 
 bool RedisStore::forget(const std::string& key) {

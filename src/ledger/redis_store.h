@@ -46,8 +46,9 @@ class RedisStore final : public Store {
 
   void claim(const std::string& key, const std::string& fingerprint, uint64_t claim,
              std::chrono::milliseconds in_flight_timeout, ClaimDone done) override;
-  void settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl) override;
-  void release(const std::string& key, uint64_t claim) override;
+  void settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl,
+              StoreTimings* timings) override;
+  void release(const std::string& key, uint64_t claim, StoreTimings* timings) override;
   bool forget(const std::string& key) override;
   int64_t entries() const override { return -1; }
 
@@ -59,6 +60,16 @@ class RedisStore final : public Store {
     ClaimDone done;
     std::unique_ptr<net::Timer> timer;
   };
+  // A settle or release in flight whose time is wanted. `timings` belongs
+  // to the worker generation that owns this store and closes it, so it is
+  // there whenever a reply comes before closing_.
+  struct TimedReply {
+    StoreTimings* timings;
+    StoreOperation operation;
+    std::chrono::steady_clock::time_point start;
+  };
+  static void* timedReply(StoreTimings* timings, StoreOperation operation);
+  static void onTimedReply(redisAsyncContext* context, void* reply, void* timed);
 
   void connect();
   void scheduleReconnect();

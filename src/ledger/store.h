@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/store_timings.h"
+
 namespace fulcrum::ledger {
 
 // A server's final answer, as the client got it: status line, end-to-end
@@ -70,10 +72,13 @@ class Store {
                      std::chrono::milliseconds in_flight_timeout, ClaimDone done) = 0;
   // Settles the entry `key` holds under token `entry.claim` (Done,
   // NotKept or Unknown) for `ttl`; nothing when someone else holds it now.
-  virtual void settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl) = 0;
+  // settle() and release() add how long the store took to `timings` (the
+  // caller's worker's, or null) once it answered, on the caller's thread.
+  virtual void settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl,
+                      StoreTimings* timings) = 0;
   // Frees `key` if token `claim` still holds it: the next request with it
   // goes to a server.
-  virtual void release(const std::string& key, uint64_t claim) = 0;
+  virtual void release(const std::string& key, uint64_t claim, StoreTimings* timings) = 0;
   // Frees `key` whatever holds it (the operator's release); false if there
   // was no entry.
   virtual bool forget(const std::string& key) = 0;

@@ -86,6 +86,10 @@ constexpr std::array<FamilyInfo, static_cast<size_t>(Family::Count)> kFamilies =
      "unknown)."},
     {"fulcrum_idempotency_entries", MetricType::Gauge,
      "Entries in the memory idempotency ledger: claims in flight and kept answers."},
+    {"fulcrum_idempotency_store_seconds", MetricType::Histogram,
+     "How long the idempotency ledger's store took to answer, by operation: claim (what a keyed "
+     "request waited, a timeout included), settle and release (a Redis round trip, or the memory "
+     "store's call)."},
 }};
 
 }  // namespace

@@ -45,6 +45,7 @@ enum class Family {
   TlsCertificateExpiry,
   IdempotencyRequests,
   IdempotencyEntries,
+  IdempotencyStoreSeconds,
   Count,
 };
 

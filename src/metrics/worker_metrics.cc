@@ -28,6 +28,7 @@ void ListenerCounters::mergeTotals(const ListenerCounters& other) {
 }
 
 void WorkerMetrics::merge(const WorkerMetrics& other) {
+  ledger_store.merge(other.ledger_store);
   if (listeners.size() < other.listeners.size()) listeners.resize(other.listeners.size());
   for (size_t l = 0; l < other.listeners.size(); ++l) {
     ListenerCounters& mine = listeners[l];

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "ledger/store_timings.h"
 #include "tls/handshake_result.h"
 
 #ifndef FULCRUM_REQUEST_METRICS
@@ -124,6 +125,7 @@ struct ListenerCounters {
 struct WorkerMetrics {
   std::vector<ListenerCounters> listeners;
   std::vector<UpstreamCounters> upstreams;
+  ledger::StoreTimings ledger_store;  // fulcrum_idempotency_store_seconds
 
   // Sums `other` (same Runtime shape) into this.
   void merge(const WorkerMetrics& other);

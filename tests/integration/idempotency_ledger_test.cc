@@ -276,4 +276,14 @@ TEST_CASE("ledger: /metrics counts keyed requests by result") {
   CHECK(count("conflict") == 0);
   CHECK(count("store_error") == 0);
   CHECK(samples.at("fulcrum_idempotency_entries") == 1);
+  // Three claims (the keyless request makes none) and one settle, each
+  // timed once (the cumulative +Inf bucket holds them all).
+  auto timed = [&](const std::string& operation) {
+    return samples.at("fulcrum_idempotency_store_seconds_bucket{operation=\"" + operation +
+                      "\",le=\"+Inf\"}");
+  };
+  CHECK(timed("claim") == 3);
+  CHECK(timed("settle") == 1);
+  CHECK(timed("release") == 0);
+  CHECK(samples.at("fulcrum_idempotency_store_seconds_count{operation=\"claim\"}") == 3);
 }

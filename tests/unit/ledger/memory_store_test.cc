@@ -53,7 +53,7 @@ TEST_CASE("memory ledger: a settled answer is what later claims get, until its t
   FakeClock clock;
   ledger::MemoryStore store({}, clock.fn());
   REQUIRE(claim(store, "k", 1).status == ledger::ClaimStatus::Claimed);
-  store.settle("k", done(1, "paid"), 10s);
+  store.settle("k", done(1, "paid"), 10s, nullptr);
   const ledger::ClaimResult again = claim(store, "k", 2);
   REQUIRE(again.status == ledger::ClaimStatus::Exists);
   CHECK(again.entry.state == ledger::EntryState::Done);
@@ -66,10 +66,10 @@ TEST_CASE("memory ledger: a settled answer is what later claims get, until its t
 TEST_CASE("memory ledger: only the claim's holder settles or releases it") {
   ledger::MemoryStore store({});
   REQUIRE(claim(store, "k", 1).status == ledger::ClaimStatus::Claimed);
-  store.release("k", 99);
-  store.settle("k", done(99, "not mine"), 10s);
+  store.release("k", 99, nullptr);
+  store.settle("k", done(99, "not mine"), 10s, nullptr);
   CHECK(claim(store, "k", 2).entry.state == ledger::EntryState::InFlight);
-  store.release("k", 1);
+  store.release("k", 1, nullptr);
   CHECK(claim(store, "k", 3).status == ledger::ClaimStatus::Claimed);
   CHECK(store.entries() == 1);
 }
@@ -83,7 +83,7 @@ TEST_CASE("memory ledger: a claim older than in_flight_timeout is abandoned and 
   clock.now += 2s;
   CHECK(claim(store, "k", 3).status == ledger::ClaimStatus::Claimed);
   // The abandoned holder's late answer does not overwrite the new claim.
-  store.settle("k", done(1, "late"), 10s);
+  store.settle("k", done(1, "late"), 10s, nullptr);
   CHECK(claim(store, "k", 4).entry.state == ledger::EntryState::InFlight);
 }
 
@@ -92,7 +92,7 @@ TEST_CASE("memory ledger: max_entries pushes out the least recently used settled
   for (uint64_t i = 1; i <= 3; ++i) {
     const std::string key = "k" + std::to_string(i);
     REQUIRE(claim(store, key, i).status == ledger::ClaimStatus::Claimed);
-    store.settle(key, done(i, "answer"), 60s);
+    store.settle(key, done(i, "answer"), 60s, nullptr);
   }
   // k1 is used again: k2 is now the coldest.
   CHECK(claim(store, "k1", 10).status == ledger::ClaimStatus::Exists);
@@ -117,20 +117,20 @@ TEST_CASE("memory ledger: claims in flight are never pushed out; a store full of
 TEST_CASE("memory ledger: max_memory bounds the bytes kept; an answer too large is not kept") {
   ledger::MemoryStore store({1000, 4096});
   REQUIRE(claim(store, "small1", 1).status == ledger::ClaimStatus::Claimed);
-  store.settle("small1", done(1, std::string(1500, 'a')), 60s);
+  store.settle("small1", done(1, std::string(1500, 'a')), 60s, nullptr);
   REQUIRE(claim(store, "small2", 2).status == ledger::ClaimStatus::Claimed);
-  store.settle("small2", done(2, std::string(1500, 'b')), 60s);
+  store.settle("small2", done(2, std::string(1500, 'b')), 60s, nullptr);
   CHECK(store.memoryUsed() <= 4096);
   // A third pushes out the first.
   REQUIRE(claim(store, "small3", 3).status == ledger::ClaimStatus::Claimed);
-  store.settle("small3", done(3, std::string(1500, 'c')), 60s);
+  store.settle("small3", done(3, std::string(1500, 'c')), 60s, nullptr);
   CHECK(store.memoryUsed() <= 4096);
   ledger::Entry entry;
   CHECK_FALSE(store.peek("small1", entry));
   CHECK(store.peek("small3", entry));
   // Larger than the whole store: answered, but not kept.
   REQUIRE(claim(store, "huge", 4).status == ledger::ClaimStatus::Claimed);
-  store.settle("huge", done(4, std::string(10000, 'h')), 60s);
+  store.settle("huge", done(4, std::string(10000, 'h')), 60s, nullptr);
   REQUIRE(store.peek("huge", entry));
   CHECK(entry.state == ledger::EntryState::NotKept);
   CHECK(entry.answer.body.empty());
