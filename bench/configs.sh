@@ -46,6 +46,8 @@ $(nginx_http_common "$backend")
   server {
     listen $host:$1 backlog=4096;
     location = / { default_type text/plain; return 200 "ok\n"; }
+    # the ledger cells' POSTs (a static file would answer POST with 405)
+    location = /v1/payments { default_type application/json; return 200 "{\"status\":\"paid\"}\n"; }
     location / { root $tmp/www; default_type application/octet-stream; }
   }
   server {
@@ -53,6 +55,19 @@ $(nginx_http_common "$backend")
     location / { stub_status; }
   }
 }
+EOF
+}
+
+# fulcrum's upstream of the two backends, keep-alive, no cap on the pool.
+fulcrum_backends() {
+  cat <<EOF
+upstreams:
+  backends:
+    balance: round_robin
+    keepalive: { idle_timeout: 60s }
+    servers:
+      - { address: $host:$PORT_backend1 }
+      - { address: $host:$PORT_backend2 }
 EOF
 }
 
@@ -71,18 +86,47 @@ listeners:
     upstream: backends
     tls: { certificate: $tmp/tls.pem, key: $tmp/tls.key }
   - { name: l4, listen: $host:$tcp_port, protocol: tcp, upstream: l4 }
-upstreams:
-  backends:
-    balance: round_robin
-    keepalive: { idle_timeout: 60s }
-    servers:
-      - { address: $host:$PORT_backend1 }
-      - { address: $host:$PORT_backend2 }
+$(fulcrum_backends)
   l4:
     balance: round_robin
     servers:
       - { address: $host:$PORT_backend1 }
       - { address: $host:$PORT_backend2 }
+EOF
+}
+
+# The ledger cells' fulcrum (targets ledger_none, ledger_memory, ledger_redis):
+# the same HTTP listener and upstream as render_fulcrum, plus a route for
+# /v1/payments, with no ledger ($ledger_store = none) or a ledger in memory
+# or in the bench's redis-server (on the Unix socket $redis_socket). The
+# route is there in all three, so that what differs is the ledger alone.
+# ttl 60s keeps the store to the last minute's keys; the Redis timeout is 1s
+# (not the 50ms default) so that a busy machine slows the runs rather than
+# turning keyed requests into 503s.
+render_fulcrum_ledger() {
+  local idem=""
+  [[ $ledger_store != none ]] && idem="
+        idempotency: { ttl: 60s, in_flight_timeout: 30s }"
+  cat <<EOF
+global:
+  workers: 1
+  log: { level: warn, access: off }
+  admin: { listen: $host:$aux_port }
+EOF
+  case $ledger_store in
+  memory) echo "  idempotency_store: { type: memory, max_entries: 1000000, max_memory: 256m }" ;;
+  redis) echo "  idempotency_store: { type: redis, address: \"unix:$redis_socket\", timeout: 1s }" ;;
+  esac
+  cat <<EOF
+listeners:
+  - name: api
+    listen: $host:$1
+    protocol: http
+    routes:
+      - match: { path_prefix: /v1/payments }
+        upstream: backends$idem
+    upstream: backends
+$(fulcrum_backends)
 EOF
 }
 

@@ -12,6 +12,11 @@ probe: kind, target, connections held, RSS kB before and while holding.
 Figures are medians over the rounds; a ratio is the median of the per-round
 ratios fulcrum/HAProxy (or fulcrum/nginx) of runs of the same round, with
 their range [min-max] when there are several rounds.
+
+The ledger cells (post-*) are fulcrum's only: their targets ledger_none,
+ledger_memory and ledger_redis (a fulcrum each, with no ledger, a memory and
+a Redis ledger on the route) have a table of their own, "ledger", with the
+ratios memory/none and redis/none paired the same way.
 """
 import csv
 import statistics
@@ -19,6 +24,7 @@ import sys
 from collections import defaultdict
 
 PROXIES = ("fulcrum", "fulcrum_nometrics", "haproxy", "nginx")
+LEDGER = ("ledger_none", "ledger_memory", "ledger_redis")
 LABEL = {"haproxy": "HAProxy", "nginx": "nginx", "fulcrum_nometrics": "fulcrum_nometrics"}
 
 
@@ -53,9 +59,56 @@ def ratio_text(pairs):
     return text
 
 
+def ledger_table(rows):
+    """The ledger cells: fulcrum with no ledger, a memory and a Redis ledger."""
+    by = defaultdict(dict)
+    for r in rows:
+        by[(r["cell"], r["target"])][r["round"]] = r
+    cells = list(dict.fromkeys(r["cell"] for r in rows))
+    present = [t for t in LEDGER if any(r["target"] == t for r in rows)]
+
+    def values(cell, target, field):
+        return [num(r[field]) for r in by[(cell, target)].values()]
+
+    def paired(cell, a, b, field):
+        x, y = by[(cell, a)], by[(cell, b)]
+        return [(num(x[k][field]), num(y[k][field])) for k in x if k in y]
+
+    name = {"ledger_none": "no ledger", "ledger_memory": "memory", "ledger_redis": "redis"}
+    print()
+    print("ledger: fulcrum only (HAProxy and nginx have no idempotency ledger); POST /v1/payments,")
+    print("post-key: every request with a new Idempotency-Key, post-nokey: no key, on the same route;")
+    print("CPU us per request of the fulcrum process (redis-server's own in its column), ratios: median of")
+    print("per-round ledger/no-ledger [range], req/s and wrk's p99 in ms, medians")
+    head = ["cell"] + [f"{name[t]} us" for t in present]
+    ledgers = [t for t in present if t != "ledger_none"]
+    if "ledger_none" in present:
+        head += [f"{name[t]}/no ledger" for t in ledgers]
+    if "ledger_redis" in present:
+        head.append("redis-server us")
+    head += [f"{name[t]} req/s" for t in present] + [f"{name[t]} p99" for t in present]
+    head.append("other CPU s median [max]")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for c in cells:
+        line = [c] + [fmt(med(values(c, t, "us"))) for t in present]
+        if "ledger_none" in present:
+            line += [ratio_text(paired(c, t, "ledger_none", "us")) for t in ledgers]
+        if "ledger_redis" in present:
+            line.append(fmt(med(values(c, "ledger_redis", "redis_us"))))
+        line += [fmt_rate(med(values(c, t, "rate"))) for t in present]
+        line += [fmt(med(values(c, t, "p99"))) for t in present]
+        other = [num(r["other"]) for t in present for r in by[(c, t)].values()]
+        other = [o for o in other if o is not None]
+        line.append(f"{statistics.median(other):.1f} [{max(other):.1f}]" if other else "-")
+        print("| " + " | ".join(line) + " |")
+
+
 def main():
-    rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+    all_rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
     idle = list(csv.DictReader(open(sys.argv[2]), delimiter="\t"))
+    ledger_rows = [r for r in all_rows if r["target"] in LEDGER]
+    rows = [r for r in all_rows if r["target"] not in LEDGER]
     cells = list(dict.fromkeys(r["cell"] for r in rows))
     targets = list(dict.fromkeys(r["target"] for r in rows))
     by = defaultdict(dict)  # (cell, target) -> round -> row
@@ -73,49 +126,53 @@ def main():
     others = [p for p in proxies if p != "fulcrum"] if "fulcrum" in proxies else []
     unit = {"tls-new": "conn", "tls-resumed": "conn"}
 
-    print()
-    print("CPU per request (per connection for tls-new, tls-resumed) of the proxy process;")
-    print("ratios: median of per-round fulcrum/other [range], above 1.00 = fulcrum spends more")
-    head = ["cell"] + [f"fulcrum/{LABEL[o]}" for o in others] + [f"{p} us" for p in proxies]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for c in cells:
-        line = [c + (" (per conn)" if c in unit else "")] + [ratio_text(paired(c, o, "us")) for o in others]
-        line += [fmt(med(values(c, p, "us"))) for p in proxies]
-        print("| " + " | ".join(line) + " |")
+    if cells:  # none when only the ledger cells ran
+        print()
+        print("CPU per request (per connection for tls-new, tls-resumed) of the proxy process;")
+        print("ratios: median of per-round fulcrum/other [range], above 1.00 = fulcrum spends more")
+        head = ["cell"] + [f"fulcrum/{LABEL[o]}" for o in others] + [f"{p} us" for p in proxies]
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for c in cells:
+            line = [c + (" (per conn)" if c in unit else "")] + [ratio_text(paired(c, o, "us")) for o in others]
+            line += [fmt(med(values(c, p, "us"))) for p in proxies]
+            print("| " + " | ".join(line) + " |")
 
-    print()
-    print("req/s (connections/s for tls-new, tls-resumed) and wrk's p99 in ms, medians; direct = wrk to one backend")
-    head = ["cell"] + [f"{t} req/s" for t in targets] + [f"fulcrum/{LABEL[o]} req/s" for o in others]
-    head += [f"{t} p99" for t in targets]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for c in cells:
-        line = [c] + [fmt_rate(med(values(c, t, "rate"))) for t in targets]
-        line += [ratio_text(paired(c, o, "rate")) for o in others]
-        line += [fmt(med(values(c, t, "p99"))) for t in targets]
-        print("| " + " | ".join(line) + " |")
+        print()
+        print("req/s (connections/s for tls-new, tls-resumed) and wrk's p99 in ms, medians; direct = wrk to one backend")
+        head = ["cell"] + [f"{t} req/s" for t in targets] + [f"fulcrum/{LABEL[o]} req/s" for o in others]
+        head += [f"{t} p99" for t in targets]
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for c in cells:
+            line = [c] + [fmt_rate(med(values(c, t, "rate"))) for t in targets]
+            line += [ratio_text(paired(c, o, "rate")) for o in others]
+            line += [fmt(med(values(c, t, "p99"))) for t in targets]
+            print("| " + " | ".join(line) + " |")
 
-    print()
-    print("server connections opened per request, after the warm-up (accepted by the backends; fulcrum also by")
-    print("its fulcrum_upstream_connections_opened_total), and the CPU s the rest of the machine used per run")
-    head = ["cell"] + [f"{p} opened/req" for p in proxies]
-    if "fulcrum" in proxies:
-        head.append("fulcrum (metric)")
-    head.append("other CPU s median [max]")
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for c in cells:
-        line = [c] + [fmt(med(values(c, p, "opened")), 4) for p in proxies]
+        print()
+        print("server connections opened per request, after the warm-up (accepted by the backends; fulcrum also by")
+        print("its fulcrum_upstream_connections_opened_total), and the CPU s the rest of the machine used per run")
+        head = ["cell"] + [f"{p} opened/req" for p in proxies]
         if "fulcrum" in proxies:
-            line.append(fmt(med(values(c, "fulcrum", "metric_opened")), 4))
-        other = [num(r["other"]) for t in targets for r in by[(c, t)].values()]
-        other = [o for o in other if o is not None]
-        line.append(f"{statistics.median(other):.1f} [{max(other):.1f}]" if other else "-")
-        print("| " + " | ".join(line) + " |")
+            head.append("fulcrum (metric)")
+        head.append("other CPU s median [max]")
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for c in cells:
+            line = [c] + [fmt(med(values(c, p, "opened")), 4) for p in proxies]
+            if "fulcrum" in proxies:
+                line.append(fmt(med(values(c, "fulcrum", "metric_opened")), 4))
+            other = [num(r["other"]) for t in targets for r in by[(c, t)].values()]
+            other = [o for o in other if o is not None]
+            line.append(f"{statistics.median(other):.1f} [{max(other):.1f}]" if other else "-")
+            print("| " + " | ".join(line) + " |")
 
-    other = sum(num(r["other"]) or 0 for r in rows)
-    wall = sum(num(r["wall"]) or 0 for r in rows)
+    if ledger_rows:
+        ledger_table(ledger_rows)
+
+    other = sum(num(r["other"]) or 0 for r in all_rows)
+    wall = sum(num(r["wall"]) or 0 for r in all_rows)
     if wall:
         print()
         print(f"other processes (not the bench's) used {other:.0f} CPU s during the {wall:.0f} s of measured runs:"

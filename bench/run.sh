@@ -10,6 +10,14 @@
 #   tls-64                     HTTP keep-alive over https
 #   tls-new tls-resumed        BENCH_THREADS `openssl s_time` clients, a full
 #                              (resp. resumed) TLS handshake and one request per connection
+#   post-key-64                the idempotency ledger: POSTs, each with an Idempotency-Key
+#                              never sent before, keep-alive, 64 connections (bench/ledger_post.lua)
+#   post-nokey-64              the same POSTs without a key, on the same ledger route
+# The two post cells are fulcrum's only (HAProxy and nginx have no ledger):
+# they run against three fulcrum processes of their own, the targets
+# ledger_none (the route without a ledger), ledger_memory and ledger_redis
+# (a redis-server the bench starts on a Unix socket in its temporary folder,
+# pinned to the load core), started when a post cell is in BENCH_CELLS.
 # and the idle probe (BENCH_IDLE=0 skips it): 10,000 HTTP keep-alive and
 # 8,000 TCP client connections held open at once, RSS per connection.
 #
@@ -64,7 +72,9 @@ warmup=${BENCH_WARMUP:-1}
 threads=${BENCH_THREADS:-2}
 targets=${BENCH_TARGETS:-direct fulcrum haproxy nginx}
 all_cells="http-16 http-64 http-256 tcp-16 tcp-64 tcp-256 new-64 body4k-64 body64k-64 tls-64 tls-new tls-resumed"
+all_cells+=" post-key-64 post-nokey-64"
 cells=${BENCH_CELLS:-$all_cells}
+ledger_targets="ledger_none ledger_memory ledger_redis"
 idle=${BENCH_IDLE:-1}
 idle_http=10000 idle_tcp=8000
 results_dir=${BENCH_RESULTS:-$here/results}
@@ -99,6 +109,14 @@ for tool in wrk haproxy nginx curl timeout openssl taskset python3; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found (make bench installs what it needs)"
 done
 [[ -x $build/fulcrum ]] || die "$build/fulcrum not found: run 'make build' first"
+# The ledger targets run when a post cell is in the list.
+ledger=0
+[[ " $cells " == *" post-"* ]] && ledger=1
+if ((ledger)); then
+  for tool in redis-server redis-cli; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool not found (Debian redis-server; make bench installs it)"
+  done
+fi
 # fulcrum_nometrics: the same fulcrum with its per-request metric updates
 # compiled out (FULCRUM_REQUEST_METRICS=0), which `make bench-metrics` builds.
 nometrics=${NOMETRICS_BUILD_DIR:-build-nometrics}
@@ -133,6 +151,8 @@ nofile=$(ulimit -Sn)
 # TCP cells only with its stream module.
 applies() { # CELL TARGET
   case $2:$1 in
+  ledger_*:post-*) return 0 ;;
+  ledger_*:* | *:post-*) return 1 ;;
   direct:tcp-* | direct:tls*) return 1 ;;
   nginx:tcp-*) [[ -r $stream_module ]] ;;
   *) return 0 ;;
@@ -171,6 +191,49 @@ for t in $targets; do
 done
 PORT_direct=$PORT_backend1
 
+# The ledger targets: a redis-server for ledger_redis on a Unix socket in
+# $tmp (no TCP port), no persistence, pinned to the load core; then the three
+# fulcrum processes, which differ only by their store.
+redis_socket="$tmp/redis.sock"
+if ((ledger)); then
+  mkdir -p "$tmp/redis.d"
+  "${load_cpu[@]}" redis-server --port 0 --unixsocket "$redis_socket" --unixsocketperm 700 \
+    --dir "$tmp/redis.d" --save "" --appendonly no --maxmemory 2gb --maxmemory-policy volatile-lru \
+    >"$tmp/redis.log" 2>&1 </dev/null &
+  PID_redis=$!
+  children+=("$PID_redis")
+  deadline=$((SECONDS + 10))
+  until [[ $(timeout 2 redis-cli -s "$redis_socket" ping 2>/dev/null) == PONG ]]; do
+    kill -0 "$PID_redis" 2>/dev/null || { tail -n 15 "$tmp/redis.log" >&2; die "redis-server exited during start"; }
+    ((SECONDS < deadline)) || { tail -n 15 "$tmp/redis.log" >&2; die "redis-server did not answer within 10 s"; }
+    sleep 0.1
+  done
+  note "redis-server up on $redis_socket (pid $PID_redis)"
+  for t in $ledger_targets; do
+    ledger_store=${t#ledger_}
+    start "$t" render_fulcrum_ledger "${proxy_cpu[@]}" "$build/fulcrum" -c @CONF@
+  done
+  # Every ledger target answers a POST with and without a key; a repeat of a
+  # keyed POST is a replay with a ledger, and goes to a server without one.
+  for t in $ledger_targets; do
+    url="http://$host:$(eval echo "\$PORT_$t")/v1/payments"
+    for key in "" "check-$t" "check-$t"; do
+      hdr=()
+      [[ -n $key ]] && hdr=(-H "Idempotency-Key: $key")
+      answer=$(curl -s -m 2 -i "${hdr[@]}" -H 'Content-Type: application/json' -d '{"amount":1}' "$url") ||
+        die "$t: POST to $url failed"
+      [[ $answer == "HTTP/1.1 200"* && $answer == *'"paid"'* ]] || die "$t: POST to $url answered '${answer:0:200}'"
+    done
+    replayed=0
+    [[ $answer == *$'\n'[Ii]dempotent-[Rr]eplayed:\ true* ]] && replayed=1
+    if [[ $t == ledger_none ]]; then
+      ((replayed == 0)) || die "$t: a repeated key was replayed without a ledger"
+    else
+      ((replayed == 1)) || die "$t: a repeated key was not replayed: '${answer:0:300}'"
+    fi
+  done
+fi
+
 # Every proxy answers "ok" from both backends, over HTTP, TCP and TLS, and
 # s_time's request over TLS with a 200.
 for p in $proxies; do
@@ -198,12 +261,16 @@ done
 
 # The load generators run in the background and are waited for, so that
 # SIGINT/SIGTERM stop the bench at once.
-run_wrk() { # CONNS URL SECONDS OUT [wrk options]
-  local c=$1 url=$2 secs=$3 out=$4 rc t=$threads
+run_wrk() { # CONNS URL SECONDS OUT [wrk options] [-- script arguments]
+  local c=$1 url=$2 secs=$3 out=$4 rc t=$threads opts=()
   shift 4
+  while (($# > 0)) && [[ $1 != -- ]]; do
+    opts+=("$1")
+    shift
+  done
   ((t > c)) && t=$c
-  timeout -k 5 $((secs + 30)) "${load_cpu[@]}" wrk -t"$t" -c"$c" -d"${secs}s" --latency "$@" \
-    "$url" >"$out" 2>&1 </dev/null &
+  timeout -k 5 $((secs + 30)) "${load_cpu[@]}" wrk -t"$t" -c"$c" -d"${secs}s" --latency "${opts[@]}" \
+    "$url" "$@" >"$out" 2>&1 </dev/null &
   load_pids=($!)
   wait "${load_pids[0]}"
   rc=$?
@@ -236,21 +303,32 @@ run_cell() { # CELL TARGET SECONDS OUT
   tls-new) run_s_time -new "$tls" "$s" "$out" ;;
   tls-resumed) run_s_time -reuse "$tls" "$s" "$out" ;;
   tls-*) run_wrk "${c#tls-}" "https://$host:$tls/" "$s" "$out" ;;
+  post-key-*) run_post "${c#post-key-}" "http://$host:$port/v1/payments" "$s" "$out" keyed ;;
+  post-nokey-*) run_post "${c#post-nokey-}" "http://$host:$port/v1/payments" "$s" "$out" unkeyed ;;
   esac
+}
+
+# run_post CONNS URL SECONDS OUT keyed|unkeyed: the ledger cells' POSTs, with
+# a token of their own in every key (keys never repeat within a bench run).
+run_seq=0
+run_post() {
+  run_seq=$((run_seq + 1))
+  run_wrk "$1" "$2" "$3" "$4" -s "$here/ledger_post.lua" -- "b$stamp-$run_seq" "$5"
 }
 
 failures=()
 rows="$tmp/rows.tsv"
-printf 'cell\ttarget\tround\trate\tn\tus\tp99\topened\tmetric_opened\tother\twall\n' >"$rows"
+printf 'cell\ttarget\tround\trate\tn\tus\tp99\topened\tmetric_opened\tother\twall\tredis_us\n' >"$rows"
 
 measure() { # CELL TARGET ROUND
   local c=$1 t=$2 r=$3 out="$tmp/load.txt" rc pids pid
   if [[ $t == direct ]]; then pids=("$PID_backend1"); else mapfile -t pids < <(proxy_pids "$t"); fi
   run_cell "$c" "$t" "$warmup" "$tmp/warm.txt" || true
   [[ $t == nginx ]] && mapfile -t pids < <(proxy_pids "$t") # a worker may have been replaced
-  local m0 m1 b0 b1 w0 w1 wall0 wall1 t0 t1 a0 a1 f0=0 f1=0
+  local m0 m1 b0 b1 w0 w1 wall0 wall1 t0 t1 a0 a1 f0=0 f1=0 r0=0 r1=0
   a0=$(backend_accepts) || die "a backend's status page did not answer"
-  [[ $t == fulcrum* ]] && f0=$(fulcrum_opened "$t")
+  [[ $t == fulcrum* || $t == ledger_* ]] && f0=$(fulcrum_opened "$t")
+  if [[ -n ${PID_redis:-} ]]; then r0=$(cpu_ticks "$PID_redis") || die "redis-server died"; fi
   m0=$(machine_ticks)
   b0=$(cpu_ticks "$PID_backend1" "$PID_backend2") || die "a backend died"
   children_seconds
@@ -265,17 +343,18 @@ measure() { # CELL TARGET ROUND
   t1=$(cpu_ticks "${pids[@]}") || die "$t died during the measured run"
   wall1=$EPOCHREALTIME
   b1=$(cpu_ticks "$PID_backend1" "$PID_backend2") || die "a backend died during the run against $t"
+  if [[ -n ${PID_redis:-} ]]; then r1=$(cpu_ticks "$PID_redis") || die "redis-server died during the run against $t"; fi
   children_seconds
   w1=$children_s
   m1=$(machine_ticks)
   a1=$(backend_accepts) || die "a backend's status page did not answer"
-  [[ $t == fulcrum* ]] && f1=$(fulcrum_opened "$t")
+  [[ $t == fulcrum* || $t == ledger_* ]] && f1=$(fulcrum_opened "$t")
   [[ -n $profile ]] && perf_stop "$profile"
   ((rc == 0)) || { cat "$out"* >&2; die "the load $c against $t failed (exit $rc)"; }
   local proxy_ticks=$((t1 - t0))
   [[ $t == direct ]] && proxy_ticks=0 # backend1's CPU is in the backends' share
   local other n rate p99 non2xx resumed
-  other=$(awk -v m=$((m1 - m0)) -v x=$((proxy_ticks + b1 - b0)) -v w0="$w0" -v w1="$w1" \
+  other=$(awk -v m=$((m1 - m0)) -v x=$((proxy_ticks + b1 - b0 + r1 - r0)) -v w0="$w0" -v w1="$w1" \
     -v hz="$clk_tck" 'BEGIN { o = (m - x) / hz - (w1 - w0); if (o < 0) o = 0; printf "%.1f", o }')
   if [[ $c == tls-new || $c == tls-resumed ]]; then
     n=$(cat "$out".* | awk '/connections in .* real seconds/ {n += $1} END {print n + 0}')
@@ -303,9 +382,12 @@ measure() { # CELL TARGET ROUND
   [[ $t == direct ]] && us=-
   # the second reading's own connections (one per backend) are not the load's
   opened=$(awk -v a=$((a1 - a0 - 2)) -v n="$n" 'BEGIN {printf "%.4f", a / n}')
-  [[ $t == fulcrum* ]] && mopened=$(awk -v a=$((f1 - f0)) -v n="$n" 'BEGIN {printf "%.4f", a / n}')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$t" "$r" "$rate" "$n" "$us" "$p99" "$opened" \
-    "$mopened" "$other" "$(awk -v a="$wall0" -v b="$wall1" 'BEGIN {printf "%.2f", b - a}')" >>"$rows"
+  [[ $t == fulcrum* || $t == ledger_* ]] && mopened=$(awk -v a=$((f1 - f0)) -v n="$n" 'BEGIN {printf "%.4f", a / n}')
+  # redis-server's CPU per request, in the runs against ledger_redis
+  local redis_us=-
+  [[ $t == ledger_redis ]] && redis_us=$(awk -v t=$((r1 - r0)) -v hz="$clk_tck" -v n="$n" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$t" "$r" "$rate" "$n" "$us" "$p99" "$opened" \
+    "$mopened" "$other" "$(awk -v a="$wall0" -v b="$wall1" 'BEGIN {printf "%.2f", b - a}')" "$redis_us" >>"$rows"
   note "$c $t round $r: $rate/s, $us us/req, p99 $p99 ms, opened/req $opened, other CPU ${other}s"
 }
 
@@ -352,6 +434,7 @@ idle_probe() {
 # --- run --------------------------------------------------------------------
 
 read -r -a target_list <<<"$targets"
+((ledger)) && read -r -a target_list <<<"$targets $ledger_targets"
 started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 m_start=$(machine_ticks)
 wall_start=$SECONDS
@@ -393,7 +476,15 @@ m_end=$(machine_ticks)
     grep -v ' listening on \|max_connections' "$tmp/fulcrum-matrix.log" 2>/dev/null | sort | uniq -c | sort -rn |
       head -n 5 | sed 's/^/  /'
   fi
-  for f in "$results_dir/perf-$stamp-"*-fulcrum-*.data.txt; do
+  for t in $proxies $([[ $ledger == 1 ]] && echo "$ledger_targets"); do
+    [[ $t == fulcrum ]] && continue
+    [[ $t == ledger_* ]] || continue
+    local_n=$(grep -cv ' listening on \|max_connections' "$tmp/$t.log" 2>/dev/null)
+    echo "$t log lines at level warn and above (start messages excluded): ${local_n:-0}"
+    grep -v ' listening on \|max_connections' "$tmp/$t.log" 2>/dev/null | sort | uniq -c | sort -rn |
+      head -n 5 | sed 's/^/  /'
+  done
+  for f in "$results_dir/perf-$stamp-"*-fulcrum-*.data.txt "$results_dir/perf-$stamp-"*-ledger_*.data.txt; do
     [[ -f $f ]] || continue
     echo "fulcrum's top symbols by self time, perf record -g -F 999 ($(basename "${f%.data.txt}")):"
     head -n 15 "$f"
