@@ -6,9 +6,10 @@
 // promtool is required (Debian package prometheus, .ci/packages-test.txt).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <functional>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -25,6 +26,10 @@
 using namespace fulcrum::test;
 
 namespace {
+
+bool isIdentifierChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 struct Query {
   std::string where;  // the panel's title, or what else holds it
@@ -59,15 +64,23 @@ std::vector<Query> dashboardQueries(const Json& dashboard) {
   walk(dashboard["panels"], "panels");
   walk(dashboard["annotations"], "annotations");
   // label_values(METRIC{...}, LABEL) -> group by (LABEL) (METRIC{...})
-  const std::regex label_values(R"(^label_values\((.*),\s*([a-zA-Z_][a-zA-Z0-9_]*)\)$)");
   for (const Json& variable : std::get<std::vector<Json>>(dashboard["templating"]["list"].value)) {
     if (variable["type"].str() != "query") continue;
     const std::string query = variable["query"]["query"].str();
-    std::smatch parts;
-    REQUIRE_MESSAGE(std::regex_match(query, parts, label_values),
+    const std::string prefix = "label_values(";
+    const size_t comma = query.rfind(',');
+    const bool shaped = query.rfind(prefix, 0) == 0 && query.back() == ')' &&
+                        comma != std::string::npos && comma > prefix.size();
+    REQUIRE_MESSAGE(shaped,
                     "variable " << variable["name"].str() << ": not label_values(metric, label)");
-    out.push_back({"variable " + variable["name"].str(),
-                   "group by (" + parts[2].str() + ") (" + parts[1].str() + ")"});
+    std::string label = query.substr(comma + 1, query.size() - comma - 2);
+    label.erase(0, label.find_first_not_of(' '));
+    const bool named = !label.empty() && std::all_of(label.begin(), label.end(), isIdentifierChar);
+    REQUIRE_MESSAGE(named,
+                    "variable " << variable["name"].str() << ": not label_values(metric, label)");
+    out.push_back(
+        {"variable " + variable["name"].str(),
+         "group by (" + label + ") (" + query.substr(prefix.size(), comma - prefix.size()) + ")"});
   }
   return out;
 }
@@ -80,16 +93,42 @@ std::string substituteVariables(std::string expr) {
     for (size_t at = expr.find(from); at != std::string::npos; at = expr.find(from, at))
       expr.replace(at, from.size(), to);
   }
-  return std::regex_replace(expr, std::regex(R"(\$\{?[a-zA-Z_][a-zA-Z0-9_]*\}?)"), ".*");
+  // $name or ${name}
+  std::string out;
+  for (size_t i = 0; i < expr.size();) {
+    if (expr[i] != '$') {
+      out += expr[i++];
+      continue;
+    }
+    size_t end = i + 1;
+    const bool braced = end < expr.size() && expr[end] == '{';
+    if (braced) ++end;
+    const size_t name_start = end;
+    while (end < expr.size() && isIdentifierChar(expr[end])) ++end;
+    if (end == name_start) {
+      out += expr[i++];
+      continue;
+    }
+    if (braced && end < expr.size() && expr[end] == '}') ++end;
+    out += ".*";
+    i = end;
+  }
+  return out;
 }
 
 // The metric names a query uses: every fulcrum_* identifier.
 std::set<std::string> metricNames(const std::string& expr) {
   std::set<std::string> names;
-  const std::regex name(R"(\bfulcrum_[a-z0-9_]+)");
-  for (auto it = std::sregex_iterator(expr.begin(), expr.end(), name); it != std::sregex_iterator();
-       ++it)
-    names.insert(it->str());
+  const std::string prefix = "fulcrum_";
+  for (size_t at = expr.find(prefix); at != std::string::npos; at = expr.find(prefix, at + 1)) {
+    if (at > 0 && isIdentifierChar(expr[at - 1])) continue;  // not at a word's start
+    size_t end = at + prefix.size();
+    while (end < expr.size() &&
+           (std::islower(static_cast<unsigned char>(expr[end])) ||
+            std::isdigit(static_cast<unsigned char>(expr[end])) || expr[end] == '_'))
+      ++end;
+    names.insert(expr.substr(at, end - at));
+  }
   return names;
 }
 
