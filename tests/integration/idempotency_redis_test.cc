@@ -187,6 +187,8 @@ TEST_CASE(
   // The wrong password: Redis refuses every claim, which is a store error
   // (on_store_error: reject); unkeyed requests still go through.
   Proxy refused(ledgerYaml(backend.port(), options, store("wrong.pass", "not-the-password")));
+  // The log says why, once Redis has answered the AUTH.
+  REQUIRE(refused.process().waitForText("idempotency store: redis refused the password"));
   const uint16_t refused_port = refused.port("web");
   auto keyed =
       rawExchange(refused_port, keyedPost("other", "{}", "Authorization: " + scope + "\r\n"));
