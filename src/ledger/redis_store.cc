@@ -96,7 +96,22 @@ void RedisStore::connect() {
   redisAsyncSetDisconnectCallback(context, &RedisStore::onDisconnect);
   context_ = context;
   // Queued until the connection is up: AUTH goes first.
-  if (!settings_.password.empty()) send(context_, {"AUTH", settings_.password});
+  if (!settings_.password.empty())
+    send(context_, {"AUTH", settings_.password}, &RedisStore::onAuthReply);
+}
+
+void RedisStore::onAuthReply(redisAsyncContext* context, void* reply_data, void*) {
+  auto* self = static_cast<RedisStore*>(context->data);
+  const auto* reply = static_cast<const redisReply*>(reply_data);
+  if (self == nullptr || self->closing_ || reply == nullptr) return;
+  if (reply->type == REDIS_REPLY_ERROR) {
+    // Every command will fail (NOAUTH), each a store error: the log says why.
+    static log::Limited limited;
+    limited.warn("idempotency store: redis refused the password (%.*s)",
+                 static_cast<int>(reply->len), reply->str);
+    return;
+  }
+  log::info("idempotency store: connected to redis");
 }
 
 void RedisStore::onConnect(const redisAsyncContext* context, int status) {
@@ -110,7 +125,8 @@ void RedisStore::onConnect(const redisAsyncContext* context, int status) {
   }
   self->connected_ = true;
   self->backoff_ = std::chrono::milliseconds(100);
-  log::info("idempotency store: connected to redis");
+  // With a password, "connected" waits for Redis to take it (onAuthReply).
+  if (self->settings_.password.empty()) log::info("idempotency store: connected to redis");
 }
 
 void RedisStore::onDisconnect(const redisAsyncContext* context, int status) {

@@ -78,6 +78,7 @@ class RedisStore final : public Store {
   static void onConnect(const redisAsyncContext* context, int status);
   static void onDisconnect(const redisAsyncContext* context, int status);
   static void onClaimReply(redisAsyncContext* context, void* reply, void* id);
+  static void onAuthReply(redisAsyncContext* context, void* reply, void*);
 
   net::EventLoop& loop_;
   RedisSettings settings_;

@@ -39,7 +39,7 @@ int status(uint16_t port, const std::string& method, const std::string& path,
 
 }  // namespace
 
-TEST_CASE("admin: an /api call needs the bearer token; Basic credentials never mutate") {
+TEST_CASE("admin: an /api call needs the bearer token, Basic credentials never mutate") {
   Proxy proxy(adminTestConfig(", token: " + kAdminToken));
   const uint16_t admin = proxy.adminPort();
 

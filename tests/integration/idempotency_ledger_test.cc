@@ -1,8 +1,10 @@
-// The idempotency ledger with the memory store, through the real proxy: a
-// repeated payment gets the first answer and the server sees it once; the
-// conflicts, mismatches, missing keys, released keys, held unknown
-// outcomes, scopes, expiry and bounds, each as a client sees it. The
-// backend numbers its answers, so a second charge would show.
+// The idempotency ledger through the real proxy: a repeated payment gets
+// the first answer and the server sees it once; the conflicts, mismatches,
+// missing keys, released keys, held unknown outcomes, scopes and expiry,
+// each as a client sees it, with each store (the memory store, then Redis
+// on a redis-server of the test's own); the memory store's bounds and its
+// entries gauge. The backend numbers its answers, so a second charge would
+// show.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -12,6 +14,7 @@
 
 #include "support/http_configs.h"
 #include "support/ledger_requests.h"
+#include "support/ledger_store.h"
 #include "support/proxy.h"
 #include "support/raw_backend.h"
 #include "support/scrape.h"
@@ -20,10 +23,11 @@
 using namespace fulcrum::test;
 using namespace std::chrono_literals;
 
-TEST_CASE("ledger: a repeated payment gets the first answer byte for byte; the server sees one") {
+TEST_CASE("ledger: a repeated payment gets the first answer byte for byte, the server sees one") {
+  StoreUnderTest store(eachStore());
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerYaml(backend.port()));
-  const uint16_t port = proxy.port("web");
+  Proxy proxy(ledgerYaml(backend.port(), "", store.config()));
+  const uint16_t port = store.port(proxy);
   auto first = rawExchange(port, keyedPost("pay-1", "{\"amount\":100}"));
   REQUIRE(rawStatus(first) == 201);
   CHECK(responseBody(first) == "{\"charge\":0}");
@@ -45,9 +49,10 @@ TEST_CASE("ledger: a repeated payment gets the first answer byte for byte; the s
 }
 
 TEST_CASE("ledger: the same key with another body, method or target gets 422 and no server") {
+  StoreUnderTest store(eachStore());
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerYaml(backend.port()));
-  const uint16_t port = proxy.port("web");
+  Proxy proxy(ledgerYaml(backend.port(), "", store.config()));
+  const uint16_t port = store.port(proxy);
   REQUIRE(rawStatus(rawExchange(port, keyedPost("pay-1", "{\"amount\":100}"))) == 201);
   auto other_body = rawExchange(port, keyedPost("pay-1", "{\"amount\":999}"));
   CHECK(rawStatus(other_body) == 422);
@@ -61,9 +66,10 @@ TEST_CASE("ledger: the same key with another body, method or target gets 422 and
 }
 
 TEST_CASE("ledger: a chunked body is judged by its data, not by how it was cut") {
+  StoreUnderTest store(eachStore());
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerYaml(backend.port()));
-  const uint16_t port = proxy.port("web");
+  Proxy proxy(ledgerYaml(backend.port(), "", store.config()));
+  const uint16_t port = store.port(proxy);
   const std::string head =
       "POST /v1/payments HTTP/1.1\r\nHost: t\r\nIdempotency-Key: chunky\r\n"
       "Transfer-Encoding: chunked\r\n\r\n";
@@ -76,13 +82,14 @@ TEST_CASE("ledger: a chunked body is judged by its data, not by how it was cut")
 }
 
 TEST_CASE("ledger: 50 repeats at once with one key: one reaches the server, the rest get 409") {
+  StoreUnderTest store(eachStore());
   Gate gate;
   RawBackend backend([&](size_t index, const std::string&) {
     gate.wait();
     return charge(index);
   });
-  Proxy proxy(ledgerYaml(backend.port()));
-  const uint16_t port = proxy.port("web");
+  Proxy proxy(ledgerYaml(backend.port(), "", store.config()));
+  const uint16_t port = store.port(proxy);
   std::optional<std::string> first;
   std::thread first_client([&] { first = rawExchange(port, keyedPost("once", "{\"amount\":5}")); });
   REQUIRE(waitUntil([&] { return gate.waiting() == 1; }, 5s));
@@ -111,9 +118,10 @@ TEST_CASE("ledger: 50 repeats at once with one key: one reaches the server, the 
 }
 
 TEST_CASE("ledger: an answer over max_response is not kept: a repeat gets 409 saying so") {
+  StoreUnderTest store(eachStore());
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerYaml(backend.port(), "max_response: 4"));
-  const uint16_t port = proxy.port("web");
+  Proxy proxy(ledgerYaml(backend.port(), "max_response: 4", store.config()));
+  const uint16_t port = store.port(proxy);
   REQUIRE(rawStatus(rawExchange(port, keyedPost("big", "{}"))) == 201);
   auto repeat = rawExchange(port, keyedPost("big", "{}"));
   CHECK(rawStatus(repeat) == 409);
@@ -121,11 +129,12 @@ TEST_CASE("ledger: an answer over max_response is not kept: a repeat gets 409 sa
   CHECK(backend.requests().size() == 1);
 }
 
-TEST_CASE("ledger: an answer that asks for a retry releases the key; the repeat is forwarded") {
+TEST_CASE("ledger: an answer that asks for a retry releases the key, the repeat is forwarded") {
+  StoreUnderTest store(eachStore());
   RawBackend backend(
       [](size_t index, const std::string&) { return charge(index, index == 0 ? 429 : 201); });
-  Proxy proxy(ledgerYaml(backend.port()));
-  const uint16_t port = proxy.port("web");
+  Proxy proxy(ledgerYaml(backend.port(), "", store.config()));
+  const uint16_t port = store.port(proxy);
   CHECK(rawStatus(rawExchange(port, keyedPost("busy", "{}"))) == 429);
   auto repeat = rawExchange(port, keyedPost("busy", "{}"));
   CHECK(rawStatus(repeat) == 201);
@@ -134,9 +143,10 @@ TEST_CASE("ledger: an answer that asks for a retry releases the key; the repeat 
 }
 
 TEST_CASE("ledger: a server's 500 is a final answer and is kept, as Stripe keeps it") {
+  StoreUnderTest store(eachStore());
   RawBackend backend([](size_t index, const std::string&) { return charge(index, 500); });
-  Proxy proxy(ledgerYaml(backend.port()));
-  const uint16_t port = proxy.port("web");
+  Proxy proxy(ledgerYaml(backend.port(), "", store.config()));
+  const uint16_t port = store.port(proxy);
   CHECK(rawStatus(rawExchange(port, keyedPost("err", "{}"))) == 500);
   auto repeat = rawExchange(port, keyedPost("err", "{}"));
   CHECK(rawStatus(repeat) == 500);
@@ -145,6 +155,7 @@ TEST_CASE("ledger: a server's 500 is a final answer and is kept, as Stripe keeps
 }
 
 TEST_CASE("ledger: fulcrum's own error releases the key") {
+  StoreUnderTest store(eachStore());
   // Nothing listens on the server's port: 503, nothing was sent.
   uint16_t closed;
   {
@@ -160,22 +171,26 @@ TEST_CASE("ledger: fulcrum's own error releases the key") {
       "        upstream: down\n        idempotency: {}\n";
   config.extra_upstreams =
       "  down:\n    servers:\n      - { address: 127.0.0.1:" + std::to_string(closed) + " }\n";
+  config.global_extra = storeLines(store.config());
   Proxy proxy(config.yaml());
-  const uint16_t port = proxy.port("web");
+  const uint16_t port = store.port(proxy);
   CHECK(rawStatus(rawExchange(port, keyedPost("k", "{}", "", "/down"))) == 503);
   // The key is free again: the repeat is tried, not answered 409.
   CHECK(rawStatus(rawExchange(port, keyedPost("k", "{}", "", "/down"))) == 503);
 }
 
 TEST_CASE("ledger: outcome unknown is held (409, X-Fulcrum-Outcome) or released as configured") {
+  const StoreKind kind = eachStore();
   for (const bool hold : {true, false}) {
     CAPTURE(hold);
+    StoreUnderTest store(kind);  // each run starts with an empty ledger
     RawBackend backend([](size_t index, const std::string&) {
       return index == 0 ? closeWithoutAnswer() : charge(index);
     });
     Proxy proxy(ledgerYaml(backend.port(),
-                           hold ? "on_unknown_outcome: hold" : "on_unknown_outcome: release"));
-    const uint16_t port = proxy.port("web");
+                           hold ? "on_unknown_outcome: hold" : "on_unknown_outcome: release",
+                           store.config()));
+    const uint16_t port = store.port(proxy);
     auto first = rawExchange(port, keyedPost("lost", "{}"));
     CHECK(rawStatus(first) == 502);
     CHECK(rawField(*first, "X-Fulcrum-Outcome") == "unknown");
@@ -194,9 +209,10 @@ TEST_CASE("ledger: outcome unknown is held (409, X-Fulcrum-Outcome) or released 
 }
 
 TEST_CASE("ledger: require_key: a missing or invalid key gets 400 naming the header") {
+  StoreUnderTest store(eachStore());
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerYaml(backend.port(), "require_key: true"));
-  const uint16_t port = proxy.port("web");
+  Proxy proxy(ledgerYaml(backend.port(), "require_key: true", store.config()));
+  const uint16_t port = store.port(proxy);
   auto missing = rawExchange(port, keyedPost("", "{}"));
   CHECK(rawStatus(missing) == 400);
   CHECK(rawField(*missing, "Content-Type") == "application/problem+json");
@@ -214,9 +230,10 @@ TEST_CASE("ledger: require_key: a missing or invalid key gets 400 naming the hea
 }
 
 TEST_CASE("ledger: a scope keeps two clients' equal keys apart") {
+  StoreUnderTest store(eachStore());
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerYaml(backend.port(), "scope: header:Authorization"));
-  const uint16_t port = proxy.port("web");
+  Proxy proxy(ledgerYaml(backend.port(), "scope: header:Authorization", store.config()));
+  const uint16_t port = store.port(proxy);
   auto alice = rawExchange(port, keyedPost("same", "{}", "Authorization: Bearer alice\r\n"));
   auto bob = rawExchange(port, keyedPost("same", "{}", "Authorization: Bearer bob\r\n"));
   CHECK(responseBody(alice) == "{\"charge\":0}");
@@ -228,10 +245,11 @@ TEST_CASE("ledger: a scope keeps two clients' equal keys apart") {
   CHECK(backend.requests().size() == 2);
 }
 
-TEST_CASE("ledger: a kept answer expires after ttl; then the key is new again") {
+TEST_CASE("ledger: a kept answer expires after ttl, then the key is new again") {
+  StoreUnderTest store(eachStore());
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerYaml(backend.port(), "ttl: 1s, in_flight_timeout: 1s"));
-  const uint16_t port = proxy.port("web");
+  Proxy proxy(ledgerYaml(backend.port(), "ttl: 1s, in_flight_timeout: 1s", store.config()));
+  const uint16_t port = store.port(proxy);
   REQUIRE(responseBody(rawExchange(port, keyedPost("short", "{}"))) == "{\"charge\":0}");
   CHECK(rawField(*rawExchange(port, keyedPost("short", "{}")), "Idempotent-Replayed") == "true");
   // Each repeat inside the ttl is a replay; the first after it is charged.
@@ -241,7 +259,7 @@ TEST_CASE("ledger: a kept answer expires after ttl; then the key is new again") 
   CHECK(backend.requests().size() == 2);
 }
 
-TEST_CASE("ledger: max_entries bounds the memory store; the coldest answer goes first") {
+TEST_CASE("ledger: max_entries bounds the memory store, the coldest answer goes first") {
   RawBackend backend([](size_t index, const std::string&) { return charge(index); });
   Proxy proxy(ledgerYaml(backend.port(), "", "type: memory, max_entries: 2"));
   const uint16_t port = proxy.port("web");

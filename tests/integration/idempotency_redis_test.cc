@@ -1,19 +1,25 @@
 // The idempotency ledger in Redis, through the real proxy and a real
-// redis-server the test starts on a Unix socket in its own folder: the
-// same answers as the memory store, two fulcrum processes acting as one,
-// Redis killed and restarted (on_store_error both ways; unkeyed traffic
-// untouched) and fulcrum killed mid-request (its claim expires).
+// redis-server the test starts on a Unix socket in its own folder (the
+// answers each store gives are in idempotency_ledger_test.cc): two
+// fulcrum processes acting as one, Redis killed and restarted
+// (on_store_error both ways; unkeyed traffic untouched), fulcrum killed
+// mid-request (its claim expires), and Redis over TCP with a password and
+// a key prefix (what is kept there; a wrong password).
 #include <doctest/doctest.h>
+#include <openssl/evp.h>
 #include <signal.h>
 
+#include <cstdio>
 #include <string>
 #include <thread>
 
 #include "support/http_configs.h"
 #include "support/ledger_requests.h"
+#include "support/ledger_store.h"
 #include "support/proxy.h"
 #include "support/raw_backend.h"
 #include "support/redis_server.h"
+#include "support/temp_dir.h"
 #include "support/wait.h"
 
 using namespace fulcrum::test;
@@ -21,8 +27,18 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string redisStore(const RedisServer& redis) {
-  return "type: redis, address: \"" + redis.address() + "\", timeout: 200ms";
+// The hex SHA-256 of `text`.
+std::string sha256Hex(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned length = 0;
+  REQUIRE(EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) == 1);
+  std::string out;
+  char byte[3];
+  for (unsigned i = 0; i < length; ++i) {
+    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
+    out += byte;
+  }
+  return out;
 }
 
 // Waits until a keyed request through `port` gets an answer from the
@@ -34,23 +50,6 @@ bool storeAnswers(uint16_t port, const std::string& probe_key) {
 
 }  // namespace
 
-TEST_CASE("ledger in redis: first, replay byte for byte, mismatch and the server sees one") {
-  RedisServer redis;
-  RawBackend backend([](size_t index, const std::string&) { return charge(index); });
-  Proxy proxy(ledgerYaml(backend.port(), "", redisStore(redis)));
-  const uint16_t port = proxy.port("web");
-  REQUIRE(storeAnswers(port, "probe"));
-  const size_t before = backend.requests().size();
-  auto first = rawExchange(port, keyedPost("pay-1", "{\"amount\":100}"));
-  REQUIRE(rawStatus(first) == 201);
-  auto again = rawExchange(port, keyedPost("pay-1", "{\"amount\":100}"));
-  REQUIRE(rawStatus(again) == 201);
-  CHECK(rawField(*again, "Idempotent-Replayed") == "true");
-  CHECK(comparable(*again) == comparable(*first));
-  CHECK(rawStatus(rawExchange(port, keyedPost("pay-1", "{\"amount\":7}"))) == 422);
-  CHECK(backend.requests().size() == before + 1);
-}
-
 TEST_CASE("ledger in redis: two fulcrum processes on one redis behave as one") {
   RedisServer redis;
   Gate gate;
@@ -58,8 +57,8 @@ TEST_CASE("ledger in redis: two fulcrum processes on one redis behave as one") {
     if (request.find("Idempotency-Key: shared") != std::string::npos) gate.wait();
     return charge(index);
   });
-  Proxy one(ledgerYaml(backend.port(), "", redisStore(redis)));
-  Proxy two(ledgerYaml(backend.port(), "", redisStore(redis)));
+  Proxy one(ledgerYaml(backend.port(), "", redis.storeConfig()));
+  Proxy two(ledgerYaml(backend.port(), "", redis.storeConfig()));
   const uint16_t port_one = one.port("web");
   const uint16_t port_two = two.port("web");
   REQUIRE(storeAnswers(port_one, "probe-1"));
@@ -88,7 +87,7 @@ TEST_CASE("ledger in redis: redis down: reject gets 503, forward goes on, unkeye
     RedisServer redis;
     RawBackend backend([](size_t index, const std::string&) { return charge(index); });
     Proxy proxy(
-        ledgerYaml(backend.port(), forward ? "on_store_error: forward" : "", redisStore(redis)));
+        ledgerYaml(backend.port(), forward ? "on_store_error: forward" : "", redis.storeConfig()));
     const uint16_t port = proxy.port("web");
     REQUIRE(storeAnswers(port, "probe"));
     redis.kill();
@@ -129,8 +128,8 @@ TEST_CASE(
     return charge(index);
   });
   const std::string options = "ttl: 60s, in_flight_timeout: 1s";
-  auto doomed = std::make_unique<Proxy>(ledgerYaml(backend.port(), options, redisStore(redis)));
-  Proxy survivor(ledgerYaml(backend.port(), options, redisStore(redis)));
+  auto doomed = std::make_unique<Proxy>(ledgerYaml(backend.port(), options, redis.storeConfig()));
+  Proxy survivor(ledgerYaml(backend.port(), options, redis.storeConfig()));
   const uint16_t doomed_port = doomed->port("web");
   const uint16_t port = survivor.port("web");
   REQUIRE(storeAnswers(doomed_port, "probe-1"));
@@ -147,4 +146,57 @@ TEST_CASE(
                   10s, 50ms, 250ms));
   gate.release();
   doomed.reset();
+}
+
+TEST_CASE(
+    "ledger in redis over tcp with a password: keys carry key_prefix and no key or scope in "
+    "clear, a wrong password is a store error") {
+  const std::string password = "pass-7f3a9c";
+  RedisServer redis(RedisOptions{.tcp = true, .password = password});
+  TempDir dir;
+  RawBackend backend([](size_t index, const std::string&) { return charge(index); });
+  // The store's entries, with the password in file `file`.
+  auto store = [&](const std::string& file, const std::string& password_text) {
+    return redis.storeConfig() + ", password_file: " + dir.write(file, password_text + "\n") +
+           ", key_prefix: \"shop:idem:\"";
+  };
+  const std::string options = "scope: header:Authorization";
+  Proxy proxy(ledgerYaml(backend.port(), options, store("redis.pass", password)));
+  const uint16_t port = portOnceRedisConnected(proxy);
+  const std::string key = "order-4711-in-clear";
+  const std::string scope = "Bearer sk_alice_in_clear";
+  const std::string post = keyedPost(key, "{\"amount\":100}", "Authorization: " + scope + "\r\n");
+  REQUIRE(rawStatus(rawExchange(port, post)) == 201);
+  auto replay = rawExchange(port, post);
+  REQUIRE(rawStatus(replay) == 201);
+  CHECK(rawField(*replay, "Idempotent-Replayed") == "true");
+  CHECK(backend.requests().size() == 1);
+
+  // One key: the prefix, then the hex SHA-256 of the scope value, a zero
+  // byte and the key (README: how an operator finds it).
+  const std::string stored = "shop:idem:" + sha256Hex(scope + '\0' + key);
+  auto keys = redis.cli({"--scan"});
+  REQUIRE(keys.status == 0);
+  CHECK(keys.output == stored + "\n");
+  auto value = redis.cli({"GET", stored});
+  REQUIRE(value.status == 0);
+  CHECK(value.output.find("{\"charge\":0}") != std::string::npos);  // the kept answer
+  CHECK(value.output.find(key) == std::string::npos);
+  CHECK(value.output.find("sk_alice_in_clear") == std::string::npos);
+
+  // The wrong password: Redis refuses every claim, which is a store error
+  // (on_store_error: reject); unkeyed requests still go through.
+  Proxy refused(ledgerYaml(backend.port(), options, store("wrong.pass", "not-the-password")));
+  // The log says why, once Redis has answered the AUTH.
+  REQUIRE(refused.process().waitForText("idempotency store: redis refused the password"));
+  const uint16_t refused_port = refused.port("web");
+  auto keyed =
+      rawExchange(refused_port, keyedPost("other", "{}", "Authorization: " + scope + "\r\n"));
+  CHECK(rawStatus(keyed) == 503);
+  CHECK(rawField(*keyed, "Retry-After") == "1");
+  CHECK(responseBody(keyed).find("idempotency_store_unavailable") != std::string::npos);
+  CHECK(backend.requests().size() == 1);
+  CHECK(rawStatus(rawExchange(refused_port, keyedPost("", "{}"))) == 201);
+  CHECK(backend.requests().size() == 2);
+  CHECK(redis.cli({"--scan"}).output == stored + "\n");
 }

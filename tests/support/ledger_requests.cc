@@ -41,8 +41,12 @@ std::string ledgerYaml(uint16_t backend, const std::string& options, const std::
       "      - match: { path_prefix: /v1/payments }\n        upstream: pool\n"
       "        idempotency: { " +
       options + " }\n      - upstream: pool\n";
-  if (!store.empty()) config.global_extra = "  idempotency_store: { " + store + " }\n";
+  config.global_extra = storeLines(store);
   return config.yaml();
+}
+
+std::string storeLines(const std::string& store) {
+  return store.empty() ? "" : "  idempotency_store: { " + store + " }\n";
 }
 
 }  // namespace fulcrum::test

@@ -32,4 +32,7 @@ std::string comparable(const std::string& response);
 std::string ledgerYaml(uint16_t backend, const std::string& options = "",
                        const std::string& store = "");
 
+// HttpConfig::global_extra for the store `store` (as in ledgerYaml).
+std::string storeLines(const std::string& store);
+
 }  // namespace fulcrum::test

@@ -45,7 +45,7 @@ TEST_CASE("a minimal config gets the documented defaults") {
   CHECK(config.upstreams[0].servers[0].label() == "127.0.0.1:9001");
 }
 
-TEST_CASE("without outlier_detection only connect failures eject, briefly; a block adds 5xx") {
+TEST_CASE("without outlier_detection only connect failures eject, briefly, a block adds 5xx") {
   const OutlierConfig implicit = load(kMinimal).upstreams[0].outlier;
   CHECK(implicit.enabled);
   CHECK_FALSE(implicit.written);

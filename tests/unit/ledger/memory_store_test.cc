@@ -104,7 +104,7 @@ TEST_CASE("memory ledger: max_entries pushes out the least recently used settled
   CHECK(store.peek("k3", entry));
 }
 
-TEST_CASE("memory ledger: claims in flight are never pushed out; a store full of them refuses") {
+TEST_CASE("memory ledger: claims in flight are never pushed out, a store full of them refuses") {
   ledger::MemoryStore store({2, 1ull << 30});
   REQUIRE(claim(store, "a", 1).status == ledger::ClaimStatus::Claimed);
   REQUIRE(claim(store, "b", 2).status == ledger::ClaimStatus::Claimed);
@@ -114,7 +114,7 @@ TEST_CASE("memory ledger: claims in flight are never pushed out; a store full of
   CHECK(claim(store, "a", 4).status == ledger::ClaimStatus::Exists);
 }
 
-TEST_CASE("memory ledger: max_memory bounds the bytes kept; an answer too large is not kept") {
+TEST_CASE("memory ledger: max_memory bounds the bytes kept, an answer too large is not kept") {
   ledger::MemoryStore store({1000, 4096});
   REQUIRE(claim(store, "small1", 1).status == ledger::ClaimStatus::Claimed);
   store.settle("small1", done(1, std::string(1500, 'a')), 60s, nullptr);

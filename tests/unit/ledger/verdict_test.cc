@@ -65,7 +65,7 @@ TEST_CASE("ledger verdict: a key is a token or a quoted string of 1-255 bytes") 
   CHECK_FALSE(ledger::parseKey("\"bad\\n\"", key));
 }
 
-TEST_CASE("ledger fingerprint: method, target and body each change it; chunking does not") {
+TEST_CASE("ledger fingerprint: method, target and body each change it, chunking does not") {
   const std::string base = fingerprint("POST", "/v1/payments", "{\"amount\":100}");
   CHECK(base.size() == 64);
   CHECK(base == fingerprint("POST", "/v1/payments", "{\"amount\":100}"));
