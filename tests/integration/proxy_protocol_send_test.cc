@@ -14,6 +14,7 @@
 
 #include "support/connection_recorder.h"
 #include "support/forwarding_config.h"
+#include "support/progress.h"
 #include "support/proxy.h"
 #include "support/wait.h"
 
@@ -136,7 +137,9 @@ TEST_CASE("health checks of a proxy_protocol upstream open with a LOCAL header")
                                        std::to_string(http_server.port()) +
                                        "\r\nUser-Agent: fulcrum-health-check\r\n"
                                        "Connection: close\r\n\r\n");
-  // The server is up after its check: a request goes through.
+  // The server is up after its check, once the worker has the news (the
+  // first host-set publication): a request goes through.
+  REQUIRE(waitForHostSetUpdates(proxy, 0, 1));
   Fd client = connectLoopback(proxy.port("front"));
   REQUIRE(writeAll(client.get(), "GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
   CHECK(readRawResponse(client.get()) == proxiedAnswer("b1"));
