@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "http/codec/field_rules.h"
+#include "core/http_chars.h"
 
 namespace fulcrum::config {
 namespace {
@@ -12,7 +12,7 @@ std::optional<std::string> fieldName(YamlReader& reader, const YAML::Node& node,
                                      const std::string& path) {
   auto text = reader.scalar(node, path);
   if (!text) return std::nullopt;
-  if (!http::rules::isToken(*text)) {
+  if (!core::http_chars::isToken(*text)) {
     reader.error(node, path, "expected a header field name, got '" + *text + "'");
     return std::nullopt;
   }
@@ -143,7 +143,7 @@ void parseRouteIdempotency(YamlReader& reader, const YAML::Node& node, const std
           if (!text) return;
           if (*text == "none") {
             out.scope_header.clear();
-          } else if (text->rfind("header:", 0) == 0 && http::rules::isToken(text->substr(7))) {
+          } else if (text->rfind("header:", 0) == 0 && core::http_chars::isToken(text->substr(7))) {
             out.scope_header = text->substr(7);
           } else {
             reader.error(value, p, "expected none or header:NAME, got '" + *text + "'");

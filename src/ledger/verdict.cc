@@ -1,6 +1,6 @@
 #include "ledger/verdict.h"
 
-#include "http/codec/field_rules.h"
+#include "core/http_chars.h"
 
 namespace fulcrum::ledger {
 namespace {
@@ -62,7 +62,7 @@ bool parseKey(std::string_view value, std::string& key) {
       key.push_back(static_cast<char>(c));
     }
   } else {
-    if (!http::rules::isToken(value)) return false;
+    if (!core::http_chars::isToken(value)) return false;
     key.assign(value);
   }
   return !key.empty() && key.size() <= kMaxKey;

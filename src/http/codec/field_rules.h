@@ -9,43 +9,20 @@
 #include <string_view>
 #include <vector>
 
+#include "core/http_chars.h"
 #include "http/codec/parser.h"
 
 namespace fulcrum::http::rules {
 
-enum CharClass : uint8_t {
-  kTchar = 1,       // token characters (RFC 9110 section 5.6.2)
-  kVchar = 2,       // visible ASCII, 0x21-0x7E
-  kFieldValue = 4,  // HTAB, SP, VCHAR, obs-text (0x80-0xFF)
-  kHostChar = 8,    // reg-name, IP-literal and port: unreserved, %, sub-delims, ':', '[', ']'
-};
-
-inline constexpr std::array<uint8_t, 256> kCharClasses = [] {
-  std::array<uint8_t, 256> classes{};
-  auto add = [&](std::string_view chars, uint8_t cls) {
-    for (char c : chars) classes[static_cast<unsigned char>(c)] |= cls;
-  };
-  for (int c = 0x21; c <= 0x7E; ++c) classes[c] |= kVchar | kFieldValue;
-  for (int c = 0x80; c <= 0xFF; ++c) classes[c] |= kFieldValue;
-  add(" \t", kFieldValue);
-  constexpr std::string_view kAlnum =
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  add(kAlnum, kTchar | kHostChar);
-  add("!#$%&'*+-.^_`|~", kTchar);
-  add("-._~%!$&'()*+,;=:[]", kHostChar);
-  return classes;
-}();
-
-inline bool is(unsigned char c, uint8_t cls) {
-  return (kCharClasses[c] & cls) != 0;
-}
-
-inline bool isToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (!is(static_cast<unsigned char>(c), kTchar)) return false;
-  return true;
-}
+// The byte classes, shared with the layers below the parser.
+using core::http_chars::CharClass;
+using core::http_chars::is;
+using core::http_chars::isToken;
+using core::http_chars::kCharClasses;
+using core::http_chars::kFieldValue;
+using core::http_chars::kHostChar;
+using core::http_chars::kTchar;
+using core::http_chars::kVchar;
 
 inline std::string_view trimOws(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
