@@ -83,9 +83,9 @@ std::string peerOf(evhttp_request* request) {
 
 }  // namespace
 
-// One /metrics request waiting for ProxyControl::collectMetrics to call `done`.
-// `request` is null once answered or once the client is gone.
-struct AdminServer::PendingMetrics {
+// One request waiting for ProxyControl to call its `done` (collectMetrics,
+// ledgerKey). `request` is null once answered or once the client is gone.
+struct AdminServer::PendingReply {
   AdminServer* server = nullptr;
   evhttp_request* request = nullptr;
   evhttp_connection* connection = nullptr;
@@ -101,7 +101,7 @@ AdminServer::~AdminServer() {
   // free. The others go with their connections in evhttp_free(), whose close
   // callbacks drop their records.
   for (auto it = pending_.begin(); it != pending_.end();) {
-    PendingMetrics& pending = *it->first;
+    PendingReply& pending = *it->first;
     if (evhttp_request_get_connection(pending.request) == nullptr) {
       evhttp_request_free(pending.request);
       it = pending_.erase(it);
@@ -220,28 +220,43 @@ bool AdminServer::refused(evhttp_request* request, const Verdict& verdict) {
   return true;
 }
 
-void AdminServer::serveMetrics(evhttp_request* request) {
-  auto pending = std::make_shared<PendingMetrics>();
+std::weak_ptr<AdminServer::PendingReply> AdminServer::defer(evhttp_request* request) {
+  auto pending = std::make_shared<PendingReply>();
   pending->server = this;
   pending->request = request;
-  pending->gzip =
-      acceptsGzip(evhttp_find_header(evhttp_request_get_input_headers(request), "Accept-Encoding"));
   // If the connection goes before `done` runs, libevent frees or detaches
   // the request: connectionClosed forgets it so `done` cannot touch it.
   pending->connection = evhttp_request_get_connection(request);
   if (pending->connection != nullptr) cap_->track(pending->connection);
   pending_.emplace(pending.get(), pending);
-  std::weak_ptr<PendingMetrics> weak = pending;
-  pending.reset();
+  return pending;
+}
+
+evhttp_request* AdminServer::takeRequest(PendingReply& pending) {
+  evhttp_request* request = pending.request;
+  if (request == nullptr) return nullptr;
+  pending.request = nullptr;
+  // The reply may close the connection at once: its close must not find
+  // this record. (A detached request has no connection: evhttp_send_reply
+  // just frees it.)
+  pending.connection = nullptr;
+  pending_.erase(&pending);
+  return request;
+}
+
+void AdminServer::serveMetrics(evhttp_request* request) {
+  std::weak_ptr<PendingReply> weak = defer(request);
+  weak.lock()->gzip =
+      acceptsGzip(evhttp_find_header(evhttp_request_get_input_headers(request), "Accept-Encoding"));
   proxy_.collectMetrics([weak](const std::string& text) {
-    if (std::shared_ptr<PendingMetrics> alive = weak.lock())
+    if (std::shared_ptr<PendingReply> alive = weak.lock())
       alive->server->finishMetrics(*alive, text);
   });
 }
 
 void AdminServer::connectionClosed(evhttp_connection* connection) {
   for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-    PendingMetrics* pending = it->first;
+    PendingReply* pending = it->first;
     if (pending->connection != connection) continue;
     // Right after this callback libevent frees a request still attached to
     // the connection; one it detached (the client left before the answer)
@@ -254,14 +269,9 @@ void AdminServer::connectionClosed(evhttp_connection* connection) {
   }
 }
 
-void AdminServer::finishMetrics(PendingMetrics& pending, const std::string& text) {
-  evhttp_request* request = pending.request;
+void AdminServer::finishMetrics(PendingReply& pending, const std::string& text) {
+  evhttp_request* request = takeRequest(pending);
   if (request == nullptr) return;
-  pending.request = nullptr;
-  // The reply may close the connection at once: its close must not find
-  // this record. (A detached request has no connection: evhttp_send_reply
-  // just frees it.)
-  pending.connection = nullptr;
   evkeyvalq* headers = evhttp_request_get_output_headers(request);
   evhttp_add_header(headers, "Vary", "Accept-Encoding");
   std::string compressed;
@@ -271,7 +281,6 @@ void AdminServer::finishMetrics(PendingMetrics& pending, const std::string& text
   } else {
     reply(request, 200, "OK", kMetricsType, text);
   }
-  pending_.erase(&pending);  // the caller still holds it
 }
 
 void AdminServer::serveHealthz(evhttp_request* request) {
@@ -363,14 +372,23 @@ void AdminServer::serveLedgerKey(evhttp_request* request, const std::vector<std:
   if (refused(request, checkMutation(request, policy_, target))) return;
   const char* scope =
       evhttp_find_header(evhttp_request_get_input_headers(request), "X-Idempotency-Scope");
-  const LedgerKey found = proxy_.ledgerKey(segments[2], scope ? scope : "", release);
+  std::weak_ptr<PendingReply> weak = defer(request);
+  proxy_.ledgerKey(segments[2], scope ? scope : "", release, [weak](LedgerKey found) {
+    if (std::shared_ptr<PendingReply> alive = weak.lock())
+      alive->server->finishLedgerKey(*alive, found);
+  });
+}
+
+void AdminServer::finishLedgerKey(PendingReply& pending, const LedgerKey& found) {
+  evhttp_request* request = takeRequest(pending);
+  if (request == nullptr) return;
   switch (found.result) {
     case LedgerKey::Result::NoLedger:
       replyError(request, 404, "Not Found", "no route has an idempotency ledger");
       return;
-    case LedgerKey::Result::NotSupported:
-      replyError(request, 501, "Not Implemented",
-                 "the admin API reads only the memory store; use redis-cli for a redis one");
+    case LedgerKey::Result::StoreError:
+      replyError(request, 503, "Service Unavailable",
+                 "the idempotency store did not answer: " + found.error);
       return;
     case LedgerKey::Result::NotFound:
       replyError(request, 404, "Not Found", "no entry for this key");
@@ -378,7 +396,8 @@ void AdminServer::serveLedgerKey(evhttp_request* request, const std::vector<std:
     case LedgerKey::Result::Found:
       break;
   }
-  if (release) log::info("admin: released an idempotency key (from %s)", peerOf(request).c_str());
+  if (found.released)
+    log::info("admin: released an idempotency key (from %s)", peerOf(request).c_str());
   std::string body = "{\"state\":";
   appendJsonString(body, found.state);
   if (found.status != 0) body += ",\"status\":" + std::to_string(found.status);

@@ -58,13 +58,13 @@ class AdminServer {
   // The address actually bound; empty before a successful listen().
   SocketAddress bound() const { return bound_; }
 
-  // /metrics requests waiting for their `done`.
-  size_t pendingMetricsForTest() const { return pending_.size(); }
+  // Requests (/metrics, ledger keys) waiting for their `done`.
+  size_t pendingRepliesForTest() const { return pending_.size(); }
   // Admin connections open (counted against max_connections).
   size_t openConnectionsForTest() const { return cap_ ? cap_->open() : 0; }
 
  private:
-  struct PendingMetrics;
+  struct PendingReply;
 
   static void onRequest(evhttp_request* request, void* self);
   // From the cap, for every connection that goes.
@@ -72,7 +72,13 @@ class AdminServer {
 
   void handle(evhttp_request* request);
   void serveMetrics(evhttp_request* request);
-  void finishMetrics(PendingMetrics& pending, const std::string& text);
+  void finishMetrics(PendingReply& pending, const std::string& text);
+  // Keeps `request` for an answer that comes later: the record goes when
+  // the answer is taken or when the client goes.
+  std::weak_ptr<PendingReply> defer(evhttp_request* request);
+  // The request to answer now, or null when its client went away; the
+  // record is forgotten (the caller's shared_ptr keeps it alive).
+  evhttp_request* takeRequest(PendingReply& pending);
   void serveHealthz(evhttp_request* request);
   void serveStatusPage(evhttp_request* request);
   void serveStatusJson(evhttp_request* request);
@@ -80,6 +86,7 @@ class AdminServer {
                 const std::optional<Authority>& target);
   void serveLedgerKey(evhttp_request* request, const std::vector<std::string>& segments,
                       const std::optional<Authority>& target);
+  void finishLedgerKey(PendingReply& pending, const LedgerKey& found);
   // Answers a refused request (and counts and logs it); false: go on.
   bool refused(evhttp_request* request, const Verdict& verdict);
 
@@ -95,7 +102,7 @@ class AdminServer {
   SocketAddress bound_;
   // Owned here; `done` callbacks refer to them weakly (weak_ptr), closes
   // find them by their connection.
-  std::unordered_map<PendingMetrics*, std::shared_ptr<PendingMetrics>> pending_;
+  std::unordered_map<PendingReply*, std::shared_ptr<PendingReply>> pending_;
 };
 
 }  // namespace fulcrum::admin

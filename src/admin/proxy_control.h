@@ -79,8 +79,9 @@ enum class DrainResult { Ok, NoUpstream, NoServer };
 
 // One key of the idempotency ledger, as the admin API shows it.
 struct LedgerKey {
-  enum class Result { NoLedger, NotSupported, NotFound, Found } result = Result::NoLedger;
+  enum class Result { NoLedger, StoreError, NotFound, Found } result = Result::NoLedger;
   std::string state;  // in_flight, done, not_kept, unknown
+  std::string error;  // why the store did not answer (StoreError)
   int status = 0;     // the kept answer's status (done)
   bool released = false;
 };
@@ -103,12 +104,16 @@ class ProxyControl {  // implemented by the proxy; called on the control loop on
                                     bool drained) = 0;
   // The ledger's entry for `key` within `scope` (the scope field's value,
   // empty for none); with `release`, the entry is removed too, whatever
-  // holds it, so the next request with the key goes to a server.
-  virtual LedgerKey ledgerKey(const std::string& key, const std::string& scope, bool release) {
+  // holds it, so the next request with the key goes to a server. `done`
+  // runs on the control loop exactly once, maybe before ledgerKey returns,
+  // maybe later (a networked store); the admin server copes with `done`
+  // running after the client went away, as with collectMetrics.
+  virtual void ledgerKey(const std::string& key, const std::string& scope, bool release,
+                         std::function<void(LedgerKey)> done) {
     (void)key;
     (void)scope;
     (void)release;
-    return LedgerKey{};
+    done(LedgerKey{});
   }
 };
 

@@ -4,7 +4,7 @@
 #include "config/tls_check.h"
 #include "core/time_text.h"
 #include "ledger/fingerprint.h"
-#include "ledger/memory_store.h"
+#include "ledger/redis_store.h"
 
 namespace fulcrum::app {
 namespace {
@@ -201,6 +201,11 @@ void ProxyAdmin::retarget(std::shared_ptr<const Runtime> runtime, health::Health
   state_.runtime = std::move(runtime);
   state_.monitor = monitor;
   state_.listener_addresses = std::move(listener_addresses);
+  // The new generation may name another Redis: the next question makes a
+  // connection from its settings. The old store is kept until the next
+  // reload so a question in flight on it still gets its answer or its
+  // timeout (far shorter than any two reloads apart).
+  retired_redis_ = std::move(redis_);
   // Counts gathered for the old generation's shape are not this one's.
   *last_ = metrics::WorkerMetrics{};
 }
@@ -221,30 +226,44 @@ admin::DrainResult ProxyAdmin::setAdminDrain(const std::string& upstream, const 
   return admin::DrainResult::NoUpstream;
 }
 
-admin::LedgerKey ProxyAdmin::ledgerKey(const std::string& key, const std::string& scope,
-                                       bool release) {
+void ProxyAdmin::ledgerKey(const std::string& key, const std::string& scope, bool release,
+                           std::function<void(admin::LedgerKey)> done) {
   using Result = admin::LedgerKey::Result;
   const app::Runtime& runtime = *state_.runtime;
-  admin::LedgerKey out;
-  if (runtime.redisSettings()) {
-    out.result = Result::NotSupported;  // each worker has its connection; none is here
-    return out;
+  ledger::Store* store = runtime.idempotencyStore().get();
+  if (const auto& settings = runtime.redisSettings()) {
+    // Workers each have their own connection; the control loop gets its
+    // own, made at the first question.
+    if (!redis_) redis_ = std::make_unique<ledger::RedisStore>(loop_, *settings);
+    store = redis_.get();
   }
-  auto* store = dynamic_cast<ledger::MemoryStore*>(runtime.idempotencyStore().get());
-  if (store == nullptr) return out;  // no route has a ledger
+  if (store == nullptr) {  // no route has a ledger
+    done(admin::LedgerKey{});
+    return;
+  }
   const std::string stored =
       ledger::storageKey(runtime.config().global.idempotency_store.key_prefix, scope, key);
-  ledger::Entry entry;
-  if (!store->peek(stored, entry)) {
-    out.result = Result::NotFound;
-    return out;
-  }
-  static constexpr const char* kStates[] = {"in_flight", "done", "not_kept", "unknown"};
-  out.result = Result::Found;
-  out.state = kStates[static_cast<size_t>(entry.state)];
-  if (entry.state == ledger::EntryState::Done) out.status = entry.answer.status;
-  if (release) out.released = store->forget(stored);
-  return out;
+  store->inspect(stored, release, [done = std::move(done)](ledger::Inspection inspection) {
+    static constexpr const char* kStates[] = {"in_flight", "done", "not_kept", "unknown"};
+    admin::LedgerKey out;
+    switch (inspection.result) {
+      case ledger::Inspection::Result::StoreError:
+        out.result = Result::StoreError;
+        out.error = std::move(inspection.error);
+        break;
+      case ledger::Inspection::Result::NotFound:
+        out.result = Result::NotFound;
+        break;
+      case ledger::Inspection::Result::Found:
+        out.result = Result::Found;
+        out.state = kStates[static_cast<size_t>(inspection.entry.state)];
+        if (inspection.entry.state == ledger::EntryState::Done)
+          out.status = inspection.entry.answer.status;
+        out.released = inspection.released;
+        break;
+    }
+    done(std::move(out));
+  });
 }
 
 }  // namespace fulcrum::app

@@ -18,6 +18,7 @@
 #include "app/runtime.h"
 #include "app/worker.h"
 #include "health/monitor.h"
+#include "ledger/redis_store.h"
 #include "metrics/worker_metrics.h"
 #include "net/connection_limit.h"
 #include "net/event_loop.h"
@@ -45,8 +46,8 @@ class ProxyAdmin final : public admin::ProxyControl {
   void collectMetrics(std::function<void(std::string text)> done) override;
   bool draining() const override { return *state_.draining; }
   admin::Status status() override;
-  admin::LedgerKey ledgerKey(const std::string& key, const std::string& scope,
-                             bool release) override;
+  void ledgerKey(const std::string& key, const std::string& scope, bool release,
+                 std::function<void(admin::LedgerKey)> done) override;
   admin::DrainResult setAdminDrain(const std::string& upstream, const std::string& server,
                                    bool drained) override;
   // After a reload: the new generation, its monitor and its listeners.
@@ -66,6 +67,9 @@ class ProxyAdmin final : public admin::ProxyControl {
   // The last gathered counters, for /status (refreshed as it is asked for).
   std::shared_ptr<metrics::WorkerMetrics> last_;
   bool refreshing_ = false;
+  // The control loop's own connection to a Redis ledger (admin API
+  // questions), and the previous generation's.
+  std::unique_ptr<ledger::RedisStore> redis_, retired_redis_;
   // Scrapes waiting for the rendering in progress.
   std::vector<std::function<void(std::string)>> scrape_waiters_;
 };

@@ -147,12 +147,23 @@ void MemoryStore::release(const std::string& key, uint64_t claim, StoreTimings* 
     erase(found);
 }
 
-bool MemoryStore::forget(const std::string& key) {
-  std::lock_guard lock(mutex_);
-  auto found = slots_.find(key);
-  if (found == slots_.end()) return false;
-  erase(found);
-  return true;
+void MemoryStore::inspect(const std::string& key, bool release, InspectDone done) {
+  Inspection inspection;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = slots_.find(key);
+    if (found == slots_.end() || found->second.expires <= now_()) {
+      inspection.result = Inspection::Result::NotFound;
+    } else {
+      inspection.result = Inspection::Result::Found;
+      inspection.entry = found->second.entry;
+      if (release) {
+        erase(found);
+        inspection.released = true;
+      }
+    }
+  }
+  done(std::move(inspection));
 }
 
 int64_t MemoryStore::entries() const {

@@ -7,8 +7,8 @@
 // are dropped when met and before anything is pushed out.
 //
 // Thread-safe: one mutex, taken only by keyed requests on ledger routes
-// (unkeyed traffic never reaches a store). claim() calls `done` before it
-// returns, outside the lock.
+// (unkeyed traffic never reaches a store). claim() and inspect() call
+// `done` before they return, outside the lock.
 #pragma once
 
 #include <chrono>
@@ -41,12 +41,12 @@ class MemoryStore final : public Store {
   void settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl,
               StoreTimings* timings) override;
   void release(const std::string& key, uint64_t claim, StoreTimings* timings) override;
-  bool forget(const std::string& key) override;
+  void inspect(const std::string& key, bool release, InspectDone done) override;
   int64_t entries() const override;
 
   // Bytes charged against max_memory now.
   uint64_t memoryUsed() const;
-  // The entry under `key`, if any and not expired (tests and the admin API).
+  // The entry under `key`, if any and not expired.
   bool peek(const std::string& key, Entry& out) const;
 
  private:

@@ -31,6 +31,11 @@ constexpr const char* kReleaseScript =
     "if held and string.sub(held, 1, #ARGV[1]) == ARGV[1] then "
     "return redis.call('DEL', KEYS[1]) end return 0";
 
+// KEYS[1]: the key; ARGV[1]: "1" to remove it too. The entry, or nil.
+constexpr const char* kInspectScript =
+    "local held = redis.call('GET', KEYS[1]) "
+    "if held and ARGV[1] == '1' then redis.call('DEL', KEYS[1]) end return held";
+
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 
 // What the text of an in-flight entry with token `claim` starts with
@@ -142,10 +147,10 @@ void RedisStore::lost(const std::string& why) {
     limited.warn("idempotency store: redis unreachable (%s); retrying in %lldms", why.c_str(),
                  static_cast<long long>(backoff_.count()));
   connected_ = false;
-  // Claims waiting on the lost connection fail now rather than at their timeout.
+  // Questions waiting on the lost connection fail now rather than at their timeout.
   std::vector<uint64_t> ids;
   for (const auto& [id, pending] : pending_) ids.push_back(id);
-  for (uint64_t id : ids) finishClaim(id, ClaimResult{ClaimStatus::StoreError, {}, why});
+  for (uint64_t id : ids) finish(id, nullptr, why);
   scheduleReconnect();
 }
 
@@ -155,59 +160,90 @@ void RedisStore::scheduleReconnect() {
   backoff_ = std::min(backoff_ * 2, kMaxBackoff);
 }
 
-void RedisStore::finishClaim(uint64_t id, ClaimResult result) {
+void RedisStore::finish(uint64_t id, const redisReply* reply, const std::string& error) {
   auto found = pending_.find(id);
   if (found == pending_.end()) return;  // timed out already
-  ClaimDone done = std::move(found->second.done);
+  Answered answered = std::move(found->second.answered);
   pending_.erase(found);  // its timer may be the caller: Timer allows that
-  done(std::move(result));
+  answered(reply, error);
 }
 
-void RedisStore::claim(const std::string& key, const std::string& fingerprint, uint64_t claim,
-                       std::chrono::milliseconds in_flight_timeout, ClaimDone done) {
-  // While a connection is being made the claim waits in hiredis's queue,
-  // under the same timeout; with none at all it fails now.
+void RedisStore::ask(const std::vector<std::string>& args, Answered answered) {
+  // While a connection is being made the question waits in hiredis's
+  // queue, under the same timeout; with none at all it fails now.
   if (context_ == nullptr) {
-    done(ClaimResult{ClaimStatus::StoreError, {}, "redis is not connected"});
+    answered(nullptr, "redis is not connected");
     return;
   }
-  Entry entry;
-  entry.fingerprint = fingerprint;
-  entry.claim = claim;
   const uint64_t id = next_id_++;
   Pending& pending = pending_[id];
-  pending.done = std::move(done);
+  pending.answered = std::move(answered);
   pending.timer = std::make_unique<net::Timer>(loop_, [this, id] {
-    finishClaim(id, ClaimResult{ClaimStatus::StoreError,
-                                {},
-                                "redis did not answer within " +
-                                    std::to_string(settings_.timeout.count()) + "ms"});
+    finish(id, nullptr,
+           "redis did not answer within " + std::to_string(settings_.timeout.count()) + "ms");
   });
   pending.timer->arm(settings_.timeout);
-  send(context_,
-       {"EVAL", kClaimScript, "1", key, encodeEntry(entry),
-        std::to_string(in_flight_timeout.count())},
-       &RedisStore::onClaimReply, reinterpret_cast<void*>(static_cast<uintptr_t>(id)));
+  send(context_, args, &RedisStore::onAskReply,
+       reinterpret_cast<void*>(static_cast<uintptr_t>(id)));
 }
 
-void RedisStore::onClaimReply(redisAsyncContext* context, void* reply_data, void* id_data) {
+void RedisStore::onAskReply(redisAsyncContext* context, void* reply, void* id_data) {
   auto* self = static_cast<RedisStore*>(context->data);
   if (self == nullptr || self->closing_) return;
   const uint64_t id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(id_data));
-  const auto* reply = static_cast<const redisReply*>(reply_data);
-  ClaimResult result;
-  if (reply == nullptr) {
-    result.error = "the connection to redis ended";
-  } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
-    result.status = ClaimStatus::Claimed;
-  } else if (reply->type == REDIS_REPLY_STRING &&
-             decodeEntry(std::string_view(reply->str, reply->len), result.entry)) {
-    result.status = ClaimStatus::Exists;
-  } else {
-    result.error = reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len)
-                                                    : "an unreadable entry in redis";
-  }
-  self->finishClaim(id, std::move(result));
+  self->finish(id, static_cast<const redisReply*>(reply), "the connection to redis ended");
+}
+
+namespace {
+
+// A reply that is neither the expected shape nor nil: why, for the log.
+std::string unexpected(const redisReply* reply) {
+  return reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len)
+                                          : "an unreadable entry in redis";
+}
+
+}  // namespace
+
+void RedisStore::claim(const std::string& key, const std::string& fingerprint, uint64_t claim,
+                       std::chrono::milliseconds in_flight_timeout, ClaimDone done) {
+  Entry entry;
+  entry.fingerprint = fingerprint;
+  entry.claim = claim;
+  ask({"EVAL", kClaimScript, "1", key, encodeEntry(entry),
+       std::to_string(in_flight_timeout.count())},
+      [done = std::move(done)](const redisReply* reply, const std::string& error) {
+        ClaimResult result;
+        if (reply == nullptr) {
+          result.error = error;
+        } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+          result.status = ClaimStatus::Claimed;
+        } else if (reply->type == REDIS_REPLY_STRING &&
+                   decodeEntry(std::string_view(reply->str, reply->len), result.entry)) {
+          result.status = ClaimStatus::Exists;
+        } else {
+          result.error = unexpected(reply);
+        }
+        done(std::move(result));
+      });
+}
+
+void RedisStore::inspect(const std::string& key, bool release, InspectDone done) {
+  ask({"EVAL", kInspectScript, "1", key, release ? "1" : "0"},
+      [done = std::move(done), release](const redisReply* reply, const std::string& error) {
+        Inspection inspection;
+        if (reply == nullptr) {
+          inspection.error = error;
+        } else if (reply->type == REDIS_REPLY_NIL) {
+          inspection.result = Inspection::Result::NotFound;
+        } else if (reply->type == REDIS_REPLY_STRING &&
+                   decodeEntry(std::string_view(reply->str, reply->len), inspection.entry)) {
+          inspection.result = Inspection::Result::Found;
+          inspection.released = release;
+        } else {
+          inspection.error = unexpected(reply);
+        }
+        done(std::move(inspection));
+      });
 }
 
 void RedisStore::settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl,
@@ -237,12 +273,6 @@ void RedisStore::onTimedReply(redisAsyncContext* context, void* reply, void* tim
   auto* self = static_cast<RedisStore*>(context->data);
   if (timed == nullptr || reply == nullptr || self == nullptr || self->closing_) return;
   timed->timings->observe(timed->operation, std::chrono::steady_clock::now() - timed->start);
-}
-
-bool RedisStore::forget(const std::string& key) {
-  if (context_ == nullptr) return false;
-  send(context_, {"DEL", key});
-  return true;
 }
 
 }  // namespace fulcrum::ledger

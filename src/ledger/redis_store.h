@@ -6,7 +6,8 @@
 // A claim is one round trip: a script that does SET NX PX (the claim,
 // expiring after in_flight_timeout) or else returns the entry that holds
 // the key. Settling and releasing are one round trip each, and act only
-// while the key still holds this claim (its token). A claim with no answer
+// while the key still holds this claim (its token); so is an inspection
+// (GET, and DEL with `release`). A claim or inspection with no answer
 // within `timeout` (one asked while a connection is being made waits for
 // it, within the same timeout), or asked while there is no connection,
 // fails with a store error (on_store_error decides). A lost connection is made
@@ -22,12 +23,14 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "ledger/store.h"
 #include "net/event_loop.h"
 #include "net/timer.h"
 
 struct redisAsyncContext;
+struct redisReply;
 
 namespace fulcrum::ledger {
 
@@ -49,15 +52,18 @@ class RedisStore final : public Store {
   void settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl,
               StoreTimings* timings) override;
   void release(const std::string& key, uint64_t claim, StoreTimings* timings) override;
-  bool forget(const std::string& key) override;
+  void inspect(const std::string& key, bool release, InspectDone done) override;
   int64_t entries() const override { return -1; }
 
   void close();
   bool connected() const { return connected_; }
 
  private:
+  // What a question's answer is given to: the reply, or null with why
+  // there is none (timed out, connection lost).
+  using Answered = std::function<void(const redisReply* reply, const std::string& error)>;
   struct Pending {
-    ClaimDone done;
+    Answered answered;
     std::unique_ptr<net::Timer> timer;
   };
   // A settle or release in flight whose time is wanted. `timings` belongs
@@ -74,10 +80,12 @@ class RedisStore final : public Store {
   void connect();
   void scheduleReconnect();
   void lost(const std::string& why);
-  void finishClaim(uint64_t id, ClaimResult result);
+  // Sends a command whose answer is awaited within settings_.timeout.
+  void ask(const std::vector<std::string>& args, Answered answered);
+  void finish(uint64_t id, const redisReply* reply, const std::string& error);
   static void onConnect(const redisAsyncContext* context, int status);
   static void onDisconnect(const redisAsyncContext* context, int status);
-  static void onClaimReply(redisAsyncContext* context, void* reply, void* id);
+  static void onAskReply(redisAsyncContext* context, void* reply, void* id);
   static void onAuthReply(redisAsyncContext* context, void* reply, void*);
 
   net::EventLoop& loop_;

@@ -5,8 +5,8 @@
 //
 // A Store is shared by every worker of the process (the memory store) or
 // reached from each worker's loop (a networked store). claim() answers
-// through its callback, on the caller's thread, exactly once; the memory
-// store answers before claim() returns. The other calls answer nothing:
+// and inspect() answer through their callback, on the caller's thread,
+// exactly once; the memory store answers before they return. The other calls answer nothing:
 // their failures are the store's to count. The caller keeps the Store
 // alive for as long as it may call it (routes hold it by shared_ptr).
 #pragma once
@@ -54,6 +54,14 @@ enum class ClaimStatus {
   StoreError,  // the store could not answer (down, timed out, full)
 };
 
+// What inspect() found (the operator's view of one key).
+struct Inspection {
+  enum class Result { Found, NotFound, StoreError } result = Result::StoreError;
+  Entry entry;  // when Found
+  bool released = false;
+  std::string error;  // when StoreError, for the answer
+};
+
 struct ClaimResult {
   ClaimStatus status = ClaimStatus::StoreError;
   Entry entry;        // when Exists
@@ -63,6 +71,7 @@ struct ClaimResult {
 class Store {
  public:
   using ClaimDone = std::function<void(ClaimResult)>;
+  using InspectDone = std::function<void(Inspection)>;
   virtual ~Store() = default;
 
   // Claims `key` for a request with `fingerprint`, under the token
@@ -79,9 +88,11 @@ class Store {
   // Frees `key` if token `claim` still holds it: the next request with it
   // goes to a server.
   virtual void release(const std::string& key, uint64_t claim, StoreTimings* timings) = 0;
-  // Frees `key` whatever holds it (the operator's release); false if there
-  // was no entry.
-  virtual bool forget(const std::string& key) = 0;
+  // The entry `key` holds now; with `release`, the entry is removed too,
+  // whatever holds it (the operator's release): the next request with the
+  // key goes to a server. Fails, as a claim would, when the store cannot
+  // answer within its timeout.
+  virtual void inspect(const std::string& key, bool release, InspectDone done) = 0;
   // Entries held now; -1 when the store cannot say cheaply.
   virtual int64_t entries() const = 0;
 };

@@ -209,7 +209,7 @@ class AdminHarness {
   }
 
   size_t pendingMetrics() {
-    return onLoop([this] { return server_ ? server_->pendingMetricsForTest() : size_t{0}; });
+    return onLoop([this] { return server_ ? server_->pendingRepliesForTest() : size_t{0}; });
   }
   size_t openConnections() {
     return onLoop([this] { return server_ ? server_->openConnectionsForTest() : size_t{0}; });

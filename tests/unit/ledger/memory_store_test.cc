@@ -137,10 +137,21 @@ TEST_CASE("memory ledger: max_memory bounds the bytes kept, an answer too large 
   CHECK(store.memoryUsed() <= 4096);
 }
 
-TEST_CASE("memory ledger: forget frees a key whatever holds it") {
+TEST_CASE(
+    "memory ledger: inspect shows an entry, and its release frees the key whatever holds it") {
   ledger::MemoryStore store({});
   REQUIRE(claim(store, "k", 1).status == ledger::ClaimStatus::Claimed);
-  CHECK(store.forget("k"));
-  CHECK_FALSE(store.forget("k"));
+  auto inspect = [&store](bool release) {
+    ledger::Inspection out;
+    store.inspect("k", release, [&out](ledger::Inspection inspection) { out = inspection; });
+    return out;
+  };
+  ledger::Inspection shown = inspect(false);
+  CHECK(shown.result == ledger::Inspection::Result::Found);
+  CHECK(shown.entry.state == ledger::EntryState::InFlight);
+  CHECK(shown.entry.claim == 1);
+  CHECK_FALSE(shown.released);
+  CHECK(inspect(true).released);
+  CHECK(inspect(true).result == ledger::Inspection::Result::NotFound);
   CHECK(claim(store, "k", 2).status == ledger::ClaimStatus::Claimed);
 }
