@@ -1,14 +1,15 @@
 #include "ledger/memory_store.h"
 
-#include <iterator>
 #include <utility>
+
+#include "ledger/entry_codec.h"
 
 namespace fulcrum::ledger {
 namespace {
 
-// What a slot costs beyond its strings: the map node, the LRU node and
-// the slot itself, roughly.
-constexpr size_t kSlotOverhead = 192;
+// What a slot costs beyond its key and bytes: the map node with the slot
+// and the allocators' headers, roughly.
+constexpr size_t kSlotOverhead = 160;
 
 // Adds the time from its making to its end (the wait for the lock
 // included: that is what the request waits) to `timings`, if any.
@@ -34,18 +35,36 @@ class TimedCall {
 MemoryStore::MemoryStore(MemoryStoreLimits limits, Now now)
     : limits_(limits), now_(now ? std::move(now) : Now([] { return Clock::now(); })) {}
 
-size_t MemoryStore::costOf(const std::string& key, const Entry& entry) {
-  return kSlotOverhead + 2 * key.size() + entry.fingerprint.size() + entry.answer.size();
+size_t MemoryStore::costOf(std::string_view key, std::string_view bytes) {
+  return kSlotOverhead + key.size() + bytes.size();
+}
+
+void MemoryStore::unlink(Slot& slot) {
+  if (!slot.in_lru) return;
+  (slot.newer != nullptr ? slot.newer->older : newest_) = slot.older;
+  (slot.older != nullptr ? slot.older->newer : oldest_) = slot.newer;
+  slot.newer = slot.older = nullptr;
+  slot.in_lru = false;
+}
+
+void MemoryStore::pushNewest(Slot& slot) {
+  slot.older = newest_;
+  slot.newer = nullptr;
+  (newest_ != nullptr ? newest_->newer : oldest_) = &slot;
+  newest_ = &slot;
+  slot.in_lru = true;
 }
 
 void MemoryStore::erase(Map::iterator it) {
-  if (it->second.in_lru) lru_.erase(it->second.lru);
+  unlink(it->second);
   memory_ -= it->second.cost;
   slots_.erase(it);
 }
 
 void MemoryStore::touch(Slot& slot) {
-  if (slot.in_lru) lru_.splice(lru_.begin(), lru_, slot.lru);
+  if (!slot.in_lru || newest_ == &slot) return;
+  unlink(slot);
+  pushNewest(slot);
 }
 
 bool MemoryStore::makeRoom(size_t cost, Clock::time_point now, bool new_slot) {
@@ -56,16 +75,13 @@ bool MemoryStore::makeRoom(size_t cost, Clock::time_point now, bool new_slot) {
   // Expired entries near the cold end go first, then the least recently
   // used. The look for expired ones is short: a full store must not cost a
   // walk of a million entries per claim.
-  auto it = lru_.end();
-  for (int looked = 0; over() && it != lru_.begin() && looked < 16; ++looked) {
-    auto previous = std::prev(it);
-    auto slot = slots_.find(*previous);
-    if (slot->second.expires <= now)
-      erase(slot);  // `it` stays valid
-    else
-      it = previous;
+  Slot* slot = oldest_;
+  for (int looked = 0; over() && slot != nullptr && looked < 16; ++looked) {
+    Slot* newer = slot->newer;
+    if (slot->expires <= now) erase(slots_.find(*slot->key));
+    slot = newer;
   }
-  while (over() && !lru_.empty()) erase(slots_.find(lru_.back()));
+  while (over() && oldest_ != nullptr) erase(slots_.find(*oldest_->key));
   return !over();
 }
 
@@ -75,7 +91,7 @@ void MemoryStore::claim(const std::string& key, const std::string& fingerprint, 
   {
     std::lock_guard lock(mutex_);
     const Clock::time_point now = now_();
-    auto found = slots_.find(key);
+    auto found = slots_.find(std::string_view(key));
     // An expired entry, or a claim whose holder has been gone too long,
     // counts as no entry.
     if (found != slots_.end() && found->second.expires <= now) {
@@ -85,18 +101,23 @@ void MemoryStore::claim(const std::string& key, const std::string& fingerprint, 
     if (found != slots_.end()) {
       touch(found->second);
       result.status = ClaimStatus::Exists;
-      result.entry = found->second.entry;
+      decodeEntry(found->second.bytes, result.entry);
     } else {
       Entry entry;
       entry.state = EntryState::InFlight;
       entry.fingerprint = fingerprint;
       entry.claim = claim;
-      const size_t cost = costOf(key, entry);
+      std::string bytes = encodeEntry(entry);
+      const size_t cost = costOf(key, bytes);
       if (makeRoom(cost, now, /*new_slot=*/true)) {
-        Slot& slot = slots_[key];
-        slot.entry = std::move(entry);
+        auto [it, inserted] = slots_.try_emplace(std::pmr::string(key, &pool_));
+        Slot& slot = it->second;
+        slot.bytes = bytes;  // a copy into the pool
+        slot.claim = claim;
+        slot.state = EntryState::InFlight;
         slot.expires = now + in_flight_timeout;
         slot.cost = cost;
+        slot.key = &it->first;
         memory_ += cost;
         result.status = ClaimStatus::Claimed;
       } else {
@@ -111,39 +132,38 @@ void MemoryStore::claim(const std::string& key, const std::string& fingerprint, 
 void MemoryStore::settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl,
                          StoreTimings* timings) {
   const TimedCall timed(timings, StoreOperation::Settle);
+  // Encoded before the lock: the bytes are the only copy kept.
+  std::string bytes = encodeEntry(entry);
   std::lock_guard lock(mutex_);
-  auto found = slots_.find(key);
-  if (found == slots_.end() || found->second.entry.claim != entry.claim ||
-      found->second.entry.state != EntryState::InFlight)
+  auto found = slots_.find(std::string_view(key));
+  if (found == slots_.end() || found->second.claim != entry.claim ||
+      found->second.state != EntryState::InFlight)
     return;
   const Clock::time_point now = now_();
-  const size_t cost = costOf(key, entry);
   // The claim's own cost is given back before room is made for the answer.
   memory_ -= found->second.cost;
   found->second.cost = 0;
-  if (!makeRoom(cost, now, /*new_slot=*/false)) {
+  if (!makeRoom(costOf(key, bytes), now, /*new_slot=*/false)) {
     // Too large for the whole store: kept as answered, without the answer.
     entry.state = EntryState::NotKept;
     entry.answer = Answer{};
+    bytes = encodeEntry(entry);
   }
-  found = slots_.find(key);  // makeRoom never pushes out in-flight slots, but be exact
-  if (found == slots_.end()) return;
-  Slot& slot = found->second;
-  slot.cost = costOf(key, entry);
+  Slot& slot = found->second;  // makeRoom never pushes out in-flight slots
+  slot.cost = costOf(key, bytes);
   memory_ += slot.cost;
-  slot.entry = std::move(entry);
+  slot.bytes = bytes;  // a copy into the pool
+  slot.state = entry.state;
   slot.expires = now + ttl;
-  lru_.push_front(key);
-  slot.lru = lru_.begin();
-  slot.in_lru = true;
+  pushNewest(slot);
 }
 
 void MemoryStore::release(const std::string& key, uint64_t claim, StoreTimings* timings) {
   const TimedCall timed(timings, StoreOperation::Release);
   std::lock_guard lock(mutex_);
-  auto found = slots_.find(key);
-  if (found != slots_.end() && found->second.entry.claim == claim &&
-      found->second.entry.state == EntryState::InFlight)
+  auto found = slots_.find(std::string_view(key));
+  if (found != slots_.end() && found->second.claim == claim &&
+      found->second.state == EntryState::InFlight)
     erase(found);
 }
 
@@ -151,12 +171,12 @@ void MemoryStore::inspect(const std::string& key, bool release, InspectDone done
   Inspection inspection;
   {
     std::lock_guard lock(mutex_);
-    auto found = slots_.find(key);
+    auto found = slots_.find(std::string_view(key));
     if (found == slots_.end() || found->second.expires <= now_()) {
       inspection.result = Inspection::Result::NotFound;
     } else {
       inspection.result = Inspection::Result::Found;
-      inspection.entry = found->second.entry;
+      decodeEntry(found->second.bytes, inspection.entry);
       if (release) {
         erase(found);
         inspection.released = true;
@@ -178,10 +198,9 @@ uint64_t MemoryStore::memoryUsed() const {
 
 bool MemoryStore::peek(const std::string& key, Entry& out) const {
   std::lock_guard lock(mutex_);
-  auto found = slots_.find(key);
+  auto found = slots_.find(std::string_view(key));
   if (found == slots_.end() || found->second.expires <= now_()) return false;
-  out = found->second.entry;
-  return true;
+  return decodeEntry(found->second.bytes, out);
 }
 
 }  // namespace fulcrum::ledger

@@ -6,6 +6,15 @@
 // store full of them refuses the claim (a store error). Expired entries
 // are dropped when met and before anything is pushed out.
 //
+// An entry is kept as one string (entry_codec.h) in its map node, and the
+// recency order is a list threaded through the nodes: a settled answer
+// costs three long-lived blocks (node, key, bytes), not one per header.
+// Those blocks come from a pool of the store's own (std::pmr), not from
+// the heap the requests churn: a store that fills up among short-lived
+// request buffers would otherwise fragment that heap, and every malloc of
+// every request would pay for sorting its free lists. Decoding happens
+// only when an entry is asked for (replays, conflicts, the admin API).
+//
 // Thread-safe: one mutex, taken only by keyed requests on ledger routes
 // (unkeyed traffic never reaches a store). claim() and inspect() call
 // `done` before they return, outside the lock.
@@ -14,9 +23,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <list>
+#include <memory_resource>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "ledger/store.h"
@@ -51,25 +61,40 @@ class MemoryStore final : public Store {
 
  private:
   struct Slot {
-    Entry entry;
+    std::pmr::string bytes;  // encodeEntry() of the entry
+    uint64_t claim = 0;
+    EntryState state = EntryState::InFlight;
     Clock::time_point expires;
     size_t cost = 0;
-    std::list<std::string>::iterator lru;  // settled entries only
+    // The recency list (settled entries only; map nodes never move).
+    const std::pmr::string* key = nullptr;
+    Slot* newer = nullptr;
+    Slot* older = nullptr;
     bool in_lru = false;
   };
-  using Map = std::unordered_map<std::string, Slot>;
+  // Looks keys up by string_view: no pool string is made to find one.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  using Map = std::pmr::unordered_map<std::pmr::string, Slot, KeyHash, std::equal_to<>>;
 
-  static size_t costOf(const std::string& key, const Entry& entry);
+  static size_t costOf(std::string_view key, std::string_view bytes);
   // Under the lock.
   void erase(Map::iterator it);
+  void unlink(Slot& slot);
+  void pushNewest(Slot& slot);
   void touch(Slot& slot);
   bool makeRoom(size_t cost, Clock::time_point now, bool new_slot);
 
   MemoryStoreLimits limits_;
   Now now_;
   mutable std::mutex mutex_;
-  Map slots_;
-  std::list<std::string> lru_;  // settled keys, most recently used first
+  // Used under mutex_ only; declared before the map, which it outlives.
+  std::pmr::unsynchronized_pool_resource pool_;
+  Map slots_{&pool_};
+  Slot* newest_ = nullptr;  // settled entries, most recently used first
+  Slot* oldest_ = nullptr;
   uint64_t memory_ = 0;
 };
 
