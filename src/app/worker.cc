@@ -92,9 +92,16 @@ void Worker::start() {
 void Worker::drain() {
   loop_->post([this] {
     draining_ = true;
-    closeListeners();
+    // The sockets close (never shut down: a process taking over keeps
+    // their queues); TLS handshakes under way go on and are served, like
+    // the connections accepted before.
+    size_t handshakes = 0;
+    for (auto& listener : listeners_) {
+      listener->acceptors.clear();
+      handshakes += listener->handshaking.size();
+    }
     for (auto& entry : sessions_) entry.second.session->drain();
-    drain_events_.listeners_closed(sessions_.size());
+    drain_events_.listeners_closed(sessions_.size() + handshakes);
     maybeDrained();
   });
 }
@@ -204,15 +211,13 @@ void Worker::startHandshake(Listener& listener, std::unique_ptr<net::Stream> con
         auto& handshakes = generation_->metrics.listeners[owner->index].handshakes;
         if (result.status == net::IoResult::Status::Done) {
           ++handshakes[static_cast<size_t>(tls::HandshakeResult::Ok)];
-          if (!draining_) {
-            startSession(*owner, std::move(done), client);
-            return;
-          }
-        } else {
-          const tls::HandshakeResult why = handshakeFailed(*owner, *done, result.error, client);
-          ++handshakes[static_cast<size_t>(why)];
+          startSession(*owner, std::move(done), client);
+          return;
         }
+        const tls::HandshakeResult why = handshakeFailed(*owner, *done, result.error, client);
+        ++handshakes[static_cast<size_t>(why)];
         loop_->deferDelete(std::move(done));
+        maybeDrained();
       });
 }
 
@@ -260,6 +265,9 @@ void Worker::startSession(Listener& listener, std::unique_ptr<net::Stream> conne
     full = limit_->add();
   }
   raw->start();
+  // A handshake that ended during the drain: its first request is answered
+  // with Connection: close.
+  if (draining_ && sessions_.count(raw) != 0) raw->drain();
   // Before the next accept() of this burst: libevent checks after each one.
   if (full) pauseAccepting();
 }
@@ -380,6 +388,8 @@ void Worker::sessionDone(net::Session& session) {
 
 void Worker::maybeDrained() {
   if (!draining_ || drained_reported_ || !sessions_.empty()) return;
+  for (const auto& listener : listeners_)
+    if (!listener->handshaking.empty()) return;
   drained_reported_ = true;
   log::debug("worker %u drained", id_);
   drain_events_.drained();

@@ -114,7 +114,7 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
     // as limited (the backlog is first in, first out).
     uint64_t waiting = 0;
     // TLS connections whose handshake runs; they become sessions when it
-    // is done, and die with the listener.
+    // is done (during a drain too), and die with the listener.
     std::unordered_map<net::Stream*, std::unique_ptr<net::Stream>> handshaking;
   };
 

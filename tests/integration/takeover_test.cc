@@ -1,6 +1,6 @@
 // fulcrum --takeover: a new process takes the listening sockets over from
 // the running one (global.takeover_socket), which drains and exits, under
-// a bounded load of keep-alive, new-connection and TCP clients.
+// a bounded load of keep-alive, new-connection, TLS and TCP clients.
 //
 // What counts as a failure: a connect refused or reset, a reset at any
 // point, a request without its whole response, a TCP echo that does not
@@ -23,20 +23,29 @@
 #include "support/process.h"
 #include "support/scrape.h"
 #include "support/temp_dir.h"
+#include "support/test_pki.h"
+#include "support/tls_client.h"
 #include "support/wait.h"
 
 using namespace fulcrum::test;
 
 namespace {
 
+constexpr const char* kTlsName = "api.example.com";
+
+// `tls`: a tls mapping for a third listener, "secure"; empty: none.
 std::string takeoverConfig(unsigned workers, const std::string& socket, uint16_t http_backend,
-                           uint16_t echo_backend) {
+                           uint16_t echo_backend, const std::string& tls = "") {
   return "global: { workers: " + std::to_string(workers) +
          ", drain_timeout: 20s, takeover_socket: " + socket +
          ", log: { level: info }, admin: { listen: 127.0.0.1:0 } }\n"
          "listeners:\n"
          "  - { name: web, listen: 127.0.0.1:0, protocol: http, upstream: pool }\n"
-         "  - { name: echo, listen: 127.0.0.1:0, upstream: echoes }\n"
+         "  - { name: echo, listen: 127.0.0.1:0, upstream: echoes }\n" +
+         (tls.empty() ? std::string()
+                      : "  - { name: secure, listen: 127.0.0.1:0, protocol: http, upstream: pool, "
+                        "tls: " +
+                            tls + " }\n") +
          "upstreams:\n"
          "  pool: { servers: [ { address: 127.0.0.1:" +
          std::to_string(http_backend) +
@@ -195,6 +204,17 @@ void newConnectionClient(uint16_t port, Tally& tally, const Until& stop) {
   }
 }
 
+void tlsClient(uint16_t port, const std::string& ca, Tally& tally, const Until& stop) {
+  while (!stop()) {
+    TlsClient client(port, kTlsName, {ca});
+    auto answer = client.exchange("GET /tls HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    if (answer && answer->status == 200)
+      ++tally.ok;
+    else
+      tally.fail("tls request: " + client.error(), false);
+  }
+}
+
 void tcpClient(uint16_t port, Tally& tally, const Until& stop) {
   for (uint64_t n = 0; !stop(); ++n) {
     Fd connection = connectLoopback(port, 5s);
@@ -227,18 +247,21 @@ TEST_CASE("takeover: 5 hand-overs under load: no failed request, no reset") {
   const std::string socket = dir.path() + "/fulcrum.sock";
   HttpBackend backend("b1");
   TcpBackend echo_backend(echo);
+  TestPki pki;
+  const std::string tls = tlsMapping(pki.issue("api", {kTlsName}));
   // Worker counts change across hand-overs: a process takes every socket
   // of the previous one, more than one per worker when it has fewer.
   const std::vector<unsigned> workers = {2, 3, 1, 2, 1, 2};
   std::vector<std::unique_ptr<ChildProcess>> processes;
   auto configFor = [&](size_t k) {
     return dir.write("fulcrum-" + std::to_string(k) + ".yaml",
-                     takeoverConfig(workers[k], socket, backend.port(), echo_backend.port()));
+                     takeoverConfig(workers[k], socket, backend.port(), echo_backend.port(), tls));
   };
   processes.push_back(
       std::make_unique<ChildProcess>(std::vector<std::string>{FULCRUM_BINARY, "-c", configFor(0)}));
   const uint16_t web = loggedPort(*processes[0], "listener web (", " -> ");
   const uint16_t tcp = loggedPort(*processes[0], "listener echo (", " -> ");
+  const uint16_t secure = loggedPort(*processes[0], "listener secure (", " -> ");
   const uint16_t admin = loggedPort(*processes[0], "admin listener listening on ", " (/metrics");
   REQUIRE(processes[0]->waitForText("takeover socket listening on " + socket));
 
@@ -250,6 +273,7 @@ TEST_CASE("takeover: 5 hand-overs under load: no failed request, no reset") {
   for (int i = 0; i < 2; ++i) clients.emplace_back([&] { keepAliveClient(web, tally, stop); });
   for (int i = 0; i < 8; ++i) clients.emplace_back([&] { newConnectionClient(web, tally, stop); });
   clients.emplace_back([&] { tcpClient(tcp, tally, stop); });
+  clients.emplace_back([&] { tlsClient(secure, pki.ca(), tally, stop); });
 
   std::vector<std::string> started = {startedLabel(admin)};
   CHECK_FALSE(started[0].empty());
@@ -267,6 +291,7 @@ TEST_CASE("takeover: 5 hand-overs under load: no failed request, no reset") {
     // The same ports, now the new process's.
     CHECK(loggedPort(next, "listener web (", " -> ") == web);
     CHECK(loggedPort(next, "listener echo (", " -> ") == tcp);
+    CHECK(loggedPort(next, "listener secure (", " -> ") == secure);
     CHECK(loggedPort(next, "admin listener listening on ", " (/metrics") == admin);
     CHECK(previous.waitForText("taken over by pid " + std::to_string(next.pid())));
     CHECK(previous.waitExit() == 0);
