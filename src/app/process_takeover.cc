@@ -97,7 +97,12 @@ void Process::confirmTakeover() {
 void Process::startTakeoverServer() {
   takeover_server_.reset();
   takeover_path_ = runtime_->config().global.takeover_socket;
-  if (takeover_path_.empty()) return;
+  if (takeover_path_.empty()) {
+    // Said where it matters: an upgrade that ends the chain of hand-overs.
+    if (takeover_client_)
+      log::warn("global.takeover_socket is not set: this process cannot be taken over");
+    return;
+  }
   auto server = std::make_unique<TakeoverServer>(
       loop_, [this] { return handedSockets(); }, [this](pid_t pid) { handedOver(pid); });
   std::string why;

@@ -322,6 +322,7 @@ TEST_CASE("takeover: without a process serving the socket fulcrum exits 3 and bi
       dir.write("fulcrum.yaml", takeoverConfig(1, dir.path() + "/other.sock", backend.port(), 9));
   ChildProcess process({FULCRUM_BINARY, "-c", path, "--takeover", dir.path() + "/none.sock"});
   CHECK(process.waitExit() == 3);
+  process.joinOutput();
   CHECK(process.waitForText("takeover from " + dir.path() + "/none.sock failed: connect"));
   CHECK_FALSE(process.waitForText("listening on", 0ms));
 }
