@@ -26,10 +26,13 @@ constexpr const char* kDefaultConfig = "/etc/fulcrum/fulcrum.yaml";
 
 void usage(FILE* out) {
   std::fprintf(out,
-               "usage: fulcrum [-c FILE] [-t [--strict]] [-v|--version] [-h|--help]\n"
+               "usage: fulcrum [-c FILE] [-t [--strict]] [--takeover SOCKET] [-v|--version] "
+               "[-h|--help]\n"
                "  -c FILE    configuration file (default %s)\n"
                "  -t         check the configuration and exit\n"
                "  --strict   warnings are errors (exit 1), for CI pipelines\n"
+               "  --takeover SOCKET  take the listening sockets over from the fulcrum\n"
+               "             serving SOCKET (its global.takeover_socket); it then drains\n"
                "  -v, --version  print the version and exit\n"
                "  -h, --help     print this help and exit\n",
                kDefaultConfig);
@@ -42,6 +45,7 @@ int main(int argc, char** argv) {
   std::string config_path = kDefaultConfig;
   bool check_only = false;
   bool strict = false;
+  std::string takeover_from;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "-c" && i + 1 < argc) {
@@ -50,6 +54,8 @@ int main(int argc, char** argv) {
       check_only = true;
     } else if (arg == "--strict") {
       strict = true;
+    } else if (arg == "--takeover" && i + 1 < argc) {
+      takeover_from = argv[++i];
     } else if (arg == "-v" || arg == "--version") {
       std::printf("fulcrum %s\n", FULCRUM_VERSION);
       return app::kExitOk;
@@ -58,7 +64,9 @@ int main(int argc, char** argv) {
       return app::kExitOk;
     } else {
       std::fprintf(stderr, "fulcrum: %s\n",
-                   arg == "-c" ? "-c needs a file name" : ("unknown option " + arg).c_str());
+                   arg == "-c"           ? "-c needs a file name"
+                   : arg == "--takeover" ? "--takeover needs a socket path"
+                                         : ("unknown option " + arg).c_str());
       usage(stderr);
       return app::kExitUsage;
     }
@@ -102,6 +110,8 @@ int main(int argc, char** argv) {
     return app::kExitStartup;
   }
   log::info("fulcrum %s: configuration %s loaded", FULCRUM_VERSION, config_path.c_str());
-  app::Process server(runtime, config_path);
+  // The configuration is checked above: a bad file never disturbs the
+  // process we would take over from.
+  app::Process server(runtime, config_path, takeover_from);
   return server.run();
 }

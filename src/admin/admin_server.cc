@@ -4,6 +4,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <optional>
@@ -120,33 +121,55 @@ bool AdminServer::listen(const SocketAddress& address, AccessPolicy policy, std:
     why = "the admin listener already listens on " + bound_.toString();
     return false;
   }
-  evhttp* http = evhttp_new(loop_.base());
-  if (http == nullptr) {
-    why = "cannot create the admin HTTP server";
-    return false;
-  }
   evconnlistener* listener =
       evconnlistener_new_bind(loop_.base(), nullptr, nullptr,
                               LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
                               kBacklog, address.sockaddr_ptr(), static_cast<int>(address.length()));
   if (listener == nullptr) {
-    const int error = errno;
-    evhttp_free(http);
-    why = "cannot listen on " + address.toString() + ": " + errnoText(error);
+    why = "cannot listen on " + address.toString() + ": " + errnoText(errno);
+    return false;
+  }
+  return serve(listener, std::move(policy), why);
+}
+
+bool AdminServer::listenOn(int fd, AccessPolicy policy, std::string& why) {
+  if (http_ != nullptr) {
+    ::close(fd);
+    why = "the admin listener already listens on " + bound_.toString();
+    return false;
+  }
+  // A negative backlog: the socket listens already, its queue is kept.
+  evconnlistener* listener = evconnlistener_new(
+      loop_.base(), nullptr, nullptr, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+  if (listener == nullptr) {
+    ::close(fd);
+    why = "cannot serve on the socket received: " + errnoText(errno);
+    return false;
+  }
+  return serve(listener, std::move(policy), why);
+}
+
+bool AdminServer::serve(evconnlistener* listener, AccessPolicy policy, std::string& why) {
+  evhttp* http = evhttp_new(loop_.base());
+  if (http == nullptr) {
+    evconnlistener_free(listener);
+    why = "cannot create the admin HTTP server";
     return false;
   }
   sockaddr_storage storage{};
   socklen_t length = sizeof(storage);
+  evhttp_bound_socket* bound_socket = nullptr;
   if (getsockname(evconnlistener_get_fd(listener), reinterpret_cast<sockaddr*>(&storage),
                   &length) != 0 ||
-      evhttp_bind_listener(http, listener) == nullptr) {
+      (bound_socket = evhttp_bind_listener(http, listener)) == nullptr) {
     const int error = errno;
     evconnlistener_free(listener);
     evhttp_free(http);
-    why = "cannot listen on " + address.toString() + ": " + errnoText(error);
+    why = "cannot listen: " + errnoText(error);
     return false;
   }
   bound_ = SocketAddress(reinterpret_cast<const sockaddr*>(&storage), length);
+  bound_socket_ = bound_socket;
   cap_ = std::make_unique<ConnectionCap>(
       loop_, max_connections_,
       [this](evhttp_connection* connection) { connectionClosed(connection); });
@@ -162,6 +185,17 @@ bool AdminServer::listen(const SocketAddress& address, AccessPolicy policy, std:
   http_ = http;
   policy_ = std::move(policy);
   return true;
+}
+
+int AdminServer::listeningFd() const {
+  return bound_socket_ != nullptr ? evhttp_bound_socket_get_fd(bound_socket_) : -1;
+}
+
+void AdminServer::stopListening() {
+  if (bound_socket_ == nullptr) return;
+  if (cap_) cap_->detach();
+  evhttp_del_accept_socket(http_, bound_socket_);
+  bound_socket_ = nullptr;
 }
 
 void AdminServer::onRequest(evhttp_request* request, void* self) {

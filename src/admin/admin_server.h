@@ -53,6 +53,15 @@ class AdminServer {
   // under `policy`. Once per AdminServer. Returns false with the reason
   // (bind failure, already listening).
   bool listen(const SocketAddress& address, AccessPolicy policy, std::string& why);
+  // The same on `fd`, a socket listening already (handed over by the
+  // process this one takes over from); takes it, closing it on failure.
+  bool listenOn(int fd, AccessPolicy policy, std::string& why);
+  // The listening socket (borrowed, for a takeover); -1 when not listening.
+  int listeningFd() const;
+  // Stops accepting (the process was taken over); the socket is closed,
+  // never shut down, so the new process keeps its queue. Open admin
+  // connections are answered still.
+  void stopListening();
   // From the next request on (a reload's new token, hosts, protect_status).
   void setPolicy(AccessPolicy policy) { policy_ = std::move(policy); }
   // The address actually bound; empty before a successful listen().
@@ -66,6 +75,7 @@ class AdminServer {
  private:
   struct PendingReply;
 
+  bool serve(evconnlistener* listener, AccessPolicy policy, std::string& why);
   static void onRequest(evhttp_request* request, void* self);
   // From the cap, for every connection that goes.
   void connectionClosed(evhttp_connection* connection);
@@ -100,6 +110,7 @@ class AdminServer {
   evhttp* http_ = nullptr;
   AccessPolicy policy_;
   SocketAddress bound_;
+  evhttp_bound_socket* bound_socket_ = nullptr;  // owned by http_
   // Owned here; `done` callbacks refer to them weakly (weak_ptr), closes
   // find them by their connection.
   std::unordered_map<PendingReply*, std::shared_ptr<PendingReply>> pending_;

@@ -28,7 +28,9 @@ uint64_t kernelMaxOpen() {
 uint64_t reservedDescriptors(const config::Config& config, unsigned workers) {
   const uint64_t w = std::max(workers, 1u);
   uint64_t reserved = kProcessDescriptors + kPerWorkerDescriptors * w;
-  reserved += config.listeners.size() * w;
+  // Each worker's listening socket, and the control thread's copy of it
+  // (kept to hand over on a takeover).
+  reserved += 2 * config.listeners.size() * w;
   reserved += 1 + config.global.admin.max_connections;
   uint64_t idle_per_worker = 0;
   for (const config::UpstreamConfig& upstream : config.upstreams) {

@@ -11,7 +11,8 @@
 //
 //   reserved = 32                                  stdio, control loop, log files, resolver
 //            + 4 x workers                         each worker's loop
-//            + listeners x workers                 one SO_REUSEPORT socket each
+//            + 2 x listeners x workers             one SO_REUSEPORT socket each, and
+//                                                  its copy kept for a takeover
 //            + 1 + global.admin.max_connections    the admin listener
 //            + servers with a health_check         one probe in flight each
 //            + workers x sum(servers x keepalive.max_idle)   idle pooled connections

@@ -9,6 +9,7 @@
 
 #include "core/access_log.h"
 #include "core/local_errors.h"
+#include "core/time_text.h"
 #include "health/outlier.h"
 #include "metrics/families.h"
 #include "net/proxy_header_session.h"
@@ -25,6 +26,15 @@ using Labels = std::vector<ClientMetric::Label>;
 // metrics::kIdempotencyResults and http::LedgerResult).
 constexpr const char* kLedgerResults[kIdempotencyResults] = {
     "first", "replayed", "conflict", "mismatch", "missing_key", "store_error", "unknown_held"};
+
+// When this process started (UTC, to the millisecond): across a takeover
+// two processes of the same build serve for a moment, and this tells the
+// scrapes of one from the other's.
+const std::string kStarted = [] {
+  char text[32];
+  formatUtcNow(text, sizeof(text));
+  return std::string(text);
+}();
 
 class Builder {
  public:
@@ -79,7 +89,8 @@ class Builder {
 
 void renderGlobal(Builder& out, const GenerationShape& shape, const ReloadStats& reloads,
                   const std::vector<WorkerProgress>& progress) {
-  Builder::gauge(out.family(Family::BuildInfo), {{"version", FULCRUM_VERSION}}, 1);
+  Builder::gauge(out.family(Family::BuildInfo),
+                 {{"version", FULCRUM_VERSION}, {"started", kStarted}}, 1);
   auto& reload_family = out.family(Family::ConfigReloads);
   Builder::counter(reload_family, {{"result", "success"}}, static_cast<double>(reloads.succeeded));
   Builder::counter(reload_family, {{"result", "failure"}}, static_cast<double>(reloads.failed));

@@ -1,5 +1,6 @@
 #include "app/process.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -29,9 +30,11 @@ const char* protocolName(config::Protocol protocol) {
 
 }  // namespace
 
-Process::Process(std::shared_ptr<const Runtime> runtime, std::string config_path)
+Process::Process(std::shared_ptr<const Runtime> runtime, std::string config_path,
+                 std::string takeover_from)
     : runtime_(std::move(runtime)),
       config_path_(std::move(config_path)),
+      takeover_from_(std::move(takeover_from)),
       worker_count_(resolveWorkerCount(runtime_->config().global.workers)),
       drain_timer_(loop_, [this] {
         size_t open = 0;
@@ -45,10 +48,11 @@ Process::~Process() {
 }
 
 int Process::run() {
-  std::vector<std::vector<net::ListenSocket>> per_worker(worker_count_);
+  std::vector<WorkerSockets> per_worker(worker_count_);
   // Signals first: a supervisor may signal as soon as it sees us listening.
   installSignals();
   startLimits();
+  if (!takeover_from_.empty() && !receiveSockets()) return kExitStartup;
   if (!bindAll(per_worker)) return kExitStartup;
   monitor_ = std::make_unique<health::HealthMonitor>(
       loop_, runtime_->upstreams(), runtime_->config().upstreams,
@@ -57,9 +61,14 @@ int Process::run() {
           worker->applyHostSets(runtime_, upstream_index, hosts, update);
       });
   if (!startAdmin()) return kExitStartup;
+  closeUnclaimed();
   startWorkers(std::move(per_worker));
   monitor_->start();
   log::info("fulcrum started: %u worker(s)", worker_count_);
+  // Bound before the old process hears from us, so it finds the path
+  // taken by our socket and leaves it when it exits.
+  startTakeoverServer();
+  if (takeover_client_) confirmTakeover();
   loop_.run();
   for (auto& worker : workers_) worker->join();
   admin_server_.reset();
@@ -69,17 +78,23 @@ int Process::run() {
   return kExitOk;
 }
 
-bool Process::bindAll(std::vector<std::vector<net::ListenSocket>>& per_worker) {
-  for (const auto& listener : runtime_->listeners()) {
+bool Process::bindAll(std::vector<WorkerSockets>& per_worker) {
+  const auto& listeners = runtime_->listeners();
+  for (auto& sockets : per_worker) sockets.resize(listeners.size());
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    const ListenerRuntime& listener = listeners[i];
     std::vector<net::ListenSocket> sockets;
     SocketAddress bound;
     std::string why;
-    if (!net::bindListenSockets(listener.address, worker_count_, listener.backlog, sockets, bound,
-                                why)) {
+    if (!listenerSockets(listener, sockets, bound, why)) {
       log::error("listener %s: cannot listen: %s", listener.name.c_str(), why.c_str());
       return false;
     }
-    for (unsigned w = 0; w < worker_count_; ++w) per_worker[w].push_back(std::move(sockets[w]));
+    held_sockets_.emplace_back();
+    for (size_t s = 0; s < sockets.size(); ++s) {
+      held_sockets_.back().emplace_back(::fcntl(sockets[s].fd(), F_DUPFD_CLOEXEC, 0));
+      per_worker[s % worker_count_][i].push_back(std::move(sockets[s]));
+    }
     // Tests and scripts read the bound address (port 0 -> real port) here.
     std::string target = listener.protocol == config::Protocol::Tcp
                              ? "upstream " + listener.upstream->name
@@ -100,7 +115,9 @@ bool Process::startAdmin() {
   admin_server_ = std::make_unique<admin::AdminServer>(loop_, *admin_backend_, admin_refusals_,
                                                        admin.max_connections);
   std::string why;
-  if (!admin_server_->listen(admin.listen, accessPolicy(admin), why)) {
+  const int handed = takeAdminSocket(admin);
+  if (handed >= 0 ? !admin_server_->listenOn(handed, accessPolicy(admin), why)
+                  : !admin_server_->listen(admin.listen, accessPolicy(admin), why)) {
     log::error("admin listener %s: cannot listen: %s", admin.listen_text.c_str(), why.c_str());
     return false;
   }
@@ -111,7 +128,7 @@ bool Process::startAdmin() {
   return true;
 }
 
-void Process::startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker) {
+void Process::startWorkers(std::vector<WorkerSockets> per_worker) {
   // Workers inherit this mask: signals are taken by the control loop only.
   sigset_t all;
   sigset_t previous;
@@ -183,6 +200,11 @@ void Process::reopenLogs() {
 
 void Process::beginDrain() {
   draining_ = true;
+  // Our copies too: with them open the kernel would still queue
+  // connections that nobody accepts any more.
+  held_sockets_.clear();
+  // Later, not inside the server's own callback (handedOver()).
+  loop_.post([this] { takeover_server_.reset(); });
   drain_timer_.arm(runtime_->config().global.drain_timeout);
   for (auto& worker : workers_) worker->drain();
 }

@@ -11,6 +11,10 @@
 //    go whole to the old file or to the new one. A successful reload opens
 //    the file again too (the new generation's log).
 //  - SIGPIPE: ignored; a peer that went away is an error on that socket.
+// Takeover (app/takeover.h): started with `takeover_from`, the process
+// takes the listening sockets of the one serving that Unix socket instead
+// of binding them, and tells it to drain once its workers hold them. With
+// global.takeover_socket set it serves its own sockets the same way.
 #pragma once
 
 #include <memory>
@@ -20,6 +24,7 @@
 #include "app/metrics_page.h"
 #include "app/proxy_admin.h"
 #include "app/runtime.h"
+#include "app/takeover.h"
 #include "app/worker.h"
 #include "health/monitor.h"
 #include "net/connection_limit.h"
@@ -38,8 +43,10 @@ enum ExitCode : int {
 
 class Process {
  public:
-  // `config_path` is read again on SIGHUP.
-  Process(std::shared_ptr<const Runtime> runtime, std::string config_path);
+  // `config_path` is read again on SIGHUP. `takeover_from`: the Unix
+  // socket of the process to take over from; empty: bind the sockets.
+  Process(std::shared_ptr<const Runtime> runtime, std::string config_path,
+          std::string takeover_from = {});
   ~Process();
 
   // Runs until drained; returns the process exit code.
@@ -50,16 +57,30 @@ class Process {
   void startLimits();
   // After a reload: the limit for the new configuration (process_limits.cc).
   void updateConnectionLimit(const config::Config& config);
-  bool bindAll(std::vector<std::vector<net::ListenSocket>>& per_worker);
+  bool bindAll(std::vector<WorkerSockets>& per_worker);
   bool startAdmin();
-  void startWorkers(std::vector<std::vector<net::ListenSocket>> per_worker);
+  void startWorkers(std::vector<WorkerSockets> per_worker);
+  // Takeover (process_takeover.cc).
+  bool receiveSockets();
+  // Every socket of `listener`: those handed over for it, then fresh ones
+  // up to one per worker. `bound` is the address they listen on.
+  bool listenerSockets(const ListenerRuntime& listener, std::vector<net::ListenSocket>& out,
+                       SocketAddress& bound, std::string& why);
+  // The admin socket handed over for `admin`, or -1.
+  int takeAdminSocket(const config::AdminConfig& admin);
+  void closeUnclaimed();
+  void confirmTakeover();
+  void startTakeoverServer();
+  std::vector<HandedSocket> handedSockets() const;
+  void handedOver(pid_t pid);
   void installSignals();
   void beginDrain();
   void reload();
   void reopenLogs();
   void failReload(const std::string& why);
   bool planListeners(const Runtime& next, std::vector<std::vector<ListenerPlan>>& per_worker,
-                     std::vector<std::string>& addresses);
+                     std::vector<std::string>& addresses,
+                     std::vector<std::vector<net::ListenSocket>>& held);
   void onWorkerListenersClosed(size_t open);
   void onWorkerDrained();
   void stopAll();
@@ -67,6 +88,7 @@ class Process {
 
   std::shared_ptr<const Runtime> runtime_;
   std::string config_path_;
+  std::string takeover_from_;
   unsigned worker_count_;
   net::EventLoop loop_;
   // global.max_connections, shared by the workers; made by run(). Declared
@@ -77,7 +99,13 @@ class Process {
   std::unique_ptr<health::HealthMonitor> monitor_;
   app::ReloadStats reloads_;
   std::vector<std::string> listener_addresses_;  // as bound, by listener index
-  admin::RefusalCounts admin_refusals_{};        // read by admin_backend_, counted by admin_server_
+  // By listener index: a copy (dup) of every listening socket the workers
+  // accept on, to hand over on a takeover; closed when draining starts.
+  std::vector<std::vector<net::ListenSocket>> held_sockets_;
+  std::unique_ptr<TakeoverClient> takeover_client_;  // during startup only
+  std::unique_ptr<TakeoverServer> takeover_server_;
+  std::string takeover_path_;              // the path takeover_server_ listens on
+  admin::RefusalCounts admin_refusals_{};  // read by admin_backend_, counted by admin_server_
   std::unique_ptr<ProxyAdmin> admin_backend_;
   std::unique_ptr<admin::AdminServer> admin_server_;
   std::vector<event*> signal_events_;

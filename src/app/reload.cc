@@ -1,6 +1,8 @@
 // SIGHUP: the Process's configuration reload (process.h). The new file is
 // loaded and checked like at start; nothing running changes unless all of
 // it (the config, the Runtime, every new listening socket) is ready.
+#include <fcntl.h>
+
 #include <thread>
 
 #include "app/counter_carry.h"
@@ -20,9 +22,12 @@ void Process::failReload(const std::string& why) {
 }
 
 bool Process::planListeners(const Runtime& next, std::vector<std::vector<ListenerPlan>>& per_worker,
-                            std::vector<std::string>& addresses) {
+                            std::vector<std::string>& addresses,
+                            std::vector<std::vector<net::ListenSocket>>& held) {
   per_worker.clear();
   per_worker.resize(worker_count_);
+  held.clear();
+  held.resize(next.listeners().size());
   // The same listener keeps its sockets: not one connection is refused
   // across the reload (counter_carry.h says which listener is "the same").
   const std::vector<int> previous_of = matchListeners(*runtime_, next);
@@ -32,6 +37,8 @@ bool Process::planListeners(const Runtime& next, std::vector<std::vector<Listene
     if (previous >= 0) {
       for (auto& plan : per_worker) plan.push_back(ListenerPlan{previous, {}});
       addresses.push_back(listener_addresses_[static_cast<size_t>(previous)]);
+      for (auto& socket : held_sockets_[static_cast<size_t>(previous)])
+        held[i].emplace_back(::fcntl(socket.fd(), F_DUPFD_CLOEXEC, 0));
       continue;
     }
     std::vector<net::ListenSocket> sockets;
@@ -42,8 +49,10 @@ bool Process::planListeners(const Runtime& next, std::vector<std::vector<Listene
       log::error("reload: listener %s: cannot listen: %s", listener.name.c_str(), why.c_str());
       return false;  // the sockets bound so far close with `per_worker`
     }
-    for (unsigned w = 0; w < worker_count_; ++w)
+    for (unsigned w = 0; w < worker_count_; ++w) {
+      held[i].emplace_back(::fcntl(sockets[w].fd(), F_DUPFD_CLOEXEC, 0));
       per_worker[w].push_back(ListenerPlan{-1, std::move(sockets[w])});
+    }
     addresses.push_back(bound.toString());
     log::info("listener %s (%s) listening on %s -> %s", listener.name.c_str(),
               listener.protocol == config::Protocol::Tcp ? "tcp" : "http", bound.toString().c_str(),
@@ -89,7 +98,8 @@ void Process::reload() {
   }
   std::vector<std::vector<ListenerPlan>> plans;
   std::vector<std::string> addresses;
-  if (!planListeners(*next, plans, addresses)) {
+  std::vector<std::vector<net::ListenSocket>> held;
+  if (!planListeners(*next, plans, addresses, held)) {
     failReload("a new listener could not be bound");
     return;
   }
@@ -110,6 +120,7 @@ void Process::reload() {
   std::shared_ptr<const Runtime> previous = std::move(runtime_);
   runtime_ = next;
   listener_addresses_ = addresses;
+  held_sockets_ = std::move(held);
   for (unsigned w = 0; w < workers_.size(); ++w)
     workers_[w]->applyGeneration(runtime_, std::move(plans[w]), hosts);
   monitor_ = std::move(monitor);  // the old one's probes and timers stop here
@@ -125,6 +136,7 @@ void Process::reload() {
     log::info("admin: %s", admin.token.empty() ? "/api is disabled: global.admin.token was removed"
                                                : "the new global.admin.token applies now");
   updateConnectionLimit(runtime_->config());
+  if (runtime_->config().global.takeover_socket != takeover_path_) startTakeoverServer();
   ++reloads_.succeeded;
   reloads_.last_successful = true;
   log::info("configuration reloaded: %zu listener(s), %zu upstream(s)",

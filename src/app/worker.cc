@@ -10,9 +10,8 @@
 
 namespace fulcrum::app {
 
-Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
-               std::vector<net::ListenSocket> sockets, DrainEvents drain_events,
-               ReportAttempt report, net::ConnectionLimit* limit)
+Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime, WorkerSockets sockets,
+               DrainEvents drain_events, ReportAttempt report, net::ConnectionLimit* limit)
     : id_(id),
       sockets_(std::move(sockets)),
       drain_events_(std::move(drain_events)),
@@ -62,7 +61,7 @@ void Worker::applyGeneration(std::shared_ptr<const Runtime> runtime,
         kept[i] = std::move(listeners_[entry.previous]);
         kept[i]->index = i;
       } else if (entry.socket.fd() >= 0) {
-        kept[i] = makeListener(i, entry.socket.release());
+        kept[i] = makeListener(i, {entry.socket.release()});
       }
     }
     // Listeners the new configuration dropped stop accepting; their
@@ -93,9 +92,16 @@ void Worker::start() {
 void Worker::drain() {
   loop_->post([this] {
     draining_ = true;
-    closeListeners();
+    // The sockets close (never shut down: a process taking over keeps
+    // their queues); TLS handshakes under way go on and are served, like
+    // the connections accepted before.
+    size_t handshakes = 0;
+    for (auto& listener : listeners_) {
+      listener->acceptors.clear();
+      handshakes += listener->handshaking.size();
+    }
     for (auto& entry : sessions_) entry.second.session->drain();
-    drain_events_.listeners_closed(sessions_.size());
+    drain_events_.listeners_closed(sessions_.size() + handshakes);
     maybeDrained();
   });
 }
@@ -142,30 +148,36 @@ void Worker::run() {
   generation_->closeConnections();
 }
 
-std::unique_ptr<Worker::Listener> Worker::makeListener(size_t index, int fd) {
+std::unique_ptr<Worker::Listener> Worker::makeListener(size_t index, const std::vector<int>& fds) {
   auto listener = std::make_unique<Listener>();
   listener->index = index;
   Listener* raw = listener.get();
-  listener->acceptor = std::make_unique<net::Acceptor>(
-      *loop_, fd,
-      [this, raw](std::unique_ptr<net::Stream> connection, const SocketAddress& client) {
-        accepted(*raw, std::move(connection), client);
-      },
-      [this, raw](int error) { acceptFailed(*raw, error); },
-      // Looked up at each accept, so a reload that kept the listener
-      // hands new connections the certificates it just read.
-      [this, raw](int fd) -> std::unique_ptr<net::Transport> {
-        const ListenerRuntime& spec = generation_->runtime->listeners()[raw->index];
-        if (!spec.tls) return net::socketTransport(fd);
-        return tls::TlsTransport::create(fd, spec.tls->initial(), tls::TlsTransport::Side::Server);
-      });
-  if (limit_paused_) listener->acceptor->pause();
+  for (int fd : fds) {
+    listener->acceptors.push_back(std::make_unique<net::Acceptor>(
+        *loop_, fd,
+        [this, raw](std::unique_ptr<net::Stream> connection, const SocketAddress& client) {
+          accepted(*raw, std::move(connection), client);
+        },
+        [this, raw](int error) { acceptFailed(*raw, error); },
+        // Looked up at each accept, so a reload that kept the listener
+        // hands new connections the certificates it just read.
+        [this, raw](int fd) -> std::unique_ptr<net::Transport> {
+          const ListenerRuntime& spec = generation_->runtime->listeners()[raw->index];
+          if (!spec.tls) return net::socketTransport(fd);
+          return tls::TlsTransport::create(fd, spec.tls->initial(),
+                                           tls::TlsTransport::Side::Server);
+        }));
+    if (limit_paused_) listener->acceptors.back()->pause();
+  }
   return listener;
 }
 
 void Worker::openListeners() {
-  for (size_t i = 0; i < sockets_.size(); ++i)
-    listeners_.push_back(makeListener(i, sockets_[i].release()));
+  for (size_t i = 0; i < sockets_.size(); ++i) {
+    std::vector<int> fds;
+    for (auto& socket : sockets_[i]) fds.push_back(socket.release());
+    listeners_.push_back(makeListener(i, fds));
+  }
   sockets_.clear();
 }
 
@@ -199,15 +211,13 @@ void Worker::startHandshake(Listener& listener, std::unique_ptr<net::Stream> con
         auto& handshakes = generation_->metrics.listeners[owner->index].handshakes;
         if (result.status == net::IoResult::Status::Done) {
           ++handshakes[static_cast<size_t>(tls::HandshakeResult::Ok)];
-          if (!draining_) {
-            startSession(*owner, std::move(done), client);
-            return;
-          }
-        } else {
-          const tls::HandshakeResult why = handshakeFailed(*owner, *done, result.error, client);
-          ++handshakes[static_cast<size_t>(why)];
+          startSession(*owner, std::move(done), client);
+          return;
         }
+        const tls::HandshakeResult why = handshakeFailed(*owner, *done, result.error, client);
+        ++handshakes[static_cast<size_t>(why)];
         loop_->deferDelete(std::move(done));
+        maybeDrained();
       });
 }
 
@@ -255,6 +265,9 @@ void Worker::startSession(Listener& listener, std::unique_ptr<net::Stream> conne
     full = limit_->add();
   }
   raw->start();
+  // A handshake that ended during the drain: its first request is answered
+  // with Connection: close.
+  if (draining_ && sessions_.count(raw) != 0) raw->drain();
   // Before the next accept() of this burst: libevent checks after each one.
   if (full) pauseAccepting();
 }
@@ -375,6 +388,8 @@ void Worker::sessionDone(net::Session& session) {
 
 void Worker::maybeDrained() {
   if (!draining_ || drained_reported_ || !sessions_.empty()) return;
+  for (const auto& listener : listeners_)
+    if (!listener->handshaking.empty()) return;
   drained_reported_ = true;
   log::debug("worker %u drained", id_);
   drain_events_.drained();

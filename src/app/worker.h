@@ -30,6 +30,9 @@
 
 namespace fulcrum::app {
 
+// One worker's listening sockets, by listener index.
+using WorkerSockets = std::vector<std::vector<net::ListenSocket>>;
+
 // One listener of a new configuration generation, for one worker: keep the
 // socket of listener `previous` of the running generation (same address,
 // nothing refused across a reload), or start accepting on `socket`.
@@ -54,14 +57,16 @@ struct DrainEvents {
 
 class Worker final : private http::GenerationSource, private net::ConnectionLimit::Member {
  public:
-  // `sockets[i]` is this worker's socket for runtime->listeners()[i].
+  // `sockets[i]` are this worker's sockets for runtime->listeners()[i]:
+  // one, or more after a takeover from a process with more workers (every
+  // socket handed over is accepted on: closing one would reset the
+  // connections waiting in its queue).
   // `report` is empty when no upstream has outlier_detection.
   // `limit` (global.max_connections), shared by every worker, outlives
   // them; null = no limit. At the limit this worker stops accepting (new
   // connections wait in the listen backlog) until a close makes room.
-  Worker(unsigned id, std::shared_ptr<const Runtime> runtime,
-         std::vector<net::ListenSocket> sockets, DrainEvents drain_events, ReportAttempt report,
-         net::ConnectionLimit* limit = nullptr);
+  Worker(unsigned id, std::shared_ptr<const Runtime> runtime, WorkerSockets sockets,
+         DrainEvents drain_events, ReportAttempt report, net::ConnectionLimit* limit = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -102,14 +107,14 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
 
  private:
   struct Listener {
-    size_t index = 0;  // into runtime->listeners()
-    std::unique_ptr<net::Acceptor> acceptor;
+    size_t index = 0;                                       // into runtime->listeners()
+    std::vector<std::unique_ptr<net::Acceptor>> acceptors;  // one per socket
     // Connections found in the listen backlog when accepting resumed after
     // the connection limit, not accepted yet: the next ones accepted count
     // as limited (the backlog is first in, first out).
     uint64_t waiting = 0;
     // TLS connections whose handshake runs; they become sessions when it
-    // is done, and die with the listener.
+    // is done (during a drain too), and die with the listener.
     std::unordered_map<net::Stream*, std::unique_ptr<net::Stream>> handshaking;
   };
 
@@ -123,7 +128,7 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   // http::GenerationSource
   uint64_t currentGeneration() const override { return generation_id_; }
   bool refresh(http::HttpSessionParams& params) override;
-  std::unique_ptr<Listener> makeListener(size_t index, int fd);
+  std::unique_ptr<Listener> makeListener(size_t index, const std::vector<int>& fds);
   void run();
   void openListeners();
   void closeListeners();
@@ -161,7 +166,7 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   void resumeAccepting();
 
   unsigned id_;
-  std::vector<net::ListenSocket> sockets_;
+  WorkerSockets sockets_;
   DrainEvents drain_events_;
   ReportAttempt report_;
   net::ConnectionLimit* limit_ = nullptr;

@@ -23,7 +23,7 @@ void Worker::pauseAccepting() {
   limit_paused_ = true;
   for (auto& listener : listeners_) {
     listener->waiting = 0;  // counted when accepting resumes, if still there
-    listener->acceptor->pause();
+    for (auto& acceptor : listener->acceptors) acceptor->pause();
   }
 }
 
@@ -33,9 +33,10 @@ void Worker::resumeAccepting() {
   for (auto& listener : listeners_) {
     // Those already waiting are the ones the limit held back; the backlog
     // is first in, first out, so they are the next ones accepted.
-    listener->waiting = listener->acceptor->backlog();
+    listener->waiting = 0;
+    for (auto& acceptor : listener->acceptors) listener->waiting += acceptor->backlog();
     // A listener paused after an accept error resumes when that pause ends.
-    listener->acceptor->resume();
+    for (auto& acceptor : listener->acceptors) acceptor->resume();
   }
 }
 

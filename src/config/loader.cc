@@ -54,7 +54,8 @@ class Parser : public YamlReader {
                 {"log"},
                 {"drain_timeout"},
                 {"max_connections"},
-                {"idempotency_store"}},
+                {"idempotency_store"},
+                {"takeover_socket"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
                  if (key == "workers") {
                    if (value.IsScalar() && value.Scalar() == "auto") {
@@ -72,6 +73,14 @@ class Parser : public YamlReader {
                    parseIdempotencyStore(*this, value, key_path, out.idempotency_store);
                  } else if (key == "max_connections") {
                    if (auto n = integer(value, key_path, 1, 10000000)) out.max_connections = *n;
+                 } else if (key == "takeover_socket") {
+                   auto text = scalar(value, key_path);
+                   // sun_path holds 108 bytes with the terminating NUL.
+                   if (text && (text->empty() || text->front() != '/' || text->size() > 107))
+                     error(value, key_path,
+                           "expected an absolute path of at most 107 bytes, got '" + *text + "'");
+                   else if (text)
+                     out.takeover_socket = *text;
                  }
                });
   }

@@ -107,6 +107,9 @@ struct GlobalConfig {
   // files limit at startup (app/fd_budget.h).
   unsigned max_connections = 0;
   IdempotencyStoreConfig idempotency_store;
+  // Unix socket path on which this process hands its listening sockets to
+  // a new one (`fulcrum --takeover PATH`); empty: no takeover served.
+  std::string takeover_socket;
 };
 
 struct ServerConfig {

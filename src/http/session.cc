@@ -80,8 +80,12 @@ void HttpSession::drain() {
   draining_ = true;
   // A response not yet started tells the client this connection closes.
   if (state_ == State::Exchanging && exchange_) exchange_->closeClientAfter();
-  // Between requests with nothing received: nothing to finish.
-  if (state_ == State::WaitingHead && evbuffer_get_length(client_->input()) == 0) closeGracefully();
+  // Between requests with nothing received: nothing to finish. Not before
+  // the first one: a connection accepted a moment ago has its request on
+  // the way, and no client retries a request on a fresh connection that
+  // closed (they do on a kept-alive one). It gets client_header_timeout.
+  if (state_ == State::WaitingHead && answered_ && evbuffer_get_length(client_->input()) == 0)
+    closeGracefully();
 }
 
 void HttpSession::abandon() {
@@ -235,6 +239,7 @@ void HttpSession::exchangeUpgraded(Exchange& exchange, const ExchangeResult& res
 }
 
 void HttpSession::afterResponse(bool close) {
+  answered_ = true;
   client_->flush();
   if (close || draining_ || peer_closed_) {
     closeGracefully();

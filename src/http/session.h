@@ -150,6 +150,7 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   std::shared_ptr<const net::Generation> retired_generation_;  // see switchGeneration()
   bool listener_gone_ = false;
   bool draining_ = false;
+  bool answered_ = false;  // a response went out: the connection is kept alive
   // The client sent its FIN: answer what it asked, then close.
   bool peer_closed_ = false;
   bool reading_heads_ = false;  // readHead() is on the stack

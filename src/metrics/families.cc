@@ -8,7 +8,9 @@ namespace {
 using prometheus::MetricType;
 
 constexpr std::array<FamilyInfo, static_cast<size_t>(Family::Count)> kFamilies = {{
-    {"fulcrum_build_info", MetricType::Gauge, "Always 1; the version label says which build."},
+    {"fulcrum_build_info", MetricType::Gauge,
+     "Always 1; the version label says which build, the started label when this "
+     "process started (UTC, ms)."},
     {"fulcrum_config_reloads_total", MetricType::Counter, "Configuration reloads, by result."},
     {"fulcrum_config_last_reload_successful", MetricType::Gauge,
      "1 when the running configuration is the last one asked for, 0 after a failed reload."},

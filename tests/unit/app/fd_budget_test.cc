@@ -38,10 +38,11 @@ const char* kConfig =
 
 TEST_CASE("descriptors are kept for the process, workers, listeners, admin, checks, pools") {
   config::Config config = load(kConfig);
-  // 32 + 4x2 workers + 2 listeners x 2 + (1 + 16) admin + 3 checks + 2 x (3 x 10) idle
-  CHECK(app::reservedDescriptors(config, 2) == 32 + 8 + 4 + 17 + 3 + 60);
+  // 32 + 4x2 workers + 2 listeners x 2 workers x 2 (the copies kept for a
+  // takeover) + (1 + 16) admin + 3 checks + 2 x (3 x 10) idle
+  CHECK(app::reservedDescriptors(config, 2) == 32 + 8 + 8 + 17 + 3 + 60);
   // One worker: everything per worker halves.
-  CHECK(app::reservedDescriptors(config, 1) == 32 + 4 + 2 + 17 + 3 + 30);
+  CHECK(app::reservedDescriptors(config, 1) == 32 + 4 + 4 + 17 + 3 + 30);
 }
 
 TEST_CASE("the default max_connections is half of what the reserve leaves") {

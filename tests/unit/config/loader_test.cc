@@ -327,3 +327,17 @@ TEST_CASE("trusted_proxies that hold a whole address family are a warning") {
         "believed");
   CHECK(warnings(load(head + "[10.0.0.0/8, '::1']" + tail)).empty());
 }
+
+TEST_CASE("global.takeover_socket: none by default, an absolute path, else an error at its place") {
+  CHECK(load(kMinimal).global.takeover_socket.empty());
+  Config config =
+      load(std::string("global: { takeover_socket: /run/fulcrum/fulcrum.sock }\n") + kMinimal);
+  CHECK(config.global.takeover_socket == "/run/fulcrum/fulcrum.sock");
+  auto relative =
+      loadConfigText(std::string("global: { takeover_socket: fulcrum.sock }\n") + kMinimal,
+                     "inline.yaml", fulcrum::balance::strategyNames());
+  REQUIRE(relative.errors.size() == 1);
+  CHECK(relative.errors[0].toString() ==
+        "inline.yaml:1:28: global.takeover_socket: expected an absolute path of at most 107 "
+        "bytes, got 'fulcrum.sock'");
+}
