@@ -11,6 +11,10 @@
 //    go whole to the old file or to the new one. A successful reload opens
 //    the file again too (the new generation's log).
 //  - SIGPIPE: ignored; a peer that went away is an error on that socket.
+// Servers from DNS (dns:, srv:) are looked up on this loop; when an answer
+// changes an upstream's servers, the running config with the new servers
+// becomes a new generation, switched to as a reload would (the file is not
+// read again, and the reload counters do not move).
 #pragma once
 
 #include <memory>
@@ -21,6 +25,7 @@
 #include "app/proxy_admin.h"
 #include "app/runtime.h"
 #include "app/worker.h"
+#include "discovery/discovery.h"
 #include "health/monitor.h"
 #include "net/connection_limit.h"
 #include "net/event_loop.h"
@@ -56,6 +61,11 @@ class Process {
   void installSignals();
   void beginDrain();
   void reload();
+  // Builds a generation from `config` and switches every worker to it;
+  // false (nothing changed, `why` says why) if it could not be built.
+  bool switchTo(config::Config config, std::string& why);
+  // A DNS answer changed some upstream's servers (reload.cc).
+  void applyDiscovery();
   void reopenLogs();
   void failReload(const std::string& why);
   bool planListeners(const Runtime& next, std::vector<std::vector<ListenerPlan>>& per_worker,
@@ -75,6 +85,8 @@ class Process {
   std::vector<std::unique_ptr<Worker>> workers_;
   // Health checks and outlier decisions; publishes HostSets to the workers.
   std::unique_ptr<health::HealthMonitor> monitor_;
+  // Servers from DNS; made by run(), after the workers.
+  std::unique_ptr<discovery::Discovery> discovery_;
   app::ReloadStats reloads_;
   std::vector<std::string> listener_addresses_;  // as bound, by listener index
   admin::RefusalCounts admin_refusals_{};        // read by admin_backend_, counted by admin_server_

@@ -278,7 +278,8 @@ void UpstreamHealth::refresh(bool force_publish) {
   bool undecided = false;
   for (const ServerState& state : servers_)
     undecided = undecided || (state.checker && !state.has_verdict);
-  if (usable == 0 && had_usable_ && !undecided)
+  // An upstream from DNS has no server until its first answer: not news.
+  if (usable == 0 && had_usable_ && !undecided && !servers_.empty())
     log::error("upstream %s: no usable server (%zu down, %zu ejected, %zu drained)",
                upstream_.name.c_str(), down, ejected, drained);
   if (!undecided) had_usable_ = usable > 0;
