@@ -56,7 +56,7 @@ int Process::run() {
         for (auto& worker : workers_)
           worker->applyHostSets(runtime_, upstream_index, hosts, update);
       });
-  discovery_ = std::make_unique<discovery::Discovery>(loop_, [this] { applyDiscovery(); });
+  discovery_ = std::make_unique<discovery::Discovery>(loop_, [this] { return applyDiscovery(); });
   if (!startAdmin()) return kExitStartup;
   startWorkers(std::move(per_worker));
   monitor_->start();

@@ -64,8 +64,9 @@ class Process {
   // Builds a generation from `config` and switches every worker to it;
   // false (nothing changed, `why` says why) if it could not be built.
   bool switchTo(config::Config config, std::string& why);
-  // A DNS answer changed some upstream's servers (reload.cc).
-  void applyDiscovery();
+  // A DNS answer changed some upstream's servers (reload.cc); false when
+  // the new generation could not be built.
+  bool applyDiscovery();
   void reopenLogs();
   void failReload(const std::string& why);
   bool planListeners(const Runtime& next, std::vector<std::vector<ListenerPlan>>& per_worker,

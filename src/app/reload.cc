@@ -139,18 +139,19 @@ bool Process::switchTo(config::Config config, std::string& why) {
   return true;
 }
 
-void Process::applyDiscovery() {
-  if (draining_) return;
+bool Process::applyDiscovery() {
+  if (draining_) return true;
   config::Config config = runtime_->config();
   discovery_->substitute(config);
   std::string why;
   if (!switchTo(std::move(config), why)) {
     log::error("dns: servers changed, but the new generation failed (%s): keeping the running one",
                why.c_str());
-    return;
+    return false;
   }
   log::info("dns: servers changed: generation %llu",
             static_cast<unsigned long long>(runtime_->generation()));
+  return true;
 }
 
 }  // namespace fulcrum::app

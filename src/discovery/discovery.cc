@@ -13,6 +13,9 @@ using std::chrono::milliseconds;
 // A TTL of 0 (dnsmasq's default for its hosts files) must not turn into
 // a lookup per loop turn.
 constexpr std::chrono::seconds kMinTtl{1};
+// After the owner could not apply new answers (a certificate file gone
+// for the new generation, say): tried again without waiting for a change.
+constexpr std::chrono::seconds kApplyRetry{5};
 
 std::string describe(const std::vector<SocketAddress>& addresses) {
   std::string text;
@@ -33,8 +36,10 @@ struct SrvGather {
 
 }  // namespace
 
-Discovery::Discovery(net::EventLoop& loop, std::function<void()> changed)
-    : loop_(loop), changed_(std::move(changed)), notify_(loop, [this] { changed_(); }) {}
+Discovery::Discovery(net::EventLoop& loop, std::function<bool()> changed)
+    : loop_(loop), changed_(std::move(changed)), notify_(loop, [this] {
+        if (!changed_()) notify_.arm(kApplyRetry);
+      }) {}
 
 Discovery::~Discovery() = default;
 

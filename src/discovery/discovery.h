@@ -8,7 +8,9 @@
 // generation whose servers substitute() fills in; servers whose address
 // stays keep their health state as across a reload (config/server_identity.h).
 // Control loop only. `changed` runs from the loop (never inside configure
-// or substitute), and never after the Discovery is destroyed.
+// or substitute), and never after the Discovery is destroyed; it returns
+// false when the owner could not apply the answers, and is called again
+// a few seconds later then.
 #pragma once
 
 #include <array>
@@ -32,7 +34,7 @@ using ResultCounts = std::array<uint64_t, 3>;
 
 class Discovery {
  public:
-  Discovery(net::EventLoop& loop, std::function<void()> changed);
+  Discovery(net::EventLoop& loop, std::function<bool()> changed);
   ~Discovery();
 
   // Watches the entries of `config` (at start and after each reload).
@@ -76,7 +78,7 @@ class Discovery {
   Entry* find(const std::string& key, uint64_t serial);
 
   net::EventLoop& loop_;
-  std::function<void()> changed_;
+  std::function<bool()> changed_;
   std::vector<SocketAddress> resolvers_;
   uint64_t next_serial_ = 1;
   std::map<std::string, std::unique_ptr<Entry>> entries_;  // by upstream + " " + entry key
