@@ -13,6 +13,7 @@
 #include "support/json.h"
 #include "support/net.h"
 #include "support/proxy.h"
+#include "support/reload.h"
 #include "support/scrape.h"
 #include "support/wait.h"
 
@@ -205,6 +206,31 @@ TEST_CASE("dns servers: an upstream has no server until its name resolves") {
   REQUIRE(dns.setHosts("127.0.0.2 pay.test\n"));
   REQUIRE(waitForServers(admin, {at("127.0.0.2", b2.port())}));
   CHECK(readName(proxy.port("edge")) == "b2");
+}
+
+TEST_CASE("dns servers: a reload keeps the last answers without asking DNS again") {
+  Dnsmasq dns("127.0.0.2 pay.test\n");
+  SKIP_WITHOUT_DNSMASQ(dns);
+  TcpBackend b2(sayName("b2"), "127.0.0.2", 0);
+  const uint16_t port = b2.port();
+  TcpBackend b3(sayName("b3"), "127.0.0.3", port);
+  // One lookup at start: the next one is a minute away.
+  Proxy proxy(dnsConfig(dns, payServer(port, "60s")));
+  const uint16_t admin = proxy.adminPort();
+  REQUIRE(waitForServers(admin, {at("127.0.0.2", port)}));
+  dns.stop();
+  Reloader reloader(proxy, 1);
+  REQUIRE(reloader.succeeds(dnsConfig(
+      dns, payServer(port, "60s") + "      - { address: '" + at("127.0.0.3", port) + "' }\n")));
+  // The new generation starts with the name's last answer beside the
+  // written server: nothing waits for DNS.
+  CHECK(addressesOf(poolServers(admin)) ==
+        std::set<std::string>{at("127.0.0.2", port), at("127.0.0.3", port)});
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 4; ++i) seen[readName(proxy.port("edge"))]++;
+  CHECK(seen["b2"] == 2);
+  CHECK(seen["b3"] == 2);
+  CHECK(lookups(admin, "failure") == 0);
 }
 
 TEST_CASE("dns servers: srv records give ports, weights and backups") {
