@@ -87,6 +87,14 @@ double lookups(uint16_t admin, const std::string& result) {
                    {"upstream=\"pool\"", "result=\"" + result + "\""});
 }
 
+// Backends "b2" on 127.0.0.2 and "b3" on 127.0.0.3, on one port (a dns:
+// entry names one port for every address).
+struct PairOnOnePort {
+  TcpBackend b2{sayName("b2"), "127.0.0.2", 0};
+  uint16_t port = b2.port();
+  TcpBackend b3{sayName("b3"), "127.0.0.3", port};
+};
+
 // The other 127.0.0.x addresses must exist (Linux routes 127/8 to lo).
 std::string at(const std::string& ip, uint16_t port) {
   return ip + ":" + std::to_string(port);
@@ -97,9 +105,8 @@ std::string at(const std::string& ip, uint16_t port) {
 TEST_CASE("dns servers: an added address gets traffic and a removed one drains, without a reload") {
   Dnsmasq dns("127.0.0.2 pay.test\n");
   SKIP_WITHOUT_DNSMASQ(dns);
-  TcpBackend b2(sayName("b2"), "127.0.0.2", 0);
-  const uint16_t port = b2.port();
-  TcpBackend b3(sayName("b3"), "127.0.0.3", port);
+  const PairOnOnePort backends;
+  const uint16_t port = backends.port;
   Proxy proxy(dnsConfig(dns, payServer(port, "200ms")));
   const uint16_t edge = proxy.port("edge");
   const uint16_t admin = proxy.adminPort();
@@ -211,9 +218,8 @@ TEST_CASE("dns servers: an upstream has no server until its name resolves") {
 TEST_CASE("dns servers: a reload keeps the last answers without asking DNS again") {
   Dnsmasq dns("127.0.0.2 pay.test\n");
   SKIP_WITHOUT_DNSMASQ(dns);
-  TcpBackend b2(sayName("b2"), "127.0.0.2", 0);
-  const uint16_t port = b2.port();
-  TcpBackend b3(sayName("b3"), "127.0.0.3", port);
+  const PairOnOnePort backends;
+  const uint16_t port = backends.port;
   // One lookup at start: the next one is a minute away.
   Proxy proxy(dnsConfig(dns, payServer(port, "60s")));
   const uint16_t admin = proxy.adminPort();
