@@ -5,8 +5,10 @@
 #include <doctest/doctest.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "support/admin_api.h"
 #include "support/dnsmasq.h"
@@ -28,10 +30,11 @@ namespace {
   }
 
 // The name a backend sends on a new connection through the proxy; empty
-// when the proxy closed the connection without one.
+// when the proxy closed the connection without one (or refused it). No
+// assertion: it also runs on a client thread.
 std::string readName(uint16_t port) {
   Fd client = connectLoopback(port);
-  REQUIRE(client);
+  if (!client) return "";
   std::string bytes;
   while (readExactly(client.get(), bytes, 1) && bytes.back() != '\n') {
   }
@@ -142,6 +145,43 @@ TEST_CASE("dns servers: an added address gets traffic and a removed one drains, 
                   {"upstream=\"pool\"", "result=\"success\""}) >= 3);
   CHECK(proxy.process().waitForText("dns: upstream pool: pay.test -> 127.0.0.3:" +
                                     std::to_string(port)));
+}
+
+TEST_CASE("dns servers: no connection fails while the records change under load") {
+  Dnsmasq dns("127.0.0.2 pay.test\n");
+  SKIP_WITHOUT_DNSMASQ(dns);
+  const PairOnOnePort backends;
+  Proxy proxy(dnsConfig(dns, payServer(backends.port, "100ms")));
+  const uint16_t edge = proxy.port("edge");
+  const uint16_t admin = proxy.adminPort();
+  REQUIRE(waitForServers(admin, {at("127.0.0.2", backends.port)}));
+  std::atomic<bool> stop{false};
+  std::atomic<int> made{0};
+  std::atomic<int> failed{0};
+  // Bounded: 2000 connections or until the changes are done.
+  std::thread client([&] {
+    for (int i = 0; i < 2000 && !stop; ++i) {
+      const std::string name = readName(edge);
+      ++made;
+      failed += name != "b2" && name != "b3";
+    }
+  });
+  const std::vector<std::pair<std::string, std::set<std::string>>> steps{
+      {"127.0.0.2 pay.test\n127.0.0.3 pay.test\n",
+       {at("127.0.0.2", backends.port), at("127.0.0.3", backends.port)}},
+      {"127.0.0.3 pay.test\n", {at("127.0.0.3", backends.port)}},
+      {"127.0.0.2 pay.test\n", {at("127.0.0.2", backends.port)}},
+      {"127.0.0.2 pay.test\n127.0.0.3 pay.test\n",
+       {at("127.0.0.2", backends.port), at("127.0.0.3", backends.port)}}};
+  for (const auto& [hosts, servers] : steps) {
+    CHECK(dns.setHosts(hosts));
+    CHECK(waitForServers(admin, servers));
+  }
+  stop = true;
+  client.join();
+  CHECK(made > 0);
+  CHECK(failed == 0);
+  CHECK(proxy.process().running());
 }
 
 TEST_CASE("dns servers: health and drain state of an address that stays is kept") {
