@@ -12,6 +12,7 @@
 
 #include "support/admin_api.h"
 #include "support/dnsmasq.h"
+#include "support/http.h"
 #include "support/json.h"
 #include "support/net.h"
 #include "support/proxy.h"
@@ -219,6 +220,20 @@ TEST_CASE("dns servers: health and drain state of an address that stays is kept"
   REQUIRE(pollUntil([&] { return poolServers(admin)[at("127.0.0.4", port)]["usable"].boolean(); },
                     kDeadline, 10ms, 200ms));
   for (int i = 0; i < 4; ++i) CHECK(readName(proxy.port("edge")) == "b4");
+}
+
+TEST_CASE("dns servers: an http check asks an address from dns: for its name") {
+  HttpBackend backend("b1");
+  Dnsmasq dns("127.0.0.1 pay.test\n");
+  SKIP_WITHOUT_DNSMASQ(dns);
+  Proxy proxy(dnsConfig(dns, payServer(backend.port(), "1s"),
+                        "    health_check: { type: http, path: /healthz, interval: 100ms }\n"));
+  const std::string address = at("127.0.0.1", backend.port());
+  REQUIRE(waitForServers(proxy.adminPort(), {address}));
+  REQUIRE(waitUntil([&] { return !backend.requests().empty(); }, kDeadline));
+  const HttpMessage probe = backend.requests().front();
+  CHECK(probe.path == "/healthz");
+  CHECK(probe.field("Host") == "pay.test:" + std::to_string(backend.port()));
 }
 
 TEST_CASE("dns servers: a failed lookup keeps the last servers and is counted") {
