@@ -136,14 +136,15 @@ void Discovery::lookup(Entry& entry) {
   const std::string key = entry.upstream + " " + entry.config.key();
   const uint64_t serial = entry.serial;
   const uint16_t port = entry.config.port;
-  client_->lookupAddresses(entry.config.name, [this, key, serial, port](AddressAnswer answer) {
-    std::vector<Found> found;
-    for (SocketAddress address : answer.addresses) {
-      address.setPort(port);
-      found.push_back(Found{address, 1, false});
-    }
-    finish(key, serial, answer.result, answer.error, std::move(found), answer.ttl);
-  });
+  client_->lookupAddresses(
+      entry.config.name, [this, key, serial, port](const AddressAnswer& answer) {
+        std::vector<Found> found;
+        for (SocketAddress address : answer.addresses) {
+          address.setPort(port);
+          found.push_back(Found{address, 1, false});
+        }
+        finish(key, serial, answer.result, answer.error, std::move(found), answer.ttl);
+      });
 }
 
 void Discovery::lookupSrv(Entry& entry) {
@@ -227,6 +228,7 @@ void Discovery::finish(const std::string& key, uint64_t serial, LookupResult res
   });
   if (entry->answered && found == entry->found) return;
   std::vector<SocketAddress> addresses;
+  addresses.reserve(found.size());
   for (const auto& f : found) addresses.push_back(f.address);
   log::info("dns: upstream %s: %s -> %s", entry->upstream.c_str(), name.c_str(),
             describe(addresses).c_str());
