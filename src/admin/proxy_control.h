@@ -17,6 +17,7 @@ namespace fulcrum::admin {
 struct ServerStatus {
   std::string name;     // its label: `name:` or the address as written
   std::string address;  // as written in the config ("127.0.0.1:9001")
+  std::string dns;      // the DNS name it was found through; empty: written in the file
   unsigned weight = 1;
   bool backup = false;
   // "drained" if admin_drain, else "ejected" if ejected, else "down" if the
@@ -48,6 +49,8 @@ struct UpstreamStatus {
   std::vector<ServerStatus> servers;
   size_t usable_servers = 0;
   bool panic = false;  // below panic_threshold: every primary takes requests
+  // Its servers[] entries that are names ("dns:NAME:PORT", "srv:NAME").
+  std::vector<std::string> dns;
   std::vector<CertificateStatus> certificates;  // the client certificate, when it presents one
 };
 

@@ -84,6 +84,8 @@ void appendServer(std::string& out, const ServerStatus& server) {
   out += ',';
   appendStringField(out, "address", server.address);
   out += ',';
+  appendStringField(out, "dns", server.dns);
+  out += ',';
   appendUnsignedField(out, "weight", server.weight);
   out += ',';
   appendBoolField(out, "backup", server.backup);
@@ -144,6 +146,8 @@ void appendUpstream(std::string& out, const UpstreamStatus& upstream) {
   appendBoolField(out, "panic", upstream.panic);
   out += ',';
   appendUnsignedField(out, "servers_total", upstream.servers.size());
+  out += ',';
+  appendArrayField(out, "dns", upstream.dns, appendName);
   out += ',';
   appendArrayField(out, "servers", upstream.servers, appendServer);
   out += ',';

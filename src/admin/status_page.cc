@@ -112,11 +112,11 @@ constexpr std::string_view kScript = R"html(<script>
     }
     s.upstreams.forEach(function (u) {
       var h = el('h2', null, 'Upstream ' + u.name);
-      h.appendChild(el('small', null, u.balance + ' \u00b7 ' + u.usable_servers + '/' + u.servers_total + ' usable' + (u.panic ? ' \u00b7 PANIC: all primaries take requests' : '')));
+      h.appendChild(el('small', null, u.balance + ' \u00b7 ' + u.usable_servers + '/' + u.servers_total + ' usable' + (u.panic ? ' \u00b7 PANIC: all primaries take requests' : '') + (u.dns || []).map(function (d) { return ' \u00b7 ' + d; }).join('')));
       content.appendChild(h);
       content.appendChild(table(['Server', 'Address', 'State', 'Weight', 'Ramp', 'Active requests', 'Check', 'Last transition'],
         u.servers.map(function (v) {
-          return [td(v.name), td(v.address), stateCell(v.state), td(weight(v), 'num'), td(v.ramp_percent + '%', 'num'),
+          return [td(v.name), td(v.dns ? v.address + ' (' + v.dns + ')' : v.address), stateCell(v.state), td(weight(v), 'num'), td(v.ramp_percent + '%', 'num'),
                   td(v.active_requests, 'num'), td(v.check), td(transition(v))];
         })));
     });
@@ -179,7 +179,7 @@ bool knownState(std::string_view state) {
 void appendServerRow(std::string& out, const ServerStatus& server) {
   out += "<tr>";
   appendCell(out, server.name);
-  appendCell(out, server.address);
+  appendCell(out, server.dns.empty() ? server.address : server.address + " (" + server.dns + ")");
   out += "<td><span class=\"state state-";
   out += knownState(server.state) ? server.state : std::string("other");
   out += "\">";
@@ -258,6 +258,10 @@ void renderTables(std::string& out, const Status& status) {
     out += " \u00b7 " + std::to_string(upstream.usable_servers) + "/" +
            std::to_string(upstream.servers.size()) + " usable";
     if (upstream.panic) out += " \u00b7 PANIC: all primaries take requests";
+    for (const std::string& entry : upstream.dns) {
+      out += " \u00b7 ";
+      appendEscaped(out, entry);
+    }
     out += "</small></h2>\n<table>\n";
     out +=
         "<tr><th>Server</th><th>Address</th><th>State</th><th>Weight</th><th>Ramp</th>"

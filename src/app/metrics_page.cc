@@ -312,7 +312,8 @@ std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& m
                           const metrics::WorkerMetrics& workers, const ReloadStats& reloads,
                           const std::vector<WorkerProgress>& progress,
                           const net::ConnectionLimit* limit,
-                          const admin::RefusalCounts* admin_refusals) {
+                          const admin::RefusalCounts* admin_refusals,
+                          const std::map<std::string, discovery::ResultCounts>* dns) {
   Builder out;
   renderGlobal(out, shape, reloads, progress);
   renderListeners(out, shape, workers);
@@ -321,6 +322,16 @@ std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& m
   renderAdmin(out, admin_refusals);
   renderHandshakes(out, shape, workers);
   renderCertificates(out, shape);
+  if (dns != nullptr && !dns->empty()) {
+    auto& lookups = out.family(Family::DnsResolutions);
+    for (const auto& [upstream, counts] : *dns)
+      for (size_t r = 0; r < counts.size(); ++r)
+        Builder::counter(
+            lookups,
+            {{"upstream", upstream},
+             {"result", discovery::lookupResultName(static_cast<discovery::LookupResult>(r))}},
+            static_cast<double>(counts[r]));
+  }
   if (shape.idempotency_store != nullptr) {
     if (shape.idempotency_store->entries() >= 0)
       Builder::gauge(out.family(Family::IdempotencyEntries), {},

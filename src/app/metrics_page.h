@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "admin/request_gate.h"
+#include "discovery/discovery.h"
 #include "health/monitor.h"
 #include "ledger/store.h"
 #include "metrics/worker_metrics.h"
@@ -48,13 +49,14 @@ struct WorkerProgress {
   uint64_t host_set_updates = 0;  // health publications applied
 };
 
-// `progress` is by worker index. `limit` (global.max_connections) and
-// `admin_refusals` (the admin listener's) may be null: their families are
-// left out.
+// `progress` is by worker index. `limit` (global.max_connections),
+// `admin_refusals` (the admin listener's) and `dns` (lookups by upstream)
+// may be null: their families are left out.
 std::string renderMetrics(const GenerationShape& shape, health::HealthMonitor& monitor,
                           const metrics::WorkerMetrics& workers, const ReloadStats& reloads,
                           const std::vector<WorkerProgress>& progress,
                           const net::ConnectionLimit* limit = nullptr,
-                          const admin::RefusalCounts* admin_refusals = nullptr);
+                          const admin::RefusalCounts* admin_refusals = nullptr,
+                          const std::map<std::string, discovery::ResultCounts>* dns = nullptr);
 
 }  // namespace fulcrum::app

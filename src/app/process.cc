@@ -60,16 +60,19 @@ int Process::run() {
         for (auto& worker : workers_)
           worker->applyHostSets(runtime_, upstream_index, hosts, update);
       });
+  discovery_ = std::make_unique<discovery::Discovery>(loop_, [this] { return applyDiscovery(); });
   if (!startAdmin()) return kExitStartup;
   closeUnclaimed();
   startWorkers(std::move(per_worker));
   monitor_->start();
+  discovery_->configure(runtime_->config());
   log::info("fulcrum started: %u worker(s)", worker_count_);
   // Bound before the old process hears from us, so it finds the path
   // taken by our socket and leaves it when it exits.
   startTakeoverServer();
   if (takeover_client_) confirmTakeover();
   loop_.run();
+  discovery_.reset();
   for (auto& worker : workers_) worker->join();
   admin_server_.reset();
   admin_backend_.reset();
@@ -110,6 +113,7 @@ bool Process::startAdmin() {
   ProxyState state{runtime_, &workers_, monitor_.get(), &draining_, &reloads_, listener_addresses_};
   state.connection_limit = connection_limit_.get();
   state.admin_refusals = &admin_refusals_;
+  state.discovery = discovery_.get();
   admin_backend_ = std::make_unique<ProxyAdmin>(loop_, std::move(state));
   const config::AdminConfig& admin = runtime_->config().global.admin;
   admin_server_ = std::make_unique<admin::AdminServer>(loop_, *admin_backend_, admin_refusals_,

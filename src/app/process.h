@@ -15,6 +15,10 @@
 // takes the listening sockets of the one serving that Unix socket instead
 // of binding them, and tells it to drain once its workers hold them. With
 // global.takeover_socket set it serves its own sockets the same way.
+// Servers from DNS (dns:, srv:) are looked up on this loop; when an answer
+// changes an upstream's servers, the running config with the new servers
+// becomes a new generation, switched to as a reload would (the file is not
+// read again, and the reload counters do not move).
 #pragma once
 
 #include <memory>
@@ -26,6 +30,7 @@
 #include "app/runtime.h"
 #include "app/takeover.h"
 #include "app/worker.h"
+#include "discovery/discovery.h"
 #include "health/monitor.h"
 #include "net/connection_limit.h"
 #include "net/event_loop.h"
@@ -76,6 +81,12 @@ class Process {
   void installSignals();
   void beginDrain();
   void reload();
+  // Builds a generation from `config` and switches every worker to it;
+  // false (nothing changed, `why` says why) if it could not be built.
+  bool switchTo(config::Config config, std::string& why);
+  // A DNS answer changed some upstream's servers (reload.cc); false when
+  // the new generation could not be built.
+  bool applyDiscovery();
   void reopenLogs();
   void failReload(const std::string& why);
   bool planListeners(const Runtime& next, std::vector<std::vector<ListenerPlan>>& per_worker,
@@ -97,6 +108,8 @@ class Process {
   std::vector<std::unique_ptr<Worker>> workers_;
   // Health checks and outlier decisions; publishes HostSets to the workers.
   std::unique_ptr<health::HealthMonitor> monitor_;
+  // Servers from DNS; made by run(), after the workers.
+  std::unique_ptr<discovery::Discovery> discovery_;
   app::ReloadStats reloads_;
   std::vector<std::string> listener_addresses_;  // as bound, by listener index
   // By listener index: a copy (dup) of every listening socket the workers

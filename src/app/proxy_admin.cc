@@ -110,9 +110,9 @@ void ProxyAdmin::collectMetrics(std::function<void(std::string text)> done) {
       shape.reads_proxy_header.push_back(listener.proxy_protocol != config::ProxyAccept::Off);
       shape.listener_tls.push_back(listener.tls.get());
     }
-    const std::string text =
-        app::renderMetrics(shape, *state_.monitor, merged, *state_.reloads, workerProgress(),
-                           state_.connection_limit, state_.admin_refusals);
+    const std::string text = app::renderMetrics(
+        shape, *state_.monitor, merged, *state_.reloads, workerProgress(), state_.connection_limit,
+        state_.admin_refusals, state_.discovery ? &state_.discovery->counts() : nullptr);
     std::vector<std::function<void(std::string)>> waiters = std::move(scrape_waiters_);
     scrape_waiters_.clear();
     for (auto& waiter : waiters) waiter(text);
@@ -166,14 +166,17 @@ admin::Status ProxyAdmin::status() {
     const upstream::Upstream& upstream = runtime.upstreams()[u];
     const config::UpstreamConfig& spec = runtime.config().upstreams[u];
     admin::UpstreamStatus entry{
-        upstream.name, spec.balance, {}, 0, state_.monitor->upstream(u).panic(), {}};
+        upstream.name, spec.balance, {}, 0, state_.monitor->upstream(u).panic(), {}, {}};
     if (upstream.tls && upstream.tls->certificate())
       entry.certificates = certificateStatus({*upstream.tls->certificate()}, unix_now);
+    for (const config::DiscoveryConfig& written : spec.discovery)
+      entry.dns.push_back(written.key());
     for (const upstream::Server& server : upstream.servers) {
       const auto view = state_.monitor->upstream(u).view(server.index);
       admin::ServerStatus row;
       row.name = server.label;
       row.address = spec.servers[server.index].address_text;
+      row.dns = spec.servers[server.index].dns_name;
       row.weight = server.weight;
       row.backup = server.backup;
       row.state = serverState(view);

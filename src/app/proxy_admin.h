@@ -17,6 +17,7 @@
 #include "app/metrics_page.h"
 #include "app/runtime.h"
 #include "app/worker.h"
+#include "discovery/discovery.h"
 #include "health/monitor.h"
 #include "ledger/redis_store.h"
 #include "metrics/worker_metrics.h"
@@ -34,6 +35,7 @@ struct ProxyState {
   std::vector<std::string> listener_addresses;             // as bound, by listener index
   const net::ConnectionLimit* connection_limit = nullptr;  // global.max_connections
   const admin::RefusalCounts* admin_refusals = nullptr;    // the admin listener's
+  const discovery::Discovery* discovery = nullptr;         // servers from DNS; may be null
 };
 
 // What the admin listener lets through, from global.admin.

@@ -84,27 +84,45 @@ void Process::reload() {
               workers, worker_count_);
   const config::AdminConfig& next_admin = loaded.config->global.admin;
   const config::AdminConfig& running_admin = runtime_->config().global.admin;
+  const std::string previous_token = running_admin.token;
   if (!(next_admin.listen == running_admin.listen) ||
       next_admin.max_connections != running_admin.max_connections)
     log::warn(
         "reload: global.admin.listen and max_connections changes need a restart; the admin "
         "listener keeps its address and limit (token, hosts and protect_status apply now)");
+  // Servers from DNS keep the last answers of the entries that stay.
+  discovery_->substitute(*loaded.config);
   std::string why;
-  std::shared_ptr<const Runtime> next =
-      Runtime::build(std::move(*loaded.config), why, runtime_.get());
-  if (!next) {
+  if (!switchTo(std::move(*loaded.config), why)) {
     failReload(why);
     return;
   }
+  discovery_->configure(runtime_->config());
+  if (auto level = log::parseLevel(runtime_->config().global.log.level)) log::setLevel(*level);
+  // A token that leaked must stop working now, not at the next restart.
+  const config::AdminConfig& admin = runtime_->config().global.admin;
+  admin_server_->setPolicy(accessPolicy(admin));
+  if (admin.token != previous_token)
+    log::info("admin: %s", admin.token.empty() ? "/api is disabled: global.admin.token was removed"
+                                               : "the new global.admin.token applies now");
+  updateConnectionLimit(runtime_->config());
+  if (runtime_->config().global.takeover_socket != takeover_path_) startTakeoverServer();
+  ++reloads_.succeeded;
+  reloads_.last_successful = true;
+  log::info("configuration reloaded: %zu listener(s), %zu upstream(s)",
+            runtime_->listeners().size(), runtime_->upstreams().size());
+}
+
+bool Process::switchTo(config::Config config, std::string& why) {
+  std::shared_ptr<const Runtime> next = Runtime::build(std::move(config), why, runtime_.get());
+  if (!next) return false;
   std::vector<std::vector<ListenerPlan>> plans;
   std::vector<std::string> addresses;
   std::vector<std::vector<net::ListenSocket>> held;
   if (!planListeners(*next, plans, addresses, held)) {
-    failReload("a new listener could not be bound");
-    return;
+    why = "a new listener could not be bound";
+    return false;
   }
-  if (auto level = log::parseLevel(next->config().global.log.level)) log::setLevel(*level);
-
   auto monitor = std::make_unique<health::HealthMonitor>(
       loop_, next->upstreams(), next->config().upstreams,
       [this](size_t upstream_index, upstream::HostSets hosts, uint64_t update) {
@@ -116,7 +134,8 @@ void Process::reload() {
   // the same task: a checked server that was up never looks down.
   std::vector<upstream::HostSets> hosts(next->upstreams().size());
   for (size_t u = 0; u < hosts.size(); ++u) hosts[u] = monitor->upstream(u).buildHostSets();
-  // From here on nothing can fail: switch.
+  // From here on nothing can fail: switch. The old monitor reads the
+  // old generation until it is replaced below.
   std::shared_ptr<const Runtime> previous = std::move(runtime_);
   runtime_ = next;
   listener_addresses_ = addresses;
@@ -129,18 +148,22 @@ void Process::reload() {
   // sets already).
   monitor_->publishAll();
   admin_backend_->retarget(runtime_, monitor_.get(), listener_addresses_);
-  // A token that leaked must stop working now, not at the next restart.
-  const config::AdminConfig& admin = runtime_->config().global.admin;
-  admin_server_->setPolicy(accessPolicy(admin));
-  if (admin.token != previous->config().global.admin.token)
-    log::info("admin: %s", admin.token.empty() ? "/api is disabled: global.admin.token was removed"
-                                               : "the new global.admin.token applies now");
-  updateConnectionLimit(runtime_->config());
-  if (runtime_->config().global.takeover_socket != takeover_path_) startTakeoverServer();
-  ++reloads_.succeeded;
-  reloads_.last_successful = true;
-  log::info("configuration reloaded: %zu listener(s), %zu upstream(s)",
-            runtime_->listeners().size(), runtime_->upstreams().size());
+  return true;
+}
+
+bool Process::applyDiscovery() {
+  if (draining_) return true;
+  config::Config config = runtime_->config();
+  discovery_->substitute(config);
+  std::string why;
+  if (!switchTo(std::move(config), why)) {
+    log::error("dns: servers changed, but the new generation failed (%s): keeping the running one",
+               why.c_str());
+    return false;
+  }
+  log::info("dns: servers changed: generation %llu",
+            static_cast<unsigned long long>(runtime_->generation()));
+  return true;
 }
 
 }  // namespace fulcrum::app

@@ -14,6 +14,7 @@
 #include "config/idempotency_loader.h"
 #include "config/listener_loader.h"
 #include "config/retry_loader.h"
+#include "config/server_loader.h"
 #include "config/tls_loader.h"
 #include "config/validate.h"
 #include "config/yaml_reader.h"
@@ -55,7 +56,8 @@ class Parser : public YamlReader {
                 {"drain_timeout"},
                 {"max_connections"},
                 {"idempotency_store"},
-                {"takeover_socket"}},
+                {"takeover_socket"},
+                {"resolvers"}},
                [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
                  if (key == "workers") {
                    if (value.IsScalar() && value.Scalar() == "auto") {
@@ -71,6 +73,8 @@ class Parser : public YamlReader {
                    if (auto d = duration(value, key_path)) out.drain_timeout = *d;
                  } else if (key == "idempotency_store") {
                    parseIdempotencyStore(*this, value, key_path, out.idempotency_store);
+                 } else if (key == "resolvers") {
+                   parseResolvers(*this, value, key_path, out.resolvers);
                  } else if (key == "max_connections") {
                    if (auto n = integer(value, key_path, 1, 10000000)) out.max_connections = *n;
                  } else if (key == "takeover_socket") {
@@ -157,7 +161,7 @@ class Parser : public YamlReader {
                    upstream.balance_mark = markOf(value);
                    if (auto text = scalar(value, key_path)) upstream.balance = *text;
                  } else if (key == "servers") {
-                   parseServers(value, key_path, upstream.servers);
+                   parseServers(*this, value, key_path, upstream);
                  } else if (key == "timeouts") {
                    if (!expectMap(value, key_path)) return;
                    forEachKey(value, key_path, {{"connect"}, {"response"}},
@@ -287,36 +291,6 @@ class Parser : public YamlReader {
                  else
                    upstream.maglev_table_size = *n;
                });
-  }
-
-  void parseServers(const YAML::Node& node, const std::string& path,
-                    std::vector<ServerConfig>& out) {
-    if (!node.IsSequence()) {
-      error(node, path, "expected a list of servers");
-      return;
-    }
-    for (size_t i = 0; i < node.size(); ++i) {
-      std::string item_path = path + "[" + std::to_string(i) + "]";
-      const YAML::Node& item = node[i];
-      if (!expectMap(item, item_path)) continue;
-      ServerConfig server;
-      server.mark = markOf(item);
-      forEachKey(item, item_path, {{"address"}, {"name"}, {"weight"}, {"backup"}},
-                 [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
-                   if (key == "address") {
-                     server.mark = markOf(value);
-                     address(value, key_path, server.address_text, server.address);
-                   } else if (key == "name") {
-                     if (auto n = name(value, key_path)) server.name = *n;
-                   } else if (key == "weight") {
-                     if (auto w = integer(value, key_path, 0, 256)) server.weight = *w;
-                   } else if (key == "backup") {
-                     if (auto b = boolean(value, key_path)) server.backup = *b;
-                   }
-                 });
-      if (!item["address"]) error(item, item_path + ".address", "a server needs an address");
-      out.push_back(std::move(server));
-    }
   }
 };
 

@@ -110,6 +110,9 @@ struct GlobalConfig {
   // Unix socket path on which this process hands its listening sockets to
   // a new one (`fulcrum --takeover PATH`); empty: no takeover served.
   std::string takeover_socket;
+  // global.resolvers: the DNS servers asked for servers from DNS (dns:,
+  // srv:). Empty: those of /etc/resolv.conf, after /etc/hosts.
+  std::vector<SocketAddress> resolvers;
 };
 
 struct ServerConfig {
@@ -119,8 +122,31 @@ struct ServerConfig {
   unsigned weight = 1;  // 0 = drained: no new picks
   bool backup = false;
   Mark mark;
+  // A server found through DNS: the name it came from (shown on /status)
+  // and the index of its entry in UpstreamConfig::discovery; -1 and empty
+  // for a server written in the file.
+  std::string dns_name;
+  int discovery = -1;
 
   const std::string& label() const { return name.empty() ? address_text : name; }
+};
+
+// A servers[] entry that is a name: every address it resolves to becomes a
+// server (discovery/, resolved on the control loop).
+struct DiscoveryConfig {
+  enum class Kind { Address, Srv };  // dns: (A and AAAA) or srv:
+  Kind kind = Kind::Address;
+  std::string name;        // the DNS name, lower-case, without a trailing dot
+  uint16_t port = 0;       // dns: the port every address is served on
+  Duration interval = 5s;  // resolve.interval; a shorter record TTL wins
+  unsigned weight = 1;     // dns: each address's weight (srv: from the record)
+  bool backup = false;     // dns: each address is a backup
+  Mark mark;
+
+  // "dns:NAME:PORT" or "srv:NAME": the entry across reloads.
+  std::string key() const {
+    return kind == Kind::Srv ? "srv:" + name : "dns:" + name + ":" + std::to_string(port);
+  }
 };
 
 enum class CheckType { Tcp, Http, Tls };
@@ -243,6 +269,7 @@ struct UpstreamConfig {
   std::string name;
   std::string balance = "round_robin";
   std::vector<ServerConfig> servers;
+  std::vector<DiscoveryConfig> discovery;  // servers[] entries that are names
   Duration connect_timeout = 5s;
   // HTTP: from the end of the request to the response head, then between
   // two reads of the response (not while the client is slow to read it).

@@ -187,9 +187,19 @@ void validateUpstream(const UpstreamConfig& upstream, const StrategyNames& strat
                "applies to balance: " + key.substr(key.rfind('.') + 1) + " only (balance is '" +
                    upstream.balance + "')");
   }
-  if (upstream.servers.empty()) {
+  if (upstream.servers.empty() && upstream.discovery.empty()) {
     diag.error(upstream.mark, path + ".servers", "an upstream needs at least one server");
     return;
+  }
+  std::set<std::string> names;
+  for (const DiscoveryConfig& entry : upstream.discovery) {
+    if (!entry.name.empty() && !names.insert(entry.key()).second)
+      diag.error(entry.mark, path + ".servers", "duplicate entry " + entry.key());
+    // An address found through DNS names no host to verify.
+    if (upstream.tls.enabled && upstream.tls.settings.verify && upstream.tls.server_name.empty())
+      diag.error(entry.mark, path + ".servers",
+                 "servers from DNS name no host for TLS to verify the certificate against: write "
+                 "tls.server_name");
   }
   std::map<std::string, size_t> addresses;
   std::map<std::string, size_t> labels;

@@ -20,8 +20,14 @@ void warnAboutUpstream(const Config& config, const UpstreamConfig& upstream,
   auto warn = [&](const Mark& mark, const std::string& key, const std::string& message) {
     found.push_back(Diagnostic{config.file, mark, path + key, "warning: " + message});
   };
-  const bool any_primary = std::any_of(upstream.servers.begin(), upstream.servers.end(),
-                                       [](const ServerConfig& server) { return !server.backup; });
+  // SRV records name their own primaries; a dns: entry is one more server.
+  const bool any_primary =
+      std::any_of(upstream.servers.begin(), upstream.servers.end(),
+                  [](const ServerConfig& server) { return !server.backup; }) ||
+      std::any_of(upstream.discovery.begin(), upstream.discovery.end(),
+                  [](const DiscoveryConfig& entry) {
+                    return entry.kind == DiscoveryConfig::Kind::Srv || !entry.backup;
+                  });
   if (!any_primary && !upstream.servers.empty())
     warn(upstream.mark, ".servers",
          "every server is a backup: with no primary to fail first, the backups take every "

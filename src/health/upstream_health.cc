@@ -88,8 +88,17 @@ UpstreamHealth::UpstreamHealth(net::EventLoop& loop, const upstream::Upstream& u
     state.usable = state.check_up && upstream_.servers[i].weight > 0;
     state.ever_usable = state.usable;
     if (!checked) continue;
+    // An address from a dns: entry is checked as the name it serves
+    // (Host: NAME:PORT); an SRV target's name is not kept: its address.
+    const config::ServerConfig& server = spec_.servers[i];
+    const bool by_name =
+        server.discovery >= 0 && spec_.discovery[static_cast<size_t>(server.discovery)].kind ==
+                                     config::DiscoveryConfig::Kind::Address;
     CheckSpec check =
-        checkSpecOf(spec_.health_check, spec_.servers[i].address_text, spec_.proxy_protocol);
+        checkSpecOf(spec_.health_check,
+                    by_name ? server.dns_name + ":" + std::to_string(server.address.port())
+                            : server.address_text,
+                    spec_.proxy_protocol);
     if (upstream_.tls) {
       // Checked as its traffic connects: the same context and name.
       check.tls = upstream_.tls;
@@ -278,7 +287,8 @@ void UpstreamHealth::refresh(bool force_publish) {
   bool undecided = false;
   for (const ServerState& state : servers_)
     undecided = undecided || (state.checker && !state.has_verdict);
-  if (usable == 0 && had_usable_ && !undecided)
+  // An upstream from DNS has no server until its first answer: not news.
+  if (usable == 0 && had_usable_ && !undecided && !servers_.empty())
     log::error("upstream %s: no usable server (%zu down, %zu ejected, %zu drained)",
                upstream_.name.c_str(), down, ejected, drained);
   if (!undecided) had_usable_ = usable > 0;

@@ -92,6 +92,10 @@ constexpr std::array<FamilyInfo, static_cast<size_t>(Family::Count)> kFamilies =
      "How long the idempotency ledger's store took to answer, by operation: claim (what a keyed "
      "request waited, a timeout included), settle and release (a Redis round trip, or the memory "
      "store's call)."},
+    {"fulcrum_dns_resolutions_total", MetricType::Counter,
+     "DNS lookups of an upstream's servers (dns: and srv:), by result: success, not_found "
+     "(NXDOMAIN or no record: the last servers stay), failure (timeout, refused, server "
+     "failure: the last servers stay)."},
 }};
 
 }  // namespace

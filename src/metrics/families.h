@@ -46,6 +46,7 @@ enum class Family {
   IdempotencyRequests,
   IdempotencyEntries,
   IdempotencyStoreSeconds,
+  DnsResolutions,
   Count,
 };
 

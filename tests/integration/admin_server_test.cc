@@ -516,9 +516,11 @@ TEST_CASE("admin server: /status.json parses and carries the status schema") {
   CHECK(pool["servers_total"].num() == 3);
   REQUIRE(pool["servers"].size() == 3);
   const Json& first = pool["servers"][0];
-  CHECK(first.size() == 13);
+  CHECK(first.size() == 14);
   CHECK(first["name"].str() == "127.0.0.1:9001");
   CHECK(first["address"].str() == "127.0.0.1:9001");
+  CHECK(first["dns"].str().empty());  // written in the file
+  CHECK(pool["dns"].size() == 0);
   CHECK(first["weight"].num() == 1);
   CHECK(first["backup"].boolean() == false);
   CHECK(first["state"].str() == "up");

@@ -14,7 +14,7 @@ declare -A rank=(
   [http/codec]=3
   [config]=4
   [upstream]=5
-  [balance]=6 [health]=6 [ledger]=6
+  [balance]=6 [health]=6 [ledger]=6 [discovery]=6
   [metrics]=7
   [http]=8 [l4]=8
   [admin]=9

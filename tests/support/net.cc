@@ -66,6 +66,17 @@ Fd listenLoopback(uint16_t& port, int backlog) {
   return fd;
 }
 
+Fd listenOn(const std::string& ipv4, uint16_t& port, int backlog) {
+  Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address = loopback(port);
+  if (inet_pton(AF_INET, ipv4.c_str(), &address.sin_addr) != 1) return Fd();
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      listen(fd.get(), backlog) != 0)
+    return Fd();
+  port = boundPort(fd.get());
+  return fd;
+}
+
 Fd refusingPort(uint16_t& port) {
   Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in address = loopback(0);
@@ -204,6 +215,14 @@ std::string patternBytes(size_t length, uint64_t seed) {
 
 TcpBackend::TcpBackend(Handler handler, int backlog) : handler_(std::move(handler)) {
   listener_ = listenLoopback(port_, backlog);
+  if (pipe2(wake_, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  acceptor_ = std::thread([this] { acceptLoop(); });
+}
+
+TcpBackend::TcpBackend(Handler handler, const std::string& ipv4, uint16_t port)
+    : handler_(std::move(handler)), port_(port) {
+  listener_ = listenOn(ipv4, port_);
+  if (!listener_) throw std::runtime_error("cannot listen on " + ipv4);
   if (pipe2(wake_, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
   acceptor_ = std::thread([this] { acceptLoop(); });
 }

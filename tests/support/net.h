@@ -1,6 +1,6 @@
 // Loopback sockets for integration tests: listeners on port 0, blocking I/O
 // bounded by deadlines (poll), and a fake TCP backend that runs a handler
-// per connection on its own thread. Only 127.0.0.1 is ever used.
+// per connection on its own thread. Only loopback addresses are used.
 #pragma once
 
 #include <atomic>
@@ -39,6 +39,9 @@ class Fd {
 
 // A listening socket on 127.0.0.1 with a kernel-chosen port.
 Fd listenLoopback(uint16_t& port, int backlog = 128);
+// A listening socket on another loopback address (127.0.0.2, ...), on
+// `port` (0: the kernel's choice, written back).
+Fd listenOn(const std::string& ipv4, uint16_t& port, int backlog = 128);
 // The next connection accepted on `listener`, or -1 once `wake` (the read
 // end of a pipe a destructor writes to) is readable: the loop of a fake
 // server's accepting thread.
@@ -83,6 +86,8 @@ class TcpBackend {
   using Handler = std::function<void(int fd)>;
 
   explicit TcpBackend(Handler handler, int backlog = 128);
+  // Listening on `ipv4` (a 127.x.y.z address) and `port` (0: any).
+  TcpBackend(Handler handler, const std::string& ipv4, uint16_t port);
   ~TcpBackend();
   TcpBackend(const TcpBackend&) = delete;
   TcpBackend& operator=(const TcpBackend&) = delete;

@@ -36,7 +36,7 @@ Status withCertificates() {
                               -5,
                               true});
   status.listeners = {web, ListenerStatus{"db", "tcp", "127.0.0.1:5432", 0, {}}};
-  UpstreamStatus payments{"payments", "round_robin", {}, 0, false, {}};
+  UpstreamStatus payments{"payments", "round_robin", {}, 0, false, {}, {}};
   payments.certificates.push_back(
       {"/etc/fulcrum/client.pem", "fulcrum-a", {"fulcrum-a"}, "2027-02-01T00:00:00Z", 57, false});
   status.upstreams = {payments};
