@@ -33,6 +33,7 @@ Process::Process(std::shared_ptr<const Runtime> runtime, std::string config_path
     : runtime_(std::move(runtime)),
       config_path_(std::move(config_path)),
       worker_count_(resolveWorkerCount(runtime_->config().global.workers)),
+      grace_timer_(loop_, [this] { stopAccepting(); }),
       drain_timer_(loop_, [this] {
         size_t open = 0;
         for (const auto& worker : workers_) open += worker->activeConnections();
@@ -183,6 +184,21 @@ void Process::reopenLogs() {
 
 void Process::beginDrain() {
   draining_ = true;
+  const config::Duration grace = runtime_->config().global.drain_grace;
+  if (grace <= config::Duration::zero()) {
+    stopAccepting();
+    return;
+  }
+  // Whoever watches /healthz (keepalived, a load balancer) needs a moment
+  // to move traffic: refusing connects before then would fail requests
+  // that the other node could have taken.
+  log::info("/healthz answers 503; still accepting for %s (global.drain_grace)",
+            formatDuration(grace).c_str());
+  for (auto& worker : workers_) worker->announceDrain();
+  grace_timer_.arm(grace);
+}
+
+void Process::stopAccepting() {
   drain_timer_.arm(runtime_->config().global.drain_timeout);
   for (auto& worker : workers_) worker->drain();
 }
@@ -202,6 +218,7 @@ void Process::onWorkerDrained() {
 }
 
 void Process::stopAll() {
+  grace_timer_.cancel();
   drain_timer_.cancel();
   for (auto& worker : workers_) worker->stop();
   loop_.stop();

@@ -66,6 +66,11 @@ void ProxyHeaderSession::drain() {
   if (inner_ && !ended_) inner_->drain();
 }
 
+void ProxyHeaderSession::closeAfterResponse() {
+  closing_ = true;
+  if (inner_ && !ended_) inner_->closeAfterResponse();
+}
+
 void ProxyHeaderSession::abandon() {
   if (inner_ && !ended_) inner_->abandon();
 }
@@ -133,7 +138,11 @@ void ProxyHeaderSession::handOver() {
   });
   make_ = nullptr;
   inner_->start();
-  if (draining_ && !ended_) inner_->drain();
+  if (ended_) return;
+  if (draining_)
+    inner_->drain();
+  else if (closing_)
+    inner_->closeAfterResponse();
 }
 
 void ProxyHeaderSession::reject(ProxyRejection reason, const std::string& why) {
