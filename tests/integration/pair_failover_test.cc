@@ -165,10 +165,15 @@ TEST_CASE(
   REQUIRE(waitUntil([&] { return masters(0) + masters(1) > 0; }, kDeadline));
   int active = masters(0) > 0 ? 0 : 1;
 
+  // While the address is between the nodes (the one leaving drops it, the
+  // other takes it within VRRP's skew time, under a second) a SYN is lost,
+  // and TCP sends it again after 1s, then 3s: each request's deadline
+  // leaves room for that, as a client's connect timeout does.
   PacedClient client(
-      {.address = kVirtualAddress, .port = kPort, .prepare = [&](std::string& failed) {
-         return net->enter("client", failed);
-       }});
+      {.address = kVirtualAddress,
+       .port = kPort,
+       .request_deadline = std::chrono::seconds(5),
+       .prepare = [&](std::string& failed) { return net->enter("client", failed); }});
   const auto began = Clock::now();
   if (!waitUntil([&] { return client.successesSince(began, nodeName(active)) >= kSettled; },
                  kDeadline))
