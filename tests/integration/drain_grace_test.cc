@@ -91,3 +91,34 @@ TEST_CASE("drain_grace: a second SIGTERM during the grace stops at once") {
   CHECK(proxy.process().waitExit(std::chrono::seconds(10)) == 0);
   CHECK(proxy.process().waitForText("SIGTERM during drain: stopping now"));
 }
+
+TEST_CASE(
+    "drain_grace: a connection whose PROXY header comes during the grace is served, and closed "
+    "after its answer") {
+  HttpBackend backend("b1");
+  Proxy proxy(HttpConfig{
+      .servers = {backend.port()},
+      .listener_extra = "    proxy_protocol: required\n    trusted_proxies: [127.0.0.1]\n",
+      .global_extra = "  drain_grace: 1m\n"}
+                  .yaml());
+  const uint16_t port = proxy.port("web");
+  // Connected before the signal, its header not yet sent (most likely
+  // accepted, waiting for it): the session that the header hands over to
+  // must learn of the grace too.
+  Fd early = connectLoopback(port);
+  REQUIRE(early);
+  proxy.process().signal(SIGTERM);
+  REQUIRE(proxy.process().waitForText("still accepting for 1m"));
+  Fd late = connectLoopback(port);
+  REQUIRE(late);
+  for (Fd* client : {&early, &late}) {
+    HttpReader reader(client->get());
+    REQUIRE(writeAll(client->get(),
+                     "PROXY TCP4 203.0.113.7 192.0.2.10 40000 8080\r\n" + get("/behind")));
+    auto answer = reader.response();
+    REQUIRE(answer);
+    CHECK(answer->status == 200);
+    CHECK(answer->field("Connection") == "close");
+    CHECK(reader.atEof());
+  }
+}
