@@ -3,8 +3,8 @@
 // workers except the immutable Runtime.
 // Thread rules: the constructor, start(), announceDrain(), drain(), stop()
 // and join() are called from the control thread; everything else runs on
-// the worker's own thread. The DrainEvents callbacks run on the worker's thread, once each,
-// and must only post to the control loop.
+// the worker's own thread. The DrainEvents callbacks run on the worker's
+// thread, once each, and must only post to the control loop.
 #pragma once
 
 #include <atomic>

@@ -137,12 +137,11 @@ void ProxyHeaderSession::handOver() {
     done_(*this);
   });
   make_ = nullptr;
+  // Before start(): a request that came with the header is read at once,
+  // and its answer must already close the connection.
+  if (closing_) inner_->closeAfterResponse();
   inner_->start();
-  if (ended_) return;
-  if (draining_)
-    inner_->drain();
-  else if (closing_)
-    inner_->closeAfterResponse();
+  if (draining_ && !ended_) inner_->drain();
 }
 
 void ProxyHeaderSession::reject(ProxyRejection reason, const std::string& why) {
