@@ -151,7 +151,9 @@ PacedWindow PacedClient::window(Clock::time_point from, Clock::time_point until,
     if (r.started > until) continue;
     ++out.requests;
     if (!r.ok) {
-      ++out.failures;
+      if (++out.failures <= 3)
+        out.first_failures +=
+            r.failure + " at +" + std::to_string(seconds(r.started - from)) + "s ";
       out.refused += r.failure == "refused";
       continue;
     }

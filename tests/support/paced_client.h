@@ -32,6 +32,8 @@ struct PacedWindow {
   // from the last one before it.
   double longest_gap_seconds = 0;
   int served_by_target = 0;
+  // The first few failures: "what at +S.SSs" (since `from`), to look at.
+  std::string first_failures;
 };
 
 class PacedClient {
