@@ -7,8 +7,9 @@
 // the active fulcrum is SIGKILLed; it comes back (and, nopreempt, takes
 // nothing); the other, active now, drains on SIGTERM (/healthz 503, still
 // accepting for global.drain_grace, so the address moves before a connect
-// is refused); and it comes back. Skips where namespaces cannot be made or
-// keepalived is not installed.
+// is refused: no request fails, but for the one in flight on the leaving
+// node when the address moves, if any); and it comes back. Skips where
+// namespaces cannot be made or keepalived is not installed.
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -259,7 +260,10 @@ TEST_CASE(
   CHECK(moved < kDrainGraceSeconds);
   PacedWindow drained = settle("SIGTERM (drain) " + nodeName(active), from, other);
   CHECK(drained.refused == 0);
-  CHECK(drained.failures == 0);
+  // VRRP moves the address, not connections: the one request the client
+  // may have had open on the leaving node at that instant can be lost (a
+  // reset, or silence until its deadline). Nothing else may fail.
+  CHECK(drained.failures <= 1);
   CHECK(drained.switch_seconds >= 0);
   CHECK(drained.switch_seconds < kSwitchBound);
   CHECK(fulcrum[active]->process().waitExit() == 0);
