@@ -54,6 +54,8 @@ install:
 	install -D -m 644 conf/grafana/fulcrum.json $(DESTDIR)$(DATADIR)/grafana/fulcrum.json
 	install -d $(DESTDIR)$(DOCDIR)/examples
 	install -m 644 conf/examples/*.yaml conf/examples/README.md $(DESTDIR)$(DOCDIR)/examples/
+	install -d $(DESTDIR)$(DOCDIR)/examples/keepalived
+	install -m 644 conf/examples/keepalived/* $(DESTDIR)$(DOCDIR)/examples/keepalived/
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/fulcrum/fulcrum.yaml ]; then \
 	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/fulcrum/fulcrum.yaml (the new example: $(DESTDIR)$(DOCDIR)/examples/fulcrum.yaml)"; \
 	else \

@@ -36,6 +36,7 @@ Process::Process(std::shared_ptr<const Runtime> runtime, std::string config_path
       config_path_(std::move(config_path)),
       takeover_from_(std::move(takeover_from)),
       worker_count_(resolveWorkerCount(runtime_->config().global.workers)),
+      grace_timer_(loop_, [this] { stopAccepting(); }),
       drain_timer_(loop_, [this] {
         size_t open = 0;
         for (const auto& worker : workers_) open += worker->activeConnections();
@@ -204,11 +205,27 @@ void Process::reopenLogs() {
 
 void Process::beginDrain() {
   draining_ = true;
+  // Later, not inside the server's own callback (handedOver()).
+  loop_.post([this] { takeover_server_.reset(); });
+  const config::Duration grace =
+      handed_over_ ? config::Duration::zero() : runtime_->config().global.drain_grace;
+  if (grace <= config::Duration::zero()) {
+    stopAccepting();
+    return;
+  }
+  // Whoever watches /healthz (keepalived, a load balancer) needs a moment
+  // to move traffic: refusing connects before then would fail requests
+  // that the other node could have taken.
+  log::info("/healthz answers 503; still accepting for %s (global.drain_grace)",
+            formatDuration(grace).c_str());
+  for (auto& worker : workers_) worker->announceDrain();
+  grace_timer_.arm(grace);
+}
+
+void Process::stopAccepting() {
   // Our copies too: with them open the kernel would still queue
   // connections that nobody accepts any more.
   held_sockets_.clear();
-  // Later, not inside the server's own callback (handedOver()).
-  loop_.post([this] { takeover_server_.reset(); });
   drain_timer_.arm(runtime_->config().global.drain_timeout);
   for (auto& worker : workers_) worker->drain();
 }
@@ -228,6 +245,7 @@ void Process::onWorkerDrained() {
 }
 
 void Process::stopAll() {
+  grace_timer_.cancel();
   drain_timer_.cancel();
   for (auto& worker : workers_) worker->stop();
   loop_.stop();

@@ -1,8 +1,10 @@
 // The control side of a running proxy, on the main thread: binds the
 // listening sockets, starts the workers and the health monitor, and turns
 // signals into actions.
-//  - SIGTERM / SIGINT: drain (stop accepting, let connections finish for up
-//    to global.drain_timeout), then exit 0. A second one stops at once.
+//  - SIGTERM / SIGINT: drain: /healthz answers 503; after global.drain_grace
+//    (still accepting, HTTP answers close their connections) stop accepting,
+//    let connections finish for up to global.drain_timeout, then exit 0. A
+//    second one stops at once.
 //  - SIGHUP: reload: read and check the file again; on any error log it and
 //    keep serving on the running generation, untouched; else hand the new
 //    generation to every worker (listening sockets of unchanged addresses
@@ -80,6 +82,7 @@ class Process {
   void handedOver(pid_t pid);
   void installSignals();
   void beginDrain();
+  void stopAccepting();
   void reload();
   // Builds a generation from `config` and switches every worker to it;
   // false (nothing changed, `why` says why) if it could not be built.
@@ -122,8 +125,10 @@ class Process {
   std::unique_ptr<ProxyAdmin> admin_backend_;
   std::unique_ptr<admin::AdminServer> admin_server_;
   std::vector<event*> signal_events_;
+  net::Timer grace_timer_;
   net::Timer drain_timer_;
   bool draining_ = false;
+  bool handed_over_ = false;  // a new process took the sockets: no drain_grace
   unsigned closed_workers_ = 0;
   size_t open_at_drain_ = 0;
   unsigned drained_workers_ = 0;

@@ -135,6 +135,9 @@ void Process::handedOver(pid_t pid) {
   // The new process accepts on the same sockets: ours close, and nothing
   // waiting in their queues is lost. Open admin connections are answered.
   admin_server_->stopListening();
+  // No drain_grace: the new process already accepts on these very
+  // sockets, so there is no traffic to move first.
+  handed_over_ = true;
   beginDrain();
 }
 

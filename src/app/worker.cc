@@ -89,6 +89,13 @@ void Worker::start() {
   thread_ = std::thread([this] { run(); });
 }
 
+void Worker::announceDrain() {
+  loop_->post([this] {
+    drain_announced_ = true;
+    for (auto& entry : sessions_) entry.second.session->closeAfterResponse();
+  });
+}
+
 void Worker::drain() {
   loop_->post([this] {
     draining_ = true;
@@ -264,6 +271,7 @@ void Worker::startSession(Listener& listener, std::unique_ptr<net::Stream> conne
     }
     full = limit_->add();
   }
+  if (drain_announced_) raw->closeAfterResponse();
   raw->start();
   // A handshake that ended during the drain: its first request is answered
   // with Connection: close.

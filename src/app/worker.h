@@ -1,10 +1,10 @@
 // A worker thread: its own EventLoop, its own listening socket per listener,
 // and every connection it accepts. Nothing here is shared with other
 // workers except the immutable Runtime.
-// Thread rules: the constructor, start(), drain(), stop() and join() are
-// called from the control thread; everything else runs on the worker's own
-// thread. The DrainEvents callbacks run on the worker's thread, once each,
-// and must only post to the control loop.
+// Thread rules: the constructor, start(), announceDrain(), drain(), stop()
+// and join() are called from the control thread; everything else runs on
+// the worker's own thread. The DrainEvents callbacks run on the worker's
+// thread, once each, and must only post to the control loop.
 #pragma once
 
 #include <atomic>
@@ -72,6 +72,9 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   Worker& operator=(const Worker&) = delete;
 
   void start();
+  // A drain is coming (global.drain_grace): keep accepting, but close
+  // every HTTP connection, open or new, after its next response.
+  void announceDrain();
   // Stop accepting, let open connections finish, reporting both steps.
   void drain();
   // Leave the loop now; open connections are closed by join().
@@ -196,6 +199,7 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   };
   std::unordered_map<net::Session*, SessionEntry> sessions_;
   bool draining_ = false;
+  bool drain_announced_ = false;  // new sessions close after a response
   bool drained_reported_ = false;
   bool limit_paused_ = false;  // listeners disabled by the connection limit
 };

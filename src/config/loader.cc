@@ -53,6 +53,7 @@ class Parser : public YamlReader {
                {{"workers"},
                 {"admin"},
                 {"log"},
+                {"drain_grace"},
                 {"drain_timeout"},
                 {"max_connections"},
                 {"idempotency_store"},
@@ -69,6 +70,8 @@ class Parser : public YamlReader {
                    parseAdmin(*this, value, key_path, out.admin);
                  } else if (key == "log") {
                    parseLog(value, key_path, out.log);
+                 } else if (key == "drain_grace") {
+                   if (auto d = duration(value, key_path)) out.drain_grace = *d;
                  } else if (key == "drain_timeout") {
                    if (auto d = duration(value, key_path)) out.drain_timeout = *d;
                  } else if (key == "idempotency_store") {

@@ -102,6 +102,10 @@ struct GlobalConfig {
   unsigned workers = 0;  // 0 = auto: one per core
   AdminConfig admin;
   LogConfig log;
+  // SIGTERM: /healthz answers 503 at once, but listeners keep accepting
+  // (and answer with Connection: close) for drain_grace first, so a VRRP
+  // pair or a load balancer in front moves traffic before connects fail.
+  Duration drain_grace = 0s;
   Duration drain_timeout = 30s;
   // Client connections of the whole process; 0 = derived from the open
   // files limit at startup (app/fd_budget.h).

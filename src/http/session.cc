@@ -76,10 +76,14 @@ void HttpSession::start() {
   if (evbuffer_get_length(client_->input()) > 0) readHead();
 }
 
-void HttpSession::drain() {
+void HttpSession::closeAfterResponse() {
   draining_ = true;
   // A response not yet started tells the client this connection closes.
   if (state_ == State::Exchanging && exchange_) exchange_->closeClientAfter();
+}
+
+void HttpSession::drain() {
+  closeAfterResponse();
   // Between requests with nothing received: nothing to finish. Not before
   // the first one: a connection accepted a moment ago has its request on
   // the way, and no client retries a request on a fresh connection that

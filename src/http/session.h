@@ -99,6 +99,7 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
 
   void start() override;
   void drain() override;
+  void closeAfterResponse() override;
   void abandon() override;
 
  private:

@@ -66,6 +66,11 @@ void ProxyHeaderSession::drain() {
   if (inner_ && !ended_) inner_->drain();
 }
 
+void ProxyHeaderSession::closeAfterResponse() {
+  closing_ = true;
+  if (inner_ && !ended_) inner_->closeAfterResponse();
+}
+
 void ProxyHeaderSession::abandon() {
   if (inner_ && !ended_) inner_->abandon();
 }
@@ -132,6 +137,9 @@ void ProxyHeaderSession::handOver() {
     done_(*this);
   });
   make_ = nullptr;
+  // Before start(): a request that came with the header is read at once,
+  // and its answer must already close the connection.
+  if (closing_) inner_->closeAfterResponse();
   inner_->start();
   if (draining_ && !ended_) inner_->drain();
 }

@@ -66,6 +66,7 @@ class ProxyHeaderSession final : public Session, private StreamHandler {
 
   void start() override;
   void drain() override;
+  void closeAfterResponse() override;
   void abandon() override;
 
  private:
@@ -85,6 +86,7 @@ class ProxyHeaderSession final : public Session, private StreamHandler {
   Timer deadline_;
   bool trusted_ = false;
   bool draining_ = false;
+  bool closing_ = false;  // closeAfterResponse() came before the header
   bool ended_ = false;
   std::unique_ptr<Session> inner_;
 };

@@ -34,6 +34,10 @@ class Session : public DeferredDeletable {
   // The process is draining: finish what is in flight, take nothing new
   // (an idle HTTP keep-alive connection closes now).
   virtual void drain() {}
+  // The process will drain soon (global.drain_grace): keep serving, but end
+  // each HTTP response with Connection: close, so clients reconnect, and
+  // find the address moved. An idle connection stays open until drain().
+  virtual void closeAfterResponse() {}
   // The worker is stopping now: log the session as cut short. The worker
   // destroys it right after; the end callback is not called.
   virtual void abandon() = 0;

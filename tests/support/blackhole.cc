@@ -16,13 +16,7 @@ constexpr const char* kTable = "fulcrum_blackhole";
 
 // Runs argv; "" when it exited 0, else why not.
 std::string run(const std::vector<std::string>& argv) {
-  CommandResult result = runCommand(argv, kCommandDeadline);
-  if (result.status == 0) return "";
-  std::string said = result.output;
-  while (!said.empty() && said.back() == '\n') said.pop_back();
-  std::string command;
-  for (const auto& arg : argv) command += (command.empty() ? "" : " ") + arg;
-  return command + ": " + (said.empty() ? "exit " + std::to_string(result.status) : said);
+  return commandFailure(argv, kCommandDeadline);
 }
 
 }  // namespace

@@ -143,4 +143,15 @@ CommandResult runCommand(const std::vector<std::string>& argv, std::chrono::mill
   return result;
 }
 
+std::string commandFailure(const std::vector<std::string>& argv,
+                           std::chrono::milliseconds deadline) {
+  CommandResult result = runCommand(argv, deadline);
+  if (result.status == 0) return "";
+  std::string said = result.output;
+  while (!said.empty() && said.back() == '\n') said.pop_back();
+  std::string command;
+  for (const auto& arg : argv) command += (command.empty() ? "" : " ") + arg;
+  return command + ": " + (said.empty() ? "exit " + std::to_string(result.status) : said);
+}
+
 }  // namespace fulcrum::test

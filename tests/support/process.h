@@ -68,5 +68,9 @@ struct CommandResult {
 };
 CommandResult runCommand(const std::vector<std::string>& argv,
                          std::chrono::milliseconds deadline = kDeadline);
+// Runs `argv` like runCommand: "" when it exited 0, else the command line
+// and what it printed (or its status), for a message that says what failed.
+std::string commandFailure(const std::vector<std::string>& argv,
+                           std::chrono::milliseconds deadline = kDeadline);
 
 }  // namespace fulcrum::test

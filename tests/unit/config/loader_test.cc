@@ -33,6 +33,7 @@ TEST_CASE("a minimal config gets the documented defaults") {
   CHECK(config.global.log.level == "info");
   CHECK(config.global.log.access == AccessLogTarget::Off);
   CHECK(config.global.drain_timeout == std::chrono::seconds(30));
+  CHECK(config.global.drain_grace == std::chrono::seconds(0));
   REQUIRE(config.listeners.size() == 1);
   CHECK(config.listeners[0].protocol == Protocol::Tcp);
   CHECK(config.listeners[0].idle_timeout == std::chrono::hours(1));
@@ -82,6 +83,7 @@ TEST_CASE("every supported key is read into the typed config") {
       "  admin: { listen: '[::1]:9999' }\n"
       "  log: { level: debug, access: /tmp/fulcrum-access.log }\n"
       "  drain_timeout: 250ms\n"
+      "  drain_grace: 3s\n"
       "listeners:\n"
       "  - name: v6\n"
       "    listen: '[::1]:0'\n"
@@ -102,6 +104,7 @@ TEST_CASE("every supported key is read into the typed config") {
   CHECK(config.global.log.access == AccessLogTarget::File);
   CHECK(config.global.log.access_path == "/tmp/fulcrum-access.log");
   CHECK(config.global.drain_timeout == std::chrono::milliseconds(250));
+  CHECK(config.global.drain_grace == std::chrono::seconds(3));
   const ListenerConfig& listener = config.listeners[0];
   CHECK(listener.name == "v6");
   CHECK(listener.address.toString() == "[::1]:0");
