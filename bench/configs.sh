@@ -74,7 +74,7 @@ EOF
 render_fulcrum() {
   cat <<EOF
 global:
-  workers: 1
+  workers: $proxy_workers
   max_connections: $((idle_http + 50))
   log: { level: warn, access: off }
   admin: { listen: $host:$aux_port }
@@ -109,7 +109,7 @@ render_fulcrum_ledger() {
         idempotency: { ttl: 60s, in_flight_timeout: 30s }"
   cat <<EOF
 global:
-  workers: 1
+  workers: $proxy_workers
   log: { level: warn, access: off }
   admin: { listen: $host:$aux_port }
 EOF
@@ -133,7 +133,7 @@ EOF
 render_haproxy() {
   cat <<EOF
 global
-  nbthread 1
+  nbthread $proxy_workers
   ulimit-n $nofile
   maxconn $((idle_http + 50))
 defaults
@@ -177,7 +177,7 @@ render_nginx() {
   [[ -r $stream_module ]] && echo "load_module $stream_module;"
   nginx_common nginx
   cat <<EOF
-worker_processes 1;
+worker_processes $proxy_workers;
 http {
 $(nginx_http_common nginx)
   upstream backends {

@@ -50,6 +50,10 @@
 #                   also fulcrum_nometrics, see `make bench-metrics`)
 #   BENCH_CELLS     which cells                        (default: all, above)
 #   BENCH_IDLE      1: run the idle probe, 0: skip it  (default: 1)
+#   BENCH_WORKERS   threads of each proxy              (default: 1): fulcrum `workers`,
+#                   HAProxy `nbthread`, nginx `worker_processes`; above 1 nothing is
+#                   pinned (proxies, wrk and backends share every core), as when a
+#                   proxy is given the whole machine
 #   BENCH_RESULTS   the folder the table goes to       (default: bench/results)
 #   BENCH_PERF      cells in which the proxies' measured runs are profiled with
 #                   `perf record -g` (default: none); the profiles and their
@@ -70,6 +74,7 @@ rounds=${BENCH_ROUNDS:-$q_rounds}
 seconds=${BENCH_SECONDS:-$q_seconds}
 warmup=${BENCH_WARMUP:-1}
 threads=${BENCH_THREADS:-2}
+proxy_workers=${BENCH_WORKERS:-1}
 targets=${BENCH_TARGETS:-direct fulcrum haproxy nginx}
 all_cells="http-16 http-64 http-256 tcp-16 tcp-64 tcp-256 new-64 body4k-64 body64k-64 tls-64 tls-new tls-resumed"
 all_cells+=" post-key-64 post-nokey-64"
@@ -95,7 +100,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-for v in rounds seconds warmup threads; do
+for v in rounds seconds warmup threads proxy_workers; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 for t in $targets; do
@@ -127,8 +132,11 @@ fi
 [[ -r $stream_module ]] || note "no $stream_module (Debian libnginx-mod-stream): nginx has no TCP cells"
 
 # Core 0 for the proxy under test, core 1 for everything else; on one core,
-# no pinning.
-if (($(nproc) >= 2)); then
+# or with several proxy threads, no pinning.
+if ((proxy_workers > 1)); then
+  proxy_cpu=() load_cpu=()
+  note "BENCH_WORKERS=$proxy_workers: nothing pinned"
+elif (($(nproc) >= 2)); then
   proxy_cpu=(taskset -c 0) load_cpu=(taskset -c 1)
 else
   proxy_cpu=() load_cpu=()
@@ -463,8 +471,13 @@ m_end=$(machine_ticks)
 
 {
   echo "fulcrum bench matrix  $started  commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "$rounds rounds of ${seconds}s runs (warm-up ${warmup}s each), targets rotated per round; $(nproc) cores:" \
-    "proxy on core 0 (one thread), wrk/s_time/backends on core 1"
+  if ((proxy_workers > 1)); then
+    echo "$rounds rounds of ${seconds}s runs (warm-up ${warmup}s each), targets rotated per round; $(nproc) cores:" \
+      "$proxy_workers threads per proxy, nothing pinned"
+  else
+    echo "$rounds rounds of ${seconds}s runs (warm-up ${warmup}s each), targets rotated per round; $(nproc) cores:" \
+      "proxy on core 0 (one thread), wrk/s_time/backends on core 1"
+  fi
   echo "$(haproxy -v 2>/dev/null | head -n 1 | cut -d' ' -f1-3), $(nginx -v 2>&1 | cut -d' ' -f3)," \
     "$(openssl version | cut -d' ' -f1-2), $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
   awk -v m=$((m_end - m_start)) -v hz="$clk_tck" -v w=$((SECONDS - wall_start)) -v n="$(nproc)" 'BEGIN {
