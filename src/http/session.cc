@@ -37,13 +37,7 @@ HttpSession::HttpSession(HttpSessionParams params, std::unique_ptr<net::Stream> 
       client_cert_(params_.listener->verifies_client_certs
                        ? tls::forwardedClientCert(client_->transport())
                        : std::string()),
-      header_timer_(*params_.loop,
-                    [this] {
-                      if (state_ != State::WaitingHead) return;
-                      startUnparsedRequest();
-                      answerError(408, "client_header timeout", true);
-                    }),
-      idle_timer_(*params_.loop, [this] { idleTimedOut(); }),
+      client_timer_(*params_.loop, [this] { clientTimedOut(); }),
       request_timer_(*params_.loop, [this] {
         if (state_ == State::Exchanging && exchange_)
           exchange_->requestTimedOut(params_.listener->request_timeout);
@@ -75,7 +69,7 @@ void HttpSession::start() {
   client_->setLowWatermark(kHttpMaxBuffered / 2);
   client_->setSendTimeout(params_.listener->client_send_timeout);
   client_->setReading(true);
-  header_timer_.arm(params_.listener->client_header_timeout);
+  client_timer_.arm(params_.listener->client_header_timeout);
   // A request that came with the PROXY header is here already.
   if (evbuffer_get_length(client_->input()) > 0) readHead();
 }
@@ -187,9 +181,9 @@ void HttpSession::readOneHead() {
   client_->setReading(true);
   size_t available = evbuffer_get_length(input);
   if (available == 0) return;
-  if (idle_timer_.armed()) {
-    idle_timer_.cancel();
-    header_timer_.arm(params_.listener->client_header_timeout);
+  if (waiting_for_ == Wait::Idle) {
+    waiting_for_ = Wait::Head;
+    client_timer_.arm(params_.listener->client_header_timeout);
   }
   const Limits& limits = params_.listener->limits;
   size_t length = std::min(available, limits.max_head_bytes + 1);
@@ -201,7 +195,7 @@ void HttpSession::readOneHead() {
     if (peer_closed_) end();  // the rest of this head will never come
     return;
   }
-  header_timer_.cancel();
+  client_timer_.cancel();
   request_started_ = std::chrono::steady_clock::now();
   if (parsed == ParseResult::Error) {
     startUnparsedRequest();
@@ -232,8 +226,7 @@ void HttpSession::exchangeUpgraded(Exchange& exchange, const ExchangeResult& res
   params_.loop->deferDelete(std::move(exchange_));
   endIdempotent(result);
   state_ = State::Tunnel;
-  header_timer_.cancel();
-  idle_timer_.cancel();
+  client_timer_.cancel();
   request_timer_.cancel();
   // The tunnel owns both connections now.
   tunnel_ = std::make_unique<net::BytePump>(*params_.loop, std::move(client_), std::move(server),
@@ -252,7 +245,8 @@ void HttpSession::afterResponse(bool close) {
   state_ = State::WaitingHead;
   idle_since_ = std::chrono::steady_clock::now();
   const std::chrono::milliseconds idle = params_.listener->client_idle_timeout;
-  idle_timer_.arm(params_.parking != nullptr && idle > kParkDelay ? kParkDelay : idle);
+  waiting_for_ = Wait::Idle;
+  client_timer_.arm(params_.parking != nullptr && idle > kParkDelay ? kParkDelay : idle);
   if (evbuffer_get_length(client_->input()) > 0)
     readHead();  // a pipelined request
   else
@@ -262,22 +256,33 @@ void HttpSession::afterResponse(bool close) {
 void HttpSession::closeGracefully() {
   if (state_ != State::Closing) {
     state_ = State::Closing;
-    header_timer_.cancel();
+    // No 408 now; an idle wait under way ends the close when it fires.
+    if (waiting_for_ == Wait::Head) client_timer_.cancel();
+    waiting_for_ = Wait::Idle;
     client_->setLowWatermark(0);
   }
   client_->flush();
   if (evbuffer_get_length(client_->output()) > 0) return;  // onDrained again
   client_->shutdownWrite();
   client_->setReading(true);  // read and discard until the client closes
-  idle_timer_.arm(kLingerTime);
+  client_timer_.arm(kLingerTime);
 }
 
-void HttpSession::idleTimedOut() {
+void HttpSession::clientTimedOut() {
   if (state_ == State::Closing) {
     end();  // the end of a lingering close
     return;
   }
   if (state_ != State::WaitingHead) return;
+  if (waiting_for_ == Wait::Idle) {
+    idleTimedOut();
+    return;
+  }
+  startUnparsedRequest();
+  answerError(408, "client_header timeout", true);
+}
+
+void HttpSession::idleTimedOut() {
   const auto idle = std::chrono::steady_clock::now() - idle_since_;
   const auto left =
       std::chrono::ceil<std::chrono::milliseconds>(params_.listener->client_idle_timeout - idle);
@@ -285,7 +290,7 @@ void HttpSession::idleTimedOut() {
     end();  // an idle keep-alive connection
     return;
   }
-  if (!park()) idle_timer_.arm(left);
+  if (!park()) client_timer_.arm(left);
 }
 
 bool HttpSession::park() {
@@ -305,8 +310,7 @@ bool HttpSession::park() {
 void HttpSession::end() {
   if (state_ == State::Done) return;
   state_ = State::Done;
-  header_timer_.cancel();
-  idle_timer_.cancel();
+  client_timer_.cancel();
   request_timer_.cancel();
   if (client_) client_->setReading(false);
   on_done_(*this);

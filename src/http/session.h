@@ -136,7 +136,9 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   void endIdempotent(const ExchangeResult& result);
   void afterResponse(bool close);
   void closeGracefully();
-  // The idle timer fired between requests: close, park, or wait on.
+  // client_timer_ fired: a 408, the end of a lingering close, or, idle
+  // between requests, close, park or wait on.
+  void clientTimedOut();
   void idleTimedOut();
   // Hands the idle connection to params_.parking and ends; false when it
   // cannot (anything buffered or pending, TLS, draining).
@@ -168,8 +170,12 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   bool peer_closed_ = false;
   bool reading_heads_ = false;  // readHead() is on the stack
   bool read_again_ = false;     // ...and was asked again from below
-  net::Timer header_timer_;     // client_header: the whole head must arrive in time
-  net::Timer idle_timer_;       // client_idle: between requests; lingering close
+  // One timer for the waits that never overlap: client_header (the whole
+  // head must arrive in time), client_idle (between requests, until the
+  // connection is parked) and the lingering close.
+  enum class Wait : uint8_t { Head, Idle };  // Idle in Closing: the linger
+  Wait waiting_for_ = Wait::Head;
+  net::Timer client_timer_;
   std::chrono::steady_clock::time_point idle_since_;  // the last response went out
   net::Timer request_timer_;  // timeouts.request: the whole exchange, when set
   RequestHead head_;
