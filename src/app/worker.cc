@@ -1,5 +1,7 @@
 #include "app/worker.h"
 
+#include <unistd.h>
+
 #include "core/errno_text.h"
 #include "core/local_errors.h"
 #include "core/log.h"
@@ -434,9 +436,13 @@ void Worker::acceptFailed(const Listener& listener, int error) {
 
 void Worker::sessionDone(net::Session& session) {
   auto found = sessions_.find(&session);
-  if (found == sessions_.end()) return;
   std::unique_ptr<ParkedConnection> parked = std::move(pending_park_);
-  if (parked) {
+  if (found == sessions_.end()) {
+    if (parked) ::close(pending_fd_);  // never the case: sessions park from inside sessions_
+    return;
+  }
+  const bool parking = parked != nullptr;
+  if (parking) {
     // The connection lives on, parked: still open, still counted.
     parked->counters = found->second.counters;
     parked_->add(std::move(parked), pending_fd_, pending_idle_timeout_);
@@ -447,7 +453,7 @@ void Worker::sessionDone(net::Session& session) {
   loop_->deferDelete(std::move(found->second.session));
   sessions_.erase(found);
   countActive();
-  if (limit_ != nullptr && !parked) limit_->remove();
+  if (limit_ != nullptr && !parking) limit_->remove();
   maybeDrained();
 }
 
