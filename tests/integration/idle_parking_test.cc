@@ -14,6 +14,7 @@
 #include "support/http_configs.h"
 #include "support/proxy.h"
 #include "support/reload.h"
+#include "support/scrape.h"
 #include "support/wait.h"
 
 using namespace fulcrum::test;
@@ -26,6 +27,12 @@ const std::string kGet = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
 // Waits for the proxy's `n`-th parked connection.
 bool parked(Proxy& proxy, int n) {
   return nthText(proxy.process(), "idle connection parked", n).has_value();
+}
+
+// fulcrum_downstream_connections_active of listener "web".
+std::optional<double> active(Proxy& proxy) {
+  return sample(httpGet(proxy.adminPort(), "/metrics").body,
+                "fulcrum_downstream_connections_active{listener=\"web\"}");
 }
 
 std::string backendYaml(uint16_t backend, const std::string& idle = "60s") {
@@ -99,10 +106,12 @@ TEST_CASE("parking: client_idle still closes a parked connection") {
   HttpBackend backend("b1");
   Proxy proxy(backendYaml(backend.port(), "400ms"));
   ParkedClient client(proxy);
+  CHECK(active(proxy) == 1);  // still an open connection
   CHECK(client.reader.atEof(5s));
   const auto idle = std::chrono::steady_clock::now() - client.answered;
   CHECK(idle >= 300ms);  // the timeout counts from the answer, not from the park
   CHECK(idle < 3s);
+  CHECK(waitUntil([&] { return active(proxy) == 0; }, kDeadline));
 }
 
 TEST_CASE("parking: SIGTERM closes parked connections and the process exits 0") {
