@@ -1,5 +1,7 @@
 #include "app/worker.h"
 
+#include <unistd.h>
+
 #include "core/errno_text.h"
 #include "core/local_errors.h"
 #include "core/log.h"
@@ -18,6 +20,10 @@ Worker::Worker(unsigned id, std::shared_ptr<const Runtime> runtime, WorkerSocket
       report_(std::move(report)),
       limit_(limit),
       loop_(std::make_unique<net::EventLoop>()) {
+  parked_ = std::make_unique<ParkedConnections>(
+      *loop_,
+      [this](std::unique_ptr<ParkedConnection> connection) { resume(std::move(connection)); },
+      [this](ParkedConnection& connection) { parkedExpired(connection); });
   generation_ = WorkerGeneration::build(std::move(runtime), *loop_, random_, report_);
   applied_generation_.store(generation_->runtime->generation(), std::memory_order_relaxed);
   if (limit_ != nullptr) limit_->join(*this);
@@ -28,9 +34,8 @@ void Worker::moveConnectionCounts(const WorkerGeneration& before, WorkerGenerati
   // Open connections of kept listeners count (and end) in the new
   // generation; those of removed listeners are no longer counted (the
   // generation that counted them may go before they end).
-  for (auto& entry : sessions_) {
-    metrics::ListenerCounters*& counters = entry.second.counters;
-    if (counters == nullptr) continue;
+  auto move = [&](metrics::ListenerCounters*& counters) {
+    if (counters == nullptr) return;
     metrics::ListenerCounters* moved_to = nullptr;
     for (size_t i = 0; i < plan.size(); ++i)
       if (plan[i].previous >= 0 &&
@@ -38,7 +43,9 @@ void Worker::moveConnectionCounts(const WorkerGeneration& before, WorkerGenerati
         moved_to = &after.metrics.listeners[i];
     counters = moved_to;
     if (moved_to != nullptr) ++moved_to->connections_active;
-  }
+  };
+  for (auto& entry : sessions_) move(entry.second.counters);
+  parked_->forEach([&](ParkedConnection& connection) { move(connection.counters); });
 }
 
 void Worker::applyGeneration(std::shared_ptr<const Runtime> runtime,
@@ -107,6 +114,8 @@ void Worker::drain() {
       listener->acceptors.clear();
       handshakes += listener->handshaking.size();
     }
+    // Parked connections close as idle sessions do: sessions again first.
+    for (auto& connection : parked_->takeAll()) resume(std::move(connection));
     for (auto& entry : sessions_) entry.second.session->drain();
     drain_events_.listeners_closed(sessions_.size() + handshakes);
     maybeDrained();
@@ -147,7 +156,8 @@ void Worker::run() {
   // Connections still open when the loop is told to stop are closed here,
   // on the thread that owns them.
   for (auto& entry : sessions_) entry.second.session->abandon();
-  if (limit_ != nullptr) limit_->remove(sessions_.size());
+  const size_t parked = parked_->closeAll();
+  if (limit_ != nullptr) limit_->remove(sessions_.size() + parked);
   sessions_.clear();
   active_.store(0, std::memory_order_relaxed);
   closeListeners();
@@ -261,7 +271,7 @@ void Worker::startSession(Listener& listener, std::unique_ptr<net::Stream> conne
   sessions_.emplace(raw, SessionEntry{std::move(session), &counts});
   ++counts.connections_total;
   ++counts.connections_active;
-  active_.store(sessions_.size(), std::memory_order_relaxed);
+  countActive();
   // Counted before start(), which may end the session at once.
   bool full = false;
   if (limit_ != nullptr) {
@@ -315,7 +325,7 @@ std::unique_ptr<net::Session> Worker::makeSession(const Listener& listener,
 std::unique_ptr<net::Session> Worker::makeListenerSession(
     const std::shared_ptr<WorkerGeneration>& generation, uint64_t generation_id,
     size_t listener_index, std::unique_ptr<net::Stream> connection,
-    const net::ClientAddresses& addresses, std::function<void(net::Session&)> done) {
+    const net::ClientAddresses& addresses, std::function<void(net::Session&)> done, bool resumed) {
   const Runtime& runtime = *generation->runtime;
   const ListenerRuntime& spec = runtime.listeners()[listener_index];
   if (spec.protocol == config::Protocol::Http) {
@@ -323,6 +333,9 @@ std::unique_ptr<net::Session> Worker::makeListenerSession(
     params.loop = loop_.get();
     params.source = this;
     params.random = &random_;
+    // TLS connections keep their sessions (the TLS state is the costly part).
+    if (!spec.tls) params.parking = this;
+    params.resumed = resumed;
     fillHttpParams(params, generation, generation_id, listener_index);
     return std::make_unique<http::HttpSession>(std::move(params), std::move(connection), addresses,
                                                std::move(done));
@@ -349,6 +362,7 @@ void Worker::fillHttpParams(http::HttpSessionParams& params,
   params.generation = generation;
   params.built_upstreams = &runtime.upstreams();
   params.listener = &runtime.listeners()[listener_index];
+  params.listener_index = static_cast<uint32_t>(listener_index);
   params.upstreams = &generation->http_upstreams;
   params.listener_metrics = &generation->metrics.listeners[listener_index];
   params.access_log = runtime.accessLog();
@@ -374,6 +388,51 @@ bool Worker::refresh(http::HttpSessionParams& params) {
   return false;
 }
 
+bool Worker::canPark(const SocketAddress& client, const SocketAddress& local) const {
+  return !draining_ && CompactAddress::fits(client) && CompactAddress::fits(local);
+}
+
+void Worker::park(http::ParkedHttp connection) {
+  auto record = std::make_unique<ParkedConnection>();
+  record->deadline = connection.idle_since + connection.idle_timeout;
+  // Made by this worker (makeListenerSession); the session saw it as the
+  // opaque net::Generation only.
+  record->generation = std::const_pointer_cast<WorkerGeneration>(
+      std::static_pointer_cast<const WorkerGeneration>(std::move(connection.generation)));
+  record->generation_id = connection.generation_id;
+  record->listener_index = connection.listener_index;
+  record->client.store(*connection.client);
+  record->local.store(*connection.local);
+  pending_park_ = std::move(record);
+  pending_fd_ = connection.fd;
+  pending_idle_timeout_ = connection.idle_timeout;
+}
+
+void Worker::resume(std::unique_ptr<ParkedConnection> connection) {
+  const SocketAddress client = connection->client.load();
+  net::ClientAddresses addresses{client, client, connection->local.load()};
+  std::unique_ptr<net::Session> session = makeListenerSession(
+      connection->generation, connection->generation_id, connection->listener_index,
+      net::Stream::overSocket(*loop_, connection->fd()), addresses,
+      [this](net::Session& done) { sessionDone(done); }, true);
+  net::Session* raw = session.get();
+  sessions_.emplace(raw, SessionEntry{std::move(session), connection->counters});
+  connection.reset();
+  log::debug("worker %u: parked connection resumed", id_);
+  raw->start();
+}
+
+void Worker::parkedExpired(ParkedConnection& connection) {
+  if (connection.counters != nullptr) --connection.counters->connections_active;
+  countActive();
+  if (limit_ != nullptr) limit_->remove();
+  maybeDrained();
+}
+
+void Worker::countActive() {
+  active_.store(sessions_.size() + parked_->size(), std::memory_order_relaxed);
+}
+
 void Worker::acceptFailed(const Listener& listener, int error) {
   countLocalError(LocalSite::Accept, error);
   const auto& spec = generation_->runtime->listeners()[listener.index];
@@ -385,17 +444,29 @@ void Worker::acceptFailed(const Listener& listener, int error) {
 
 void Worker::sessionDone(net::Session& session) {
   auto found = sessions_.find(&session);
-  if (found == sessions_.end()) return;
-  if (found->second.counters != nullptr) --found->second.counters->connections_active;
+  std::unique_ptr<ParkedConnection> parked = std::move(pending_park_);
+  if (found == sessions_.end()) {
+    if (parked) ::close(pending_fd_);  // never the case: sessions park from inside sessions_
+    return;
+  }
+  const bool parking = parked != nullptr;
+  if (parking) {
+    // The connection lives on, parked: still open, still counted.
+    parked->counters = found->second.counters;
+    parked_->add(std::move(parked), pending_fd_, pending_idle_timeout_);
+    log::debug("worker %u: idle connection parked (%zu parked)", id_, parked_->size());
+  } else if (found->second.counters != nullptr) {
+    --found->second.counters->connections_active;
+  }
   loop_->deferDelete(std::move(found->second.session));
   sessions_.erase(found);
-  active_.store(sessions_.size(), std::memory_order_relaxed);
-  if (limit_ != nullptr) limit_->remove();
+  countActive();
+  if (limit_ != nullptr && !parking) limit_->remove();
   maybeDrained();
 }
 
 void Worker::maybeDrained() {
-  if (!draining_ || drained_reported_ || !sessions_.empty()) return;
+  if (!draining_ || drained_reported_ || !sessions_.empty() || parked_->size() != 0) return;
   for (const auto& listener : listeners_)
     if (!listener->handshaking.empty()) return;
   drained_reported_ = true;

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "app/parked_connections.h"
 #include "app/runtime.h"
 #include "app/worker_generation.h"
 #include "core/random.h"
@@ -55,7 +56,9 @@ struct DrainEvents {
   std::function<void()> drained;
 };
 
-class Worker final : private http::GenerationSource, private net::ConnectionLimit::Member {
+class Worker final : private http::GenerationSource,
+                     private http::ConnectionParking,
+                     private net::ConnectionLimit::Member {
  public:
   // `sockets[i]` are this worker's sockets for runtime->listeners()[i]:
   // one, or more after a takeover from a process with more workers (every
@@ -131,6 +134,14 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   // http::GenerationSource
   uint64_t currentGeneration() const override { return generation_id_; }
   bool refresh(http::HttpSessionParams& params) override;
+  // http::ConnectionParking: the record waits in pending_park_ for the
+  // session's end (sessionDone), which hands it its counters.
+  bool canPark(const SocketAddress& client, const SocketAddress& local) const override;
+  void park(http::ParkedHttp connection) override;
+  // A parked connection's next request (or close) came: a session again.
+  void resume(std::unique_ptr<ParkedConnection> connection);
+  void parkedExpired(ParkedConnection& connection);
+  void countActive();
   std::unique_ptr<Listener> makeListener(size_t index, const std::vector<int>& fds);
   void run();
   void openListeners();
@@ -159,7 +170,8 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
   std::unique_ptr<net::Session> makeListenerSession(
       const std::shared_ptr<WorkerGeneration>& generation, uint64_t generation_id,
       size_t listener_index, std::unique_ptr<net::Stream> connection,
-      const net::ClientAddresses& addresses, std::function<void(net::Session&)> done);
+      const net::ClientAddresses& addresses, std::function<void(net::Session&)> done,
+      bool resumed = false);
   void countProxyRejection(net::Session& session, net::ProxyRejection reason);
   void maybeDrained();
   // net::ConnectionLimit::Member: any thread; posts applyLimit().
@@ -198,6 +210,12 @@ class Worker final : private http::GenerationSource, private net::ConnectionLimi
     metrics::ListenerCounters* counters = nullptr;
   };
   std::unordered_map<net::Session*, SessionEntry> sessions_;
+  // Idle connections without a session; they count as open connections
+  // (active_, the limit, connections_active) like sessions do.
+  std::unique_ptr<ParkedConnections> parked_;
+  std::unique_ptr<ParkedConnection> pending_park_;
+  int pending_fd_ = -1;
+  std::chrono::milliseconds pending_idle_timeout_{0};
   bool draining_ = false;
   bool drain_announced_ = false;  // new sessions close after a response
   bool drained_reported_ = false;

@@ -18,6 +18,12 @@ namespace {
 // that could destroy the response in flight.
 constexpr std::chrono::milliseconds kLingerTime{2000};
 
+// How long a kept-alive connection waits for its next request in its
+// session before it is parked (http/parking.h). Clients that send their
+// next request sooner, as every busy one does, never pay for a park and a
+// resume (a few allocations and two epoll_ctl each way).
+constexpr std::chrono::milliseconds kParkDelay{50};
+
 }  // namespace
 
 HttpSession::HttpSession(HttpSessionParams params, std::unique_ptr<net::Stream> client,
@@ -31,21 +37,13 @@ HttpSession::HttpSession(HttpSessionParams params, std::unique_ptr<net::Stream> 
       client_cert_(params_.listener->verifies_client_certs
                        ? tls::forwardedClientCert(client_->transport())
                        : std::string()),
-      header_timer_(*params_.loop,
-                    [this] {
-                      if (state_ != State::WaitingHead) return;
-                      startUnparsedRequest();
-                      answerError(408, "client_header timeout", true);
-                    }),
-      idle_timer_(*params_.loop,
-                  [this] {
-                    // Idle keep-alive connection, or the end of a lingering close.
-                    if (state_ == State::WaitingHead || state_ == State::Closing) end();
-                  }),
+      client_timer_(*params_.loop, [this] { clientTimedOut(); }),
       request_timer_(*params_.loop, [this] {
         if (state_ == State::Exchanging && exchange_)
           exchange_->requestTimedOut(params_.listener->request_timeout);
-      }) {}
+      }) {
+  answered_ = params_.resumed;
+}
 
 HttpSession::~HttpSession() {
   exchange_.reset();  // it borrows client_
@@ -71,7 +69,7 @@ void HttpSession::start() {
   client_->setLowWatermark(kHttpMaxBuffered / 2);
   client_->setSendTimeout(params_.listener->client_send_timeout);
   client_->setReading(true);
-  header_timer_.arm(params_.listener->client_header_timeout);
+  client_timer_.arm(params_.listener->client_header_timeout);
   // A request that came with the PROXY header is here already.
   if (evbuffer_get_length(client_->input()) > 0) readHead();
 }
@@ -187,9 +185,9 @@ void HttpSession::readOneHead() {
   client_->setReading(true);
   size_t available = evbuffer_get_length(input);
   if (available == 0) return;
-  if (idle_timer_.armed()) {
-    idle_timer_.cancel();
-    header_timer_.arm(params_.listener->client_header_timeout);
+  if (waiting_for_ == Wait::Idle) {
+    waiting_for_ = Wait::Head;
+    client_timer_.arm(params_.listener->client_header_timeout);
   }
   const Limits& limits = params_.listener->limits;
   size_t length = std::min(available, limits.max_head_bytes + 1);
@@ -201,7 +199,7 @@ void HttpSession::readOneHead() {
     if (peer_closed_) end();  // the rest of this head will never come
     return;
   }
-  header_timer_.cancel();
+  client_timer_.cancel();
   request_started_ = std::chrono::steady_clock::now();
   if (parsed == ParseResult::Error) {
     startUnparsedRequest();
@@ -232,8 +230,7 @@ void HttpSession::exchangeUpgraded(Exchange& exchange, const ExchangeResult& res
   params_.loop->deferDelete(std::move(exchange_));
   endIdempotent(result);
   state_ = State::Tunnel;
-  header_timer_.cancel();
-  idle_timer_.cancel();
+  client_timer_.cancel();
   request_timer_.cancel();
   // The tunnel owns both connections now.
   tunnel_ = std::make_unique<net::BytePump>(*params_.loop, std::move(client_), std::move(server),
@@ -250,7 +247,10 @@ void HttpSession::afterResponse(bool close) {
     return;
   }
   state_ = State::WaitingHead;
-  idle_timer_.arm(params_.listener->client_idle_timeout);
+  idle_since_ = std::chrono::steady_clock::now();
+  const std::chrono::milliseconds idle = params_.listener->client_idle_timeout;
+  waiting_for_ = Wait::Idle;
+  client_timer_.arm(params_.parking != nullptr && idle > kParkDelay ? kParkDelay : idle);
   if (evbuffer_get_length(client_->input()) > 0)
     readHead();  // a pipelined request
   else
@@ -260,21 +260,61 @@ void HttpSession::afterResponse(bool close) {
 void HttpSession::closeGracefully() {
   if (state_ != State::Closing) {
     state_ = State::Closing;
-    header_timer_.cancel();
+    // No 408 now; an idle wait under way ends the close when it fires.
+    if (waiting_for_ == Wait::Head) client_timer_.cancel();
+    waiting_for_ = Wait::Idle;
     client_->setLowWatermark(0);
   }
   client_->flush();
   if (evbuffer_get_length(client_->output()) > 0) return;  // onDrained again
   client_->shutdownWrite();
   client_->setReading(true);  // read and discard until the client closes
-  idle_timer_.arm(kLingerTime);
+  client_timer_.arm(kLingerTime);
+}
+
+void HttpSession::clientTimedOut() {
+  if (state_ == State::Closing) {
+    end();  // the end of a lingering close
+    return;
+  }
+  if (state_ != State::WaitingHead) return;
+  if (waiting_for_ == Wait::Idle) {
+    idleTimedOut();
+    return;
+  }
+  startUnparsedRequest();
+  answerError(408, "client_header timeout", true);
+}
+
+void HttpSession::idleTimedOut() {
+  const auto idle = std::chrono::steady_clock::now() - idle_since_;
+  const auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(params_.listener->client_idle_timeout - idle);
+  if (left.count() <= 0) {
+    end();  // an idle keep-alive connection
+    return;
+  }
+  if (!park()) client_timer_.arm(left);
+}
+
+bool HttpSession::park() {
+  if (params_.parking == nullptr || !answered_ || draining_ || peer_closed_ || listener_gone_ ||
+      exchange_ || tunnel_ || reading_heads_ ||
+      !params_.parking->canPark(client_address_, local_address_))
+    return false;
+  const int fd = client_->releaseIdleSocket();
+  if (fd < 0) return false;
+  params_.parking->park(ParkedHttp{fd, &client_address_, &local_address_, params_.generation,
+                                   params_.generation_id, params_.listener_index, idle_since_,
+                                   params_.listener->client_idle_timeout});
+  end();
+  return true;
 }
 
 void HttpSession::end() {
   if (state_ == State::Done) return;
   state_ = State::Done;
-  header_timer_.cancel();
-  idle_timer_.cancel();
+  client_timer_.cancel();
   request_timer_.cancel();
   if (client_) client_->setReading(false);
   on_done_(*this);

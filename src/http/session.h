@@ -23,6 +23,7 @@
 #include "http/exchange.h"
 #include "http/idempotent_request.h"
 #include "http/listener_settings.h"
+#include "http/parking.h"
 #include "http/retry_budget.h"
 #include "metrics/worker_metrics.h"
 #include "net/byte_pump.h"
@@ -85,6 +86,13 @@ struct HttpSessionParams {
   ledger::Store* ledger_store = nullptr;
   // Where the time of its operations is counted (this worker generation's).
   ledger::StoreTimings* ledger_timings = nullptr;
+  // Where the connection waits when idle long enough (http/parking.h);
+  // null: it never leaves its session.
+  ConnectionParking* parking = nullptr;
+  uint32_t listener_index = 0;  // of `listener` in its generation, for parking
+  // The connection comes back from parking: it was answered before (a
+  // drain closes it at once, as any idle kept-alive connection).
+  bool resumed = false;
 };
 
 class HttpSession final : public net::Session, private ExchangeOwner, private net::StreamHandler {
@@ -129,6 +137,13 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   void endIdempotent(const ExchangeResult& result);
   void afterResponse(bool close);
   void closeGracefully();
+  // client_timer_ fired: a 408, the end of a lingering close, or, idle
+  // between requests, close, park or wait on.
+  void clientTimedOut();
+  void idleTimedOut();
+  // Hands the idle connection to params_.parking and ends; false when it
+  // cannot (anything buffered or pending, TLS, draining).
+  bool park();
   void end();
   void logRequest(int status, const ExchangeResult* result, uint64_t bytes_out,
                   const std::string& detail);
@@ -156,9 +171,14 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   bool peer_closed_ = false;
   bool reading_heads_ = false;  // readHead() is on the stack
   bool read_again_ = false;     // ...and was asked again from below
-  net::Timer header_timer_;     // client_header: the whole head must arrive in time
-  net::Timer idle_timer_;       // client_idle: between requests; lingering close
-  net::Timer request_timer_;    // timeouts.request: the whole exchange, when set
+  // One timer for the waits that never overlap: client_header (the whole
+  // head must arrive in time), client_idle (between requests, until the
+  // connection is parked) and the lingering close.
+  enum class Wait : uint8_t { Head, Idle };  // Idle in Closing: the linger
+  Wait waiting_for_ = Wait::Head;
+  net::Timer client_timer_;
+  std::chrono::steady_clock::time_point idle_since_;  // the last response went out
+  net::Timer request_timer_;  // timeouts.request: the whole exchange, when set
   RequestHead head_;
   HeadScanner head_scanner_;  // reads head_; starts over by itself for each pipelined request
   // The ledger's hooks of the request in flight (declared before the

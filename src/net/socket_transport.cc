@@ -19,7 +19,13 @@ bool transient(int error) {
 }  // namespace
 
 SocketTransport::~SocketTransport() {
-  ::close(fd_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int SocketTransport::release() {
+  const int fd = fd_;
+  fd_ = -1;
+  return fd;
 }
 
 IoResult SocketTransport::read(void* into, size_t size) {

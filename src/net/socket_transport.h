@@ -21,6 +21,8 @@ class SocketTransport final : public Transport {
   IoResult read(void* into, size_t size) override;
   IoResult write(evbuffer* from) override;
   void shutdownWrite() override;
+  // Gives the descriptor up: the transport no longer closes it.
+  int release();
 
  private:
   int fd_;

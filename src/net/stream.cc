@@ -37,6 +37,17 @@ Stream::~Stream() {
   // The buffers and the transport (closing the connection) go with their handles.
 }
 
+int Stream::releaseIdleSocket() {
+  auto* socket = dynamic_cast<SocketTransport*>(transport_.get());
+  if (socket == nullptr || handshake_event_ != nullptr || write_armed_ || write_error_ != 0 ||
+      shutdown_pending_ || write_shut_ || write_wants_read_ || read_wants_write_ ||
+      evbuffer_get_length(input_.get()) > 0 || evbuffer_get_length(output_.get()) > 0)
+    return -1;
+  setReading(false);
+  handler_ = nullptr;
+  return socket->release();
+}
+
 void Stream::setReading(bool reading) {
   if (reading == reading_) return;
   reading_ = reading;

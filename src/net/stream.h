@@ -81,6 +81,11 @@ class Stream final : public DeferredDeletable {
   void handshake(std::chrono::milliseconds timeout, HandshakeDone done);
   Transport& transport() const { return *transport_; }
   bool writeShut() const { return write_shut_; }
+  // An idle plain-socket connection (nothing buffered either way, nothing
+  // pending, no failure) gives its descriptor up, to be waited on more
+  // cheaply elsewhere: the stream stops reading and no longer closes it.
+  // -1, and nothing changes, for any other (TLS keeps its session state).
+  int releaseIdleSocket();
 
  private:
   static void onReadEvent(evutil_socket_t, short, void* self);

@@ -1,0 +1,116 @@
+// A worker's parked connections: idle kept-alive HTTP client connections
+// that wait for their next request without a session (http/parking.h).
+// Each is one small record: the socket's read event (embedded, no
+// allocation of its own), its place in the queue of its idle timeout, and
+// what its next session needs. No timer of its own either: connections
+// with the same client_idle timeout are parked in the order their deadlines
+// come, so one timer per distinct timeout serves them all (a FIFO list,
+// O(1) to add and to remove).
+//
+// Worker thread only. `resume` and `expired` run from the loop, each
+// record's once, after the record left its queue; `resume` takes the
+// record (and its socket), `expired` gets it after its socket is closed,
+// and the record is freed on return. The worker owns this and outlives it.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <netinet/in.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "app/worker_generation.h"
+#include "core/socket_address.h"
+#include "net/event_loop.h"
+#include "net/timer.h"
+
+namespace fulcrum::app {
+
+class ParkedConnections;
+
+// An address in the space of an IPv6 socket address (IPv4 fits too, and an
+// unnamed Unix peer).
+struct CompactAddress {
+  uint8_t length = 0;
+  unsigned char bytes[sizeof(sockaddr_in6)] = {};
+
+  static bool fits(const SocketAddress& address) {
+    return address.length() <= sizeof(sockaddr_in6);
+  }
+  void store(const SocketAddress& address);
+  SocketAddress load() const;
+};
+
+struct ParkedLink {
+  ParkedLink* prev = this;
+  ParkedLink* next = this;
+};
+
+struct ParkedConnection : ParkedLink {
+  event read_event{};  // EV_READ, one-shot: the next request (or a close)
+  ParkedConnections* owner = nullptr;
+  std::chrono::steady_clock::time_point deadline;
+  // The generation it ran on (kept alive, as its session did) and where it
+  // counts in the listener metrics (re-pointed by a reload).
+  std::shared_ptr<WorkerGeneration> generation;
+  metrics::ListenerCounters* counters = nullptr;
+  uint64_t generation_id = 0;
+  uint32_t listener_index = 0;
+  CompactAddress client;
+  CompactAddress local;
+
+  int fd() const { return event_get_fd(&read_event); }
+};
+
+class ParkedConnections {
+ public:
+  using Resume = std::function<void(std::unique_ptr<ParkedConnection> connection)>;
+  using Expired = std::function<void(ParkedConnection& connection)>;
+
+  ParkedConnections(net::EventLoop& loop, Resume resume, Expired expired);
+  // Closes what is left, without callbacks.
+  ~ParkedConnections();
+  ParkedConnections(const ParkedConnections&) = delete;
+  ParkedConnections& operator=(const ParkedConnections&) = delete;
+
+  // `connection` has its fd and deadline set: waits for either.
+  void add(std::unique_ptr<ParkedConnection> connection, int fd,
+           std::chrono::milliseconds idle_timeout);
+  // Every parked connection, out of its queue and no longer waited on.
+  std::vector<std::unique_ptr<ParkedConnection>> takeAll();
+  // Closes every parked connection, without callbacks; how many there were.
+  size_t closeAll();
+  size_t size() const { return size_; }
+  template <typename Visit>
+  void forEach(Visit visit) {
+    for (auto& queue : queues_)
+      for (ParkedLink* at = queue->head.next; at != &queue->head; at = at->next)
+        visit(*static_cast<ParkedConnection*>(at));
+  }
+
+ private:
+  struct Queue {
+    Queue(ParkedConnections& owner, std::chrono::milliseconds timeout)
+        : timeout(timeout), timer(owner.loop_, [this, &owner] { owner.expire(*this); }) {}
+    std::chrono::milliseconds timeout;
+    ParkedLink head;  // oldest deadline first
+    net::Timer timer;
+  };
+
+  static void onReadable(evutil_socket_t, short, void* self);
+  void expire(Queue& queue);
+  std::unique_ptr<ParkedConnection> take(ParkedConnection& connection);
+
+  net::EventLoop& loop_;
+  Resume resume_;
+  Expired expired_;
+  // One per distinct client_idle timeout seen; never more than a handful.
+  std::vector<std::unique_ptr<Queue>> queues_;
+  size_t size_ = 0;
+};
+
+}  // namespace fulcrum::app

@@ -1,0 +1,44 @@
+// Where an idle kept-alive HTTP connection goes to wait for its next request
+// without its session: the session hands over the bare socket and what the
+// next request needs (who the client is, the generation and listener it
+// runs on), then ends; a new session is made around the socket when it
+// turns readable. The worker implements it (app/parked_connections.h).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "core/socket_address.h"
+#include "net/session.h"
+
+namespace fulcrum::http {
+
+struct ParkedHttp {
+  int fd = -1;  // owned by the parking from the call on
+  const SocketAddress* client = nullptr;
+  const SocketAddress* local = nullptr;  // empty unless the listener sends PROXY headers
+  std::shared_ptr<const net::Generation> generation;
+  uint64_t generation_id = 0;
+  uint32_t listener_index = 0;  // in `generation`
+  // Closed (plainly, as an idle session closes) once the connection has
+  // been idle this long since `idle_since`, unless a byte comes first.
+  std::chrono::steady_clock::time_point idle_since;
+  std::chrono::milliseconds idle_timeout{0};
+};
+
+// Worker thread only; outlives every session given it.
+class ConnectionParking {
+ public:
+  // Whether such a connection can be parked (its addresses fit the compact
+  // record); asked before the session gives its socket up.
+  virtual bool canPark(const SocketAddress& client, const SocketAddress& local) const = 0;
+  // Takes the connection. The session calls its done callback right after,
+  // and that ends its session without ending the connection.
+  virtual void park(ParkedHttp connection) = 0;
+
+ protected:
+  ~ConnectionParking() = default;
+};
+
+}  // namespace fulcrum::http
