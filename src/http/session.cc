@@ -298,8 +298,12 @@ void HttpSession::idleTimedOut() {
 }
 
 bool HttpSession::park() {
+  // A session that made a PROXY header holds server connections of its
+  // own (keyed by it): parking would close them, and the next request
+  // would pay for a new one.
+  const bool holds_server_connections = !proxy_headers_[0].empty() || !proxy_headers_[1].empty();
   if (params_.parking == nullptr || !answered_ || draining_ || peer_closed_ || listener_gone_ ||
-      exchange_ || tunnel_ || reading_heads_ ||
+      exchange_ || tunnel_ || reading_heads_ || holds_server_connections ||
       !params_.parking->canPark(client_address_, local_address_))
     return false;
   const int fd = client_->releaseIdleSocket();

@@ -138,3 +138,26 @@ TEST_CASE("parking: after a reload a parked connection's next request uses the n
   CHECK(before.requests().size() == 1);
   CHECK(after.requests().size() == 1);
 }
+
+TEST_CASE(
+    "parking: a connection with a server connection of its own (proxy_protocol) stays unparked") {
+  ConnectionRecorder backend("b1");
+  Proxy proxy(
+      ForwardingConfig{.servers = {backend.port()}, .upstream = {"proxy_protocol: v2"}}.yaml());
+  Fd client = connectFrom("127.0.0.1", proxy.port("front"));
+  REQUIRE(client);
+  HttpReader reader(client.get());
+  REQUIRE(writeAll(client.get(), kGet));
+  REQUIRE(reader.response());
+  // Six times the park delay without a "parked" line: it was not parked.
+  CHECK_FALSE(proxy.process().waitForText("idle connection parked", 300ms));
+  REQUIRE(writeAll(client.get(), kGet));
+  auto second = reader.response();
+  REQUIRE(second);
+  CHECK(second->status == 200);
+  REQUIRE(backend.waitAnswered(2));
+  // Both requests went over the one server connection that names this client.
+  CHECK(backend.connections() == 1);
+  CHECK(backend.received(0).find("GET / ", backend.received(0).find("GET / ") + 1) !=
+        std::string::npos);
+}
