@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "admin/gzip.h"
+#include "admin/replies.h"
 #include "admin/request_parts.h"
 #include "admin/status_json.h"
 #include "admin/status_page.h"
@@ -29,57 +30,14 @@ constexpr ev_ssize_t kMaxBodyBytes = 16 * 1024;
 // Idle keep-alive connections and stalled clients are closed after this.
 constexpr int kTimeoutSeconds = 30;
 
-constexpr const char* kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
-constexpr const char* kTextType = "text/plain; charset=utf-8";
-constexpr const char* kHtmlType = "text/html; charset=utf-8";
-constexpr const char* kJsonType = "application/json";
 // The page is self-contained: forbid everything but its own inline parts
 // and its fetches of status.json.
 constexpr const char* kPagePolicy =
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-void reply(evhttp_request* request, int code, const char* reason, const char* content_type,
-           std::string_view body) {
-  evkeyvalq* headers = evhttp_request_get_output_headers(request);
-  evhttp_add_header(headers, "Content-Type", content_type);
-  evhttp_add_header(headers, "Cache-Control", "no-store");
-  evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
-  evbuffer_add(evhttp_request_get_output_buffer(request), body.data(), body.size());
-  evhttp_send_reply(request, code, reason, nullptr);
-}
-
-void replyError(evhttp_request* request, int code, const char* reason, std::string_view message) {
-  reply(request, code, reason, kJsonType, jsonError(message));
-}
-
-void replyMethodNotAllowed(evhttp_request* request, const char* allow) {
-  evhttp_add_header(evhttp_request_get_output_headers(request), "Allow", allow);
-  replyError(request, 405, "Method Not Allowed", std::string("method not allowed; use ") + allow);
-}
-
 std::string quoted(const std::string& text) {
   return "\"" + text + "\"";
-}
-
-// Client text made fit for a log line: no control bytes (a forged Host
-// could carry terminal escapes), and not too long.
-std::string printable(std::string_view text) {
-  constexpr size_t kMaxLogged = 200;
-  std::string out;
-  for (char c : text.substr(0, kMaxLogged))
-    out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
-  if (text.size() > kMaxLogged) out += "...";
-  return out;
-}
-
-std::string peerOf(evhttp_request* request) {
-  evhttp_connection* connection = evhttp_request_get_connection(request);
-  if (connection == nullptr) return "?";
-  char* address = nullptr;
-  ev_uint16_t port = 0;
-  evhttp_connection_get_peer(connection, &address, &port);
-  return std::string(address != nullptr ? address : "?") + ":" + std::to_string(port);
 }
 
 }  // namespace

@@ -210,59 +210,6 @@ void Worker::accepted(Listener& listener, std::unique_ptr<net::Stream> connectio
     startSession(listener, std::move(connection), client);
 }
 
-void Worker::startHandshake(Listener& listener, std::unique_ptr<net::Stream> connection,
-                            const SocketAddress& client) {
-  const ListenerRuntime& spec = generation_->runtime->listeners()[listener.index];
-  net::Stream* raw = connection.get();
-  listener.handshaking.emplace(raw, std::move(connection));
-  Listener* owner = &listener;
-  // The stream, and this callback with it, dies with the listener.
-  raw->handshake(
-      spec.handshake_timeout, [this, owner, client](net::Stream& stream, net::IoResult result) {
-        auto found = owner->handshaking.find(&stream);
-        if (found == owner->handshaking.end()) return;
-        std::unique_ptr<net::Stream> done = std::move(found->second);
-        owner->handshaking.erase(found);
-        // The listener's index is the running generation's (a reload
-        // re-points it), so the count lands where a scrape looks for it.
-        auto& handshakes = generation_->metrics.listeners[owner->index].handshakes;
-        if (result.status == net::IoResult::Status::Done) {
-          ++handshakes[static_cast<size_t>(tls::HandshakeResult::Ok)];
-          startSession(*owner, std::move(done), client);
-          return;
-        }
-        const tls::HandshakeResult why = handshakeFailed(*owner, *done, result.error, client);
-        ++handshakes[static_cast<size_t>(why)];
-        loop_->deferDelete(std::move(done));
-        maybeDrained();
-      });
-}
-
-tls::HandshakeResult Worker::handshakeFailed(const Listener& listener, const net::Stream& stream,
-                                             int error, const SocketAddress& client) {
-  const auto* transport = dynamic_cast<const tls::TlsTransport*>(&stream.transport());
-  const tls::HandshakeResult result =
-      tls::classifyHandshakeFailure(error, transport ? transport->lastErrorCode() : 0);
-  const std::string why = error == ETIMEDOUT ? std::string("timed out")
-                          : transport != nullptr && !transport->lastError().empty()
-                              ? transport->lastError()
-                              : errnoText(error);
-  const std::string& name = generation_->runtime->listeners()[listener.index].name;
-  const std::string label(tls::handshakeResultLabel(result));
-  // Every one at debug; at info a sample now and then, with how many more
-  // there were: a scanner must not flood the log, and the counts are in
-  // fulcrum_tls_handshakes_total anyway.
-  if (log::enabled(log::Level::Debug)) {
-    log::debug("worker %u: listener %s: TLS handshake with %s failed (%s): %s", id_, name.c_str(),
-               client.toString().c_str(), label.c_str(), why.c_str());
-  } else {
-    static log::Limited limited(1, std::chrono::minutes(1));
-    limited.info("listener %s: TLS handshake with %s failed (%s): %s", name.c_str(),
-                 client.toString().c_str(), label.c_str(), why.c_str());
-  }
-  return result;
-}
-
 void Worker::startSession(Listener& listener, std::unique_ptr<net::Stream> connection,
                           const SocketAddress& client) {
   auto session = makeSession(listener, std::move(connection), client);
@@ -386,47 +333,6 @@ bool Worker::refresh(http::HttpSessionParams& params) {
     return true;
   }
   return false;
-}
-
-bool Worker::canPark(const SocketAddress& client, const SocketAddress& local) const {
-  return !draining_ && CompactAddress::fits(client) && CompactAddress::fits(local);
-}
-
-void Worker::park(http::ParkedHttp connection) {
-  auto record = std::make_unique<ParkedConnection>();
-  record->deadline = connection.idle_since + connection.idle_timeout;
-  // Made by this worker (makeListenerSession); the session saw it as the
-  // opaque net::Generation only.
-  record->generation = std::const_pointer_cast<WorkerGeneration>(
-      std::static_pointer_cast<const WorkerGeneration>(std::move(connection.generation)));
-  record->generation_id = connection.generation_id;
-  record->listener_index = connection.listener_index;
-  record->client.store(*connection.client);
-  record->local.store(*connection.local);
-  pending_park_ = std::move(record);
-  pending_fd_ = connection.fd;
-  pending_idle_timeout_ = connection.idle_timeout;
-}
-
-void Worker::resume(std::unique_ptr<ParkedConnection> connection) {
-  const SocketAddress client = connection->client.load();
-  net::ClientAddresses addresses{client, client, connection->local.load()};
-  std::unique_ptr<net::Session> session = makeListenerSession(
-      connection->generation, connection->generation_id, connection->listener_index,
-      net::Stream::overSocket(*loop_, connection->fd()), addresses,
-      [this](net::Session& done) { sessionDone(done); }, true);
-  net::Session* raw = session.get();
-  sessions_.emplace(raw, SessionEntry{std::move(session), connection->counters});
-  connection.reset();
-  log::debug("worker %u: parked connection resumed", id_);
-  raw->start();
-}
-
-void Worker::parkedExpired(ParkedConnection& connection) {
-  if (connection.counters != nullptr) --connection.counters->connections_active;
-  countActive();
-  if (limit_ != nullptr) limit_->remove();
-  maybeDrained();
 }
 
 void Worker::countActive() {

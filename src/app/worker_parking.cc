@@ -1,0 +1,51 @@
+// The Worker's side of parking (http/parking.h, app/parked_connections.h):
+// taking an idle kept-alive connection from its ending session, making a
+// new session around it when its next request comes, and counting it out
+// when client_idle closes it parked.
+#include "app/worker.h"
+#include "core/log.h"
+
+namespace fulcrum::app {
+
+bool Worker::canPark(const SocketAddress& client, const SocketAddress& local) const {
+  return !draining_ && CompactAddress::fits(client) && CompactAddress::fits(local);
+}
+
+void Worker::park(http::ParkedHttp connection) {
+  auto record = std::make_unique<ParkedConnection>();
+  record->deadline = connection.idle_since + connection.idle_timeout;
+  // Made by this worker (makeListenerSession); the session saw it as the
+  // opaque net::Generation only.
+  record->generation = std::const_pointer_cast<WorkerGeneration>(
+      std::static_pointer_cast<const WorkerGeneration>(std::move(connection.generation)));
+  record->generation_id = connection.generation_id;
+  record->listener_index = connection.listener_index;
+  record->client.store(*connection.client);
+  record->local.store(*connection.local);
+  pending_park_ = std::move(record);
+  pending_fd_ = connection.fd;
+  pending_idle_timeout_ = connection.idle_timeout;
+}
+
+void Worker::resume(std::unique_ptr<ParkedConnection> connection) {
+  const SocketAddress client = connection->client.load();
+  net::ClientAddresses addresses{client, client, connection->local.load()};
+  std::unique_ptr<net::Session> session = makeListenerSession(
+      connection->generation, connection->generation_id, connection->listener_index,
+      net::Stream::overSocket(*loop_, connection->fd()), addresses,
+      [this](net::Session& done) { sessionDone(done); }, true);
+  net::Session* raw = session.get();
+  sessions_.emplace(raw, SessionEntry{std::move(session), connection->counters});
+  connection.reset();
+  log::debug("worker %u: parked connection resumed", id_);
+  raw->start();
+}
+
+void Worker::parkedExpired(ParkedConnection& connection) {
+  if (connection.counters != nullptr) --connection.counters->connections_active;
+  countActive();
+  if (limit_ != nullptr) limit_->remove();
+  maybeDrained();
+}
+
+}  // namespace fulcrum::app
