@@ -55,12 +55,7 @@ int Process::run() {
   startLimits();
   if (!takeover_from_.empty() && !receiveSockets()) return kExitStartup;
   if (!bindAll(per_worker)) return kExitStartup;
-  monitor_ = std::make_unique<health::HealthMonitor>(
-      loop_, runtime_->upstreams(), runtime_->config().upstreams,
-      [this](size_t upstream_index, upstream::HostSets hosts, uint64_t update) {
-        for (auto& worker : workers_)
-          worker->applyHostSets(runtime_, upstream_index, hosts, update);
-      });
+  monitor_ = makeMonitor(*runtime_);
   discovery_ = std::make_unique<discovery::Discovery>(loop_, [this] { return applyDiscovery(); });
   if (!startAdmin()) return kExitStartup;
   closeUnclaimed();
@@ -203,12 +198,22 @@ void Process::reopenLogs() {
     log::error("SIGUSR1: %s; still writing to the file opened before", why.c_str());
 }
 
-void Process::beginDrain() {
+std::unique_ptr<health::HealthMonitor> Process::makeMonitor(const Runtime& runtime) {
+  // Publications reach every worker with the generation running then.
+  return std::make_unique<health::HealthMonitor>(
+      loop_, runtime.upstreams(), runtime.config().upstreams,
+      [this](size_t upstream_index, upstream::HostSets hosts, uint64_t update) {
+        for (auto& worker : workers_)
+          worker->applyHostSets(runtime_, upstream_index, hosts, update);
+      });
+}
+
+void Process::beginDrain(bool with_grace) {
   draining_ = true;
   // Later, not inside the server's own callback (handedOver()).
   loop_.post([this] { takeover_server_.reset(); });
   const config::Duration grace =
-      handed_over_ ? config::Duration::zero() : runtime_->config().global.drain_grace;
+      with_grace ? runtime_->config().global.drain_grace : config::Duration::zero();
   if (grace <= config::Duration::zero()) {
     stopAccepting();
     return;

@@ -81,7 +81,9 @@ class Process {
   std::vector<HandedSocket> handedSockets() const;
   void handedOver(pid_t pid);
   void installSignals();
-  void beginDrain();
+  // with_grace: global.drain_grace first (a signal); none after a takeover.
+  void beginDrain(bool with_grace = true);
+  std::unique_ptr<health::HealthMonitor> makeMonitor(const Runtime& runtime);
   void stopAccepting();
   void reload();
   // Builds a generation from `config` and switches every worker to it;
@@ -128,7 +130,6 @@ class Process {
   net::Timer grace_timer_;
   net::Timer drain_timer_;
   bool draining_ = false;
-  bool handed_over_ = false;  // a new process took the sockets: no drain_grace
   unsigned closed_workers_ = 0;
   size_t open_at_drain_ = 0;
   unsigned drained_workers_ = 0;

@@ -137,8 +137,7 @@ void Process::handedOver(pid_t pid) {
   admin_server_->stopListening();
   // No drain_grace: the new process already accepts on these very
   // sockets, so there is no traffic to move first.
-  handed_over_ = true;
-  beginDrain();
+  beginDrain(/*with_grace=*/false);
 }
 
 }  // namespace fulcrum::app

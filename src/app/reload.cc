@@ -123,12 +123,7 @@ bool Process::switchTo(config::Config config, std::string& why) {
     why = "a new listener could not be bound";
     return false;
   }
-  auto monitor = std::make_unique<health::HealthMonitor>(
-      loop_, next->upstreams(), next->config().upstreams,
-      [this](size_t upstream_index, upstream::HostSets hosts, uint64_t update) {
-        for (auto& worker : workers_)
-          worker->applyHostSets(runtime_, upstream_index, hosts, update);
-      });
+  auto monitor = makeMonitor(*next);
   monitor->inheritFrom(*monitor_);
   // Workers start the generation with the carried-over health state, in
   // the same task: a checked server that was up never looks down.

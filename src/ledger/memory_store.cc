@@ -196,11 +196,13 @@ uint64_t MemoryStore::memoryUsed() const {
   return memory_;
 }
 
-bool MemoryStore::peek(const std::string& key, Entry& out) const {
-  std::lock_guard lock(mutex_);
-  auto found = slots_.find(std::string_view(key));
-  if (found == slots_.end() || found->second.expires <= now_()) return false;
-  return decodeEntry(found->second.bytes, out);
+bool MemoryStore::peek(const std::string& key, Entry& out) {
+  bool found = false;
+  inspect(key, /*release=*/false, [&](Inspection inspection) {
+    found = inspection.result == Inspection::Result::Found;
+    if (found) out = std::move(inspection.entry);
+  });
+  return found;
 }
 
 }  // namespace fulcrum::ledger

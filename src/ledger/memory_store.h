@@ -57,7 +57,7 @@ class MemoryStore final : public Store {
   // Bytes charged against max_memory now.
   uint64_t memoryUsed() const;
   // The entry under `key`, if any and not expired.
-  bool peek(const std::string& key, Entry& out) const;
+  bool peek(const std::string& key, Entry& out);
 
  private:
   struct Slot {
