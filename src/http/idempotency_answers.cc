@@ -98,6 +98,7 @@ void copyAnswerHead(const ResponseHead& head, ledger::Answer& out) {
   out.status = head.status;
   out.reason.assign(head.reason);
   out.headers.clear();
+  out.headers.reserve(head.fields.size());
   for (const Field& field : head.fields) {
     if (isFramingField(field.name) || isHopByHopField(field.name, head) ||
         equalsIgnoreCase(field.name, "x-fulcrum-attempts") ||

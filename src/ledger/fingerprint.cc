@@ -11,14 +11,12 @@ EVP_MD_CTX* digest(void* context) {
   return static_cast<EVP_MD_CTX*>(context);
 }
 
-std::string hex(const unsigned char* bytes, unsigned length) {
+void appendHex(std::string& out, const unsigned char* bytes, unsigned length) {
   static const char kHex[] = "0123456789abcdef";
-  std::string out(length * 2, '0');
   for (unsigned i = 0; i < length; ++i) {
-    out[2 * i] = kHex[bytes[i] >> 4];
-    out[2 * i + 1] = kHex[bytes[i] & 0xf];
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 0xf];
   }
-  return out;
 }
 
 // SHA-256, fetched from the provider once. EVP_sha256() would be fetched
@@ -56,12 +54,15 @@ void update(EVP_MD_CTX* context, std::string_view part, bool separator) {
   if (separator) EVP_DigestUpdate(context, "", 1);
 }
 
-std::string finalHex(EVP_MD_CTX* context) {
+// Appends the digest in hex to `out`, which the caller sized for it.
+void appendFinalHex(EVP_MD_CTX* context, std::string& out) {
   unsigned char bytes[EVP_MAX_MD_SIZE];
   unsigned length = 0;
   EVP_DigestFinal_ex(context, bytes, &length);
-  return hex(bytes, length);
+  appendHex(out, bytes, length);
 }
+
+constexpr size_t kHexDigestSize = 64;
 
 }  // namespace
 
@@ -80,7 +81,10 @@ void FingerprintBuilder::addBody(std::string_view bytes) {
 }
 
 std::string FingerprintBuilder::finish() {
-  return finalHex(digest(context_));
+  std::string out;
+  out.reserve(kHexDigestSize);
+  appendFinalHex(digest(context_), out);
+  return out;
 }
 
 std::string storageKey(std::string_view prefix, std::string_view scope, std::string_view key) {
@@ -88,8 +92,10 @@ std::string storageKey(std::string_view prefix, std::string_view scope, std::str
   startSha256(thread.context);
   update(thread.context, scope, true);
   update(thread.context, key, false);
-  std::string out(prefix);
-  out += finalHex(thread.context);
+  std::string out;
+  out.reserve(prefix.size() + kHexDigestSize);
+  out += prefix;
+  appendFinalHex(thread.context, out);
   return out;
 }
 

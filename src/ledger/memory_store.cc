@@ -7,8 +7,8 @@
 namespace fulcrum::ledger {
 namespace {
 
-// What a slot costs beyond its key and bytes: the map node with the slot
-// and the allocators' headers, roughly.
+// What a slot costs beyond its key and bytes: the slot, its share of the
+// index and the pool's rounding, roughly.
 constexpr size_t kSlotOverhead = 160;
 
 // Adds the time from its making to its end (the wait for the lock
@@ -55,10 +55,15 @@ void MemoryStore::pushNewest(Slot& slot) {
   slot.in_lru = true;
 }
 
-void MemoryStore::erase(Map::iterator it) {
-  unlink(it->second);
-  memory_ -= it->second.cost;
-  slots_.erase(it);
+MemoryStore::Slot* MemoryStore::find(std::string_view key) const {
+  return slots_.find(key, SlotIndex<Slot>::hash(key));
+}
+
+void MemoryStore::erase(Slot* slot) {
+  unlink(*slot);
+  memory_ -= slot->cost;
+  slots_.erase(slot->hash, slot);
+  std::pmr::polymorphic_allocator<Slot>(&pool_).delete_object(slot);
 }
 
 void MemoryStore::touch(Slot& slot) {
@@ -78,10 +83,10 @@ bool MemoryStore::makeRoom(size_t cost, Clock::time_point now, bool new_slot) {
   Slot* slot = oldest_;
   for (int looked = 0; over() && slot != nullptr && looked < 16; ++looked) {
     Slot* newer = slot->newer;
-    if (slot->expires <= now) erase(slots_.find(*slot->key));
+    if (slot->expires <= now) erase(slot);
     slot = newer;
   }
-  while (over() && oldest_ != nullptr) erase(slots_.find(*oldest_->key));
+  while (over() && oldest_ != nullptr) erase(oldest_);
   return !over();
 }
 
@@ -91,17 +96,18 @@ void MemoryStore::claim(const std::string& key, const std::string& fingerprint, 
   {
     std::lock_guard lock(mutex_);
     const Clock::time_point now = now_();
-    auto found = slots_.find(std::string_view(key));
+    const uint64_t hash = SlotIndex<Slot>::hash(key);
+    Slot* found = slots_.find(key, hash);
     // An expired entry, or a claim whose holder has been gone too long,
     // counts as no entry.
-    if (found != slots_.end() && found->second.expires <= now) {
+    if (found != nullptr && found->expires <= now) {
       erase(found);
-      found = slots_.end();
+      found = nullptr;
     }
-    if (found != slots_.end()) {
-      touch(found->second);
+    if (found != nullptr) {
+      touch(*found);
       result.status = ClaimStatus::Exists;
-      decodeEntry(found->second.bytes, result.entry);
+      decodeEntry(found->bytes, result.entry);
     } else {
       Entry entry;
       entry.state = EntryState::InFlight;
@@ -110,14 +116,14 @@ void MemoryStore::claim(const std::string& key, const std::string& fingerprint, 
       std::string bytes = encodeEntry(entry);
       const size_t cost = costOf(key, bytes);
       if (makeRoom(cost, now, /*new_slot=*/true)) {
-        auto [it, inserted] = slots_.try_emplace(std::pmr::string(key, &pool_));
-        Slot& slot = it->second;
-        slot.bytes = bytes;  // a copy into the pool
-        slot.claim = claim;
-        slot.state = EntryState::InFlight;
-        slot.expires = now + in_flight_timeout;
-        slot.cost = cost;
-        slot.key = &it->first;
+        Slot* slot = std::pmr::polymorphic_allocator<Slot>(&pool_).new_object<Slot>(
+            std::string_view(key), hash, &pool_);
+        slot->bytes = bytes;  // a copy into the pool
+        slot->claim = claim;
+        slot->state = EntryState::InFlight;
+        slot->expires = now + in_flight_timeout;
+        slot->cost = cost;
+        slots_.insert(hash, slot);
         memory_ += cost;
         result.status = ClaimStatus::Claimed;
       } else {
@@ -135,35 +141,33 @@ void MemoryStore::settle(const std::string& key, Entry entry, std::chrono::milli
   // Encoded before the lock: the bytes are the only copy kept.
   std::string bytes = encodeEntry(entry);
   std::lock_guard lock(mutex_);
-  auto found = slots_.find(std::string_view(key));
-  if (found == slots_.end() || found->second.claim != entry.claim ||
-      found->second.state != EntryState::InFlight)
+  Slot* found = find(key);
+  if (found == nullptr || found->claim != entry.claim || found->state != EntryState::InFlight)
     return;
   const Clock::time_point now = now_();
   // The claim's own cost is given back before room is made for the answer.
-  memory_ -= found->second.cost;
-  found->second.cost = 0;
+  memory_ -= found->cost;
+  found->cost = 0;
   if (!makeRoom(costOf(key, bytes), now, /*new_slot=*/false)) {
     // Too large for the whole store: kept as answered, without the answer.
     entry.state = EntryState::NotKept;
     entry.answer = Answer{};
     bytes = encodeEntry(entry);
   }
-  Slot& slot = found->second;  // makeRoom never pushes out in-flight slots
-  slot.cost = costOf(key, bytes);
-  memory_ += slot.cost;
-  slot.bytes = bytes;  // a copy into the pool
-  slot.state = entry.state;
-  slot.expires = now + ttl;
-  pushNewest(slot);
+  // makeRoom never pushes out in-flight slots, so `found` is still there.
+  found->cost = costOf(key, bytes);
+  memory_ += found->cost;
+  found->bytes = bytes;  // a copy into the pool
+  found->state = entry.state;
+  found->expires = now + ttl;
+  pushNewest(*found);
 }
 
 void MemoryStore::release(const std::string& key, uint64_t claim, StoreTimings* timings) {
   const TimedCall timed(timings, StoreOperation::Release);
   std::lock_guard lock(mutex_);
-  auto found = slots_.find(std::string_view(key));
-  if (found != slots_.end() && found->second.claim == claim &&
-      found->second.state == EntryState::InFlight)
+  Slot* found = find(key);
+  if (found != nullptr && found->claim == claim && found->state == EntryState::InFlight)
     erase(found);
 }
 
@@ -171,12 +175,12 @@ void MemoryStore::inspect(const std::string& key, bool release, InspectDone done
   Inspection inspection;
   {
     std::lock_guard lock(mutex_);
-    auto found = slots_.find(std::string_view(key));
-    if (found == slots_.end() || found->second.expires <= now_()) {
+    Slot* found = find(key);
+    if (found == nullptr || found->expires <= now_()) {
       inspection.result = Inspection::Result::NotFound;
     } else {
       inspection.result = Inspection::Result::Found;
-      decodeEntry(found->second.bytes, inspection.entry);
+      decodeEntry(found->bytes, inspection.entry);
       if (release) {
         erase(found);
         inspection.released = true;

@@ -6,14 +6,14 @@
 // store full of them refuses the claim (a store error). Expired entries
 // are dropped when met and before anything is pushed out.
 //
-// An entry is kept as one string (entry_codec.h) in its map node, and the
-// recency order is a list threaded through the nodes: a settled answer
-// costs three long-lived blocks (node, key, bytes), not one per header.
-// Those blocks come from a pool of the store's own (std::pmr), not from
-// the heap the requests churn: a store that fills up among short-lived
-// request buffers would otherwise fragment that heap, and every malloc of
-// every request would pay for sorting its free lists. Decoding happens
-// only when an entry is asked for (replays, conflicts, the admin API).
+// An entry is kept as one string (entry_codec.h) in its slot, and the
+// recency order is a list threaded through the slots: a settled answer
+// costs three long-lived blocks (slot, key, bytes), not one per header.
+// Those blocks come from a pool of the store's own (std::pmr) over pages
+// of its own (mapped_memory.h), not from the heap the requests churn.
+// Slots are found through an open-addressed index (slot_index.h).
+// Decoding happens only when an entry is asked for (replays, conflicts,
+// the admin API).
 //
 // Thread-safe: one mutex, taken only by keyed requests on ledger routes
 // (unkeyed traffic never reaches a store). claim() and inspect() call
@@ -27,8 +27,9 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
+#include "ledger/mapped_memory.h"
+#include "ledger/slot_index.h"
 #include "ledger/store.h"
 
 namespace fulcrum::ledger {
@@ -61,27 +62,27 @@ class MemoryStore final : public Store {
 
  private:
   struct Slot {
+    Slot(std::string_view key_bytes, uint64_t key_hash, std::pmr::memory_resource* pool)
+        : hash(key_hash), stored_key(key_bytes, pool), bytes(pool) {}
+    std::string_view key() const { return stored_key; }
+
+    uint64_t hash;
+    std::pmr::string stored_key;
     std::pmr::string bytes;  // encodeEntry() of the entry
     uint64_t claim = 0;
     EntryState state = EntryState::InFlight;
     Clock::time_point expires;
     size_t cost = 0;
-    // The recency list (settled entries only; map nodes never move).
-    const std::pmr::string* key = nullptr;
+    // The recency list (settled entries only).
     Slot* newer = nullptr;
     Slot* older = nullptr;
     bool in_lru = false;
   };
-  // Looks keys up by string_view: no pool string is made to find one.
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-  };
-  using Map = std::pmr::unordered_map<std::pmr::string, Slot, KeyHash, std::equal_to<>>;
 
   static size_t costOf(std::string_view key, std::string_view bytes);
   // Under the lock.
-  void erase(Map::iterator it);
+  Slot* find(std::string_view key) const;
+  void erase(Slot* slot);
   void unlink(Slot& slot);
   void pushNewest(Slot& slot);
   void touch(Slot& slot);
@@ -90,9 +91,12 @@ class MemoryStore final : public Store {
   MemoryStoreLimits limits_;
   Now now_;
   mutable std::mutex mutex_;
-  // Used under mutex_ only; declared before the map, which it outlives.
-  std::pmr::unsynchronized_pool_resource pool_;
-  Map slots_{&pool_};
+  // Used under mutex_ only; declared before the index, which they outlive.
+  // Slots are never destroyed one by one at the end: everything they hold
+  // is the pool's, given back whole when it goes.
+  MappedMemory pages_;
+  std::pmr::unsynchronized_pool_resource pool_{&pages_};
+  SlotIndex<Slot> slots_{&pages_};
   Slot* newest_ = nullptr;  // settled entries, most recently used first
   Slot* oldest_ = nullptr;
   uint64_t memory_ = 0;
