@@ -418,6 +418,7 @@ idle_probe() {
   sleep 0.5
   mapfile -t pids < <(proxy_pids "$p")
   rss0=$(rss_kb "${pids[@]}")
+  : >"$out" # there before the wait below reads it
   "${load_cpu[@]}" python3 "$here/idle_hold.py" "$host" "$port" "$count" 300 >"$out" 2>&1 </dev/null &
   hold=$!
   load_pids=("$hold")

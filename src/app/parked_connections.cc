@@ -1,7 +1,9 @@
 #include "app/parked_connections.h"
 
+#include <sys/epoll.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace fulcrum::app {
@@ -34,10 +36,22 @@ SocketAddress CompactAddress::load() const {
 }
 
 ParkedConnections::ParkedConnections(net::EventLoop& loop, Resume resume, Expired expired)
-    : loop_(loop), resume_(std::move(resume)), expired_(std::move(expired)) {}
+    : loop_(loop),
+      resume_(std::move(resume)),
+      expired_(std::move(expired)),
+      epoll_fd_(epoll_create1(EPOLL_CLOEXEC)) {
+  if (epoll_fd_ < 0) std::abort();
+  ready_ = event_new(
+      loop_.base(), epoll_fd_, EV_READ | EV_PERSIST,
+      [](evutil_socket_t, short, void* self) { static_cast<ParkedConnections*>(self)->onReady(); },
+      this);
+  if (ready_ == nullptr || event_add(ready_, nullptr) != 0) std::abort();
+}
 
 ParkedConnections::~ParkedConnections() {
   closeAll();
+  event_free(ready_);
+  ::close(epoll_fd_);
 }
 
 void ParkedConnections::add(std::unique_ptr<ParkedConnection> connection, int fd,
@@ -50,9 +64,14 @@ void ParkedConnections::add(std::unique_ptr<ParkedConnection> connection, int fd
     queue = queues_.back().get();
   }
   ParkedConnection* raw = connection.release();
-  raw->owner = this;
-  event_assign(&raw->read_event, loop_.base(), fd, EV_READ, &ParkedConnections::onReadable, raw);
-  event_add(&raw->read_event, nullptr);
+  raw->fd = fd;
+  epoll_event watch{};
+  watch.events = EPOLLIN;
+  watch.data.ptr = raw;
+  // Fails only for a descriptor that is not a socket we own, or when the
+  // kernel is out of memory for the watch; then the connection is not
+  // waited on and goes with its idle timeout, like a silent client.
+  (void)epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &watch);
   append(queue->head, *raw);
   ++size_;
   if (!queue->timer.armed()) {
@@ -63,16 +82,20 @@ void ParkedConnections::add(std::unique_ptr<ParkedConnection> connection, int fd
 }
 
 std::unique_ptr<ParkedConnection> ParkedConnections::take(ParkedConnection& connection) {
-  event_del(&connection.read_event);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, connection.fd, nullptr);
   unlink(connection);
   --size_;
   return std::unique_ptr<ParkedConnection>(&connection);
 }
 
-void ParkedConnections::onReadable(evutil_socket_t, short, void* self) {
-  auto* connection = static_cast<ParkedConnection*>(self);
-  ParkedConnections& owner = *connection->owner;
-  owner.resume_(owner.take(*connection));
+void ParkedConnections::onReady() {
+  // A bounded batch per loop turn: the set is level-triggered, so what is
+  // left makes the descriptor readable again on the next turn.
+  epoll_event ready[64];
+  const int count = epoll_wait(epoll_fd_, ready, 64, 0);
+  batch_cut_ = false;
+  for (int i = 0; i < count && !batch_cut_; ++i)
+    resume_(take(*static_cast<ParkedConnection*>(ready[i].data.ptr)));
 }
 
 void ParkedConnections::expire(Queue& queue) {
@@ -84,7 +107,7 @@ void ParkedConnections::expire(Queue& queue) {
       return;
     }
     std::unique_ptr<ParkedConnection> connection = take(*oldest);
-    ::close(connection->fd());
+    ::close(connection->fd);
     expired_(*connection);
   }
 }
@@ -92,6 +115,7 @@ void ParkedConnections::expire(Queue& queue) {
 std::vector<std::unique_ptr<ParkedConnection>> ParkedConnections::takeAll() {
   std::vector<std::unique_ptr<ParkedConnection>> all;
   all.reserve(size_);
+  batch_cut_ = true;
   for (auto& queue : queues_) {
     queue->timer.cancel();
     while (queue->head.next != &queue->head)
@@ -102,7 +126,7 @@ std::vector<std::unique_ptr<ParkedConnection>> ParkedConnections::takeAll() {
 
 size_t ParkedConnections::closeAll() {
   std::vector<std::unique_ptr<ParkedConnection>> all = takeAll();
-  for (auto& connection : all) ::close(connection->fd());
+  for (auto& connection : all) ::close(connection->fd);
   return all.size();
 }
 

@@ -32,7 +32,7 @@ void Worker::resume(std::unique_ptr<ParkedConnection> connection) {
   net::ClientAddresses addresses{client, client, connection->local.load()};
   std::unique_ptr<net::Session> session = makeListenerSession(
       connection->generation, connection->generation_id, connection->listener_index,
-      net::Stream::overSocket(*loop_, connection->fd()), addresses,
+      net::Stream::overSocket(*loop_, connection->fd), addresses,
       [this](net::Session& done) { sessionDone(done); }, true);
   net::Session* raw = session.get();
   sessions_.emplace(raw, SessionEntry{std::move(session), connection->counters});
