@@ -379,6 +379,7 @@ void Exchange::finish(bool error, const std::string& detail) {
   // this request was read to its end and no response is left half sent.
   if (request_.client_close || !request_body_.done() || (error && result_.response_started))
     result_.client_close = true;
+  result_.request_read = request_body_.done();
   releaseServerConnection(clean && attempt_ && attempt_->head.framing != Framing::UntilClose &&
                           !attempt_->head.close);
   owner_.exchangeFinished(*this, result_);

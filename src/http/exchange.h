@@ -87,6 +87,7 @@ struct ExchangeResult {
   bool error = false;             // failed (when !response_started: answer `status`)
   bool client_close = false;      // the client connection cannot be reused
   bool client_gone = false;       // the client's connection failed: nothing more can be sent
+  bool request_read = false;      // the request body was read to its end
   std::string detail;             // why it failed, for the logs
   const upstream::Server* server = nullptr;  // the last server tried, if any
   int attempts = 0;

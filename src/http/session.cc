@@ -267,6 +267,12 @@ void HttpSession::closeGracefully() {
   }
   client_->flush();
   if (evbuffer_get_length(client_->output()) > 0) return;  // onDrained again
+  if (client_done_ && evbuffer_get_length(client_->input()) == 0) {
+    // The kernel sends what it holds, then the FIN; nothing unread can
+    // turn the close into a reset.
+    end();
+    return;
+  }
   client_->shutdownWrite();
   client_->setReading(true);  // read and discard until the client closes
   client_timer_.arm(kLingerTime);

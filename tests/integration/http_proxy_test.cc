@@ -2,11 +2,13 @@
 // sides, pipelining, bodies in every framing, HEAD/204/304, 100-continue,
 // upgrade, routes. Backends are threads of this test on 127.0.0.1.
 #include <doctest/doctest.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include "support/http.h"
 #include "support/http_configs.h"
 #include "support/proxy.h"
+#include "support/wait.h"
 
 using namespace fulcrum::test;
 
@@ -124,7 +126,12 @@ TEST_CASE("pipelined requests are answered in order") {
   }
 }
 
-TEST_CASE("Connection: close from the client closes after the response") {
+// A client that asked to close sends nothing more (RFC 9112, 9.6), so the
+// proxy closes its socket as soon as the answer is out, without a lingering
+// read for the client's FIN. Seen from the client: bytes sent after the
+// answer meet a closed socket, which resets the connection (a lingering
+// close would read and drop them).
+TEST_CASE("Connection: close from the client closes after the response, not waiting for its FIN") {
   HttpBackend backend("b1");
   Proxy proxy(HttpConfig{.servers = {backend.port()}}.yaml());
   Fd client = connectLoopback(proxy.port("web"));
@@ -133,6 +140,13 @@ TEST_CASE("Connection: close from the client closes after the response") {
   REQUIRE(response);
   CHECK(response->field("Connection") == "close");
   CHECK(reader.atEof());
+  REQUIRE(::send(client.get(), "X", 1, MSG_NOSIGNAL) == 1);
+  CHECK(waitUntil(
+      [&] {
+        pollfd watch{client.get(), POLLIN, 0};
+        return ::poll(&watch, 1, 0) == 1 && (watch.revents & POLLERR) != 0;
+      },
+      std::chrono::seconds(10)));
 }
 
 TEST_CASE("Connection: close from the server ends that server connection, not the client's") {
