@@ -270,6 +270,7 @@ void HttpSession::closeGracefully() {
   if (client_done_ && evbuffer_get_length(client_->input()) == 0) {
     // The kernel sends what it holds, then the FIN; nothing unread can
     // turn the close into a reset.
+    client_->beforeClose();
     end();
     return;
   }

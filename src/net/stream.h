@@ -71,6 +71,12 @@ class Stream final : public DeferredDeletable {
   void setSendTimeout(std::chrono::milliseconds timeout) { send_timeout_ = timeout; }
   // Sends FIN once output() is empty.
   void shutdownWrite();
+  // For a stream about to be destroyed with output() empty and nothing
+  // more to read: the transport's last word (TLS close_notify), no FIN of
+  // its own (the close sends it).
+  void beforeClose() {
+    if (!write_shut_) transport_->beforeClose();
+  }
 
   // Runs the transport's handshake (TLS, on an accepted connection) to its
   // end within `timeout`, before anything is read or written; `done` gets

@@ -56,6 +56,11 @@ class Transport {
   // Ends the sending side (FIN; TLS: close_notify, then FIN). Called once,
   // when the stream's output is empty.
   virtual void shutdownWrite() = 0;
+  // The connection is about to be closed with nothing more to send or
+  // read: the protocol's last word, if it has one (TLS: close_notify, so
+  // the peer can tell the end from a cut and keeps its session). The
+  // close itself sends the FIN.
+  virtual void beforeClose() {}
   // Why the last Error happened, in the transport's own words (TLS:
   // OpenSSL's reason, "certificate verify failed (hostname mismatch)");
   // empty when the errno says it all, as for a plain socket.

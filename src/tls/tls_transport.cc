@@ -174,11 +174,15 @@ net::IoResult TlsTransport::write(evbuffer* from) {
 }
 
 void TlsTransport::shutdownWrite() {
+  beforeClose();
+  ::shutdown(fd_, SHUT_WR);
+}
+
+void TlsTransport::beforeClose() {
   ERR_clear_error();
   // close_notify; a peer that is gone or slow does not stop the FIN.
   SSL_shutdown(ssl_);
   ERR_clear_error();
-  ::shutdown(fd_, SHUT_WR);
 }
 
 }  // namespace fulcrum::tls

@@ -39,6 +39,7 @@ class TlsTransport final : public net::Transport {
   net::IoResult read(void* into, size_t size) override;
   net::IoResult write(evbuffer* from) override;
   void shutdownWrite() override;
+  void beforeClose() override;
 
   SSL* ssl() const { return ssl_; }
   // Why the last Error happened, for logs: OpenSSL's reason ("wrong

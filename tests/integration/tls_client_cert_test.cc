@@ -156,6 +156,30 @@ TEST_CASE("tls listener: sessions resume on every worker, by ticket or by sessio
   }
 }
 
+// A client that asks to close is closed at once (no lingering read), but
+// with a close_notify first: a client that reads to the end sees a clean
+// end and keeps its session (s_time -reuse does exactly this).
+TEST_CASE("tls listener: Connection: close ends with close_notify, and the session resumes") {
+  TestPki pki;
+  auto api = pki.issue("api", {"api.example.com"});
+  HttpBackend backend("b1");
+  Proxy proxy(tlsHttpConfig(backend.port(), tlsMapping(api)));
+  const uint16_t port = proxy.port("web");
+  const std::string closing =
+      "GET /who HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n";
+  TlsClient first(port, "api.example.com", {pki.ca()});
+  REQUIRE(first.exchange(closing));
+  CHECK(first.readToCloseNotify());
+  SSL_SESSION* session = first.session();
+  REQUIRE(session != nullptr);
+  TlsClient next(port, "api.example.com", {pki.ca()});
+  next.resumeWith(session);
+  REQUIRE_MESSAGE(next.handshake(), next.error());
+  CHECK(next.resumed());
+  CHECK(next.exchange(closing).has_value());
+  SSL_SESSION_free(session);
+}
+
 TEST_CASE("tls listener: tickets resume after a reload, unless client verification changed") {
   TestPki pki;
   TestPki clients("client CA");

@@ -129,6 +129,13 @@ std::optional<HttpMessage> TlsClient::exchange(const std::string& bytes) {
   return message;
 }
 
+bool TlsClient::readToCloseNotify() {
+  std::string ignored;
+  while (readMore(ignored)) {
+  }
+  return (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN) != 0;
+}
+
 std::string TlsClient::serverSerial() const {
   X509* peer = SSL_get1_peer_certificate(ssl_);
   if (peer == nullptr) return "";

@@ -49,6 +49,9 @@ class TlsClient {
   // A session to resume with another client (owned by the caller: SSL_SESSION_free).
   SSL_SESSION* session() const { return SSL_get1_session(ssl_); }
   void resumeWith(SSL_SESSION* session);
+  // Reads until the server ends the connection; true when it ended with a
+  // close_notify (OpenSSL drops the session of a connection that was cut).
+  bool readToCloseNotify();
 
  private:
   bool readMore(std::string& into);
