@@ -54,7 +54,7 @@ ParkedConnections::~ParkedConnections() {
   ::close(epoll_fd_);
 }
 
-void ParkedConnections::add(std::unique_ptr<ParkedConnection> connection, int fd,
+void ParkedConnections::add(std::unique_ptr<ParkedConnection> connection,
                             std::chrono::milliseconds idle_timeout) {
   Queue* queue = nullptr;
   for (auto& candidate : queues_)
@@ -64,14 +64,13 @@ void ParkedConnections::add(std::unique_ptr<ParkedConnection> connection, int fd
     queue = queues_.back().get();
   }
   ParkedConnection* raw = connection.release();
-  raw->fd = fd;
   epoll_event watch{};
   watch.events = EPOLLIN;
   watch.data.ptr = raw;
   // Fails only for a descriptor that is not a socket we own, or when the
   // kernel is out of memory for the watch; then the connection is not
   // waited on and goes with its idle timeout, like a silent client.
-  (void)epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &watch);
+  (void)epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, raw->fd, &watch);
   append(queue->head, *raw);
   ++size_;
   if (!queue->timer.armed()) {

@@ -78,8 +78,7 @@ class ParkedConnections {
   ParkedConnections& operator=(const ParkedConnections&) = delete;
 
   // `connection` has its fd and deadline set: waits for either.
-  void add(std::unique_ptr<ParkedConnection> connection, int fd,
-           std::chrono::milliseconds idle_timeout);
+  void add(std::unique_ptr<ParkedConnection> connection, std::chrono::milliseconds idle_timeout);
   // Every parked connection, out of its queue and no longer waited on.
   std::vector<std::unique_ptr<ParkedConnection>> takeAll();
   // Closes every parked connection, without callbacks; how many there were.

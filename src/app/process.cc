@@ -1,6 +1,5 @@
 #include "app/process.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -91,7 +90,7 @@ bool Process::bindAll(std::vector<WorkerSockets>& per_worker) {
     }
     held_sockets_.emplace_back();
     for (size_t s = 0; s < sockets.size(); ++s) {
-      held_sockets_.back().emplace_back(::fcntl(sockets[s].fd(), F_DUPFD_CLOEXEC, 0));
+      held_sockets_.back().push_back(sockets[s].duplicate());
       per_worker[s % worker_count_][i].push_back(std::move(sockets[s]));
     }
     // Tests and scripts read the bound address (port 0 -> real port) here.

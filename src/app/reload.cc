@@ -1,8 +1,6 @@
 // SIGHUP: the Process's configuration reload (process.h). The new file is
 // loaded and checked like at start; nothing running changes unless all of
 // it (the config, the Runtime, every new listening socket) is ready.
-#include <fcntl.h>
-
 #include <thread>
 
 #include "app/counter_carry.h"
@@ -38,7 +36,7 @@ bool Process::planListeners(const Runtime& next, std::vector<std::vector<Listene
       for (auto& plan : per_worker) plan.push_back(ListenerPlan{previous, {}});
       addresses.push_back(listener_addresses_[static_cast<size_t>(previous)]);
       for (auto& socket : held_sockets_[static_cast<size_t>(previous)])
-        held[i].emplace_back(::fcntl(socket.fd(), F_DUPFD_CLOEXEC, 0));
+        held[i].push_back(socket.duplicate());
       continue;
     }
     std::vector<net::ListenSocket> sockets;
@@ -50,7 +48,7 @@ bool Process::planListeners(const Runtime& next, std::vector<std::vector<Listene
       return false;  // the sockets bound so far close with `per_worker`
     }
     for (unsigned w = 0; w < worker_count_; ++w) {
-      held[i].emplace_back(::fcntl(sockets[w].fd(), F_DUPFD_CLOEXEC, 0));
+      held[i].push_back(sockets[w].duplicate());
       per_worker[w].push_back(ListenerPlan{-1, std::move(sockets[w])});
     }
     addresses.push_back(bound.toString());

@@ -352,14 +352,14 @@ void Worker::sessionDone(net::Session& session) {
   auto found = sessions_.find(&session);
   std::unique_ptr<ParkedConnection> parked = std::move(pending_park_);
   if (found == sessions_.end()) {
-    if (parked) ::close(pending_fd_);  // never the case: sessions park from inside sessions_
+    if (parked) ::close(parked->fd);  // never the case: sessions park from inside sessions_
     return;
   }
   const bool parking = parked != nullptr;
   if (parking) {
     // The connection lives on, parked: still open, still counted.
     parked->counters = found->second.counters;
-    parked_->add(std::move(parked), pending_fd_, pending_idle_timeout_);
+    parked_->add(std::move(parked), pending_idle_timeout_);
     log::debug("worker %u: idle connection parked (%zu parked)", id_, parked_->size());
   } else if (found->second.counters != nullptr) {
     --found->second.counters->connections_active;

@@ -214,7 +214,6 @@ class Worker final : private http::GenerationSource,
   // (active_, the limit, connections_active) like sessions do.
   std::unique_ptr<ParkedConnections> parked_;
   std::unique_ptr<ParkedConnection> pending_park_;
-  int pending_fd_ = -1;
   std::chrono::milliseconds pending_idle_timeout_{0};
   bool draining_ = false;
   bool drain_announced_ = false;  // new sessions close after a response

@@ -22,8 +22,8 @@ void Worker::park(http::ParkedHttp connection) {
   record->listener_index = connection.listener_index;
   record->client.store(*connection.client);
   record->local.store(*connection.local);
+  record->fd = connection.fd;
   pending_park_ = std::move(record);
-  pending_fd_ = connection.fd;
   pending_idle_timeout_ = connection.idle_timeout;
 }
 

@@ -173,7 +173,6 @@ class HttpSession final : public net::Session, private ExchangeOwner, private ne
   // keep-alive) and the request was read to its end: it sends nothing more
   // (RFC 9112, 9.6), so the close needs no lingering read for its FIN.
   bool client_done_ = false;
-  bool head_close_ = false;     // the request in the exchange asked to close
   bool reading_heads_ = false;  // readHead() is on the stack
   bool read_again_ = false;     // ...and was asked again from below
   // One timer for the waits that never overlap: client_header (the whole

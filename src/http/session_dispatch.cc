@@ -124,7 +124,6 @@ void HttpSession::beginRequest() {
   info.is_head = head_.is_head;
   info.expect_continue = head_.expect_continue;
   info.upgrade = head_.upgrade;
-  head_close_ = head_.close;
   info.client_close = head_.close || draining_ || peer_closed_ || listener_gone_;
   info.http10 = head_.minor_version == 0;
   if (upstream_->hash_key.kind != config::HashKey::Kind::None)
@@ -210,7 +209,8 @@ void HttpSession::exchangeFinished(Exchange& exchange, const ExchangeResult& res
   params_.loop->deferDelete(std::move(exchange_));
   endIdempotent(result);
   state_ = State::WaitingHead;
-  client_done_ = head_close_ && result.request_read;
+  // head_ is still the exchange's request: no head is read while one runs.
+  client_done_ = head_.close && result.request_read;
   const ExchangeEnd end_as = result.end();
   if (end_as == ExchangeEnd::ProxyAnswers) {
     // Nothing went to the client yet: answer for the server.

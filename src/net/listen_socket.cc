@@ -1,5 +1,6 @@
 #include "net/listen_socket.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -51,6 +52,10 @@ ListenSocket& ListenSocket::operator=(ListenSocket&& other) noexcept {
     fd_ = other.release();
   }
   return *this;
+}
+
+ListenSocket ListenSocket::duplicate() const {
+  return ListenSocket(::fcntl(fd_, F_DUPFD_CLOEXEC, 0));
 }
 
 bool bindListenSockets(const SocketAddress& address, unsigned count, unsigned backlog,

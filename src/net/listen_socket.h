@@ -21,6 +21,10 @@ class ListenSocket {
   ListenSocket& operator=(ListenSocket&& other) noexcept;
 
   int fd() const { return fd_; }
+  // Another descriptor of the same socket (close-on-exec): a copy the
+  // process holds so the socket, and its queue, outlive the one a worker
+  // closes. Empty (fd() < 0) when the process is out of descriptors.
+  ListenSocket duplicate() const;
   int release() {
     int fd = fd_;
     fd_ = -1;

@@ -40,7 +40,8 @@ struct Parked {
       auto record = std::make_unique<app::ParkedConnection>();
       record->deadline = std::chrono::steady_clock::now() + idle_timeout;
       // Parked sockets belong to the set from here on (it closes them).
-      parked.add(std::move(record), pairs.back().ours.release(), idle_timeout);
+      record->fd = pairs.back().ours.release();
+      parked.add(std::move(record), idle_timeout);
     }
   }
 };
