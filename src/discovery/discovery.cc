@@ -17,6 +17,12 @@ constexpr std::chrono::seconds kMinTtl{1};
 // for the new generation, say): tried again without waiting for a change.
 constexpr std::chrono::seconds kApplyRetry{5};
 
+// Where an upstream's DNS entry is filed: the same entry in two upstreams
+// is looked up for each.
+std::string entryKey(const std::string& upstream, const config::DiscoveryConfig& written) {
+  return upstream + " " + written.key();
+}
+
 std::string describe(const std::vector<SocketAddress>& addresses) {
   std::string text;
   for (const auto& address : addresses) text += (text.empty() ? "" : ", ") + address.toString();
@@ -61,7 +67,7 @@ void Discovery::configure(const config::Config& config) {
   std::map<std::string, ResultCounts> counts;
   for (const auto& upstream : config.upstreams) {
     for (const auto& written : upstream.discovery) {
-      const std::string key = upstream.name + " " + written.key();
+      const std::string key = entryKey(upstream.name, written);
       auto old = entries_.find(key);
       std::unique_ptr<Entry> entry;
       if (old != entries_.end()) {
@@ -96,7 +102,7 @@ void Discovery::substitute(config::Config& config) const {
     for (const auto& server : upstream.servers) taken.insert(server.address.toString());
     for (size_t i = 0; i < upstream.discovery.size(); ++i) {
       const config::DiscoveryConfig& written = upstream.discovery[i];
-      auto it = entries_.find(upstream.name + " " + written.key());
+      auto it = entries_.find(entryKey(upstream.name, written));
       if (it == entries_.end()) continue;
       for (const Found& found : it->second->found) {
         config::ServerConfig server;
@@ -124,7 +130,7 @@ Discovery::Entry* Discovery::find(const std::string& key, uint64_t serial) {
 void Discovery::lookup(Entry& entry) {
   if (entry.in_flight) return;
   if (!client_ || !client_->ok()) {
-    finish(entry.upstream + " " + entry.config.key(), entry.serial, LookupResult::Failure,
+    finish(entryKey(entry.upstream, entry.config), entry.serial, LookupResult::Failure,
            client_ ? client_->error() : "no resolver", {}, std::chrono::seconds(0));
     return;
   }
@@ -133,7 +139,7 @@ void Discovery::lookup(Entry& entry) {
     lookupSrv(entry);
     return;
   }
-  const std::string key = entry.upstream + " " + entry.config.key();
+  const std::string key = entryKey(entry.upstream, entry.config);
   const uint64_t serial = entry.serial;
   const uint16_t port = entry.config.port;
   client_->lookupAddresses(
@@ -148,7 +154,7 @@ void Discovery::lookup(Entry& entry) {
 }
 
 void Discovery::lookupSrv(Entry& entry) {
-  const std::string key = entry.upstream + " " + entry.config.key();
+  const std::string key = entryKey(entry.upstream, entry.config);
   const uint64_t serial = entry.serial;
   client_->lookupSrv(entry.config.name, [this, key, serial](SrvAnswer answer) {
     if (find(key, serial) == nullptr) return;
@@ -182,7 +188,7 @@ void Discovery::lookupSrv(Entry& entry) {
       finish(key, serial, none ? LookupResult::NotFound : LookupResult::Success,
              none ? "no target resolves" : "", std::move(found), gather->ttl);
     };
-    // Each target is looked up once, whatever the number of records naming it.
+    // Each record's target is looked up, one answer per record.
     for (size_t r = 0; r < gather->records.size(); ++r) {
       client_->lookupAddresses(gather->records[r].target, [gather, r, done](AddressAnswer a) {
         if (a.result == LookupResult::Failure) {
