@@ -179,7 +179,7 @@ void IdempotentRequest::settle(ledger::EntryState state) {
   holds_claim_ = false;
   ledger::Entry entry;
   entry.state = state;
-  entry.fingerprint = fingerprint_;
+  entry.fingerprint = std::move(fingerprint_);  // nothing reads it after the settle
   entry.claim = claim_token_;
   if (state == ledger::EntryState::Done) entry.answer = std::move(answer_);
   store_.settle(storage_key_, std::move(entry), settings_.ttl, timings_);

@@ -9,20 +9,37 @@ namespace {
 // count, every header's name and value, and the body as "LENGTH:" bytes.
 constexpr std::string_view kMagic = "fl1 ";
 
-// Numbers are written with to_chars into the one string the entry is
-// built in: an entry is encoded twice per keyed request (the claim and the
-// answer), and std::to_string made a string per number.
-void appendNumber(std::string& out, uint64_t value) {
-  char digits[20];
-  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-  out.append(digits, static_cast<size_t>(end - digits));
-}
+// Writes into a string sized to an upper bound of the entry's encoding
+// (so it is allocated once), through a pointer: an entry is encoded at
+// every keyed request, and a checked append per character or number was
+// most of its cost.
+class Writer {
+ public:
+  Writer(std::string& out, size_t bound) : out_(out) {
+    out_.resize(bound);
+    at_ = out_.data();
+  }
+  ~Writer() { out_.resize(static_cast<size_t>(at_ - out_.data())); }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
 
-void appendBytes(std::string& out, std::string_view bytes) {
-  appendNumber(out, bytes.size());
-  out += ':';
-  out.append(bytes);
-}
+  void number(uint64_t value) { at_ = std::to_chars(at_, at_ + 20, value).ptr; }
+  void byte(char value) { *at_++ = value; }
+  void text(std::string_view bytes) {
+    bytes.copy(at_, bytes.size());
+    at_ += bytes.size();
+  }
+  // "LENGTH:" then the bytes.
+  void counted(std::string_view bytes) {
+    number(bytes.size());
+    byte(':');
+    text(bytes);
+  }
+
+ private:
+  std::string& out_;
+  char* at_;
+};
 
 // An upper bound of the encoded size, so the string is allocated once.
 size_t encodedSizeBound(const Entry& entry) {
@@ -71,29 +88,35 @@ class Reader {
   std::string_view rest_;
 };
 
+void writeEntry(Writer& write, const Entry& entry) {
+  write.text(kMagic);
+  write.number(static_cast<uint64_t>(entry.state));
+  write.byte(' ');
+  write.number(entry.claim);
+  write.byte(' ');
+  write.number(static_cast<uint64_t>(entry.answer.status));
+  write.byte(' ');
+  write.text(entry.fingerprint);
+  write.byte('\n');
+  if (entry.state != EntryState::Done) return;
+  write.counted(entry.answer.reason);
+  write.number(entry.answer.headers.size());
+  write.byte(';');
+  for (const auto& [name, value] : entry.answer.headers) {
+    write.counted(name);
+    write.counted(value);
+  }
+  write.counted(entry.answer.body);
+}
+
 }  // namespace
 
 std::string encodeEntry(const Entry& entry) {
   std::string out;
-  out.reserve(encodedSizeBound(entry));
-  out += kMagic;
-  appendNumber(out, static_cast<uint64_t>(entry.state));
-  out += ' ';
-  appendNumber(out, entry.claim);
-  out += ' ';
-  appendNumber(out, static_cast<uint64_t>(entry.answer.status));
-  out += ' ';
-  out += entry.fingerprint;
-  out += '\n';
-  if (entry.state != EntryState::Done) return out;
-  appendBytes(out, entry.answer.reason);
-  appendNumber(out, entry.answer.headers.size());
-  out += ';';
-  for (const auto& [name, value] : entry.answer.headers) {
-    appendBytes(out, name);
-    appendBytes(out, value);
+  {
+    Writer write(out, encodedSizeBound(entry));
+    writeEntry(write, entry);
   }
-  appendBytes(out, entry.answer.body);
   return out;
 }
 

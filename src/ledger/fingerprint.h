@@ -4,17 +4,20 @@
 // a credential such as Authorization, so only its digest is kept).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace fulcrum::ledger {
 
-// Fed the body as it arrives; finish() once. Not copyable (it owns an
-// OpenSSL digest context). Any thread, one at a time.
+// Fed the body as it arrives; finish() once. Holds the digest's state
+// itself (no allocation); any thread, one at a time.
 class FingerprintBuilder {
  public:
+  // Room for OpenSSL's SHA256_CTX, kept out of this header.
+  static constexpr size_t kStateSize = 112;
+
   FingerprintBuilder(std::string_view method, std::string_view target);
-  ~FingerprintBuilder();
   FingerprintBuilder(const FingerprintBuilder&) = delete;
   FingerprintBuilder& operator=(const FingerprintBuilder&) = delete;
 
@@ -23,7 +26,7 @@ class FingerprintBuilder {
   std::string finish();
 
  private:
-  void* context_;  // EVP_MD_CTX, kept out of this header
+  alignas(std::max_align_t) unsigned char state_[kStateSize];
 };
 
 // The key a store files an entry under: `prefix` followed by the hex

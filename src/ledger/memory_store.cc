@@ -55,6 +55,16 @@ void MemoryStore::pushNewest(Slot& slot) {
   slot.in_lru = true;
 }
 
+void MemoryStore::readEntry(const Slot& slot, Entry& out) {
+  if (slot.state != EntryState::InFlight) {
+    decodeEntry(slot.bytes, out);
+    return;
+  }
+  out.state = EntryState::InFlight;
+  out.fingerprint.assign(slot.bytes);
+  out.claim = slot.claim;
+}
+
 MemoryStore::Slot* MemoryStore::find(std::string_view key) const {
   return slots_.find(key, SlotIndex<Slot>::hash(key));
 }
@@ -107,18 +117,13 @@ void MemoryStore::claim(const std::string& key, const std::string& fingerprint, 
     if (found != nullptr) {
       touch(*found);
       result.status = ClaimStatus::Exists;
-      decodeEntry(found->bytes, result.entry);
+      readEntry(*found, result.entry);
     } else {
-      Entry entry;
-      entry.state = EntryState::InFlight;
-      entry.fingerprint = fingerprint;
-      entry.claim = claim;
-      std::string bytes = encodeEntry(entry);
-      const size_t cost = costOf(key, bytes);
+      const size_t cost = costOf(key, fingerprint);
       if (makeRoom(cost, now, /*new_slot=*/true)) {
         Slot* slot = std::pmr::polymorphic_allocator<Slot>(&pool_).new_object<Slot>(
             std::string_view(key), hash, &pool_);
-        slot->bytes = bytes;  // a copy into the pool
+        slot->bytes = fingerprint;  // a copy into the pool
         slot->claim = claim;
         slot->state = EntryState::InFlight;
         slot->expires = now + in_flight_timeout;
@@ -180,7 +185,7 @@ void MemoryStore::inspect(const std::string& key, bool release, InspectDone done
       inspection.result = Inspection::Result::NotFound;
     } else {
       inspection.result = Inspection::Result::Found;
-      decodeEntry(found->bytes, inspection.entry);
+      readEntry(*found, inspection.entry);
       if (release) {
         erase(found);
         inspection.released = true;

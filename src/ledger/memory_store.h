@@ -6,7 +6,7 @@
 // store full of them refuses the claim (a store error). Expired entries
 // are dropped when met and before anything is pushed out.
 //
-// An entry is kept as one string (entry_codec.h) in its slot, and the
+// A settled entry is kept as one string (entry_codec.h) in its slot, and the
 // recency order is a list threaded through the slots: a settled answer
 // costs three long-lived blocks (slot, key, bytes), not one per header.
 // Those blocks come from a pool of the store's own (std::pmr) over pages
@@ -68,7 +68,9 @@ class MemoryStore final : public Store {
 
     uint64_t hash;
     std::pmr::string stored_key;
-    std::pmr::string bytes;  // encodeEntry() of the entry
+    // encodeEntry() of a settled entry; an in-flight claim's fingerprint
+    // (claim and state are the fields below: nothing to encode yet).
+    std::pmr::string bytes;
     uint64_t claim = 0;
     EntryState state = EntryState::InFlight;
     Clock::time_point expires;
@@ -80,6 +82,7 @@ class MemoryStore final : public Store {
   };
 
   static size_t costOf(std::string_view key, std::string_view bytes);
+  static void readEntry(const Slot& slot, Entry& out);
   // Under the lock.
   Slot* find(std::string_view key) const;
   void erase(Slot* slot);

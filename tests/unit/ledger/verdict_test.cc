@@ -86,3 +86,14 @@ TEST_CASE("ledger storage key: fixed length, the scope apart, no client text in 
   CHECK(a != ledger::storageKey("fulcrum:idem:", "Bearer secret", "key-2"));
   CHECK(ledger::storageKey("", "ab", "c") != ledger::storageKey("", "a", "bc"));
 }
+
+TEST_CASE(
+    "ledger digests: SHA-256 of the parts with a zero byte between them, as every instance "
+    "of a fleet computes them") {
+  // A fleet shares one Redis through upgrades: a key filed by one version
+  // must be found by the next, so the digests are pinned to their values.
+  CHECK(fingerprint("POST", "/v1/payments", "{\"amount\":100}") ==
+        "c7ecb80df366e425883cc93b2e3b5924438d67a1ee6a5f545a5c35a6af1371e7");
+  CHECK(ledger::storageKey("fulcrum:idem:", "Bearer secret", "key-1") ==
+        "fulcrum:idem:ae584e5dc0df7f727744083b50dc30c0b691c6958ecd36c9ba5e6bb7f777e53c");
+}
