@@ -5,13 +5,12 @@
 
 #include <event2/buffer.h>
 
-#include <algorithm>
 #include <string>
-#include <vector>
 
 #include "http/codec/head_writer.h"
 #include "http/error_response.h"
 #include "http/exchange.h"
+#include "net/buffer.h"
 
 namespace fulcrum::http {
 
@@ -51,21 +50,8 @@ void Exchange::collectBody() {
   body_deadline_timer_.cancel();
   body_before_decision_ = 0;  // from here the body is forwarded from pending_
   // The hooks see the body as the server will get it, from the buffer.
-  evbuffer_ptr start;
-  evbuffer_ptr_set(pending_.get(), &start, head_length_, EVBUFFER_PTR_SET);
-  const size_t body = evbuffer_get_length(pending_.get()) - head_length_;
-  const int pieces =
-      evbuffer_peek(pending_.get(), static_cast<ev_ssize_t>(body), &start, nullptr, 0);
-  if (pieces > 0) {
-    std::vector<evbuffer_iovec> spans(static_cast<size_t>(pieces));
-    evbuffer_peek(pending_.get(), static_cast<ev_ssize_t>(body), &start, spans.data(), pieces);
-    size_t left = body;
-    for (const evbuffer_iovec& span : spans) {
-      const size_t take = std::min(left, span.iov_len);
-      context_.hooks->requestBody(std::string_view(static_cast<const char*>(span.iov_base), take));
-      left -= take;
-    }
-  }
+  net::forEachSpan(pending_.get(), head_length_,
+                   [&](std::string_view bytes) { context_.hooks->requestBody(bytes); });
   context_.hooks->beforeForwarding(request_, ForwardDecision(self_));
 }
 
@@ -99,21 +85,8 @@ void Exchange::answerLocally(LocalAnswer answer) {
 }
 
 void Exchange::observeBody(evbuffer* to_client, size_t from) {
-  const size_t length = evbuffer_get_length(to_client);
-  if (length <= from) return;
-  evbuffer_ptr start;
-  evbuffer_ptr_set(to_client, &start, from, EVBUFFER_PTR_SET);
-  const ev_ssize_t wanted = static_cast<ev_ssize_t>(length - from);
-  const int pieces = evbuffer_peek(to_client, wanted, &start, nullptr, 0);
-  if (pieces <= 0) return;
-  std::vector<evbuffer_iovec> spans(static_cast<size_t>(pieces));
-  evbuffer_peek(to_client, wanted, &start, spans.data(), pieces);
-  size_t left = length - from;
-  for (const evbuffer_iovec& span : spans) {
-    const size_t take = std::min(left, span.iov_len);
-    context_.hooks->responseBody(std::string_view(static_cast<const char*>(span.iov_base), take));
-    left -= take;
-  }
+  net::forEachSpan(to_client, from,
+                   [&](std::string_view bytes) { context_.hooks->responseBody(bytes); });
 }
 
 }  // namespace fulcrum::http

@@ -1,5 +1,6 @@
 #include "ledger/memory_store.h"
 
+#include <cstring>
 #include <utility>
 
 #include "ledger/entry_codec.h"
@@ -57,11 +58,11 @@ void MemoryStore::pushNewest(Slot& slot) {
 
 void MemoryStore::readEntry(const Slot& slot, Entry& out) {
   if (slot.state != EntryState::InFlight) {
-    decodeEntry(slot.bytes, out);
+    decodeEntry(slot.bytes(), out);
     return;
   }
   out.state = EntryState::InFlight;
-  out.fingerprint.assign(slot.bytes);
+  out.fingerprint.assign(slot.bytes());
   out.claim = slot.claim;
 }
 
@@ -69,7 +70,18 @@ MemoryStore::Slot* MemoryStore::find(std::string_view key) const {
   return slots_.find(key, SlotIndex<Slot>::hash(key));
 }
 
+void MemoryStore::setBytes(Slot& slot, std::string_view bytes) {
+  if (slot.bytes_block != nullptr) pool_.deallocate(slot.bytes_block, slot.bytes_size, 1);
+  slot.bytes_block = nullptr;
+  slot.bytes_size = 0;
+  if (bytes.empty()) return;
+  slot.bytes_block = static_cast<char*>(pool_.allocate(bytes.size(), 1));
+  slot.bytes_size = static_cast<uint32_t>(bytes.size());
+  std::memcpy(slot.bytes_block, bytes.data(), bytes.size());
+}
+
 void MemoryStore::erase(Slot* slot) {
+  setBytes(*slot, {});
   unlink(*slot);
   memory_ -= slot->cost;
   slots_.erase(slot->hash, slot);
@@ -123,7 +135,7 @@ void MemoryStore::claim(const std::string& key, const std::string& fingerprint, 
       if (makeRoom(cost, now, /*new_slot=*/true)) {
         Slot* slot = std::pmr::polymorphic_allocator<Slot>(&pool_).new_object<Slot>(
             std::string_view(key), hash, &pool_);
-        slot->bytes = fingerprint;  // a copy into the pool
+        setBytes(*slot, fingerprint);
         slot->claim = claim;
         slot->state = EntryState::InFlight;
         slot->expires = now + in_flight_timeout;
@@ -162,7 +174,7 @@ void MemoryStore::settle(const std::string& key, Entry entry, std::chrono::milli
   // makeRoom never pushes out in-flight slots, so `found` is still there.
   found->cost = costOf(key, bytes);
   memory_ += found->cost;
-  found->bytes = bytes;  // a copy into the pool
+  setBytes(*found, bytes);
   found->state = entry.state;
   found->expires = now + ttl;
   pushNewest(*found);

@@ -63,14 +63,17 @@ class MemoryStore final : public Store {
  private:
   struct Slot {
     Slot(std::string_view key_bytes, uint64_t key_hash, std::pmr::memory_resource* pool)
-        : hash(key_hash), stored_key(key_bytes, pool), bytes(pool) {}
+        : hash(key_hash), stored_key(key_bytes, pool) {}
     std::string_view key() const { return stored_key; }
+    std::string_view bytes() const { return {bytes_block, bytes_size}; }
 
     uint64_t hash;
     std::pmr::string stored_key;
-    // encodeEntry() of a settled entry; an in-flight claim's fingerprint
-    // (claim and state are the fields below: nothing to encode yet).
-    std::pmr::string bytes;
+    // A block of the pool: encodeEntry() of a settled entry; an in-flight
+    // claim's fingerprint (claim and state are the fields below: nothing
+    // to encode yet).
+    char* bytes_block = nullptr;
+    uint32_t bytes_size = 0;
     uint64_t claim = 0;
     EntryState state = EntryState::InFlight;
     Clock::time_point expires;
@@ -83,6 +86,8 @@ class MemoryStore final : public Store {
 
   static size_t costOf(std::string_view key, std::string_view bytes);
   static void readEntry(const Slot& slot, Entry& out);
+  // Under the lock.
+  void setBytes(Slot& slot, std::string_view bytes);
   // Under the lock.
   Slot* find(std::string_view key) const;
   void erase(Slot* slot);

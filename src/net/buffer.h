@@ -4,7 +4,11 @@
 
 #include <event2/buffer.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <memory>
+#include <string_view>
+#include <vector>
 
 namespace fulcrum::net {
 
@@ -16,6 +20,35 @@ using Buffer = std::unique_ptr<evbuffer, BufferFree>;
 
 inline Buffer newBuffer() {
   return Buffer(evbuffer_new());
+}
+
+// Calls `each(std::string_view)` for the bytes of `buffer` from `offset` to
+// its end, in the buffer's own pieces (no copy). The pieces are listed on
+// the stack when there are few, as there almost always are: this runs for
+// every request whose body a hook reads.
+template <typename Each>
+void forEachSpan(evbuffer* buffer, size_t offset, Each&& each) {
+  const size_t length = evbuffer_get_length(buffer);
+  if (length <= offset) return;
+  evbuffer_ptr start;
+  evbuffer_ptr_set(buffer, &start, offset, EVBUFFER_PTR_SET);
+  const auto wanted = static_cast<ev_ssize_t>(length - offset);
+  constexpr int kOnStack = 8;
+  evbuffer_iovec on_stack[kOnStack];
+  std::vector<evbuffer_iovec> on_heap;
+  evbuffer_iovec* spans = on_stack;
+  int pieces = evbuffer_peek(buffer, wanted, &start, spans, kOnStack);
+  if (pieces > kOnStack) {
+    on_heap.resize(static_cast<size_t>(pieces));
+    spans = on_heap.data();
+    pieces = evbuffer_peek(buffer, wanted, &start, spans, pieces);
+  }
+  size_t left = length - offset;
+  for (int i = 0; i < pieces && left > 0; ++i) {
+    const size_t take = std::min(left, spans[i].iov_len);
+    each(std::string_view(static_cast<const char*>(spans[i].iov_base), take));
+    left -= take;
+  }
 }
 
 }  // namespace fulcrum::net
