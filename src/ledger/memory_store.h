@@ -88,7 +88,6 @@ class MemoryStore final : public Store {
   static void readEntry(const Slot& slot, Entry& out);
   // Under the lock.
   void setBytes(Slot& slot, std::string_view bytes);
-  // Under the lock.
   Slot* find(std::string_view key) const;
   void erase(Slot* slot);
   void unlink(Slot& slot);
