@@ -78,6 +78,8 @@ def ledger_table(rows):
     print()
     print("ledger: fulcrum only (HAProxy and nginx have no idempotency ledger); POST /v1/payments,")
     print("post-key: every request with a new Idempotency-Key, post-nokey: no key, on the same route;")
+    if any(c.startswith("post-full") for c in cells):
+        print("post-full: post-key against a memory store filled past max_memory first (each claim pushes one out);")
     print("CPU us per request of the fulcrum process (redis-server's own in its column), ratios: median of")
     print("per-round ledger/no-ledger [range], req/s and wrk's p99 in ms, medians")
     head = ["cell"] + [f"{name[t]} us" for t in present]

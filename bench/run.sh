@@ -13,6 +13,12 @@
 #   post-key-64                the idempotency ledger: POSTs, each with an Idempotency-Key
 #                              never sent before, keep-alive, 64 connections (bench/ledger_post.lua)
 #   post-nokey-64              the same POSTs without a key, on the same ledger route
+#   post-full-64               post-key-64 against a memory store that is full: before
+#                              the cell's first run, ledger_memory gets BENCH_FILL seconds
+#                              of keyed POSTs, more than max_memory holds, so every claim
+#                              pushes the oldest answer out (a store at its steady size,
+#                              as it is after its first minutes in service); not in the
+#                              default cells
 # The two post cells are fulcrum's only (HAProxy and nginx have no ledger):
 # they run against three fulcrum processes of their own, the targets
 # ledger_none (the route without a ledger), ledger_memory and ledger_redis
@@ -50,6 +56,8 @@
 #                   also fulcrum_nometrics, see `make bench-metrics`)
 #   BENCH_CELLS     which cells                        (default: all, above)
 #   BENCH_IDLE      1: run the idle probe, 0: skip it  (default: 1)
+#   BENCH_FILL      seconds of keyed POSTs that fill the memory store before
+#                   post-full-64                       (default: 40)
 #   BENCH_WORKERS   threads of each proxy              (default: 1): fulcrum `workers`,
 #                   HAProxy `nbthread`, nginx `worker_processes`; above 1 nothing is
 #                   pinned (proxies, wrk and backends share every core), as when a
@@ -79,6 +87,8 @@ targets=${BENCH_TARGETS:-direct fulcrum haproxy nginx}
 all_cells="http-16 http-64 http-256 tcp-16 tcp-64 tcp-256 new-64 body4k-64 body64k-64 tls-64 tls-new tls-resumed"
 all_cells+=" post-key-64 post-nokey-64"
 cells=${BENCH_CELLS:-$all_cells}
+all_cells+=" post-full-64" # on request only: its fill takes BENCH_FILL seconds
+fill_seconds=${BENCH_FILL:-40}
 ledger_targets="ledger_none ledger_memory ledger_redis"
 idle=${BENCH_IDLE:-1}
 idle_http=10000 idle_tcp=8000
@@ -100,7 +110,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-for v in rounds seconds warmup threads proxy_workers; do
+for v in rounds seconds warmup threads proxy_workers fill_seconds; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 for t in $targets; do
@@ -311,7 +321,7 @@ run_cell() { # CELL TARGET SECONDS OUT
   tls-new) run_s_time -new "$tls" "$s" "$out" ;;
   tls-resumed) run_s_time -reuse "$tls" "$s" "$out" ;;
   tls-*) run_wrk "${c#tls-}" "https://$host:$tls/" "$s" "$out" ;;
-  post-key-*) run_post "${c#post-key-}" "http://$host:$port/v1/payments" "$s" "$out" keyed ;;
+  post-key-* | post-full-*) run_post "${c##*-}" "http://$host:$port/v1/payments" "$s" "$out" keyed ;;
   post-nokey-*) run_post "${c#post-nokey-}" "http://$host:$port/v1/payments" "$s" "$out" unkeyed ;;
   esac
 }
@@ -324,6 +334,21 @@ run_post() {
   run_wrk "$1" "$2" "$3" "$4" -s "$here/ledger_post.lua" -- "b$stamp-$run_seq" "$5"
 }
 
+# fill_store TARGET: keyed POSTs until the memory store is past max_memory,
+# once per bench run; says how many entries it holds then.
+store_filled=0
+fill_store() {
+  local t=$1 port entries
+  ((store_filled)) && return 0
+  store_filled=1
+  port=$(eval echo "\$PORT_$t")
+  run_post 64 "http://$host:$port/v1/payments" "$fill_seconds" "$tmp/fill.txt" keyed ||
+    die "the fill of $t's store failed"
+  entries=$(curl -s -m 2 "http://$host:$(eval echo "\$AUXPORT_$t")/metrics" |
+    awk '/^fulcrum_idempotency_entries / {print $2}')
+  note "$t's store filled: $(awk '/requests in/ {print $1}' "$tmp/fill.txt") keyed POSTs in ${fill_seconds}s, $entries entries kept"
+}
+
 failures=()
 rows="$tmp/rows.tsv"
 printf 'cell\ttarget\tround\trate\tn\tus\tp99\topened\tmetric_opened\tother\twall\tredis_us\n' >"$rows"
@@ -331,6 +356,7 @@ printf 'cell\ttarget\tround\trate\tn\tus\tp99\topened\tmetric_opened\tother\twal
 measure() { # CELL TARGET ROUND
   local c=$1 t=$2 r=$3 out="$tmp/load.txt" rc pids pid
   if [[ $t == direct ]]; then pids=("$PID_backend1"); else mapfile -t pids < <(proxy_pids "$t"); fi
+  [[ $c == post-full-* && $t == ledger_memory ]] && fill_store "$t"
   run_cell "$c" "$t" "$warmup" "$tmp/warm.txt" || true
   [[ $t == nginx ]] && mapfile -t pids < <(proxy_pids "$t") # a worker may have been replaced
   local m0 m1 b0 b1 w0 w1 wall0 wall1 t0 t1 a0 a1 f0=0 f1=0 r0=0 r1=0

@@ -1,5 +1,6 @@
 #include "ledger/memory_store.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -14,6 +15,10 @@ namespace {
 // answers of the bench (key 77 bytes, encoding ~216) grew the process by
 // 522 bytes per entry.
 constexpr size_t kSlotOverhead = 232;
+
+// The index is made at start for the entries the bounds allow, up to this
+// many (a table of 32 MiB); a larger store's index grows past it.
+constexpr uint64_t kMostPresizedEntries = 1024 * 1024;
 
 // Adds the time from its making to its end (the wait for the lock
 // included: that is what the request waits) to `timings`, if any.
@@ -37,7 +42,10 @@ class TimedCall {
 }  // namespace
 
 MemoryStore::MemoryStore(MemoryStoreLimits limits, Now now)
-    : limits_(limits), now_(now ? std::move(now) : Now([] { return Clock::now(); })) {}
+    : limits_(limits),
+      now_(now ? std::move(now) : Now([] { return Clock::now(); })),
+      slots_(&pages_, std::min({limits.max_entries, limits.max_memory / kSlotOverhead,
+                                kMostPresizedEntries})) {}
 
 size_t MemoryStore::costOf(std::string_view key, std::string_view bytes) {
   return kSlotOverhead + key.size() + bytes.size();

@@ -11,7 +11,10 @@
 // costs three long-lived blocks (slot, key, bytes), not one per header.
 // Those blocks come from a pool of the store's own (std::pmr) over pages
 // of its own (mapped_memory.h), not from the heap the requests churn.
-// Slots are found through an open-addressed index (slot_index.h).
+// Slots are found through an open-addressed index (slot_index.h), sized
+// at start for as many entries as the bounds let the store hold (32 bytes
+// each, up to a million entries): it does not have to grow, which
+// rehashes every entry under the lock.
 // Decoding happens only when an entry is asked for (replays, conflicts,
 // the admin API).
 //
@@ -103,7 +106,7 @@ class MemoryStore final : public Store {
   // is the pool's, given back whole when it goes.
   MappedMemory pages_;
   std::pmr::unsynchronized_pool_resource pool_{&pages_};
-  SlotIndex<Slot> slots_{&pages_};
+  SlotIndex<Slot> slots_;
   Slot* newest_ = nullptr;  // settled entries, most recently used first
   Slot* oldest_ = nullptr;
   uint64_t memory_ = 0;

@@ -24,7 +24,12 @@ template <typename Slot>
 class SlotIndex {
  public:
   // `memory`: where the table lives (it is large: 32 bytes per entry).
-  explicit SlotIndex(std::pmr::memory_resource* memory) : pairs_(kInitialSize, Pair{}, memory) {}
+  // `expected`: the entries it is sized for at once (at most half full),
+  // so that it never grows below that many: growing rehashes every entry
+  // in one go, a pause of tens of milliseconds at a million, under the
+  // store's lock.
+  explicit SlotIndex(std::pmr::memory_resource* memory, size_t expected = 0)
+      : pairs_(sizeFor(expected), Pair{}, memory) {}
 
   static uint64_t hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
 
@@ -63,6 +68,8 @@ class SlotIndex {
   }
 
   size_t size() const { return size_; }
+  // Pairs in the table (a power of two).
+  size_t capacity() const { return pairs_.size(); }
 
  private:
   struct Pair {
@@ -72,6 +79,12 @@ class SlotIndex {
   static constexpr size_t kInitialSize = 1024;  // a power of two
 
   size_t mask() const { return pairs_.size() - 1; }
+
+  static size_t sizeFor(size_t expected) {
+    size_t size = kInitialSize;
+    while (size / 2 < expected) size *= 2;
+    return size;
+  }
 
   void place(Pair pair) {
     size_t at = pair.hash & mask();

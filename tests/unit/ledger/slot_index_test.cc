@@ -105,3 +105,29 @@ TEST_CASE("slot index: random inserts and erases agree with a map") {
     if (!live.count(key)) gone.push_back(key);
   checkAll(index, live, hashes, gone);
 }
+
+TEST_CASE("slot index: sized at start for the entries expected, it holds them without growing") {
+  Index small(std::pmr::new_delete_resource());
+  CHECK(small.capacity() == 1024);
+  Index index(std::pmr::new_delete_resource(), 3000);
+  const size_t capacity = index.capacity();
+  CHECK(capacity >= 6000);
+  CHECK(capacity < 12000);
+  CHECK((capacity & (capacity - 1)) == 0);
+  std::vector<std::unique_ptr<TestSlot>> slots;
+  for (int i = 0; i < 3000; ++i) {
+    slots.push_back(std::make_unique<TestSlot>(TestSlot{"key-" + std::to_string(i)}));
+    index.insert(Index::hash(slots.back()->name), slots.back().get());
+  }
+  CHECK(index.capacity() == capacity);
+  for (const auto& slot : slots)
+    CHECK(index.find(slot->name, Index::hash(slot->name)) == slot.get());
+  // Past what it was sized for, it still grows.
+  for (int i = 3000; i < 5000; ++i) {
+    slots.push_back(std::make_unique<TestSlot>(TestSlot{"key-" + std::to_string(i)}));
+    index.insert(Index::hash(slots.back()->name), slots.back().get());
+  }
+  CHECK(index.capacity() > capacity);
+  for (const auto& slot : slots)
+    CHECK(index.find(slot->name, Index::hash(slot->name)) == slot.get());
+}
