@@ -81,8 +81,8 @@ class Discovery {
   std::function<bool()> changed_;
   std::vector<SocketAddress> resolvers_;
   uint64_t next_serial_ = 1;
-  std::map<std::string, std::unique_ptr<Entry>>
-      entries_;  // by entryKey(): upstream + " " + entry key
+  // By entryKey(): upstream + " " + entry key.
+  std::map<std::string, std::unique_ptr<Entry>> entries_;
   std::map<std::string, ResultCounts> counts_;
   // Coalesces the changes of one loop turn into one call of changed_.
   net::Timer notify_;
