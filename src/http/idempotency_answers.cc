@@ -94,18 +94,17 @@ LocalAnswer replayAnswer(const ledger::Answer& kept) {
   return answer;
 }
 
-void copyAnswerHead(const ResponseHead& head, ledger::Answer& out) {
-  out.status = head.status;
-  out.reason.assign(head.reason);
-  out.headers.clear();
-  out.headers.reserve(head.fields.size());
+void startKeptAnswer(const ResponseHead& head, uint64_t claim, std::string_view fingerprint,
+                     ledger::AnswerEncoder& out) {
+  out.start(claim, fingerprint, head.status, head.reason);
   for (const Field& field : head.fields) {
     if (isFramingField(field.name) || isHopByHopField(field.name, head) ||
         equalsIgnoreCase(field.name, "x-fulcrum-attempts") ||
         equalsIgnoreCase(field.name, "idempotent-replayed"))
       continue;
-    out.headers.emplace_back(std::string(field.name), std::string(field.value));
+    out.field(field.name, field.value);
   }
+  out.startBody();
 }
 
 }  // namespace fulcrum::http

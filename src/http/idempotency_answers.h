@@ -8,6 +8,7 @@
 
 #include "http/codec/parser.h"
 #include "http/exchange_hooks.h"
+#include "ledger/entry_codec.h"
 #include "ledger/store.h"
 
 namespace fulcrum::http {
@@ -31,8 +32,10 @@ LocalAnswer problemAnswer(LedgerProblem problem, std::string_view header,
 // "Idempotent-Replayed: true".
 LocalAnswer replayAnswer(const ledger::Answer& answer);
 
-// Status, reason and end-to-end fields of a server's final answer (not the
-// framing, hop-by-hop or fulcrum's own fields, which the replay writes).
-void copyAnswerHead(const ResponseHead& head, ledger::Answer& out);
+// Starts `out` with the status, reason and end-to-end fields of a server's
+// final answer (not the framing, hop-by-hop or fulcrum's own fields, which
+// the replay writes), for the claim `claim` of a request with `fingerprint`.
+void startKeptAnswer(const ResponseHead& head, uint64_t claim, std::string_view fingerprint,
+                     ledger::AnswerEncoder& out);
 
 }  // namespace fulcrum::http

@@ -125,19 +125,20 @@ void IdempotentRequest::claimed(const ledger::ClaimResult& result,
 void IdempotentRequest::responseHead(const ResponseHead& head) {
   if (!holds_claim_) return;
   answer_started_ = true;
-  copyAnswerHead(head, answer_);
+  answer_status_ = head.status;
+  startKeptAnswer(head, claim_token_, fingerprint_, answer_);
   answer_framing_ = responseBodyOut(head, request_.http10);
   if (answer_framing_ == BodyOut::Chunked) answer_chunks_.emplace(Limits{});
 }
 
 void IdempotentRequest::keepBody(std::string_view data) {
   if (answer_too_large_) return;
-  if (answer_.body.size() + data.size() > settings_.max_response) {
+  if (answer_.bodySize() + data.size() > settings_.max_response) {
     answer_too_large_ = true;
-    answer_.body = std::string();
+    answer_ = ledger::AnswerEncoder();  // what was kept so far goes now
     return;
   }
-  answer_.body.append(data);
+  answer_.body(data);
 }
 
 void IdempotentRequest::responseBody(std::string_view bytes) {
@@ -156,7 +157,7 @@ void IdempotentRequest::exchangeEnded(const ExchangeResult& result) {
   if (!holds_claim_) return;
   if (answer_started_ && result.status >= 200) {
     // A server answered. An answer asking for a retry did not take effect.
-    if (ledger::asksForRetry(answer_.status))
+    if (ledger::asksForRetry(answer_status_))
       release();
     else if (answer_complete_ && !answer_too_large_ &&
              !(answer_chunks_ && answer_chunks_->failed()))
@@ -177,12 +178,17 @@ void IdempotentRequest::exchangeEnded(const ExchangeResult& result) {
 
 void IdempotentRequest::settle(ledger::EntryState state) {
   holds_claim_ = false;
-  ledger::Entry entry;
-  entry.state = state;
-  entry.fingerprint = std::move(fingerprint_);  // nothing reads it after the settle
-  entry.claim = claim_token_;
-  if (state == ledger::EntryState::Done) entry.answer = std::move(answer_);
-  store_.settle(storage_key_, std::move(entry), settings_.ttl, timings_);
+  ledger::Settlement settlement;
+  if (state == ledger::EntryState::Done) {
+    settlement = {claim_token_, state, answer_.finish()};
+  } else {
+    ledger::Entry entry;
+    entry.state = state;
+    entry.fingerprint = std::move(fingerprint_);  // nothing reads it after the settle
+    entry.claim = claim_token_;
+    settlement = ledger::settlementOf(entry);
+  }
+  store_.settle(storage_key_, std::move(settlement), settings_.ttl, timings_);
 }
 
 void IdempotentRequest::release() {

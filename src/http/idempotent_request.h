@@ -23,6 +23,7 @@
 #include "http/codec/framing.h"
 #include "http/exchange.h"
 #include "http/idempotency_settings.h"
+#include "ledger/entry_codec.h"
 #include "ledger/fingerprint.h"
 #include "ledger/store.h"
 #include "metrics/worker_metrics.h"
@@ -99,9 +100,10 @@ class IdempotentRequest final : public ExchangeHooks, public net::DeferredDeleta
   bool answer_started_ = false;
   bool answer_complete_ = false;
   bool answer_too_large_ = false;
+  int answer_status_ = 0;
   BodyOut answer_framing_ = BodyOut::None;
   std::optional<ChunkData> answer_chunks_;
-  ledger::Answer answer_;
+  ledger::AnswerEncoder answer_;
 };
 
 }  // namespace fulcrum::http

@@ -1,5 +1,6 @@
 #include "ledger/entry_codec.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace fulcrum::ledger {
@@ -109,7 +110,101 @@ void writeEntry(Writer& write, const Entry& entry) {
   write.counted(entry.answer.body);
 }
 
+// Widths of AnswerEncoder's numbers known only at the end: a head has far
+// fewer fields, a body is shorter than 10 GB.
+constexpr size_t kCountWidth = 5;
+constexpr size_t kLengthWidth = 10;
+
+// Writes `value` zero-padded into the `width` bytes at `at`.
+void writeFixed(char* at, size_t width, uint64_t value) {
+  for (size_t i = width; i > 0; --i) {
+    at[i - 1] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
 }  // namespace
+
+// Every write goes through a pointer into room made beforehand (a checked
+// append per number or field costs more than the copy itself).
+char* AnswerEncoder::room(size_t bytes) {
+  if (out_.size() - used_ < bytes) out_.resize(std::max(2 * out_.size(), used_ + bytes));
+  return out_.data() + used_;
+}
+
+void AnswerEncoder::number(uint64_t value) {
+  char* at = room(20);
+  used_ += static_cast<size_t>(std::to_chars(at, at + 20, value).ptr - at);
+}
+
+void AnswerEncoder::text(std::string_view bytes) {
+  bytes.copy(room(bytes.size()), bytes.size());
+  used_ += bytes.size();
+}
+
+void AnswerEncoder::counted(std::string_view bytes) {
+  char* at = room(21 + bytes.size());
+  char* end = std::to_chars(at, at + 20, bytes.size()).ptr;
+  *end++ = ':';
+  end += bytes.copy(end, bytes.size());
+  used_ += static_cast<size_t>(end - at);
+}
+
+void AnswerEncoder::start(uint64_t claim, std::string_view fingerprint, int status,
+                          std::string_view reason) {
+  // Room for a typical head at once; the body grows it.
+  constexpr size_t kTypicalHead = 512;
+  out_.resize(kTypicalHead);
+  used_ = 0;
+  text(kMagic);
+  number(static_cast<uint64_t>(EntryState::Done));
+  text(" ");
+  number(claim);
+  text(" ");
+  number(static_cast<uint64_t>(status));
+  text(" ");
+  text(fingerprint);
+  text("\n");
+  counted(reason);
+  count_at_ = used_;
+  writeFixed(room(kCountWidth + 1), kCountWidth, 0);
+  used_ += kCountWidth;
+  text(";");
+  fields_ = 0;
+}
+
+void AnswerEncoder::field(std::string_view name, std::string_view value) {
+  counted(name);
+  counted(value);
+  ++fields_;
+}
+
+void AnswerEncoder::startBody() {
+  body_at_ = used_;
+  writeFixed(room(kLengthWidth + 1), kLengthWidth, 0);
+  used_ += kLengthWidth;
+  text(":");
+}
+
+void AnswerEncoder::body(std::string_view bytes) {
+  text(bytes);
+}
+
+size_t AnswerEncoder::bodySize() const {
+  const size_t body_from = body_at_ + kLengthWidth + 1;
+  return used_ > body_from ? used_ - body_from : 0;
+}
+
+std::string AnswerEncoder::finish() {
+  writeFixed(out_.data() + count_at_, kCountWidth, fields_);
+  writeFixed(out_.data() + body_at_, kLengthWidth, bodySize());
+  out_.resize(used_);
+  return std::move(out_);
+}
+
+Settlement settlementOf(const Entry& entry) {
+  return Settlement{entry.claim, entry.state, encodeEntry(entry)};
+}
 
 std::string encodeEntry(const Entry& entry) {
   std::string out;

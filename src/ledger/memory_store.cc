@@ -163,30 +163,30 @@ void MemoryStore::claim(const std::string& key, const std::string& fingerprint, 
   done(std::move(result));
 }
 
-void MemoryStore::settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl,
-                         StoreTimings* timings) {
+void MemoryStore::settle(const std::string& key, Settlement settlement,
+                         std::chrono::milliseconds ttl, StoreTimings* timings) {
   const TimedCall timed(timings, StoreOperation::Settle);
-  // Encoded before the lock: the bytes are the only copy kept.
-  std::string bytes = encodeEntry(entry);
   std::lock_guard lock(mutex_);
   Slot* found = find(key);
-  if (found == nullptr || found->claim != entry.claim || found->state != EntryState::InFlight)
+  if (found == nullptr || found->claim != settlement.claim || found->state != EntryState::InFlight)
     return;
   const Clock::time_point now = now_();
   // The claim's own cost is given back before room is made for the answer.
   memory_ -= found->cost;
   found->cost = 0;
-  if (!makeRoom(costOf(key, bytes), now, /*new_slot=*/false)) {
-    // Too large for the whole store: kept as answered, without the answer.
-    entry.state = EntryState::NotKept;
-    entry.answer = Answer{};
-    bytes = encodeEntry(entry);
+  if (!makeRoom(costOf(key, settlement.bytes), now, /*new_slot=*/false)) {
+    // Too large for the whole store: kept as answered, without the answer
+    // (the fingerprint the claim kept says which request it was).
+    Entry not_kept;
+    readEntry(*found, not_kept);
+    not_kept.state = EntryState::NotKept;
+    settlement = settlementOf(not_kept);
   }
   // makeRoom never pushes out in-flight slots, so `found` is still there.
-  found->cost = costOf(key, bytes);
+  found->cost = costOf(key, settlement.bytes);
   memory_ += found->cost;
-  setBytes(*found, bytes);
-  found->state = entry.state;
+  setBytes(*found, settlement.bytes);
+  found->state = settlement.state;
   found->expires = now + ttl;
   pushNewest(*found);
 }

@@ -246,11 +246,11 @@ void RedisStore::inspect(const std::string& key, bool release, InspectDone done)
       });
 }
 
-void RedisStore::settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl,
-                        StoreTimings* timings) {
+void RedisStore::settle(const std::string& key, Settlement settlement,
+                        std::chrono::milliseconds ttl, StoreTimings* timings) {
   if (context_ == nullptr) return;  // the claim expires on its own
   send(context_,
-       {"EVAL", kSettleScript, "1", key, claimPrefix(entry.claim), encodeEntry(entry),
+       {"EVAL", kSettleScript, "1", key, claimPrefix(settlement.claim), settlement.bytes,
         std::to_string(ttl.count())},
        &RedisStore::onTimedReply, timedReply(timings, StoreOperation::Settle));
 }

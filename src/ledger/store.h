@@ -48,6 +48,14 @@ struct Entry {
   Answer answer;            // when Done
 };
 
+// What settle() keeps: the entry's encoding (entry_codec.h), made by the
+// caller, and the two fields the store checks without decoding it.
+struct Settlement {
+  uint64_t claim = 0;  // the token that must still hold the key
+  EntryState state = EntryState::Done;
+  std::string bytes;  // the whole entry, encoded
+};
+
 enum class ClaimStatus {
   Claimed,     // the caller holds the key now
   Exists,      // someone holds it, or its entry is settled: see `entry`
@@ -79,11 +87,11 @@ class Store {
   // `in_flight_timeout` is abandoned (its instance died) and may be taken.
   virtual void claim(const std::string& key, const std::string& fingerprint, uint64_t claim,
                      std::chrono::milliseconds in_flight_timeout, ClaimDone done) = 0;
-  // Settles the entry `key` holds under token `entry.claim` (Done,
+  // Settles the entry `key` holds under token `settlement.claim` (Done,
   // NotKept or Unknown) for `ttl`; nothing when someone else holds it now.
   // settle() and release() add how long the store took to `timings` (the
   // caller's worker's, or null) once it answered, on the caller's thread.
-  virtual void settle(const std::string& key, Entry entry, std::chrono::milliseconds ttl,
+  virtual void settle(const std::string& key, Settlement settlement, std::chrono::milliseconds ttl,
                       StoreTimings* timings) = 0;
   // Frees `key` if token `claim` still holds it: the next request with it
   // goes to a server.

@@ -1,5 +1,6 @@
-// Entries as Redis keeps them: every state round-trips, binary bodies and
-// header values included, and text that is not an entry is refused.
+// Entries as the stores keep them: every state round-trips, binary bodies
+// and header values included, an answer encoded as it streams decodes as
+// the same answer encoded whole, and text that is not an entry is refused.
 #include "ledger/entry_codec.h"
 
 #include <doctest/doctest.h>
@@ -39,6 +40,64 @@ TEST_CASE("entry codec: claims and settled states without answers round-trip") {
     CHECK(back.claim == 7);
     CHECK(back.fingerprint == "abc");
   }
+}
+
+TEST_CASE("entry codec: an answer encoded as it streams decodes as the whole answer") {
+  ledger::Entry whole;
+  whole.state = ledger::EntryState::Done;
+  whole.fingerprint = std::string(64, 'e');
+  whole.claim = 18446744073709551615ull;
+  whole.answer.status = 200;
+  whole.answer.reason = "OK";
+  for (int i = 0; i < 12; ++i)
+    whole.answer.headers.emplace_back("X-Field-" + std::to_string(i), std::string(i, ':'));
+  whole.answer.body = std::string("12:\0", 4) + std::string(70000, 'b');
+
+  ledger::AnswerEncoder streamed;
+  streamed.start(whole.claim, whole.fingerprint, 200, "OK");
+  for (const auto& [name, value] : whole.answer.headers) streamed.field(name, value);
+  streamed.startBody();
+  CHECK(streamed.bodySize() == 0);
+  // In pieces, as the body arrives.
+  for (size_t at = 0; at < whole.answer.body.size(); at += 4096)
+    streamed.body(std::string_view(whole.answer.body).substr(at, 4096));
+  CHECK(streamed.bodySize() == whole.answer.body.size());
+
+  ledger::Entry back;
+  REQUIRE(ledger::decodeEntry(streamed.finish(), back));
+  ledger::Entry expected;
+  REQUIRE(ledger::decodeEntry(ledger::encodeEntry(whole), expected));
+  CHECK(back.state == ledger::EntryState::Done);
+  CHECK(back.claim == expected.claim);
+  CHECK(back.fingerprint == expected.fingerprint);
+  CHECK(back.answer.status == 200);
+  CHECK(back.answer.reason == "OK");
+  CHECK(back.answer.headers == expected.answer.headers);
+  CHECK(back.answer.body == expected.answer.body);
+}
+
+TEST_CASE("entry codec: an answer without fields or body streams too") {
+  ledger::AnswerEncoder streamed;
+  streamed.start(5, "fp", 204, "");
+  streamed.startBody();
+  ledger::Entry back;
+  REQUIRE(ledger::decodeEntry(streamed.finish(), back));
+  CHECK(back.state == ledger::EntryState::Done);
+  CHECK(back.claim == 5);
+  CHECK(back.answer.status == 204);
+  CHECK(back.answer.headers.empty());
+  CHECK(back.answer.body.empty());
+}
+
+TEST_CASE("entry codec: settlementOf carries the entry's claim and state with its encoding") {
+  ledger::Entry entry;
+  entry.state = ledger::EntryState::Unknown;
+  entry.fingerprint = "abc";
+  entry.claim = 9;
+  const ledger::Settlement settlement = ledger::settlementOf(entry);
+  CHECK(settlement.claim == 9);
+  CHECK(settlement.state == ledger::EntryState::Unknown);
+  CHECK(settlement.bytes == ledger::encodeEntry(entry));
 }
 
 TEST_CASE("entry codec: text that is not an entry is refused") {

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include "ledger/entry_codec.h"
+
 #include <optional>
 
 using namespace fulcrum;
@@ -26,14 +28,14 @@ ledger::ClaimResult claim(ledger::Store& store, const std::string& key, uint64_t
   return *got;
 }
 
-ledger::Entry done(uint64_t token, std::string body) {
+ledger::Settlement done(uint64_t token, std::string body) {
   ledger::Entry entry;
   entry.state = ledger::EntryState::Done;
   entry.fingerprint = "f1";
   entry.claim = token;
   entry.answer.status = 201;
   entry.answer.body = std::move(body);
-  return entry;
+  return ledger::settlementOf(entry);
 }
 
 }  // namespace
@@ -134,6 +136,8 @@ TEST_CASE("memory ledger: max_memory bounds the bytes kept, an answer too large 
   REQUIRE(store.peek("huge", entry));
   CHECK(entry.state == ledger::EntryState::NotKept);
   CHECK(entry.answer.body.empty());
+  CHECK(entry.fingerprint == "f1");  // which request it answered is still known
+  CHECK(entry.claim == 4);
   CHECK(store.memoryUsed() <= 4096);
 }
 
