@@ -97,6 +97,7 @@ class MemoryStore final : public Store {
   void pushNewest(Slot& slot);
   void touch(Slot& slot);
   bool makeRoom(size_t cost, Clock::time_point now, bool new_slot);
+  void prefetchOldest() const;
 
   MemoryStoreLimits limits_;
   Now now_;

@@ -42,6 +42,9 @@ class SlotIndex {
     }
   }
 
+  // Starts loading the line a lookup of `hash` begins on.
+  void prefetch(uint64_t hash) const { __builtin_prefetch(&pairs_[hash & mask()], 1); }
+
   // Adds `slot`, whose key is not in the index yet.
   void insert(uint64_t hash, Slot* slot) {
     if ((size_ + 1) * 2 > pairs_.size()) grow();
