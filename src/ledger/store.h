@@ -29,9 +29,6 @@ struct Answer {
   std::string reason;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-
-  // What keeping it costs, in bytes (for the memory store's bound).
-  size_t size() const;
 };
 
 enum class EntryState : uint8_t {

@@ -9,12 +9,6 @@ constexpr size_t kMaxKey = 255;
 
 }  // namespace
 
-size_t Answer::size() const {
-  size_t total = reason.size() + body.size();
-  for (const auto& [name, value] : headers) total += name.size() + value.size() + 32;
-  return total;
-}
-
 Verdict judge(const ClaimResult& claim, std::string_view fingerprint) {
   switch (claim.status) {
     case ClaimStatus::Claimed:
