@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "support/http.h"
+#include "support/wait.h"
 
 namespace fulcrum::test {
 namespace {
@@ -237,21 +238,17 @@ void RecordingBackend::applyListening() {
   bool want = behaviour_.load() != Behaviour::Refuse;
   bool failed = false;
   if (want && !listening_) {
-    const auto until = Clock::now() + kRelistenDeadline;
-    for (;;) {
-      if (!listener_) listener_ = boundSocket(port_);
-      if (listener_ && listen(listener_.get(), 128) == 0) {
-        listening_ = true;
-        break;
-      }
-      listener_ = Fd();
-      if (Clock::now() >= until) {
-        failed = true;
-        break;
-      }
-      // Bounded by the deadline above; nothing announces a port coming free.
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    // Nothing announces a port coming free: tried every 10ms until the deadline.
+    const auto retry = std::chrono::milliseconds(10);
+    listening_ = pollUntil(
+        [this] {
+          if (!listener_) listener_ = boundSocket(port_);
+          if (listener_ && listen(listener_.get(), 128) == 0) return true;
+          listener_ = Fd();
+          return false;
+        },
+        kRelistenDeadline, retry, retry);
+    failed = !listening_;
   } else if (!want && listening_) {
     listener_ = Fd();  // connections still in its queue are reset
     listening_ = false;
