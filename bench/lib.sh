@@ -228,11 +228,16 @@ backend_accepts() {
   echo "$total"
 }
 
-# Server connections fulcrum (NAME) opened so far, over every upstream, from
-# its fulcrum_upstream_connections_opened_total on the admin listener.
-fulcrum_opened() { # NAME
+# The sum of every series of METRIC that fulcrum (NAME) shows on its admin
+# listener's /metrics now.
+fulcrum_metric() { # NAME METRIC
   curl -s -m 2 "http://$host:$(eval echo "\$AUXPORT_$1")/metrics" |
-    awk '/^fulcrum_upstream_connections_opened_total/ {n += $NF} END {printf "%.0f", n}'
+    awk -v m="$2" '$1 == m || index($1, m "{") == 1 {n += $NF} END {printf "%.0f", n}'
+}
+
+# Server connections fulcrum (NAME) opened so far, over every upstream.
+fulcrum_opened() { # NAME
+  fulcrum_metric "$1" fulcrum_upstream_connections_opened_total
 }
 
 # A wrk latency value (e.g. 812.00us, 1.23ms, 1.01s) in milliseconds.

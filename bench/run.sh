@@ -344,8 +344,7 @@ fill_store() {
   port=$(eval echo "\$PORT_$t")
   run_post 64 "http://$host:$port/v1/payments" "$fill_seconds" "$tmp/fill.txt" keyed ||
     die "the fill of $t's store failed"
-  entries=$(curl -s -m 2 "http://$host:$(eval echo "\$AUXPORT_$t")/metrics" |
-    awk '/^fulcrum_idempotency_entries / {print $2}')
+  entries=$(fulcrum_metric "$t" fulcrum_idempotency_entries)
   note "$t's store filled: $(awk '/requests in/ {print $1}' "$tmp/fill.txt") keyed POSTs in ${fill_seconds}s, $entries entries kept"
 }
 

@@ -10,25 +10,26 @@ namespace {
 // count, every header's name and value, and the body as "LENGTH:" bytes.
 constexpr std::string_view kMagic = "fl1 ";
 
-// Writes into a string sized to an upper bound of the entry's encoding
-// (so it is allocated once), through a pointer: an entry is encoded at
-// every keyed request, and a checked append per character or number was
-// most of its cost.
+// Writes after the first `used` bytes of `out`, through a pointer into
+// room made beforehand: an entry is encoded at every keyed request, and a
+// checked append per character or number was most of its cost. `out` is
+// sized ahead (to an upper bound where one is known, so it is allocated
+// once) and grows only when a write would pass its end.
 class Writer {
  public:
-  Writer(std::string& out, size_t bound) : out_(out) {
-    out_.resize(bound);
-    at_ = out_.data();
-  }
-  ~Writer() { out_.resize(static_cast<size_t>(at_ - out_.data())); }
-  Writer(const Writer&) = delete;
-  Writer& operator=(const Writer&) = delete;
+  Writer(std::string& out, size_t& used) : out_(out), used_(used) {}
 
-  void number(uint64_t value) { at_ = std::to_chars(at_, at_ + 20, value).ptr; }
-  void byte(char value) { *at_++ = value; }
+  void number(uint64_t value) {
+    char* at = room(20);
+    used_ += static_cast<size_t>(std::to_chars(at, at + 20, value).ptr - at);
+  }
+  void byte(char value) {
+    *room(1) = value;
+    ++used_;
+  }
   void text(std::string_view bytes) {
-    bytes.copy(at_, bytes.size());
-    at_ += bytes.size();
+    bytes.copy(room(bytes.size()), bytes.size());
+    used_ += bytes.size();
   }
   // "LENGTH:" then the bytes.
   void counted(std::string_view bytes) {
@@ -36,10 +37,28 @@ class Writer {
     byte(':');
     text(bytes);
   }
+  // `width` zeros, for a number filled in later (fill()); where they start.
+  size_t placeholder(size_t width) {
+    std::fill_n(room(width), width, '0');
+    used_ += width;
+    return used_ - width;
+  }
+  // Writes `value` zero-padded into the `width` bytes at `at`.
+  void fill(size_t at, size_t width, uint64_t value) {
+    for (size_t i = at + width; i > at; --i) {
+      out_[i - 1] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  }
 
  private:
+  char* room(size_t bytes) {
+    if (out_.size() - used_ < bytes) out_.resize(std::max(2 * out_.size(), used_ + bytes));
+    return out_.data() + used_;
+  }
+
   std::string& out_;
-  char* at_;
+  size_t& used_;
 };
 
 // An upper bound of the encoded size, so the string is allocated once.
@@ -115,40 +134,7 @@ void writeEntry(Writer& write, const Entry& entry) {
 constexpr size_t kCountWidth = 5;
 constexpr size_t kLengthWidth = 10;
 
-// Writes `value` zero-padded into the `width` bytes at `at`.
-void writeFixed(char* at, size_t width, uint64_t value) {
-  for (size_t i = width; i > 0; --i) {
-    at[i - 1] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  }
-}
-
 }  // namespace
-
-// Every write goes through a pointer into room made beforehand (a checked
-// append per number or field costs more than the copy itself).
-char* AnswerEncoder::room(size_t bytes) {
-  if (out_.size() - used_ < bytes) out_.resize(std::max(2 * out_.size(), used_ + bytes));
-  return out_.data() + used_;
-}
-
-void AnswerEncoder::number(uint64_t value) {
-  char* at = room(20);
-  used_ += static_cast<size_t>(std::to_chars(at, at + 20, value).ptr - at);
-}
-
-void AnswerEncoder::text(std::string_view bytes) {
-  bytes.copy(room(bytes.size()), bytes.size());
-  used_ += bytes.size();
-}
-
-void AnswerEncoder::counted(std::string_view bytes) {
-  char* at = room(21 + bytes.size());
-  char* end = std::to_chars(at, at + 20, bytes.size()).ptr;
-  *end++ = ':';
-  end += bytes.copy(end, bytes.size());
-  used_ += static_cast<size_t>(end - at);
-}
 
 void AnswerEncoder::start(uint64_t claim, std::string_view fingerprint, int status,
                           std::string_view reason) {
@@ -156,38 +142,37 @@ void AnswerEncoder::start(uint64_t claim, std::string_view fingerprint, int stat
   constexpr size_t kTypicalHead = 512;
   out_.resize(kTypicalHead);
   used_ = 0;
-  text(kMagic);
-  number(static_cast<uint64_t>(EntryState::Done));
-  text(" ");
-  number(claim);
-  text(" ");
-  number(static_cast<uint64_t>(status));
-  text(" ");
-  text(fingerprint);
-  text("\n");
-  counted(reason);
-  count_at_ = used_;
-  writeFixed(room(kCountWidth + 1), kCountWidth, 0);
-  used_ += kCountWidth;
-  text(";");
+  Writer write(out_, used_);
+  write.text(kMagic);
+  write.number(static_cast<uint64_t>(EntryState::Done));
+  write.byte(' ');
+  write.number(claim);
+  write.byte(' ');
+  write.number(static_cast<uint64_t>(status));
+  write.byte(' ');
+  write.text(fingerprint);
+  write.byte('\n');
+  write.counted(reason);
+  count_at_ = write.placeholder(kCountWidth);
+  write.byte(';');
   fields_ = 0;
 }
 
 void AnswerEncoder::field(std::string_view name, std::string_view value) {
-  counted(name);
-  counted(value);
+  Writer write(out_, used_);
+  write.counted(name);
+  write.counted(value);
   ++fields_;
 }
 
 void AnswerEncoder::startBody() {
-  body_at_ = used_;
-  writeFixed(room(kLengthWidth + 1), kLengthWidth, 0);
-  used_ += kLengthWidth;
-  text(":");
+  Writer write(out_, used_);
+  body_at_ = write.placeholder(kLengthWidth);
+  write.byte(':');
 }
 
 void AnswerEncoder::body(std::string_view bytes) {
-  text(bytes);
+  Writer(out_, used_).text(bytes);
 }
 
 size_t AnswerEncoder::bodySize() const {
@@ -196,8 +181,9 @@ size_t AnswerEncoder::bodySize() const {
 }
 
 std::string AnswerEncoder::finish() {
-  writeFixed(out_.data() + count_at_, kCountWidth, fields_);
-  writeFixed(out_.data() + body_at_, kLengthWidth, bodySize());
+  Writer write(out_, used_);
+  write.fill(count_at_, kCountWidth, fields_);
+  write.fill(body_at_, kLengthWidth, bodySize());
   out_.resize(used_);
   return std::move(out_);
 }
@@ -207,11 +193,11 @@ Settlement settlementOf(const Entry& entry) {
 }
 
 std::string encodeEntry(const Entry& entry) {
-  std::string out;
-  {
-    Writer write(out, encodedSizeBound(entry));
-    writeEntry(write, entry);
-  }
+  std::string out(encodedSizeBound(entry), '\0');
+  size_t used = 0;
+  Writer write(out, used);
+  writeEntry(write, entry);
+  out.resize(used);
   return out;
 }
 

@@ -35,12 +35,6 @@ class AnswerEncoder {
   std::string finish();
 
  private:
-  // A pointer to at least `bytes` writable bytes at the end.
-  char* room(size_t bytes);
-  void number(uint64_t value);
-  void text(std::string_view bytes);
-  void counted(std::string_view bytes);  // "LENGTH:" then the bytes
-
   std::string out_;  // written up to used_, sized beyond it
   size_t used_ = 0;
   size_t fields_ = 0;
