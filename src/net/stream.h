@@ -116,6 +116,7 @@ class Stream final : public DeferredDeletable {
   size_t low_watermark_ = 0;
   std::chrono::milliseconds send_timeout_{0};
   bool reading_ = false;
+  bool bulk_ = false;  // the last read was large: read into input_ itself
   bool write_armed_ = false;
   bool shutdown_pending_ = false;
   bool write_shut_ = false;

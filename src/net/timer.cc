@@ -3,25 +3,26 @@
 namespace fulcrum::net {
 
 Timer::Timer(EventLoop& loop, std::function<void()> callback)
-    : event_(evtimer_new(loop.base(), &Timer::onFire, this)), callback_(std::move(callback)) {}
+    : base_(loop.base()), callback_(std::move(callback)) {}
 
 Timer::~Timer() {
-  event_free(event_);
+  if (event_ != nullptr) event_free(event_);
 }
 
 void Timer::arm(std::chrono::milliseconds delay) {
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(delay.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((delay.count() % 1000) * 1000);
+  if (event_ == nullptr) event_ = evtimer_new(base_, &Timer::onFire, this);
   evtimer_add(event_, &tv);
 }
 
 void Timer::cancel() {
-  evtimer_del(event_);
+  if (event_ != nullptr) evtimer_del(event_);
 }
 
 bool Timer::armed() const {
-  return evtimer_pending(event_, nullptr) != 0;
+  return event_ != nullptr && evtimer_pending(event_, nullptr) != 0;
 }
 
 void Timer::onFire(evutil_socket_t, short, void* self) {

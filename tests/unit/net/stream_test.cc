@@ -249,6 +249,39 @@ TEST_CASE("stream: setReading(false) leaves the peer's bytes in the socket until
   REQUIRE(runUntil(t.loop, [&] { return t.recorder.read == "onetwo"; }));
 }
 
+// Takes nothing out of input(): each read must land behind the bytes before it.
+class KeepingHandler final : public net::StreamHandler {
+ public:
+  void onReadable(net::Stream&) override { ++readable; }
+  void onDrained(net::Stream&) override {}
+  void onClosed(net::Stream&, bool, int) override { ++closes; }
+  int readable = 0;
+  int closes = 0;
+};
+
+TEST_CASE(
+    "stream: short reads and long ones land in input() whole and in order, behind what is kept") {
+  StreamUnderTest t;
+  KeepingHandler keeper;
+  t.stream->setHandler(&keeper);
+  t.stream->setReading(true);
+  auto held = [&] { return evbuffer_get_length(t.stream->input()); };
+  // Short, long (a body: read after its first part straight into the
+  // buffer), short again right after it, then short once more.
+  const std::string parts[] = {"head", test::patternBytes(64 * 1024, 7), "tail", "end"};
+  std::string sent;
+  for (const std::string& part : parts) {
+    REQUIRE(test::writeAll(t.peer.get(), part));
+    sent += part;
+    REQUIRE(runUntil(t.loop, [&] { return held() == sent.size(); }));
+  }
+  std::string got(held(), '\0');
+  evbuffer_copyout(t.stream->input(), got.data(), got.size());
+  CHECK(got == sent);
+  CHECK(keeper.readable >= 4);
+  CHECK(keeper.closes == 0);
+}
+
 TEST_CASE("stream: a write to a peer that left fails from the loop, as onClosed(error = true)") {
   StreamUnderTest t;
   t.peer = test::Fd();
