@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 
+#include "core/thread_cached.h"
 #include "http/admission.h"
 #include "http/codec/body_forwarder.h"
 #include "http/codec/head_scanner.h"
@@ -140,7 +141,9 @@ struct ExchangeContext {
 // Per direction, like the TCP proxy.
 constexpr size_t kHttpMaxBuffered = size_t{256} * 1024;
 
-class Exchange final : public net::DeferredDeletable, private net::StreamHandler {
+class Exchange final : public net::DeferredDeletable,
+                       public core::ThreadCached<Exchange>,
+                       private net::StreamHandler {
  public:
   // `request_head` is the rewritten head to send; it is moved out of.
   Exchange(const ExchangeContext& context, ExchangeOwner& owner, const RequestInfo& request,

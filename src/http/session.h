@@ -18,6 +18,7 @@
 #include "core/access_log.h"
 #include "core/random.h"
 #include "core/socket_address.h"
+#include "core/thread_cached.h"
 #include "http/codec/head_scanner.h"
 #include "http/codec/parser.h"
 #include "http/exchange.h"
@@ -95,7 +96,10 @@ struct HttpSessionParams {
   bool resumed = false;
 };
 
-class HttpSession final : public net::Session, private ExchangeOwner, private net::StreamHandler {
+class HttpSession final : public net::Session,
+                          public core::ThreadCached<HttpSession>,
+                          private ExchangeOwner,
+                          private net::StreamHandler {
  public:
   using DoneCallback = std::function<void(net::Session&)>;
 

@@ -13,7 +13,23 @@ void EventLoop::enableThreads() {
   (void)once;
 }
 
+namespace {
+
+// Left to itself, libevent makes every evbuffer and event with calloc, and
+// glibc's calloc never takes a block from its per-thread cache: about 300
+// instructions each, four evbuffers per proxied request. Given malloc,
+// libevent zeroes what it asked for itself. The same heap either way, so a
+// block libevent made before this runs is freed just as well after.
+int useMallocForLibevent() {
+  event_set_mem_functions(&std::malloc, &std::realloc, &std::free);
+  return 0;
+}
+
+}  // namespace
+
 EventLoop::EventLoop() {
+  static const int once = useMallocForLibevent();
+  (void)once;
   base_ = event_base_new();
   if (base_ == nullptr) {
     log::error("cannot create an event loop");
