@@ -1,25 +1,19 @@
 // The scan is one loop over new bytes that stops only at the few bytes that
-// matter (LF, CR, control characters), so a head read in one piece costs
-// the loop and one parse. Line checks run only for lines that ended while
-// the head did not: a head that arrives whole never pays for them.
+// matter: LF ends a line, CR must be followed by LF, and every other
+// control character (HTAB aside) and DEL is refused wherever it stands, so
+// the parser is called at once to say how. The bytes between are passed
+// over in blocks (core/field_value_scan.h), so a head read in one piece
+// costs the loop and one parse. Line checks run only for lines that ended
+// while the head did not: a head that arrives whole never pays for them.
 #include "http/codec/head_scanner.h"
 
 #include <algorithm>
-#include <array>
 #include <cstring>
+
+#include "core/field_value_scan.h"
 
 namespace fulcrum::http {
 namespace {
-
-// Bytes the scan must stop at: LF ends a line; CR must be followed by LF;
-// every other control character (HTAB aside) and DEL is refused wherever
-// it stands, so the parser is called at once to say how.
-constexpr std::array<bool, 256> kNotable = [] {
-  std::array<bool, 256> notable{};
-  for (int c = 0; c < 0x20; ++c) notable[c] = c != '\t';
-  notable[0x7F] = true;
-  return notable;
-}();
 
 bool isSpTab(unsigned char c) {
   return c == ' ' || c == '\t';
@@ -71,9 +65,15 @@ ParseResult HeadScanner::scan(std::string_view data, const Limits& limits, bool 
   // head that has not ended within it.
   const size_t n = std::min(data.size(), limits.max_head_bytes);
   for (size_t i = scanned_; i < n; ++i) {
-    const unsigned char c = d[i];
     const bool after_cr = i > 0 && d[i - 1] == '\r';
-    if (!kNotable[c] && !after_cr) continue;
+    // Ordinary bytes are passed over in blocks. The byte after a CR is
+    // looked at whatever it is; a skip never lands after one, as a CR is
+    // notable itself.
+    if (!after_cr) {
+      i = core::http_chars::fieldValueEnd(d, i, n);
+      if (i == n) break;
+    }
+    const unsigned char c = d[i];
     examined_ += i + 1 - scanned_;
     scanned_ = i + 1;
     // Refused here: CR without LF, LF without CR, a control character.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "core/field_value_scan.h"
 #include "http/codec/field_rules.h"
 
 namespace fulcrum::http {
@@ -150,7 +151,7 @@ ParseResult readStatusLine(const Input& in, size_t& pos, ResponseHead& out) {
   if (p >= in.n) return in.needMore();
   if (d[p] == ' ') {
     const size_t reason = ++p;
-    while (p < in.n && rules::is(d[p], rules::kFieldValue)) ++p;
+    p = core::http_chars::fieldValueEnd(d, p, in.n);
     out.reason = in.view(reason, p);
   }
   pos = p;
@@ -173,11 +174,9 @@ ParseResult readFieldLine(const Input& in, size_t& pos, Field& field) {
 
   while (pos < n && isSpTab(d[pos])) ++pos;
   const size_t value = pos;
+  pos = core::http_chars::fieldValueEnd(d, pos, n);
   size_t value_end = pos;
-  while (pos < n && rules::is(d[pos], rules::kFieldValue)) {
-    if (!isSpTab(d[pos])) value_end = pos + 1;
-    ++pos;
-  }
+  while (value_end > value && isSpTab(d[value_end - 1])) --value_end;
   if (pos < n && d[pos] != '\r' && d[pos] != '\n') {
     return in.fail(400, "control character in field value");
   }
