@@ -1,6 +1,8 @@
 // RAII owner of one libevent event_base, run by exactly one thread.
 //  - post() is the only thread-safe entry: it queues a task that runs on the
-//    loop's thread, in order, during the next iteration.
+//    loop's thread, in order, during the next iteration. The base has no
+//    lock: no other call into it, nor into anything registered with it
+//    (events, timers, streams), may come from another thread.
 //  - deferDelete() takes an object that must not be destroyed inside the
 //    current callback stack (a session ending from its own callback); it is
 //    destroyed after the current callbacks return, on the loop's thread.
@@ -47,6 +49,7 @@ class EventLoop {
   void runDeferred();
 
   event_base* base_ = nullptr;
+  int wake_fd_ = -1;  // an eventfd: post() writes it, the loop reads it
   event* posted_event_ = nullptr;
   event* deferred_event_ = nullptr;
   std::mutex posted_mutex_;

@@ -43,7 +43,7 @@ TEST_CASE("field value scan: every byte value, at every place in and across bloc
   }
 }
 
-TEST_CASE("field value scan: HTAB, SP and obs-text pass; CR, LF, NUL and DEL stop the run") {
+TEST_CASE("field value scan: HTAB, SP and obs-text pass, while CR, LF, NUL and DEL stop the run") {
   const std::string value = "a\tb c\x80\xff";
   CHECK(scanned(value + "\r\n", 0) == value.size());
   CHECK(scanned(value + "\n", 0) == value.size());
