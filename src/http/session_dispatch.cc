@@ -54,19 +54,20 @@ KeyedRequest findKey(const IdempotencySettings& settings, const RequestHead& hea
   return keyed;
 }
 
-std::string newRequestId(Random& random) {
+// Written over `id` in place: the session's id string keeps its block from
+// one request to the next.
+void assignNewRequestId(Random& random, std::string& id) {
   static const char kHex[] = "0123456789abcdef";
-  std::string id(32, '0');
+  id.resize(32);
   uint64_t words[2] = {random.next(), random.next()};
-  for (int i = 0; i < 32; ++i) id[i] = kHex[(words[i / 16] >> ((i % 16) * 4)) & 0xf];
-  return id;
+  for (size_t i = 0; i < 32; ++i) id[i] = kHex[(words[i / 16] >> ((i % 16) * 4)) & 0xf];
 }
 
 }  // namespace
 
 void HttpSession::startUnparsedRequest() {
   // Answered before a head could be read: a fresh id, nothing else known.
-  request_id_ = newRequestId(*params_.random);
+  assignNewRequestId(*params_.random, request_id_);
   method_.clear();
   path_.clear();
   upstream_ = nullptr;
@@ -80,7 +81,10 @@ void HttpSession::beginRequest() {
   std::string_view client_id = trusted || params_.listener->trust_client_request_id
                                    ? clientRequestId(head_)
                                    : std::string_view();
-  request_id_ = client_id.empty() ? newRequestId(*params_.random) : std::string(client_id);
+  if (client_id.empty())
+    assignNewRequestId(*params_.random, request_id_);
+  else
+    request_id_.assign(client_id);
   if (params_.access_log != nullptr) {
     method_.assign(head_.method);
     path_.assign(head_.path);
