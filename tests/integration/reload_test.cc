@@ -719,8 +719,13 @@ TEST_CASE("reload: 200 reloads do not grow memory, and the proxy exits 0 after t
   }
   const long after_200 = proxy.process().rssKb();
 #if defined(__SANITIZE_ADDRESS__)
-  // Freed memory waits in ASan's quarantine (16 MiB, see memory.h) first.
-  constexpr long kMaxGrowthKb = (16 + 4) * 1024;
+  // Freed memory waits in ASan's quarantine (16 MiB, see memory.h) first,
+  // and a quarantined block costs more than its bytes: its header and
+  // redzone, and its shadow (an eighth). The proxy's freed blocks are
+  // mostly small (1 KiB read chains), for which that is up to twice the
+  // bytes. Measured: the RSS rises until the quarantine is full, by about
+  // the 150th reload, and stays flat from there to the 500th.
+  constexpr long kMaxGrowthKb = (16 * 2 + 4) * 1024;
 #else
   constexpr long kMaxGrowthKb = 4 * 1024;
 #endif
