@@ -46,11 +46,11 @@ class ThreadCached {
 
   static void operator delete(void* memory, size_t size) {
     if (memory == nullptr) return;
-    FreeList& list = freeList();
-    if (size != sizeof(T) || !kCaching || list.count >= kMostCached) {
+    if (size != sizeof(T) || !kCaching || freeList().count >= kMostCached) {
       ::operator delete(memory);
       return;
     }
+    FreeList& list = freeList();
     list.head = new (memory) Block{list.head};
     ++list.count;
   }

@@ -108,16 +108,22 @@ class Reader {
   std::string_view rest_;
 };
 
-void writeEntry(Writer& write, const Entry& entry) {
+// The line every entry starts with: "fl1 STATE CLAIM STATUS FINGERPRINT".
+void writeFirstLine(Writer& write, EntryState state, uint64_t claim, int status,
+                    std::string_view fingerprint) {
   write.text(kMagic);
-  write.number(static_cast<uint64_t>(entry.state));
+  write.number(static_cast<uint64_t>(state));
   write.byte(' ');
-  write.number(entry.claim);
+  write.number(claim);
   write.byte(' ');
-  write.number(static_cast<uint64_t>(entry.answer.status));
+  write.number(static_cast<uint64_t>(status));
   write.byte(' ');
-  write.text(entry.fingerprint);
+  write.text(fingerprint);
   write.byte('\n');
+}
+
+void writeEntry(Writer& write, const Entry& entry) {
+  writeFirstLine(write, entry.state, entry.claim, entry.answer.status, entry.fingerprint);
   if (entry.state != EntryState::Done) return;
   write.counted(entry.answer.reason);
   write.number(entry.answer.headers.size());
@@ -143,15 +149,7 @@ void AnswerEncoder::start(uint64_t claim, std::string_view fingerprint, int stat
   out_.resize(kTypicalHead);
   used_ = 0;
   Writer write(out_, used_);
-  write.text(kMagic);
-  write.number(static_cast<uint64_t>(EntryState::Done));
-  write.byte(' ');
-  write.number(claim);
-  write.byte(' ');
-  write.number(static_cast<uint64_t>(status));
-  write.byte(' ');
-  write.text(fingerprint);
-  write.byte('\n');
+  writeFirstLine(write, EntryState::Done, claim, status, fingerprint);
   write.counted(reason);
   count_at_ = write.placeholder(kCountWidth);
   write.byte(';');
