@@ -360,7 +360,8 @@ void Worker::sessionDone(net::Session& session) {
     // The connection lives on, parked: still open, still counted.
     parked->counters = found->second.counters;
     parked_->add(std::move(parked), pending_idle_timeout_);
-    log::debug("worker %u: idle connection parked (%zu parked)", id_, parked_->size());
+    log::debug("worker %u: idle connection parked (%zu parked, %zu waiting)", id_, parked_->size(),
+               waiting());
   } else if (found->second.counters != nullptr) {
     --found->second.counters->connections_active;
   }

@@ -6,6 +6,7 @@
 
 #include <event2/buffer.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "tls/client_cert.h"
@@ -17,12 +18,6 @@ namespace {
 // discarding) so the client's unread bytes do not turn our FIN into a reset
 // that could destroy the response in flight.
 constexpr std::chrono::milliseconds kLingerTime{2000};
-
-// How long a kept-alive connection waits for its next request in its
-// session before it is parked (http/parking.h). Clients that send their
-// next request sooner, as every busy one does, never pay for a park and a
-// resume (a few allocations and two epoll_ctl each way).
-constexpr std::chrono::milliseconds kParkDelay{50};
 
 }  // namespace
 
@@ -46,6 +41,7 @@ HttpSession::HttpSession(HttpSessionParams params, std::unique_ptr<net::Stream> 
 }
 
 HttpSession::~HttpSession() {
+  endIdleWait();
   exchange_.reset();  // it borrows client_
   if (client_) {
     client_->setHandler(nullptr);
@@ -187,6 +183,7 @@ void HttpSession::readOneHead() {
   if (available == 0) return;
   if (waiting_for_ == Wait::Idle) {
     waiting_for_ = Wait::Head;
+    endIdleWait();
     client_timer_.arm(params_.listener->client_header_timeout);
   }
   const Limits& limits = params_.listener->limits;
@@ -250,14 +247,28 @@ void HttpSession::afterResponse(bool close) {
   idle_since_ = std::chrono::steady_clock::now();
   const std::chrono::milliseconds idle = params_.listener->client_idle_timeout;
   waiting_for_ = Wait::Idle;
-  client_timer_.arm(params_.parking != nullptr && idle > kParkDelay ? kParkDelay : idle);
+  client_timer_.arm(std::min(idle, startIdleWait()));
   if (evbuffer_get_length(client_->input()) > 0)
     readHead();  // a pipelined request
   else
     client_->setReading(true);
 }
 
+std::chrono::milliseconds HttpSession::startIdleWait() {
+  if (params_.parking == nullptr) return std::chrono::milliseconds::max();
+  if (counted_as_waiting_) return kParkDelay;
+  counted_as_waiting_ = true;
+  return params_.parking->waitStarted();
+}
+
+void HttpSession::endIdleWait() {
+  if (!counted_as_waiting_) return;
+  counted_as_waiting_ = false;
+  params_.parking->waitEnded();
+}
+
 void HttpSession::closeGracefully() {
+  endIdleWait();
   if (state_ != State::Closing) {
     state_ = State::Closing;
     // No 408 now; an idle wait under way ends the close when it fires.
@@ -323,6 +334,7 @@ bool HttpSession::park() {
 }
 
 void HttpSession::end() {
+  endIdleWait();
   if (state_ == State::Done) return;
   state_ = State::Done;
   client_timer_.cancel();

@@ -140,6 +140,11 @@ class HttpSession final : public net::Session,
   // The request's ledger hooks, if any, learn how it ended and go.
   void endIdempotent(const ExchangeResult& result);
   void afterResponse(bool close);
+  // The connection waits for its next request (counted by params_.parking,
+  // which decides how soon it parks) or no longer does: how long to wait
+  // before parking (max() when it cannot park).
+  std::chrono::milliseconds startIdleWait();
+  void endIdleWait();
   void closeGracefully();
   // client_timer_ fired: a 408, the end of a lingering close, or, idle
   // between requests, close, park or wait on.
@@ -170,7 +175,8 @@ class HttpSession final : public net::Session,
   std::shared_ptr<const net::Generation> retired_generation_;  // see switchGeneration()
   bool listener_gone_ = false;
   bool draining_ = false;
-  bool answered_ = false;  // a response went out: the connection is kept alive
+  bool answered_ = false;            // a response went out: the connection is kept alive
+  bool counted_as_waiting_ = false;  // by params_.parking (startIdleWait())
   // The client sent its FIN: answer what it asked, then close.
   bool peer_closed_ = false;
   // The client asked to close (Connection: close, or HTTP/1.0 without

@@ -4,7 +4,9 @@
 // binary: the next request is answered as before, for the client a PROXY
 // header named; client_idle still closes a parked connection; a drain
 // closes it and the process exits; after a reload its next request uses
-// the new configuration. Each test waits for the "parked" debug line.
+// the new configuration; a crowd of idle connections all park and leaves
+// no session counted as waiting. Each test waits for the "parked" debug
+// line.
 #include <doctest/doctest.h>
 #include <signal.h>
 
@@ -100,6 +102,53 @@ TEST_CASE("parking: the client a PROXY header named is kept across parking") {
     ++named;
   CHECK(named == 2);
   CHECK(nthText(proxy.process(), "\"client\":\"203.0.113.7:40000\"", 2));
+}
+
+TEST_CASE("parking: a crowd of idle connections parks, and no session stays counted as waiting") {
+  HttpBackend backend("b1");
+  Proxy proxy(backendYaml(backend.port()));
+  // More than wait patiently at once (http/parking.h): the ones past the
+  // bound park sooner, and every one is counted out when it parks.
+  constexpr int kCrowd = 300;
+  std::vector<Fd> clients;
+  for (int n = 0; n < kCrowd; ++n) {
+    clients.push_back(connectLoopback(proxy.port("web")));
+    REQUIRE(clients.back());
+    REQUIRE(writeAll(clients.back().get(), kGet));
+  }
+  for (Fd& client : clients) {
+    HttpReader reader(client.get());
+    auto response = reader.response();
+    REQUIRE(response);
+    REQUIRE(response->status == 200);
+  }
+  const auto last = nthText(proxy.process(), "idle connection parked", kCrowd);
+  REQUIRE(last);
+  CHECK(last->find("(300 parked, 0 waiting)") != std::string::npos);
+
+  // Closed while parked, or closed while waiting in its session (a client
+  // that leaves at once after its answer): counted out either way.
+  clients.clear();
+  REQUIRE(waitUntil([&] { return active(proxy) == 0; }, kDeadline));
+  {
+    Fd leaving = connectLoopback(proxy.port("web"));
+    REQUIRE(leaving);
+    HttpReader reader(leaving.get());
+    REQUIRE(writeAll(leaving.get(), kGet));
+    REQUIRE(reader.response());
+  }
+  REQUIRE(waitUntil([&] { return active(proxy) == 0; }, kDeadline));
+  int parks = 0;
+  for (const std::string& line : proxy.process().lines())
+    parks += line.find("idle connection parked") != std::string::npos ? 1 : 0;
+  Fd staying = connectLoopback(proxy.port("web"));
+  REQUIRE(staying);
+  HttpReader reader(staying.get());
+  REQUIRE(writeAll(staying.get(), kGet));
+  REQUIRE(reader.response());
+  const auto line = nthText(proxy.process(), "idle connection parked", parks + 1);
+  REQUIRE(line);
+  CHECK(line->find("(1 parked, 0 waiting)") != std::string::npos);
 }
 
 TEST_CASE("parking: client_idle still closes a parked connection") {

@@ -1,0 +1,44 @@
+// ConnectionParking's count of sessions waiting for their next request:
+// the first kMostPatientWaits wait kParkDelay before they park; while more
+// than that wait at once, the ones that start waiting park after
+// kCrowdedParkDelay; as sessions stop waiting the patient delay comes back.
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "http/parking.h"
+
+using namespace fulcrum;
+using namespace fulcrum::http;
+
+namespace {
+
+class CountingParking final : public ConnectionParking {
+ public:
+  bool canPark(const SocketAddress&, const SocketAddress&) const override { return true; }
+  void park(ParkedHttp) override {}
+};
+
+}  // namespace
+
+TEST_CASE("parking: a crowd of waiting sessions parks sooner, and the count comes back") {
+  static_assert(kCrowdedParkDelay < kParkDelay);
+  CountingParking parking;
+  std::vector<std::chrono::milliseconds> delays;
+  for (size_t n = 0; n < kMostPatientWaits + 3; ++n) delays.push_back(parking.waitStarted());
+  CHECK(parking.waiting() == kMostPatientWaits + 3);
+  for (size_t n = 0; n < kMostPatientWaits; ++n) REQUIRE(delays[n] == kParkDelay);
+  CHECK(delays[kMostPatientWaits] == kCrowdedParkDelay);
+  CHECK(delays[kMostPatientWaits + 2] == kCrowdedParkDelay);
+
+  // Still crowded until the count is back at the bound.
+  for (int n = 0; n < 3; ++n) parking.waitEnded();
+  CHECK(parking.waiting() == kMostPatientWaits);
+  CHECK(parking.waitStarted() == kCrowdedParkDelay);
+  parking.waitEnded();
+  parking.waitEnded();
+  CHECK(parking.waitStarted() == kParkDelay);
+
+  while (parking.waiting() > 0) parking.waitEnded();
+  CHECK(parking.waitStarted() == kParkDelay);
+}
