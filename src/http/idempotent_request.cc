@@ -15,8 +15,7 @@ IdempotentRequest::IdempotentRequest(const IdempotencySettings& settings, ledger
       request_(std::move(request)),
       counters_(counters),
       timings_(timings),
-      claim_token_(claim_token),
-      alive_(std::make_shared<IdempotentRequest*>(this)) {
+      claim_token_(claim_token) {
   if (request_.key != KeyedRequest::Key::Valid) return;
   builder_.emplace(request_.method, request_.target);
   if (request_.framing == Framing::Chunked) request_chunks_.emplace(Limits{});
@@ -62,11 +61,23 @@ void IdempotentRequest::beforeForwarding(const RequestInfo&, ForwardDecision dec
   }
   fingerprint_ = builder_->finish();
   builder_.reset();
-  std::weak_ptr<IdempotentRequest*> alive = alive_;
-  // Held while the store answers: the store calls back on this thread.
-  // The claim's time is what this request waited (a timeout included); one
-  // whose request is gone is not counted (its generation may be gone too).
+  // The claim's time is what this request waited (a timeout included).
   const auto asked = std::chrono::steady_clock::now();
+  if (store_.answersAtOnce()) {
+    // Answered before claim() returns: no token to outlive this, and a
+    // callback small enough for std::function to hold without allocating.
+    std::optional<ledger::ClaimResult> answered;
+    store_.claim(storage_key_, fingerprint_, claim_token_, settings_.in_flight_timeout,
+                 [&answered](ledger::ClaimResult result) { answered = std::move(result); });
+    if (timings_ != nullptr)
+      timings_->observe(ledger::StoreOperation::Claim, std::chrono::steady_clock::now() - asked);
+    if (answered) claimed(*answered, decision);
+    return;
+  }
+  // Held while the store answers: the store calls back on this thread. One
+  // whose request is gone is not counted (its generation may be gone too).
+  if (!alive_) alive_ = std::make_shared<IdempotentRequest*>(this);
+  std::weak_ptr<IdempotentRequest*> alive = alive_;
   store_.claim(storage_key_, fingerprint_, claim_token_, settings_.in_flight_timeout,
                [alive, decision, asked](ledger::ClaimResult result) {
                  auto self = alive.lock();

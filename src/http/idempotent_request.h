@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 
+#include "core/thread_cached.h"
 #include "http/codec/chunk_data.h"
 #include "http/codec/framing.h"
 #include "http/exchange.h"
@@ -54,7 +55,9 @@ struct KeyedRequest {
   bool http10 = false;  // the client's version: how the answer's body is framed to it
 };
 
-class IdempotentRequest final : public ExchangeHooks, public net::DeferredDeletable {
+class IdempotentRequest final : public ExchangeHooks,
+                                public net::DeferredDeletable,
+                                public core::ThreadCached<IdempotentRequest> {
  public:
   // `settings` and `store` outlive this (the generation holds them);
   // `counters` and `timings` may be null.
@@ -93,6 +96,7 @@ class IdempotentRequest final : public ExchangeHooks, public net::DeferredDeleta
   std::string fingerprint_;
   std::optional<ledger::FingerprintBuilder> builder_;
   std::optional<ChunkData> request_chunks_;  // a chunked request body
+  // The weak token of a claim a store answers later (made at the first).
   std::shared_ptr<IdempotentRequest*> alive_;
   bool holds_claim_ = false;  // the key is ours and not settled yet
   bool forwarded_ = false;    // the request may have reached a server

@@ -57,6 +57,7 @@ class MemoryStore final : public Store {
   void release(const std::string& key, uint64_t claim, StoreTimings* timings) override;
   void inspect(const std::string& key, bool release, InspectDone done) override;
   int64_t entries() const override;
+  bool answersAtOnce() const override { return true; }
 
   // Bytes charged against max_memory now.
   uint64_t memoryUsed() const;

@@ -100,6 +100,9 @@ class Store {
   virtual void inspect(const std::string& key, bool release, InspectDone done) = 0;
   // Entries held now; -1 when the store cannot say cheaply.
   virtual int64_t entries() const = 0;
+  // True when claim() calls `done` before it returns, always: a caller
+  // may then hand it what lives on its own stack.
+  virtual bool answersAtOnce() const { return false; }
 };
 
 }  // namespace fulcrum::ledger

@@ -28,15 +28,29 @@ bool isEndToEnd(std::string_view name, std::string_view end_to_end) {
 }
 
 // `keep_upgrade`: Upgrade survives (a WebSocket handshake in flight).
+// Every field of every head passes here: the length picks the one or two
+// names a field can be, and the field a Connection token names is looked
+// up before the (rarer) check that it may not be stripped.
 bool isHopByHop(std::string_view name, const Head& head, bool keep_upgrade,
                 std::string_view end_to_end = {}) {
-  if (equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive") ||
-      equalsIgnoreCase(name, "proxy-connection") || equalsIgnoreCase(name, "te"))
-    return true;
-  if (equalsIgnoreCase(name, "upgrade")) return !keep_upgrade;
-  if (head.connection_tokens.empty() || isEndToEnd(name, end_to_end)) return false;
+  switch (name.size()) {
+    case 2:
+      if (equalsIgnoreCase(name, "te")) return true;
+      break;
+    case 7:
+      if (equalsIgnoreCase(name, "upgrade")) return !keep_upgrade;
+      break;
+    case 10:
+      if (equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive")) return true;
+      break;
+    case 16:
+      if (equalsIgnoreCase(name, "proxy-connection")) return true;
+      break;
+    default:
+      break;
+  }
   for (std::string_view token : head.connection_tokens)
-    if (equalsIgnoreCase(token, name)) return !(keep_upgrade && equalsIgnoreCase(name, "upgrade"));
+    if (equalsIgnoreCase(token, name)) return !isEndToEnd(name, end_to_end);
   return false;
 }
 

@@ -44,6 +44,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/ascii_case.h"
+
 namespace fulcrum::http {
 
 struct Limits {
@@ -118,16 +120,10 @@ ParseResult parseResponse(std::string_view data, const Limits& limits, bool requ
 // each line with it once, when the line ends.
 ParseResult checkFieldLine(std::string_view line, bool response, ParseError& error);
 
-// ASCII case-insensitive equality, for field names and tokens. Inline:
-// every field of every head is compared with a list of names, and the
-// length alone tells almost all of them apart.
+// ASCII case-insensitive equality, for field names and tokens (inline,
+// eight bytes at a time: core/ascii_case.h).
 inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c | 0x20 : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
+  return core::equalsIgnoreCase(a, b);
 }
 
 }  // namespace fulcrum::http
