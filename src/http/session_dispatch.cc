@@ -4,6 +4,9 @@
 // line of each request.
 #include <event2/buffer.h>
 
+#include <cstring>
+
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/rate_limited_log.h"
 #include "http/codec/head_writer.h"
@@ -57,10 +60,11 @@ KeyedRequest findKey(const IdempotencySettings& settings, const RequestHead& hea
 // Written over `id` in place: the session's id string keeps its block from
 // one request to the next.
 void assignNewRequestId(Random& random, std::string& id) {
-  static const char kHex[] = "0123456789abcdef";
   id.resize(32);
-  uint64_t words[2] = {random.next(), random.next()};
-  for (size_t i = 0; i < 32; ++i) id[i] = kHex[(words[i / 16] >> ((i % 16) * 4)) & 0xf];
+  const uint64_t words[2] = {random.next(), random.next()};
+  unsigned char bytes[sizeof(words)];
+  std::memcpy(bytes, words, sizeof(words));
+  writeHex(bytes, sizeof(bytes), id.data());
 }
 
 }  // namespace

@@ -7,9 +7,9 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 
-#include <array>
-#include <cstring>
 #include <new>
+
+#include "core/hex.h"
 
 namespace fulcrum::ledger {
 namespace {
@@ -29,25 +29,11 @@ void update(SHA256_CTX& digest, std::string_view part, bool separator) {
 
 constexpr size_t kHexDigestSize = 2 * SHA256_DIGEST_LENGTH;
 
-// Writes the digest as lower-case hex at `out` (kHexDigestSize bytes), two
-// digits per byte from a table: a keyed request writes two digests, and a
-// digit at a time was most of what they cost beyond the hashing itself.
+// Writes the digest as lower-case hex at `out` (kHexDigestSize bytes).
 void finalHex(SHA256_CTX& digest, char* out) {
-  static constexpr auto kPairs = [] {
-    std::array<char, 512> pairs{};
-    constexpr char kHex[] = "0123456789abcdef";
-    for (size_t byte = 0; byte < 256; ++byte) {
-      pairs[2 * byte] = kHex[byte >> 4];
-      pairs[2 * byte + 1] = kHex[byte & 0xf];
-    }
-    return pairs;
-  }();
   unsigned char bytes[SHA256_DIGEST_LENGTH];
   SHA256_Final(bytes, &digest);
-  for (unsigned char byte : bytes) {
-    std::memcpy(out, &kPairs[2 * byte], 2);
-    out += 2;
-  }
+  writeHex(bytes, sizeof(bytes), out);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 #include "http/codec/head_writer.h"
 
-#include <cstdio>
+#include <charconv>
 #include <string>
 
 namespace fulcrum::http {
@@ -180,8 +180,8 @@ void writeResponseHead(evbuffer* buffer, const ResponseHead& head, ClientConnect
   if (!framed) appendFramingField(out, head, body);
   if (attempts > 0) {
     char count[12];
-    int length = std::snprintf(count, sizeof(count), "%u", attempts);
-    addField(out, "X-Fulcrum-Attempts", std::string_view(count, static_cast<size_t>(length)));
+    const char* end = std::to_chars(count, count + sizeof(count), attempts).ptr;
+    addField(out, "X-Fulcrum-Attempts", std::string_view(count, static_cast<size_t>(end - count)));
   }
   if (upgrade) addField(out, "Connection", "upgrade");
   if (connection == ClientConnection::Close) addField(out, "Connection", "close");
