@@ -281,7 +281,10 @@ std::unique_ptr<net::Session> Worker::makeListenerSession(
     params.source = this;
     params.random = &random_;
     // TLS connections keep their sessions (the TLS state is the costly part).
-    if (!spec.tls) params.parking = this;
+    if (!spec.tls) {
+      params.parking = this;
+      params.idle_waits = &idle_waits_;
+    }
     params.resumed = resumed;
     fillHttpParams(params, generation, generation_id, listener_index);
     return std::make_unique<http::HttpSession>(std::move(params), std::move(connection), addresses,
@@ -361,7 +364,7 @@ void Worker::sessionDone(net::Session& session) {
     parked->counters = found->second.counters;
     parked_->add(std::move(parked), pending_idle_timeout_);
     log::debug("worker %u: idle connection parked (%zu parked, %zu waiting)", id_, parked_->size(),
-               waiting());
+               idle_waits_.waiting());
   } else if (found->second.counters != nullptr) {
     --found->second.counters->connections_active;
   }

@@ -204,6 +204,9 @@ class Worker final : private http::GenerationSource,
   std::shared_ptr<WorkerGeneration> generation_;
   uint64_t generation_id_ = 0;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  // The sessions waiting for their next request (declared before
+  // sessions_, which count themselves out of it as they go).
+  http::IdleWaits idle_waits_;
   struct SessionEntry {
     std::unique_ptr<net::Session> session;
     // Its listener's counts, in its own generation (which it keeps alive).

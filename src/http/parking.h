@@ -52,17 +52,26 @@ class ConnectionParking {
   // and that ends its session without ending the connection.
   virtual void park(ParkedHttp connection) = 0;
 
-  // A session starts waiting for its next request: how long it waits
-  // before it parks. It counts as waiting until it calls waitEnded().
-  std::chrono::milliseconds waitStarted() {
-    return ++waiting_ > kMostPatientWaits ? kCrowdedParkDelay : kParkDelay;
-  }
-  void waitEnded() { --waiting_; }
-  // Sessions between waitStarted() and waitEnded().
-  size_t waiting() const { return waiting_; }
-
  protected:
   ~ConnectionParking() = default;
+};
+
+// The sessions of one worker that wait for their next request, counted to
+// choose how soon each parks. Worker thread only; outlives its sessions. A
+// plain class, not part of ConnectionParking: a member call through a
+// polymorphic pointer is checked by UBSan's vptr check, whose slow path
+// needs a descriptor (a pipe), and sessions wait at every response, the
+// ones answered with the process out of descriptors included.
+class IdleWaits {
+ public:
+  // A session starts waiting: how long it waits before it parks. It
+  // counts as waiting until it calls ended().
+  std::chrono::milliseconds started() {
+    return ++waiting_ > kMostPatientWaits ? kCrowdedParkDelay : kParkDelay;
+  }
+  void ended() { --waiting_; }
+  // Sessions between started() and ended().
+  size_t waiting() const { return waiting_; }
 
  private:
   size_t waiting_ = 0;

@@ -255,16 +255,17 @@ void HttpSession::afterResponse(bool close) {
 }
 
 std::chrono::milliseconds HttpSession::startIdleWait() {
-  if (params_.parking == nullptr) return std::chrono::milliseconds::max();
+  if (params_.parking == nullptr || params_.idle_waits == nullptr)
+    return std::chrono::milliseconds::max();
   if (counted_as_waiting_) return kParkDelay;
   counted_as_waiting_ = true;
-  return params_.parking->waitStarted();
+  return params_.idle_waits->started();
 }
 
 void HttpSession::endIdleWait() {
   if (!counted_as_waiting_) return;
   counted_as_waiting_ = false;
-  params_.parking->waitEnded();
+  params_.idle_waits->ended();
 }
 
 void HttpSession::closeGracefully() {

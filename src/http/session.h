@@ -90,7 +90,8 @@ struct HttpSessionParams {
   // Where the connection waits when idle long enough (http/parking.h);
   // null: it never leaves its session.
   ConnectionParking* parking = nullptr;
-  uint32_t listener_index = 0;  // of `listener` in its generation, for parking
+  IdleWaits* idle_waits = nullptr;  // set with `parking`
+  uint32_t listener_index = 0;      // of `listener` in its generation, for parking
   // The connection comes back from parking: it was answered before (a
   // drain closes it at once, as any idle kept-alive connection).
   bool resumed = false;
@@ -140,7 +141,7 @@ class HttpSession final : public net::Session,
   // The request's ledger hooks, if any, learn how it ended and go.
   void endIdempotent(const ExchangeResult& result);
   void afterResponse(bool close);
-  // The connection waits for its next request (counted by params_.parking,
+  // The connection waits for its next request (counted in params_.idle_waits,
   // which decides how soon it parks) or no longer does: how long to wait
   // before parking (max() when it cannot park).
   std::chrono::milliseconds startIdleWait();
@@ -176,7 +177,7 @@ class HttpSession final : public net::Session,
   bool listener_gone_ = false;
   bool draining_ = false;
   bool answered_ = false;            // a response went out: the connection is kept alive
-  bool counted_as_waiting_ = false;  // by params_.parking (startIdleWait())
+  bool counted_as_waiting_ = false;  // in params_.idle_waits (startIdleWait())
   // The client sent its FIN: answer what it asked, then close.
   bool peer_closed_ = false;
   // The client asked to close (Connection: close, or HTTP/1.0 without

@@ -1,4 +1,4 @@
-// ConnectionParking's count of sessions waiting for their next request:
+// IdleWaits, a worker's count of sessions waiting for their next request:
 // the first kMostPatientWaits wait kParkDelay before they park; while more
 // than that wait at once, the ones that start waiting park after
 // kCrowdedParkDelay; as sessions stop waiting the patient delay comes back.
@@ -8,37 +8,26 @@
 
 #include "http/parking.h"
 
-using namespace fulcrum;
 using namespace fulcrum::http;
-
-namespace {
-
-class CountingParking final : public ConnectionParking {
- public:
-  bool canPark(const SocketAddress&, const SocketAddress&) const override { return true; }
-  void park(ParkedHttp) override {}
-};
-
-}  // namespace
 
 TEST_CASE("parking: a crowd of waiting sessions parks sooner, and the count comes back") {
   static_assert(kCrowdedParkDelay < kParkDelay);
-  CountingParking parking;
+  IdleWaits waits;
   std::vector<std::chrono::milliseconds> delays;
-  for (size_t n = 0; n < kMostPatientWaits + 3; ++n) delays.push_back(parking.waitStarted());
-  CHECK(parking.waiting() == kMostPatientWaits + 3);
+  for (size_t n = 0; n < kMostPatientWaits + 3; ++n) delays.push_back(waits.started());
+  CHECK(waits.waiting() == kMostPatientWaits + 3);
   for (size_t n = 0; n < kMostPatientWaits; ++n) REQUIRE(delays[n] == kParkDelay);
   CHECK(delays[kMostPatientWaits] == kCrowdedParkDelay);
   CHECK(delays[kMostPatientWaits + 2] == kCrowdedParkDelay);
 
   // Still crowded until the count is back at the bound.
-  for (int n = 0; n < 3; ++n) parking.waitEnded();
-  CHECK(parking.waiting() == kMostPatientWaits);
-  CHECK(parking.waitStarted() == kCrowdedParkDelay);
-  parking.waitEnded();
-  parking.waitEnded();
-  CHECK(parking.waitStarted() == kParkDelay);
+  for (int n = 0; n < 3; ++n) waits.ended();
+  CHECK(waits.waiting() == kMostPatientWaits);
+  CHECK(waits.started() == kCrowdedParkDelay);
+  waits.ended();
+  waits.ended();
+  CHECK(waits.started() == kParkDelay);
 
-  while (parking.waiting() > 0) parking.waitEnded();
-  CHECK(parking.waitStarted() == kParkDelay);
+  while (waits.waiting() > 0) waits.ended();
+  CHECK(waits.started() == kParkDelay);
 }
