@@ -5,16 +5,16 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/hex.h"
+
 namespace fulcrum::admin {
 namespace {
 
 constexpr std::string_view kReplacement = "\\ufffd";
 
 void appendEscapedByte(std::string& out, unsigned char c) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out += "\\u00";
-  out += kHex[c >> 4];
-  out += kHex[c & 0xf];
+  out.append(&kHexPairs[2 * c], 2);
 }
 
 bool continuation(unsigned char c) {

@@ -69,9 +69,7 @@ void IdempotentRequest::beforeForwarding(const RequestInfo&, ForwardDecision dec
     std::optional<ledger::ClaimResult> answered;
     store_.claim(storage_key_, fingerprint_, claim_token_, settings_.in_flight_timeout,
                  [&answered](ledger::ClaimResult result) { answered = std::move(result); });
-    if (timings_ != nullptr)
-      timings_->observe(ledger::StoreOperation::Claim, std::chrono::steady_clock::now() - asked);
-    if (answered) claimed(*answered, decision);
+    if (answered) claimed(*answered, decision, asked);
     return;
   }
   // Held while the store answers: the store calls back on this thread. One
@@ -81,16 +79,14 @@ void IdempotentRequest::beforeForwarding(const RequestInfo&, ForwardDecision dec
   store_.claim(storage_key_, fingerprint_, claim_token_, settings_.in_flight_timeout,
                [alive, decision, asked](ledger::ClaimResult result) {
                  auto self = alive.lock();
-                 if (!self) return;
-                 if ((*self)->timings_ != nullptr)
-                   (*self)->timings_->observe(ledger::StoreOperation::Claim,
-                                              std::chrono::steady_clock::now() - asked);
-                 (*self)->claimed(result, decision);
+                 if (self) (*self)->claimed(result, decision, asked);
                });
 }
 
-void IdempotentRequest::claimed(const ledger::ClaimResult& result,
-                                const ForwardDecision& decision) {
+void IdempotentRequest::claimed(const ledger::ClaimResult& result, const ForwardDecision& decision,
+                                std::chrono::steady_clock::time_point asked) {
+  if (timings_ != nullptr)
+    timings_->observe(ledger::StoreOperation::Claim, std::chrono::steady_clock::now() - asked);
   // The repeats the ledger answers itself: what each counts as, and says.
   struct Refusal {
     ledger::Verdict verdict;

@@ -15,6 +15,7 @@
 // sent, else releases.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,7 +79,9 @@ class IdempotentRequest final : public ExchangeHooks,
   void exchangeEnded(const ExchangeResult& result);
 
  private:
-  void claimed(const ledger::ClaimResult& result, const ForwardDecision& decision);
+  // The store answered the claim asked at `asked` (its time is counted).
+  void claimed(const ledger::ClaimResult& result, const ForwardDecision& decision,
+               std::chrono::steady_clock::time_point asked);
   void count(LedgerResult result);
   void keepBody(std::string_view data);
   // Settles the claim: the entry becomes `state` (Done: with answer_).

@@ -255,8 +255,7 @@ void HttpSession::afterResponse(bool close) {
 }
 
 std::chrono::milliseconds HttpSession::startIdleWait() {
-  if (params_.parking == nullptr || params_.idle_waits == nullptr)
-    return std::chrono::milliseconds::max();
+  if (params_.idle_waits == nullptr) return std::chrono::milliseconds::max();
   if (counted_as_waiting_) return kParkDelay;
   counted_as_waiting_ = true;
   return params_.idle_waits->started();

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "core/hex.h"
 #include "tls/tls_transport.h"
 
 namespace fulcrum::tls {
@@ -24,12 +25,8 @@ std::string sha256Hex(X509* certificate) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (X509_digest(certificate, EVP_sha256(), digest, &length) != 1) return "";
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0xf]);
-  }
+  std::string hex(2 * length, '\0');
+  writeHex(digest, length, hex.data());
   return hex;
 }
 
