@@ -12,12 +12,13 @@ Admission::Admission(net::EventLoop& loop, const upstream::Upstream& upstream,
     : upstream_(upstream),
       waiters_(waiters),
       slots_(upstream.breaker.get()),
+      give_up_(std::move(give_up)),
       wake_timer_(loop, std::move(retry)),
-      pending_timer_(loop, [this, give_up = std::move(give_up)] {
+      pending_timer_(loop, [this] {
         stopWaiting();
-        give_up("circuit breaker: no upstream connection was freed within " +
-                std::to_string(upstream_.breaker->pendingTimeout().count()) +
-                "ms (pending_timeout)");
+        give_up_("circuit breaker: no upstream connection was freed within " +
+                 std::to_string(upstream_.breaker->pendingTimeout().count()) +
+                 "ms (pending_timeout)");
       }) {}
 
 Admission::~Admission() {

@@ -55,6 +55,9 @@ class Admission {
   const upstream::Upstream& upstream_;
   upstream::ConnectionWaitQueue* waiters_;
   upstream::BreakerSlots slots_;
+  // The pending timer's callback captures only `this` (held without a
+  // malloc by std::function); what it calls is kept here.
+  std::function<void(const std::string& why)> give_up_;
   net::Timer wake_timer_;
   net::Timer pending_timer_;
   std::optional<upstream::ConnectionWaitQueue::Handle> waiting_;

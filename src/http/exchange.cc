@@ -12,8 +12,8 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
     : context_(context),
       owner_(owner),
       request_(request),
-      pending_(net::newBuffer()),
-      scratch_(net::newBuffer()),
+      pending_(net::newRecycledBuffer()),
+      scratch_(net::newRecycledBuffer()),
       retry_(context.picker->upstream().retries,
              RetryRequest{request.idempotent, request.has_idempotency_key, true},
              context.retry_budget, context.metrics, context.random),
@@ -363,7 +363,7 @@ void Exchange::finish(bool error, const std::string& detail) {
     context_.hooks->responseEnded(!error);
   result_.error = error;
   result_.detail = detail;
-  result_.attempt_log = retry_.log();
+  result_.attempt_log = retry_.takeLog();
   result_.attempts_header = context_.picker->upstream().retries.attempts_header;
 #if FULCRUM_REQUEST_METRICS
   if (context_.metrics != nullptr) {

@@ -216,8 +216,8 @@ class Exchange final : public net::DeferredDeletable,
   ExchangeContext context_;
   ExchangeOwner& owner_;
   RequestInfo request_;
-  net::Buffer pending_;  // the rewritten head and body bytes checked before connecting
-  net::Buffer scratch_;  // body bytes on their way up, while a copy is kept
+  net::RecycledBuffer pending_;  // the rewritten head and body bytes checked before connecting
+  net::RecycledBuffer scratch_;  // body bytes on their way up, while a copy is kept
   RetryTracker retry_;
   net::Timer retry_timer_;  // backoff, and a clean stack, before a retry
   bool retry_same_server_ = false;

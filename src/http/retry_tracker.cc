@@ -23,7 +23,7 @@ void RetryTracker::keep(evbuffer* bytes) {
   if (!replayable_) return;
   const size_t length = evbuffer_get_length(bytes);
   if (length == 0) return;
-  if (!kept_) kept_ = net::newBuffer();
+  if (!kept_) kept_ = net::newRecycledBuffer();
   if (evbuffer_get_length(kept_.get()) + length > config_.retry_buffer) {
     // Too large to hold: once these bytes leave, the request cannot be
     // replayed, and the memory goes back now.

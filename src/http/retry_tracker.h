@@ -60,6 +60,8 @@ class RetryTracker {
 
   unsigned attempts() const { return static_cast<unsigned>(log_.size()); }
   const std::vector<AttemptRecord>& log() const { return log_; }
+  // The log, moved out when the exchange ends (attempts() is 0 after).
+  std::vector<AttemptRecord> takeLog() { return std::move(log_); }
   // Whether this request may be sent again at all once it has been sent.
   bool safeToRepeat() const { return http::safeToRepeat(rules_, request_); }
   std::chrono::milliseconds reuseSafeWindow() const { return config_.reuse_safe_window; }
@@ -71,7 +73,7 @@ class RetryTracker {
   RetryBudget* budget_;
   metrics::UpstreamCounters* metrics_;
   Random* random_;
-  net::Buffer kept_;  // made at the first keep()
+  net::RecycledBuffer kept_;  // made at the first keep()
   bool replayable_ = true;
   unsigned retries_ = 0;
   unsigned attempts_used_ = 0;  // failed tries that used an attempt (usesAttempt)

@@ -141,7 +141,7 @@ void HttpSession::beginRequest() {
       route->idempotency->watches(head_.method))
     watchIdempotency(*route->idempotency);
 
-  net::Buffer request_head = net::newBuffer();
+  net::RecycledBuffer request_head = net::newRecycledBuffer();
   if (upstream_->proxy_protocol) info.proxy_header = proxyHeader(*upstream_->proxy_protocol);
   // Keyed or not is decided on the head the server gets, not on the one
   // the client sent: a key that did not reach the server makes no repeat safe.

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 
+#include "core/thread_cached.h"
 #include "http/codec/body_forwarder.h"
 #include "http/codec/head_scanner.h"
 #include "http/codec/parser.h"
@@ -28,7 +29,8 @@
 
 namespace fulcrum::http {
 
-class UpstreamAttempt final : public net::DeferredDeletable {
+class UpstreamAttempt final : public net::DeferredDeletable,
+                              public core::ThreadCached<UpstreamAttempt> {
  public:
   // `reporter` may be null. `on_timeout` runs when the response timer fires.
   UpstreamAttempt(net::EventLoop& loop, upstream::UpstreamPicker& picker,

@@ -53,6 +53,7 @@ EventLoop::EventLoop() {
 
 EventLoop::~EventLoop() {
   runDeferred();
+  for (event* spare : spare_timer_events_) event_free(spare);
   event_free(posted_event_);
   event_free(deferred_event_);
   event_base_free(base_);
@@ -108,12 +109,42 @@ void EventLoop::runPosted() {
 }
 
 void EventLoop::runDeferred() {
-  // Destructors may defer more objects; keep going until none is left.
+  // Destructors may defer more objects (into deferred_, emptied by the
+  // swap); keep going until none is left. Both vectors keep their
+  // capacity: a request's end used to allocate a new one.
   while (!deferred_.empty()) {
-    std::vector<std::unique_ptr<DeferredDeletable>> batch;
-    batch.swap(deferred_);
-    batch.clear();
+    deferred_batch_.swap(deferred_);
+    deferred_batch_.clear();
   }
+}
+
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t kMostSpareTimerEvents = 0;  // a reused event would hide a use after free
+#else
+constexpr size_t kMostSpareTimerEvents = 64;
+#endif
+
+}  // namespace
+
+event* EventLoop::takeTimerEvent(event_callback_fn callback, void* argument) {
+  if (spare_timer_events_.empty()) return evtimer_new(base_, callback, argument);
+  event* spare = spare_timer_events_.back();
+  spare_timer_events_.pop_back();
+  // A spare is neither pending nor active: event_assign() may remake it.
+  evtimer_assign(spare, base_, callback, argument);
+  return spare;
+}
+
+void EventLoop::giveTimerEvent(event* timer_event) {
+  if (timer_event == nullptr) return;
+  if (spare_timer_events_.size() >= kMostSpareTimerEvents) {
+    event_free(timer_event);
+    return;
+  }
+  evtimer_del(timer_event);
+  spare_timer_events_.push_back(timer_event);
 }
 
 }  // namespace fulcrum::net

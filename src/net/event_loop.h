@@ -42,6 +42,12 @@ class EventLoop {
   void post(std::function<void()> task);
   void deferDelete(std::unique_ptr<DeferredDeletable> object);
 
+  // A timer's event (net/timer.h), one of the loop's spares when it has
+  // one: a request arms a timer or two, each made and freed with it.
+  event* takeTimerEvent(event_callback_fn callback, void* argument);
+  // Takes back an event from takeTimerEvent(), deleted first if pending.
+  void giveTimerEvent(event* timer_event);
+
  private:
   static void onPosted(evutil_socket_t, short, void* self);
   static void onDeferred(evutil_socket_t, short, void* self);
@@ -55,6 +61,9 @@ class EventLoop {
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
   std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
+  // runDeferred()'s batch, kept between turns with its capacity.
+  std::vector<std::unique_ptr<DeferredDeletable>> deferred_batch_;
+  std::vector<event*> spare_timer_events_;  // at most kMostSpareTimerEvents
 };
 
 }  // namespace fulcrum::net

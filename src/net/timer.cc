@@ -3,17 +3,17 @@
 namespace fulcrum::net {
 
 Timer::Timer(EventLoop& loop, std::function<void()> callback)
-    : base_(loop.base()), callback_(std::move(callback)) {}
+    : loop_(loop), callback_(std::move(callback)) {}
 
 Timer::~Timer() {
-  if (event_ != nullptr) event_free(event_);
+  loop_.giveTimerEvent(event_);
 }
 
 void Timer::arm(std::chrono::milliseconds delay) {
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(delay.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((delay.count() % 1000) * 1000);
-  if (event_ == nullptr) event_ = evtimer_new(base_, &Timer::onFire, this);
+  if (event_ == nullptr) event_ = loop_.takeTimerEvent(&Timer::onFire, this);
   evtimer_add(event_, &tv);
 }
 

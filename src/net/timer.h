@@ -2,10 +2,13 @@
 // Destroying the Timer cancels it; the callback may re-arm or cancel its own
 // Timer, but must not destroy it (hand the owner to deferDelete instead).
 //
-// The libevent event is made at the first arm(): each request makes
+// The libevent event is taken at the first arm(): each request makes
 // several timers (a retry's backoff, body pauses, a queue's wait) that
 // most requests never arm, and an allocation for each was a fifth of the
-// request's mallocs.
+// request's mallocs. It comes from the loop's spare events and goes back
+// there (EventLoop::takeTimerEvent), so the one a request arms (its
+// server's response timeout) is no malloc either. The loop must outlive
+// its timers.
 #pragma once
 
 #include <event2/event.h>
@@ -31,8 +34,8 @@ class Timer {
  private:
   static void onFire(evutil_socket_t, short, void* self);
 
-  event_base* base_;
-  event* event_ = nullptr;  // made by the first arm()
+  EventLoop& loop_;
+  event* event_ = nullptr;  // taken from the loop at the first arm(), given back at the end
   std::function<void()> callback_;
 };
 

@@ -21,14 +21,14 @@ void ConnPool::countClosed(size_t connections) {
     breaker_->release(upstream::BreakerResource::Connections);
 }
 
-std::list<ConnPool::Idle>::iterator ConnPool::find(uint32_t index, std::string_view key) {
+std::deque<ConnPool::Idle>::iterator ConnPool::find(uint32_t index, std::string_view key) {
   auto& list = idle_[index];
   auto it = list.begin();
   while (it != list.end() && it->key != key) ++it;
   return it;
 }
 
-std::unique_ptr<net::Stream> ConnPool::takeAt(uint32_t index, std::list<Idle>::iterator at) {
+std::unique_ptr<net::Stream> ConnPool::takeAt(uint32_t index, std::deque<Idle>::iterator at) {
   std::unique_ptr<net::Stream> stream = std::move(at->stream);
   idle_[index].erase(at);
   --idle_total_;

@@ -13,11 +13,13 @@
 // header serves that client connection only (as HAProxy hashes the PROXY
 // line into its idle connections' key), so it is taken only with the same
 // key, and a full server list makes room for it by closing its oldest.
+// Each server's list is a deque: a list's node was a malloc and a free
+// for every request that gave its connection back and took one.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <list>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -67,8 +69,8 @@ class ConnPool final : private net::StreamHandler {
   };
 
   // The most recent idle connection to `index` with `key`, if any.
-  std::list<Idle>::iterator find(uint32_t index, std::string_view key);
-  std::unique_ptr<net::Stream> takeAt(uint32_t index, std::list<Idle>::iterator at);
+  std::deque<Idle>::iterator find(uint32_t index, std::string_view key);
+  std::unique_ptr<net::Stream> takeAt(uint32_t index, std::deque<Idle>::iterator at);
 
   // Any event on an idle connection means the server closed it or broke
   // protocol: it is dropped.
@@ -84,7 +86,7 @@ class ConnPool final : private net::StreamHandler {
   net::EventLoop& loop_;
   unsigned max_idle_;
   std::chrono::milliseconds idle_timeout_;
-  std::vector<std::list<Idle>> idle_;  // by server index; front = most recent
+  std::vector<std::deque<Idle>> idle_;  // by server index; front = most recent
   size_t idle_total_ = 0;
   net::Timer sweep_timer_;  // closes connections idle past the timeout
   upstream::CircuitBreaker* breaker_;

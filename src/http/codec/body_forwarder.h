@@ -11,13 +11,14 @@
 
 #include <cstdint>
 
+#include "core/thread_cached.h"
 #include "http/codec/chunked.h"
 #include "http/codec/framing.h"
 #include "http/codec/parser.h"
 
 namespace fulcrum::http {
 
-class BodyForwarder {
+class BodyForwarder : public core::ThreadCached<BodyForwarder> {
  public:
   // The body arrives as `framing` (with `content_length` for
   // Framing::ContentLength) and leaves as `out`: the same framing, except

@@ -60,3 +60,39 @@ TEST_CASE("forEachSpan: every byte from the offset, once, in the buffer's pieces
     CHECK(calls == 0);
   }
 }
+
+// Recycled buffers: what a request made comes back to the next one, empty.
+TEST_CASE("recycled buffers: a freed one is the next one made, empty, and the cache is bounded") {
+  // Start from an empty cache on this thread (what earlier tests left is
+  // held here until the end).
+  std::vector<net::RecycledBuffer> held;
+  while (net::recycledBuffersHere() > 0) held.push_back(net::newRecycledBuffer());
+
+  net::RecycledBuffer first = net::newRecycledBuffer();
+  REQUIRE(first);
+  evbuffer* const address = first.get();
+  // A buffer given back with bytes in it (a retry's copy) is drained.
+  REQUIRE(evbuffer_add(first.get(), "left over", 9) == 0);
+  first.reset();
+  net::RecycledBuffer next = net::newRecycledBuffer();
+  REQUIRE(next);
+  CHECK(evbuffer_get_length(next.get()) == 0);
+  if (net::kRecyclingBuffers) {
+    CHECK(next.get() == address);
+  } else {
+    CHECK(net::recycledBuffersHere() == 0);
+  }
+  // It works as a new one does.
+  REQUIRE(evbuffer_add(next.get(), "abc", 3) == 0);
+  char out[4] = {};
+  CHECK(evbuffer_remove(next.get(), out, sizeof(out)) == 3);
+  CHECK(std::string(out) == "abc");
+  next.reset();
+
+  std::vector<net::RecycledBuffer> many;
+  for (size_t i = 0; i < net::kMostRecycledBuffers + 8; ++i)
+    many.push_back(net::newRecycledBuffer());
+  many.clear();
+  CHECK(net::recycledBuffersHere() ==
+        (net::kRecyclingBuffers ? net::kMostRecycledBuffers : size_t{0}));
+}

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <vector>
 
 #include "net/timer.h"
 #include "support/loop.h"
@@ -86,4 +87,50 @@ TEST_CASE("timer: destroying an armed timer cancels it") {
   }
   REQUIRE(runPast(loop, 20ms));
   CHECK(fired == 0);
+}
+
+// A timer's event goes back to its loop when the timer goes, and the next
+// timer armed takes it: the event must then call the new timer, never the
+// one that is gone (it was pending when that one went).
+TEST_CASE("timer: an event given back by a timer that went while armed calls only its next timer") {
+  net::EventLoop loop;
+  int gone_fired = 0;
+  int next_fired = 0;
+  {
+    net::Timer gone(loop, [&] { ++gone_fired; });
+    gone.arm(1ms);
+    CHECK(gone.armed());
+  }
+  net::Timer next(loop, [&] { ++next_fired; });
+  CHECK_FALSE(next.armed());
+  next.arm(1ms);
+  CHECK(next.armed());
+  CHECK(runUntil(loop, [&] { return next_fired == 1; }));
+  CHECK(runPast(loop, 5ms));
+  CHECK(gone_fired == 0);
+  CHECK(next_fired == 1);
+  CHECK_FALSE(next.armed());
+  // Re-armed from the same event, it fires again.
+  next.arm(1ms);
+  CHECK(runUntil(loop, [&] { return next_fired == 2; }));
+  CHECK(gone_fired == 0);
+}
+
+TEST_CASE("timer: many timers made, armed and gone in turn all fire their own callbacks") {
+  net::EventLoop loop;
+  std::vector<int> fired(200, 0);
+  for (size_t round = 0; round < 2; ++round) {
+    std::vector<std::unique_ptr<net::Timer>> timers;
+    for (size_t i = round * 100; i < (round + 1) * 100; ++i) {
+      timers.push_back(std::make_unique<net::Timer>(loop, [&fired, i] { ++fired[i]; }));
+      timers.back()->arm(1ms);
+    }
+    CHECK(runUntil(loop, [&] {
+      for (size_t i = round * 100; i < (round + 1) * 100; ++i)
+        if (fired[i] == 0) return false;
+      return true;
+    }));
+  }
+  CHECK(runPast(loop, 5ms));
+  for (int count : fired) CHECK(count == 1);
 }
