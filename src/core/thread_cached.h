@@ -19,20 +19,16 @@
 #include <cstddef>
 #include <new>
 
+#include "core/sanitizer.h"
+
 namespace fulcrum::core {
 
 template <typename T, size_t kMostCached = 64>
 class ThreadCached {
  public:
-#if defined(__SANITIZE_ADDRESS__)
-  static constexpr bool kCaching = false;
-#else
-  static constexpr bool kCaching = true;
-#endif
+  static constexpr bool kCaching = !kAddressSanitizer;
   // Blocks waiting in this thread's cache now.
-  static size_t cachedHere() {
-    return freeList().count;
-  }
+  static size_t cachedHere() { return freeList().count; }
 
   static void* operator new(size_t size) {
     if (size != sizeof(T) || !kCaching) return ::operator new(size);

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/sanitizer.h"
+
 namespace fulcrum::net {
 
 struct BufferFree {
@@ -37,11 +39,7 @@ inline Buffer newBuffer() {
 // kMostRecycledBuffers wait per thread; a thread's go when it ends. Under
 // AddressSanitizer the cache is off, as ThreadCached's is.
 inline constexpr size_t kMostRecycledBuffers = 32;
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kRecyclingBuffers = false;
-#else
-inline constexpr bool kRecyclingBuffers = true;
-#endif
+inline constexpr bool kRecyclingBuffers = !core::kAddressSanitizer;
 
 struct RecycledBufferFree {
   void operator()(evbuffer* buffer) const;

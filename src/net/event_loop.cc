@@ -8,6 +8,8 @@
 #include <cstdlib>
 
 #include "core/log.h"
+#include "core/sanitizer.h"
+#include "net/libevent_memory.h"
 
 namespace fulcrum::net {
 
@@ -16,22 +18,11 @@ void EventLoop::enableThreads() {
   (void)once;
 }
 
-namespace {
-
-// Left to itself, libevent makes every evbuffer and event with calloc, and
-// glibc's calloc never takes a block from its per-thread cache: about 300
-// instructions each, four evbuffers per proxied request. Given malloc,
-// libevent zeroes what it asked for itself. The same heap either way, so a
-// block libevent made before this runs is freed just as well after.
-int useMallocForLibevent() {
-  event_set_mem_functions(&std::malloc, &std::realloc, &std::free);
-  return 0;
-}
-
-}  // namespace
-
 EventLoop::EventLoop() {
-  static const int once = useMallocForLibevent();
+  static const bool once = [] {
+    useLibeventMemory();
+    return true;
+  }();
   (void)once;
   // No lock in the base: only this loop's thread calls into it, and
   // post() wakes it through an eventfd of its own. A locked base took and
@@ -120,11 +111,8 @@ void EventLoop::runDeferred() {
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr size_t kMostSpareTimerEvents = 0;  // a reused event would hide a use after free
-#else
-constexpr size_t kMostSpareTimerEvents = 64;
-#endif
+// None under AddressSanitizer: a reused event would hide a use after free.
+constexpr size_t kMostSpareTimerEvents = core::kAddressSanitizer ? 0 : 64;
 
 }  // namespace
 
