@@ -31,13 +31,16 @@ inline Buffer newBuffer() {
 // evbuffer_free were four mallocs and frees a request, 7 % of a proxied
 // request's instructions.
 //
-// Only for buffers that bytes are added to and removed from: never
+// Only for buffers that bytes are added to and moved through: never
 // evbuffer_reserve_space() or evbuffer_expand() on one (a Stream's input
-// is a plain Buffer). Those leave an empty chain of space that no drain
-// frees, so an "empty" buffer could keep kilobytes in the cache. One
-// that still holds bytes is drained (which frees its chains) first. At most
-// kMostRecycledBuffers wait per thread; a thread's go when it ends. Under
-// AddressSanitizer the cache is off, as ThreadCached's is.
+// is a plain Buffer). Those leave an empty chain of room that no drain
+// frees, so an "empty" buffer could keep kilobytes in the cache. One that
+// still holds bytes is drained first, which frees all its chains. (An
+// empty chain of room can still come along with bytes moved in from a
+// Stream's input and stay when they move on; at most kMostRecycledBuffers
+// wait per thread, so a thread keeps at most that many such chains.) A
+// thread's buffers go when it ends. Under AddressSanitizer the cache is
+// off, as ThreadCached's is.
 inline constexpr size_t kMostRecycledBuffers = 32;
 inline constexpr bool kRecyclingBuffers = !core::kAddressSanitizer;
 
