@@ -102,6 +102,7 @@ void IdempotentRequest::claimed(const ledger::ClaimResult& result, const Forward
   const ledger::Verdict verdict = ledger::judge(result, fingerprint_);
   if (verdict == ledger::Verdict::Forward) {
     count(LedgerResult::First);
+    claim_place_ = result.place;
     holds_claim_ = true;  // before proceed(): it may end the exchange at once
     forwarded_ = true;
     decision.proceed();
@@ -195,6 +196,7 @@ void IdempotentRequest::settle(ledger::EntryState state) {
     entry.claim = claim_token_;
     settlement = ledger::settlementOf(entry);
   }
+  settlement.place = claim_place_;
   store_.settle(storage_key_, std::move(settlement), settings_.ttl, timings_);
 }
 

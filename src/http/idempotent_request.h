@@ -95,6 +95,7 @@ class IdempotentRequest final : public ExchangeHooks,
   metrics::ListenerCounters* counters_;
   ledger::StoreTimings* timings_;
   uint64_t claim_token_;
+  uint64_t claim_place_ = 0;  // the store's ClaimResult::place of our claim
   std::string storage_key_;
   std::string fingerprint_;
   std::optional<ledger::FingerprintBuilder> builder_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <utility>
 
 #include "ledger/entry_codec.h"
@@ -96,7 +97,34 @@ void MemoryStore::erase(Slot* slot) {
   unlink(*slot);
   memory_ -= slot->cost;
   slots_.erase(slot->hash, slot);
-  std::pmr::polymorphic_allocator<Slot>(&pool_).delete_object(slot);
+  // Kept as a slot (store header): no claim, no key bytes held.
+  slot->claim = 0;
+  slot->cost = 0;
+  slot->stored_key.clear();
+  slot->stored_key.shrink_to_fit();
+  slot->older = spare_slots_;
+  spare_slots_ = slot;
+}
+
+MemoryStore::Slot* MemoryStore::newSlot(std::string_view key, uint64_t hash) {
+  if (spare_slots_ == nullptr)
+    return std::pmr::polymorphic_allocator<Slot>(&pool_).new_object<Slot>(key, hash, &pool_);
+  Slot* slot = spare_slots_;
+  spare_slots_ = slot->older;
+  slot->hash = hash;
+  slot->stored_key.assign(key);
+  slot->newer = slot->older = nullptr;
+  slot->in_lru = false;
+  return slot;
+}
+
+MemoryStore::Slot* MemoryStore::claimedAt(uint64_t place, std::string_view key,
+                                          uint64_t claim) const {
+  if (place == 0) return nullptr;
+  Slot* slot = reinterpret_cast<Slot*>(static_cast<uintptr_t>(place));
+  if (slot->claim != claim || slot->state != EntryState::InFlight || slot->key() != key)
+    return nullptr;
+  return slot;
 }
 
 void MemoryStore::touch(Slot& slot) {
@@ -161,8 +189,7 @@ void MemoryStore::claim(const std::string& key, const std::string& fingerprint, 
     } else {
       const size_t cost = costOf(key, fingerprint);
       if (makeRoom(cost, now, /*new_slot=*/true)) {
-        Slot* slot = std::pmr::polymorphic_allocator<Slot>(&pool_).new_object<Slot>(
-            std::string_view(key), hash, &pool_);
+        Slot* slot = newSlot(key, hash);
         setBytes(*slot, fingerprint);
         slot->claim = claim;
         slot->state = EntryState::InFlight;
@@ -171,6 +198,7 @@ void MemoryStore::claim(const std::string& key, const std::string& fingerprint, 
         slots_.insert(hash, slot);
         memory_ += cost;
         result.status = ClaimStatus::Claimed;
+        result.place = reinterpret_cast<uintptr_t>(slot);
       } else {
         result.status = ClaimStatus::StoreError;
         result.error = "the memory ledger is full of requests in flight";
@@ -184,7 +212,8 @@ void MemoryStore::settle(const std::string& key, Settlement settlement,
                          std::chrono::milliseconds ttl, StoreTimings* timings) {
   const TimedCall timed(timings, StoreOperation::Settle);
   std::lock_guard lock(mutex_);
-  Slot* found = find(key);
+  Slot* found =
+      settlement.place != 0 ? claimedAt(settlement.place, key, settlement.claim) : find(key);
   if (found == nullptr || found->claim != settlement.claim || found->state != EntryState::InFlight)
     return;
   const Clock::time_point now = now_();

@@ -18,19 +18,26 @@
 // Decoding happens only when an entry is asked for (replays, conflicts,
 // the admin API).
 //
-// Thread-safe: one mutex, taken only by keyed requests on ledger routes
-// (unkeyed traffic never reaches a store). claim() and inspect() call
-// `done` before they return, outside the lock.
+// A slot, once made, stays a slot until the store goes: an erased one
+// waits in a list of spares for the next claim. So the place a claim
+// returns (its slot) can be read at the settle whatever happened
+// meanwhile, and the settle checks there that the slot still holds that
+// claim for that key, instead of a second lookup in the index (a cache
+// miss wherever it lands, 0.2 µs a keyed request in a profile).
+//
+// Thread-safe: one lock (core/spin_lock.h), taken only by keyed requests
+// on ledger routes (unkeyed traffic never reaches a store). claim() and
+// inspect() call `done` before they return, outside the lock.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory_resource>
-#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "core/spin_lock.h"
 #include "ledger/mapped_memory.h"
 #include "ledger/slot_index.h"
 #include "ledger/store.h"
@@ -93,6 +100,11 @@ class MemoryStore final : public Store {
   // Under the lock.
   void setBytes(Slot& slot, std::string_view bytes);
   Slot* find(std::string_view key) const;
+  // A slot for `key`, a spare one if any, set up as new.
+  Slot* newSlot(std::string_view key, uint64_t hash);
+  // The slot at `place` (a ClaimResult::place), if it holds `claim` on
+  // `key` in flight.
+  Slot* claimedAt(uint64_t place, std::string_view key, uint64_t claim) const;
   void erase(Slot* slot);
   void unlink(Slot& slot);
   void pushNewest(Slot& slot);
@@ -102,7 +114,7 @@ class MemoryStore final : public Store {
 
   MemoryStoreLimits limits_;
   Now now_;
-  mutable std::mutex mutex_;
+  mutable core::SpinLock mutex_;
   // Used under mutex_ only; declared before the index, which they outlive.
   // Slots are never destroyed one by one at the end: everything they hold
   // is the pool's, given back whole when it goes.
@@ -111,6 +123,7 @@ class MemoryStore final : public Store {
   SlotIndex<Slot> slots_;
   Slot* newest_ = nullptr;  // settled entries, most recently used first
   Slot* oldest_ = nullptr;
+  Slot* spare_slots_ = nullptr;  // erased slots, linked through `older`
   uint64_t memory_ = 0;
 };
 

@@ -50,7 +50,8 @@ struct Entry {
 struct Settlement {
   uint64_t claim = 0;  // the token that must still hold the key
   EntryState state = EntryState::Done;
-  std::string bytes;  // the whole entry, encoded
+  std::string bytes;   // the whole entry, encoded
+  uint64_t place = 0;  // the claim's ClaimResult::place
 };
 
 enum class ClaimStatus {
@@ -71,6 +72,10 @@ struct ClaimResult {
   ClaimStatus status = ClaimStatus::StoreError;
   Entry entry;        // when Exists
   std::string error;  // when StoreError, for the log
+  // When Claimed: where the store keeps the claim, handed back with the
+  // settlement so that the store need not look the key up again (the
+  // memory store: its slot); 0 when the store has no such place.
+  uint64_t place = 0;
 };
 
 class Store {

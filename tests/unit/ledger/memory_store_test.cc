@@ -38,6 +38,14 @@ ledger::Settlement done(uint64_t token, std::string body) {
   return ledger::settlementOf(entry);
 }
 
+// Settles `key` for `token` with `body`, at the claim's `place`.
+void settleAt(ledger::Store& store, const std::string& key, uint64_t token, std::string body,
+              uint64_t place) {
+  ledger::Settlement settlement = done(token, std::move(body));
+  settlement.place = place;
+  store.settle(key, std::move(settlement), 10s, nullptr);
+}
+
 }  // namespace
 
 TEST_CASE("memory ledger: the first claim holds the key, a second sees it in flight") {
@@ -158,4 +166,48 @@ TEST_CASE(
   CHECK(inspect(true).released);
   CHECK(inspect(true).result == ledger::Inspection::Result::NotFound);
   CHECK(claim(store, "k", 2).status == ledger::ClaimStatus::Claimed);
+}
+
+// The place a claim returns lets the settle skip the index; an old place
+// never settles what its slot holds now.
+TEST_CASE(
+    "memory ledger: a settle at the claim's place settles it, a stale place settles nothing") {
+  FakeClock clock;
+  ledger::MemoryStore store({}, clock.fn());
+  const ledger::ClaimResult first = claim(store, "k", 1);
+  REQUIRE(first.status == ledger::ClaimStatus::Claimed);
+  CHECK(first.place != 0);
+  settleAt(store, "k", 1, "paid", first.place);
+  const ledger::ClaimResult replay = claim(store, "k", 2);
+  REQUIRE(replay.status == ledger::ClaimStatus::Exists);
+  CHECK(replay.entry.state == ledger::EntryState::Done);
+  CHECK(replay.entry.answer.body == "paid");
+
+  // Released, its slot is a spare, and the next claim (another key) gets it.
+  const ledger::ClaimResult a = claim(store, "a", 3);
+  REQUIRE(a.status == ledger::ClaimStatus::Claimed);
+  store.release("a", 3, nullptr);
+  const ledger::ClaimResult b = claim(store, "b", 5);
+  REQUIRE(b.status == ledger::ClaimStatus::Claimed);
+  CHECK(b.place == a.place);
+  // A's settle at that place: the slot holds b's claim now, nothing changes.
+  settleAt(store, "a", 3, "a's answer", a.place);
+  CHECK(claim(store, "a", 7).status == ledger::ClaimStatus::Claimed);
+  CHECK(claim(store, "b", 9).entry.state == ledger::EntryState::InFlight);
+
+  // The same key claimed again after its claim was abandoned, in the same
+  // slot: the first holder's settle (its token) does not settle the second.
+  clock.now += 61s;
+  const ledger::ClaimResult again = claim(store, "b", 11);
+  REQUIRE(again.status == ledger::ClaimStatus::Claimed);
+  settleAt(store, "b", 5, "first holder", b.place);
+  const ledger::ClaimResult seen = claim(store, "b", 13);
+  REQUIRE(seen.status == ledger::ClaimStatus::Exists);
+  CHECK(seen.entry.state == ledger::EntryState::InFlight);
+  CHECK(seen.entry.claim == 11);
+  settleAt(store, "b", 11, "second holder", again.place);
+  const ledger::ClaimResult settled = claim(store, "b", 15);
+  REQUIRE(settled.status == ledger::ClaimStatus::Exists);
+  CHECK(settled.entry.answer.body == "second holder");
+  CHECK(store.entries() == 3);  // k, a, b
 }
