@@ -118,13 +118,9 @@ MemoryStore::Slot* MemoryStore::newSlot(std::string_view key, uint64_t hash) {
   return slot;
 }
 
-MemoryStore::Slot* MemoryStore::claimedAt(uint64_t place, std::string_view key,
-                                          uint64_t claim) const {
-  if (place == 0) return nullptr;
+MemoryStore::Slot* MemoryStore::slotAt(uint64_t place, std::string_view key) const {
   Slot* slot = reinterpret_cast<Slot*>(static_cast<uintptr_t>(place));
-  if (slot->claim != claim || slot->state != EntryState::InFlight || slot->key() != key)
-    return nullptr;
-  return slot;
+  return slot->key() == key ? slot : nullptr;
 }
 
 void MemoryStore::touch(Slot& slot) {
@@ -212,8 +208,7 @@ void MemoryStore::settle(const std::string& key, Settlement settlement,
                          std::chrono::milliseconds ttl, StoreTimings* timings) {
   const TimedCall timed(timings, StoreOperation::Settle);
   std::lock_guard lock(mutex_);
-  Slot* found =
-      settlement.place != 0 ? claimedAt(settlement.place, key, settlement.claim) : find(key);
+  Slot* found = settlement.place != 0 ? slotAt(settlement.place, key) : find(key);
   if (found == nullptr || found->claim != settlement.claim || found->state != EntryState::InFlight)
     return;
   const Clock::time_point now = now_();

@@ -102,9 +102,9 @@ class MemoryStore final : public Store {
   Slot* find(std::string_view key) const;
   // A slot for `key`, a spare one if any, set up as new.
   Slot* newSlot(std::string_view key, uint64_t hash);
-  // The slot at `place` (a ClaimResult::place), if it holds `claim` on
-  // `key` in flight.
-  Slot* claimedAt(uint64_t place, std::string_view key, uint64_t claim) const;
+  // The slot at `place` (a ClaimResult::place, non-zero) if it holds
+  // `key`; the caller checks that it holds the claim, as for find().
+  Slot* slotAt(uint64_t place, std::string_view key) const;
   void erase(Slot* slot);
   void unlink(Slot& slot);
   void pushNewest(Slot& slot);
