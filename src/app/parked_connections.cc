@@ -1,6 +1,7 @@
 #include "app/parked_connections.h"
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -33,6 +34,18 @@ void CompactAddress::store(const SocketAddress& address) {
 SocketAddress CompactAddress::load() const {
   if (length == 0) return SocketAddress();
   return SocketAddress(reinterpret_cast<const sockaddr*>(bytes), length);
+}
+
+std::optional<net::ClientAddresses> ParkedConnection::resumedAddresses() const {
+  if (addresses != nullptr) {
+    const SocketAddress client = addresses->client.load();
+    return net::ClientAddresses{client, client, addresses->local.load()};
+  }
+  sockaddr_storage peer{};
+  socklen_t length = sizeof(peer);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return std::nullopt;
+  const SocketAddress client(reinterpret_cast<const sockaddr*>(&peer), length);
+  return net::ClientAddresses{client, client, SocketAddress()};
 }
 
 ParkedConnections::ParkedConnections(net::EventLoop& loop, Resume resume, Expired expired)

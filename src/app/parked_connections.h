@@ -1,9 +1,10 @@
 // A worker's parked connections: idle kept-alive HTTP client connections
 // that wait for their next request without a session (http/parking.h).
 // Each is one small record: its socket, its place in the queue of its idle
-// timeout, and what its next session needs. The sockets wait in an epoll
+// timeout, and what its next session needs (the client's address only when
+// the socket cannot give it back). The sockets wait in an epoll
 // set of their own, which the loop watches as one descriptor: a record
-// needs no libevent event (128 bytes, half of what it held). No timer of
+// needs no libevent event (it was 128 bytes more). No timer of
 // its own either: connections with the same client_idle timeout are parked
 // in the order their deadlines come, so one timer per distinct timeout
 // serves them all (a FIFO list, O(1) to add and to remove).
@@ -22,11 +23,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "app/worker_generation.h"
 #include "core/socket_address.h"
 #include "net/event_loop.h"
+#include "net/session.h"
 #include "net/timer.h"
 
 namespace fulcrum::app {
@@ -51,18 +54,33 @@ struct ParkedLink {
   ParkedLink* next = this;
 };
 
+// What a parked connection's next session needs that its socket cannot
+// tell: the client a PROXY header named, and the local address kept for
+// PROXY headers to servers. Most connections have neither and keep none.
+struct ParkedAddresses {
+  CompactAddress client;
+  CompactAddress local;
+};
+
 struct ParkedConnection : ParkedLink {
   int fd = -1;
+  uint32_t listener_index = 0;  // in `generation`
   std::chrono::steady_clock::time_point deadline;
   // The generation it ran on (kept alive, as its session did) and where it
   // counts in the listener metrics (re-pointed by a reload).
   std::shared_ptr<WorkerGeneration> generation;
   metrics::ListenerCounters* counters = nullptr;
   uint64_t generation_id = 0;
-  uint32_t listener_index = 0;
-  CompactAddress client;
-  CompactAddress local;
+  // Null: the client is the socket's peer, read back when it resumes.
+  std::unique_ptr<ParkedAddresses> addresses;
+
+  // The addresses its next session starts with; nullopt when the socket has
+  // lost its peer (reset while parked) and there is no session to make.
+  std::optional<net::ClientAddresses> resumedAddresses() const;
 };
+// Every parked connection holds one, so every byte counts (bench/README.md,
+// "What an idle connection holds"): 72 bytes, an 80-byte malloc chunk.
+static_assert(sizeof(ParkedConnection) <= 72);
 
 class ParkedConnections {
  public:

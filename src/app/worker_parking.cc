@@ -2,6 +2,8 @@
 // taking an idle kept-alive connection from its ending session, making a
 // new session around it when its next request comes, and counting it out
 // when client_idle closes it parked.
+#include <unistd.h>
+
 #include "app/worker.h"
 #include "core/log.h"
 
@@ -20,19 +22,28 @@ void Worker::park(http::ParkedHttp connection) {
       std::static_pointer_cast<const WorkerGeneration>(std::move(connection.generation)));
   record->generation_id = connection.generation_id;
   record->listener_index = connection.listener_index;
-  record->client.store(*connection.client);
-  record->local.store(*connection.local);
+  if (!connection.client_is_peer || connection.local->length() != 0) {
+    record->addresses = std::make_unique<ParkedAddresses>();
+    record->addresses->client.store(*connection.client);
+    record->addresses->local.store(*connection.local);
+  }
   record->fd = connection.fd;
   pending_park_ = std::move(record);
   pending_idle_timeout_ = connection.idle_timeout;
 }
 
 void Worker::resume(std::unique_ptr<ParkedConnection> connection) {
-  const SocketAddress client = connection->client.load();
-  net::ClientAddresses addresses{client, client, connection->local.load()};
+  const std::optional<net::ClientAddresses> addresses = connection->resumedAddresses();
+  if (!addresses) {
+    // Reset by its client while parked: nothing to read, nobody to answer.
+    ::close(connection->fd);
+    log::debug("worker %u: parked connection reset by its client", id_);
+    parkedExpired(*connection);
+    return;
+  }
   std::unique_ptr<net::Session> session = makeListenerSession(
       connection->generation, connection->generation_id, connection->listener_index,
-      net::Stream::overSocket(*loop_, connection->fd), addresses,
+      net::Stream::overSocket(*loop_, connection->fd), *addresses,
       [this](net::Session& done) { sessionDone(done); }, true);
   net::Session* raw = session.get();
   sessions_.emplace(raw, SessionEntry{std::move(session), connection->counters});

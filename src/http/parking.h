@@ -21,7 +21,7 @@ namespace fulcrum::http {
 // allocations and two epoll_ctl each way).
 inline constexpr std::chrono::milliseconds kParkDelay{50};
 // A waiting session holds about 4 KiB (the session, its stream, buffers and
-// timers) where a parked connection holds 0.18. When more than this many
+// timers) where a parked connection holds 0.12. When more than this many
 // wait in one worker at once (a crowd of clients that asked once each, a
 // reconnect storm), the ones that start waiting after them park after
 // kCrowdedParkDelay: memory that a burst leaves behind stays bounded, and a
@@ -33,6 +33,7 @@ struct ParkedHttp {
   int fd = -1;  // owned by the parking from the call on
   const SocketAddress* client = nullptr;
   const SocketAddress* local = nullptr;  // empty unless the listener sends PROXY headers
+  bool client_is_peer = false;           // `client` is the socket's own peer
   std::shared_ptr<const net::Generation> generation;
   uint64_t generation_id = 0;
   uint32_t listener_index = 0;  // in `generation`

@@ -26,6 +26,7 @@ HttpSession::HttpSession(HttpSessionParams params, std::unique_ptr<net::Stream> 
     : params_(std::move(params)),
       client_address_(addresses.client),
       local_address_(addresses.local),
+      client_is_peer_(addresses.client == addresses.peer),
       client_ip_(addresses.client.hostToString()),
       on_done_(std::move(on_done)),
       client_(std::move(client)),
@@ -326,8 +327,9 @@ bool HttpSession::park() {
     return false;
   const int fd = client_->releaseIdleSocket();
   if (fd < 0) return false;
-  params_.parking->park(ParkedHttp{fd, &client_address_, &local_address_, params_.generation,
-                                   params_.generation_id, params_.listener_index, idle_since_,
+  params_.parking->park(ParkedHttp{fd, &client_address_, &local_address_, client_is_peer_,
+                                   params_.generation, params_.generation_id,
+                                   params_.listener_index, idle_since_,
                                    params_.listener->client_idle_timeout});
   end();
   return true;

@@ -163,6 +163,9 @@ class HttpSession final : public net::Session,
   HttpSessionParams params_;
   SocketAddress client_address_;
   SocketAddress local_address_;  // where the client connected to (for PROXY headers)
+  // The client is the TCP peer (no PROXY header named another): a parked
+  // connection need not keep its address, the socket knows it.
+  bool client_is_peer_ = false;
   std::string client_ip_;
   // By ProxyVersion - 1; made on first use. Server connections pooled under
   // them serve this session only and close with it.

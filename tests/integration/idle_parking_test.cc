@@ -2,13 +2,15 @@
 // ("parked": the socket, its addresses and generation in a small record)
 // and get a new one when their next request comes. Through the real
 // binary: the next request is answered as before, for the client a PROXY
-// header named; client_idle still closes a parked connection; a drain
-// closes it and the process exits; after a reload its next request uses
-// the new configuration; a crowd of idle connections all park and leaves
-// no session counted as waiting. Each test waits for the "parked" debug
-// line.
+// header named, and for a plain client, whose address the socket gives
+// back; a client's reset while parked counts it out; client_idle still closes a parked connection;
+// a drain closes it and the process exits; after a reload its next request uses the new
+// configuration; a crowd of idle connections all park and leaves no session counted as waiting.
+// Each test waits for the "parked" debug line.
 #include <doctest/doctest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include "support/connection_recorder.h"
 #include "support/forwarding_config.h"
@@ -102,6 +104,44 @@ TEST_CASE("parking: the client a PROXY header named is kept across parking") {
     ++named;
   CHECK(named == 2);
   CHECK(nthText(proxy.process(), "\"client\":\"203.0.113.7:40000\"", 2));
+}
+
+TEST_CASE(
+    "parking: a parked connection's next request names the same client, read from its socket") {
+  ConnectionRecorder backend("b1");
+  Proxy proxy(ForwardingConfig{.servers = {backend.port()}, .access_log = "stdout"}.yaml());
+  Fd client = connectFrom("127.0.0.3", proxy.port("front"));
+  REQUIRE(client);
+  sockaddr_in ours{};
+  socklen_t length = sizeof(ours);
+  REQUIRE(getsockname(client.get(), reinterpret_cast<sockaddr*>(&ours), &length) == 0);
+  const std::string named = "\"client\":\"127.0.0.3:" + std::to_string(ntohs(ours.sin_port)) + "\"";
+  HttpReader reader(client.get());
+  REQUIRE(writeAll(client.get(), kGet));
+  REQUIRE(reader.response());
+  REQUIRE(parked(proxy, 1));
+  REQUIRE(writeAll(client.get(), kGet));
+  REQUIRE(reader.response());
+  REQUIRE(proxy.process().waitForText("parked connection resumed"));
+  REQUIRE(backend.waitAnswered(2));
+  const std::string seen = backend.receivedAll();
+  const size_t second = seen.find("GET / ", seen.find("GET / ") + 1);
+  REQUIRE(second != std::string::npos);
+  CHECK(seen.find("X-Forwarded-For: 127.0.0.3\r\n", second) != std::string::npos);
+  CHECK(nthText(proxy.process(), named, 2));
+}
+
+TEST_CASE("parking: a parked connection reset by its client is counted out") {
+  HttpBackend backend("b1");
+  Proxy proxy(backendYaml(backend.port()));
+  ParkedClient client(proxy);
+  CHECK(active(proxy) == 1);
+  linger reset{1, 0};  // close() sends a RST
+  REQUIRE(setsockopt(client.fd.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)) == 0);
+  client.fd = Fd();
+  CHECK(proxy.process().waitForText("parked connection reset by its client"));
+  CHECK(waitUntil([&] { return active(proxy) == 0; }, kDeadline));
+  CHECK(backend.requests().size() == 1);
 }
 
 TEST_CASE("parking: a crowd of idle connections parks, and no session stays counted as waiting") {
