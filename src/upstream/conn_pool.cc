@@ -21,14 +21,14 @@ void ConnPool::countClosed(size_t connections) {
     breaker_->release(upstream::BreakerResource::Connections);
 }
 
-std::deque<ConnPool::Idle>::iterator ConnPool::find(uint32_t index, std::string_view key) {
+std::vector<ConnPool::Idle>::iterator ConnPool::find(uint32_t index, std::string_view key) {
   auto& list = idle_[index];
-  auto it = list.begin();
-  while (it != list.end() && it->key != key) ++it;
-  return it;
+  for (size_t at = list.size(); at-- > 0;)
+    if (list[at].key == key) return list.begin() + static_cast<ptrdiff_t>(at);
+  return list.end();
 }
 
-std::unique_ptr<net::Stream> ConnPool::takeAt(uint32_t index, std::deque<Idle>::iterator at) {
+std::unique_ptr<net::Stream> ConnPool::takeAt(uint32_t index, std::vector<Idle>::iterator at) {
   std::unique_ptr<net::Stream> stream = std::move(at->stream);
   idle_[index].erase(at);
   --idle_total_;
@@ -53,18 +53,21 @@ std::unique_ptr<net::Stream> ConnPool::take(uint32_t index, std::chrono::millise
 }
 
 void ConnPool::adopt(ConnPool& from, uint32_t from_index, uint32_t to_index) {
-  auto& source = from.idle_[from_index];
-  while (!source.empty()) {
-    Idle idle = std::move(source.back());  // oldest first, so the newest ends up in front
-    source.pop_back();
-    --from.idle_total_;
-    auto& list = idle_[to_index];
-    if (list.size() >= max_idle_) {
+  std::vector<Idle> source = std::move(from.idle_[from_index]);
+  from.idle_[from_index].clear();
+  from.idle_total_ -= source.size();
+  auto& list = idle_[to_index];
+  // Past max_idle the oldest go: the newest are the likeliest still open.
+  const size_t room = list.size() < max_idle_ ? max_idle_ - list.size() : 0;
+  const size_t surplus = source.size() > room ? source.size() - room : 0;
+  for (size_t i = 0; i < source.size(); ++i) {  // oldest first: the newest ends up at the back
+    Idle& idle = source[i];
+    if (i < surplus) {
       closeIdle(idle.stream);
       continue;
     }
     idle.stream->setHandler(this);
-    list.push_front(std::move(idle));
+    list.push_back(std::move(idle));
     if (++idle_total_ == 1) sweep_timer_.arm(idle_timeout_);
   }
 }
@@ -73,8 +76,8 @@ void ConnPool::give(uint32_t index, std::unique_ptr<net::Stream> connection, std
   auto& list = idle_[index];
   // The oldest keyed connection's client is the likeliest to have left.
   if (!key.empty() && max_idle_ > 0 && list.size() >= max_idle_) {
-    closeIdle(list.back().stream);
-    list.pop_back();
+    closeIdle(list.front().stream);
+    list.erase(list.begin());
     --idle_total_;
   }
   if (list.size() >= max_idle_) {
@@ -83,7 +86,7 @@ void ConnPool::give(uint32_t index, std::unique_ptr<net::Stream> connection, std
   }
   connection->setHandler(this);
   connection->setReading(true);
-  list.push_front(Idle{std::move(connection), std::chrono::steady_clock::now(), std::string(key)});
+  list.push_back(Idle{std::move(connection), std::chrono::steady_clock::now(), std::string(key)});
   if (++idle_total_ == 1) sweep_timer_.arm(idle_timeout_);
 }
 
@@ -124,13 +127,15 @@ void ConnPool::sweep() {
   auto now = std::chrono::steady_clock::now();
   auto oldest_kept = now;
   for (auto& list : idle_) {
-    // Most recent first: expired ones are at the back.
-    while (!list.empty() && now - list.back().since >= idle_timeout_) {
-      list.pop_back();
-      --idle_total_;
-      countClosed(1);
+    // Oldest first: the expired ones lead.
+    size_t expired = 0;
+    while (expired < list.size() && now - list[expired].since >= idle_timeout_) ++expired;
+    if (expired > 0) {
+      list.erase(list.begin(), list.begin() + static_cast<ptrdiff_t>(expired));
+      idle_total_ -= expired;
+      countClosed(expired);
     }
-    if (!list.empty()) oldest_kept = std::min(oldest_kept, list.back().since);
+    if (!list.empty()) oldest_kept = std::min(oldest_kept, list.front().since);
   }
   if (idle_total_ > 0)
     sweep_timer_.arm(
