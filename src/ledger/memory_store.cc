@@ -5,6 +5,7 @@
 #include <mutex>
 #include <utility>
 
+#include "core/uncached_copy.h"
 #include "ledger/entry_codec.h"
 
 namespace fulcrum::ledger {
@@ -89,7 +90,7 @@ void MemoryStore::setBytes(Slot& slot, std::string_view bytes) {
   if (bytes.empty()) return;
   slot.bytes_block = static_cast<char*>(pool_.allocate(bytes.size(), 1));
   slot.bytes_size = static_cast<uint32_t>(bytes.size());
-  std::memcpy(slot.bytes_block, bytes.data(), bytes.size());
+  core::copyUncached(slot.bytes_block, bytes.data(), bytes.size());
 }
 
 void MemoryStore::erase(Slot* slot) {

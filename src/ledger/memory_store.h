@@ -15,6 +15,9 @@
 // at start for as many entries as the bounds let the store hold (32 bytes
 // each, up to a million entries): it does not have to grow, which
 // rehashes every entry under the lock.
+// An answer's bytes go into their block with non-temporal stores
+// (core/uncached_copy.h): the block is cold, and read again only if its
+// key comes back.
 // Decoding happens only when an entry is asked for (replays, conflicts,
 // the admin API).
 //
