@@ -211,3 +211,32 @@ TEST_CASE(
   CHECK(settled.entry.answer.body == "second holder");
   CHECK(store.entries() == 3);  // k, a, b
 }
+
+TEST_CASE(
+    "memory ledger: long keys are kept, found and settled like short ones, also in the "
+    "slot a released key left") {
+  ledger::MemoryStore store({});
+  const std::string long_key(300, 'L');
+  const std::string other_long(300, 'M');  // the same length, another key
+  const std::string short_key = "s";
+  const ledger::ClaimResult first = claim(store, long_key, 1);
+  REQUIRE(first.status == ledger::ClaimStatus::Claimed);
+  const ledger::ClaimResult second = claim(store, other_long, 2);
+  CHECK(second.status == ledger::ClaimStatus::Claimed);
+  settleAt(store, long_key, 1, "long answer", first.place);
+  const ledger::ClaimResult replay = claim(store, long_key, 3);
+  REQUIRE(replay.status == ledger::ClaimStatus::Exists);
+  CHECK(replay.entry.answer.body == "long answer");
+  CHECK(claim(store, long_key.substr(0, 299), 4).status == ledger::ClaimStatus::Claimed);
+
+  // A long key's slot, released, is the spare a short key gets.
+  store.release(other_long, 2, nullptr);
+  const ledger::ClaimResult in_spare = claim(store, short_key, 5);
+  REQUIRE(in_spare.status == ledger::ClaimStatus::Claimed);
+  CHECK(in_spare.place == second.place);
+  CHECK(claim(store, other_long, 6).status == ledger::ClaimStatus::Claimed);
+  settleAt(store, short_key, 5, "short answer", in_spare.place);
+  CHECK(claim(store, short_key, 7).entry.answer.body == "short answer");
+  CHECK(claim(store, other_long, 8).entry.state == ledger::EntryState::InFlight);
+  CHECK(store.entries() == 4);
+}
