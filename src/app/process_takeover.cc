@@ -32,6 +32,15 @@ bool Process::receiveSockets() {
   return true;
 }
 
+bool Process::deferAccepts(const ListenerRuntime& listener,
+                           const std::vector<net::ListenSocket>& sockets) {
+  for (const auto& socket : sockets)
+    if (!net::deferAcceptUntilData(socket.fd(), listener.defer_accept) && listener.defer_accept)
+      log::warn("listener %s: defer_accept: the socket refused TCP_DEFER_ACCEPT",
+                listener.name.c_str());
+  return true;
+}
+
 bool Process::listenerSockets(const ListenerRuntime& listener, std::vector<net::ListenSocket>& out,
                               SocketAddress& bound, std::string& why) {
   bound = listener.address;
@@ -51,7 +60,7 @@ bool Process::listenerSockets(const ListenerRuntime& listener, std::vector<net::
   }
   // Each worker needs one; every socket taken over is kept even when there
   // are more than workers (closing one resets the connections it queued).
-  if (out.size() >= worker_count_) return true;
+  if (out.size() >= worker_count_) return deferAccepts(listener, out);
   std::vector<net::ListenSocket> fresh;
   SocketAddress fresh_bound;
   if (!net::bindListenSockets(bound, worker_count_ - static_cast<unsigned>(out.size()),
@@ -59,7 +68,7 @@ bool Process::listenerSockets(const ListenerRuntime& listener, std::vector<net::
     return false;
   if (out.empty()) bound = fresh_bound;
   for (auto& socket : fresh) out.push_back(std::move(socket));
-  return true;
+  return deferAccepts(listener, out);
 }
 
 int Process::takeAdminSocket(const config::AdminConfig& admin) {

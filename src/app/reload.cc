@@ -47,6 +47,7 @@ bool Process::planListeners(const Runtime& next, std::vector<std::vector<Listene
       log::error("reload: listener %s: cannot listen: %s", listener.name.c_str(), why.c_str());
       return false;  // the sockets bound so far close with `per_worker`
     }
+    deferAccepts(listener, sockets);
     for (unsigned w = 0; w < worker_count_; ++w) {
       held[i].push_back(sockets[w].duplicate());
       per_worker[w].push_back(ListenerPlan{-1, std::move(sockets[w])});

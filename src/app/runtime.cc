@@ -170,6 +170,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::string
     listener.limits.max_fields = spec.limits.header_count;
     listener.max_body = spec.limits.body;
     listener.normalize_path = spec.normalize_path;
+    listener.defer_accept = spec.defer_accept;
     listener.trusted_proxies = spec.trusted_proxies;
     listener.trust_client_request_id = spec.trust_client_request_id;
     listener.proxy_protocol = spec.proxy_protocol;

@@ -81,6 +81,7 @@ void Worker::applyGeneration(std::shared_ptr<const Runtime> runtime,
     next->carryTotals(*generation_, listener_from);
     moveConnectionCounts(*generation_, *next, *plan);
     generation_ = std::move(next);
+    deferAccepts();  // kept listeners follow the new configuration too
     ++generation_id_;
     applied_generation_.store(generation_->runtime->generation(), std::memory_order_relaxed);
     log::debug("worker %u: configuration generation applied", id_);
@@ -196,6 +197,16 @@ void Worker::openListeners() {
     listeners_.push_back(makeListener(i, fds));
   }
   sockets_.clear();
+}
+
+void Worker::deferAccepts() {
+  for (auto& listener : listeners_) {
+    const ListenerRuntime& spec = generation_->runtime->listeners()[listener->index];
+    for (auto& acceptor : listener->acceptors)
+      if (!acceptor->deferUntilData(spec.defer_accept) && spec.defer_accept)
+        log::warn("listener %s: defer_accept: the socket refused TCP_DEFER_ACCEPT",
+                  spec.name.c_str());
+  }
 }
 
 void Worker::closeListeners() {

@@ -145,6 +145,9 @@ class Worker final : private http::GenerationSource,
   std::unique_ptr<Listener> makeListener(size_t index, const std::vector<int>& fds);
   void run();
   void openListeners();
+  // After a reload: each listener's sockets follow its defer_accept (the
+  // process set it on new ones already).
+  void deferAccepts();
   void closeListeners();
   // The acceptor's callbacks (net/acceptor.h): the Listener owns its
   // acceptor, and the worker its listeners, so both outlive the calls.

@@ -195,6 +195,9 @@ void parseListenerKey(YamlReader& reader, const std::string& key, const YAML::No
     if (auto n = reader.name(value, path)) listener.upstream = *n;
   } else if (key == "backlog") {
     if (auto n = reader.integer(value, path, 1, 65535)) listener.backlog = *n;
+  } else if (key == "defer_accept") {
+    noteHttpOnly(listener, value, path);
+    if (auto on = reader.boolean(value, path)) listener.defer_accept = *on;
   } else if (key == "timeouts") {
     parseTimeouts(reader, value, path, listener);
   } else if (key == "routes") {
@@ -248,6 +251,7 @@ void parseListeners(YamlReader& reader, const YAML::Node& node, const std::strin
                        {"limits"},
                        {"normalize_path"},
                        {"backlog"},
+                       {"defer_accept"},
                        {"trusted_proxies"},
                        {"proxy_protocol"},
                        {"request_id"},

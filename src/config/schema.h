@@ -366,6 +366,9 @@ struct ListenerConfig {
   bool normalize_path = true;   // http: the server gets the canonical path
   ListenerTlsConfig tls;
   unsigned backlog = 511;
+  // http: connections are handed over once their first bytes came
+  // (TCP_DEFER_ACCEPT), and read before they are watched.
+  bool defer_accept = false;
   // Peers whose PROXY header (proxy_protocol) and forwarding fields
   // (X-Forwarded-For, ...) are believed. Empty: nobody's.
   CidrList trusted_proxies;

@@ -230,7 +230,16 @@ void Exchange::pumpRequest() {
     collectBody();
     return;
   }
-  if (finished_ || server() == nullptr || request_body_.done()) return;
+  if (finished_ || server() == nullptr) return;
+  // Once the whole request is in, a client connection that closes after
+  // this response has nothing more to send that anyone would read: it is
+  // no longer watched (nor ever was, if the request came with the
+  // connection), as HAProxy does without abortonclose. A kept one is read
+  // on, for its next request and its close.
+  if (request_body_.done()) {
+    if (request_.client_close && context_.client->reading()) context_.client->setReading(false);
+    return;
+  }
   evbuffer* output = server()->output();
   size_t moved;
   if (retry_.replayable()) {
@@ -254,12 +263,17 @@ void Exchange::pumpRequest() {
   // Backpressure: stop reading the client while the server is behind (and
   // then the client is not on the clock either).
   bool full = evbuffer_get_length(output) >= kHttpMaxBuffered;
-  if (full == context_.client->reading()) context_.client->setReading(!full);
+  readClientOnlyIfKept(full);
   if (request_body_.done()) body_deadline_timer_.cancel();
   if (request_body_.done() || full)
     body_timer_.cancel();
   else if (moved > 0 || !body_timer_.armed())
     body_timer_.arm(context_.client_body_timeout);
+}
+
+void Exchange::readClientOnlyIfKept(bool server_full) {
+  const bool read = !server_full && !(request_body_.done() && request_.client_close);
+  if (read != context_.client->reading()) context_.client->setReading(read);
 }
 
 void Exchange::onDrained(net::Stream&) {

@@ -190,6 +190,9 @@ class Exchange final : public net::DeferredDeletable,
   void connectFailed(const std::string& detail, bool handed_over);
   void useConnection(std::unique_ptr<net::Stream> connection);
   void pumpRequest();
+  // Backpressure: reads the client while the server takes more, and while
+  // the request or the connection after it has bytes to come.
+  void readClientOnlyIfKept(bool server_full);
   void startResponseClock();
   std::chrono::milliseconds currentTimeout() const;
   void pumpResponse();

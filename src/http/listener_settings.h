@@ -32,6 +32,9 @@ struct ListenerSettings {
   // Routes always see the canonical path (codec/path_normalizer.h); this
   // says whether the server gets it too, or the path as the client sent it.
   bool normalize_path = true;
+  // Connections come with their first bytes (TCP_DEFER_ACCEPT): a new
+  // session reads before its socket is watched.
+  bool defer_accept = false;
   // TLS terminates here: X-Forwarded-Proto says https.
   bool terminates_tls = false;
   // client_verify is optional or required: the server gets fulcrum's own

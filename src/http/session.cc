@@ -67,8 +67,15 @@ void HttpSession::start() {
   client_->setSendTimeout(params_.listener->client_send_timeout);
   client_->setReading(true);
   client_timer_.arm(params_.listener->client_header_timeout);
-  // A request that came with the PROXY header is here already.
-  if (evbuffer_get_length(client_->input()) > 0) readHead();
+  // A request that came with the PROXY header is here already. So are the
+  // first bytes of a connection the kernel handed over once they came
+  // (defer_accept), and of a parked one that woke: they are read before
+  // the socket is watched, and a request that closes its connection is
+  // answered without the socket ever being watched (no epoll_ctl).
+  if (evbuffer_get_length(client_->input()) > 0)
+    readHead();
+  else if (params_.resumed || (params_.listener->defer_accept && !params_.listener->terminates_tls))
+    client_->readWhatIsThere();
 }
 
 void HttpSession::closeAfterResponse() {

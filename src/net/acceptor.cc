@@ -1,5 +1,7 @@
 #include "net/acceptor.h"
 
+#include "net/listen_socket.h"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -45,6 +47,10 @@ uint64_t Acceptor::backlog() const {
   if (getsockopt(evconnlistener_get_fd(listener_), IPPROTO_TCP, TCP_INFO, &info, &length) != 0)
     return 0;
   return info.tcpi_unacked;
+}
+
+bool Acceptor::deferUntilData(bool on) {
+  return listener_ != nullptr && deferAcceptUntilData(evconnlistener_get_fd(listener_), on);
 }
 
 void Acceptor::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int length,

@@ -40,6 +40,7 @@ EventLoop::EventLoop() {
   posted_event_ = event_new(base_, wake_fd_, EV_READ | EV_PERSIST, &EventLoop::onPosted, this);
   event_add(posted_event_, nullptr);
   deferred_event_ = event_new(base_, -1, 0, &EventLoop::onDeferred, this);
+  settle_event_ = event_new(base_, -1, 0, &EventLoop::onSettle, this);
 }
 
 EventLoop::~EventLoop() {
@@ -47,6 +48,7 @@ EventLoop::~EventLoop() {
   for (event* spare : spare_timer_events_) event_free(spare);
   event_free(posted_event_);
   event_free(deferred_event_);
+  event_free(settle_event_);
   event_base_free(base_);
   close(wake_fd_);
 }
@@ -78,6 +80,34 @@ void EventLoop::post(std::function<void()> task) {
 void EventLoop::deferDelete(std::unique_ptr<DeferredDeletable> object) {
   deferred_.push_back(std::move(object));
   if (deferred_.size() == 1) event_active(deferred_event_, 0, 0);
+}
+
+void EventLoop::settleBeforeWait(Settling& item) {
+  settling_.push_back(&item);
+  // An active event runs in this turn, before the loop waits again (and
+  // the loop does not block while one is active).
+  if (settling_.size() == 1) event_active(settle_event_, 0, 0);
+}
+
+void EventLoop::cancelSettle(Settling& item) {
+  for (auto* list : {&settling_, &settling_batch_})
+    for (Settling*& waiting : *list)
+      if (waiting == &item) waiting = nullptr;
+}
+
+void EventLoop::onSettle(evutil_socket_t, short, void* self) {
+  static_cast<EventLoop*>(self)->runSettles();
+}
+
+void EventLoop::runSettles() {
+  // A settle may ask for more (a stream's first read, from its settle,
+  // changes what it watches): those go into settling_, taken next round.
+  while (!settling_.empty()) {
+    settling_batch_.swap(settling_);
+    for (Settling* item : settling_batch_)
+      if (item != nullptr) item->settle();
+    settling_batch_.clear();
+  }
 }
 
 void EventLoop::onPosted(evutil_socket_t, short, void* self) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -41,6 +42,13 @@ int openOne(const SocketAddress& address, unsigned backlog, std::string& why) {
 }
 
 }  // namespace
+
+bool deferAcceptUntilData(int fd, bool on) {
+  // Seconds before a silent client is handed over anyway; 1, as nginx and
+  // HAProxy set it.
+  const int seconds = on ? 1 : 0;
+  return setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof(seconds)) == 0;
+}
 
 ListenSocket::~ListenSocket() {
   if (fd_ >= 0) ::close(fd_);

@@ -35,6 +35,13 @@ class ListenSocket {
   int fd_ = -1;
 };
 
+// Whether the kernel hands a connection over only once its first bytes came
+// (TCP_DEFER_ACCEPT, as nginx's `deferred` and HAProxy's `defer-accept`; a
+// silent client is handed over after about a second and a retransmitted
+// SYN-ACK). Set before the workers accept, so no connection slips through
+// undeferred. False when the socket refused it.
+bool deferAcceptUntilData(int fd, bool on);
+
 // Binds `count` SO_REUSEPORT sockets on `address` and listens on each.
 // On success `bound` is the address actually bound (the real port when the
 // config said 0). On failure returns false with the reason; nothing leaks.

@@ -43,6 +43,7 @@ std::unique_ptr<Stream> Stream::overSocket(EventLoop& loop, int fd) {
 }
 
 Stream::~Stream() {
+  if (settle_pending_) loop_.cancelSettle(*this);
   if (handshake_event_ != nullptr) event_free(handshake_event_);
   event_free(read_event_);
   event_free(write_event_);
@@ -56,6 +57,13 @@ int Stream::releaseIdleSocket() {
       evbuffer_get_length(input_.get()) > 0 || evbuffer_get_length(output_.get()) > 0)
     return -1;
   setReading(false);
+  // Unwatched now, not at the settle: the descriptor is someone else's.
+  if (settle_pending_) {
+    loop_.cancelSettle(*this);
+    settle_pending_ = false;
+  }
+  read_first_ = false;
+  event_del(read_event_);
   handler_ = nullptr;
   return socket->release();
 }
@@ -63,11 +71,33 @@ int Stream::releaseIdleSocket() {
 void Stream::setReading(bool reading) {
   if (reading == reading_) return;
   reading_ = reading;
+  askSettle();
+}
+
+void Stream::readWhatIsThere() {
+  read_first_ = true;
+  askSettle();
+}
+
+void Stream::askSettle() {
+  if (settle_pending_) return;
+  settle_pending_ = true;
+  loop_.settleBeforeWait(*this);
+}
+
+void Stream::settle() {
+  settle_pending_ = false;
+  if (read_first_) {
+    read_first_ = false;
+    if (reading_ && !read_wants_write_ && !write_wants_read_) readSome();
+    if (settle_pending_) return;  // the read changed what to watch: settled next round
+  }
   // A write waiting for readability keeps the read event armed; a read
-  // waiting for writability is resumed by the write event.
-  if (reading && !read_wants_write_)
+  // waiting for writability is resumed by the write event. Adding an added
+  // event, or deleting one not added, makes no system call.
+  if ((reading_ && !read_wants_write_) || write_wants_read_)
     event_add(read_event_, nullptr);
-  else if (!write_wants_read_)
+  else
     event_del(read_event_);
 }
 

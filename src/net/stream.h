@@ -4,6 +4,11 @@
 // reading stays armed (no epoll_ctl per message), writes go out at once when
 // the connection takes them (an EV_WRITE event is armed only when it does
 // not), and a read is one transport read (no FIONREAD ioctl).
+// Whether the socket is watched for reading is settled once per loop turn
+// (EventLoop::settleBeforeWait), so a read turned on and off again within a
+// turn costs no epoll_ctl; with readWhatIsThere() a new connection whose
+// request came with it is read before it is watched, and one answered and
+// closed within the turns that follow is never watched at all.
 //
 // Callbacks go to one StreamHandler at a time, on the loop's thread, never
 // from inside a Stream method a handler called. A handler may replace
@@ -42,7 +47,7 @@ class StreamHandler {
   ~StreamHandler() = default;
 };
 
-class Stream final : public DeferredDeletable {
+class Stream final : public DeferredDeletable, private Settling {
  public:
   // Nothing is read until setReading(true). The transport is connected
   // (its handshake done).
@@ -61,6 +66,10 @@ class Stream final : public DeferredDeletable {
 
   void setReading(bool reading);
   bool reading() const { return reading_; }
+  // While reading: reads what the socket holds already, from the loop and
+  // before the socket is watched (the handler's onReadable, as from an
+  // event), so that a request sent with its connection needs no wait.
+  void readWhatIsThere();
   // Sends what output() holds now, as far as the socket takes it; the rest
   // goes when the socket is writable. Errors are reported from the loop.
   void flush();
@@ -103,6 +112,9 @@ class Stream final : public DeferredDeletable {
   bool writeOnce();
   void endWrites();
   void fail(int error);
+  void askSettle();
+  // Settling: the speculative read, then the read event added or deleted.
+  void settle() override;
   static void onHandshakeEvent(evutil_socket_t, short what, void* self);
   void shake();
 
@@ -116,7 +128,9 @@ class Stream final : public DeferredDeletable {
   size_t low_watermark_ = 0;
   std::chrono::milliseconds send_timeout_{0};
   bool reading_ = false;
-  bool bulk_ = false;  // the last read was large: read into input_ itself
+  bool settle_pending_ = false;  // asked the loop for a settle()
+  bool read_first_ = false;      // readWhatIsThere() waits for the settle
+  bool bulk_ = false;            // the last read was large: read into input_ itself
   bool write_armed_ = false;
   bool shutdown_pending_ = false;
   bool write_shut_ = false;

@@ -4,6 +4,8 @@
 
 #include <cerrno>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include "net/timer.h"
@@ -30,6 +32,21 @@ bool runUntil(net::EventLoop& loop, const std::function<bool()>& done,
 void runReady(net::EventLoop& loop) {
   // More than one: a callback may make more work ready (a deferred delete).
   for (int turn = 0; turn < 3; ++turn) event_base_loop(loop.base(), EVLOOP_NONBLOCK);
+}
+
+bool watchedByEpoll(int fd) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
+    std::error_code link_error;
+    const auto target = std::filesystem::read_symlink(entry.path(), link_error);
+    if (link_error || target.string() != "anon_inode:[eventpoll]") continue;
+    std::ifstream info("/proc/self/fdinfo/" + entry.path().filename().string());
+    std::string word;
+    // Lines "tfd:       7 events: ..." name the watched descriptors.
+    while (info >> word)
+      if (word == "tfd:" && info >> word && word == std::to_string(fd)) return true;
+  }
+  return false;
 }
 
 SocketPair socketPair() {

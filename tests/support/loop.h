@@ -34,6 +34,10 @@ bool runUntil(net::EventLoop& loop, const std::function<bool()>& done,
 // work, deferred deletes) runs; nothing waits.
 void runReady(net::EventLoop& loop);
 
+// Whether any epoll set of this process watches descriptor `fd` now (what
+// /proc/self/fdinfo says of each epoll descriptor).
+bool watchedByEpoll(int fd);
+
 // A connected pair of non-blocking AF_UNIX stream sockets.
 struct SocketPair {
   Fd ours;

@@ -1,7 +1,11 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -69,4 +73,54 @@ TEST_CASE("event loop: a deferred delete runs after the callback that asked for 
   });
   REQUIRE(runUntil(loop, [&] { return gone; }));
   CHECK_FALSE(gone_inside);
+}
+
+namespace {
+
+struct CountingSettle final : net::Settling {
+  void settle() override {
+    ++settled;
+    if (then) then();
+  }
+  int settled = 0;
+  std::function<void()> then;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "event loop: an item settles in the turn that asked, before the loop waits, and a cancelled "
+    "one does not") {
+  net::EventLoop loop;
+  CountingSettle first;
+  CountingSettle cancelled;
+  CountingSettle asked_from_a_settle;
+  first.then = [&] { loop.settleBeforeWait(asked_from_a_settle); };
+  asked_from_a_settle.then = [&] { loop.stop(); };
+  loop.post([&] {
+    loop.settleBeforeWait(first);
+    loop.settleBeforeWait(cancelled);
+    loop.cancelSettle(cancelled);
+  });
+  // Nothing else wakes the loop: run() returns at once only if the settles
+  // ran in the posting turn, and the one a settle asked for in that turn
+  // too. Past a deadline a guard stops it, and the checks below fail.
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool returned = false;
+  std::thread guard([&] {
+    std::unique_lock lock(mutex);
+    if (!changed.wait_for(lock, std::chrono::seconds(5), [&] { return returned; }))
+      loop.post([&] { loop.stop(); });
+  });
+  loop.run();
+  {
+    std::lock_guard lock(mutex);
+    returned = true;
+  }
+  changed.notify_one();
+  guard.join();
+  CHECK(first.settled == 1);
+  CHECK(asked_from_a_settle.settled == 1);
+  CHECK(cancelled.settled == 0);
 }

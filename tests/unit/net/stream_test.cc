@@ -232,6 +232,66 @@ TEST_CASE("stream: shutdownWrite sends FIN only after the pending output, and re
   CHECK(t.recorder.closes == 0);
 }
 
+TEST_CASE(
+    "stream: reading is watched from the end of the turn, and a turn that turns it on and "
+    "off again never watches it") {
+  StreamUnderTest t;
+  t.stream->setReading(true);
+  CHECK_FALSE(test::watchedByEpoll(t.stream->fd()));  // settled when the turn ends
+  runReady(t.loop);
+  CHECK(test::watchedByEpoll(t.stream->fd()));
+  t.stream->setReading(false);
+  CHECK(test::watchedByEpoll(t.stream->fd()));
+  runReady(t.loop);
+  CHECK_FALSE(test::watchedByEpoll(t.stream->fd()));
+
+  t.stream->setReading(true);
+  t.stream->setReading(false);
+  runReady(t.loop);
+  CHECK_FALSE(test::watchedByEpoll(t.stream->fd()));
+  REQUIRE(test::writeAll(t.peer.get(), "unread"));
+  runReady(t.loop);
+  CHECK(t.recorder.readable == 0);
+  CHECK(t.unread() == 6);
+}
+
+TEST_CASE(
+    "stream: readWhatIsThere reads bytes already there from the loop, before the socket is "
+    "watched") {
+  StreamUnderTest t;
+  REQUIRE(test::writeAll(t.peer.get(), "request"));
+  // Stops reading with the bytes in hand, as a session does with a request
+  // that closes its connection.
+  struct StopsReading final : net::StreamHandler {
+    void onReadable(net::Stream& stream) override {
+      read.append(
+          static_cast<const char*>(static_cast<const void*>(evbuffer_pullup(stream.input(), -1))),
+          evbuffer_get_length(stream.input()));
+      evbuffer_drain(stream.input(), evbuffer_get_length(stream.input()));
+      stream.setReading(false);
+    }
+    void onDrained(net::Stream&) override {}
+    void onClosed(net::Stream&, bool, int) override {}
+    std::string read;
+  } handler;
+  t.stream->setHandler(&handler);
+  t.stream->setReading(true);
+  t.stream->readWhatIsThere();
+  CHECK(handler.read.empty());  // from the loop, never inside the call
+  runReady(t.loop);
+  CHECK(handler.read == "request");
+  CHECK_FALSE(test::watchedByEpoll(t.stream->fd()));
+  // Nothing there: the socket is watched as setReading(true) alone does.
+  t.stream->setHandler(&t.recorder);
+  t.stream->setReading(true);
+  t.stream->readWhatIsThere();
+  runReady(t.loop);
+  CHECK(t.recorder.readable == 0);
+  CHECK(test::watchedByEpoll(t.stream->fd()));
+  REQUIRE(test::writeAll(t.peer.get(), "later"));
+  REQUIRE(runUntil(t.loop, [&] { return t.recorder.read == "later"; }));
+}
+
 TEST_CASE("stream: setReading(false) leaves the peer's bytes in the socket until reading is on") {
   StreamUnderTest t;
   t.stream->setReading(true);
