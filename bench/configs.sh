@@ -1,7 +1,9 @@
 # Sourced by bench/run.sh: the configs of the two nginx backends and of the
 # three proxies, each written for the ports `start` picked (lib.sh). Every
-# proxy gets the same three listeners: HTTP on $1, HTTPS on $tls_port and TCP
-# (layer 4) on $tcp_port, round robin over the two backends, one thread, no
+# proxy gets the same four listeners: HTTP on $1, HTTPS on $tls_port, TCP
+# (layer 4) on $tcp_port and HTTP with deferred accept (TCP_DEFER_ACCEPT:
+# fulcrum's defer_accept, HAProxy's defer-accept, nginx's deferred) on
+# $defer_port, round robin over the two backends, one thread, no
 # logging, keep-alive to the backends, and room for the idle-connection probe
 # (10,000 HTTP and 8,000 TCP client connections held at once: $idle_http and
 # $idle_tcp), within the open files limit $nofile.
@@ -86,6 +88,7 @@ listeners:
     upstream: backends
     tls: { certificate: $tmp/tls.pem, key: $tmp/tls.key }
   - { name: l4, listen: $host:$tcp_port, protocol: tcp, upstream: l4 }
+  - { name: web_deferred, listen: $host:$defer_port, protocol: http, upstream: backends, defer_accept: true }
 $(fulcrum_backends)
   l4:
     balance: round_robin
@@ -147,6 +150,12 @@ frontend web
   timeout http-keep-alive 120s
   bind $host:$1
   default_backend backends
+frontend web_deferred
+  mode http
+  option http-keep-alive
+  timeout http-keep-alive 120s
+  bind $host:$defer_port defer-accept
+  default_backend backends
 frontend web_tls
   mode http
   option http-keep-alive
@@ -191,6 +200,10 @@ $(nginx_http_common nginx)
   proxy_set_header Connection "";
   server {
     listen $host:$1 backlog=4096;
+    location / { proxy_pass http://backends; }
+  }
+  server {
+    listen $host:$defer_port deferred backlog=4096;
     location / { proxy_pass http://backends; }
   }
   server {

@@ -1,7 +1,7 @@
 # Sourced by bench/run.sh: ports, starting and stopping processes, and the
 # readings of /proc the bench takes (CPU ticks, RSS, the machine's busy time).
 # Expects $host, $tmp, and the arrays children/load_pids from the caller.
-# (PORT_<name>, TLSPORT_<name>, TCPPORT_<name>, AUXPORT_<name> and PID_<name>
+# (PORT_<name>, TLSPORT_<name>, TCPPORT_<name>, AUXPORT_<name>, DEFERPORT_<name> and PID_<name>
 # are set through printf -v.)
 # shellcheck shell=bash disable=SC2154,SC2034
 
@@ -78,11 +78,13 @@ wait_http() {
 
 # start NAME RENDER CMD...: starts NAME on free ports; RENDER PORT writes its
 # config (its HTTP listener on PORT; a proxy's TLS listener on $tls_port, its
-# TCP listener on $tcp_port; a backend's status page, or fulcrum's admin
-# listener, on $aux_port), CMD runs it with the word @CONF@ replaced by the
+# TCP listener on $tcp_port, its HTTP listener with deferred accept on
+# $defer_port; a backend's status page, or fulcrum's admin listener, on
+# $aux_port), CMD runs it with the word @CONF@ replaced by the
 # config's path. Tried again on new ports (three tries in all) only when a
-# port was taken meanwhile. Sets PORT_, TLSPORT_, TCPPORT_, AUXPORT_ and PID_<NAME>.
-tls_port="" tcp_port="" aux_port=""
+# port was taken meanwhile. Sets PORT_, TLSPORT_, TCPPORT_, AUXPORT_, DEFERPORT_
+# and PID_<NAME>.
+tls_port="" tcp_port="" aux_port="" defer_port=""
 start() {
   local name=$1 render=$2 try port pid conf log
   shift 2
@@ -95,6 +97,8 @@ start() {
     tcp_port=$picked
     pick_port
     aux_port=$picked
+    pick_port
+    defer_port=$picked
     conf="$tmp/$name.conf"
     log="$tmp/$name.log"
     "$render" "$port" >"$conf" || die "cannot write $conf"
@@ -108,6 +112,7 @@ start() {
       printf -v "TLSPORT_$name" %s "$tls_port"
       printf -v "TCPPORT_$name" %s "$tcp_port"
       printf -v "AUXPORT_$name" %s "$aux_port"
+      printf -v "DEFERPORT_$name" %s "$defer_port"
       printf -v "PID_$name" %s "$pid"
       note "$name up on $host:$port (pid $pid)"
       return 0

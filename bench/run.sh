@@ -6,6 +6,9 @@
 #   http-16 http-64 http-256   HTTP keep-alive, wrk with 16/64/256 connections
 #   tcp-16 tcp-64 tcp-256      the same through each proxy's TCP (layer 4) listener
 #   new-64                     a new client connection per request (Connection: close)
+#   deferred-64                new-64 on each proxy's listener with deferred accept
+#                              (TCP_DEFER_ACCEPT: the kernel hands a connection over
+#                              once its request came)
 #   body4k-64 body64k-64       responses of 4 KiB and 64 KiB, keep-alive
 #   tls-64                     HTTP keep-alive over https
 #   tls-new tls-resumed        BENCH_THREADS `openssl s_time` clients, a full
@@ -84,7 +87,7 @@ warmup=${BENCH_WARMUP:-1}
 threads=${BENCH_THREADS:-2}
 proxy_workers=${BENCH_WORKERS:-1}
 targets=${BENCH_TARGETS:-direct fulcrum haproxy nginx}
-all_cells="http-16 http-64 http-256 tcp-16 tcp-64 tcp-256 new-64 body4k-64 body64k-64 tls-64 tls-new tls-resumed"
+all_cells="http-16 http-64 http-256 tcp-16 tcp-64 tcp-256 new-64 deferred-64 body4k-64 body64k-64 tls-64 tls-new tls-resumed"
 all_cells+=" post-key-64 post-nokey-64"
 cells=${BENCH_CELLS:-$all_cells}
 all_cells+=" post-full-64" # on request only: its fill takes BENCH_FILL seconds
@@ -171,7 +174,7 @@ applies() { # CELL TARGET
   case $2:$1 in
   ledger_*:post-*) return 0 ;;
   ledger_*:* | *:post-*) return 1 ;;
-  direct:tcp-* | direct:tls*) return 1 ;;
+  direct:tcp-* | direct:tls* | direct:deferred-*) return 1 ;;
   nginx:tcp-*) [[ -r $stream_module ]] ;;
   *) return 0 ;;
   esac
@@ -252,10 +255,11 @@ if ((ledger)); then
   done
 fi
 
-# Every proxy answers "ok" from both backends, over HTTP, TCP and TLS, and
-# s_time's request over TLS with a 200.
+# Every proxy answers "ok" from both backends, over HTTP (also its deferred
+# listener), TCP and TLS, and s_time's request over TLS with a 200.
 for p in $proxies; do
-  urls=("http://$host:$(eval echo "\$PORT_$p")/" "https://$host:$(eval echo "\$TLSPORT_$p")/")
+  urls=("http://$host:$(eval echo "\$PORT_$p")/" "https://$host:$(eval echo "\$TLSPORT_$p")/"
+    "http://$host:$(eval echo "\$DEFERPORT_$p")/")
   applies tcp-1 "$p" && urls+=("http://$host:$(eval echo "\$TCPPORT_$p")/")
   for url in "${urls[@]}"; do
     for i in 1 2; do
@@ -310,12 +314,14 @@ run_s_time() { # -new|-reuse PORT SECONDS OUT
 
 run_cell() { # CELL TARGET SECONDS OUT
   local c=$1 t=$2 s=$3 out=$4
-  local port tls tcp
+  local port tls tcp deferred
   port=$(eval echo "\$PORT_$t") tls=$(eval echo "\${TLSPORT_$t:-}") tcp=$(eval echo "\${TCPPORT_$t:-}")
+  deferred=$(eval echo "\${DEFERPORT_$t:-}")
   case $c in
   http-*) run_wrk "${c#http-}" "http://$host:$port/" "$s" "$out" ;;
   tcp-*) run_wrk "${c#tcp-}" "http://$host:$tcp/" "$s" "$out" ;;
   new-*) run_wrk "${c#new-}" "http://$host:$port/" "$s" "$out" -H "Connection: close" ;;
+  deferred-*) run_wrk "${c#deferred-}" "http://$host:$deferred/" "$s" "$out" -H "Connection: close" ;;
   body4k-*) run_wrk "${c#body4k-}" "http://$host:$port/4k" "$s" "$out" ;;
   body64k-*) run_wrk "${c#body64k-}" "http://$host:$port/64k" "$s" "$out" ;;
   tls-new) run_s_time -new "$tls" "$s" "$out" ;;
