@@ -73,9 +73,8 @@ class Process {
   // up to one per worker. `bound` is the address they listen on.
   bool listenerSockets(const ListenerRuntime& listener, std::vector<net::ListenSocket>& out,
                        SocketAddress& bound, std::string& why);
-  // Sets `listener`'s defer_accept on its sockets, before any worker
-  // accepts (a refusal is logged; the listener works without it). True.
-  static bool deferAccepts(const ListenerRuntime& listener,
+  // applyDeferAccept() on each of `listener`'s sockets.
+  static void deferAccepts(const ListenerRuntime& listener,
                            const std::vector<net::ListenSocket>& sockets);
   // The admin socket handed over for `admin`, or -1.
   int takeAdminSocket(const config::AdminConfig& admin);

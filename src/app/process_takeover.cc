@@ -32,13 +32,9 @@ bool Process::receiveSockets() {
   return true;
 }
 
-bool Process::deferAccepts(const ListenerRuntime& listener,
+void Process::deferAccepts(const ListenerRuntime& listener,
                            const std::vector<net::ListenSocket>& sockets) {
-  for (const auto& socket : sockets)
-    if (!net::deferAcceptUntilData(socket.fd(), listener.defer_accept) && listener.defer_accept)
-      log::warn("listener %s: defer_accept: the socket refused TCP_DEFER_ACCEPT",
-                listener.name.c_str());
-  return true;
+  for (const auto& socket : sockets) applyDeferAccept(listener, socket.fd());
 }
 
 bool Process::listenerSockets(const ListenerRuntime& listener, std::vector<net::ListenSocket>& out,
@@ -60,7 +56,10 @@ bool Process::listenerSockets(const ListenerRuntime& listener, std::vector<net::
   }
   // Each worker needs one; every socket taken over is kept even when there
   // are more than workers (closing one resets the connections it queued).
-  if (out.size() >= worker_count_) return deferAccepts(listener, out);
+  if (out.size() >= worker_count_) {
+    deferAccepts(listener, out);
+    return true;
+  }
   std::vector<net::ListenSocket> fresh;
   SocketAddress fresh_bound;
   if (!net::bindListenSockets(bound, worker_count_ - static_cast<unsigned>(out.size()),
@@ -68,7 +67,8 @@ bool Process::listenerSockets(const ListenerRuntime& listener, std::vector<net::
     return false;
   if (out.empty()) bound = fresh_bound;
   for (auto& socket : fresh) out.push_back(std::move(socket));
-  return deferAccepts(listener, out);
+  deferAccepts(listener, out);
+  return true;
 }
 
 int Process::takeAdminSocket(const config::AdminConfig& admin) {

@@ -3,8 +3,9 @@
 #include <fstream>
 #include "balance/registry.h"
 #include "config/tls_loader.h"
-
+#include "core/log.h"
 #include "ledger/memory_store.h"
+#include "net/listen_socket.h"
 
 namespace fulcrum::app {
 namespace {
@@ -239,6 +240,12 @@ const upstream::Upstream* Runtime::findUpstream(const std::string& name) const {
   for (const auto& built : upstreams_)
     if (built.name == name) return &built;
   return nullptr;
+}
+
+void applyDeferAccept(const ListenerRuntime& listener, int fd) {
+  if (!net::deferAcceptUntilData(fd, listener.defer_accept) && listener.defer_accept)
+    log::warn("listener %s: defer_accept: the socket refused TCP_DEFER_ACCEPT",
+              listener.name.c_str());
 }
 
 }  // namespace fulcrum::app

@@ -42,6 +42,11 @@ struct ListenerRuntime : http::ListenerSettings {
   bool sends_proxy_header = false;
 };
 
+// Sets `listener`'s defer_accept on its listening socket `fd`; a refusal is
+// logged (the listener works without it). Where sockets are made, before
+// any worker accepts, and on the sockets a reload keeps.
+void applyDeferAccept(const ListenerRuntime& listener, int fd);
+
 class Runtime {
  public:
   // Fails only on what validation cannot know (e.g. the access log file).

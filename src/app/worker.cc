@@ -202,10 +202,7 @@ void Worker::openListeners() {
 void Worker::deferAccepts() {
   for (auto& listener : listeners_) {
     const ListenerRuntime& spec = generation_->runtime->listeners()[listener->index];
-    for (auto& acceptor : listener->acceptors)
-      if (!acceptor->deferUntilData(spec.defer_accept) && spec.defer_accept)
-        log::warn("listener %s: defer_accept: the socket refused TCP_DEFER_ACCEPT",
-                  spec.name.c_str());
+    for (auto& acceptor : listener->acceptors) applyDeferAccept(spec, acceptor->fd());
   }
 }
 

@@ -1,7 +1,5 @@
 #include "net/acceptor.h"
 
-#include "net/listen_socket.h"
-
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -49,8 +47,8 @@ uint64_t Acceptor::backlog() const {
   return info.tcpi_unacked;
 }
 
-bool Acceptor::deferUntilData(bool on) {
-  return listener_ != nullptr && deferAcceptUntilData(evconnlistener_get_fd(listener_), on);
+int Acceptor::fd() const {
+  return listener_ != nullptr ? evconnlistener_get_fd(listener_) : -1;
 }
 
 void Acceptor::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int length,

@@ -60,8 +60,8 @@ class Acceptor {
   // the queue length of a listening TCP socket as tcpi_unacked); 0 when
   // unknown.
   uint64_t backlog() const;
-  // deferAcceptUntilData() (net/listen_socket.h) on this socket.
-  bool deferUntilData(bool on);
+  // The listening socket (-1 when the listener could not be made).
+  int fd() const;
 
  private:
   static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int length,
