@@ -20,6 +20,7 @@ IdempotentRequest::IdempotentRequest(const IdempotencySettings& settings, ledger
   builder_.emplace(request_.method, request_.target);
   if (request_.framing == Framing::Chunked) request_chunks_.emplace(Limits{});
   storage_key_ = ledger::storageKey(settings_.key_prefix, request_.scope, request_.value);
+  store_.expectClaim(storage_key_);
 }
 
 IdempotentRequest::~IdempotentRequest() {

@@ -165,6 +165,14 @@ void MemoryStore::prefetchOldest() const {
   if (next->newer != nullptr) __builtin_prefetch(next->newer, 1);
 }
 
+// In a big ledger a new key's index line is a cache miss wherever it
+// lands: 90 % of claim()'s samples sat on its first load in a profile.
+// Fetched when the request's head names the key, the line is there by the
+// time the body is read and the fingerprint made.
+void MemoryStore::expectClaim(std::string_view key) {
+  slots_.prefetchUnlocked(SlotIndex<Slot>::hash(key));
+}
+
 void MemoryStore::claim(const std::string& key, const std::string& fingerprint, uint64_t claim,
                         std::chrono::milliseconds in_flight_timeout, ClaimDone done) {
   ClaimResult result;

@@ -62,6 +62,7 @@ class MemoryStore final : public Store {
 
   void claim(const std::string& key, const std::string& fingerprint, uint64_t claim,
              std::chrono::milliseconds in_flight_timeout, ClaimDone done) override;
+  void expectClaim(std::string_view key) override;
   void settle(const std::string& key, Settlement settlement, std::chrono::milliseconds ttl,
               StoreTimings* timings) override;
   void release(const std::string& key, uint64_t claim, StoreTimings* timings) override;

@@ -7,9 +7,10 @@
 // line, the table at most half full), and a found key one more, the slot's.
 //
 // Slots are the caller's: the index stores pointers and never frees them.
-// Not thread-safe (the store's lock covers it).
+// Not thread-safe (the store's lock covers it), but for prefetchUnlocked().
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory_resource>
@@ -29,7 +30,9 @@ class SlotIndex {
   // in one go, a pause of tens of milliseconds at a million, under the
   // store's lock.
   explicit SlotIndex(std::pmr::memory_resource* memory, size_t expected = 0)
-      : pairs_(sizeFor(expected), Pair{}, memory) {}
+      : pairs_(sizeFor(expected), Pair{}, memory) {
+    publishTable();
+  }
 
   static uint64_t hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
 
@@ -44,6 +47,16 @@ class SlotIndex {
 
   // Starts loading the line a lookup of `hash` begins on.
   void prefetch(uint64_t hash) const { __builtin_prefetch(&pairs_[hash & mask()], 1); }
+
+  // The same, from any thread, without the lock: the table's place is read
+  // from a copy kept for this. One that moved meanwhile (a grow) makes the
+  // prefetch land on the old table, which costs nothing: a prefetch never
+  // faults, and the lookup then misses as it would have.
+  void prefetchUnlocked(uint64_t hash) const {
+    const Pair* table = table_.load(std::memory_order_relaxed);
+    const size_t mask = table_mask_.load(std::memory_order_relaxed);
+    __builtin_prefetch(table + (hash & mask), 1);
+  }
 
   // Adds `slot`, whose key is not in the index yet.
   void insert(uint64_t hash, Slot* slot) {
@@ -100,10 +113,19 @@ class SlotIndex {
     old.swap(pairs_);
     for (const Pair& pair : old)
       if (pair.slot != nullptr) place(pair);
+    publishTable();
+  }
+
+  void publishTable() {
+    table_.store(pairs_.data(), std::memory_order_relaxed);
+    table_mask_.store(mask(), std::memory_order_relaxed);
   }
 
   std::pmr::vector<Pair> pairs_;
   size_t size_ = 0;
+  // pairs_'s place, for prefetchUnlocked().
+  std::atomic<const Pair*> table_{nullptr};
+  std::atomic<size_t> table_mask_{0};
 };
 
 }  // namespace fulcrum::ledger

@@ -89,6 +89,9 @@ class Store {
   // `in_flight_timeout` is abandoned (its instance died) and may be taken.
   virtual void claim(const std::string& key, const std::string& fingerprint, uint64_t claim,
                      std::chrono::milliseconds in_flight_timeout, ClaimDone done) = 0;
+  // A claim of `key` will follow once the request's body is read: a store
+  // may start fetching what that claim will read. Any thread; a hint only.
+  virtual void expectClaim(std::string_view /*key*/) {}
   // Settles the entry `key` holds under token `settlement.claim` (Done,
   // NotKept or Unknown) for `ttl`; nothing when someone else holds it now.
   // settle() and release() add how long the store took to `timings` (the

@@ -240,3 +240,14 @@ TEST_CASE(
   CHECK(claim(store, other_long, 8).entry.state == ledger::EntryState::InFlight);
   CHECK(store.entries() == 4);
 }
+
+TEST_CASE("memory ledger: expectClaim is a hint, it holds and changes nothing") {
+  ledger::MemoryStore store({});
+  store.expectClaim("k");
+  CHECK(store.entries() == 0);
+  CHECK(store.memoryUsed() == 0);
+  CHECK(claim(store, "k", 1).status == ledger::ClaimStatus::Claimed);
+  store.expectClaim("k");  // a key already held: the claim after it still sees the holder
+  CHECK(claim(store, "k", 2).status == ledger::ClaimStatus::Exists);
+  CHECK(store.entries() == 1);
+}
