@@ -1,6 +1,7 @@
 // Data moves with evbuffer_remove_buffer (whole chains change hands; only
-// the part of a chain a body ends inside is copied). Framing bytes are
-// peeked chain by chain, judged, and drained: fulcrum writes its own.
+// the part of a chain a body ends inside is copied), but for a short body
+// (moveBytes). Framing bytes are peeked chain by chain, judged, and
+// drained: fulcrum writes its own.
 #include "http/codec/body_forwarder.h"
 
 #include <algorithm>
@@ -18,6 +19,33 @@ void addChunkHeader(evbuffer* to, uint64_t size) {
   *end++ = '\r';
   *end++ = '\n';
   evbuffer_add(to, line, static_cast<size_t>(end - line));
+}
+
+// Below this a body's bytes are copied behind what `to` holds (its head,
+// most often, whose chain has room to spare) instead of moved as a chain
+// of their own: the answer then leaves in one send() of one buffer, where
+// two chains took a sendmsg() whose kernel path (the iovec imported, each
+// segment copied and checked on its own) costs more than this copy.
+constexpr size_t kCopyBelow = 512;
+
+void moveBytes(evbuffer* from, evbuffer* to, size_t bytes) {
+  if (bytes > kCopyBelow) {
+    evbuffer_remove_buffer(from, to, bytes);
+    return;
+  }
+  evbuffer_iovec spans[2];
+  const int count = evbuffer_peek(from, static_cast<ev_ssize_t>(bytes), nullptr, spans, 2);
+  if (count < 1 || count > 2) {
+    evbuffer_remove_buffer(from, to, bytes);
+    return;
+  }
+  size_t left = bytes;
+  for (int i = 0; i < count && left > 0; ++i) {
+    const size_t part = std::min(left, spans[i].iov_len);
+    evbuffer_add(to, spans[i].iov_base, part);
+    left -= part;
+  }
+  evbuffer_drain(from, bytes);
 }
 
 }  // namespace
@@ -55,7 +83,7 @@ size_t BodyForwarder::forward(evbuffer* from, evbuffer* to) {
       return 0;
     case Framing::ContentLength: {
       const auto take = static_cast<size_t>(std::min<uint64_t>(available, remaining_));
-      evbuffer_remove_buffer(from, to, take);
+      moveBytes(from, to, take);
       remaining_ -= take;
       payload_ += take;
       done_ = remaining_ == 0;

@@ -156,3 +156,51 @@ TEST_CASE("an until-close body ends when the input closes, others are truncated 
   BodyForwarder none(Framing::None, BodyOut::None, 0, Limits{});
   CHECK(none.done());
 }
+
+namespace {
+
+int chainsIn(evbuffer* buffer) {
+  return evbuffer_peek(buffer, -1, nullptr, nullptr, 0);
+}
+
+}  // namespace
+
+TEST_CASE("a short body joins the head's chain, a long one moves as its own chains") {
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n";
+  SUBCASE("short: one chain, sent in one send()") {
+    Buffers b;
+    evbuffer_add(b.out, head.data(), head.size());
+    b.add("hello\nNEXT");
+    BodyForwarder body(Framing::ContentLength, BodyOut::ContentLength, 6, Limits{});
+    CHECK(body.forward(b.in, b.out) == 6);
+    CHECK(body.done());
+    CHECK(chainsIn(b.out) == 1);
+    CHECK(b.take(b.out) == head + "hello\n");
+    CHECK(b.take(b.in) == "NEXT");
+  }
+  SUBCASE("short, across two input chains") {
+    Buffers b;
+    evbuffer_add(b.out, head.data(), head.size());
+    b.add("hel");
+    evbuffer* second = evbuffer_new();
+    evbuffer_add(second, "lo\nNEXT", 7);
+    evbuffer_add_buffer(b.in, second);
+    evbuffer_free(second);
+    REQUIRE(chainsIn(b.in) == 2);
+    BodyForwarder body(Framing::ContentLength, BodyOut::ContentLength, 6, Limits{});
+    CHECK(body.forward(b.in, b.out) == 6);
+    CHECK(chainsIn(b.out) == 1);
+    CHECK(b.take(b.out) == head + "hello\n");
+    CHECK(b.take(b.in) == "NEXT");
+  }
+  SUBCASE("long: the input's chain changes hands") {
+    Buffers b;
+    evbuffer_add(b.out, head.data(), head.size());
+    const std::string long_body(4096, 'x');
+    b.add(long_body);
+    BodyForwarder body(Framing::ContentLength, BodyOut::ContentLength, long_body.size(), Limits{});
+    CHECK(body.forward(b.in, b.out) == long_body.size());
+    CHECK(chainsIn(b.out) == 2);
+    CHECK(b.take(b.out) == head + long_body);
+  }
+}
