@@ -9,6 +9,9 @@ request (counted at the backends), the same from fulcrum's own metric, and
 the CPU seconds the rest of the machine used meanwhile. IDLE has the idle
 probe: kind, target, connections held, RSS kB before and while holding.
 
+A proxy's core busy is its CPU per request times its req/s, per run: below
+100 % it waited for the load core, so its req/s is the load side's.
+
 Figures are medians over the rounds; a ratio is the median of the per-round
 ratios fulcrum/HAProxy (or fulcrum/nginx) of runs of the same round, with
 their range [min-max] when there are several rounds.
@@ -57,6 +60,16 @@ def ratio_text(pairs):
     if len(ratios) > 1:
         text += f" [{min(ratios):.2f}-{max(ratios):.2f}]"
     return text
+
+
+def busy_text(runs):
+    """The median share of one core a proxy used over its runs, in %."""
+    shares = []
+    for r in runs:
+        us, rate = num(r["us"]), num(r["rate"])
+        if us is not None and rate is not None:
+            shares.append(us * rate / 1e4)
+    return f"{statistics.median(shares):.0f} %" if shares else "-"
 
 
 def ledger_table(rows):
@@ -150,6 +163,16 @@ def main():
             line = [c] + [fmt_rate(med(values(c, t, "rate"))) for t in targets]
             line += [ratio_text(paired(c, o, "rate")) for o in others]
             line += [fmt(med(values(c, t, "p99"))) for t in targets]
+            print("| " + " | ".join(line) + " |")
+
+        print()
+        print("the proxy's core busy (its CPU per request times its req/s, per run; medians): below 100 % the")
+        print("proxy waited for the load core (wrk and the backends), whose own CPU then sets the req/s")
+        head = ["cell"] + [f"{p} busy" for p in proxies]
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for c in cells:
+            line = [c] + [busy_text(by[(c, p)].values()) for p in proxies]
             print("| " + " | ".join(line) + " |")
 
         print()
