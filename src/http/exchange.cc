@@ -43,6 +43,9 @@ Exchange::Exchange(const ExchangeContext& context, ExchangeOwner& owner, const R
 
 Exchange::~Exchange() {
   endAttempt();
+  // The log the result took (or the tracker still holds): its buffer
+  // serves the next exchange's (retry_tracker.h).
+  retry_.giveBackLog(std::move(result_.attempt_log));
 }
 
 void Exchange::beginAttempt(const upstream::Server& server, bool reused) {

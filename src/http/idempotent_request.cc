@@ -1,5 +1,6 @@
 #include "http/idempotent_request.h"
 
+#include "core/spares.h"
 #include "http/idempotency_answers.h"
 #include "ledger/verdict.h"
 
@@ -19,16 +20,20 @@ IdempotentRequest::IdempotentRequest(const IdempotencySettings& settings, ledger
   if (request_.key != KeyedRequest::Key::Valid) return;
   builder_.emplace(request_.method, request_.target);
   if (request_.framing == Framing::Chunked) request_chunks_.emplace(Limits{});
-  storage_key_ = ledger::storageKey(settings_.key_prefix, request_.scope, request_.value);
+  storage_key_ = core::Spares<std::string>::take();
+  ledger::storageKey(settings_.key_prefix, request_.scope, request_.value, storage_key_);
   store_.expectClaim(storage_key_);
 }
 
 IdempotentRequest::~IdempotentRequest() {
-  if (!holds_claim_) return;
-  if (forwarded_)
-    unknownOutcome();
-  else
-    release();
+  if (holds_claim_) {
+    if (forwarded_)
+      unknownOutcome();
+    else
+      release();
+  }
+  for (std::string* text : {&request_.value, &request_.request_id, &storage_key_, &fingerprint_})
+    core::Spares<std::string>::give(std::move(*text));
 }
 
 void IdempotentRequest::count(LedgerResult result) {
@@ -60,7 +65,8 @@ void IdempotentRequest::beforeForwarding(const RequestInfo&, ForwardDecision dec
                                   settings_.header, request_.request_id));
     return;
   }
-  fingerprint_ = builder_->finish();
+  fingerprint_ = core::Spares<std::string>::take();
+  builder_->finish(fingerprint_);
   builder_.reset();
   // The claim's time is what this request waited (a timeout included).
   const auto asked = std::chrono::steady_clock::now();

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/spares.h"
+
 namespace fulcrum::http {
 
 RetryTracker::RetryTracker(const config::RetryConfig& config, const RetryRequest& request,
@@ -42,10 +44,16 @@ void RetryTracker::replayInto(evbuffer* out) const {
 }
 
 void RetryTracker::attemptStarted(const upstream::Server* server) {
+  if (log_.capacity() == 0) log_ = core::Spares<std::vector<AttemptRecord>>::take();
   AttemptRecord record;
   record.server = server;
   record.started = std::chrono::steady_clock::now();
   log_.push_back(std::move(record));
+}
+
+void RetryTracker::giveBackLog(std::vector<AttemptRecord>&& taken) {
+  core::Spares<std::vector<AttemptRecord>>::give(std::move(taken));
+  core::Spares<std::vector<AttemptRecord>>::give(std::move(log_));
 }
 
 void RetryTracker::attemptConnected() {

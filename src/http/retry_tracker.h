@@ -62,6 +62,9 @@ class RetryTracker {
   const std::vector<AttemptRecord>& log() const { return log_; }
   // The log, moved out when the exchange ends (attempts() is 0 after).
   std::vector<AttemptRecord> takeLog() { return std::move(log_); }
+  // A log taken before, whose buffer a later tracker's log may use
+  // (core/spares.h); this one's own log goes too, if it still has it.
+  void giveBackLog(std::vector<AttemptRecord>&& taken);
   // Whether this request may be sent again at all once it has been sent.
   bool safeToRepeat() const { return http::safeToRepeat(rules_, request_); }
   std::chrono::milliseconds reuseSafeWindow() const { return config_.reuse_safe_window; }

@@ -9,6 +9,7 @@
 #include "core/hex.h"
 #include "core/log.h"
 #include "core/rate_limited_log.h"
+#include "core/spares.h"
 #include "http/codec/head_writer.h"
 #include "http/codec/path_normalizer.h"
 #include "http/error_response.h"
@@ -46,7 +47,7 @@ KeyedRequest findKey(const IdempotencySettings& settings, const RequestHead& hea
   }
   if (keys == 0)
     keyed.key = KeyedRequest::Key::Missing;
-  else if (keys == 1 && ledger::parseKey(value, keyed.value))
+  else if (keys == 1 && ledger::parseKey(value, keyed.value = core::Spares<std::string>::take()))
     keyed.key = KeyedRequest::Key::Valid;
   else
     keyed.key = KeyedRequest::Key::Invalid;
@@ -185,7 +186,8 @@ void HttpSession::watchIdempotency(const IdempotencySettings& settings) {
       ++params_.listener_metrics->idempotency[static_cast<size_t>(LedgerResult::MissingKey)];
     return;
   }
-  keyed.request_id = request_id_;
+  keyed.request_id = core::Spares<std::string>::take();
+  keyed.request_id.assign(request_id_);
   // Odd: a token is never 0, which no claim holds.
   idempotent_ = std::make_unique<IdempotentRequest>(
       settings, *params_.ledger_store, std::move(keyed), params_.listener_metrics,

@@ -1,5 +1,7 @@
 #include "http/upstream_attempt.h"
 
+#include "core/spares.h"
+
 namespace fulcrum::http {
 
 UpstreamAttempt::UpstreamAttempt(net::EventLoop& loop, upstream::UpstreamPicker& picker,
@@ -10,10 +12,15 @@ UpstreamAttempt::UpstreamAttempt(net::EventLoop& loop, upstream::UpstreamPicker&
       reporter_(reporter),
       server_(server),
       reused_(reused),
-      response_timer_(loop, std::move(on_timeout)) {}
+      response_timer_(loop, std::move(on_timeout)) {
+  head.fields = core::Spares<std::vector<Field>>::take();
+  head.connection_tokens = core::Spares<std::vector<std::string_view>>::take();
+}
 
 UpstreamAttempt::~UpstreamAttempt() {
   retire();
+  core::Spares<std::vector<Field>>::give(std::move(head.fields));
+  core::Spares<std::vector<std::string_view>>::give(std::move(head.connection_tokens));
 }
 
 void UpstreamAttempt::attach(std::unique_ptr<net::Stream> connection, net::StreamHandler& handler) {

@@ -50,20 +50,31 @@ void FingerprintBuilder::addBody(std::string_view bytes) {
 }
 
 std::string FingerprintBuilder::finish() {
-  std::string out(kHexDigestSize, '\0');
-  finalHex(context(state_), out.data());
+  std::string out;
+  finish(out);
   return out;
 }
 
+void FingerprintBuilder::finish(std::string& out) {
+  out.resize(kHexDigestSize);
+  finalHex(context(state_), out.data());
+}
+
 std::string storageKey(std::string_view prefix, std::string_view scope, std::string_view key) {
+  std::string out;
+  storageKey(prefix, scope, key, out);
+  return out;
+}
+
+void storageKey(std::string_view prefix, std::string_view scope, std::string_view key,
+                std::string& out) {
   SHA256_CTX digest;
   SHA256_Init(&digest);
   update(digest, scope, true);
   update(digest, key, false);
-  std::string out(prefix.size() + kHexDigestSize, '\0');
+  out.resize(prefix.size() + kHexDigestSize);
   prefix.copy(out.data(), prefix.size());
   finalHex(digest, out.data() + prefix.size());
-  return out;
 }
 
 }  // namespace fulcrum::ledger

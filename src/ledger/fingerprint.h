@@ -24,6 +24,8 @@ class FingerprintBuilder {
   void addBody(std::string_view bytes);
   // 64 lower-case hex digits; the builder is spent after it.
   std::string finish();
+  // The same, written over `out` (whose buffer is kept).
+  void finish(std::string& out);
 
  private:
   alignas(std::max_align_t) unsigned char state_[kStateSize];
@@ -32,5 +34,8 @@ class FingerprintBuilder {
 // The key a store files an entry under: `prefix` followed by the hex
 // SHA-256 of scope and key (fixed length, no client text in clear).
 std::string storageKey(std::string_view prefix, std::string_view scope, std::string_view key);
+// The same, written over `out` (whose buffer is kept).
+void storageKey(std::string_view prefix, std::string_view scope, std::string_view key,
+                std::string& out);
 
 }  // namespace fulcrum::ledger
