@@ -155,13 +155,13 @@ event* EventLoop::takeTimerEvent(event_callback_fn callback, void* argument) {
   return spare;
 }
 
-void EventLoop::giveTimerEvent(event* timer_event) {
+void EventLoop::giveTimerEvent(event* timer_event, bool pending) {
   if (timer_event == nullptr) return;
   if (spare_timer_events_.size() >= kMostSpareTimerEvents) {
     event_free(timer_event);
     return;
   }
-  evtimer_del(timer_event);
+  if (pending) evtimer_del(timer_event);
   spare_timer_events_.push_back(timer_event);
 }
 

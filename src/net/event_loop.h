@@ -64,8 +64,8 @@ class EventLoop {
   // A timer's event (net/timer.h), one of the loop's spares when it has
   // one: a request arms a timer or two, each made and freed with it.
   event* takeTimerEvent(event_callback_fn callback, void* argument);
-  // Takes back an event from takeTimerEvent(), deleted first if pending.
-  void giveTimerEvent(event* timer_event);
+  // Takes back an event from takeTimerEvent(), deleted first if `pending`.
+  void giveTimerEvent(event* timer_event, bool pending);
 
  private:
   static void onPosted(evutil_socket_t, short, void* self);

@@ -134,3 +134,51 @@ TEST_CASE("timer: many timers made, armed and gone in turn all fire their own ca
   CHECK(runPast(loop, 5ms));
   for (int count : fired) CHECK(count == 1);
 }
+
+TEST_CASE("timer: re-armed later while its event waits, it fires at the later deadline only") {
+  net::EventLoop loop;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::chrono::steady_clock::duration> fired_at;
+  net::Timer timer(loop, [&] { fired_at.push_back(std::chrono::steady_clock::now() - start); });
+  timer.arm(30ms);
+  timer.cancel();
+  timer.arm(120ms);  // the event for 30 ms still waits: it fires, then waits on
+  CHECK(timer.armed());
+  REQUIRE(runPast(loop, 60ms));
+  CHECK(fired_at.empty());
+  CHECK(timer.armed());
+  REQUIRE(runUntil(loop, [&] { return !fired_at.empty(); }));
+  CHECK(fired_at.size() == 1);
+  CHECK(fired_at.front() >= 119ms);
+  CHECK_FALSE(timer.armed());
+}
+
+TEST_CASE("timer: re-armed sooner, it fires at the sooner deadline") {
+  net::EventLoop loop;
+  const auto start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::duration fired_at{};
+  int fired = 0;
+  net::Timer timer(loop, [&] {
+    ++fired;
+    fired_at = std::chrono::steady_clock::now() - start;
+  });
+  timer.arm(10s);
+  timer.arm(20ms);
+  REQUIRE(runUntil(loop, [&] { return fired > 0; }));
+  CHECK(fired == 1);
+  CHECK(fired_at >= 19ms);
+  CHECK(fired_at < 5s);
+}
+
+TEST_CASE("timer: cancelled while its event waits, the event's firing calls nothing") {
+  net::EventLoop loop;
+  int fired = 0;
+  net::Timer timer(loop, [&] { ++fired; });
+  timer.arm(20ms);
+  timer.cancel();
+  CHECK_FALSE(timer.armed());
+  REQUIRE(runPast(loop, 60ms));
+  CHECK(fired == 0);
+  timer.arm(10ms);  // and it arms again after
+  REQUIRE(runUntil(loop, [&] { return fired == 1; }));
+}
