@@ -25,7 +25,7 @@
 
 namespace fulcrum::core {
 
-template <typename Container, size_t kMost = 512, size_t kLargestBytes = 1024>
+template <typename Container, size_t kMost = 256, size_t kLargestBytes = 1024>
 class Spares {
  public:
   static Container take() {

@@ -23,7 +23,7 @@
 
 namespace fulcrum::core {
 
-template <typename T, size_t kMostCached = 256>
+template <typename T, size_t kMostCached = 64>
 class ThreadCached {
  public:
   static constexpr bool kCaching = !kAddressSanitizer;

@@ -142,7 +142,7 @@ void EventLoop::runDeferred() {
 namespace {
 
 // None under AddressSanitizer: a reused event would hide a use after free.
-constexpr size_t kMostSpareTimerEvents = core::kAddressSanitizer ? 0 : 1024;
+constexpr size_t kMostSpareTimerEvents = core::kAddressSanitizer ? 0 : 64;
 
 }  // namespace
 
