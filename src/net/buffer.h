@@ -41,7 +41,7 @@ inline Buffer newBuffer() {
 // wait per thread, so a thread keeps at most that many such chains.) A
 // thread's buffers go when it ends. Under AddressSanitizer the cache is
 // off, as ThreadCached's is.
-inline constexpr size_t kMostRecycledBuffers = 256;
+inline constexpr size_t kMostRecycledBuffers = 32;
 inline constexpr bool kRecyclingBuffers = !core::kAddressSanitizer;
 
 struct RecycledBufferFree {
