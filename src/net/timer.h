@@ -16,7 +16,7 @@
 // at its old time, finds the deadline later (or gone) and waits on for the
 // rest (or does nothing). A keep-alive request re-arms three timers and
 // cancels them again; done eagerly, that was 3.5 event_add and 5.3
-// event_del a request, each a trip through libevent's lock and timer heap.
+// event_del a request, each a trip through libevent's timer heap.
 #pragma once
 
 #include <event2/event.h>
