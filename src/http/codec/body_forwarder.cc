@@ -33,19 +33,9 @@ void moveBytes(evbuffer* from, evbuffer* to, size_t bytes) {
     evbuffer_remove_buffer(from, to, bytes);
     return;
   }
-  evbuffer_iovec spans[2];
-  const int count = evbuffer_peek(from, static_cast<ev_ssize_t>(bytes), nullptr, spans, 2);
-  if (count < 1 || count > 2) {
-    evbuffer_remove_buffer(from, to, bytes);
-    return;
-  }
-  size_t left = bytes;
-  for (int i = 0; i < count && left > 0; ++i) {
-    const size_t part = std::min(left, spans[i].iov_len);
-    evbuffer_add(to, spans[i].iov_base, part);
-    left -= part;
-  }
-  evbuffer_drain(from, bytes);
+  char copy[kCopyBelow];
+  evbuffer_remove(from, copy, bytes);  // however many chains the bytes span
+  evbuffer_add(to, copy, bytes);
 }
 
 }  // namespace

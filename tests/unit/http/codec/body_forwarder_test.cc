@@ -167,9 +167,9 @@ int chainsIn(evbuffer* buffer) {
 
 TEST_CASE("a short body joins the head's chain, a long one moves as its own chains") {
   const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n";
+  Buffers b;  // made again for each subcase, with the head already out
+  evbuffer_add(b.out, head.data(), head.size());
   SUBCASE("short: one chain, sent in one send()") {
-    Buffers b;
-    evbuffer_add(b.out, head.data(), head.size());
     b.add("hello\nNEXT");
     BodyForwarder body(Framing::ContentLength, BodyOut::ContentLength, 6, Limits{});
     CHECK(body.forward(b.in, b.out) == 6);
@@ -179,8 +179,6 @@ TEST_CASE("a short body joins the head's chain, a long one moves as its own chai
     CHECK(b.take(b.in) == "NEXT");
   }
   SUBCASE("short, across two input chains") {
-    Buffers b;
-    evbuffer_add(b.out, head.data(), head.size());
     b.add("hel");
     evbuffer* second = evbuffer_new();
     evbuffer_add(second, "lo\nNEXT", 7);
@@ -194,8 +192,6 @@ TEST_CASE("a short body joins the head's chain, a long one moves as its own chai
     CHECK(b.take(b.in) == "NEXT");
   }
   SUBCASE("long: the input's chain changes hands") {
-    Buffers b;
-    evbuffer_add(b.out, head.data(), head.size());
     const std::string long_body(4096, 'x');
     b.add(long_body);
     BodyForwarder body(Framing::ContentLength, BodyOut::ContentLength, long_body.size(), Limits{});
