@@ -194,6 +194,21 @@ cpu_ticks() {
   echo "$total"
 }
 
+# Times the PIDs given (every thread of each) blocked of their own accord,
+# in epoll_wait above all: each was a wake-up that the load core's process
+# sending the next bytes paid for. Fails when one is gone.
+voluntary_switches() {
+  local pid total=0 f v
+  for pid in "$@"; do
+    [[ -d /proc/$pid/task ]] || return 1
+    for f in /proc/"$pid"/task/*/status; do
+      v=$(awk '/^voluntary_ctxt_switches:/ {print $2}' "$f" 2>/dev/null)
+      total=$((total + ${v:-0}))
+    done
+  done
+  echo "$total"
+}
+
 rss_kb() { # VmRSS in kB, summed over the PIDs given
   local pid total=0 v
   for pid in "$@"; do

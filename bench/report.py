@@ -5,8 +5,10 @@ usage: report.py ROWS.tsv IDLE.tsv
 
 ROWS has one line per measured run: cell, target, round, req/s, requests,
 CPU us per request of the proxy, p99 ms, server connections opened per
-request (counted at the backends), the same from fulcrum's own metric, and
-the CPU seconds the rest of the machine used meanwhile. IDLE has the idle
+request (counted at the backends), the same from fulcrum's own metric, the
+CPU seconds the rest of the machine used meanwhile, redis-server's CPU us per
+request (ledger_redis), the backends' and the load generator's CPU us per
+request, and the proxy's voluntary context switches per request. IDLE has the idle
 probe: kind, target, connections held, RSS kB before and while holding.
 
 A proxy's core busy is its CPU per request times its req/s, per run: below
@@ -34,7 +36,7 @@ LABEL = {"haproxy": "HAProxy", "nginx": "nginx", "fulcrum_nometrics": "fulcrum_n
 def num(v):
     try:
         return float(v)
-    except ValueError:
+    except (TypeError, ValueError):  # TypeError: a column older rows lack
         return None
 
 
@@ -60,6 +62,24 @@ def ratio_text(pairs):
     if len(ratios) > 1:
         text += f" [{min(ratios):.2f}-{max(ratios):.2f}]"
     return text
+
+
+def print_table(caption, head, lines):
+    """A Markdown table after a blank line and its caption lines."""
+    print()
+    for text in caption:
+        print(text)
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for line in lines:
+        print("| " + " | ".join(line) + " |")
+
+
+def other_text(runs):
+    """The median and highest "other CPU s" of the runs given."""
+    other = [num(r["other"]) for r in runs]
+    other = [o for o in other if o is not None]
+    return f"{statistics.median(other):.1f} [{max(other):.1f}]" if other else "-"
 
 
 def busy_text(runs):
@@ -88,13 +108,12 @@ def ledger_table(rows):
         return [(num(x[k][field]), num(y[k][field])) for k in x if k in y]
 
     name = {"ledger_none": "no ledger", "ledger_memory": "memory", "ledger_redis": "redis"}
-    print()
-    print("ledger: fulcrum only (HAProxy and nginx have no idempotency ledger); POST /v1/payments,")
-    print("post-key: every request with a new Idempotency-Key, post-nokey: no key, on the same route;")
+    caption = ["ledger: fulcrum only (HAProxy and nginx have no idempotency ledger); POST /v1/payments,",
+               "post-key: every request with a new Idempotency-Key, post-nokey: no key, on the same route;"]
     if any(c.startswith("post-full") for c in cells):
-        print("post-full: post-key against a memory store filled past max_memory first (each claim pushes one out);")
-    print("CPU us per request of the fulcrum process (redis-server's own in its column), ratios: median of")
-    print("per-round ledger/no-ledger [range], req/s and wrk's p99 in ms, medians")
+        caption.append("post-full: post-key against a memory store filled past max_memory first (each claim pushes one out);")
+    caption += ["CPU us per request of the fulcrum process (redis-server's own in its column), ratios: median of",
+                "per-round ledger/no-ledger [range], req/s and wrk's p99 in ms, medians"]
     head = ["cell"] + [f"{name[t]} us" for t in present]
     ledgers = [t for t in present if t != "ledger_none"]
     if "ledger_none" in present:
@@ -103,9 +122,8 @@ def ledger_table(rows):
         head.append("redis-server us")
     head += [f"{name[t]} req/s" for t in present] + [f"{name[t]} p99" for t in present]
     head.append("other CPU s median [max]")
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for c in cells:
+
+    def line_of(c):
         line = [c] + [fmt(med(values(c, t, "us"))) for t in present]
         if "ledger_none" in present:
             line += [ratio_text(paired(c, t, "ledger_none", "us")) for t in ledgers]
@@ -113,10 +131,10 @@ def ledger_table(rows):
             line.append(fmt(med(values(c, "ledger_redis", "redis_us"))))
         line += [fmt_rate(med(values(c, t, "rate"))) for t in present]
         line += [fmt(med(values(c, t, "p99"))) for t in present]
-        other = [num(r["other"]) for t in present for r in by[(c, t)].values()]
-        other = [o for o in other if o is not None]
-        line.append(f"{statistics.median(other):.1f} [{max(other):.1f}]" if other else "-")
-        print("| " + " | ".join(line) + " |")
+        line.append(other_text([r for t in present for r in by[(c, t)].values()]))
+        return line
+
+    print_table(caption, head, [line_of(c) for c in cells])
 
 
 def main():
@@ -131,7 +149,7 @@ def main():
         by[(r["cell"], r["target"])][r["round"]] = r
 
     def values(cell, target, field):
-        return [num(r[field]) for r in by[(cell, target)].values()]
+        return [num(r.get(field)) for r in by[(cell, target)].values()]
 
     def paired(cell, other, field):
         a, b = by[(cell, "fulcrum")], by[(cell, other)]
@@ -142,56 +160,56 @@ def main():
     unit = {"tls-new": "conn", "tls-resumed": "conn"}
 
     if cells:  # none when only the ledger cells ran
-        print()
-        print("CPU per request (per connection for tls-new, tls-resumed) of the proxy process;")
-        print("ratios: median of per-round fulcrum/other [range], above 1.00 = fulcrum spends more")
         head = ["cell"] + [f"fulcrum/{LABEL[o]}" for o in others] + [f"{p} us" for p in proxies]
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
-        for c in cells:
-            line = [c + (" (per conn)" if c in unit else "")] + [ratio_text(paired(c, o, "us")) for o in others]
-            line += [fmt(med(values(c, p, "us"))) for p in proxies]
-            print("| " + " | ".join(line) + " |")
+        print_table(
+            ["CPU per request (per connection for tls-new, tls-resumed) of the proxy process;",
+             "ratios: median of per-round fulcrum/other [range], above 1.00 = fulcrum spends more"],
+            head,
+            [[c + (" (per conn)" if c in unit else "")] + [ratio_text(paired(c, o, "us")) for o in others]
+             + [fmt(med(values(c, p, "us"))) for p in proxies] for c in cells])
 
-        print()
-        print("req/s (connections/s for tls-new, tls-resumed) and wrk's p99 in ms, medians; direct = wrk to one backend")
         head = ["cell"] + [f"{t} req/s" for t in targets] + [f"fulcrum/{LABEL[o]} req/s" for o in others]
         head += [f"{t} p99" for t in targets]
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
-        for c in cells:
-            line = [c] + [fmt_rate(med(values(c, t, "rate"))) for t in targets]
-            line += [ratio_text(paired(c, o, "rate")) for o in others]
-            line += [fmt(med(values(c, t, "p99"))) for t in targets]
-            print("| " + " | ".join(line) + " |")
+        print_table(
+            ["req/s (connections/s for tls-new, tls-resumed) and wrk's p99 in ms, medians; direct = wrk to one backend"],
+            head,
+            [[c] + [fmt_rate(med(values(c, t, "rate"))) for t in targets]
+             + [ratio_text(paired(c, o, "rate")) for o in others]
+             + [fmt(med(values(c, t, "p99"))) for t in targets] for c in cells])
 
-        print()
-        print("the proxy's core busy (its CPU per request times its req/s, per run; medians): below 100 % the")
-        print("proxy waited for the load core (wrk and the backends), whose own CPU then sets the req/s")
-        head = ["cell"] + [f"{p} busy" for p in proxies]
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
-        for c in cells:
-            line = [c] + [busy_text(by[(c, p)].values()) for p in proxies]
-            print("| " + " | ".join(line) + " |")
+        print_table(
+            ["the proxy's core busy (its CPU per request times its req/s, per run; medians): below 100 % the",
+             "proxy waited for the load core (wrk and the backends), whose own CPU then sets the req/s"],
+            ["cell"] + [f"{p} busy" for p in proxies],
+            [[c] + [busy_text(by[(c, p)].values()) for p in proxies] for c in cells])
 
-        print()
-        print("server connections opened per request, after the warm-up (accepted by the backends; fulcrum also by")
-        print("its fulcrum_upstream_connections_opened_total), and the CPU s the rest of the machine used per run")
+        head = ["cell"] + [f"{t} backends us" for t in targets] + [f"{t} load us" for t in targets]
+        head += [f"{p} sleeps/req" for p in proxies]
+        print_table(
+            ["the load core's side, medians: CPU us per request of the backends (both nginx) and of the load",
+             "generator (wrk; s_time per connection) behind each target, and how many times per request the proxy",
+             "slept (voluntary context switches: blocked with nothing to do, then woken by the next sender, whose",
+             "core paid for the wake-up)"],
+            head,
+            [[c] + [fmt(med(values(c, t, "backend_us"))) for t in targets]
+             + [fmt(med(values(c, t, "load_us"))) for t in targets]
+             + [fmt(med(values(c, p, "sleeps")), 3) for p in proxies] for c in cells])
+
+        def opened_line(c):
+            line = [c] + [fmt(med(values(c, p, "opened")), 4) for p in proxies]
+            if "fulcrum" in proxies:
+                line.append(fmt(med(values(c, "fulcrum", "metric_opened")), 4))
+            line.append(other_text([r for t in targets for r in by[(c, t)].values()]))
+            return line
+
         head = ["cell"] + [f"{p} opened/req" for p in proxies]
         if "fulcrum" in proxies:
             head.append("fulcrum (metric)")
         head.append("other CPU s median [max]")
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
-        for c in cells:
-            line = [c] + [fmt(med(values(c, p, "opened")), 4) for p in proxies]
-            if "fulcrum" in proxies:
-                line.append(fmt(med(values(c, "fulcrum", "metric_opened")), 4))
-            other = [num(r["other"]) for t in targets for r in by[(c, t)].values()]
-            other = [o for o in other if o is not None]
-            line.append(f"{statistics.median(other):.1f} [{max(other):.1f}]" if other else "-")
-            print("| " + " | ".join(line) + " |")
+        print_table(
+            ["server connections opened per request, after the warm-up (accepted by the backends; fulcrum also by",
+             "its fulcrum_upstream_connections_opened_total), and the CPU s the rest of the machine used per run"],
+            head, [opened_line(c) for c in cells])
 
     if ledger_rows:
         ledger_table(ledger_rows)

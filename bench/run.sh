@@ -356,7 +356,7 @@ fill_store() {
 
 failures=()
 rows="$tmp/rows.tsv"
-printf 'cell\ttarget\tround\trate\tn\tus\tp99\topened\tmetric_opened\tother\twall\tredis_us\n' >"$rows"
+printf 'cell\ttarget\tround\trate\tn\tus\tp99\topened\tmetric_opened\tother\twall\tredis_us\tbackend_us\tload_us\tsleeps\n' >"$rows"
 
 measure() { # CELL TARGET ROUND
   local c=$1 t=$2 r=$3 out="$tmp/load.txt" rc pids pid
@@ -364,7 +364,7 @@ measure() { # CELL TARGET ROUND
   [[ $c == post-full-* && $t == ledger_memory ]] && fill_store "$t"
   run_cell "$c" "$t" "$warmup" "$tmp/warm.txt" || true
   [[ $t == nginx ]] && mapfile -t pids < <(proxy_pids "$t") # a worker may have been replaced
-  local m0 m1 b0 b1 w0 w1 wall0 wall1 t0 t1 a0 a1 f0=0 f1=0 r0=0 r1=0
+  local m0 m1 b0 b1 w0 w1 wall0 wall1 t0 t1 v0 v1 a0 a1 f0=0 f1=0 r0=0 r1=0
   a0=$(backend_accepts) || die "a backend's status page did not answer"
   [[ $t == fulcrum* || $t == ledger_* ]] && f0=$(fulcrum_opened "$t")
   if [[ -n ${PID_redis:-} ]]; then r0=$(cpu_ticks "$PID_redis") || die "redis-server died"; fi
@@ -377,9 +377,11 @@ measure() { # CELL TARGET ROUND
   [[ $t != direct && " $perf_cells " == *" $c "* ]] && profile="$results_dir/perf-$stamp-$c-$t-r$r.data"
   [[ -n $profile ]] && perf_start "$(IFS=,; echo "${pids[*]}")" "$seconds" "$profile"
   t0=$(cpu_ticks "${pids[@]}") || die "$t died before the measured run"
+  v0=$(voluntary_switches "${pids[@]}") || die "$t died before the measured run"
   run_cell "$c" "$t" "$seconds" "$out"
   rc=$?
   t1=$(cpu_ticks "${pids[@]}") || die "$t died during the measured run"
+  v1=$(voluntary_switches "${pids[@]}") || die "$t died during the measured run"
   wall1=$EPOCHREALTIME
   b1=$(cpu_ticks "$PID_backend1" "$PID_backend2") || die "a backend died during the run against $t"
   if [[ -n ${PID_redis:-} ]]; then r1=$(cpu_ticks "$PID_redis") || die "redis-server died during the run against $t"; fi
@@ -425,8 +427,15 @@ measure() { # CELL TARGET ROUND
   # redis-server's CPU per request, in the runs against ledger_redis
   local redis_us=-
   [[ $t == ledger_redis ]] && redis_us=$(awk -v t=$((r1 - r0)) -v hz="$clk_tck" -v n="$n" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$t" "$r" "$rate" "$n" "$us" "$p99" "$opened" \
-    "$mopened" "$other" "$(awk -v a="$wall0" -v b="$wall1" 'BEGIN {printf "%.2f", b - a}')" "$redis_us" >>"$rows"
+  # The load core's side of each request: the backends' CPU and the load
+  # generator's (wrk, s_time), and how often the proxy slept meanwhile.
+  local backend_us load_us sleeps=-
+  backend_us=$(awk -v t=$((b1 - b0)) -v hz="$clk_tck" -v n="$n" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
+  load_us=$(awk -v a="$w0" -v b="$w1" -v n="$n" 'BEGIN {printf "%.2f", (b - a) * 1e6 / n}')
+  [[ $t == direct ]] || sleeps=$(awk -v v=$((v1 - v0)) -v n="$n" 'BEGIN {printf "%.3f", v / n}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$t" "$r" "$rate" "$n" "$us" "$p99" \
+    "$opened" "$mopened" "$other" "$(awk -v a="$wall0" -v b="$wall1" 'BEGIN {printf "%.2f", b - a}')" "$redis_us" \
+    "$backend_us" "$load_us" "$sleeps" >>"$rows"
   note "$c $t round $r: $rate/s, $us us/req, p99 $p99 ms, opened/req $opened, other CPU ${other}s"
 }
 
