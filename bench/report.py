@@ -6,10 +6,11 @@ usage: report.py ROWS.tsv IDLE.tsv
 ROWS has one line per measured run: cell, target, round, req/s, requests,
 CPU us per request of the proxy, p99 ms, server connections opened per
 request (counted at the backends), the same from fulcrum's own metric, the
-CPU seconds the rest of the machine used meanwhile, redis-server's CPU us per
-request (ledger_redis), the backends' and the load generator's CPU us per
-request, and the proxy's voluntary context switches per request. IDLE has the idle
-probe: kind, target, connections held, RSS kB before and while holding.
+CPU seconds the rest of the machine used meanwhile, redis-server's CPU us
+per request (ledger_redis), the backends' and the load generator's CPU us
+per request, and the proxy's voluntary context switches per request. IDLE
+has the idle probe: kind, target, connections held, RSS kB before and while
+holding.
 
 A proxy's core busy is its CPU per request times its req/s, per run: below
 100 % it waited for the load core, so its req/s is the load side's.
@@ -222,26 +223,24 @@ def main():
               f" {other / wall:.2f} cores on average")
 
     if idle:
-        print()
-        print("idle probe: client connections held open after one request each; RSS growth per connection, KiB")
-        head = ["probe", "connections"] + [f"{p} KiB/conn" for p in proxies] + [f"fulcrum/{LABEL[o]}" for o in others]
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
         per = {}
         for r in idle:
             per[(r["kind"], r["target"])] = (int(r["rss1"]) - int(r["rss0"])) / int(r["conns"])
-        for kind in ("http", "tcp"):
-            conns = next((r["conns"] for r in idle if r["kind"] == kind), None)
-            if conns is None:
-                continue
+
+        def idle_line(kind, conns):
             line = [f"idle {kind}", conns] + [fmt(per.get((kind, p))) for p in proxies]
             f = per.get((kind, "fulcrum"))
             for o in others:
                 v = per.get((kind, o))
                 line.append(f"{f / v:.2f}" if f is not None and v else "-")
-            print("| " + " | ".join(line) + " |")
-    print()
+            return line
 
+        conns = {kind: next((r["conns"] for r in idle if r["kind"] == kind), None) for kind in ("http", "tcp")}
+        print_table(
+            ["idle probe: client connections held open after one request each; RSS growth per connection, KiB"],
+            ["probe", "connections"] + [f"{p} KiB/conn" for p in proxies] + [f"fulcrum/{LABEL[o]}" for o in others],
+            [idle_line(kind, n) for kind, n in conns.items() if n is not None])
+    print()
 
 if __name__ == "__main__":
     main()
