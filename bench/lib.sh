@@ -194,6 +194,11 @@ cpu_ticks() {
   echo "$total"
 }
 
+# CPU clock ticks spent over N requests, as µs per request (two decimals).
+us_per_request() { # TICKS N
+  awk -v t="$1" -v hz="$clk_tck" -v n="$2" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}'
+}
+
 # Times the PIDs given (every thread of each) blocked of their own accord,
 # in epoll_wait above all: each was a wake-up that the load core's process
 # sending the next bytes paid for. Fails when one is gone.

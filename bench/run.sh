@@ -419,18 +419,18 @@ measure() { # CELL TARGET ROUND
   fi
   for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || failures+=("$t (pid $pid) died during $c"); done
   local us opened mopened=-
-  us=$(awk -v t="$proxy_ticks" -v hz="$clk_tck" -v n="$n" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
+  us=$(us_per_request "$proxy_ticks" "$n")
   [[ $t == direct ]] && us=-
   # the second reading's own connections (one per backend) are not the load's
   opened=$(awk -v a=$((a1 - a0 - 2)) -v n="$n" 'BEGIN {printf "%.4f", a / n}')
   [[ $t == fulcrum* || $t == ledger_* ]] && mopened=$(awk -v a=$((f1 - f0)) -v n="$n" 'BEGIN {printf "%.4f", a / n}')
   # redis-server's CPU per request, in the runs against ledger_redis
   local redis_us=-
-  [[ $t == ledger_redis ]] && redis_us=$(awk -v t=$((r1 - r0)) -v hz="$clk_tck" -v n="$n" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
+  [[ $t == ledger_redis ]] && redis_us=$(us_per_request $((r1 - r0)) "$n")
   # The load core's side of each request: the backends' CPU and the load
   # generator's (wrk, s_time), and how often the proxy slept meanwhile.
   local backend_us load_us sleeps=-
-  backend_us=$(awk -v t=$((b1 - b0)) -v hz="$clk_tck" -v n="$n" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
+  backend_us=$(us_per_request $((b1 - b0)) "$n")
   load_us=$(awk -v a="$w0" -v b="$w1" -v n="$n" 'BEGIN {printf "%.2f", (b - a) * 1e6 / n}')
   [[ $t == direct ]] || sleeps=$(awk -v v=$((v1 - v0)) -v n="$n" 'BEGIN {printf "%.3f", v / n}')
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$t" "$r" "$rate" "$n" "$us" "$p99" \
