@@ -11,6 +11,7 @@
 #include "http/error_response.h"
 #include "http/exchange.h"
 #include "net/buffer.h"
+#include "net/turn_clock.h"
 
 namespace fulcrum::http {
 
@@ -78,7 +79,7 @@ void Exchange::answerLocally(LocalAnswer answer) {
   if (!request_.is_head) evbuffer_add(to_client, answer.body.data(), answer.body.size());
   result_.status = answer.status;
   result_.response_started = true;
-  result_.response_head = std::chrono::steady_clock::now();
+  result_.response_head = net::TurnClock::now();
   result_.response_bytes += evbuffer_get_length(to_client) - before;
   context_.client->flush();
   finish(false, "answered by the proxy");

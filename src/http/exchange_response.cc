@@ -8,6 +8,7 @@
 
 #include "http/codec/head_writer.h"
 #include "http/exchange.h"
+#include "net/turn_clock.h"
 
 namespace fulcrum::http {
 namespace {
@@ -116,7 +117,7 @@ void Exchange::readResponseHeads() {
     }
     result_.status = status;
     result_.response_started = true;
-    result_.response_head = std::chrono::steady_clock::now();
+    result_.response_head = net::TurnClock::now();
     if (status < 502 || status > 504)
       attempt_->report(upstream::AttemptOutcome::Response, static_cast<uint16_t>(status));
 #if FULCRUM_REQUEST_METRICS

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/spares.h"
+#include "net/turn_clock.h"
 
 namespace fulcrum::http {
 
@@ -18,7 +19,7 @@ RetryTracker::RetryTracker(const config::RetryConfig& config, const RetryRequest
   // attempt only) keeps nothing: no copy on the way up for it.
   replayable_ = safeToRepeat() && config.attempts > 1;
   request_.body_replayable = replayable_;
-  if (budget_ != nullptr) budget_->recordRequest(std::chrono::steady_clock::now());
+  if (budget_ != nullptr) budget_->recordRequest(net::TurnClock::now());
 }
 
 void RetryTracker::keep(evbuffer* bytes) {
@@ -47,7 +48,7 @@ void RetryTracker::attemptStarted(const upstream::Server* server) {
   if (log_.capacity() == 0) log_ = core::Spares<std::vector<AttemptRecord>>::take();
   AttemptRecord record;
   record.server = server;
-  record.started = std::chrono::steady_clock::now();
+  record.started = net::TurnClock::now();
   log_.push_back(std::move(record));
 }
 
@@ -57,14 +58,14 @@ void RetryTracker::giveBackLog(std::vector<AttemptRecord>&& taken) {
 }
 
 void RetryTracker::attemptConnected() {
-  if (!log_.empty()) log_.back().connected = std::chrono::steady_clock::now();
+  if (!log_.empty()) log_.back().connected = net::TurnClock::now();
 }
 
 void RetryTracker::attemptEnded(AttemptPhase phase, std::string outcome) {
   if (log_.empty()) return;
   log_.back().phase = phase;
   log_.back().outcome = std::move(outcome);
-  log_.back().ended = std::chrono::steady_clock::now();
+  log_.back().ended = net::TurnClock::now();
 }
 
 RetryDecision RetryTracker::decide(AttemptPhase phase, AttemptFailure failure) {
@@ -73,7 +74,7 @@ RetryDecision RetryTracker::decide(AttemptPhase phase, AttemptFailure failure) {
       decideRetry(rules_, phase, failure, request_, attempts_used_, /*budget_allows=*/true);
   RetryDecision decision = first;
   if (first == RetryDecision::Retry && usesAttempt(failure) && budget_ != nullptr &&
-      !budget_->tryRetry(std::chrono::steady_clock::now()))
+      !budget_->tryRetry(net::TurnClock::now()))
     decision = RetryDecision::RefuseBudget;
 #if FULCRUM_REQUEST_METRICS
   if (metrics_ != nullptr) {

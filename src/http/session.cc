@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "net/turn_clock.h"
 #include "tls/client_cert.h"
 
 namespace fulcrum::http {
@@ -205,7 +206,7 @@ void HttpSession::readOneHead() {
     return;
   }
   client_timer_.cancel();
-  request_started_ = std::chrono::steady_clock::now();
+  request_started_ = net::TurnClock::now();
   if (parsed == ParseResult::Error) {
     startUnparsedRequest();
     answerError(error.status, error.reason, true);
@@ -252,7 +253,7 @@ void HttpSession::afterResponse(bool close) {
     return;
   }
   state_ = State::WaitingHead;
-  idle_since_ = std::chrono::steady_clock::now();
+  idle_since_ = net::TurnClock::now();
   const std::chrono::milliseconds idle = params_.listener->client_idle_timeout;
   waiting_for_ = Wait::Idle;
   client_timer_.arm(std::min(idle, startIdleWait()));
@@ -313,7 +314,7 @@ void HttpSession::clientTimedOut() {
 }
 
 void HttpSession::idleTimedOut() {
-  const auto idle = std::chrono::steady_clock::now() - idle_since_;
+  const auto idle = net::TurnClock::now() - idle_since_;
   const auto left =
       std::chrono::ceil<std::chrono::milliseconds>(params_.listener->client_idle_timeout - idle);
   if (left.count() <= 0) {

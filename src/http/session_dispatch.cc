@@ -19,6 +19,7 @@
 #include "http/routes.h"
 #include "http/session.h"
 #include "ledger/verdict.h"
+#include "net/turn_clock.h"
 
 namespace fulcrum::http {
 namespace {
@@ -76,7 +77,7 @@ void HttpSession::startUnparsedRequest() {
   method_.clear();
   path_.clear();
   upstream_ = nullptr;
-  request_started_ = std::chrono::steady_clock::now();
+  request_started_ = net::TurnClock::now();
 }
 
 void HttpSession::beginRequest() {

@@ -1,6 +1,7 @@
 #include "http/upstream_attempt.h"
 
 #include "core/spares.h"
+#include "net/turn_clock.h"
 
 namespace fulcrum::http {
 
@@ -25,7 +26,7 @@ UpstreamAttempt::~UpstreamAttempt() {
 
 void UpstreamAttempt::attach(std::unique_ptr<net::Stream> connection, net::StreamHandler& handler) {
   stream_ = std::move(connection);
-  connected_ = std::chrono::steady_clock::now();
+  connected_ = net::TurnClock::now();
   picker_.load().started(server_.index);
   counted_ = true;
   stream_->setHandler(&handler);

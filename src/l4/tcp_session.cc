@@ -5,6 +5,7 @@
 #include "core/rate_limited_log.h"
 #include "core/time_text.h"
 #include "net/proxy_protocol.h"
+#include "net/turn_clock.h"
 #include "upstream/hash_key.h"
 
 namespace fulcrum::l4 {
@@ -16,7 +17,7 @@ TcpSession::TcpSession(TcpSessionParams params, std::unique_ptr<net::Stream> cli
       client_address_(addresses.client),
       on_done_(std::move(on_done)),
       connector_(*params_.loop, *params_.picker),
-      started_(std::chrono::steady_clock::now()),
+      started_(net::TurnClock::now()),
       slots_(params_.picker->upstream().breaker.get()) {
   if (const auto& version = params_.picker->upstream().proxy_protocol) {
     proxy_header_ = net::encodeProxyHeader(*version, addresses.client, addresses.local);
@@ -94,7 +95,7 @@ void TcpSession::onConnect(upstream::UpstreamConnectResult result) {
   report(upstream::AttemptOutcome::Connected);
   if (params_.metrics != nullptr) ++params_.metrics->servers[server_->index].connections_opened;
   // least_conn counts connections; least_time learns from connect times.
-  auto now = std::chrono::steady_clock::now();
+  auto now = net::TurnClock::now();
   upstream::LoadTable& load = params_.picker->load();
   load.started(server_->index);
   counted_ = true;
@@ -131,8 +132,8 @@ void TcpSession::end(const char* outcome, const std::string& detail) {
 }
 
 void TcpSession::writeAccessLog(const char* outcome, const std::string& detail) {
-  auto duration = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - started_);
+  auto duration =
+      std::chrono::duration_cast<std::chrono::milliseconds>(net::TurnClock::now() - started_);
   char now[32];
   formatUtcNow(now, sizeof(now));
   std::string line = "{\"time\":\"";

@@ -7,6 +7,7 @@
 
 #include "core/uncached_copy.h"
 #include "ledger/entry_codec.h"
+#include "net/turn_clock.h"
 
 namespace fulcrum::ledger {
 namespace {
@@ -45,7 +46,7 @@ class TimedCall {
 
 MemoryStore::MemoryStore(MemoryStoreLimits limits, Now now)
     : limits_(limits),
-      now_(now ? std::move(now) : Now([] { return Clock::now(); })),
+      now_(now ? std::move(now) : Now([] { return net::TurnClock::now(); })),
       slots_(&pages_, std::min({limits.max_entries, limits.max_memory / kSlotOverhead,
                                 kMostPresizedEntries})) {}
 

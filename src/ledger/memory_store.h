@@ -57,7 +57,8 @@ class MemoryStore final : public Store {
   using Clock = std::chrono::steady_clock;
   using Now = std::function<Clock::time_point()>;
 
-  // `now`: the clock, replaced by tests; null = steady_clock.
+  // `now`: the clock, replaced by tests; null = net::TurnClock (read once a
+  // callback on a loop thread, the steady clock elsewhere).
   explicit MemoryStore(MemoryStoreLimits limits, Now now = nullptr);
 
   void claim(const std::string& key, const std::string& fingerprint, uint64_t claim,

@@ -1,6 +1,7 @@
 #include "net/byte_pump.h"
 
 #include "core/errno_text.h"
+#include "net/turn_clock.h"
 
 namespace fulcrum::net {
 
@@ -24,7 +25,7 @@ BytePump::~BytePump() {
 }
 
 void BytePump::start() {
-  last_activity_ = std::chrono::steady_clock::now();
+  last_activity_ = TurnClock::now();
   for (auto& side : sides_) {
     side->setHandler(this);
     // onDrained fires when pending output falls to half the cap: the moment
@@ -44,7 +45,7 @@ void BytePump::moveInput(int from) {
   size_t length = evbuffer_get_length(source.input());
   if (length == 0 || finished_) return;
   bytes_read_[from] += length;
-  last_activity_ = std::chrono::steady_clock::now();
+  last_activity_ = TurnClock::now();
   evbuffer_add_buffer(target.output(), source.input());  // moves chains, no copy
   target.flush();
   if (evbuffer_get_length(target.output()) >= max_buffered_ && !read_closed_[from])
@@ -67,7 +68,7 @@ void BytePump::onDrained(Stream& stream) {
   if (finished_) return;
   int to = indexOf(stream);
   int from = 1 - to;
-  last_activity_ = std::chrono::steady_clock::now();
+  last_activity_ = TurnClock::now();
   if (!read_closed_[from] && !sides_[from]->reading()) sides_[from]->setReading(true);
   if (read_closed_[from]) sendFinIfDrained(to);
 }
@@ -89,7 +90,7 @@ void BytePump::onClosed(Stream& stream, bool error, int code) {
 }
 
 void BytePump::checkIdle() {
-  auto idle_for = std::chrono::steady_clock::now() - last_activity_;
+  auto idle_for = TurnClock::now() - last_activity_;
   if (idle_for >= idle_timeout_) {
     finish(Result{End::IdleTimeout, -1, {}});
     return;

@@ -11,6 +11,7 @@
 #include "core/local_errors.h"
 #include "core/time_text.h"
 #include "net/socket_transport.h"
+#include "net/turn_clock.h"
 
 namespace fulcrum::net {
 namespace {
@@ -85,7 +86,7 @@ void Connector::connect(const SocketAddress& address, std::chrono::milliseconds 
   make_transport_ = std::move(transport);
   preamble_.assign(preamble);
   timeout_ = timeout;
-  deadline_ = std::chrono::steady_clock::now() + timeout;
+  deadline_ = TurnClock::now() + timeout;
   immediate_error_ = 0;
   fd_ = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
@@ -196,8 +197,8 @@ void Connector::shake() {
 void Connector::wait(short what) {
   event_free(event_);
   event_ = event_new(loop_.base(), transport_->fd(), what, &Connector::onEvent, this);
-  const timeval left = toTimeval(std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline_ - std::chrono::steady_clock::now()));
+  const timeval left = toTimeval(
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - TurnClock::now()));
   event_add(event_, &left);
 }
 

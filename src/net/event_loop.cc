@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/sanitizer.h"
 #include "net/libevent_memory.h"
+#include "net/turn_clock.h"
 
 namespace fulcrum::net {
 
@@ -53,8 +54,14 @@ EventLoop::~EventLoop() {
   close(wake_fd_);
 }
 
+// One turn per event_base_loop call, so that the turn's clock
+// (net/turn_clock.h) is forgotten before the loop waits again.
 void EventLoop::run() {
-  event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY);
+  const TurnClock::Running running;
+  do {
+    TurnClock::forget();
+    if (event_base_loop(base_, EVLOOP_ONCE | EVLOOP_NO_EXIT_ON_EMPTY) < 0) break;
+  } while (!event_base_got_break(base_) && !event_base_got_exit(base_));
   runDeferred();
 }
 

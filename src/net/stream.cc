@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "net/socket_transport.h"
+#include "net/turn_clock.h"
 
 namespace fulcrum::net {
 namespace {
@@ -158,13 +159,14 @@ void Stream::shutdownWrite() {
 
 void Stream::handshake(std::chrono::milliseconds timeout, HandshakeDone done) {
   handshake_done_ = std::move(done);
-  handshake_deadline_ = std::chrono::steady_clock::now() + timeout;
+  handshake_deadline_ = TurnClock::now() + timeout;
   handshake_event_ = event_new(loop_.base(), transport_->fd(), 0, &Stream::onHandshakeEvent, this);
   // The first step from the loop, so `done` never runs inside this call.
   event_active(handshake_event_, 0, 0);
 }
 
 void Stream::onHandshakeEvent(evutil_socket_t, short what, void* self) {
+  TurnClock::forget();
   auto* stream = static_cast<Stream*>(self);
   if ((what & EV_TIMEOUT) != 0) {
     event_free(stream->handshake_event_);
@@ -178,8 +180,8 @@ void Stream::onHandshakeEvent(evutil_socket_t, short what, void* self) {
 void Stream::shake() {
   const IoResult step = transport_->handshake();
   if (step.waits()) {
-    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(
-        handshake_deadline_ - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(handshake_deadline_ -
+                                                                            TurnClock::now());
     const auto micros = std::max<int64_t>(left.count(), 0);
     const timeval limit{static_cast<time_t>(micros / 1000000),
                         static_cast<suseconds_t>(micros % 1000000)};
@@ -268,6 +270,7 @@ void Stream::writeSome(bool timed_out) {
 }
 
 void Stream::onReadEvent(evutil_socket_t, short, void* arg) {
+  TurnClock::forget();
   auto* stream = static_cast<Stream*>(arg);
   if (stream->write_wants_read_) {
     stream->write_wants_read_ = false;
@@ -281,6 +284,7 @@ void Stream::onReadEvent(evutil_socket_t, short, void* arg) {
 }
 
 void Stream::onWriteEvent(evutil_socket_t, short what, void* arg) {
+  TurnClock::forget();
   auto* stream = static_cast<Stream*>(arg);
   if (stream->read_wants_write_) {
     stream->read_wants_write_ = false;

@@ -1,5 +1,7 @@
 #include "net/timer.h"
 
+#include "net/turn_clock.h"
+
 namespace fulcrum::net {
 namespace {
 
@@ -19,7 +21,7 @@ Timer::~Timer() {
 }
 
 void Timer::arm(std::chrono::milliseconds delay) {
-  const Clock::time_point now = Clock::now();
+  const Clock::time_point now = TurnClock::now();
   deadline_ = now + delay;
   armed_ = true;
   // The waiting event fires first: it will wait on for the rest then.
@@ -50,7 +52,8 @@ void Timer::onFire(evutil_socket_t, short, void* self) {
   Timer& timer = *static_cast<Timer*>(self);
   timer.event_pending_ = false;
   if (!timer.armed_) return;  // cancelled since: nothing to do
-  const Clock::time_point now = Clock::now();
+  TurnClock::forget();
+  const Clock::time_point now = TurnClock::now();
   if (timer.deadline_ - now > kCloseEnough) {
     timer.addEvent(now, timer.deadline_ - now);  // re-armed later since
     return;

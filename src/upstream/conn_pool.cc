@@ -1,4 +1,5 @@
 #include "upstream/conn_pool.h"
+#include "net/turn_clock.h"
 
 namespace fulcrum::upstream {
 
@@ -47,7 +48,7 @@ std::unique_ptr<net::Stream> ConnPool::take(uint32_t index, std::chrono::millise
                                             std::string_view key) {
   // Most recent first: if the first with this key is too old, all are.
   auto found = find(index, key);
-  if (found == idle_[index].end() || std::chrono::steady_clock::now() - found->since >= max_age)
+  if (found == idle_[index].end() || net::TurnClock::now() - found->since >= max_age)
     return nullptr;
   return takeAt(index, found);
 }
@@ -86,7 +87,7 @@ void ConnPool::give(uint32_t index, std::unique_ptr<net::Stream> connection, std
   }
   connection->setHandler(this);
   connection->setReading(true);
-  list.push_back(Idle{std::move(connection), std::chrono::steady_clock::now(), std::string(key)});
+  list.push_back(Idle{std::move(connection), net::TurnClock::now(), std::string(key)});
   if (++idle_total_ == 1) sweep_timer_.arm(idle_timeout_);
 }
 
@@ -124,7 +125,7 @@ void ConnPool::drop(net::Stream& stream) {
 }
 
 void ConnPool::sweep() {
-  auto now = std::chrono::steady_clock::now();
+  auto now = net::TurnClock::now();
   auto oldest_kept = now;
   for (auto& list : idle_) {
     // Oldest first: the expired ones lead.

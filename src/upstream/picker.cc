@@ -1,4 +1,5 @@
 #include "upstream/picker.h"
+#include "net/turn_clock.h"
 
 namespace fulcrum::upstream {
 
@@ -48,7 +49,7 @@ const Server* UpstreamPicker::pick(const TriedSet& tried, std::optional<uint64_t
     primaries = fallback_primaries_.get();
     backups = fallback_backups_.get();
   }
-  PickContext ctx{tried, hash.value_or(0), std::chrono::steady_clock::now()};
+  PickContext ctx{tried, hash.value_or(0), net::TurnClock::now()};
   if (const Server* server = primaries->pick(ctx)) return server;
   return backups->pick(ctx);
 }

@@ -1,4 +1,5 @@
 #include "upstream/upstream_connector.h"
+#include "net/turn_clock.h"
 
 namespace fulcrum::upstream {
 
@@ -13,7 +14,7 @@ const Server* UpstreamConnector::next(std::optional<uint64_t> hash) {
 
 void UpstreamConnector::connect(const Server& server, Callback done) {
   tried_.add(server.index);
-  const auto started = std::chrono::steady_clock::now();
+  const auto started = net::TurnClock::now();
   net::TransportFactory transport;
   if (const tls::ClientContext* tls = picker_.upstream().tls.get())
     // The Upstream (so its context and the server) outlives its connects.
@@ -27,8 +28,8 @@ void UpstreamConnector::connect(const Server& server, Callback done) {
         result.failure = connected.failure;
         result.error_number = connected.error_number;
         result.detail = std::move(connected.detail);
-        result.took = std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::steady_clock::now() - started);
+        result.took =
+            std::chrono::duration_cast<std::chrono::microseconds>(net::TurnClock::now() - started);
         // A local failure is ours, whichever server it was meant for.
         if (!result.ok())
           recordFailure(result.local() ? std::string("local") : server.label, result.detail);
