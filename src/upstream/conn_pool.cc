@@ -1,4 +1,5 @@
 #include "upstream/conn_pool.h"
+
 #include "net/turn_clock.h"
 
 namespace fulcrum::upstream {

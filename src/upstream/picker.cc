@@ -1,4 +1,5 @@
 #include "upstream/picker.h"
+
 #include "net/turn_clock.h"
 
 namespace fulcrum::upstream {

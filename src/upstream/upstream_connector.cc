@@ -1,4 +1,5 @@
 #include "upstream/upstream_connector.h"
+
 #include "net/turn_clock.h"
 
 namespace fulcrum::upstream {
